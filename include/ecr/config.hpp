@@ -1,0 +1,61 @@
+// How a client finds its credentials, region and endpoint.
+//
+// Resolution follows the AWS CLI and SDKs:
+//   credentials: ClientConfig::credentials > AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
+//                (+ AWS_SESSION_TOKEN) > shared credentials file > config file
+//                > credential_process of the profile > InputError listing what
+//                was searched.
+//   profile:     ClientConfig::profile > AWS_PROFILE > "default".
+//   region:      ClientConfig::region > AWS_REGION > AWS_DEFAULT_REGION > profile
+//                `region` > InputError.
+//   endpoint:    ClientConfig::endpoint_url > AWS_ENDPOINT_URL_ECR > AWS_ENDPOINT_URL
+//                > https://api.ecr.<region>.amazonaws.com
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace ecr {
+
+struct Credentials {
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;  // empty when none
+};
+
+// The process environment as a lookup function, so tests inject their own.
+using Environment = std::function<std::optional<std::string>(const std::string& name)>;
+Environment process_environment();
+
+struct ClientConfig {
+  std::optional<Credentials> credentials;
+  std::optional<std::string> profile;
+  std::optional<std::string> region;
+  std::optional<std::string> endpoint_url;
+  // Attempts per request, first try included (AWS standard mode: 3).
+  int max_attempts = 3;
+  std::chrono::milliseconds connect_timeout{10'000};
+  bool verify_tls = true;
+  // Called with each request and response when set (the CLI's --debug); secrets
+  // are redacted before the call.
+  std::function<void(const std::string& line)> debug;
+};
+
+// The settings a client ends up with after resolution.
+struct ResolvedConfig {
+  Credentials credentials;
+  std::string region;
+  std::string endpoint_url;  // scheme://host[:port], no trailing slash
+  std::string profile;
+};
+
+// Resolves region and endpoint, then credentials, as described above. Throws
+// InputError when no region or no credentials are found (the message lists
+// every place searched).
+ResolvedConfig resolve_config(const ClientConfig& config,
+                              const Environment& env = process_environment());
+
+}  // namespace ecr

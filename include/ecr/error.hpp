@@ -1,0 +1,82 @@
+// The one error vocabulary of the library.
+//
+// Every failure inside libecr and at its public surface is an exception derived
+// from ecr::Error. Four kinds exist:
+//   - ServiceError:   the registry answered with an error (carries the AWS error
+//                     name from the model, e.g. "RepositoryNotFoundException").
+//   - TransportError: the request never got an answer (DNS, connect, reset,
+//                     timeout, TLS, response too large).
+//   - InputError:     something the caller or an outside file gave us is invalid
+//                     (a bad reference, a malformed manifest, a failed validation).
+//   - IntegrityError: bytes do not match the digest or size they claim.
+// Batch operations that report failures as data (`failures` lists) do not throw.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace ecr {
+
+enum class ErrorKind { kService, kTransport, kInput, kIntegrity };
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorKind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+  ErrorKind kind() const noexcept { return kind_; }
+
+ private:
+  ErrorKind kind_;
+};
+
+// An error answer from the service. `name()` is the AWS error code with any
+// namespace prefix (before '#') and suffix (after ':') stripped.
+class ServiceError : public Error {
+ public:
+  ServiceError(std::string name, std::string message, int http_status = 400,
+               std::string request_id = {})
+      : Error(ErrorKind::kService, name + ": " + message),
+        name_(std::move(name)),
+        message_(std::move(message)),
+        http_status_(http_status),
+        request_id_(std::move(request_id)) {}
+
+  const std::string& name() const noexcept { return name_; }
+  const std::string& message() const noexcept { return message_; }
+  int http_status() const noexcept { return http_status_; }
+  const std::string& request_id() const noexcept { return request_id_; }
+
+  // True when the AWS standard retry policy retries this error: throttling
+  // codes, transient codes and HTTP 5xx.
+  bool retryable() const noexcept;
+
+ private:
+  std::string name_;
+  std::string message_;
+  int http_status_;
+  std::string request_id_;
+};
+
+class TransportError : public Error {
+ public:
+  // `timeout` marks a timed-out request (the retry quota charges those more).
+  explicit TransportError(const std::string& what, bool timeout = false)
+      : Error(ErrorKind::kTransport, what), timeout_(timeout) {}
+  bool timeout() const noexcept { return timeout_; }
+  bool retryable() const noexcept { return true; }
+
+ private:
+  bool timeout_;
+};
+
+class InputError : public Error {
+ public:
+  explicit InputError(const std::string& what) : Error(ErrorKind::kInput, what) {}
+};
+
+class IntegrityError : public Error {
+ public:
+  explicit IntegrityError(const std::string& what) : Error(ErrorKind::kIntegrity, what) {}
+};
+
+}  // namespace ecr

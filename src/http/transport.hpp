@@ -1,0 +1,71 @@
+// The HTTP seam. Everything above src/http talks to servers through
+// HttpTransport, so tests substitute a scripted fake and the real one (libcurl)
+// is tested against real servers.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ecr::http {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Case-insensitive header lookup; the first match, or nullopt.
+std::optional<std::string_view> find_header(const Headers& headers, std::string_view name);
+
+struct Request {
+  std::string method = "GET";
+  std::string url;        // absolute: scheme://host[:port]/path?query
+  Headers headers;        // sent as given; Host and Content-Length are derived
+  // The body is not owned: it points into the caller's buffer (e.g. a 30 MB
+  // UploadLayerPart JSON body) and must outlive the call. No copy is made.
+  std::string_view body;
+};
+
+struct Response {
+  int status = 0;
+  Headers headers;
+  std::string body;  // empty when the body went to a sink
+};
+
+// Receives a response body as it arrives. Returning false aborts the transfer
+// (the send then throws TransportError "aborted by sink").
+using BodySink = std::function<bool(std::string_view chunk)>;
+
+struct TransportOptions {
+  std::chrono::milliseconds connect_timeout{10'000};
+  // The whole transfer may not stall: below `low_speed_bytes` per second for
+  // `low_speed_time` aborts it. A fixed total timeout would kill big layers.
+  std::int64_t low_speed_bytes = 1;
+  std::chrono::seconds low_speed_time{60};
+  // Buffered (non-sink) response bodies larger than this are refused.
+  std::size_t max_response_bytes = 64u << 20;
+  bool verify_tls = true;
+  std::string ca_bundle;  // empty: the system default
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Sends `request` and returns the response, whatever its status. Throws
+  // TransportError when no response arrives (connect failure, reset, timeout,
+  // TLS error, body over the cap). Thread-safe: concurrent calls are allowed.
+  virtual Response send(const Request& request) = 0;
+  // As send(), but a 2xx body streams to `sink` instead of being buffered;
+  // non-2xx bodies are still buffered (they are error documents).
+  virtual Response send(const Request& request, const BodySink& sink) = 0;
+};
+
+// The libcurl transport: keeps connections alive and reuses them across calls
+// (a pool of easy handles sharing a connection cache), honours the standard
+// proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) and verifies TLS.
+std::shared_ptr<Transport> make_curl_transport(const TransportOptions& options = {});
+
+}  // namespace ecr::http
