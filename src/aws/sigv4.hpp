@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,5 +53,33 @@ struct ParsedAuthorization {
   std::vector<std::string> signed_headers;
   std::string signature;
 };
+
+// Why a request failed verification; the server maps each to ECR's error:
+//   kMissing      -> MissingAuthenticationTokenException (403)
+//   kMalformed    -> IncompleteSignatureException (403)
+//   kUnknownKey   -> UnrecognizedClientException (403)
+//   kBadSignature -> InvalidSignatureException (403)
+//   kExpired      -> InvalidSignatureException "Signature expired" (403)
+enum class VerifyFailure { kNone, kMissing, kMalformed, kUnknownKey, kBadSignature, kExpired };
+
+struct VerifyResult {
+  VerifyFailure failure = VerifyFailure::kNone;
+  std::string message;  // human-readable reason, ECR-style wording
+  ParsedAuthorization authorization;
+  bool ok() const noexcept { return failure == VerifyFailure::kNone; }
+};
+
+// Looks up the secret for an access key id; nullopt for an unknown key.
+using SecretLookup = std::function<std::optional<std::string>(std::string_view access_key_id)>;
+
+// Verifies a header-signed request as the server received it: `target` is the
+// request target (path and query exactly as on the request line), `headers`
+// as received, `body` the raw body. Recomputes the canonical request with
+// the same code sign_headers() uses, compares signatures in constant time,
+// and refuses an X-Amz-Date more than `max_skew` away from `now`.
+VerifyResult verify_headers(std::string_view method, std::string_view target,
+                            const http::Headers& headers, std::string_view body,
+                            const SecretLookup& lookup, std::chrono::system_clock::time_point now,
+                            std::chrono::seconds max_skew = std::chrono::minutes(15));
 
 }  // namespace ecr::aws
