@@ -15,6 +15,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace ecr {
 
@@ -78,5 +79,13 @@ class IntegrityError : public Error {
  public:
   explicit IntegrityError(const std::string& what) : Error(ErrorKind::kIntegrity, what) {}
 };
+
+// True for the error codes the AWS standard retry mode treats as throttling
+// (ThrottlingException, TooManyRequestsException, SlowDown, ...). A retry policy
+// uses this to tell "back off" from "try again".
+bool is_throttling_error(std::string_view name) noexcept;
+// True for the error codes the AWS standard retry mode treats as transient
+// (RequestTimeout, RequestTimeoutException, PriorRequestNotComplete).
+bool is_transient_error(std::string_view name) noexcept;
 
 }  // namespace ecr

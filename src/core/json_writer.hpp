@@ -1,6 +1,12 @@
 // A small, correct JSON writer: escapes quotes, backslashes and control
 // characters, passes UTF-8 through untouched, writes integers exactly and
-// doubles with the shortest round-tripping representation.
+// doubles with the shortest round-tripping digits.
+//
+// Compact mode (the wire) writes no whitespace: {"a":[1,2]}. Pretty mode
+// writes exactly what Python's json.dumps(value, indent=4, ensure_ascii=False)
+// writes (what the AWS CLI prints): one item per line, 4-space indent, ": "
+// after keys, empty containers as {} and [], doubles in Python's repr layout
+// (1.0, 1e+16, 1e-05). Non-finite doubles are written as null.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +46,8 @@ class Writer {
 
  private:
   void before_value();
+  void close(char bracket);
+  void newline_and_indent(std::size_t depth);
   std::string& out_;
   bool pretty_;
   std::vector<bool> has_items_;  // one per open container
