@@ -21,6 +21,10 @@ struct SigningParams {
   std::string region;
   std::string service;  // "ecr"
   std::chrono::system_clock::time_point time;
+  // Remove dot segments and empty segments from the path before signing, as
+  // every service but S3 expects. Off only to run the official test suite's
+  // "-unnormalized" cases.
+  bool normalize_path = true;
 };
 
 // The intermediate artefacts, exposed for the official test suite and --debug.
@@ -33,26 +37,39 @@ struct Signature {
 };
 
 // Adds X-Amz-Date, X-Amz-Security-Token (when a session token is set) and
-// Authorization to `request`. `payload_hash` is the hex SHA-256 of the body;
-// when empty it is computed from request.body.
+// Authorization to `request`, replacing any earlier ones (so a retried
+// request can be signed again). `payload_hash` is the hex SHA-256 of the
+// body; when empty it is an X-Amz-Content-SHA256 header's value if the request
+// has one, else computed from request.body. Signs every header on the request
+// except hop-by-hop ones and User-Agent/X-Amzn-Trace-Id (botocore's list),
+// plus `host` derived from the URL when no Host header is given. Throws
+// InputError when request.url is not an absolute http(s) URL.
 Signature sign_headers(http::Request& request, const SigningParams& params,
                        std::string_view payload_hash = {});
 
 // Returns the pre-signed form of `request.url` valid for `expires` (at most
-// 604800 s), signing `host` only with UNSIGNED-PAYLOAD unless `payload_hash`
-// is given.
+// 604800 s), signing `host` plus any headers on `request` (none, usually),
+// with UNSIGNED-PAYLOAD unless `payload_hash` is given. The session token,
+// when set, is a signed X-Amz-Security-Token query parameter. Throws
+// InputError for a bad URL or `expires` outside 1..604800 s.
 Signature presign_url(const http::Request& request, const SigningParams& params,
                       std::chrono::seconds expires, std::string_view payload_hash = {});
 
 // What the server learned from a request's Authorization header.
 struct ParsedAuthorization {
   std::string access_key_id;
-  std::string date;     // yyyymmdd from the credential scope
+  std::string date;  // yyyymmdd from the credential scope
   std::string region;
   std::string service;
   std::vector<std::string> signed_headers;
   std::string signature;
 };
+
+// Parses "AWS4-HMAC-SHA256 Credential=<key>/<yyyymmdd>/<region>/<service>/
+// aws4_request, SignedHeaders=a;b, Signature=<64 hex>" (components in any
+// order, spaces after commas optional). Throws InputError saying which part
+// is missing or malformed.
+ParsedAuthorization parse_authorization(std::string_view value);
 
 // Why a request failed verification; the server maps each to ECR's error:
 //   kMissing      -> MissingAuthenticationTokenException (403)
@@ -81,5 +98,16 @@ VerifyResult verify_headers(std::string_view method, std::string_view target,
                             const http::Headers& headers, std::string_view body,
                             const SecretLookup& lookup, std::chrono::system_clock::time_point now,
                             std::chrono::seconds max_skew = std::chrono::minutes(15));
+
+// Verifies a pre-signed (query-signed) request, such as a download URL that
+// ecr-local handed out: X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date,
+// X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature must be in the
+// query of `target`; the payload is UNSIGNED-PAYLOAD. kMissing when there is
+// no X-Amz-Signature, kExpired once X-Amz-Date + X-Amz-Expires has passed (or
+// X-Amz-Date is more than `max_skew` in the future).
+VerifyResult verify_presigned(std::string_view method, std::string_view target,
+                              const http::Headers& headers, const SecretLookup& lookup,
+                              std::chrono::system_clock::time_point now,
+                              std::chrono::seconds max_skew = std::chrono::minutes(15));
 
 }  // namespace ecr::aws

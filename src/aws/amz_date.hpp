@@ -1,0 +1,19 @@
+// The ISO 8601 basic timestamps SigV4 uses ("20150830T123600Z" in X-Amz-Date,
+// "20150830" in the credential scope).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ecr::aws {
+
+// "yyyymmddThhmmssZ" in UTC; sub-second precision is dropped.
+std::string format_amz_date(std::chrono::system_clock::time_point time);
+
+// Parses exactly "yyyymmddThhmmssZ" with a valid calendar date and time of
+// day; nullopt otherwise.
+std::optional<std::chrono::system_clock::time_point> parse_amz_date(std::string_view text);
+
+}  // namespace ecr::aws
