@@ -1,0 +1,279 @@
+// The libcurl implementation of Transport: one easy handle per in-flight
+// request, borrowed from a pool so keep-alive connections outlive the call.
+#include <curl/curl.h>
+
+#include <cctype>
+#include <charconv>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "ecr/error.hpp"
+#include "http/curl_handles.hpp"
+#include "http/transport.hpp"
+
+namespace ecr::http {
+
+namespace {
+
+constexpr const char* kUserAgent = "ecr-cpp/0.1";
+
+// What one transfer collects while libcurl runs its callbacks.
+struct Exchange {
+  CURL* curl = nullptr;
+  const BodySink* sink = nullptr;  // null: buffer every body
+  std::size_t max_buffered = 0;
+  Response response;
+  bool body_started = false;
+  bool over_cap = false;
+  bool aborted_by_sink = false;
+  std::exception_ptr sink_error;
+
+  bool streams() const { return sink != nullptr && response.status / 100 == 2; }
+};
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' ||
+                           text.back() == '\n')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// "HTTP/1.1 200 OK" or "HTTP/2 200": the status code, or 0.
+int parse_status_line(std::string_view line) {
+  auto space = line.find(' ');
+  if (space == std::string_view::npos) return 0;
+  line.remove_prefix(space + 1);
+  int status = 0;
+  std::from_chars(line.data(), line.data() + line.size(), status);
+  return status;
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  auto& exchange = *static_cast<Exchange*>(user);
+  std::string_view raw(data, size * count);
+  std::string_view line = trim(raw);
+  if (line.starts_with("HTTP/")) {
+    // A new response starts: an interim 100 Continue or a proxy's CONNECT
+    // answer came before it, and their headers are not this response's.
+    exchange.response.status = parse_status_line(line);
+    exchange.response.headers.clear();
+  } else if (!raw.empty() && (raw.front() == ' ' || raw.front() == '\t') &&
+             !exchange.response.headers.empty() && !line.empty()) {
+    // Obsolete line folding (RFC 9112 5.2): continues the previous value.
+    exchange.response.headers.back().second.append(" ").append(line);
+  } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
+    exchange.response.headers.emplace_back(std::string(trim(line.substr(0, colon))),
+                                           std::string(trim(line.substr(colon + 1))));
+  }
+  return size * count;
+}
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+  auto& exchange = *static_cast<Exchange*>(user);
+  const size_t bytes = size * count;
+  if (exchange.streams()) {
+    try {
+      if (!(*exchange.sink)(std::string_view(data, bytes))) {
+        exchange.aborted_by_sink = true;
+        return 0;
+      }
+    } catch (...) {
+      // An exception may not unwind through libcurl's C frames.
+      exchange.sink_error = std::current_exception();
+      return 0;
+    }
+    return bytes;
+  }
+  if (!exchange.body_started) {
+    exchange.body_started = true;
+    curl_off_t announced = -1;
+    curl_easy_getinfo(exchange.curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
+    if (announced > 0) {
+      if (static_cast<std::size_t>(announced) > exchange.max_buffered) {
+        exchange.over_cap = true;
+        return 0;
+      }
+      exchange.response.body.reserve(static_cast<std::size_t>(announced));
+    }
+  }
+  if (exchange.response.body.size() + bytes > exchange.max_buffered) {
+    exchange.over_cap = true;
+    return 0;
+  }
+  exchange.response.body.append(data, bytes);
+  return bytes;
+}
+
+// Without a query string: a pre-signed URL's query carries a signature that
+// must not end up in logs and error messages.
+std::string_view url_for_messages(std::string_view url) { return url.substr(0, url.find('?')); }
+
+bool method_sends_body(const Request& request) {
+  return !request.body.empty() || request.method == "POST" || request.method == "PUT" ||
+         request.method == "PATCH";
+}
+
+bool is_content_length(std::string_view name) {
+  constexpr std::string_view kName = "content-length";
+  if (name.size() != kName.size()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(name[i])) != kName[i]) return false;
+  }
+  return true;
+}
+
+HeaderList build_header_list(const Request& request) {
+  curl_slist* list = nullptr;
+  auto append = [&list](const std::string& line) {
+    curl_slist* grown = curl_slist_append(list, line.c_str());
+    if (grown == nullptr) {
+      curl_slist_free_all(list);
+      throw std::bad_alloc();
+    }
+    list = grown;
+  };
+  for (const auto& [name, value] : request.headers) {
+    // libcurl derives the length from the body; a second one would conflict.
+    if (is_content_length(name)) continue;
+    // "Name;" is libcurl's way of sending a header with an empty value.
+    append(value.empty() ? name + ";" : name + ": " + value);
+  }
+  // Waiting for "100 Continue" costs a round trip (or a 1 s stall against
+  // servers that never send it) on every part upload.
+  append("Expect:");
+  if (method_sends_body(request) && !find_header(request.headers, "content-type")) {
+    // Otherwise libcurl labels every body application/x-www-form-urlencoded.
+    append("Content-Type:");
+  }
+  return HeaderList(list);
+}
+
+class CurlTransport final : public Transport {
+ public:
+  explicit CurlTransport(TransportOptions options)
+      : options_(std::move(options)), pool_(share_.get()) {}
+
+  Response send(const Request& request) override { return perform(request, nullptr); }
+  Response send(const Request& request, const BodySink& sink) override {
+    return perform(request, &sink);
+  }
+
+ private:
+  // Gives the handle back to the pool however the request ends.
+  class Borrowed {
+   public:
+    explicit Borrowed(EasyHandlePool& pool) : pool_(pool), handle_(pool.acquire()) {}
+    ~Borrowed() { pool_.release(std::move(handle_)); }
+    Borrowed(const Borrowed&) = delete;
+    Borrowed& operator=(const Borrowed&) = delete;
+    CURL* get() const noexcept { return handle_.get(); }
+
+   private:
+    EasyHandlePool& pool_;
+    EasyHandle handle_;
+  };
+
+  void configure(CURL* curl, const Request& request, const curl_slist* headers,
+                 Exchange& exchange, char* error_buffer) const {
+    curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+    // Only web URLs: a download URL handed out by a server must not read
+    // file:// or talk to other protocols.
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    // Signals are not thread-safe; libcurl then relies on its threaded resolver.
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, kUserAgent);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(options_.connect_timeout.count()));
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(options_.low_speed_bytes));
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+                     static_cast<long>(options_.low_speed_time.count()));
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+    if (!options_.ca_bundle.empty()) {
+      curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_bundle.c_str());
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &exchange);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &exchange);
+
+    if (request.method == "HEAD") {
+      curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    } else if (method_sends_body(request)) {
+      // POSTFIELDS does not copy: libcurl reads the caller's buffer, which
+      // Request requires to outlive the call. A non-POST method keeps the body.
+      const char* data = request.body.empty() ? "" : request.body.data();
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, data);
+      if (request.method != "POST") {
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      }
+    } else if (request.method != "GET") {
+      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
+  }
+
+  Response perform(const Request& request, const BodySink* sink) {
+    Borrowed handle(pool_);
+    char error_buffer[CURL_ERROR_SIZE] = {};
+    HeaderList headers = build_header_list(request);
+    Exchange exchange;
+    exchange.curl = handle.get();
+    exchange.sink = sink;
+    exchange.max_buffered = options_.max_response_bytes;
+    configure(handle.get(), request, headers.get(), exchange, error_buffer);
+
+    CURLcode code = curl_easy_perform(handle.get());
+    if (exchange.sink_error) std::rethrow_exception(exchange.sink_error);
+    const std::string where =
+        " (" + request.method + " " + std::string(url_for_messages(request.url)) + ")";
+    if (exchange.aborted_by_sink) throw TransportError("aborted by sink" + where);
+    if (exchange.over_cap) {
+      throw TransportError("response body larger than " +
+                           std::to_string(options_.max_response_bytes) + " bytes" + where);
+    }
+    if (code != CURLE_OK) {
+      std::string reason = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+      throw TransportError(reason + where, code == CURLE_OPERATION_TIMEDOUT);
+    }
+    long status = 0;
+    curl_easy_getinfo(handle.get(), CURLINFO_RESPONSE_CODE, &status);
+    exchange.response.status = static_cast<int>(status);
+    return std::move(exchange.response);
+  }
+
+  TransportOptions options_;
+  // Declared before the pool: the pooled handles are attached to the share,
+  // so they must be cleaned up first.
+  CurlShare share_;
+  EasyHandlePool pool_;
+};
+
+void validate(const TransportOptions& options) {
+  if (options.connect_timeout.count() <= 0) {
+    throw InputError("transport connect_timeout must be positive");
+  }
+  if (options.low_speed_bytes < 0 || options.low_speed_time.count() < 0) {
+    throw InputError("transport low-speed limits must not be negative");
+  }
+  if (options.max_response_bytes == 0) {
+    throw InputError("transport max_response_bytes must be positive");
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<Transport> make_curl_transport(const TransportOptions& options) {
+  validate(options);
+  ensure_curl_initialised();
+  return std::make_shared<CurlTransport>(options);
+}
+
+}  // namespace ecr::http

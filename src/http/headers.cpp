@@ -1,0 +1,28 @@
+// Header lookup shared by every layer that reads responses or requests.
+#include <algorithm>
+#include <cctype>
+
+#include "http/transport.hpp"
+
+namespace ecr::http {
+
+namespace {
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+}  // namespace
+
+std::optional<std::string_view> find_header(const Headers& headers, std::string_view name) {
+  for (const auto& [key, value] : headers) {
+    if (equal_ignoring_case(key, name)) return std::string_view(value);
+  }
+  return std::nullopt;
+}
+
+}  // namespace ecr::http
