@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/base64_avx2.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr::base64 {
@@ -96,6 +97,13 @@ std::string printable(unsigned char c) {
   return "byte " + hex;
 }
 
+// Asked once per process; on this project's x86-64 machines the vector loops
+// run about 3x (encode) and 2x (decode) the scalar ones (bench/base64_bench).
+bool use_avx2() noexcept {
+  static const bool available = detail::have_avx2();
+  return available;
+}
+
 [[noreturn]] void fail(const std::string& what) { throw InputError("invalid base64: " + what); }
 
 // Called once the fast path knows something is wrong: finds the first bad
@@ -143,6 +151,12 @@ std::size_t encode_to(std::string_view in, char* out) noexcept {
   const char* p = in.data();
   std::size_t n = in.size();
   char* o = out;
+  if (use_avx2()) {
+    const std::size_t consumed = detail::encode_blocks_avx2(p, n, o);
+    p += consumed;
+    n -= consumed;
+    o += consumed / 3 * 4;
+  }
   // Twelve bytes per step through two overlapping 8-byte loads; each load
   // uses its top six bytes, so the loop stops while eight remain readable.
   while (n >= 14) {
@@ -191,9 +205,17 @@ std::size_t decode_to(std::string_view in, char* out) {
   // which 3 bytes are output; the spare byte lands where the next quad's
   // output starts (max_decoded_size leaves room for it).
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  const std::size_t full_quads = n / 4 - 1;
+  std::size_t consumed = 0;
   std::uint32_t errors = 0;
   char* o = out;
+  if (use_avx2()) {
+    bool bad = false;
+    consumed = detail::decode_blocks_avx2(in.data(), n, out, bad);
+    if (bad) errors = kErrorMask;
+    p += consumed;
+    o += consumed / 4 * 3;
+  }
+  const std::size_t full_quads = (n - consumed) / 4 - 1;
   for (std::size_t q = 0; q < full_quads; ++q) {
     const std::uint32_t word = decode_quad(p);
     errors |= word;
