@@ -1,0 +1,72 @@
+// Layer compression: detection by magic bytes, deterministic parallel gzip,
+// multithreaded zstd, and decompression with bomb caps.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "ecr/digest.hpp"
+#include "ecr/image.hpp"
+
+namespace ecr {
+
+enum class Compression { kNone, kGzip, kZstd };
+
+// Detects gzip (1f 8b) or zstd (28 b5 2f fd) from a blob's first bytes; anything
+// else (a tar, or fewer than 4 bytes) is kNone. Media types are not trusted for this.
+Compression detect_compression(std::span<const std::byte> head) noexcept;
+std::string_view compression_name(Compression c) noexcept;
+
+// Caps on what decompressing outside input may produce.
+struct DecompressionLimits {
+  // Total output cap. 64 GiB is far above any layer a registry takes and
+  // below what fills this machine's disk.
+  std::uint64_t max_bytes = 64ull << 30;
+  // Output may exceed input by at most this factor once past `ratio_floor`
+  // bytes. Above DEFLATE's maximum (about 1032:1), so no honest gzip trips it;
+  // zstd frames can claim far more.
+  std::uint64_t max_ratio = 1500;
+  std::uint64_t ratio_floor = 64ull << 20;
+};
+
+// Wraps `compressed` (gzip, possibly multi-member, or zstd; kNone passes
+// through) and yields the decompressed bytes. Throws InputError on corrupt
+// data or when a limit is crossed ("decompression bomb").
+std::unique_ptr<ByteStream> decompressing_stream(std::unique_ptr<ByteStream> compressed,
+                                                 Compression algorithm,
+                                                 const DecompressionLimits& limits = {});
+
+struct CompressOptions {
+  Compression algorithm = Compression::kGzip;
+  // gzip: 1 (zlib's fastest). Measured in bench/compress_bench.cpp: level 1
+  // keeps a 2-thread compressor near the speed of the SHA-256 pass that bounds
+  // a push (DESIGN.md performance model); higher levels gain a few percent of size.
+  // zstd: 3 (its default).
+  int level = 1;
+  // Worker threads; 0 = hardware concurrency. The output is identical for any
+  // value (gzip: fixed independent blocks; zstd: always in its worker mode).
+  std::size_t threads = 0;
+};
+
+// gzip block size: pigz's default. Each block is compressed independently,
+// primed with the 32 KiB before it, so the output depends only on the input.
+inline constexpr std::size_t kGzipBlockSize = 128 * 1024;
+
+struct CompressedLayer {
+  Digest digest;                    // of the compressed bytes
+  std::int64_t size = 0;            // compressed
+  Digest diff_id;                   // of the uncompressed bytes
+  std::int64_t uncompressed_size = 0;
+};
+
+// Compresses `in` to `out` in one pass, hashing both sides on the way.
+// Throws what `in` and `out` throw; InputError for an invalid level.
+CompressedLayer compress_layer(ByteStream& in,
+                               const std::function<void(std::span<const std::byte>)>& out,
+                               const CompressOptions& options = {});
+
+}  // namespace ecr

@@ -1,0 +1,320 @@
+// Layer compression. gzip is pigz-style: the input is cut into fixed
+// kGzipBlockSize blocks, each deflated on the pool as a raw deflate stream
+// primed with the 32 KiB before it and ended with a sync flush (the last with
+// Z_FINISH), so the concatenation is one valid deflate stream whose bytes do
+// not depend on how many threads made it.
+#include "ecr/compression.hpp"
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include <deque>
+#include <future>
+#include <vector>
+
+#include "core/thread_pool.hpp"
+#include "ecr/error.hpp"
+
+namespace ecr {
+namespace {
+
+constexpr std::size_t kDictSize = 32 * 1024;  // DEFLATE's window
+
+struct DeflatedBlock {
+  std::vector<std::byte> data;
+  uLong crc = 0;
+  std::size_t length = 0;
+};
+
+DeflatedBlock deflate_block(const std::vector<std::byte>& input, std::size_t dict_len, int level,
+                            bool last) {
+  z_stream z{};
+  // Raw deflate (-15): the gzip header and trailer are written once, around all blocks.
+  if (deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw InputError("zlib: cannot initialize deflate at level " + std::to_string(level));
+  }
+  const auto* in = reinterpret_cast<const Bytef*>(input.data());
+  if (dict_len) deflateSetDictionary(&z, in, static_cast<uInt>(dict_len));
+  const std::size_t len = input.size() - dict_len;
+  DeflatedBlock out;
+  out.length = len;
+  out.crc = crc32(0, in + dict_len, static_cast<uInt>(len));
+  out.data.resize(deflateBound(&z, len) + 64);
+  z.next_in = const_cast<Bytef*>(in + dict_len);
+  z.avail_in = static_cast<uInt>(len);
+  z.next_out = reinterpret_cast<Bytef*>(out.data.data());
+  z.avail_out = static_cast<uInt>(out.data.size());
+  const int rc = deflate(&z, last ? Z_FINISH : Z_SYNC_FLUSH);
+  const bool ok = last ? rc == Z_STREAM_END : rc == Z_OK && z.avail_in == 0;
+  out.data.resize(out.data.size() - z.avail_out);
+  deflateEnd(&z);
+  if (!ok) throw InputError("zlib: deflate failed");
+  return out;
+}
+
+std::size_t read_full(ByteStream& in, std::byte* dst, std::size_t n) {
+  std::size_t got = 0;
+  while (got < n) {
+    const std::size_t r = in.read(std::span<std::byte>(dst + got, n - got));
+    if (r == 0) break;
+    got += r;
+  }
+  return got;
+}
+
+using Sink = std::function<void(std::span<const std::byte>)>;
+
+CompressedLayer gzip_parallel(ByteStream& in, const Sink& out, const CompressOptions& o) {
+  if (o.level < 1 || o.level > 9) {
+    throw InputError("gzip level must be 1-9 (found " + std::to_string(o.level) + ")");
+  }
+  ThreadPool pool(o.threads);
+  Sha256 compressed_hash, plain_hash;
+  std::int64_t compressed_size = 0;
+  auto emit = [&](std::span<const std::byte> bytes) {
+    compressed_hash.update(bytes.data(), bytes.size());
+    compressed_size += static_cast<std::int64_t>(bytes.size());
+    out(bytes);
+  };
+  // Fixed header: no name, mtime 0, OS "unknown", so it never varies.
+  static constexpr std::byte kHeader[10] = {std::byte{0x1f}, std::byte{0x8b}, std::byte{8},
+                                            std::byte{0},    std::byte{0},    std::byte{0},
+                                            std::byte{0},    std::byte{0},    std::byte{0},
+                                            std::byte{255}};
+  emit(kHeader);
+
+  uLong crc = crc32(0, nullptr, 0);
+  std::uint64_t total = 0;
+  // Bounded look-ahead: memory is (2 x threads) blocks, whatever the layer size.
+  const std::size_t max_in_flight = 2 * pool.size();
+  std::deque<std::future<DeflatedBlock>> pending;
+  auto drain_one = [&] {
+    DeflatedBlock b = pending.front().get();
+    pending.pop_front();
+    crc = crc32_combine(crc, b.crc, static_cast<z_off_t>(b.length));
+    emit(b.data);
+  };
+
+  std::vector<std::byte> previous_tail;  // last 32 KiB of the previous block
+  std::vector<std::byte> block(kGzipBlockSize);
+  std::size_t n = read_full(in, block.data(), block.size());
+  while (true) {
+    std::vector<std::byte> next(kGzipBlockSize);
+    const std::size_t next_n = n == kGzipBlockSize ? read_full(in, next.data(), next.size()) : 0;
+    const bool last = next_n == 0;
+    plain_hash.update(block.data(), n);
+    total += n;
+    auto input = std::make_shared<std::vector<std::byte>>();
+    input->reserve(previous_tail.size() + n);
+    input->insert(input->end(), previous_tail.begin(), previous_tail.end());
+    input->insert(input->end(), block.begin(), block.begin() + static_cast<std::ptrdiff_t>(n));
+    const std::size_t dict = previous_tail.size();
+    const int level = o.level;
+    pending.push_back(pool.submit([input, dict, level, last] {
+      return deflate_block(*input, dict, level, last);
+    }));
+    if (pending.size() >= max_in_flight) drain_one();
+    if (last) break;
+    const std::size_t keep = std::min(n, kDictSize);
+    previous_tail.assign(block.begin() + static_cast<std::ptrdiff_t>(n - keep),
+                         block.begin() + static_cast<std::ptrdiff_t>(n));
+    block.swap(next);
+    n = next_n;
+  }
+  while (!pending.empty()) drain_one();
+  std::byte trailer[8];
+  for (int i = 0; i < 4; ++i) trailer[i] = std::byte((crc >> (8 * i)) & 0xff);
+  for (int i = 0; i < 4; ++i) trailer[4 + i] = std::byte((total >> (8 * i)) & 0xff);
+  emit(trailer);
+  return CompressedLayer{.digest = compressed_hash.finish(),
+                         .size = compressed_size,
+                         .diff_id = plain_hash.finish(),
+                         .uncompressed_size = static_cast<std::int64_t>(total)};
+}
+
+struct ZstdCCtxFree {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct ZstdDCtxFree {
+  void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
+};
+
+CompressedLayer zstd_compress(ByteStream& in, const Sink& out, const CompressOptions& o) {
+  std::unique_ptr<ZSTD_CCtx, ZstdCCtxFree> c(ZSTD_createCCtx());
+  const int level = o.level;
+  std::size_t threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  ZSTD_CCtx_setParameter(c.get(), ZSTD_c_compressionLevel, level);
+  // Always worker mode (nbWorkers >= 1): zstd's output is then the same for any
+  // worker count, while nbWorkers 0 would frame it differently.
+  if (ZSTD_isError(ZSTD_CCtx_setParameter(c.get(), ZSTD_c_nbWorkers, static_cast<int>(threads)))) {
+    throw InputError("zstd was built without multithreading");
+  }
+  ZSTD_CCtx_setParameter(c.get(), ZSTD_c_checksumFlag, 1);
+  Sha256 compressed_hash, plain_hash;
+  std::int64_t compressed_size = 0, plain_size = 0;
+  std::vector<std::byte> ibuf(ZSTD_CStreamInSize() * 8), obuf(ZSTD_CStreamOutSize());
+  auto flush = [&](ZSTD_inBuffer& ib, ZSTD_EndDirective mode) {
+    while (true) {
+      ZSTD_outBuffer ob{obuf.data(), obuf.size(), 0};
+      const std::size_t rem = ZSTD_compressStream2(c.get(), &ob, &ib, mode);
+      if (ZSTD_isError(rem)) throw InputError(std::string("zstd: ") + ZSTD_getErrorName(rem));
+      compressed_hash.update(obuf.data(), ob.pos);
+      compressed_size += static_cast<std::int64_t>(ob.pos);
+      out(std::span<const std::byte>(obuf.data(), ob.pos));
+      if (mode == ZSTD_e_end ? rem == 0 : ib.pos == ib.size) break;
+    }
+  };
+  while (std::size_t n = read_full(in, ibuf.data(), ibuf.size())) {
+    plain_hash.update(ibuf.data(), n);
+    plain_size += static_cast<std::int64_t>(n);
+    ZSTD_inBuffer ib{ibuf.data(), n, 0};
+    flush(ib, ZSTD_e_continue);
+  }
+  ZSTD_inBuffer empty{nullptr, 0, 0};
+  flush(empty, ZSTD_e_end);
+  return CompressedLayer{.digest = compressed_hash.finish(),
+                         .size = compressed_size,
+                         .diff_id = plain_hash.finish(),
+                         .uncompressed_size = plain_size};
+}
+
+// Decompression, checked against the limits after every output chunk.
+class Decompressor final : public ByteStream {
+ public:
+  Decompressor(std::unique_ptr<ByteStream> in, Compression alg, DecompressionLimits limits)
+      : in_(std::move(in)), alg_(alg), limits_(limits), ibuf_(1 << 16) {
+    if (alg_ == Compression::kGzip) {
+      // 15 + 32: accept a gzip (or zlib) header.
+      if (inflateInit2(&z_, 15 + 32) != Z_OK) throw InputError("zlib: cannot initialize inflate");
+    } else if (alg_ == Compression::kZstd) {
+      d_.reset(ZSTD_createDCtx());
+      // Refuse frames asking for windows past 128 MiB (zstd's own default cap).
+      ZSTD_DCtx_setParameter(d_.get(), ZSTD_d_windowLogMax, 27);
+    }
+  }
+  ~Decompressor() override {
+    if (alg_ == Compression::kGzip) inflateEnd(&z_);
+  }
+
+  std::size_t read(std::span<std::byte> out) override {
+    if (alg_ == Compression::kNone) return in_->read(out);
+    while (true) {
+      if (in_pos_ == in_len_ && !eof_) {
+        in_len_ = in_->read(ibuf_);
+        in_pos_ = 0;
+        consumed_ += in_len_;
+        eof_ = in_len_ == 0;
+      }
+      const std::size_t n = alg_ == Compression::kGzip ? inflate_some(out) : zstd_some(out);
+      if (n > 0) {
+        produced_ += n;
+        if (produced_ > limits_.max_bytes ||
+            (produced_ > limits_.ratio_floor && produced_ / (consumed_ + 1) > limits_.max_ratio)) {
+          throw InputError("decompression bomb: " + std::string(compression_name(alg_)) +
+                           " data expands past " + std::to_string(produced_) + " bytes from " +
+                           std::to_string(consumed_) + " (limits: " +
+                           std::to_string(limits_.max_bytes) + " bytes, ratio " +
+                           std::to_string(limits_.max_ratio) + ")");
+        }
+        return n;
+      }
+      if (eof_ && in_pos_ == in_len_) {
+        if (!at_frame_end_) {
+          throw InputError(std::string(compression_name(alg_)) + " data is truncated");
+        }
+        return 0;
+      }
+    }
+  }
+
+ private:
+  std::size_t inflate_some(std::span<std::byte> out) {
+    if (in_pos_ == in_len_) return 0;
+    if (at_frame_end_) {
+      // Another gzip member follows (concatenated gzip is one valid stream).
+      inflateReset(&z_);
+      at_frame_end_ = false;
+    }
+    z_.next_in = reinterpret_cast<Bytef*>(ibuf_.data() + in_pos_);
+    z_.avail_in = static_cast<uInt>(in_len_ - in_pos_);
+    z_.next_out = reinterpret_cast<Bytef*>(out.data());
+    z_.avail_out = static_cast<uInt>(out.size());
+    const int rc = inflate(&z_, Z_NO_FLUSH);
+    in_pos_ = in_len_ - z_.avail_in;
+    if (rc == Z_STREAM_END) {
+      at_frame_end_ = true;
+    } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      throw InputError(std::string("gzip data is corrupt: ") + (z_.msg ? z_.msg : "inflate failed"));
+    }
+    return out.size() - z_.avail_out;
+  }
+
+  std::size_t zstd_some(std::span<std::byte> out) {
+    if (in_pos_ == in_len_ && !pending_output_) return 0;
+    ZSTD_inBuffer ib{ibuf_.data(), in_len_, in_pos_};
+    ZSTD_outBuffer ob{out.data(), out.size(), 0};
+    const std::size_t rc = ZSTD_decompressStream(d_.get(), &ob, &ib);
+    if (ZSTD_isError(rc)) {
+      throw InputError(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc));
+    }
+    in_pos_ = ib.pos;
+    at_frame_end_ = rc == 0;
+    pending_output_ = ob.pos == ob.size;
+    return ob.pos;
+  }
+
+  std::unique_ptr<ByteStream> in_;
+  Compression alg_;
+  DecompressionLimits limits_;
+  std::vector<std::byte> ibuf_;
+  std::size_t in_pos_ = 0, in_len_ = 0;
+  std::uint64_t consumed_ = 0, produced_ = 0;
+  bool eof_ = false;
+  bool at_frame_end_ = true;  // an empty input is an empty stream
+  bool pending_output_ = false;
+  z_stream z_{};
+  std::unique_ptr<ZSTD_DCtx, ZstdDCtxFree> d_;
+};
+
+}  // namespace
+
+Compression detect_compression(std::span<const std::byte> head) noexcept {
+  auto at = [&](std::size_t i) { return std::to_integer<unsigned>(head[i]); };
+  if (head.size() >= 2 && at(0) == 0x1f && at(1) == 0x8b) return Compression::kGzip;
+  if (head.size() >= 4 && at(0) == 0x28 && at(1) == 0xb5 && at(2) == 0x2f && at(3) == 0xfd) {
+    return Compression::kZstd;
+  }
+  return Compression::kNone;
+}
+
+std::string_view compression_name(Compression c) noexcept {
+  switch (c) {
+    case Compression::kGzip:
+      return "gzip";
+    case Compression::kZstd:
+      return "zstd";
+    case Compression::kNone:
+      break;
+  }
+  return "none";
+}
+
+std::unique_ptr<ByteStream> decompressing_stream(std::unique_ptr<ByteStream> compressed,
+                                                 Compression algorithm,
+                                                 const DecompressionLimits& limits) {
+  return std::make_unique<Decompressor>(std::move(compressed), algorithm, limits);
+}
+
+CompressedLayer compress_layer(ByteStream& in, const Sink& out, const CompressOptions& options) {
+  switch (options.algorithm) {
+    case Compression::kGzip:
+      return gzip_parallel(in, out, options);
+    case Compression::kZstd:
+      return zstd_compress(in, out, options);
+    case Compression::kNone:
+      break;
+  }
+  throw InputError("compress_layer needs gzip or zstd");
+}
+
+}  // namespace ecr

@@ -1,0 +1,165 @@
+#include "oci/file_io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "ecr/error.hpp"
+
+namespace ecr::oci {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+std::string random_suffix() {
+  static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::random_device rd;
+  std::string s;
+  for (int i = 0; i < 8; ++i) s += kChars[rd() % (sizeof kChars - 1)];
+  return s;
+}
+
+}  // namespace
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+std::shared_ptr<UniqueFd> open_regular_file(const std::filesystem::path& path) {
+  auto fd = std::make_shared<UniqueFd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (fd->get() < 0) throw InputError("cannot open " + path.string() + ": " + errno_text());
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw InputError(path.string() + " is not a regular file");
+  }
+  // O_NONBLOCK only kept open() from hanging on a FIFO; regular files ignore it.
+  ::fcntl(fd->get(), F_SETFL, 0);
+  return fd;
+}
+
+std::int64_t file_size(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw InputError("cannot stat file: " + errno_text());
+  return st.st_size;
+}
+
+FileRangeStream::FileRangeStream(std::shared_ptr<UniqueFd> fd, std::int64_t offset,
+                                 std::int64_t size)
+    : fd_(std::move(fd)), offset_(offset), end_(offset + size) {}
+
+std::size_t FileRangeStream::read(std::span<std::byte> out) {
+  const auto want = static_cast<std::size_t>(
+      std::min<std::int64_t>(static_cast<std::int64_t>(out.size()), end_ - offset_));
+  if (want == 0) return 0;
+  while (true) {
+    const ssize_t n = ::pread(fd_->get(), out.data(), want, offset_);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw InputError("read failed: " + errno_text());
+    offset_ += n;
+    return static_cast<std::size_t>(n);
+  }
+}
+
+FileWriter::FileWriter(const std::filesystem::path& path)
+    : path_(path),
+      fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) {
+  if (fd_.get() < 0) throw InputError("cannot create " + path.string() + ": " + errno_text());
+}
+
+void FileWriter::write(std::span<const std::byte> data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd_.get(), data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw InputError("cannot write " + path_.string() + ": " + errno_text());
+    data = data.subspan(static_cast<std::size_t>(n));
+  }
+}
+
+void FileWriter::finish() {
+  if (::fsync(fd_.get()) != 0) throw InputError("cannot sync " + path_.string() + ": " + errno_text());
+  UniqueFd closing = std::move(fd_);
+  if (::close(closing.release()) != 0) {
+    throw InputError("cannot close " + path_.string() + ": " + errno_text());
+  }
+}
+
+std::int64_t write_stream_to_file(ByteStream& in, const std::filesystem::path& path) {
+  FileWriter out(path);
+  std::vector<std::byte> buf(1 << 20);
+  std::int64_t total = 0;
+  while (std::size_t n = in.read(buf)) {
+    out.write(std::span<const std::byte>(buf.data(), n));
+    total += static_cast<std::int64_t>(n);
+  }
+  out.finish();
+  return total;
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view data) {
+  const std::filesystem::path tmp = path.string() + ".tmp-" + random_suffix();
+  try {
+    FileWriter out(tmp);
+    out.write(data);
+    out.finish();
+    std::filesystem::rename(tmp, path);
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw;
+  }
+}
+
+StagingDir::StagingDir(const std::filesystem::path& target) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::filesystem::path p = target.string() + ".tmp-" + random_suffix();
+    if (::mkdir(p.c_str(), 0755) == 0) {
+      path_ = std::move(p);
+      return;
+    }
+    if (errno != EEXIST) {
+      throw InputError("cannot create staging directory " + p.string() + ": " + errno_text());
+    }
+  }
+  throw InputError("cannot create a staging directory next to " + target.string());
+}
+
+StagingDir::~StagingDir() {
+  if (kept_) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void StagingDir::rename_to(const std::filesystem::path& target) {
+  std::error_code ec;
+  std::filesystem::rename(path_, target, ec);
+  if (ec) throw InputError("cannot rename " + path_.string() + " to " + target.string() + ": " +
+                           ec.message());
+  kept_ = true;
+}
+
+std::string read_stream(ByteStream& in, std::size_t max, std::string_view what) {
+  std::string out;
+  std::byte buf[65536];
+  while (std::size_t n = in.read(buf)) {
+    if (out.size() + n > max) {
+      throw InputError(std::string(what) + " is larger than " + std::to_string(max) + " bytes");
+    }
+    out.append(reinterpret_cast<const char*>(buf), n);
+  }
+  return out;
+}
+
+}  // namespace ecr::oci

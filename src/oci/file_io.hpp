@@ -1,0 +1,97 @@
+// Files for the image stores: an owned descriptor, a stream over a byte range,
+// and staging directories that vanish unless committed (DESIGN.md storage rules).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "ecr/image.hpp"
+
+namespace ecr::oci {
+
+// An owned file descriptor, closed on destruction.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd();
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const noexcept { return fd_; }
+  int release() noexcept {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Opens `path` read-only, refusing anything that is not a regular file.
+// Throws InputError.
+std::shared_ptr<UniqueFd> open_regular_file(const std::filesystem::path& path);
+std::int64_t file_size(int fd);
+
+// Reads [offset, offset + size) of a shared file with pread, so many streams
+// can read one archive at once.
+class FileRangeStream final : public ByteStream {
+ public:
+  FileRangeStream(std::shared_ptr<UniqueFd> fd, std::int64_t offset, std::int64_t size);
+  std::size_t read(std::span<std::byte> out) override;
+
+ private:
+  std::shared_ptr<UniqueFd> fd_;
+  std::int64_t offset_;
+  std::int64_t end_;
+};
+
+// A file being written; fsynced and closed by finish().
+class FileWriter {
+ public:
+  explicit FileWriter(const std::filesystem::path& path);
+  void write(std::span<const std::byte> data);
+  void write(std::string_view data) {
+    write(std::span<const std::byte>(reinterpret_cast<const std::byte*>(data.data()), data.size()));
+  }
+  // Flushes to disk and closes. Throws InputError on I/O failure.
+  void finish();
+
+ private:
+  std::filesystem::path path_;
+  UniqueFd fd_;
+};
+
+// Copies a stream into a new file at `path`; returns the bytes written.
+std::int64_t write_stream_to_file(ByteStream& in, const std::filesystem::path& path);
+// Writes `data` to `path` through a temp file and rename, so readers see the
+// old or the new content, never a mix.
+void write_file_atomically(const std::filesystem::path& path, std::string_view data);
+
+// A directory that is removed with its content on destruction unless kept.
+class StagingDir {
+ public:
+  // Creates a fresh directory next to `target` (same filesystem, so renames
+  // into place are atomic), named "<target>.tmp-XXXXXX".
+  explicit StagingDir(const std::filesystem::path& target);
+  ~StagingDir();
+  StagingDir(const StagingDir&) = delete;
+  StagingDir& operator=(const StagingDir&) = delete;
+  const std::filesystem::path& path() const noexcept { return path_; }
+  // Renames the directory to `target` (which must not exist) and keeps it.
+  void rename_to(const std::filesystem::path& target);
+
+ private:
+  std::filesystem::path path_;
+  bool kept_ = false;
+};
+
+// Reads up to `max` bytes of a stream into a string (InputError beyond).
+std::string read_stream(ByteStream& in, std::size_t max, std::string_view what);
+
+}  // namespace ecr::oci

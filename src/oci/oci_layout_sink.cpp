@@ -1,0 +1,119 @@
+#include <algorithm>
+#include <system_error>
+
+#include "ecr/error.hpp"
+#include "oci/oci_layout.hpp"
+
+namespace ecr::oci {
+namespace {
+
+class StringStream final : public ByteStream {
+ public:
+  explicit StringStream(std::string_view s) : s_(s) {}
+  std::size_t read(std::span<std::byte> out) override {
+    const std::size_t n = std::min(out.size(), s_.size());
+    std::copy_n(reinterpret_cast<const std::byte*>(s_.data()), n, out.data());
+    s_.remove_prefix(n);
+    return n;
+  }
+
+ private:
+  std::string_view s_;
+};
+
+}  // namespace
+
+OciLayoutSink::OciLayoutSink(std::filesystem::path dir) : dir_(std::move(dir)) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir_, ec)) {
+    root_ = dir_;
+    // Adding to an existing layout keeps what its index.json lists.
+    OciLayoutSource existing(std::make_unique<DirectoryTree>(dir_));
+    for (const auto& image : existing.list()) index_entries_.push_back(image.descriptor);
+  } else {
+    staging_ = std::make_unique<StagingDir>(dir_);
+    root_ = staging_->path();
+  }
+  std::filesystem::create_directories(root_ / "blobs" / "sha256");
+}
+
+OciLayoutSink::~OciLayoutSink() {
+  if (committed_) return;
+  for (const auto& p : added_blobs_) {
+    std::error_code ec;
+    std::filesystem::remove(p, ec);
+  }
+}
+
+bool OciLayoutSink::has_blob(const Digest& digest) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(root_ / blob_path(digest), ec);
+}
+
+void OciLayoutSink::write_blob(BlobReader& in) {
+  const auto final_path = root_ / blob_path(in.descriptor().digest);
+  if (has_blob(in.descriptor().digest)) {
+    // Still read it through, so a lying source is caught here too.
+    std::byte buf[65536];
+    while (in.read(buf) != 0) {
+    }
+    return;
+  }
+  // Temp name, verified by the reader at its end, then renamed: a crash leaves
+  // the whole verified blob or nothing (DESIGN.md storage rules).
+  const auto tmp = final_path.string() + ".partial";
+  try {
+    write_stream_to_file(in, tmp);
+    std::filesystem::rename(tmp, final_path);
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw;
+  }
+  added_blobs_.push_back(final_path);
+}
+
+void OciLayoutSink::store_bytes(const Digest& digest, std::string_view bytes) {
+  Descriptor d{.media_type = "application/octet-stream",
+               .digest = digest,
+               .size = static_cast<std::int64_t>(bytes.size())};
+  BlobReader reader(d, std::make_unique<StringStream>(bytes));
+  write_blob(reader);
+}
+
+void OciLayoutSink::write_manifest(const ParsedManifest& manifest,
+                                   const std::vector<std::string>& names, bool root) {
+  store_bytes(manifest.digest, manifest.raw);
+  if (!root) return;
+  Descriptor d = manifest.descriptor();
+  auto same_entry = [&](const Descriptor& e, const std::string* name) {
+    auto it = e.annotations.find(std::string(kRefNameAnnotation));
+    if (!name) return it == e.annotations.end() && e.digest == d.digest;
+    return it != e.annotations.end() && it->second == *name;
+  };
+  if (names.empty()) {
+    std::erase_if(index_entries_, [&](const Descriptor& e) { return same_entry(e, nullptr); });
+    index_entries_.push_back(d);
+    return;
+  }
+  for (const auto& name : names) {
+    // A ref name points at one image: the new one replaces the old.
+    std::erase_if(index_entries_, [&](const Descriptor& e) { return same_entry(e, &name); });
+    Descriptor named = d;
+    named.annotations[std::string(kRefNameAnnotation)] = name;
+    index_entries_.push_back(std::move(named));
+  }
+}
+
+void OciLayoutSink::finish_files() {
+  write_file_atomically(root_ / "oci-layout", kOciLayoutFile);
+  write_file_atomically(root_ / "index.json", serialize_oci_index(index_entries_));
+}
+
+void OciLayoutSink::commit() {
+  finish_files();
+  if (staging_) staging_->rename_to(dir_);
+  committed_ = true;
+}
+
+}  // namespace ecr::oci

@@ -1,0 +1,101 @@
+#include "oci/tar_writer.hpp"
+
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <random>
+#include <vector>
+
+#include "ecr/error.hpp"
+#include "oci/file_io.hpp"
+
+namespace ecr::oci {
+namespace {
+
+struct EntryFree {
+  void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+using EntryPtr = std::unique_ptr<archive_entry, EntryFree>;
+
+EntryPtr make_entry(std::string_view name, mode_t type, int perm, std::int64_t size) {
+  EntryPtr e(archive_entry_new());
+  archive_entry_copy_pathname(e.get(), std::string(name).c_str());
+  archive_entry_set_filetype(e.get(), type);
+  archive_entry_set_perm(e.get(), perm);
+  archive_entry_set_size(e.get(), size);
+  archive_entry_set_mtime(e.get(), 0, 0);
+  archive_entry_set_uid(e.get(), 0);
+  archive_entry_set_gid(e.get(), 0);
+  return e;
+}
+
+}  // namespace
+
+TarWriter::TarWriter(std::filesystem::path target) : target_(std::move(target)) {
+  std::random_device rd;
+  tmp_ = target_.string() + ".tmp-" + std::to_string(rd());
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw InputError("cannot create " + tmp_.string());
+  a_.reset(archive_write_new());
+  // pax (restricted): ustar where the names fit, extended headers otherwise.
+  archive_write_set_format_pax_restricted(a_.get());
+  archive_write_add_filter_none(a_.get());
+  archive_write_set_bytes_in_last_block(a_.get(), 1);
+  check(archive_write_open_fd(a_.get(), fd_), "open");
+}
+
+TarWriter::~TarWriter() {
+  a_.reset();
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) {
+    std::error_code ec;
+    std::filesystem::remove(tmp_, ec);
+  }
+}
+
+void TarWriter::check(int rc, std::string_view what) {
+  if (rc < ARCHIVE_WARN) {
+    const char* msg = archive_error_string(a_.get());
+    throw InputError("writing " + tmp_.string() + " (" + std::string(what) +
+                     "): " + (msg ? msg : "unknown error"));
+  }
+}
+
+void TarWriter::add_directory(std::string_view name) {
+  auto e = make_entry(name, AE_IFDIR, 0755, 0);
+  check(archive_write_header(a_.get(), e.get()), name);
+}
+
+void TarWriter::add_bytes(std::string_view name, std::string_view data) {
+  auto e = make_entry(name, AE_IFREG, 0644, static_cast<std::int64_t>(data.size()));
+  check(archive_write_header(a_.get(), e.get()), name);
+  if (!data.empty() && archive_write_data(a_.get(), data.data(), data.size()) < 0) {
+    check(ARCHIVE_FATAL, name);
+  }
+}
+
+void TarWriter::add_file(std::string_view name, const std::filesystem::path& source) {
+  auto fd = open_regular_file(source);
+  const std::int64_t size = file_size(fd->get());
+  auto e = make_entry(name, AE_IFREG, 0644, size);
+  check(archive_write_header(a_.get(), e.get()), name);
+  FileRangeStream in(fd, 0, size);
+  std::vector<std::byte> buf(1 << 20);
+  while (std::size_t n = in.read(buf)) {
+    if (archive_write_data(a_.get(), buf.data(), n) < 0) check(ARCHIVE_FATAL, name);
+  }
+}
+
+void TarWriter::commit() {
+  check(archive_write_close(a_.get()), "close");
+  if (::fsync(fd_) != 0) throw InputError("cannot sync " + tmp_.string());
+  ::close(fd_);
+  fd_ = -1;
+  std::error_code ec;
+  std::filesystem::rename(tmp_, target_, ec);
+  if (ec) throw InputError("cannot rename " + tmp_.string() + " to " + target_.string());
+  committed_ = true;
+}
+
+}  // namespace ecr::oci
