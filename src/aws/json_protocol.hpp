@@ -2,11 +2,13 @@
 // the standard retry mode, error documents decoded from `__type`.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "aws/retry.hpp"
 #include "ecr/config.hpp"
 #include "http/transport.hpp"
 
@@ -28,26 +30,47 @@ struct JsonServiceInfo {
 class JsonProtocolClient {
  public:
   // `config` is already resolved. `throw_error` maps error names to types.
+  // A policy of its own with `max_attempts` (throws InputError when < 1).
   JsonProtocolClient(std::shared_ptr<http::Transport> transport, ResolvedConfig config,
                      JsonServiceInfo service, ErrorThrower throw_error, int max_attempts = 3,
+                     std::function<void(const std::string&)> debug = {});
+  // Retries per `retry`, which may be shared with other clients (its quota
+  // then covers them all) and carries the sleep/random seams for tests.
+  JsonProtocolClient(std::shared_ptr<http::Transport> transport, ResolvedConfig config,
+                     JsonServiceInfo service, ErrorThrower throw_error,
+                     std::shared_ptr<RetryPolicy> retry,
                      std::function<void(const std::string&)> debug = {});
 
   // Sends `body` (a JSON object; "{}" for empty input) to `operation`,
   // retrying retryable failures with backoff, and returns the 2xx body.
-  // Throws what `throw_error` throws for error answers, TransportError when
-  // every attempt failed to get an answer.
+  // Each attempt is signed afresh (a new X-Amz-Date). Throws what
+  // `throw_error` throws for error answers; a ServiceError named "HTTP <status>"
+  // when the answer carries no error name (e.g. an HTML page from a proxy);
+  // TransportError when the last attempt got no answer. The debug callback
+  // gets each request and response line by line, signature and session token
+  // redacted, bodies cut at 4 KiB.
   std::string call(std::string_view operation, std::string_view body);
+
+  // The time used to sign; a test seam (default: the system clock).
+  using Clock = std::function<std::chrono::system_clock::time_point()>;
+  void set_signing_clock(Clock clock) { clock_ = std::move(clock); }
 
   const ResolvedConfig& config() const noexcept { return config_; }
   http::Transport& transport() noexcept { return *transport_; }
+  RetryPolicy& retry_policy() noexcept { return *retry_; }
 
  private:
+  std::string attempt(const std::string& target, std::string_view body,
+                      const std::string& payload_hash);
+  [[noreturn]] void throw_error_answer(const http::Response& response);
+
   std::shared_ptr<http::Transport> transport_;
   ResolvedConfig config_;
   JsonServiceInfo service_;
   ErrorThrower throw_error_;
-  int max_attempts_;
+  std::shared_ptr<RetryPolicy> retry_;
   std::function<void(const std::string&)> debug_;
+  Clock clock_;
 };
 
 }  // namespace ecr::aws

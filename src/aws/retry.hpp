@@ -1,0 +1,98 @@
+// The AWS SDK "standard" retry mode (botocore, aws-sdk-cpp): a bounded number
+// of attempts, capped exponential backoff with full jitter, and a client-wide
+// retry quota so a struggling service is not hit by a storm of retries.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <type_traits>
+
+#include "ecr/error.hpp"
+
+namespace ecr::aws {
+
+struct RetryOptions {
+  // Attempts per request, the first one included; at least 1.
+  int max_attempts = 3;
+  // Waits between attempts. Default: std::this_thread::sleep_for. Tests pass
+  // a recorder. Called without locks held; must be thread-safe when the
+  // policy is shared by threads.
+  std::function<void(std::chrono::milliseconds)> sleep;
+  // A uniform draw from [0, 1). Default: a per-thread Mersenne twister. Same
+  // thread-safety rule as `sleep`.
+  std::function<double()> random;
+};
+
+// What one request has spent so far; lives for the duration of one call.
+struct RequestRetries {
+  int attempts = 0;         // attempts that ended in an error
+  int last_retry_cost = 0;  // quota paid for the latest retry; 0 when none
+};
+
+// Decides, for every request of one client, whether and when to try again.
+// One object is shared by all requests of a client; every member is
+// thread-safe.
+class RetryPolicy {
+ public:
+  // The numbers of the standard mode, as botocore and aws-sdk-cpp define them.
+  static constexpr int kQuotaCapacity = 500;
+  static constexpr int kRetryCost = 5;
+  static constexpr int kTimeoutRetryCost = 10;
+  static constexpr int kNoRetryRefund = 1;
+  static constexpr std::chrono::seconds kMaxBackoff{20};
+
+  // Throws InputError when options.max_attempts < 1.
+  explicit RetryPolicy(RetryOptions options = {});
+
+  // Calls `attempt` until it returns, then returns its result. An ecr::Error
+  // is retried when retryable (ServiceError::retryable(), any TransportError),
+  // attempts remain and the quota can pay; otherwise it is rethrown as is.
+  // Other exceptions pass straight through.
+  template <typename Attempt>
+  std::invoke_result_t<Attempt&> run(Attempt&& attempt);
+
+  // After a failed attempt: true when another attempt should be made, in
+  // which case the quota has been charged and the backoff slept.
+  bool prepare_retry(RequestRetries& retries, const Error& error);
+  // After a successful answer: refunds the latest retry's cost, or
+  // kNoRetryRefund when the request needed no retry (never above capacity).
+  void record_success(const RequestRetries& retries);
+
+  // random * min(2^(failed_attempts - 1), kMaxBackoff) seconds.
+  std::chrono::milliseconds backoff(int failed_attempts) const;
+
+  int available_quota() const;
+  int max_attempts() const noexcept { return options_.max_attempts; }
+
+ private:
+  static bool retryable(const Error& error);
+  // Takes `cost` tokens when the bucket holds them.
+  bool acquire_quota(int cost);
+
+  RetryOptions options_;
+  mutable std::mutex mutex_;
+  int quota_ = kQuotaCapacity;
+};
+
+template <typename Attempt>
+std::invoke_result_t<Attempt&> RetryPolicy::run(Attempt&& attempt) {
+  RequestRetries retries;
+  for (;;) {
+    try {
+      if constexpr (std::is_void_v<std::invoke_result_t<Attempt&>>) {
+        attempt();
+        record_success(retries);
+        return;
+      } else {
+        auto result = attempt();
+        record_success(retries);
+        return result;
+      }
+    } catch (const Error& error) {
+      if (!prepare_retry(retries, error)) throw;
+    }
+  }
+}
+
+}  // namespace ecr::aws
