@@ -10,6 +10,12 @@
 //                `region` > InputError.
 //   endpoint:    ClientConfig::endpoint_url > AWS_ENDPOINT_URL_ECR > AWS_ENDPOINT_URL
 //                > https://api.ecr.<region>.amazonaws.com
+//
+// Files: AWS_SHARED_CREDENTIALS_FILE (default $HOME/.aws/credentials) holds
+// `[name]` sections; AWS_CONFIG_FILE (default $HOME/.aws/config) holds
+// `[default]` and `[profile name]`. A profile's keys are looked up in the
+// credentials file first, then the config file. Missing files are not an
+// error. Environment variables set to "" count as unset.
 #pragma once
 
 #include <chrono>
@@ -28,6 +34,7 @@ struct Credentials {
 
 // The process environment as a lookup function, so tests inject their own.
 using Environment = std::function<std::optional<std::string>(const std::string& name)>;
+// Looks names up with getenv() at call time.
 Environment process_environment();
 
 struct ClientConfig {
@@ -52,9 +59,16 @@ struct ResolvedConfig {
   std::string profile;
 };
 
-// Resolves region and endpoint, then credentials, as described above. Throws
+// Resolves region and endpoint, then credentials, as described above. May
+// read the two shared files and run the profile's credential_process (via
+// /bin/sh -c; its stdout must be the Version 1 JSON document). Throws
 // InputError when no region or no credentials are found (the message lists
-// every place searched).
+// every place searched), when a profile named by ClientConfig::profile or
+// AWS_PROFILE exists in neither file ("profile 'x' not found in <files>"),
+// when a shared file is malformed (file:line), when only half of a key pair
+// is set, when credential_process fails (its stderr is in the message), when
+// the region is not made of letters, digits and '-', or when the endpoint is
+// not http(s)://host[:port].
 ResolvedConfig resolve_config(const ClientConfig& config,
                               const Environment& env = process_environment());
 

@@ -1,0 +1,114 @@
+// resolve_config(): region, endpoint, profile and credentials, in the order
+// the AWS CLI uses (see include/ecr/config.hpp).
+#include "ecr/config.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "aws/credentials.hpp"
+#include "aws/shared_config.hpp"
+#include "aws/url.hpp"
+#include "ecr/error.hpp"
+
+namespace ecr {
+namespace {
+
+// Region names go into the endpoint host and the credential scope, so only
+// what AWS region names are made of is accepted.
+std::string checked_region(const std::string& region, const std::string& source) {
+  const bool ok = std::all_of(region.begin(), region.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+  });
+  if (!ok) {
+    throw InputError("region '" + region + "' from " + source + " is not a valid region name");
+  }
+  return region;
+}
+
+std::string resolve_region(const ClientConfig& config, const Environment& env,
+                           const aws::SharedConfig& shared, const std::string& profile) {
+  if (config.region && !config.region->empty()) {
+    return checked_region(*config.region, "the region option");
+  }
+  if (auto region = aws::env_value(env, "AWS_REGION")) return checked_region(*region, "AWS_REGION");
+  if (auto region = aws::env_value(env, "AWS_DEFAULT_REGION")) {
+    return checked_region(*region, "AWS_DEFAULT_REGION");
+  }
+  if (auto region = shared.value(profile, "region")) {
+    return checked_region(*region, "profile '" + profile + "'");
+  }
+  throw InputError(
+      "no AWS region found; searched: the region option, environment variables AWS_REGION and "
+      "AWS_DEFAULT_REGION, `region` of profile '" +
+      profile + "' in " + shared.files_searched());
+}
+
+// Accepts only scheme://host[:port] (a trailing '/' is dropped): ECR answers
+// at the root, so a path would silently change what gets signed.
+std::string validate_endpoint(const std::string& endpoint, const char* source) {
+  std::string text = endpoint;
+  while (!text.empty() && text.back() == '/') text.pop_back();
+  aws::UrlParts parts;
+  try {
+    parts = aws::split_url(text);
+  } catch (const InputError& e) {
+    throw InputError(std::string("endpoint from ") + source + " is not usable: " + e.what());
+  }
+  if (!parts.path.empty() || !parts.query.empty() || text.back() == '?') {
+    throw InputError(std::string("endpoint from ") + source + " '" + endpoint +
+                     "' must be http(s)://host[:port] without a path or query");
+  }
+  return parts.origin();
+}
+
+std::string resolve_endpoint(const ClientConfig& config, const Environment& env,
+                             const std::string& region) {
+  if (config.endpoint_url && !config.endpoint_url->empty()) {
+    return validate_endpoint(*config.endpoint_url, "the endpoint option");
+  }
+  if (auto url = aws::env_value(env, "AWS_ENDPOINT_URL_ECR")) {
+    return validate_endpoint(*url, "AWS_ENDPOINT_URL_ECR");
+  }
+  if (auto url = aws::env_value(env, "AWS_ENDPOINT_URL")) {
+    return validate_endpoint(*url, "AWS_ENDPOINT_URL");
+  }
+  const std::string url = "https://api.ecr." + region + ".amazonaws.com";
+  return validate_endpoint(url, "the region");
+}
+
+}  // namespace
+
+Environment process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    // getenv is safe here: nothing in the library calls setenv.
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+ResolvedConfig resolve_config(const ClientConfig& config, const Environment& env) {
+  ResolvedConfig resolved;
+  const bool named = (config.profile && !config.profile->empty()) ||
+                     aws::env_value(env, "AWS_PROFILE").has_value();
+  if (config.profile && !config.profile->empty()) {
+    resolved.profile = *config.profile;
+  } else {
+    resolved.profile = aws::env_value(env, "AWS_PROFILE").value_or("default");
+  }
+
+  const aws::SharedConfig shared = aws::load_shared_config(env);
+  // Like the AWS CLI: naming a profile that does not exist is a mistake, even
+  // when other sources could supply everything. "default" may be absent.
+  if (named && resolved.profile != "default" && !shared.has_profile(resolved.profile)) {
+    throw InputError("profile '" + resolved.profile + "' not found in " + shared.files_searched());
+  }
+
+  resolved.region = resolve_region(config, env, shared, resolved.profile);
+  resolved.endpoint_url = resolve_endpoint(config, env, resolved.region);
+  resolved.credentials =
+      aws::resolve_credentials(config.credentials, resolved.profile, shared, env);
+  return resolved;
+}
+
+}  // namespace ecr
