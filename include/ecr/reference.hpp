@@ -1,6 +1,9 @@
 // Image references as users type them:
 //   <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag][@digest]
 //   <repository>[:tag][@digest]
+// Accepted ECR hosts: <account>.dkr.ecr.<region>.amazonaws.com, the China
+// partition's .amazonaws.com.cn, the FIPS form dkr.ecr-fips and the
+// dual-stack form <account>.dkr-ecr.<region>.on.aws.
 #pragma once
 
 #include <optional>
@@ -17,14 +20,26 @@ struct ImageReference {
   std::string repository;
   std::optional<std::string> tag;
   std::optional<Digest> digest;
+  // The registry host exactly as the reference wrote it (lowercased), when
+  // it named one; registry_host() falls back to the standard form.
+  std::optional<std::string> host;
 
-  // Parses `text`. Repository names follow the model's RepositoryName pattern
-  // and length (2-256); tags follow ImageTag (1-300 chars, no ':' '@' '/').
+  // Parses `text`. The first '/'-separated part is a registry host when it
+  // contains '.' or ':' or is "localhost" (Docker's rule); it must then be an
+  // ECR host. Repository names follow the model's RepositoryName pattern
+  // ([a-z0-9]+ components joined by '.', '_', '__' or runs of '-', path parts
+  // joined by '/') and length (2-256). Tags: the model only limits ImageTag
+  // to 1-300 characters; we also require Docker's character rule
+  // [A-Za-z0-9_][A-Za-z0-9_.-]* so a tag can never be confused with the
+  // ':' '@' '/' separators. Digests go through Digest::parse.
   // Throws InputError naming the bad part ("repository name", "tag",
-  // "digest", "registry host") and quoting it.
+  // "digest", "registry host") and quoting it, e.g.
+  // "registry host 'docker.io' is not an Amazon ECR registry".
   static ImageReference parse(std::string_view text);
 
-  // The registry host "<account>.dkr.ecr.<region>.amazonaws.com", when known.
+  // The registry host: `host` when set, else
+  // "<account>.dkr.ecr.<region>.amazonaws.com" (".amazonaws.com.cn" for cn-
+  // regions) when registry_id and region are known; nullopt otherwise.
   std::optional<std::string> registry_host() const;
   // Canonical text form: [host/]repository[:tag][@digest].
   std::string str() const;

@@ -1,0 +1,201 @@
+// ImageReference::parse and friends. Limits come from the ECR service model
+// (RepositoryName, ImageTag, RegistryId shapes).
+#include "ecr/reference.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "ecr/error.hpp"
+
+namespace ecr {
+namespace {
+
+// RepositoryName: min 2, max 256. ImageTag: min 1, max 300.
+constexpr std::size_t kMinRepositoryLength = 2;
+constexpr std::size_t kMaxRepositoryLength = 256;
+constexpr std::size_t kMaxTagLength = 300;
+// RegistryId pattern [0-9]{12}.
+constexpr std::size_t kAccountDigits = 12;
+
+bool lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool digit(char c) { return c >= '0' && c <= '9'; }
+
+std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (true) {
+    const auto pos = s.find(sep, start);
+    out.push_back(s.substr(start, pos == std::string_view::npos ? s.npos : pos - start));
+    if (pos == std::string_view::npos) return out;
+    start = pos + 1;
+  }
+}
+
+// One path part of RepositoryName: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
+bool valid_path_component(std::string_view part) {
+  std::size_t i = 0;
+  auto run_of_alnum = [&] {
+    const std::size_t start = i;
+    while (i < part.size() && lower_alnum(part[i])) ++i;
+    return i > start;
+  };
+  if (!run_of_alnum()) return false;
+  while (i < part.size()) {
+    const char sep = part[i];
+    if (sep == '.') {
+      ++i;
+    } else if (sep == '_') {
+      ++i;
+      if (i < part.size() && part[i] == '_') ++i;
+    } else if (sep == '-') {
+      while (i < part.size() && part[i] == '-') ++i;
+    } else {
+      return false;
+    }
+    if (!run_of_alnum()) return false;
+  }
+  return true;
+}
+
+void check_repository(std::string_view repo, std::string_view text) {
+  const std::string where = " in image reference " + quote(text);
+  if (repo.size() < kMinRepositoryLength || repo.size() > kMaxRepositoryLength) {
+    throw InputError("invalid repository name " + quote(repo) + where +
+                     ": must be 2 to 256 "
+                     "characters, is " +
+                     std::to_string(repo.size()));
+  }
+  for (const auto part : split(repo, '/')) {
+    if (!valid_path_component(part)) {
+      throw InputError("invalid repository name " + quote(repo) + where +
+                       ": each '/'-separated part must be lowercase letters and digits, joined "
+                       "by '.', '_', '__' or '-' (bad part " +
+                       quote(part) + ")");
+    }
+  }
+}
+
+void check_tag(std::string_view tag, std::string_view text) {
+  const bool chars_ok = std::all_of(tag.begin(), tag.end(), [](char c) {
+    return lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '_' || c == '.' || c == '-';
+  });
+  if (tag.empty() || tag.size() > kMaxTagLength || !chars_ok || tag.front() == '.' ||
+      tag.front() == '-') {
+    throw InputError("invalid tag " + quote(tag) + " in image reference " + quote(text) +
+                     ": must be 1 to 300 characters from A-Z a-z 0-9 _ . -, not starting with "
+                     "'.' or '-'");
+  }
+}
+
+bool valid_region(std::string_view region) {
+  return !region.empty() && lower_alnum(region.front()) && lower_alnum(region.back()) &&
+         std::all_of(region.begin(), region.end(),
+                     [](char c) { return lower_alnum(c) || c == '-'; });
+}
+
+// Fills registry_id and region from an ECR host; false when `host` is not one.
+bool parse_ecr_host(std::string_view host, ImageReference& ref) {
+  const auto labels = split(host, '.');
+  if (labels.size() < 4) return false;
+  const std::string_view account = labels[0];
+  if (account.size() != kAccountDigits || !std::all_of(account.begin(), account.end(), digit)) {
+    return false;
+  }
+  std::string_view region;
+  std::vector<std::string_view> rest(labels.begin() + 1, labels.end());
+  auto is = [&](std::initializer_list<std::string_view> expect) {
+    return std::equal(rest.begin(), rest.end(), expect.begin(), expect.end(),
+                      [](std::string_view a, std::string_view b) { return b == "*" || a == b; });
+  };
+  if (is({"dkr", "ecr", "*", "amazonaws", "com"}) ||
+      is({"dkr", "ecr", "*", "amazonaws", "com", "cn"}) ||
+      is({"dkr", "ecr-fips", "*", "amazonaws", "com"})) {
+    region = rest[2];
+  } else if (is({"dkr-ecr", "*", "on", "aws"}) || is({"dkr-ecr-fips", "*", "on", "aws"})) {
+    region = rest[1];
+  } else {
+    return false;
+  }
+  if (!valid_region(region)) return false;
+  ref.registry_id = std::string(account);
+  ref.region = std::string(region);
+  return true;
+}
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+}  // namespace
+
+ImageReference ImageReference::parse(std::string_view text) {
+  if (text.empty()) throw InputError("empty image reference");
+  ImageReference ref;
+  std::string_view rest = text;
+
+  // Docker's rule: the first part names a registry when it looks like a host.
+  const auto slash = rest.find('/');
+  if (slash != std::string_view::npos) {
+    const std::string_view first = rest.substr(0, slash);
+    if (first.find('.') != std::string_view::npos || first.find(':') != std::string_view::npos ||
+        first == "localhost") {
+      const std::string host = lowercase(first);
+      if (!parse_ecr_host(host, ref)) {
+        throw InputError("registry host " + quote(first) +
+                         " is not an Amazon ECR registry "
+                         "(expected <12-digit account>.dkr.ecr.<region>.amazonaws.com) in image "
+                         "reference " +
+                         quote(text));
+      }
+      ref.host = host;
+      rest = rest.substr(slash + 1);
+    }
+  }
+
+  const auto at = rest.find('@');
+  if (at != std::string_view::npos) {
+    try {
+      ref.digest = Digest::parse(rest.substr(at + 1));
+    } catch (const InputError& e) {
+      throw InputError(std::string(e.what()) + " in image reference " + quote(text));
+    }
+    rest = rest.substr(0, at);
+  }
+  // The tag starts at the first ':' of the last path part, so "app:a:b" is
+  // reported as a bad tag 'a:b' rather than a bad repository 'app:a'.
+  const auto last_slash = rest.rfind('/');
+  const auto colon = rest.find(':', last_slash == std::string_view::npos ? 0 : last_slash);
+  if (colon != std::string_view::npos) {
+    const std::string_view tag = rest.substr(colon + 1);
+    check_tag(tag, text);
+    ref.tag = std::string(tag);
+    rest = rest.substr(0, colon);
+  }
+  check_repository(rest, text);
+  ref.repository = std::string(rest);
+  return ref;
+}
+
+std::optional<std::string> ImageReference::registry_host() const {
+  if (host) return host;
+  if (!registry_id || !region) return std::nullopt;
+  const bool china = region->starts_with("cn-");
+  return *registry_id + ".dkr.ecr." + *region + (china ? ".amazonaws.com.cn" : ".amazonaws.com");
+}
+
+std::string ImageReference::str() const {
+  std::string out;
+  if (auto h = registry_host()) out = *h + "/";
+  out += repository;
+  if (tag) out += ":" + *tag;
+  if (digest) out += "@" + digest->str();
+  return out;
+}
+
+}  // namespace ecr
