@@ -48,7 +48,10 @@ CopyResult copy_image(const ImageLocation& from, const ImageLocation& to,
 
 // JSON describing the image `ref`: {"digest","mediaType","names",
 // "config":{...},"layers":[{"digest","size","mediaType"}]} or, for an index,
-// "manifests":[{"digest","size","mediaType","platform"}]. Pretty when asked.
-std::string inspect_image(ImageSource& source, std::string_view ref, bool pretty = true);
+// "manifests":[{"digest","size","mediaType","platform"}]. With `platform`, an
+// index's matching child is described instead (InputError when none matches).
+std::string inspect_image(ImageSource& source, std::string_view ref,
+                          const std::optional<Platform>& platform = std::nullopt,
+                          bool pretty = true);
 
 }  // namespace ecr

@@ -203,8 +203,18 @@ CopyResult copy_image(const ImageLocation& from, const ImageLocation& to,
   return r;
 }
 
-std::string inspect_image(ImageSource& source, std::string_view ref, bool pretty) {
-  const ParsedManifest m = source.resolve(ref);
+std::string inspect_image(ImageSource& source, std::string_view ref,
+                          const std::optional<Platform>& platform, bool pretty) {
+  ParsedManifest m = source.resolve(ref);
+  if (platform && m.is_index()) {
+    const auto it = std::find_if(m.manifests.begin(), m.manifests.end(), [&](const Descriptor& c) {
+      return c.platform && c.platform->matches(*platform);
+    });
+    if (it == m.manifests.end()) {
+      throw InputError("index " + m.digest.str() + " has no manifest for " + platform->str());
+    }
+    m = source.fetch_manifest(*it);
+  }
   std::string out;
   json::Writer w(out, pretty);
   w.begin_object();

@@ -58,7 +58,7 @@ TEST(DockerArchive, ReadsLegacyFixtureAsUncompressedLayers) {
 
 TEST(Inspect, PrintsManifestConfigAndLayers) {
   auto source = open_image_source(ImageLocation::parse(fixture("hello.oci.tar")));
-  EXPECT_EQ(inspect_image(*source, "", false),
+  EXPECT_EQ(inspect_image(*source, "", std::nullopt, false),
             std::string(R"({"digest":")") + kHelloManifest +
                 R"(","mediaType":"application/vnd.oci.image.manifest.v1+json","names":["latest"],)"
                 R"("config":{"digest":"sha256:0fdf461982b910da467a36a9360f284ecf0ba15bb9d3a583a135e33d4ba737b3",)"
