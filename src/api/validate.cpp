@@ -178,7 +178,7 @@ class Validator {
   void check_integer(const ShapeInfo& shape, simdjson::dom::element e, const std::string& path) {
     std::int64_t v = 0;
     if (e.get_int64().get(v) != simdjson::SUCCESS) return type_error(e, path, "an integer");
-    const std::string value = std::to_string(v);
+    const std::string value = "'" + std::to_string(v) + "'";
     if (shape.min && v < *shape.min) {
       add(path, "min", value, "have value greater than or equal to " + std::to_string(*shape.min));
     }
