@@ -92,8 +92,12 @@ using SecretLookup = std::function<std::optional<std::string>(std::string_view a
 // Verifies a header-signed request as the server received it: `target` is the
 // request target (path and query exactly as on the request line), `headers`
 // as received, `body` the raw body. Recomputes the canonical request with
-// the same code sign_headers() uses, compares signatures in constant time,
-// and refuses an X-Amz-Date more than `max_skew` away from `now`.
+// the same code sign_headers() uses (path normalised, as for every service
+// but S3), hashes `body` itself rather than trusting X-Amz-Content-SHA256,
+// compares signatures in constant time, and refuses an X-Amz-Date more than
+// `max_skew` away from `now`. `host` must be among the signed headers.
+// Session tokens are not checked here; the caller may inspect
+// X-Amz-Security-Token.
 VerifyResult verify_headers(std::string_view method, std::string_view target,
                             const http::Headers& headers, std::string_view body,
                             const SecretLookup& lookup, std::chrono::system_clock::time_point now,

@@ -3,6 +3,7 @@
 // botocore is the peer nobody here wrote; tests/aws/botocore_sign.py drives it.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -62,10 +63,16 @@ struct PipeCloser {
   void operator()(FILE* f) const { pclose(f); }
 };
 
-// Runs botocore on `request` (before signing) and returns its Authorization
-// header; nullopt when python3 or botocore is unavailable.
-std::optional<std::string> botocore_authorization(const http::Request& request,
-                                                  const SigningParams& params) {
+// What botocore_sign.py answered: exit status 127 is the shell's "python3 not
+// found", 3 is the script's "botocore not importable".
+struct BotocoreAnswer {
+  int exit_status = 0;
+  std::string authorization;
+  bool unavailable() const { return exit_status == 127 || exit_status == 3; }
+};
+
+// Runs botocore on `request` (before signing).
+BotocoreAnswer botocore_authorization(const http::Request& request, const SigningParams& params) {
   std::string spec = "{\"method\":" + json_string(request.method) +
                      ",\"url\":" + json_string(request.url) + ",\"headers\":[";
   for (std::size_t i = 0; i < request.headers.size(); ++i) {
@@ -81,20 +88,19 @@ std::optional<std::string> botocore_authorization(const http::Request& request,
           ",\"token\":" + json_string(params.credentials.session_token) +
           ",\"timestamp\":" + json_string(format_amz_date(params.time)) + "}";
   const TempFile input(spec);
-  const std::string command = "python3 '" ECR_SOURCE_DIR "/tests/aws/botocore_sign.py' < '" +
-                              input.path() + "' 2>/dev/null";
+  const std::string command =
+      "python3 '" ECR_SOURCE_DIR "/tests/aws/botocore_sign.py' < '" + input.path() + "'";
   std::string output;
   int status = 0;
   {
     std::unique_ptr<FILE, PipeCloser> pipe(popen(command.c_str(), "r"));
-    if (!pipe) return std::nullopt;
+    if (!pipe) return {127, {}};
     char buf[512];
     std::size_t n;
     while ((n = fread(buf, 1, sizeof buf, pipe.get())) > 0) output.append(buf, n);
     status = pclose(pipe.release());
   }
-  if (status != 0) return std::nullopt;
-  return output;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
 SigningParams ecr_params(std::string session_token = {}) {
@@ -120,10 +126,11 @@ http::Request ecr_request(const std::string& operation, std::string_view body,
 }
 
 void expect_same_as_botocore(http::Request request, const SigningParams& params) {
-  const auto expected = botocore_authorization(request, params);
-  if (!expected) GTEST_SKIP() << "python3 with botocore is not available";
+  const BotocoreAnswer expected = botocore_authorization(request, params);
+  if (expected.unavailable()) GTEST_SKIP() << "python3 with botocore is not available";
+  ASSERT_EQ(expected.exit_status, 0) << "tests/aws/botocore_sign.py failed";
   const Signature sig = sign_headers(request, params);
-  EXPECT_EQ(sig.authorization, *expected);
+  EXPECT_EQ(sig.authorization, expected.authorization);
 }
 
 TEST(SigV4Botocore, GetAuthorizationTokenEmptyBody) {
