@@ -1,0 +1,19 @@
+#!/bin/sh
+# Builds the libFuzzer targets with clang in build-fuzz/ and runs each for
+# SECONDS (default 30), seeded from fixtures/. Usage: fuzz/run.sh [SECONDS]
+set -eu
+seconds="${1:-30}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="$root/build-fuzz"
+CXX="${CXX:-clang++}" cmake -S "$root/fuzz" -B "$build" -G Ninja >/dev/null
+cmake --build "$build" -j2
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/manifest" "$work/archive"
+cp "$root"/fixtures/*.tar "$work/archive/"
+for t in "$root"/fixtures/*.tar; do
+  tar -xOf "$t" index.json > "$work/manifest/$(basename "$t").index" 2>/dev/null || true
+  tar -xOf "$t" manifest.json > "$work/manifest/$(basename "$t").manifest" 2>/dev/null || true
+done
+"$build/manifest_fuzz" -max_total_time="$seconds" -max_len=65536 "$work/manifest"
+"$build/archive_fuzz" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 "$work/archive"
