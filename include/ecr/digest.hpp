@@ -28,7 +28,7 @@ class Digest {
   // SHA-256 of `data` in one call.
   static Digest of(std::string_view data);
 
-  const std::string& str() const noexcept { return text_; }          // "sha256:<hex>"
+  const std::string& str() const noexcept { return text_; }  // "sha256:<hex>"
   std::string_view hex() const noexcept { return std::string_view(text_).substr(7); }
   std::string_view algorithm() const noexcept { return "sha256"; }
 

@@ -53,10 +53,20 @@ constexpr auto make_quad_table(unsigned position) {
     }
     std::uint32_t b0 = 0, b1 = 0, b2 = 0;
     switch (position) {
-      case 0: b0 = v << 2; break;
-      case 1: b0 = v >> 4; b1 = (v & 0xf) << 4; break;
-      case 2: b1 = v >> 2; b2 = (v & 0x3) << 6; break;
-      default: b2 = v; break;
+      case 0:
+        b0 = v << 2;
+        break;
+      case 1:
+        b0 = v >> 4;
+        b1 = (v & 0xf) << 4;
+        break;
+      case 2:
+        b1 = v >> 2;
+        b2 = (v & 0x3) << 6;
+        break;
+      default:
+        b2 = v;
+        break;
     }
     t[c] = (b0 << byte_shift(0)) | (b1 << byte_shift(1)) | (b2 << byte_shift(2));
   }

@@ -122,7 +122,7 @@ Digest Digest::of(std::string_view data) {
 
 struct Sha256::Impl {
   struct CtxFree {
-    void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
+    void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
   };
   std::unique_ptr<EVP_MD_CTX, CtxFree> ctx{EVP_MD_CTX_new()};
 

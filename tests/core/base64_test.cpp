@@ -21,8 +21,13 @@ std::string decode_error(std::string_view text) {
 
 TEST(Base64, Rfc4648Vectors) {
   const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(base64::encode(plain), encoded);
@@ -121,8 +126,7 @@ TEST(Base64, ReportsFirstBadCharacterInLongInput) {
 }
 
 TEST(Base64, RejectsMisplacedPadding) {
-  EXPECT_EQ(decode_error("Zg==Zg=="),
-            "invalid base64: padding '=' at offset 2 is not at the end");
+  EXPECT_EQ(decode_error("Zg==Zg=="), "invalid base64: padding '=' at offset 2 is not at the end");
   EXPECT_EQ(decode_error("Z==="), "invalid base64: padding '=' at offset 1 is not at the end");
   EXPECT_EQ(decode_error("===="), "invalid base64: padding '=' at offset 0 is not at the end");
   EXPECT_EQ(decode_error("Zg=A"), "invalid base64: padding '=' at offset 2 is not at the end");

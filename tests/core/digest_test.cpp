@@ -39,8 +39,8 @@ TEST(Digest, ParsesValidDigest) {
 
 TEST(Digest, RejectsMissingAlgorithm) {
   const std::string hex(64, 'a');
-  EXPECT_EQ(parse_error(hex), "invalid digest \"" + hex +
-                                  "\": missing algorithm prefix \"sha256:\"");
+  EXPECT_EQ(parse_error(hex),
+            "invalid digest \"" + hex + "\": missing algorithm prefix \"sha256:\"");
   EXPECT_FALSE(Digest::valid(hex));
   EXPECT_EQ(parse_error(""), "invalid digest \"\": missing algorithm prefix \"sha256:\"");
   EXPECT_FALSE(Digest::valid(""));
@@ -75,8 +75,8 @@ TEST(Digest, RejectsWrongLength) {
 TEST(Digest, RejectsUppercaseHex) {
   std::string text = kAbcSha;
   text[10] = 'A';
-  EXPECT_EQ(parse_error(text), "invalid digest \"" + text +
-                                   "\": uppercase hex character 'A' at offset 10");
+  EXPECT_EQ(parse_error(text),
+            "invalid digest \"" + text + "\": uppercase hex character 'A' at offset 10");
   EXPECT_FALSE(Digest::valid(text));
 }
 
@@ -87,8 +87,8 @@ TEST(Digest, RejectsNonHexCharacters) {
             "invalid digest \"" + text + "\": non-hex character 'g' at offset 70");
   EXPECT_FALSE(Digest::valid(text));
   text[70] = '\n';
-  EXPECT_EQ(parse_error(text), "invalid digest \"" + std::string(kAbcSha).substr(0, 70) +
-                                   "\\x0a" + std::string(kAbcSha).substr(71) +
+  EXPECT_EQ(parse_error(text), "invalid digest \"" + std::string(kAbcSha).substr(0, 70) + "\\x0a" +
+                                   std::string(kAbcSha).substr(71) +
                                    "\": non-hex character byte 0x0a at offset 70");
   EXPECT_FALSE(Digest::valid(text));
 }

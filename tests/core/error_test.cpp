@@ -28,7 +28,8 @@ TEST(ServiceError, ThrottlingCodesAreRetryable) {
 }
 
 TEST(ServiceError, TransientCodesAreRetryable) {
-  for (const char* name : {"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"}) {
+  for (const char* name :
+       {"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"}) {
     EXPECT_TRUE(is_transient_error(name)) << name;
     EXPECT_TRUE(ServiceError(name, "m", 400).retryable()) << name;
   }
@@ -44,8 +45,7 @@ TEST(ServiceError, ServerStatusesAreRetryable) {
 
 TEST(ServiceError, ClientErrorsAreNotRetryable) {
   for (const char* name : {"RepositoryNotFoundException", "InvalidParameterException",
-                           "InvalidLayerPartException", "throttlingexception", "Throttling ",
-                           ""}) {
+                           "InvalidLayerPartException", "throttlingexception", "Throttling ", ""}) {
     EXPECT_FALSE(is_throttling_error(name)) << name;
     EXPECT_FALSE(ServiceError(name, "m", 400).retryable()) << name;
   }

@@ -68,9 +68,8 @@ TEST(JsonWriter, CompactHasNoWhitespace) {
   w.begin_array();
   w.end_array();
   w.end_object();
-  EXPECT_EQ(out,
-            R"({"repositoryName":"app","imageIds":[{"imageTag":"v1"},{}],"maxResults":100,)"
-            R"("force":false,"none":null,"empty":[]})");
+  EXPECT_EQ(out, R"({"repositoryName":"app","imageIds":[{"imageTag":"v1"},{}],"maxResults":100,)"
+                 R"("force":false,"none":null,"empty":[]})");
 }
 
 // Expected text produced by Python 3.11:

@@ -62,14 +62,18 @@ TEST(ThreadPool, SubmitBlocksWhenQueueIsFull) {
   auto q2 = pool.submit([] { return 2; });  // queue now full
 
   std::atomic<bool> third_submitted = false;
+  std::latch producing(1);
   std::thread producer([&] {
+    producing.count_down();
     auto q3 = pool.submit([] { return 3; });
     third_submitted = true;
     EXPECT_EQ(q3.get(), 3);
   });
-  // No timing assertion: whatever the scheduling, the producer cannot have
-  // returned from submit() while the only worker is still held by `blocker`,
-  // because both queue slots are taken.
+  producing.wait();
+  // Always holds for a bounded pool: the producer cannot return from submit()
+  // while the only worker is held by `blocker` and both queue slots are taken.
+  // An unbounded pool fails it when the running producer gets there first;
+  // blocking itself cannot be observed without a timeout, which tests avoid.
   EXPECT_FALSE(third_submitted.load());
   release.count_down();
   producer.join();
