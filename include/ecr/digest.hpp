@@ -41,7 +41,10 @@ class Digest {
 };
 
 // Streaming SHA-256 over OpenSSL's EVP interface (SHA-NI when the CPU has it).
-// Not thread-safe; one hasher per stream. Movable, not copyable.
+// Not thread-safe; one hasher per stream. Movable, not copyable; a moved-from
+// hasher may only be destroyed or assigned to. The constructor, update() and
+// finish() throw std::bad_alloc or std::runtime_error only if OpenSSL itself
+// fails (out of memory, broken install), never because of the data.
 class Sha256 {
  public:
   Sha256();

@@ -23,7 +23,9 @@ std::string encode(std::string_view in);
 // whitespace), a length that is not a multiple of 4, misplaced or excess '='
 // padding, and non-zero bits in the last character before the padding.
 // Throws InputError saying what was wrong and at which offset.
-// `out` must hold max_decoded_size(in.size()) bytes; returns bytes written.
+// `out` must hold max_decoded_size(in.size()) bytes (the fast loops store
+// whole words into that slack); returns bytes written. After a throw, the
+// contents of `out` are unspecified.
 std::size_t decode_to(std::string_view in, char* out);
 std::string decode(std::string_view in);
 
