@@ -6,6 +6,7 @@
 #include <httplib.h>
 
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -14,22 +15,27 @@ namespace ecr::testing {
 
 class LocalServer {
  public:
-  explicit LocalServer(const std::function<void(httplib::Server&)>& routes) {
-    routes(server_);
+  // Plain HTTP, or the given server (an httplib::SSLServer for https).
+  explicit LocalServer(const std::function<void(httplib::Server&)>& routes,
+                       std::unique_ptr<httplib::Server> server = nullptr,
+                       std::string scheme = "http")
+      : server_(server ? std::move(server) : std::make_unique<httplib::Server>()),
+        scheme_(std::move(scheme)) {
+    routes(*server_);
     // Bounds how long a worker waits on an idle keep-alive connection, which
     // is what stop() waits for when a client still holds one open.
-    server_.set_keep_alive_timeout(1);
-    port_ = server_.bind_to_any_port("127.0.0.1");
+    server_->set_keep_alive_timeout(1);
+    port_ = server_->bind_to_any_port("127.0.0.1");
     if (port_ <= 0) throw std::runtime_error("cannot bind a loopback port");
     // The socket listens from here on, so clients may connect before the
     // accept loop runs: the backlog holds them.
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
   }
 
   ~LocalServer() {
     // stop() is a no-op until the accept loop has started; it starts at once.
-    while (!server_.is_running()) std::this_thread::yield();
-    server_.stop();
+    while (!server_->is_running()) std::this_thread::yield();
+    server_->stop();
     thread_.join();
   }
 
@@ -38,11 +44,12 @@ class LocalServer {
 
   int port() const { return port_; }
   std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+    return scheme_ + "://127.0.0.1:" + std::to_string(port_) + path;
   }
 
  private:
-  httplib::Server server_;
+  std::unique_ptr<httplib::Server> server_;
+  std::string scheme_;
   int port_ = 0;
   std::thread thread_;
 };
