@@ -1,0 +1,67 @@
+// Content-addressed blob files shared by every repository, and the data files
+// of layer upload sessions that become blobs.
+//
+// Layout under the root:
+//   blobs/sha256/<hex>   verified blobs, immutable once visible
+//   uploads/<uploadId>   bytes received so far for one upload session
+// An upload file is the blob's temp file: each part is written and fsynced
+// before it is acknowledged; CompleteLayerUpload hashes the file, compares the
+// digest, fsyncs and renames it into blobs/. A crash at any point leaves either
+// the whole verified blob or no blob (rename is atomic), never a partial one.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "ecr/digest.hpp"
+
+namespace ecr::server {
+
+class BlobStore {
+ public:
+  // Creates the directories when missing. Throws ServiceError
+  // "ServerException" when the root cannot be used.
+  explicit BlobStore(std::filesystem::path root);
+
+  // Removes upload files whose id is not in `live_uploads` (left by a crash
+  // between creating the file and recording the session).
+  void sweep_uploads(const std::set<std::string>& live_uploads) const;
+
+  bool contains(const Digest& digest) const;
+  std::optional<std::uint64_t> size(const Digest& digest) const;
+  std::filesystem::path blob_path(const Digest& digest) const;
+
+  // Writes `bytes` at `offset` of the upload's file and fsyncs it, so the part
+  // is durable before the client hears it was received. Bytes beyond
+  // offset+size from an earlier unacknowledged attempt are truncated away.
+  void write_part(std::string_view upload_id, std::uint64_t offset, std::string_view bytes) const;
+
+  // Hashes the first `size` bytes of the upload's file. When the digest
+  // equals `expected`, moves the file into blobs/ (or drops it when the blob
+  // is already there) and returns nullopt; otherwise returns the digest found
+  // and leaves the upload file alone.
+  std::optional<Digest> commit_upload(std::string_view upload_id, std::uint64_t size,
+                                      const Digest& expected) const;
+
+  // Deletes an upload's file (expired or completed session); missing is fine.
+  void remove_upload(std::string_view upload_id) const;
+
+  // Stores `bytes` as a blob through a temp file (fsync, verify, rename).
+  // Returns its digest. Used for tests and imports of small blobs.
+  Digest put(std::string_view bytes) const;
+
+ private:
+  std::filesystem::path upload_path(std::string_view upload_id) const;
+  bool size_of_blob_equals(const Digest& digest, std::uint64_t n) const;
+  std::filesystem::path root_;
+};
+
+// True for the canonical lowercase UUID form that InitiateLayerUpload issues;
+// anything else never reaches a file path.
+bool is_upload_id(std::string_view id) noexcept;
+
+}  // namespace ecr::server

@@ -1,0 +1,132 @@
+// Operation dispatch and the request decoding every handler shares.
+#include "server/operations.hpp"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "api/model_table.hpp"
+#include "core/json_reader.hpp"
+#include "server/operations_internal.hpp"
+
+namespace ecr::server {
+namespace {
+
+using ops::Handler;
+
+// Sorted by name for binary search.
+constexpr std::array<std::pair<std::string_view, Handler>, 28> kHandlers = {{
+    {"BatchCheckLayerAvailability", ops::batch_check_layer_availability},
+    {"BatchDeleteImage", ops::batch_delete_image},
+    {"BatchGetImage", ops::batch_get_image},
+    {"CompleteLayerUpload", ops::complete_layer_upload},
+    {"CreateRepository", ops::create_repository},
+    {"DeleteLifecyclePolicy", ops::delete_lifecycle_policy},
+    {"DeleteRepository", ops::delete_repository},
+    {"DeleteRepositoryPolicy", ops::delete_repository_policy},
+    {"DescribeImages", ops::describe_images},
+    {"DescribeRegistry", ops::describe_registry},
+    {"DescribeRepositories", ops::describe_repositories},
+    {"GetAuthorizationToken", ops::get_authorization_token},
+    {"GetDownloadUrlForLayer", ops::get_download_url_for_layer},
+    {"GetLifecyclePolicy", ops::get_lifecycle_policy},
+    {"GetLifecyclePolicyPreview", ops::get_lifecycle_policy_preview},
+    {"GetRepositoryPolicy", ops::get_repository_policy},
+    {"InitiateLayerUpload", ops::initiate_layer_upload},
+    {"ListImages", ops::list_images},
+    {"ListTagsForResource", ops::list_tags_for_resource},
+    {"PutImage", ops::put_image},
+    {"PutImageScanningConfiguration", ops::put_image_scanning_configuration},
+    {"PutImageTagMutability", ops::put_image_tag_mutability},
+    {"PutLifecyclePolicy", ops::put_lifecycle_policy},
+    {"SetRepositoryPolicy", ops::set_repository_policy},
+    {"StartLifecyclePolicyPreview", ops::start_lifecycle_policy_preview},
+    {"TagResource", ops::tag_resource},
+    {"UntagResource", ops::untag_resource},
+    {"UploadLayerPart", ops::upload_layer_part},
+}};
+
+Handler find_handler(std::string_view operation) {
+  auto it = std::lower_bound(kHandlers.begin(), kHandlers.end(), operation,
+                             [](const auto& entry, std::string_view name) { return entry.first < name; });
+  return it != kHandlers.end() && it->first == operation ? it->second : nullptr;
+}
+
+}  // namespace
+
+Operations::Operations(Registry& registry, const DownloadSigner& signer,
+                       std::chrono::seconds download_url_lifetime)
+    : registry_(registry), signer_(signer), download_url_lifetime_(download_url_lifetime) {}
+
+bool Operations::implements(std::string_view operation) noexcept {
+  return find_handler(operation) != nullptr;
+}
+
+std::string Operations::invoke(std::string_view operation, std::string_view body,
+                               const RequestContext& context) {
+  Handler handler = find_handler(operation);
+  if (!handler) {
+    if (api::model::find_operation(operation)) {
+      throw ServiceError("UnsupportedOperationException",
+                         "ecr-local does not implement " + std::string(operation));
+    }
+    throw ServiceError("UnknownOperationException", "");
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element document;
+  try {
+    // An empty body is an empty request, as botocore sends for no input.
+    document = json::parse(parser, body.empty() ? std::string_view("{}") : body, "request body");
+  } catch (const InputError& e) {
+    throw ServiceError("SerializationException", e.what());
+  }
+  if (!document.is_object()) {
+    throw ServiceError("SerializationException", "Start of list or value found where an object was expected");
+  }
+  ops::Env env{registry_, signer_, download_url_lifetime_, context};
+  try {
+    return handler(env, document);
+  } catch (const api::ValidationError& e) {
+    if (e.constraint() == "type") throw ServiceError("SerializationException", e.what());
+    throw ServiceError("InvalidParameterException", e.what());
+  } catch (const ServiceError&) {
+    throw;
+  } catch (const InputError& e) {
+    // A member of the wrong JSON type (from_json names the member path).
+    throw ServiceError("SerializationException", e.what());
+  }
+}
+
+namespace ops {
+
+void check_registry(Env& env, const std::optional<std::string>& registry_id) {
+  if (registry_id && *registry_id != env.account()) {
+    throw ServiceError("InvalidParameterException",
+                       "Invalid parameter at 'registryId' failed to satisfy constraint: 'registry id " +
+                           *registry_id + " is not this registry (" + env.account() + ")'");
+  }
+}
+
+std::string repository_arn(const Env& env, const std::string& name) {
+  return "arn:aws:ecr:" + env.registry.settings().region + ":" + env.account() + ":repository/" + name;
+}
+
+api::Repository to_api(const Env& env, const RepositoryInfo& info) {
+  api::Repository r;
+  r.repositoryArn = repository_arn(env, info.name);
+  r.registryId = env.account();
+  r.repositoryName = info.name;
+  r.repositoryUri = env.account() + ".dkr.ecr." + env.registry.settings().region +
+                    ".amazonaws.com/" + info.name;
+  r.createdAt = info.created_at;
+  r.imageTagMutability = info.tag_mutability;
+  r.imageScanningConfiguration = api::ImageScanningConfiguration{info.scan_on_push};
+  r.encryptionConfiguration = api::EncryptionConfiguration{info.encryption_type, info.kms_key};
+  return r;
+}
+
+api::ImageIdentifier to_api(const ImageRef& ref) { return {ref.digest, ref.tag}; }
+ImageRef from_api(const api::ImageIdentifier& id) { return {id.imageDigest, id.imageTag}; }
+
+}  // namespace ops
+}  // namespace ecr::server

@@ -1,0 +1,49 @@
+// The ECR API as ecr-local serves it: decodes an awsJson1_1 request body with
+// the generated model types, validates it against the model's constraints,
+// runs it on the Registry and encodes the response with the generated
+// serialisers. Wire concerns (HTTP, signatures, status codes) stay in
+// http_server; domain rules stay in Registry.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "server/download_url.hpp"
+#include "server/registry.hpp"
+
+namespace ecr::server {
+
+// What a handler knows about the request beyond its body.
+struct RequestContext {
+  // scheme://host[:port] that clients reach this server at (from --public-url
+  // or the request's Host header): download URLs and proxyEndpoint use it.
+  std::string base_url;
+};
+
+class Operations {
+ public:
+  // `download_url_lifetime`: how long a GetDownloadUrlForLayer URL stays valid.
+  Operations(Registry& registry, const DownloadSigner& signer,
+             std::chrono::seconds download_url_lifetime);
+
+  // Runs `operation` (e.g. "CreateRepository") on the JSON request `body`
+  // and returns the JSON response body. Throws ServiceError named as ECR
+  // names it: SerializationException for a body that is not a JSON object or
+  // has a member of the wrong type, InvalidParameterException for a broken
+  // model constraint (the message names the member), UnknownOperationException
+  // for a name the model lacks, UnsupportedOperationException for a model
+  // operation ecr-local does not implement, and the operation's own errors.
+  std::string invoke(std::string_view operation, std::string_view body,
+                     const RequestContext& context);
+
+  // True when ecr-local implements `operation`.
+  static bool implements(std::string_view operation) noexcept;
+
+ private:
+  Registry& registry_;
+  const DownloadSigner& signer_;
+  std::chrono::seconds download_url_lifetime_;
+};
+
+}  // namespace ecr::server

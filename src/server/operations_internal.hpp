@@ -1,0 +1,76 @@
+// Shared by the operation handler files; not part of Operations' contract.
+#pragma once
+
+#include <simdjson.h>
+
+#include <chrono>
+#include <string>
+
+#include "api/serde.hpp"
+#include "api/validate.hpp"
+#include "ecr/model.hpp"
+#include "server/operations.hpp"
+#include "server/registry.hpp"
+
+namespace ecr::server::ops {
+
+struct Env {
+  Registry& registry;
+  const DownloadSigner& signer;
+  std::chrono::seconds download_url_lifetime;
+  const RequestContext& request;
+  const std::string& account() const { return registry.settings().account_id; }
+};
+
+using Handler = std::string (*)(Env&, simdjson::dom::element);
+
+// Validates `body` as Req, decodes it, runs `fn` and encodes its answer.
+template <class Req, class Fn>
+std::string run(simdjson::dom::element body, Fn&& fn) {
+  api::validate_json(Req::kShapeName, body);
+  Req request = api::from_json<Req>(body);
+  return api::to_json(fn(request));
+}
+
+// A registryId other than this registry's is refused up front.
+void check_registry(Env& env, const std::optional<std::string>& registry_id);
+
+std::string repository_arn(const Env& env, const std::string& name);
+api::Repository to_api(const Env& env, const RepositoryInfo& info);
+api::ImageIdentifier to_api(const ImageRef& ref);
+ImageRef from_api(const api::ImageIdentifier& id);
+
+// Handlers, one per operation, grouped by file.
+std::string create_repository(Env&, simdjson::dom::element);
+std::string describe_repositories(Env&, simdjson::dom::element);
+std::string delete_repository(Env&, simdjson::dom::element);
+std::string put_image_tag_mutability(Env&, simdjson::dom::element);
+std::string put_image_scanning_configuration(Env&, simdjson::dom::element);
+std::string tag_resource(Env&, simdjson::dom::element);
+std::string untag_resource(Env&, simdjson::dom::element);
+std::string list_tags_for_resource(Env&, simdjson::dom::element);
+std::string describe_registry(Env&, simdjson::dom::element);
+std::string get_authorization_token(Env&, simdjson::dom::element);
+
+std::string initiate_layer_upload(Env&, simdjson::dom::element);
+std::string upload_layer_part(Env&, simdjson::dom::element);
+std::string complete_layer_upload(Env&, simdjson::dom::element);
+std::string batch_check_layer_availability(Env&, simdjson::dom::element);
+std::string get_download_url_for_layer(Env&, simdjson::dom::element);
+
+std::string put_image(Env&, simdjson::dom::element);
+std::string batch_get_image(Env&, simdjson::dom::element);
+std::string batch_delete_image(Env&, simdjson::dom::element);
+std::string list_images(Env&, simdjson::dom::element);
+std::string describe_images(Env&, simdjson::dom::element);
+
+std::string set_repository_policy(Env&, simdjson::dom::element);
+std::string get_repository_policy(Env&, simdjson::dom::element);
+std::string delete_repository_policy(Env&, simdjson::dom::element);
+std::string put_lifecycle_policy(Env&, simdjson::dom::element);
+std::string get_lifecycle_policy(Env&, simdjson::dom::element);
+std::string delete_lifecycle_policy(Env&, simdjson::dom::element);
+std::string start_lifecycle_policy_preview(Env&, simdjson::dom::element);
+std::string get_lifecycle_policy_preview(Env&, simdjson::dom::element);
+
+}  // namespace ecr::server::ops

@@ -1,0 +1,86 @@
+// Handlers: layer uploads, availability checks and download URLs.
+#include "server/operations_internal.hpp"
+
+namespace ecr::server::ops {
+namespace {
+
+// What ECR's InitiateLayerUpload answers (reference/README.md).
+constexpr std::int64_t kPartSize = 10'485'760;
+
+}  // namespace
+
+std::string initiate_layer_upload(Env& env, simdjson::dom::element body) {
+  return run<api::InitiateLayerUploadRequest>(body, [&](const api::InitiateLayerUploadRequest& r) {
+    check_registry(env, r.registryId);
+    api::InitiateLayerUploadResponse out;
+    out.uploadId = env.registry.initiate_upload(r.repositoryName);
+    out.partSize = kPartSize;
+    return out;
+  });
+}
+
+std::string upload_layer_part(Env& env, simdjson::dom::element body) {
+  return run<api::UploadLayerPartRequest>(body, [&](const api::UploadLayerPartRequest& r) {
+    check_registry(env, r.registryId);
+    api::UploadLayerPartResponse out;
+    out.lastByteReceived = env.registry.upload_part(r.repositoryName, r.uploadId, r.partFirstByte,
+                                                    r.partLastByte, r.layerPartBlob);
+    out.registryId = env.account();
+    out.repositoryName = r.repositoryName;
+    out.uploadId = r.uploadId;
+    return out;
+  });
+}
+
+std::string complete_layer_upload(Env& env, simdjson::dom::element body) {
+  return run<api::CompleteLayerUploadRequest>(body, [&](const api::CompleteLayerUploadRequest& r) {
+    check_registry(env, r.registryId);
+    api::CompleteLayerUploadResponse out;
+    out.layerDigest = env.registry.complete_upload(r.repositoryName, r.uploadId, r.layerDigests);
+    out.registryId = env.account();
+    out.repositoryName = r.repositoryName;
+    out.uploadId = r.uploadId;
+    return out;
+  });
+}
+
+std::string batch_check_layer_availability(Env& env, simdjson::dom::element body) {
+  using Req = api::BatchCheckLayerAvailabilityRequest;
+  return run<Req>(body, [&](const Req& r) {
+    check_registry(env, r.registryId);
+    std::vector<LayerFailure> failures;
+    api::BatchCheckLayerAvailabilityResponse out;
+    out.layers.emplace();
+    for (const auto& a : env.registry.check_layers(r.repositoryName, r.layerDigests, failures)) {
+      api::Layer layer;
+      layer.layerDigest = a.digest;
+      layer.layerAvailability = a.available ? "AVAILABLE" : "UNAVAILABLE";
+      layer.layerSize = a.size;
+      layer.mediaType = a.media_type;
+      out.layers->push_back(std::move(layer));
+    }
+    out.failures.emplace();
+    for (const auto& f : failures) out.failures->push_back(api::LayerFailure{f.code, f.reason, f.digest});
+    return out;
+  });
+}
+
+std::string get_download_url_for_layer(Env& env, simdjson::dom::element body) {
+  using Req = api::GetDownloadUrlForLayerRequest;
+  return run<Req>(body, [&](const Req& r) {
+    check_registry(env, r.registryId);
+    if (!Digest::valid(r.layerDigest)) {
+      throw ServiceError("InvalidParameterException",
+                         "Invalid parameter at 'layerDigest' failed to satisfy constraint: 'Invalid digest: " +
+                             r.layerDigest + "'");
+    }
+    env.registry.downloadable_layer(r.repositoryName, r.layerDigest);
+    api::GetDownloadUrlForLayerResponse out;
+    out.layerDigest = r.layerDigest;
+    out.downloadUrl = env.signer.make_url(env.request.base_url, r.repositoryName, r.layerDigest,
+                                          std::chrono::system_clock::now() + env.download_url_lifetime);
+    return out;
+  });
+}
+
+}  // namespace ecr::server::ops

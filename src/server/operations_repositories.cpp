@@ -1,0 +1,185 @@
+// Handlers: repositories, their settings and resource tags, the registry, and
+// authorization tokens.
+#include <openssl/rand.h>
+
+#include <map>
+
+#include "aws/crypto.hpp"
+#include "core/base64.hpp"
+#include "server/operations_internal.hpp"
+
+namespace ecr::server::ops {
+namespace {
+
+// ECR's limit on tags per resource (TooManyTagsException beyond it).
+constexpr std::size_t kMaxResourceTags = 50;
+// GetAuthorizationToken tokens are valid for 12 hours in ECR.
+constexpr std::chrono::hours kAuthorizationTokenLifetime{12};
+
+std::map<std::string, std::string> checked_tags(const std::vector<api::Tag>& tags,
+                                                const std::map<std::string, std::string>& existing = {}) {
+  std::map<std::string, std::string> out;
+  for (const auto& tag : tags) {
+    if (tag.Key.starts_with("aws:")) {
+      throw ServiceError("InvalidTagParameterException",
+                         "The tag key '" + tag.Key + "' uses the reserved prefix 'aws:'");
+    }
+    out[tag.Key] = tag.Value;
+  }
+  std::map<std::string, std::string> merged = existing;
+  for (const auto& [k, v] : out) merged[k] = v;
+  if (merged.size() > kMaxResourceTags) {
+    throw ServiceError("TooManyTagsException", "A resource can have at most 50 tags");
+  }
+  return out;
+}
+
+// "arn:aws:ecr:<region>:<account>:repository/<name>" -> name.
+std::string repository_from_arn(Env& env, const std::string& arn) {
+  std::string prefix = repository_arn(env, "");
+  if (!arn.starts_with(prefix) || arn.size() == prefix.size()) {
+    throw ServiceError("InvalidParameterException",
+                       "Invalid parameter at 'resourceArn' failed to satisfy constraint: "
+                       "'Invalid repository ARN: " + arn + "'");
+  }
+  return arn.substr(prefix.size());
+}
+
+}  // namespace
+
+std::string create_repository(Env& env, simdjson::dom::element body) {
+  return run<api::CreateRepositoryRequest>(body, [&](const api::CreateRepositoryRequest& r) {
+    check_registry(env, r.registryId);
+    RepositoryInfo wanted;
+    wanted.name = r.repositoryName;
+    wanted.tag_mutability = r.imageTagMutability.value_or("MUTABLE");
+    if (r.imageScanningConfiguration) {
+      wanted.scan_on_push = r.imageScanningConfiguration->scanOnPush.value_or(false);
+    }
+    if (r.encryptionConfiguration) {
+      wanted.encryption_type = r.encryptionConfiguration->encryptionType;
+      wanted.kms_key = r.encryptionConfiguration->kmsKey;
+    }
+    auto tags = checked_tags(r.tags.value_or(std::vector<api::Tag>{}));
+    return api::CreateRepositoryResponse{to_api(env, env.registry.create_repository(wanted, tags))};
+  });
+}
+
+std::string describe_repositories(Env& env, simdjson::dom::element body) {
+  return run<api::DescribeRepositoriesRequest>(body, [&](const api::DescribeRepositoriesRequest& r) {
+    check_registry(env, r.registryId);
+    std::vector<std::string> names = r.repositoryNames.value_or(std::vector<std::string>{});
+    if (!names.empty() && (r.maxResults || r.nextToken)) {
+      throw ServiceError("InvalidParameterException",
+                         "Invalid parameter: maxResults and nextToken cannot be used with repositoryNames");
+    }
+    std::optional<std::string> next;
+    api::DescribeRepositoriesResponse out;
+    out.repositories.emplace();
+    for (const auto& info : env.registry.describe_repositories(names, {r.maxResults, r.nextToken}, next)) {
+      out.repositories->push_back(to_api(env, info));
+    }
+    out.nextToken = next;
+    return out;
+  });
+}
+
+std::string delete_repository(Env& env, simdjson::dom::element body) {
+  return run<api::DeleteRepositoryRequest>(body, [&](const api::DeleteRepositoryRequest& r) {
+    check_registry(env, r.registryId);
+    return api::DeleteRepositoryResponse{
+        to_api(env, env.registry.delete_repository(r.repositoryName, r.force.value_or(false)))};
+  });
+}
+
+std::string put_image_tag_mutability(Env& env, simdjson::dom::element body) {
+  return run<api::PutImageTagMutabilityRequest>(body, [&](const api::PutImageTagMutabilityRequest& r) {
+    check_registry(env, r.registryId);
+    if (r.imageTagMutability != "MUTABLE" && r.imageTagMutability != "IMMUTABLE") {
+      throw ServiceError("InvalidParameterException",
+                         "ecr-local supports imageTagMutability MUTABLE and IMMUTABLE only");
+    }
+    env.registry.set_tag_mutability(r.repositoryName, r.imageTagMutability);
+    api::PutImageTagMutabilityResponse out;
+    out.registryId = env.account();
+    out.repositoryName = r.repositoryName;
+    out.imageTagMutability = r.imageTagMutability;
+    return out;
+  });
+}
+
+std::string put_image_scanning_configuration(Env& env, simdjson::dom::element body) {
+  using Req = api::PutImageScanningConfigurationRequest;
+  return run<Req>(body, [&](const Req& r) {
+    check_registry(env, r.registryId);
+    bool scan = r.imageScanningConfiguration.scanOnPush.value_or(false);
+    env.registry.set_scan_on_push(r.repositoryName, scan);
+    api::PutImageScanningConfigurationResponse out;
+    out.registryId = env.account();
+    out.repositoryName = r.repositoryName;
+    out.imageScanningConfiguration = api::ImageScanningConfiguration{scan};
+    return out;
+  });
+}
+
+std::string tag_resource(Env& env, simdjson::dom::element body) {
+  return run<api::TagResourceRequest>(body, [&](const api::TagResourceRequest& r) {
+    std::string name = repository_from_arn(env, r.resourceArn);
+    env.registry.tag_repository(name, checked_tags(r.tags, env.registry.repository_tags(name)));
+    return api::TagResourceResponse{};
+  });
+}
+
+std::string untag_resource(Env& env, simdjson::dom::element body) {
+  return run<api::UntagResourceRequest>(body, [&](const api::UntagResourceRequest& r) {
+    std::string name = repository_from_arn(env, r.resourceArn);
+    for (const auto& key : r.tagKeys) {
+      if (key.starts_with("aws:")) {
+        throw ServiceError("InvalidTagParameterException",
+                           "The tag key '" + key + "' uses the reserved prefix 'aws:'");
+      }
+    }
+    env.registry.untag_repository(name, r.tagKeys);
+    return api::UntagResourceResponse{};
+  });
+}
+
+std::string list_tags_for_resource(Env& env, simdjson::dom::element body) {
+  return run<api::ListTagsForResourceRequest>(body, [&](const api::ListTagsForResourceRequest& r) {
+    api::ListTagsForResourceResponse out;
+    out.tags.emplace();
+    for (const auto& [k, v] : env.registry.repository_tags(repository_from_arn(env, r.resourceArn))) {
+      out.tags->push_back(api::Tag{k, v});
+    }
+    return out;
+  });
+}
+
+std::string describe_registry(Env& env, simdjson::dom::element body) {
+  return run<api::DescribeRegistryRequest>(body, [&](const api::DescribeRegistryRequest&) {
+    api::DescribeRegistryResponse out;
+    out.registryId = env.account();
+    out.replicationConfiguration = api::ReplicationConfiguration{};
+    return out;
+  });
+}
+
+std::string get_authorization_token(Env& env, simdjson::dom::element body) {
+  return run<api::GetAuthorizationTokenRequest>(body, [&](const api::GetAuthorizationTokenRequest&) {
+    unsigned char secret[32];
+    if (RAND_bytes(secret, sizeof secret) != 1) {
+      throw ServiceError("ServerException", "no randomness for a token", 500);
+    }
+    std::string password = base64::encode(std::string_view(reinterpret_cast<char*>(secret), sizeof secret));
+    api::AuthorizationData data;
+    data.authorizationToken = base64::encode("AWS:" + password);
+    data.expiresAt = std::chrono::time_point_cast<std::chrono::seconds>(
+        env.registry.now() + kAuthorizationTokenLifetime);
+    data.proxyEndpoint = env.request.base_url;
+    api::GetAuthorizationTokenResponse out;
+    out.authorizationData = std::vector<api::AuthorizationData>{data};
+    return out;
+  });
+}
+
+}  // namespace ecr::server::ops

@@ -1,0 +1,239 @@
+// The registry's state and rules: repositories, layer uploads, images, tags,
+// policies and lifecycle, stored in SQLite (metadata) and a BlobStore (bytes).
+//
+// Every method is one ECR operation's semantics on domain values, independent
+// of the wire: it validates what the model cannot (existence, state, byte
+// ranges), changes state in one SQLite transaction, and throws ServiceError
+// named as ECR names the error (RepositoryNotFoundException, ...). Thread-safe:
+// metadata access is serialised on one connection, while blob bytes (part
+// writes, hashing on completion) are written outside that lock, so uploads of
+// different layers proceed in parallel.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ecr/error.hpp"
+#include "server/blob_store.hpp"
+#include "server/lifecycle_policy.hpp"
+#include "server/sqlite.hpp"
+
+namespace ecr::server {
+
+using Clock = std::function<Timestamp()>;
+Timestamp system_now();
+
+struct RegistrySettings {
+  std::string account_id = "000000000000";
+  std::string region = "us-east-1";
+  // Upload sessions idle longer than this expire and their bytes go (ECR
+  // keeps an idle upload for 24 hours).
+  std::chrono::seconds upload_expiry = std::chrono::hours(24);
+};
+
+// A ServiceError carrying the extra members InvalidLayerPartException has.
+class InvalidLayerPartError : public ServiceError {
+ public:
+  InvalidLayerPartError(std::string message, std::string repository_name, std::string upload,
+                        std::int64_t last_valid_byte)
+      : ServiceError("InvalidLayerPartException", std::move(message)),
+        repository(std::move(repository_name)),
+        upload_id(std::move(upload)),
+        last_valid_byte_received(last_valid_byte) {}
+  std::string repository;
+  std::string upload_id;
+  std::int64_t last_valid_byte_received;
+};
+
+struct RepositoryInfo {
+  std::string name;
+  Timestamp created_at;
+  std::string tag_mutability = "MUTABLE";  // MUTABLE | IMMUTABLE
+  bool scan_on_push = false;
+  std::string encryption_type = "AES256";
+  std::optional<std::string> kms_key;
+};
+
+struct Page {
+  std::optional<std::int64_t> max_results;
+  std::optional<std::string> next_token;
+};
+
+struct ImageRef {  // an ImageIdentifier: tag and/or digest
+  std::optional<std::string> digest;
+  std::optional<std::string> tag;
+};
+
+struct ImageInfo {
+  std::string digest;
+  std::string manifest;
+  std::string media_type;
+  std::optional<std::string> artifact_media_type;
+  Timestamp pushed_at;
+  std::int64_t size = 0;
+  std::vector<std::string> tags;  // sorted
+};
+
+// What PutImage needs to know from a parsed manifest.
+struct ManifestFacts {
+  std::string media_type;
+  std::optional<std::string> artifact_media_type;  // the config's media type
+  struct Blob {
+    std::string digest;
+    std::int64_t size = 0;
+    std::string media_type;
+  };
+  std::vector<Blob> blobs;              // config and layers
+  std::vector<std::string> children;    // manifests an index references
+  std::int64_t layers_size = 0;         // sum of layer sizes
+};
+
+struct ImageFailure {
+  ImageRef ref;
+  std::string code;  // ImageFailureCode
+  std::string reason;
+};
+
+struct LayerAvailability {
+  std::string digest;
+  bool available = false;
+  std::optional<std::int64_t> size;
+  std::optional<std::string> media_type;
+};
+
+struct LayerFailure {
+  std::string digest;
+  std::string code;  // LayerFailureCode
+  std::string reason;
+};
+
+struct PreviewResult {
+  std::string digest;
+  std::vector<std::string> tags;
+  Timestamp pushed_at;
+  std::int64_t rule_priority = 0;
+};
+
+struct LifecyclePreview {
+  std::string status;  // IN_PROGRESS | COMPLETE
+  std::string policy_text;
+  std::vector<PreviewResult> results;
+};
+
+class Registry {
+ public:
+  Registry(std::filesystem::path root, RegistrySettings settings, Clock clock = system_now);
+  ~Registry();
+
+  const RegistrySettings& settings() const noexcept { return settings_; }
+  const BlobStore& blobs() const noexcept { return blobs_; }
+  Timestamp now() const { return clock_(); }
+
+  // Repositories.
+  RepositoryInfo create_repository(const RepositoryInfo& wanted,
+                                   const std::map<std::string, std::string>& tags);
+  RepositoryInfo repository(const std::string& name);
+  std::vector<RepositoryInfo> describe_repositories(const std::vector<std::string>& names,
+                                                    const Page& page,
+                                                    std::optional<std::string>& next_token);
+  RepositoryInfo delete_repository(const std::string& name, bool force);
+  void set_tag_mutability(const std::string& name, const std::string& mutability);
+  void set_scan_on_push(const std::string& name, bool scan_on_push);
+  void tag_repository(const std::string& name, const std::map<std::string, std::string>& tags);
+  void untag_repository(const std::string& name, const std::vector<std::string>& keys);
+  std::map<std::string, std::string> repository_tags(const std::string& name);
+
+  // Policies. The repository policy is stored as given (valid JSON checked
+  // by the caller); the lifecycle policy is validated here.
+  void set_repository_policy(const std::string& name, const std::string& text);
+  std::string repository_policy(const std::string& name);
+  std::string delete_repository_policy(const std::string& name);
+  void put_lifecycle_policy(const std::string& name, const std::string& text);
+  // Policy text and when it was last applied (nullopt: never).
+  std::pair<std::string, std::optional<Timestamp>> lifecycle_policy(const std::string& name);
+  std::pair<std::string, std::optional<Timestamp>> delete_lifecycle_policy(const std::string& name);
+
+  // Layer uploads.
+  std::string initiate_upload(const std::string& repository);
+  // Returns the last byte received after this part.
+  std::int64_t upload_part(const std::string& repository, const std::string& upload_id,
+                           std::int64_t first_byte, std::int64_t last_byte,
+                           std::string_view bytes);
+  std::string complete_upload(const std::string& repository, const std::string& upload_id,
+                              const std::vector<std::string>& digests);
+  std::vector<LayerAvailability> check_layers(const std::string& repository,
+                                              const std::vector<std::string>& digests,
+                                              std::vector<LayerFailure>& failures);
+  // The size of a blob the repository may serve for download.
+  std::int64_t downloadable_layer(const std::string& repository, const std::string& digest);
+  // Drops upload sessions idle past the expiry, with their bytes.
+  std::size_t expire_uploads();
+
+  // Images.
+  ImageInfo put_image(const std::string& repository, const std::string& manifest,
+                      const ManifestFacts& facts, const std::optional<std::string>& tag,
+                      const std::optional<std::string>& expected_digest);
+  std::vector<ImageInfo> get_images(const std::string& repository, const std::vector<ImageRef>& ids,
+                                    std::vector<ImageFailure>& failures);
+  std::vector<ImageRef> delete_images(const std::string& repository,
+                                      const std::vector<ImageRef>& ids,
+                                      std::vector<ImageFailure>& failures);
+  // tag_status: TAGGED | UNTAGGED | ANY (nullopt: ANY).
+  std::vector<ImageRef> list_images(const std::string& repository,
+                                    const std::optional<std::string>& tag_status, const Page& page,
+                                    std::optional<std::string>& next_token);
+  std::vector<ImageInfo> describe_images(const std::string& repository,
+                                         const std::vector<ImageRef>& ids,
+                                         const std::optional<std::string>& tag_status,
+                                         const Page& page, std::optional<std::string>& next_token);
+
+  // Lifecycle.
+  // Evaluates `policy_text` (or the stored policy) now and records the
+  // preview as IN_PROGRESS; the first read marks it COMPLETE.
+  LifecyclePreview start_lifecycle_preview(const std::string& repository,
+                                           const std::optional<std::string>& policy_text);
+  LifecyclePreview lifecycle_preview(const std::string& repository);
+  // Applies every repository's lifecycle policy; returns images expired.
+  std::size_t apply_lifecycle_policies();
+
+ private:
+  struct RepoRow;
+  RepoRow find_repository(const std::string& name);  // caller holds mu_
+  std::vector<ImageInfo> load_images(std::int64_t repo_id);
+  ImageInfo load_image(std::int64_t repo_id, const std::string& digest);
+  std::optional<std::string> digest_for_tag(std::int64_t repo_id, const std::string& tag);
+  void delete_image_row(std::int64_t repo_id, const std::string& digest);
+  std::vector<PreviewResult> evaluate(std::int64_t repo_id, const std::string& policy_text);
+  std::mutex& upload_lock(const std::string& upload_id);
+
+  std::filesystem::path root_;
+  RegistrySettings settings_;
+  Clock clock_;
+  BlobStore blobs_;
+  std::mutex mu_;  // guards db_
+  std::unique_ptr<sql::Database> db_;
+  // Parts of one upload are serialised so the range check and the write are
+  // one step; striped so unrelated uploads rarely share a lock.
+  static constexpr std::size_t kUploadLockStripes = 64;
+  std::array<std::mutex, kUploadLockStripes> upload_locks_;
+};
+
+// Docker's tag grammar with ECR's 300-character limit.
+bool is_valid_image_tag(std::string_view tag) noexcept;
+
+// Opaque paging tokens: the offset into a stable ordering, base64-encoded so
+// clients treat it as opaque. Throws ServiceError InvalidParameterException
+// for a token this server did not issue.
+std::string encode_page_token(std::size_t offset);
+std::size_t decode_page_token(const std::string& token);
+
+}  // namespace ecr::server

@@ -1,0 +1,44 @@
+// Pieces the Registry's implementation files share; not part of its contract.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ecr/error.hpp"
+#include "server/registry.hpp"
+
+namespace ecr::server {
+
+struct Registry::RepoRow {
+  std::int64_t id = 0;
+  RepositoryInfo info;
+  std::optional<std::string> policy;
+  std::optional<std::string> lifecycle_policy;
+  std::optional<std::int64_t> lifecycle_evaluated_at;
+};
+
+// ECR's default page size for DescribeRepositories, ListImages, DescribeImages.
+inline constexpr std::int64_t kDefaultPageSize = 100;
+
+[[noreturn]] inline void throw_service(const char* name, const std::string& message) {
+  throw ServiceError(name, message);
+}
+
+inline std::int64_t to_ms(Timestamp t) { return t.time_since_epoch().count(); }
+inline Timestamp from_ms(std::int64_t ms) { return Timestamp(std::chrono::milliseconds(ms)); }
+
+// Cuts one page out of `all` (a stable ordering) and sets `next_token` when
+// more remain.
+template <class T>
+std::vector<T> take_page(std::vector<T> all, const Page& page, std::optional<std::string>& next_token) {
+  std::size_t offset = page.next_token ? decode_page_token(*page.next_token) : 0;
+  std::size_t limit = static_cast<std::size_t>(page.max_results.value_or(kDefaultPageSize));
+  next_token.reset();
+  if (offset >= all.size()) return {};
+  std::vector<T> out;
+  for (std::size_t i = offset; i < all.size() && out.size() < limit; ++i) out.push_back(std::move(all[i]));
+  if (offset + out.size() < all.size()) next_token = encode_page_token(offset + out.size());
+  return out;
+}
+
+}  // namespace ecr::server

@@ -1,0 +1,235 @@
+// Registry: layer uploads, layer availability and download eligibility.
+#include <openssl/rand.h>
+
+#include <cstdio>
+
+#include "server/registry.hpp"
+#include "server/registry_internal.hpp"
+
+namespace ecr::server {
+namespace {
+
+// Every part but the last must be at least this long (ECR service quota;
+// CompleteLayerUpload answers LayerPartTooSmallException otherwise).
+constexpr std::int64_t kMinPartBytes = 5 * 1024 * 1024;
+// The model's limit on one layerPartBlob (LayerPartBlob max).
+constexpr std::int64_t kMaxPartBytes = 20'971'520;
+
+std::string new_upload_id() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) throw_service("ServerException", "no randomness for an upload id");
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  char text[37];
+  std::snprintf(text, sizeof text,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return text;
+}
+
+struct UploadRow {
+  std::int64_t received = 0;
+  std::int64_t last_part_size = 0;
+  bool small_part = false;
+  std::int64_t updated_at = 0;
+};
+
+}  // namespace
+
+std::mutex& Registry::upload_lock(const std::string& upload_id) {
+  return upload_locks_[std::hash<std::string>()(upload_id) % kUploadLockStripes];
+}
+
+std::string Registry::initiate_upload(const std::string& repository) {
+  std::lock_guard lock(mu_);
+  RepoRow repo = find_repository(repository);
+  std::string id = new_upload_id();
+  sql::Statement s(*db_,
+                   "INSERT INTO uploads(upload_id, repo_id, received, last_part_size, small_part, "
+                   "updated_at) VALUES(?,?,0,0,0,?)");
+  s.bind(1, id).bind(2, repo.id).bind(3, to_ms(clock_())).run();
+  return id;
+}
+
+namespace {
+
+// Looks up a live session of `repo_id`; an unknown id, another repository's id
+// and an expired session all read as UploadNotFoundException, as in ECR.
+UploadRow find_upload(sql::Database& db, std::int64_t repo_id, const std::string& upload_id,
+                      const std::string& repository, Timestamp now, std::chrono::seconds expiry) {
+  sql::Statement s(db,
+                   "SELECT received, last_part_size, small_part, updated_at FROM uploads "
+                   "WHERE upload_id = ? AND repo_id = ?");
+  s.bind(1, upload_id).bind(2, repo_id);
+  if (!s.step() || from_ms(s.integer(3)) + expiry < now) {
+    throw_service("UploadNotFoundException", "The upload with id '" + upload_id +
+                                                 "' does not exist in the repository '" +
+                                                 repository + "'");
+  }
+  return {s.integer(0), s.integer(1), s.integer(2) != 0, s.integer(3)};
+}
+
+}  // namespace
+
+std::int64_t Registry::upload_part(const std::string& repository, const std::string& upload_id,
+                                   std::int64_t first_byte, std::int64_t last_byte,
+                                   std::string_view bytes) {
+  std::lock_guard part_lock(upload_lock(upload_id));
+  UploadRow row;
+  std::int64_t repo_id = 0;
+  {
+    std::lock_guard lock(mu_);
+    repo_id = find_repository(repository).id;
+    row = find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry);
+  }
+  auto refuse = [&](const std::string& why) {
+    throw InvalidLayerPartError(why, repository, upload_id, row.received - 1);
+  };
+  auto size = static_cast<std::int64_t>(bytes.size());
+  if (size > kMaxPartBytes) {
+    refuse("The layer part size " + std::to_string(size) + " exceeds the maximum of " +
+           std::to_string(kMaxPartBytes) + " bytes");
+  }
+  if (first_byte != row.received) {
+    refuse("The part's first byte " + std::to_string(first_byte) +
+           " does not follow the last byte received " + std::to_string(row.received - 1));
+  }
+  if (last_byte < first_byte || last_byte - first_byte + 1 != size) {
+    refuse("The part range " + std::to_string(first_byte) + "-" + std::to_string(last_byte) +
+           " does not match the part size " + std::to_string(size));
+  }
+  // The bytes are durable before the session says they arrived; a crash in
+  // between leaves extra bytes that the next part overwrites.
+  blobs_.write_part(upload_id, static_cast<std::uint64_t>(first_byte), bytes);
+  std::lock_guard lock(mu_);
+  sql::Statement s(*db_,
+                   "UPDATE uploads SET received = ?, last_part_size = ?, small_part = ?, "
+                   "updated_at = ? WHERE upload_id = ?");
+  bool small = row.small_part || (row.received > 0 && row.last_part_size < kMinPartBytes);
+  s.bind(1, last_byte + 1).bind(2, size).bind(3, std::int64_t{small}).bind(4, to_ms(clock_()));
+  s.bind(5, upload_id).run();
+  if (db_->changes() == 0) {
+    throw_service("UploadNotFoundException", "The upload with id '" + upload_id + "' does not exist");
+  }
+  return last_byte;
+}
+
+std::string Registry::complete_upload(const std::string& repository, const std::string& upload_id,
+                                      const std::vector<std::string>& digests) {
+  std::lock_guard part_lock(upload_lock(upload_id));
+  UploadRow row;
+  std::int64_t repo_id = 0;
+  if (digests.empty()) throw_service("InvalidParameterException", "layerDigests must not be empty");
+  if (!Digest::valid(digests.front())) {
+    throw_service("InvalidLayerException", "Invalid layer digest '" + digests.front() + "'");
+  }
+  Digest expected = Digest::parse(digests.front());
+  {
+    std::lock_guard lock(mu_);
+    repo_id = find_repository(repository).id;
+    row = find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry);
+    if (row.received == 0) {
+      throw_service("EmptyUploadException",
+                    "The upload with id '" + upload_id + "' does not contain any layer parts");
+    }
+    if (row.small_part) {
+      throw_service("LayerPartTooSmallException",
+                    "A layer part other than the last is smaller than the minimum of 5242880 bytes");
+    }
+    sql::Statement have(*db_, "SELECT 1 FROM repository_blobs WHERE repo_id = ? AND digest = ?");
+    have.bind(1, repo_id).bind(2, expected.str());
+    if (have.step()) {
+      sql::Statement d(*db_, "DELETE FROM uploads WHERE upload_id = ?");
+      d.bind(1, upload_id).run();
+      blobs_.remove_upload(upload_id);
+      throw_service("LayerAlreadyExistsException",
+                    "The layer '" + expected.str() + "' already exists in the repository with name '" +
+                        repository + "' in registry with id '" + settings_.account_id + "'");
+    }
+  }
+  auto actual = blobs_.commit_upload(upload_id, static_cast<std::uint64_t>(row.received), expected);
+  std::lock_guard lock(mu_);
+  if (actual) {
+    throw_service("InvalidLayerException", "The calculated digest '" + actual->str() +
+                                               "' does not match the layer digest '" +
+                                               expected.str() + "'");
+  }
+  sql::Transaction tx(*db_);
+  sql::Statement add(*db_,
+                     "INSERT OR IGNORE INTO repository_blobs(repo_id, digest, size) VALUES(?,?,?)");
+  add.bind(1, repo_id).bind(2, expected.str()).bind(3, row.received).run();
+  sql::Statement d(*db_, "DELETE FROM uploads WHERE upload_id = ?");
+  d.bind(1, upload_id).run();
+  tx.commit();
+  return expected.str();
+}
+
+std::vector<LayerAvailability> Registry::check_layers(const std::string& repository,
+                                                      const std::vector<std::string>& digests,
+                                                      std::vector<LayerFailure>& failures) {
+  std::lock_guard lock(mu_);
+  RepoRow repo = find_repository(repository);
+  std::vector<LayerAvailability> out;
+  for (const auto& digest : digests) {
+    if (digest.empty()) {
+      failures.push_back({digest, "MissingLayerDigest", "The layer digest is missing"});
+      continue;
+    }
+    if (!Digest::valid(digest)) {
+      failures.push_back({digest, "InvalidLayerDigest", "Invalid layer digest"});
+      continue;
+    }
+    sql::Statement s(*db_,
+                     "SELECT size, media_type FROM repository_blobs WHERE repo_id = ? AND digest = ?");
+    s.bind(1, repo.id).bind(2, digest);
+    LayerAvailability a{digest, false, std::nullopt, std::nullopt};
+    if (s.step()) {
+      a.available = true;
+      a.size = s.integer(0);
+      a.media_type = s.optional_text(1);
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::int64_t Registry::downloadable_layer(const std::string& repository, const std::string& digest) {
+  std::lock_guard lock(mu_);
+  RepoRow repo = find_repository(repository);
+  sql::Statement s(*db_, "SELECT size FROM repository_blobs WHERE repo_id = ? AND digest = ?");
+  s.bind(1, repo.id).bind(2, digest);
+  if (!s.step()) {
+    throw_service("LayersNotFoundException", "The image with the layer digest '" + digest +
+                                                 "' does not exist in the repository with name '" +
+                                                 repository + "'");
+  }
+  std::int64_t size = s.integer(0);
+  sql::Statement used(*db_, "SELECT 1 FROM image_blobs WHERE repo_id = ? AND blob_digest = ? LIMIT 1");
+  used.bind(1, repo.id).bind(2, digest);
+  if (!used.step()) {
+    throw_service("LayerInaccessibleException",
+                  "The layer '" + digest + "' is not referenced by any image in the repository '" +
+                      repository + "'");
+  }
+  return size;
+}
+
+std::size_t Registry::expire_uploads() {
+  std::vector<std::string> expired;
+  {
+    std::lock_guard lock(mu_);
+    sql::Transaction tx(*db_);
+    std::int64_t cutoff = to_ms(clock_() - settings_.upload_expiry);
+    sql::Statement s(*db_, "SELECT upload_id FROM uploads WHERE updated_at < ?");
+    s.bind(1, cutoff);
+    while (s.step()) expired.push_back(s.text(0));
+    sql::Statement d(*db_, "DELETE FROM uploads WHERE updated_at < ?");
+    d.bind(1, cutoff).run();
+    tx.commit();
+  }
+  for (const auto& id : expired) blobs_.remove_upload(id);
+  return expired.size();
+}
+
+}  // namespace ecr::server

@@ -1,0 +1,141 @@
+// ecr-local: a local ECR-compatible registry server.
+//
+//   ecr-local --root DIR --listen 127.0.0.1:PORT     serve (first stdout line: base URL)
+//   ecr-local apply-lifecycle --root DIR             apply lifecycle policies once and exit
+//
+// Exit codes: 0 after a clean stop (SIGINT/SIGTERM), 2 for bad arguments,
+// 1 when the server cannot start.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <pthread.h>
+#include <thread>
+
+#include "ecr/error.hpp"
+#include "server/http_server.hpp"
+
+namespace {
+
+using ecr::server::ServerOptions;
+
+std::optional<std::string> env(const char* name) {
+  const char* value = std::getenv(name);
+  if (!value || !*value) return std::nullopt;
+  return std::string(value);
+}
+
+// "host:port" -> host, port. IPv6 literals go in brackets.
+void parse_listen(const std::string& text, ServerOptions& options) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) throw ecr::InputError("--listen wants HOST:PORT, not '" + text + "'");
+  std::string host = text.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = 0;
+  try {
+    std::size_t used = 0;
+    port = std::stoi(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    throw ecr::InputError("--listen port must be a number in 0-65535, not '" + text.substr(colon + 1) + "'");
+  }
+  if (port < 0 || port > 65535) throw ecr::InputError("--listen port must be in 0-65535");
+  options.host = host;
+  options.port = port;
+}
+
+// Blocks SIGINT/SIGTERM in every thread and waits for them on one, so the
+// server stops cleanly instead of dying mid-write.
+std::thread stop_on_signal(ecr::server::RegistryServer& server, sigset_t signals) {
+  return std::thread([&server, signals] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    server.stop();
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ecr-local: a local registry that speaks the Amazon ECR API"};
+  ServerOptions options;
+  std::string root;
+  std::string listen = "127.0.0.1:5000";
+  std::optional<std::string> access_key, secret_key, public_url;
+  std::string log_level = "info";
+  long long upload_expiry_s = 24 * 3600, lifecycle_interval_s = 3600, download_expiry_s = 3600;
+  bool no_auth = false;
+
+  app.add_option("--root", root, "Directory holding blobs and metadata (created when missing)")->required();
+  app.add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free port")->capture_default_str();
+  app.add_option("--access-key", access_key, "Accepted access key id (default: $AWS_ACCESS_KEY_ID, else 'ecr-local')");
+  app.add_option("--secret-key", secret_key, "Its secret (default: $AWS_SECRET_ACCESS_KEY, else 'ecr-local-secret')");
+  app.add_option("--account-id", options.registry.account_id, "Registry (account) id")->capture_default_str();
+  app.add_option("--region", options.registry.region, "Region in repository URIs and ARNs")->capture_default_str();
+  app.add_flag("--no-auth", no_auth, "Skip signature checks (experiments only)");
+  app.add_option("--public-url", public_url, "Base URL for URLs handed out (default: http://<Host header>)");
+  app.add_option("--log-level", log_level, "error, warn, info or debug")->capture_default_str();
+  app.add_option("--upload-expiry", upload_expiry_s, "Seconds an idle layer upload lives")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--lifecycle-interval", lifecycle_interval_s,
+                 "Seconds between applying lifecycle policies and expiring uploads; 0 disables")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--download-url-expiry", download_expiry_s, "Seconds a download URL stays valid")->capture_default_str()->check(CLI::Range(1LL, 604800LL));
+  app.add_option("--threads", options.threads, "Request threads")->capture_default_str()->check(CLI::Range(1, 1024));
+  auto* apply = app.add_subcommand("apply-lifecycle", "Apply every repository's lifecycle policy now and exit");
+  app.require_subcommand(0, 1);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  try {
+    options.root = root;
+    parse_listen(listen, options);
+    options.log_level = ecr::server::parse_log_level(log_level);
+    options.access_key = access_key.value_or(env("AWS_ACCESS_KEY_ID").value_or(ecr::server::kDefaultAccessKey));
+    options.secret_key = secret_key.value_or(env("AWS_SECRET_ACCESS_KEY").value_or(ecr::server::kDefaultSecretKey));
+    options.require_auth = !no_auth;
+    options.public_url = public_url;
+    if (options.public_url) {
+      while (options.public_url->ends_with('/')) options.public_url->pop_back();
+    }
+    options.registry.upload_expiry = std::chrono::seconds(upload_expiry_s);
+    options.maintenance_interval = std::chrono::seconds(lifecycle_interval_s);
+    options.download_url_lifetime = std::chrono::seconds(download_expiry_s);
+  } catch (const ecr::InputError& e) {
+    std::cerr << "ecr-local: " << e.what() << "\n";
+    return 2;
+  }
+
+  try {
+    if (*apply) {
+      ecr::server::Registry registry(options.root, options.registry);
+      std::size_t expired = registry.apply_lifecycle_policies();
+      std::cout << "expired " << expired << " images\n";
+      return 0;
+    }
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    ecr::server::RegistryServer server(options);
+    int port = server.bind();
+    std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+    std::cout << "http://" << host << ":" << port << std::endl;
+    std::thread waiter = stop_on_signal(server, signals);
+    server.run();
+    // run() also returns when listening fails; wake the waiter so it can end.
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "ecr-local: " << e.what() << "\n";
+    return 1;
+  }
+}
