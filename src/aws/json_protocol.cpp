@@ -118,15 +118,13 @@ JsonProtocolClient::JsonProtocolClient(std::shared_ptr<http::Transport> transpor
                                        ResolvedConfig config, JsonServiceInfo service,
                                        ErrorThrower throw_error, int max_attempts,
                                        std::function<void(const std::string&)> debug)
-    : JsonProtocolClient(std::move(transport), std::move(config), std::move(service),
-                         std::move(throw_error),
-                         std::make_shared<RetryPolicy>(RetryOptions{max_attempts, {}, {}}),
-                         std::move(debug)) {}
+    : JsonProtocolClient(
+          std::move(transport), std::move(config), std::move(service), std::move(throw_error),
+          std::make_shared<RetryPolicy>(RetryOptions{max_attempts, {}, {}}), std::move(debug)) {}
 
 JsonProtocolClient::JsonProtocolClient(std::shared_ptr<http::Transport> transport,
                                        ResolvedConfig config, JsonServiceInfo service,
-                                       ErrorThrower throw_error,
-                                       std::shared_ptr<RetryPolicy> retry,
+                                       ErrorThrower throw_error, std::shared_ptr<RetryPolicy> retry,
                                        std::function<void(const std::string&)> debug)
     : transport_(std::move(transport)),
       config_(std::move(config)),

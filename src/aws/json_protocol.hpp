@@ -18,9 +18,9 @@ namespace ecr::aws {
 // stripped of any '#' prefix and ':' suffix; `body` is the raw error document
 // (so modeled fields such as lastValidByteReceived can be read from it). Must
 // throw (a ServiceError or a subclass); returning is a programming error.
-using ErrorThrower = std::function<void(const std::string& name, const std::string& message,
-                                        int http_status, const std::string& request_id,
-                                        std::string_view body)>;
+using ErrorThrower =
+    std::function<void(const std::string& name, const std::string& message, int http_status,
+                       const std::string& request_id, std::string_view body)>;
 
 struct JsonServiceInfo {
   std::string target_prefix;  // "AmazonEC2ContainerRegistry_V20150921"

@@ -176,8 +176,8 @@ class CurlTransport final : public Transport {
     EasyHandle handle_;
   };
 
-  void configure(CURL* curl, const Request& request, const curl_slist* headers,
-                 Exchange& exchange, char* error_buffer) const {
+  void configure(CURL* curl, const Request& request, const curl_slist* headers, Exchange& exchange,
+                 char* error_buffer) const {
     curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
     // Only web URLs: a download URL handed out by a server must not read
     // file:// or talk to other protocols.

@@ -73,16 +73,17 @@ class JsonProtocolTest : public ::testing::Test {
       : transport_(std::make_shared<ScriptedTransport>()),
         retry_(std::make_shared<RetryPolicy>(
             RetryOptions{3, [this](milliseconds d) { sleeps_.push_back(d); }, [] { return 0.5; }})),
-        client_(transport_, config(), {"AmazonEC2ContainerRegistry_V20150921", "ecr"},
-                [this](const std::string& name, const std::string& message, int status,
-                       const std::string& request_id, std::string_view body) {
-                  thrown_ = ThrownError{name, message, request_id, std::string(body), status};
-                  if (name == "RepositoryNotFoundException") {
-                    throw RepositoryNotFound(name, message, status, request_id);
-                  }
-                  throw ServiceError(name, message, status, request_id);
-                },
-                retry_, [this](const std::string& line) { debug_.push_back(line); }) {
+        client_(
+            transport_, config(), {"AmazonEC2ContainerRegistry_V20150921", "ecr"},
+            [this](const std::string& name, const std::string& message, int status,
+                   const std::string& request_id, std::string_view body) {
+              thrown_ = ThrownError{name, message, request_id, std::string(body), status};
+              if (name == "RepositoryNotFoundException") {
+                throw RepositoryNotFound(name, message, status, request_id);
+              }
+              throw ServiceError(name, message, status, request_id);
+            },
+            retry_, [this](const std::string& line) { debug_.push_back(line); }) {
     // 2024-01-02T03:04:05Z, one second later on each signature.
     client_.set_signing_clock([this] {
       return std::chrono::system_clock::time_point(std::chrono::seconds(1704164645 + ticks_++));
@@ -124,13 +125,15 @@ TEST_F(JsonProtocolTest, PostsSignedJsonToTheOperationTarget) {
   EXPECT_EQ(sent.url, "http://127.0.0.1:5000/");
   EXPECT_EQ(sent.body, "{}");
   EXPECT_EQ(header(sent, "Content-Type"), "application/x-amz-json-1.1");
-  EXPECT_EQ(header(sent, "X-Amz-Target"), "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories");
+  EXPECT_EQ(header(sent, "X-Amz-Target"),
+            "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories");
   EXPECT_EQ(header(sent, "X-Amz-Date"), "20240102T030405Z");
   EXPECT_EQ(header(sent, "X-Amz-Security-Token"), kToken);
-  EXPECT_EQ(header(sent, "Authorization")
-                .rfind("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240102/us-west-2/ecr/aws4_request, ",
-                       0),
-            0u)
+  EXPECT_EQ(
+      header(sent, "Authorization")
+          .rfind("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240102/us-west-2/ecr/aws4_request, ",
+                 0),
+      0u)
       << header(sent, "Authorization");
 }
 
@@ -311,8 +314,8 @@ TEST_F(JsonProtocolTest, DebugCutsLongBodies) {
 
   client_.call("UploadLayerPart", body);
 
-  const std::string expected = "> " + body.substr(0, 4096) + "... (" +
-                               std::to_string(body.size() - 4096) + " more bytes)";
+  const std::string expected =
+      "> " + body.substr(0, 4096) + "... (" + std::to_string(body.size() - 4096) + " more bytes)";
   EXPECT_NE(std::find(debug_.begin(), debug_.end(), expected), debug_.end());
 }
 

@@ -16,8 +16,7 @@ using std::chrono::milliseconds;
 // is a fixed number.
 struct FakeTimedPolicy {
   explicit FakeTimedPolicy(double draw = 0.5, int max_attempts = 3)
-      : policy(RetryOptions{max_attempts,
-                            [this](milliseconds delay) { sleeps.push_back(delay); },
+      : policy(RetryOptions{max_attempts, [this](milliseconds delay) { sleeps.push_back(delay); },
                             [draw] { return draw; }}) {}
   std::vector<milliseconds> sleeps;
   RetryPolicy policy;
@@ -103,9 +102,9 @@ TEST(RetryPolicy, ZeroAttemptsIsRefused) {
 
 TEST(RetryPolicy, NonRetryableErrorsAreNotRetried) {
   FakeTimedPolicy fake;
-  EXPECT_EQ(run_always_failing(fake.policy,
-                               ServiceError("RepositoryNotFoundException", "missing", 400)),
-            1);
+  EXPECT_EQ(
+      run_always_failing(fake.policy, ServiceError("RepositoryNotFoundException", "missing", 400)),
+      1);
   EXPECT_EQ(run_always_failing(fake.policy, InputError("bad name")), 1);
   EXPECT_EQ(run_always_failing(fake.policy, IntegrityError("digest mismatch")), 1);
   EXPECT_EQ(run_always_failing(fake.policy, std::runtime_error("not ours")), 1);
@@ -167,7 +166,7 @@ TEST(RetryPolicy, TimeoutRetryNeedsTenTokens) {
   for (int i = 0; i < 49; ++i) run_always_failing(fake.policy, throttling());
   run_failing(fake.policy, throttling(), 1);  // pays 5, refunds 5: still 10
   run_always_failing(fake.policy, ServiceError("ThrottlingException", "x", 400));  // -10 -> 0
-  for (int i = 0; i < 9; ++i) run_failing(fake.policy, throttling(), 0);  // +9
+  for (int i = 0; i < 9; ++i) run_failing(fake.policy, throttling(), 0);           // +9
   ASSERT_EQ(fake.policy.available_quota(), 9);
 
   EXPECT_EQ(run_always_failing(fake.policy, TransportError("timed out", true)), 1);

@@ -71,7 +71,8 @@ struct GateOpener {
 };
 
 TEST(FindHeader, MatchesNameIgnoringCaseAndReturnsFirst) {
-  Headers headers{{"Content-Type", "a"}, {"x-amzn-requestid", "id-1"}, {"X-AMZN-REQUESTID", "id-2"}};
+  Headers headers{
+      {"Content-Type", "a"}, {"x-amzn-requestid", "id-1"}, {"X-AMZN-REQUESTID", "id-2"}};
   EXPECT_EQ(find_header(headers, "content-type"), "a");
   EXPECT_EQ(find_header(headers, "X-Amzn-RequestId"), "id-1");
   EXPECT_EQ(find_header(headers, "X-Missing"), std::nullopt);
@@ -112,12 +113,12 @@ TEST(CurlTransport, PostSendsBodyAndHeadersAsGiven) {
   auto transport = make_curl_transport();
   const std::string body = R"({"repositoryName":"a\u0000b"})";
 
-  Response response = transport->send(
-      Request{"POST",
-              server.url("/"),
-              {{"Content-Type", "application/x-amz-json-1.1"},
-               {"X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.ListImages"}},
-              body});
+  Response response =
+      transport->send(Request{"POST",
+                              server.url("/"),
+                              {{"Content-Type", "application/x-amz-json-1.1"},
+                               {"X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.ListImages"}},
+                              body});
 
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.body, "{}");
@@ -236,11 +237,11 @@ TEST(CurlTransport, SinkReceivesExactBytesAndBodyStaysEmpty) {
   auto transport = make_curl_transport();
   std::string streamed;
 
-  Response response = transport->send(Request{"GET", server.url("/blob"), {}, {}},
-                                      [&](std::string_view chunk) {
-                                        streamed.append(chunk);
-                                        return true;
-                                      });
+  Response response =
+      transport->send(Request{"GET", server.url("/blob"), {}, {}}, [&](std::string_view chunk) {
+        streamed.append(chunk);
+        return true;
+      });
 
   EXPECT_EQ(response.status, 200);
   EXPECT_TRUE(response.body.empty());
@@ -312,11 +313,11 @@ TEST(CurlTransport, ErrorBodyIsBufferedEvenWithASink) {
   auto transport = make_curl_transport();
   int sink_calls = 0;
 
-  Response response = transport->send(Request{"GET", server.url("/missing"), {}, {}},
-                                      [&](std::string_view) {
-                                        ++sink_calls;
-                                        return true;
-                                      });
+  Response response =
+      transport->send(Request{"GET", server.url("/missing"), {}, {}}, [&](std::string_view) {
+        ++sink_calls;
+        return true;
+      });
 
   EXPECT_EQ(response.status, 403);
   EXPECT_EQ(response.body, "<Error><Code>AccessDenied</Code></Error>");

@@ -74,9 +74,9 @@ class SelfSignedCertificate {
     std::unique_ptr<FILE, FileClose> key_file(std::fopen(key_path().c_str(), "w"));
     check(cert_file && key_file, "open files");
     check(PEM_write_X509(cert_file.get(), cert.get()) == 1, "write cert");
-    check(PEM_write_PrivateKey(key_file.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) ==
-              1,
-          "write key");
+    check(
+        PEM_write_PrivateKey(key_file.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1,
+        "write key");
   }
   ~SelfSignedCertificate() {
     std::error_code ignored;
