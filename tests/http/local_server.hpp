@@ -25,6 +25,9 @@ class LocalServer {
     // Bounds how long a worker waits on an idle keep-alive connection, which
     // is what stop() waits for when a client still holds one open.
     server_->set_keep_alive_timeout(1);
+    // cpp-httplib writes headers and body separately; with Nagle on, each
+    // small response then waits ~40 ms for the client's delayed ACK.
+    server_->set_tcp_nodelay(true);
     port_ = server_->bind_to_any_port("127.0.0.1");
     if (port_ <= 0) throw std::runtime_error("cannot bind a loopback port");
     // The socket listens from here on, so clients may connect before the
