@@ -46,7 +46,9 @@ class Server:
 
     def stop(self):
         self.proc.terminate()
-        return self.proc.wait(timeout=10)
+        status = self.proc.wait(timeout=10)
+        self.proc.stdout.close()
+        return status
 
 
 def client(url, secret=SECRET, access=ACCESS):
@@ -582,6 +584,7 @@ class CrashSafety(unittest.TestCase):
         # Kill while parts are in flight (the writer never pauses).
         os.kill(server.proc.pid, signal.SIGKILL)
         server.proc.wait()
+        server.proc.stdout.close()
         stop.set()
         t.join(timeout=60)
 
