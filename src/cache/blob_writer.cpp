@@ -1,0 +1,88 @@
+// BlobWriter: temp file, hash while writing, verify, fsync, rename into place.
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "cache/blob_writer_impl.hpp"
+#include "ecr/cache.hpp"
+#include "ecr/error.hpp"
+
+namespace ecr {
+
+namespace fs = std::filesystem;
+
+BlobWriter::BlobWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BlobWriter::~BlobWriter() { abort(); }
+BlobWriter::BlobWriter(BlobWriter&&) noexcept = default;
+BlobWriter& BlobWriter::operator=(BlobWriter&& other) noexcept {
+  if (this != &other) {
+    abort();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+
+std::int64_t BlobWriter::size() const noexcept { return impl_ ? impl_->written : 0; }
+
+void BlobWriter::write(std::span<const std::byte> data) {
+  if (!impl_ || impl_->done) throw std::logic_error("BlobWriter::write after commit or abort");
+  Impl& w = *impl_;
+  const auto after = w.written + static_cast<std::int64_t>(data.size());
+  if (w.expected_size && after > *w.expected_size) {
+    abort();
+    throw IntegrityError("blob " + w.digest.str() + ": more bytes than its size " +
+                         std::to_string(*w.expected_size) + " (at least " + std::to_string(after) + ")");
+  }
+  cache::write_all(w.temp.fd.get(), data, w.temp.path);
+  w.hash.update(data.data(), data.size());
+  w.written = after;
+}
+
+fs::path BlobWriter::commit() {
+  if (!impl_ || impl_->done) throw std::logic_error("BlobWriter::commit after commit or abort");
+  Impl& w = *impl_;
+  if (w.expected_size && w.written != *w.expected_size) {
+    const std::string message = "blob " + w.digest.str() + ": expected " +
+                                std::to_string(*w.expected_size) + " bytes, got " +
+                                std::to_string(w.written);
+    abort();
+    throw IntegrityError(message);
+  }
+  const Digest found = w.hash.finish();
+  if (found != w.digest) {
+    const std::string message =
+        "blob " + w.digest.str() + ": content hashes to " + found.str() + " (" + std::to_string(w.written) + " bytes)";
+    abort();
+    throw IntegrityError(message);
+  }
+  try {
+    cache::sync_file(w.temp.fd.get(), w.temp.path);
+    std::error_code ec;
+    if (fs::exists(w.target, ec)) {
+      // Another writer got there first with the same verified bytes: keep its
+      // file (readers may hold it open) and count this write as a use.
+      ::unlink(w.temp.path.c_str());
+      cache::touch(w.target);
+    } else {
+      if (::rename(w.temp.path.c_str(), w.target.c_str()) != 0) {
+        cache::throw_io_error("rename into", w.target);
+      }
+      cache::sync_directory(w.target.parent_path());
+    }
+  } catch (...) {
+    abort();
+    throw;
+  }
+  w.done = true;
+  w.temp.fd.reset();  // releases the flock only now that the temp name is gone
+  return w.target;
+}
+
+void BlobWriter::abort() noexcept {
+  if (!impl_ || impl_->done) return;
+  ::unlink(impl_->temp.path.c_str());
+  impl_->temp.fd.reset();
+  impl_->done = true;
+}
+
+}  // namespace ecr

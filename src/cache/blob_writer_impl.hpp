@@ -1,0 +1,27 @@
+// BlobWriter's state, shared by blob_writer.cpp and BlobCache::writer.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+
+#include "cache/file_ops.hpp"
+#include "ecr/cache.hpp"
+#include "ecr/digest.hpp"
+
+namespace ecr {
+
+struct BlobWriter::Impl {
+  Impl(Digest d, std::optional<std::int64_t> size, std::filesystem::path final_path, cache::TempFile t)
+      : digest(std::move(d)), expected_size(size), target(std::move(final_path)), temp(std::move(t)) {}
+
+  Digest digest;
+  std::optional<std::int64_t> expected_size;
+  std::filesystem::path target;  // blobs/sha256/<hex>
+  cache::TempFile temp;          // tmp/<random>.tmp, flocked while we write
+  Sha256 hash;
+  std::int64_t written = 0;
+  bool done = false;  // committed or aborted
+};
+
+}  // namespace ecr

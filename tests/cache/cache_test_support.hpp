@@ -1,0 +1,85 @@
+// Shared by the cache tests: a scratch directory removed afterwards, a
+// ByteStream over a string, and mtime helpers.
+#pragma once
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <span>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "ecr/image.hpp"
+
+namespace ecr::testing {
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "ecr-cache-test-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+class StringStream final : public ByteStream {
+ public:
+  explicit StringStream(std::string data, std::size_t chunk = 7) : data_(std::move(data)), chunk_(chunk) {}
+  std::size_t read(std::span<std::byte> out) override {
+    std::size_t n = std::min({out.size(), data_.size() - pos_, chunk_});
+    std::memcpy(out.data(), data_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  std::string data_;
+  std::size_t chunk_;
+  std::size_t pos_ = 0;
+};
+
+inline std::string read_stream(ByteStream& in) {
+  std::string out;
+  char buffer[5];
+  for (;;) {
+    std::size_t n = in.read(std::as_writable_bytes(std::span(buffer)));
+    if (n == 0) return out;
+    out.append(buffer, n);
+  }
+}
+
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+inline void write_file(const std::filesystem::path& p, const std::string& data) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
+// A fixed instant `seconds` after 2001-09-09 (1e9 s since the epoch), so LRU
+// order is set explicitly instead of by waiting.
+inline std::filesystem::file_time_type instant(int seconds) {
+  auto sys = std::chrono::system_clock::time_point(std::chrono::seconds(1'000'000'000 + seconds));
+  return std::chrono::file_clock::from_sys(sys);
+}
+
+}  // namespace ecr::testing
