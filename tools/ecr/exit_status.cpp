@@ -1,0 +1,37 @@
+#include "exit_status.hpp"
+
+#include <CLI/Error.hpp>
+
+#include "ecr/errors.hpp"
+#include "usage_error.hpp"
+
+namespace ecr::cli {
+
+Failure describe_current_exception(std::string_view operation) {
+  try {
+    throw;
+  } catch (const UsageError& e) {
+    return {kExitUsage, std::string("ecr: error: ") + e.what() + "\n"};
+  } catch (const CLI::ParseError& e) {
+    return {kExitUsage, std::string("ecr: error: ") + e.what() + "\n"};
+  } catch (const api::ValidationError& e) {
+    // Checked against the model before sending, like botocore's parameter
+    // validation, which the AWS CLI v2 reports as a usage error.
+    return {kExitUsage, std::string("\nParameter validation failed: ") + e.what() + "\n"};
+  } catch (const ServiceError& e) {
+    return {kExitServiceError, "\nAn error occurred (" + e.name() + ") when calling the " +
+                                   std::string(operation) + " operation: " + e.message() + "\n"};
+  } catch (const TransportError& e) {
+    return {kExitOtherError, std::string("\n") + e.what() + "\n"};
+  } catch (const IntegrityError& e) {
+    return {kExitOtherError, std::string("\nintegrity error: ") + e.what() + "\n"};
+  } catch (const Error& e) {
+    return {kExitOtherError, std::string("\n") + e.what() + "\n"};
+  } catch (const std::exception& e) {
+    return {kExitOtherError, std::string("\n") + e.what() + "\n"};
+  } catch (...) {
+    return {kExitOtherError, "\nunknown error\n"};
+  }
+}
+
+}  // namespace ecr::cli
