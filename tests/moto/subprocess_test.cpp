@@ -6,13 +6,18 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 
@@ -61,6 +66,22 @@ TEST(Subprocess, EnvironmentAdditionsOverrideAndRemovalsUnset) {
   ::unsetenv("ECR_SUBPROCESS_TEST_REMOVED");
 }
 
+TEST(Subprocess, WithoutStdoutCaptureBothStreamsGoToTheStderrFile) {
+  std::string path = ::testing::TempDir() + "subprocess_test_stderr.log";
+  ProcessOptions options = shell("echo out; echo err >&2");
+  options.stderr_path = path;
+  options.capture_stdout = false;
+  Subprocess child(options);
+  ASSERT_EQ(child.wait(seconds(10)), 0);
+
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::remove(path.c_str());
+
+  EXPECT_EQ(text, "out\nerr\n");
+  EXPECT_EQ(child.read_line(milliseconds(0)), std::nullopt);
+}
+
 TEST(Subprocess, TerminateStopsAChildThatHandlesSigtermAndReportsTheSignal) {
   Subprocess child(shell("exec sleep 60"));
 
@@ -85,24 +106,16 @@ TEST(Subprocess, TerminateAlsoEndsTheChildsOwnChildren) {
   Subprocess child(shell("sleep 60 & echo $!; wait"));
   auto grandchild = child.read_line(seconds(10));
   ASSERT_TRUE(grandchild.has_value());
-  pid_t grandchild_pid = static_cast<pid_t>(std::stol(*grandchild));
+  // A pidfd turns readable when its process exits, child of ours or not.
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, std::stoi(*grandchild), 0));
+  ASSERT_GE(pidfd, 0) << std::strerror(errno);
 
   child.terminate(seconds(10));
 
-  // The grandchild was reparented (to init or a subreaper) and reaped there;
-  // at the latest it is a zombie that no signal can reach.
-  errno = 0;
-  bool alive = ::kill(grandchild_pid, 0) == 0;
-  if (alive) {
-    std::string stat_path = "/proc/" + std::to_string(grandchild_pid) + "/stat";
-    std::FILE* f = std::fopen(stat_path.c_str(), "r");
-    char state = '?';
-    if (f) {
-      (void)std::fscanf(f, "%*d %*s %c", &state);
-      std::fclose(f);
-    }
-    EXPECT_EQ(state, 'Z') << "sleep " << grandchild_pid << " survived terminate()";
-  }
+  pollfd p{pidfd, POLLIN, 0};
+  int ready = ::poll(&p, 1, 10'000);
+  ::close(pidfd);
+  EXPECT_EQ(ready, 1) << "sleep " << *grandchild << " survived terminate()";
 }
 
 TEST(Subprocess, WaitReturnsTheExitCodeOfAChildThatExitsByItself) {

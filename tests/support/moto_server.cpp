@@ -51,6 +51,7 @@ MotoServer::MotoServer(std::chrono::milliseconds startup_timeout) {
     ProcessOptions options;
     options.argv = {"moto_server", "-H", kHost, "-p", std::to_string(port_)};
     options.stderr_path = log_path_;
+    options.capture_stdout = false;  // werkzeug's banner and any print() go to the log too
     process_ = std::make_unique<Subprocess>(options);
     // Wait in short slices so that a server that died (port taken, broken
     // install) is noticed at once instead of at the deadline.

@@ -26,7 +26,7 @@ class MotoServer {
   static bool available();
 
   // Starts `moto_server -H 127.0.0.1 -p <free port>` and waits until it
-  // answers HTTP. Its stderr (request log, tracebacks) goes to a log file
+  // answers HTTP. Its output (request log, tracebacks) goes to a log file
   // that is removed when the server stops. Throws std::runtime_error when it
   // does not answer within `startup_timeout` (the message ends with the log).
   explicit MotoServer(std::chrono::milliseconds startup_timeout = std::chrono::seconds(60));

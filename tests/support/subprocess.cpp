@@ -228,6 +228,11 @@ Subprocess::Subprocess(const ProcessOptions& options) {
         Fd(::open(options.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (err_file.get() < 0) throw_errno("open " + options.stderr_path);
   }
+  if (!options.capture_stdout) {
+    int out = err_file.get() >= 0 ? err_file.get() : STDERR_FILENO;
+    pid_ = spawn(options, null_in.get(), out, err_file.get());
+    return;
+  }
   auto [out_read, out_write] = make_pipe();
   pid_ = spawn(options, null_in.get(), out_write.get(), err_file.get());
   stdout_fd_ = out_read.release();

@@ -33,6 +33,10 @@ struct ProcessOptions {
   std::string stderr_path;
   // Working directory of the child; the test's own when empty.
   std::string working_dir;
+  // false: the child's stdout goes where its stderr goes, and read_line()
+  // has nothing to read. For chatty servers whose output nobody reads.
+  // Subprocess only; run_process always captures.
+  bool capture_stdout = true;
 };
 
 // A running child whose stdout is a pipe the test reads. A child that writes
