@@ -1,0 +1,154 @@
+// Push and pull: images between a local place (OCI layout, oci-archive,
+// docker-archive, or any ImageSource/ImageSink) and an Amazon ECR repository,
+// through ECR's layer APIs.
+//
+// Push: BatchCheckLayerAvailability (batches of 100) -> for each missing blob
+// InitiateLayerUpload -> UploadLayerPart in parts of the returned partSize ->
+// CompleteLayerUpload -> PutImage (an index's children by digest first, then
+// the root under each tag). Blobs are uploaded in parallel (`jobs`), each
+// through a part buffer taken from a pool of jobs x part-size buffers.
+// Pull: BatchGetImage -> platform selection -> GetDownloadUrlForLayer -> GET
+// (large blobs as parallel byte ranges) -> digest and size verified -> sink.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ecr/compression.hpp"
+#include "ecr/config.hpp"
+#include "ecr/digest.hpp"
+#include "ecr/error.hpp"
+#include "ecr/image.hpp"
+#include "ecr/manifest.hpp"
+#include "ecr/reference.hpp"
+
+namespace ecr {
+
+namespace http {
+class Transport;
+}  // namespace http
+
+// Default parallel blob transfers. Not yet chosen from a benchmark (bench/ has
+// no transfer figures yet): 4 keeps two cores busy while two requests wait on
+// the network.
+inline constexpr int kDefaultTransferJobs = 4;
+// ECR's InitiateLayerUpload answers partSize 10485760 (reference/README.md);
+// this is the size used when a registry does not say.
+inline constexpr std::int64_t kDefaultPartSize = 10 * 1024 * 1024;
+// Every part but the last must be at least 5 MiB (LayerPartTooSmallException)
+// and a layerPartBlob is at most 20971520 bytes (the service model).
+inline constexpr std::int64_t kMinPartSize = 5 * 1024 * 1024;
+inline constexpr std::int64_t kMaxPartSize = 20 * 1024 * 1024;
+
+// What happened to one blob.
+enum class BlobAction {
+  kUploaded,    // push: sent through the layer upload APIs
+  kExists,      // push: the registry had it; pull: the destination had it
+  kDownloaded,  // pull: fetched from the registry
+  kCached,      // pull: served by a local cache (none is plugged in yet)
+};
+std::string_view blob_action_name(BlobAction action) noexcept;  // "uploaded", ...
+
+enum class BlobState { kChecking, kExists, kUploading, kDownloading, kCached, kDone };
+std::string_view blob_state_name(BlobState state) noexcept;  // "checking", ...
+
+struct ProgressEvent {
+  Digest digest;
+  BlobState state;
+  std::int64_t bytes_done = 0;
+  std::int64_t bytes_total = 0;
+};
+// Called from worker threads, one call at a time (the engine serializes
+// calls). Must not throw.
+using ProgressCallback = std::function<void(const ProgressEvent&)>;
+
+struct TransferOptions {
+  // Blobs transferred at once; at least 1.
+  int jobs = kDefaultTransferJobs;
+  // Part size used when the registry's InitiateLayerUpload names none (ECR
+  // always names one, and its value wins); kMinPartSize..kMaxPartSize.
+  std::int64_t part_size = kDefaultPartSize;
+  // Push: how uncompressed (docker save) layers are compressed on the way.
+  Compression compression = Compression::kGzip;
+  // Pick this platform out of an index. Unset: push keeps the whole index;
+  // pull picks the host's platform unless all_platforms.
+  std::optional<Platform> platform;
+  // Pull: keep the whole index (the destination must hold indexes).
+  bool all_platforms = false;
+  // Push: tags for the root manifest besides the destination's own tag.
+  std::vector<std::string> tags;
+  // Push: CreateRepository first (an existing repository is fine).
+  bool create_repository = false;
+  ProgressCallback progress;
+  // Polled between parts, ranges and body chunks; when it reads true the
+  // transfer stops and throws Cancelled. Not owned; may be null.
+  const std::atomic<bool>* cancel = nullptr;
+
+  // Throws InputError naming the field and why: jobs < 1, part_size outside
+  // kMinPartSize..kMaxPartSize, both platform and all_platforms set.
+  void validate() const;
+};
+
+// A transfer stopped because TransferOptions::cancel was set. Nothing is
+// committed to a local destination when this is thrown.
+class Cancelled : public Error {
+ public:
+  Cancelled() : Error(ErrorKind::kInput, "transfer cancelled") {}
+};
+
+struct BlobResult {
+  Digest digest;
+  std::int64_t size = 0;
+  BlobAction action = BlobAction::kUploaded;
+};
+
+struct TransferResult {
+  Digest digest;            // of the root manifest or index written
+  std::string media_type;   // its media type
+  std::vector<BlobResult> blobs;  // configs and layers, each digest once
+  std::int64_t bytes_moved = 0;    // uploaded (push) or downloaded (pull)
+  std::int64_t bytes_skipped = 0;  // blobs the other side already had
+  double seconds = 0;
+};
+using PushResult = TransferResult;
+using PullResult = TransferResult;
+
+// Pushes the image `ref` of `source` (see ImageSource::resolve) to `dest`.
+// `dest`'s registry id and region (from an ECR URI) override `config`'s
+// region. `transport` null means libcurl. Throws InputError (bad options, no
+// such image, platform not in the index, layers that would need compressing
+// on the way: not supported yet), IntegrityError (a source blob that does not
+// match its digest; CompleteLayerUpload or PutImage answering another digest),
+// ServiceError subclasses named as in the model (RepositoryNotFoundException,
+// ...), TransportError, Cancelled.
+PushResult push(ImageSource& source, std::string_view ref, const ImageReference& dest,
+                const ClientConfig& config, const TransferOptions& options,
+                std::shared_ptr<http::Transport> transport = nullptr);
+// As above from a location string (`oci:DIR[:REF]`, `oci-archive:FILE[:REF]`,
+// `docker-archive:FILE[:REF]` or a bare path; see image_location.hpp).
+PushResult push(std::string_view source_location, const ImageReference& dest,
+                const ClientConfig& config, const TransferOptions& options,
+                std::shared_ptr<http::Transport> transport = nullptr);
+
+// Pulls `source` (by digest when it has one, else by tag, else "latest")
+// into `sink`, names the root `names`, and commits the sink. Throws as push,
+// plus ServiceError named after BatchGetImage's failure code (e.g.
+// "ImageNotFound") when the registry reports the image as a failure, and
+// IntegrityError naming the digest when a blob still does not match after
+// one refetch.
+PullResult pull(const ImageReference& source, ImageSink& sink, const std::vector<std::string>& names,
+                const ClientConfig& config, const TransferOptions& options,
+                std::shared_ptr<http::Transport> transport = nullptr);
+// As above into a location (`oci:DIR`, `oci-archive:FILE`, `docker-archive:FILE`
+// with an optional `:REF` naming the image; default name: the source's tag).
+PullResult pull(const ImageReference& source, std::string_view dest_location,
+                const ClientConfig& config, const TransferOptions& options,
+                std::shared_ptr<http::Transport> transport = nullptr);
+
+}  // namespace ecr

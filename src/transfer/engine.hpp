@@ -1,0 +1,54 @@
+// The push and pull engines over an open RegistrySession: what ecr::push and
+// ecr::pull run once they have resolved configuration and opened places.
+// Tests call these with a session over a fake registry and their own retry
+// policy (no sleeping).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ecr/transfer.hpp"
+#include "transfer/registry_session.hpp"
+
+namespace ecr::transfer {
+
+// BatchCheckLayerAvailability takes at most 100 layerDigests (the model's
+// BatchedOperationLayerDigestList max).
+inline constexpr std::size_t kBatchCheckLimit = 100;
+// Part buffers per job. One: a job's parts go out one after another (reading
+// part n+1 while part n is in flight is not implemented yet).
+inline constexpr std::size_t kPartBuffersPerJob = 1;
+
+// Pushes `ref` of `source`; the root goes under each of `tags` (by digest only
+// when empty).
+PushResult push_image(RegistrySession& session, ImageSource& source, std::string_view ref,
+                      const std::vector<std::string>& tags, const TransferOptions& options);
+
+// How a pull splits large blobs. Blobs of at least `range_threshold` bytes
+// are fetched as parallel ranges of `range_chunk` bytes.
+struct DownloadTuning {
+  // 8 MiB ranges are what aws-c-s3 uses by default for ranged GETs
+  // (g_default_part_size_fallback) and what S3's performance guidelines
+  // recommend (8-16 MB); not yet re-measured against ecr-local.
+  std::int64_t range_chunk = 8 * 1024 * 1024;
+  // Splitting pays off once there are at least two ranges.
+  std::int64_t range_threshold = 16 * 1024 * 1024;
+};
+
+// GETs one blob tolerates (resets resumed with Range, expired URLs refreshed)
+// before giving up.
+inline constexpr int kMaxDownloadAttempts = 5;
+// A blob whose bytes do not match its digest is fetched again this many times.
+inline constexpr int kMaxIntegrityRefetches = 1;
+
+// The platform pulled from an index when none is asked for.
+Platform host_platform();
+
+PullResult pull_image(RegistrySession& session, const ImageReference& source, ImageSink& sink,
+                      const std::vector<std::string>& names, const TransferOptions& options,
+                      const DownloadTuning& tuning = {});
+
+}  // namespace ecr::transfer

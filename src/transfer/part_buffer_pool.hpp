@@ -1,0 +1,58 @@
+// A fixed number of part buffers shared by all uploads of a push, as
+// aws-c-s3's buffer pool does: memory is bounded by (buffers x part size)
+// whatever the image size, and a buffer's capacity is reused from part to
+// part and layer to layer instead of being allocated per part.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace ecr::transfer {
+
+// One part in flight: the raw bytes read from the source and the JSON request
+// body they are base64-encoded into.
+struct PartBuffer {
+  std::string raw;
+  std::string body;
+};
+
+class PartBufferPool {
+ public:
+  explicit PartBufferPool(std::size_t buffers);
+
+  // Returns its buffer to the pool when destroyed.
+  class Lease {
+   public:
+    Lease(PartBufferPool& pool, std::unique_ptr<PartBuffer> buffer)
+        : pool_(&pool), buffer_(std::move(buffer)) {}
+    ~Lease();
+    Lease(Lease&& other) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    PartBuffer& operator*() const noexcept { return *buffer_; }
+    PartBuffer* operator->() const noexcept { return buffer_.get(); }
+
+   private:
+    PartBufferPool* pool_;
+    std::unique_ptr<PartBuffer> buffer_;
+  };
+
+  // Blocks until a buffer is free.
+  Lease acquire();
+  std::size_t size() const noexcept { return total_; }
+
+ private:
+  void release(std::unique_ptr<PartBuffer> buffer);
+
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<PartBuffer>> free_;
+  std::size_t total_;
+};
+
+}  // namespace ecr::transfer

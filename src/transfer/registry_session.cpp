@@ -1,0 +1,39 @@
+#include "transfer/registry_session.hpp"
+
+#include "ecr/errors.hpp"
+
+namespace ecr::transfer {
+
+namespace {
+const aws::JsonServiceInfo kEcrService{"AmazonEC2ContainerRegistry_V20150921", "ecr"};
+}  // namespace
+
+RegistrySession::RegistrySession(std::shared_ptr<http::Transport> transport, ResolvedConfig config,
+                                 std::shared_ptr<aws::RetryPolicy> retry,
+                                 std::optional<std::string> registry_id, std::string repository)
+    : transport_(transport),
+      client_(std::move(transport), std::move(config), kEcrService, &api::throw_service_error,
+              std::move(retry)),
+      registry_id_(std::move(registry_id)),
+      repository_(std::move(repository)) {}
+
+std::unique_ptr<RegistrySession> RegistrySession::open(const ClientConfig& config,
+                                                       const ImageReference& ref,
+                                                       std::shared_ptr<http::Transport> transport) {
+  ClientConfig c = config;
+  if (!c.region && ref.region) c.region = ref.region;
+  ResolvedConfig resolved = resolve_config(c);
+  if (!transport) {
+    http::TransportOptions t;
+    t.connect_timeout = c.connect_timeout;
+    t.verify_tls = c.verify_tls;
+    transport = http::make_curl_transport(t);
+  }
+  aws::RetryOptions retry;
+  retry.max_attempts = c.max_attempts;
+  return std::make_unique<RegistrySession>(std::move(transport), std::move(resolved),
+                                           std::make_shared<aws::RetryPolicy>(std::move(retry)),
+                                           ref.registry_id, ref.repository);
+}
+
+}  // namespace ecr::transfer

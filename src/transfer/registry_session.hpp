@@ -1,0 +1,54 @@
+// One ECR repository seen through the awsJson protocol: the typed calls the
+// transfer engine makes, plus the raw call for UploadLayerPart, whose body the
+// engine builds in place (a part is never copied into a request struct).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/serde.hpp"
+#include "aws/json_protocol.hpp"
+#include "aws/retry.hpp"
+#include "ecr/config.hpp"
+#include "ecr/reference.hpp"
+#include "http/transport.hpp"
+
+namespace ecr::transfer {
+
+class RegistrySession {
+ public:
+  // `retry` is shared by every request of the session (one quota).
+  RegistrySession(std::shared_ptr<http::Transport> transport, ResolvedConfig config,
+                  std::shared_ptr<aws::RetryPolicy> retry,
+                  std::optional<std::string> registry_id, std::string repository);
+
+  // Resolves `config` (with the region of an ECR URI `ref` when the config
+  // names none) and opens a session on `ref`'s repository. A null transport
+  // means libcurl.
+  static std::unique_ptr<RegistrySession> open(const ClientConfig& config, const ImageReference& ref,
+                                               std::shared_ptr<http::Transport> transport);
+
+  // Serializes `request`, calls `operation`, parses the answer as `Response`.
+  template <class Response, class Request>
+  Response call(std::string_view operation, const Request& request) {
+    return api::from_json<Response>(client_.call(operation, api::to_json(request)));
+  }
+  // Sends an already-built JSON body.
+  std::string call_raw(std::string_view operation, std::string_view body) {
+    return client_.call(operation, body);
+  }
+
+  const std::optional<std::string>& registry_id() const noexcept { return registry_id_; }
+  const std::string& repository() const noexcept { return repository_; }
+  http::Transport& transport() noexcept { return *transport_; }
+
+ private:
+  std::shared_ptr<http::Transport> transport_;
+  aws::JsonProtocolClient client_;
+  std::optional<std::string> registry_id_;
+  std::string repository_;
+};
+
+}  // namespace ecr::transfer

@@ -1,0 +1,60 @@
+// The public entry points: resolve configuration, open the places, run the engine.
+#include "ecr/transfer.hpp"
+
+#include "ecr/image_location.hpp"
+#include "transfer/engine.hpp"
+
+namespace ecr {
+
+namespace {
+std::vector<std::string> push_tags(const ImageReference& dest, const TransferOptions& options) {
+  std::vector<std::string> tags;
+  if (dest.tag) tags.push_back(*dest.tag);
+  for (const auto& t : options.tags) {
+    if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
+  }
+  return tags;
+}
+}  // namespace
+
+PushResult push(ImageSource& source, std::string_view ref, const ImageReference& dest,
+                const ClientConfig& config, const TransferOptions& options,
+                std::shared_ptr<http::Transport> transport) {
+  options.validate();
+  auto session = transfer::RegistrySession::open(config, dest, std::move(transport));
+  return transfer::push_image(*session, source, ref, push_tags(dest, options), options);
+}
+
+PushResult push(std::string_view source_location, const ImageReference& dest,
+                const ClientConfig& config, const TransferOptions& options,
+                std::shared_ptr<http::Transport> transport) {
+  options.validate();
+  const ImageLocation location = ImageLocation::parse(source_location);
+  auto source = open_image_source(location);
+  return push(*source, location.ref, dest, config, options, std::move(transport));
+}
+
+PullResult pull(const ImageReference& source, ImageSink& sink, const std::vector<std::string>& names,
+                const ClientConfig& config, const TransferOptions& options,
+                std::shared_ptr<http::Transport> transport) {
+  options.validate();
+  auto session = transfer::RegistrySession::open(config, source, std::move(transport));
+  return transfer::pull_image(*session, source, sink, names, options);
+}
+
+PullResult pull(const ImageReference& source, std::string_view dest_location,
+                const ClientConfig& config, const TransferOptions& options,
+                std::shared_ptr<http::Transport> transport) {
+  options.validate();
+  const ImageLocation location = ImageLocation::parse(dest_location);
+  auto sink = open_image_sink(location);
+  std::vector<std::string> names;
+  if (!location.ref.empty()) {
+    names.push_back(location.ref);
+  } else if (source.tag) {
+    names.push_back(*source.tag);
+  }
+  return pull(source, *sink, names, config, options, std::move(transport));
+}
+
+}  // namespace ecr

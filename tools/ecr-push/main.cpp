@@ -1,0 +1,47 @@
+// ecr-push [options] SOURCE DEST: an image from an OCI layout, oci-archive or
+// docker-archive into an ECR repository through the layer upload APIs.
+#include <iostream>
+
+#include "ecr/image_location.hpp"
+#include "transfer_cli.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Push an image to Amazon ECR.\n"
+               "SOURCE: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or a "
+               "bare path (format detected).\n"
+               "DEST: REPO[:TAG] or a full ECR image URI "
+               "(<account>.dkr.ecr.<region>.amazonaws.com/REPO[:TAG]).",
+               "ecr-push"};
+  app.footer(ecr::cli::kExitStatusHelp);
+  ecr::cli::CommonFlags flags;
+  std::string source;
+  std::string dest;
+  bool create_repository = false;
+  std::vector<std::string> tags;
+  std::string compression = "gzip";
+  ecr::cli::add_common_options(app, flags);
+  app.add_flag("--create-repository", create_repository, "create the repository if missing");
+  app.add_option("--tag", tags, "another tag for the image (repeatable)");
+  app.add_option("--compression", compression, "for uncompressed layers: gzip|zstd|none")
+      ->check(CLI::IsMember({"gzip", "zstd", "none"}))
+      ->capture_default_str();
+  app.add_option("SOURCE", source, "image to push")->required();
+  app.add_option("DEST", dest, "ECR repository[:tag]")->required();
+
+  return ecr::cli::run(app, argc, argv, "push", [&] {
+    const auto& cancel = ecr::cli::install_cancel_handlers();
+    ecr::TransferOptions options = ecr::cli::transfer_options(flags, cancel);
+    options.create_repository = create_repository;
+    options.tags = tags;
+    options.compression = compression == "zstd"   ? ecr::Compression::kZstd
+                          : compression == "none" ? ecr::Compression::kNone
+                                                  : ecr::Compression::kGzip;
+    const ecr::ImageReference ref = ecr::ImageReference::parse(dest);
+    const ecr::PushResult r = ecr::push(source, ref, ecr::cli::client_config(flags), options);
+    if (flags.json) {
+      std::cout << ecr::cli::summary_json(r, "bytesUploaded") << "\n";
+    } else if (!flags.quiet) {
+      std::cout << "pushed " << ref.str() << " " << r.digest.str() << "\n";
+    }
+  });
+}

@@ -1,0 +1,159 @@
+#include "transfer_cli.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+
+#include "core/json_writer.hpp"
+
+namespace ecr::cli {
+
+const char* const kExitStatusHelp =
+    "Exit status: 0 success; 1 failure (the message names what failed and the AWS error, e.g. "
+    "RepositoryNotFoundException); 2 usage error; 130 interrupted by SIGINT or SIGTERM "
+    "(nothing partial is left at a local destination).";
+
+void add_common_options(CLI::App& app, CommonFlags& f) {
+  app.add_option("--region", f.region, "AWS region (default: AWS_REGION, the profile's region)");
+  app.add_option("--profile", f.profile, "shared config/credentials profile");
+  app.add_option("--endpoint-url", f.endpoint_url, "ECR endpoint (e.g. an ecr-local URL)");
+  app.add_option("--jobs", f.jobs, "blobs transferred at once")->capture_default_str();
+  app.add_option("--part-size", f.part_size,
+                 "upload part size when the registry names none, 5MiB-20MiB")
+      ->capture_default_str();
+  app.add_option("--platform", f.platform, "os/arch[/variant] to pick from an index");
+  app.add_flag("--all-platforms", f.all_platforms, "keep the whole index");
+  app.add_flag("-q,--quiet", f.quiet, "no progress lines");
+  app.add_flag("--json", f.json, "end with one line of JSON describing the transfer");
+}
+
+std::int64_t parse_size(const std::string& text) {
+  std::size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    throw InputError("size '" + text + "' is not a number");
+  }
+  const std::string unit = text.substr(used);
+  std::int64_t scale = 1;
+  if (unit == "" || unit == "B") {
+    scale = 1;
+  } else if (unit == "K" || unit == "KiB" || unit == "k") {
+    scale = 1024;
+  } else if (unit == "M" || unit == "MiB") {
+    scale = 1024 * 1024;
+  } else {
+    throw InputError("size '" + text + "' has an unknown unit (use B, KiB or MiB)");
+  }
+  return static_cast<std::int64_t>(n) * scale;
+}
+
+ClientConfig client_config(const CommonFlags& f) {
+  ClientConfig c;
+  c.region = f.region;
+  c.profile = f.profile;
+  c.endpoint_url = f.endpoint_url;
+  return c;
+}
+
+namespace {
+std::atomic<bool> g_cancel{false};
+extern "C" void on_signal(int) { g_cancel.store(true); }
+
+std::mutex g_print_mutex;
+}  // namespace
+
+TransferOptions transfer_options(const CommonFlags& f, const std::atomic<bool>& cancel) {
+  TransferOptions o;
+  o.jobs = f.jobs;
+  o.part_size = parse_size(f.part_size);
+  if (f.platform) o.platform = Platform::parse(*f.platform);
+  o.all_platforms = f.all_platforms;
+  o.cancel = &cancel;
+  if (!f.quiet) {
+    // Plain lines, one per state change (and per MiB of progress), on stderr.
+    // Docker-style redrawn bars on a TTY are not implemented yet.
+    o.progress = [](const ProgressEvent& e) {
+      const std::lock_guard lock(g_print_mutex);
+      std::fprintf(stderr, "%.19s %-11s %lld/%lld\n", e.digest.str().c_str(),
+                   std::string(blob_state_name(e.state)).c_str(),
+                   static_cast<long long>(e.bytes_done), static_cast<long long>(e.bytes_total));
+    };
+  }
+  o.validate();
+  return o;
+}
+
+const std::atomic<bool>& install_cancel_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  return g_cancel;
+}
+
+std::string summary_json(const TransferResult& r, const char* bytes_key) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  w.key("digest");
+  w.string(r.digest.str());
+  w.key("blobs");
+  w.begin_array();
+  for (const auto& b : r.blobs) {
+    w.begin_object();
+    w.key("digest");
+    w.string(b.digest.str());
+    w.key("size");
+    w.integer(b.size);
+    w.key("action");
+    w.string(blob_action_name(b.action));
+    w.end_object();
+  }
+  w.end_array();
+  w.key(bytes_key);
+  w.integer(r.bytes_moved);
+  w.key("bytesSkipped");
+  w.integer(r.bytes_skipped);
+  w.key("seconds");
+  w.number(r.seconds);
+  w.end_object();
+  return out;
+}
+
+int run(CLI::App& app, int argc, char** argv, const std::string& what,
+        const std::function<void()>& body) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  try {
+    body();
+    return kExitOk;
+  } catch (const Cancelled&) {
+    std::cerr << app.get_name() << ": interrupted; " << what << " stopped\n";
+    return kExitInterrupted;
+  } catch (const ServiceError& e) {
+    std::cerr << app.get_name() << ": " << what << " failed: the registry answered " << e.name()
+              << ": " << e.message() << "\n";
+    return kExitFailure;
+  } catch (const InputError& e) {
+    std::cerr << app.get_name() << ": " << what << " failed: " << e.what() << "\n";
+    return kExitFailure;
+  } catch (const Error& e) {
+    std::cerr << app.get_name() << ": " << what << " failed: " << e.what() << "\n";
+    return kExitFailure;
+  } catch (const std::exception& e) {
+    std::cerr << app.get_name() << ": " << what << " failed: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace ecr::cli
