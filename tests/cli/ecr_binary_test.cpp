@@ -107,11 +107,26 @@ TEST(EcrBinary, NoRegionIs255) {
   EXPECT_NE(r.stderr_text.find("region"), std::string::npos) << r.stderr_text;
 }
 
-TEST(EcrBinary, ServiceErrorIs254WithTheAwsCliMessage) {
-  if (!ecr::testing::MotoServer::available()) GTEST_SKIP() << ecr::testing::MotoServer::kMissingMessage;
-  ecr::testing::MotoServer moto;
-  const ProcessResult r = run_ecr(
-      {"describe-repositories", "--repository-names", "nope", "--endpoint-url", moto.endpoint_url()});
+// One moto_server for the tests below (it takes seconds to start).
+class EcrAgainstMoto : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (ecr::testing::MotoServer::available()) moto_ = new ecr::testing::MotoServer();
+  }
+  static void TearDownTestSuite() {
+    delete moto_;
+    moto_ = nullptr;
+  }
+  void SetUp() override {
+    if (moto_ == nullptr) GTEST_SKIP() << ecr::testing::MotoServer::kMissingMessage;
+    moto_->reset();
+  }
+  static inline ecr::testing::MotoServer* moto_ = nullptr;
+};
+
+TEST_F(EcrAgainstMoto, ServiceErrorIs254WithTheAwsCliMessage) {
+  const ProcessResult r = run_ecr({"describe-repositories", "--repository-names", "nope",
+                                   "--endpoint-url", moto_->endpoint_url()});
   EXPECT_EQ(r.exit_status, 254);
   EXPECT_EQ(r.stderr_text,
             "\nAn error occurred (RepositoryNotFoundException) when calling the "
@@ -119,16 +134,31 @@ TEST(EcrBinary, ServiceErrorIs254WithTheAwsCliMessage) {
             "the registry with id '123456789012'\n");
 }
 
-TEST(EcrBinary, DebugPrintsTheExchangeOnStderrWithoutSecrets) {
-  if (!ecr::testing::MotoServer::available()) GTEST_SKIP() << ecr::testing::MotoServer::kMissingMessage;
-  ecr::testing::MotoServer moto;
+TEST_F(EcrAgainstMoto, DebugPrintsTheExchangeOnStderrWithoutSecrets) {
   const ProcessResult r = run_ecr(
-      {"describe-repositories", "--debug", "--endpoint-url", moto.endpoint_url()},
+      {"describe-repositories", "--debug", "--endpoint-url", moto_->endpoint_url()},
       {{"AWS_SECRET_ACCESS_KEY", "very-secret-key-value"}});
   EXPECT_EQ(r.exit_status, 0) << r.stderr_text;
   EXPECT_NE(r.stderr_text.find("DescribeRepositories"), std::string::npos) << r.stderr_text;
   EXPECT_EQ(r.stderr_text.find("very-secret-key-value"), std::string::npos);
   EXPECT_EQ(r.stdout_text, "{\n    \"repositories\": []\n}\n");
+}
+
+TEST_F(EcrAgainstMoto, CliInputJsonIsARequestAndAnEmptyResponsePrintsNothing) {
+  const std::string arn = "arn:aws:ecr:us-east-1:123456789012:repository/app";
+  ASSERT_EQ(run_ecr({"create-repository", "--cli-input-json", R"({"repositoryName":"app"})",
+                     "--endpoint-url", moto_->endpoint_url()})
+                .exit_status,
+            0);
+  const ProcessResult tagged = run_ecr({"tag-resource", "--resource-arn", arn, "--tags",
+                                        "Key=a,Value=b", "--endpoint-url", moto_->endpoint_url()});
+  EXPECT_EQ(tagged.exit_status, 0) << tagged.stderr_text;
+  EXPECT_EQ(tagged.stdout_text, "");  // as the AWS CLI: nothing for {}
+  const ProcessResult listed = run_ecr(
+      {"list-tags-for-resource", "--resource-arn", arn, "--endpoint-url", moto_->endpoint_url()});
+  EXPECT_EQ(listed.stdout_text,
+            "{\n    \"tags\": [\n        {\n            \"Key\": \"a\",\n"
+            "            \"Value\": \"b\"\n        }\n    ]\n}\n");
 }
 
 }  // namespace

@@ -11,7 +11,8 @@ std::string help_type(const api::model::ShapeInfo& shape) {
   using api::model::ShapeKind;
   if (shape.kind == ShapeKind::kList) {
     const auto& element = api::model::shape_at(shape.element);
-    return element.kind == ShapeKind::kStructure ? "JSON|SHORTHAND..." : type_label(element) + "...";
+    // CLI11 adds "..." for options that take several values.
+    return element.kind == ShapeKind::kStructure ? "JSON|SHORTHAND" : type_label(element);
   }
   if (shape.kind == ShapeKind::kStructure || shape.kind == ShapeKind::kMap) return "JSON|SHORTHAND";
   return type_label(shape);
