@@ -112,10 +112,10 @@ class Client {
   // Collects imageScanFindings.findings only; imageScanFindings.enhancedFindings come with each page through paginate_describe_image_scan_findings.
   void paginate_describe_image_scan_findings(api::DescribeImageScanFindingsRequest request,
       const std::function<bool(const api::DescribeImageScanFindingsResponse&)>& on_page);
-  std::vector<api::ImageScanFinding> describe_image_scan_findings_all(api::DescribeImageScanFindingsRequest request = {});
+  std::vector<api::ImageScanFinding> describe_image_scan_findings_all(api::DescribeImageScanFindingsRequest request);
   void paginate_describe_images(api::DescribeImagesRequest request,
       const std::function<bool(const api::DescribeImagesResponse&)>& on_page);
-  std::vector<api::ImageDetail> describe_images_all(api::DescribeImagesRequest request = {});
+  std::vector<api::ImageDetail> describe_images_all(api::DescribeImagesRequest request);
   void paginate_describe_pull_through_cache_rules(api::DescribePullThroughCacheRulesRequest request,
       const std::function<bool(const api::DescribePullThroughCacheRulesResponse&)>& on_page);
   std::vector<api::PullThroughCacheRule> describe_pull_through_cache_rules_all(api::DescribePullThroughCacheRulesRequest request = {});
@@ -127,10 +127,10 @@ class Client {
   std::vector<api::RepositoryCreationTemplate> describe_repository_creation_templates_all(api::DescribeRepositoryCreationTemplatesRequest request = {});
   void paginate_get_lifecycle_policy_preview(api::GetLifecyclePolicyPreviewRequest request,
       const std::function<bool(const api::GetLifecyclePolicyPreviewResponse&)>& on_page);
-  std::vector<api::LifecyclePolicyPreviewResult> get_lifecycle_policy_preview_all(api::GetLifecyclePolicyPreviewRequest request = {});
+  std::vector<api::LifecyclePolicyPreviewResult> get_lifecycle_policy_preview_all(api::GetLifecyclePolicyPreviewRequest request);
   void paginate_list_images(api::ListImagesRequest request,
       const std::function<bool(const api::ListImagesResponse&)>& on_page);
-  std::vector<api::ImageIdentifier> list_images_all(api::ListImagesRequest request = {});
+  std::vector<api::ImageIdentifier> list_images_all(api::ListImagesRequest request);
 
  private:
   // Validates `body` as `input_shape`, sends it, returns the response body.

@@ -1,7 +1,7 @@
 // The model's `pattern` constraints as compiled regular expressions.
 #pragma once
 
-#include <regex>
+#include <cstddef>
 #include <string_view>
 
 namespace ecr::api::model {
@@ -12,14 +12,14 @@ namespace ecr::api::model {
 // more than 2048 characters (KmsKeyForRepositoryCreationTemplate).
 inline constexpr std::size_t kMaxPatternInput = 4096;
 
-// The compiled form of `pattern` (ECMAScript grammar, as the model's patterns
-// are written). Compiled on first use and cached for the life of the process;
-// thread-safe. Throws std::regex_error for a pattern std::regex cannot compile.
-const std::regex& compiled_pattern(std::string_view pattern);
+// Compiles `pattern` (ECMAScript grammar, as the model's patterns are written)
+// into the process-wide cache unless it is there already; thread-safe. Throws
+// std::regex_error for a pattern std::regex cannot compile.
+void compile_pattern(std::string_view pattern);
 
-// True when all of `value` matches `pattern`. AWS validates patterns against the
-// whole value, so an unanchored model pattern such as "[0-9]{12}" still
-// rejects "1234567890123".
+// True when all of `value` matches `pattern` (compiled on first use). AWS
+// validates patterns against the whole value, so an unanchored model pattern
+// such as "[0-9]{12}" still rejects "1234567890123".
 bool matches_pattern(std::string_view pattern, std::string_view value);
 
 }  // namespace ecr::api::model

@@ -212,7 +212,7 @@ TEST(ModelPattern, EveryPatternInTheModelCompiles) {
   for (const auto& shape : api::model::shapes()) {
     if (shape.pattern.empty()) continue;
     ++patterns;
-    EXPECT_NO_THROW(api::model::compiled_pattern(shape.pattern)) << shape.name;
+    EXPECT_NO_THROW(api::model::compile_pattern(shape.pattern)) << shape.name;
   }
   EXPECT_EQ(patterns, 16);
 }

@@ -744,9 +744,10 @@ class Client {
         if isinstance(keys, list):
             out.append(f"  // Collects {keys[0]} only; {', '.join(keys[1:])} "
                        f"come with each page through paginate_{snake(op)}.\n")
+        default = "" if m.required(inp) else " = {}"
         out.append(f"  void paginate_{snake(op)}(api::{inp} request,\n"
                    f"      const std::function<bool(const api::{outp}&)>& on_page);\n"
-                   f"  std::vector<{elem}> {snake(op)}_all(api::{inp} request = {{}});\n")
+                   f"  std::vector<{elem}> {snake(op)}_all(api::{inp} request{default});\n")
     out.append("""
  private:
   // Validates `body` as `input_shape`, sends it, returns the response body.
