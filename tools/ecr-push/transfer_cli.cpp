@@ -70,9 +70,15 @@ std::mutex g_print_mutex;
 TransferOptions transfer_options(const CommonFlags& f, const std::atomic<bool>& cancel) {
   TransferOptions o;
   o.jobs = f.jobs;
-  o.part_size = parse_size(f.part_size);
-  if (f.platform) o.platform = Platform::parse(*f.platform);
-  o.all_platforms = f.all_platforms;
+  try {
+    o.part_size = parse_size(f.part_size);
+    if (f.platform) o.platform = Platform::parse(*f.platform);
+    o.all_platforms = f.all_platforms;
+    o.validate();
+  } catch (const InputError& e) {
+    // A bad option value is a usage error (exit 2), not a failed transfer.
+    throw CLI::ValidationError("options", e.what());
+  }
   o.cancel = &cancel;
   if (!f.quiet) {
     // Plain lines, one per state change (and per MiB of progress), on stderr.
@@ -137,6 +143,9 @@ int run(CLI::App& app, int argc, char** argv, const std::string& what,
   try {
     body();
     return kExitOk;
+  } catch (const CLI::Error& e) {
+    std::cerr << app.get_name() << ": " << e.what() << "\n";
+    return kExitUsage;
   } catch (const Cancelled&) {
     std::cerr << app.get_name() << ": interrupted; " << what << " stopped\n";
     return kExitInterrupted;
