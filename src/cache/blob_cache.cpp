@@ -25,8 +25,11 @@ constexpr std::size_t kCopyBufferSize = 64 * 1024;
 
 class CachedBlobStream final : public ByteStream {
  public:
-  CachedBlobStream(cache::FileDescriptor fd, fs::path path) : fd_(std::move(fd)), path_(std::move(path)) {}
-  std::size_t read(std::span<std::byte> out) override { return cache::read_some(fd_.get(), out, path_); }
+  CachedBlobStream(cache::FileDescriptor fd, fs::path path)
+      : fd_(std::move(fd)), path_(std::move(path)) {}
+  std::size_t read(std::span<std::byte> out) override {
+    return cache::read_some(fd_.get(), out, path_);
+  }
 
  private:
   cache::FileDescriptor fd_;
@@ -36,10 +39,12 @@ class CachedBlobStream final : public ByteStream {
 std::optional<CacheEntry> stat_entry(const fs::path& file, const Digest& digest) {
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-  auto since_epoch = std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec);
-  return CacheEntry{digest, static_cast<std::int64_t>(st.st_size),
-                    std::chrono::system_clock::time_point(
-                        std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch))};
+  auto since_epoch =
+      std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec);
+  return CacheEntry{
+      digest, static_cast<std::int64_t>(st.st_size),
+      std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch))};
 }
 
 }  // namespace
@@ -83,13 +88,16 @@ std::unique_ptr<ByteStream> BlobCache::open(const Digest& digest) {
 
 BlobWriter BlobCache::writer(const Digest& digest, std::optional<std::int64_t> expected_size) {
   if (expected_size && *expected_size < 0) {
-    throw InputError("cache: blob " + digest.str() + " has a negative size " + std::to_string(*expected_size));
+    throw InputError("cache: blob " + digest.str() + " has a negative size " +
+                     std::to_string(*expected_size));
   }
   cache::TempFile temp = cache::create_locked_temp(root_ / "tmp", ".tmp");
-  return BlobWriter(std::make_unique<BlobWriter::Impl>(digest, expected_size, blob_path(digest), std::move(temp)));
+  return BlobWriter(std::make_unique<BlobWriter::Impl>(digest, expected_size, blob_path(digest),
+                                                       std::move(temp)));
 }
 
-fs::path BlobCache::put(const Digest& digest, ByteStream& in, std::optional<std::int64_t> expected_size) {
+fs::path BlobCache::put(const Digest& digest, ByteStream& in,
+                        std::optional<std::int64_t> expected_size) {
   BlobWriter w = writer(digest, expected_size);
   std::array<std::byte, kCopyBufferSize> buffer{};
   for (;;) {
@@ -109,7 +117,8 @@ std::vector<CacheEntry> BlobCache::list() const {
     const std::string text = "sha256:" + name;
     if (!Digest::valid(text)) continue;
     // A concurrent prune may remove it between listing and stat: skip it then.
-    if (auto entry = stat_entry(it->path(), Digest::parse(text))) entries.push_back(std::move(*entry));
+    if (auto entry = stat_entry(it->path(), Digest::parse(text)))
+      entries.push_back(std::move(*entry));
   }
   if (ec) throw InputError("cache: cannot list " + dir.string() + ": " + ec.message());
   std::sort(entries.begin(), entries.end(),
@@ -120,8 +129,9 @@ std::vector<CacheEntry> BlobCache::list() const {
 std::vector<CacheEntry> BlobCache::prune(std::uint64_t max_bytes) {
   sweep_temps();
   std::vector<CacheEntry> entries = list();
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const CacheEntry& a, const CacheEntry& b) { return a.last_used < b.last_used; });
+  std::stable_sort(entries.begin(), entries.end(), [](const CacheEntry& a, const CacheEntry& b) {
+    return a.last_used < b.last_used;
+  });
   std::uint64_t total = 0;
   for (const CacheEntry& e : entries) total += static_cast<std::uint64_t>(e.size);
   std::vector<CacheEntry> removed;
@@ -159,7 +169,8 @@ std::vector<CacheEntry> BlobCache::verify() {
       size += static_cast<std::int64_t>(n);
     }
     if (hash.finish() == e.digest) continue;
-    if (cache::remove_if_same_file(p, fd.get())) removed.push_back(CacheEntry{e.digest, size, e.last_used});
+    if (cache::remove_if_same_file(p, fd.get()))
+      removed.push_back(CacheEntry{e.digest, size, e.last_used});
   }
   if (!removed.empty()) cache::sync_directory(root_ / "blobs" / "sha256");
   return removed;
@@ -175,7 +186,9 @@ std::size_t BlobCache::sweep_temps() {
   if (ec) throw InputError("cache: cannot list " + dir.string() + ": " + ec.message());
   std::size_t removed = 0;
   for (const fs::path& p : temps) {
-    if (cache::remove_if_abandoned(p, std::chrono::duration_cast<std::chrono::seconds>(kStaleTempAge))) ++removed;
+    if (cache::remove_if_abandoned(p,
+                                   std::chrono::duration_cast<std::chrono::seconds>(kStaleTempAge)))
+      ++removed;
   }
   return removed;
 }

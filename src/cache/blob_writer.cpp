@@ -31,7 +31,8 @@ void BlobWriter::write(std::span<const std::byte> data) {
   if (w.expected_size && after > *w.expected_size) {
     abort();
     throw IntegrityError("blob " + w.digest.str() + ": more bytes than its size " +
-                         std::to_string(*w.expected_size) + " (at least " + std::to_string(after) + ")");
+                         std::to_string(*w.expected_size) + " (at least " + std::to_string(after) +
+                         ")");
   }
   cache::write_all(w.temp.fd.get(), data, w.temp.path);
   w.hash.update(data.data(), data.size());
@@ -50,8 +51,8 @@ fs::path BlobWriter::commit() {
   }
   const Digest found = w.hash.finish();
   if (found != w.digest) {
-    const std::string message =
-        "blob " + w.digest.str() + ": content hashes to " + found.str() + " (" + std::to_string(w.written) + " bytes)";
+    const std::string message = "blob " + w.digest.str() + ": content hashes to " + found.str() +
+                                " (" + std::to_string(w.written) + " bytes)";
     abort();
     throw IntegrityError(message);
   }

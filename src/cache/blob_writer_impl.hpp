@@ -12,8 +12,12 @@
 namespace ecr {
 
 struct BlobWriter::Impl {
-  Impl(Digest d, std::optional<std::int64_t> size, std::filesystem::path final_path, cache::TempFile t)
-      : digest(std::move(d)), expected_size(size), target(std::move(final_path)), temp(std::move(t)) {}
+  Impl(Digest d, std::optional<std::int64_t> size, std::filesystem::path final_path,
+       cache::TempFile t)
+      : digest(std::move(d)),
+        expected_size(size),
+        target(std::move(final_path)),
+        temp(std::move(t)) {}
 
   Digest digest;
   std::optional<std::int64_t> expected_size;

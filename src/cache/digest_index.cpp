@@ -77,8 +77,8 @@ std::optional<std::pair<SourceFileKey, IndexedDigest>> parse_entry(std::string_v
   auto digest = take_field(in);
   auto value_size = to_int<std::int64_t>(take_field(in));
   auto extra = take_field(in);
-  if (!path || !device || !inode || !size || !mtime || !subkey || !digest || !value_size || !extra ||
-      !in.empty() || !Digest::valid(*digest)) {
+  if (!path || !device || !inode || !size || !mtime || !subkey || !digest || !value_size ||
+      !extra || !in.empty() || !Digest::valid(*digest)) {
     return std::nullopt;
   }
   key.path = std::string(*path);
@@ -87,7 +87,8 @@ std::optional<std::pair<SourceFileKey, IndexedDigest>> parse_entry(std::string_v
   key.size = *size;
   key.mtime_ns = *mtime;
   key.subkey = std::string(*subkey);
-  return std::pair{std::move(key), IndexedDigest{Digest::parse(*digest), *value_size, std::string(*extra)}};
+  return std::pair{std::move(key),
+                   IndexedDigest{Digest::parse(*digest), *value_size, std::string(*extra)}};
 }
 
 }  // namespace

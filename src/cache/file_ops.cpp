@@ -141,7 +141,8 @@ bool remove_if_abandoned(const fs::path& path, std::chrono::seconds stale_age) {
 bool remove_if_same_file(const fs::path& path, int fd) {
   struct stat by_fd {};
   struct stat by_name {};
-  if (::fstat(fd, &by_fd) != 0 || ::stat(path.c_str(), &by_name) != 0 || !same_file(by_fd, by_name)) {
+  if (::fstat(fd, &by_fd) != 0 || ::stat(path.c_str(), &by_name) != 0 ||
+      !same_file(by_fd, by_name)) {
     return false;
   }
   return ::unlink(path.c_str()) == 0;
@@ -149,14 +150,16 @@ bool remove_if_same_file(const fs::path& path, int fd) {
 
 bool touch(const fs::path& path) {
   if (::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) == 0) return true;
-  if (errno == ENOENT) return false;
-  throw_io_error("touch", path);
+  // LRU order is best effort: a cache shared read-only (EPERM, EACCES, EROFS)
+  // still serves its blobs.
+  return errno != ENOENT;
 }
 
 std::chrono::system_clock::time_point mtime_of(const fs::path& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw_io_error("stat", path);
-  auto since_epoch = std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec);
+  auto since_epoch =
+      std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec);
   return std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch));
 }

@@ -71,7 +71,7 @@ bool remove_if_abandoned(const std::filesystem::path& path, std::chrono::seconds
 // may have renamed a fresh copy over it meanwhile). Returns whether it did.
 bool remove_if_same_file(const std::filesystem::path& path, int fd);
 
-// Sets the file's mtime to now; false when the file is gone.
+// Sets the file's mtime to now when permitted; false only when the file is gone.
 bool touch(const std::filesystem::path& path);
 
 std::chrono::system_clock::time_point mtime_of(const std::filesystem::path& path);

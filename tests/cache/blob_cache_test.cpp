@@ -24,7 +24,8 @@ using testing::ScratchDir;
 using testing::StringStream;
 
 std::size_t count_files(const fs::path& dir) {
-  return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+  return static_cast<std::size_t>(
+      std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
 }
 
 ino_t inode_of(const fs::path& p) {
@@ -36,7 +37,8 @@ ino_t inode_of(const fs::path& p) {
 // Bytes that are not all alike, so a torn or mixed write would show.
 std::string pattern(std::size_t size, char seed) {
   std::string s(size, '\0');
-  for (std::size_t i = 0; i < size; ++i) s[i] = static_cast<char>(seed + static_cast<char>(i * 31 % 251));
+  for (std::size_t i = 0; i < size; ++i)
+    s[i] = static_cast<char>(seed + static_cast<char>(i * 31 % 251));
   return s;
 }
 
@@ -45,7 +47,9 @@ class BlobCacheTest : public ::testing::Test {
   ScratchDir dir;
   BlobCache cache{dir.path() / "cache"};
   fs::path tmp_dir() const { return dir.path() / "cache" / "tmp"; }
-  fs::path blob_file(const Digest& d) const { return dir.path() / "cache" / "blobs" / "sha256" / std::string(d.hex()); }
+  fs::path blob_file(const Digest& d) const {
+    return dir.path() / "cache" / "blobs" / "sha256" / std::string(d.hex());
+  }
 };
 
 TEST_F(BlobCacheTest, PutThenOpenReturnsTheExactBytes) {
@@ -79,7 +83,8 @@ TEST_F(BlobCacheTest, WrongDigestIsRefusedNamingTheDigestAndLeavesNothingVisible
     FAIL() << "put accepted bytes that do not match the digest";
   } catch (const IntegrityError& e) {
     EXPECT_NE(std::string(e.what()).find(claimed.str()), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find(Digest::of("other bytes").str()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(Digest::of("other bytes").str()), std::string::npos)
+        << e.what();
   }
   EXPECT_FALSE(cache.contains(claimed));
   EXPECT_EQ(count_files(tmp_dir()), 0u);
@@ -243,7 +248,8 @@ TEST_F(BlobCacheTest, ListGivesDigestSizeAndLastUsedInDigestOrder) {
   for (std::size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(entries[i].digest, digests[i]);
     const auto size = static_cast<int>(entries[i].size);
-    EXPECT_EQ(entries[i].last_used, std::chrono::system_clock::time_point(std::chrono::seconds(1'000'000'000 + size)));
+    EXPECT_EQ(entries[i].last_used,
+              std::chrono::system_clock::time_point(std::chrono::seconds(1'000'000'000 + size)));
   }
 }
 

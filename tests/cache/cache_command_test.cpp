@@ -36,7 +36,8 @@ TEST(ParseByteSize, RefusesWhatIsNotAByteCountNamingTheText) {
       parse_byte_size(bad);
       ADD_FAILURE() << "accepted \"" << bad << "\"";
     } catch (const UsageError& e) {
-      EXPECT_NE(std::string(e.what()).find(std::string("\"") + bad + "\""), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(std::string("\"") + bad + "\""), std::string::npos)
+          << e.what();
     }
   }
 }
@@ -78,8 +79,7 @@ class CacheCommandTest : public ::testing::Test {
 TEST_F(CacheCommandTest, LsPrintsDigestSizeAndLastUsedMostRecentFirstThenATotal) {
   EXPECT_EQ(run("cache ls" + dir_option()),
             digests[1].str() + "  20  2001-09-09T01:46:42Z\n" +  //
-                digests[0].str() + "  10  2001-09-09T01:46:41Z\n" +
-                "2 blobs, 30 bytes\n");
+                digests[0].str() + "  10  2001-09-09T01:46:41Z\n" + "2 blobs, 30 bytes\n");
 }
 
 TEST_F(CacheCommandTest, PruneRemovesLeastRecentlyUsedAndReportsWhatIsKept) {

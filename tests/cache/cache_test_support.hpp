@@ -21,7 +21,8 @@ namespace ecr::testing {
 class ScratchDir {
  public:
   ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "ecr-cache-test-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "ecr-cache-test-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }
@@ -39,7 +40,8 @@ class ScratchDir {
 
 class StringStream final : public ByteStream {
  public:
-  explicit StringStream(std::string data, std::size_t chunk = 7) : data_(std::move(data)), chunk_(chunk) {}
+  explicit StringStream(std::string data, std::size_t chunk = 7)
+      : data_(std::move(data)), chunk_(chunk) {}
   std::size_t read(std::span<std::byte> out) override {
     std::size_t n = std::min({out.size(), data_.size() - pos_, chunk_});
     std::memcpy(out.data(), data_.data() + pos_, n);
@@ -55,7 +57,7 @@ class StringStream final : public ByteStream {
 
 inline std::string read_stream(ByteStream& in) {
   std::string out;
-  char buffer[5];
+  char buffer[4096];
   for (;;) {
     std::size_t n = in.read(std::as_writable_bytes(std::span(buffer)));
     if (n == 0) return out;

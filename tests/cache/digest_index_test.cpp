@@ -88,7 +88,9 @@ TEST_F(DigestIndexTest, ReRecordingAChangedFileReplacesItsEntry) {
 
   EXPECT_EQ(index.lookup(SourceFileKey::of(source)), changed);
   EXPECT_EQ(index.lookup(old_key), std::nullopt);
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path() / "cache" / "index"), fs::directory_iterator()), 1);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path() / "cache" / "index"),
+                          fs::directory_iterator()),
+            1);
 }
 
 TEST_F(DigestIndexTest, PathsAndSubkeysMayHoldAnyBytes) {

@@ -22,12 +22,15 @@ struct CacheArgs {
 
 // On each leaf so it may follow the verb: `ecr cache ls --cache-dir DIR`.
 void add_cache_dir_option(CLI::App& command, CacheArgs& args) {
-  command.add_option("--cache-dir", args.cache_dir, "cache directory (default $XDG_CACHE_HOME/ecr or ~/.cache/ecr)")
+  command
+      .add_option("--cache-dir", args.cache_dir,
+                  "cache directory (default $XDG_CACHE_HOME/ecr or ~/.cache/ecr)")
       ->type_name("DIR");
 }
 
 BlobCache open_cache(const CacheArgs& args) {
-  return BlobCache(args.cache_dir.empty() ? default_cache_root() : std::filesystem::path(args.cache_dir));
+  return BlobCache(args.cache_dir.empty() ? default_cache_root()
+                                          : std::filesystem::path(args.cache_dir));
 }
 
 // UTC, to the second: "2024-11-23T20:31:05Z".
@@ -53,8 +56,9 @@ std::uint64_t total_size(const std::vector<CacheEntry>& entries) {
 void list_blobs(const CacheArgs& args) {
   std::vector<CacheEntry> entries = open_cache(args).list();
   // Most recently used first: what `prune` would keep longest comes first.
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const CacheEntry& a, const CacheEntry& b) { return a.last_used > b.last_used; });
+  std::stable_sort(entries.begin(), entries.end(), [](const CacheEntry& a, const CacheEntry& b) {
+    return a.last_used > b.last_used;
+  });
   for (const CacheEntry& e : entries) std::cout << entry_line(e) << "\n";
   std::cout << entries.size() << " blobs, " << total_size(entries) << " bytes\n";
 }
@@ -73,7 +77,8 @@ void verify_blobs(const CacheArgs& args) {
   BlobCache cache = open_cache(args);
   const std::vector<CacheEntry> dropped = cache.verify();
   for (const CacheEntry& e : dropped) {
-    std::cout << "dropped " << e.digest.str() << " (" << e.size << " bytes): content does not match its digest\n";
+    std::cout << "dropped " << e.digest.str() << " (" << e.size
+              << " bytes): content does not match its digest\n";
   }
   std::cout << cache.list().size() << " blobs intact, dropped " << dropped.size() << "\n";
 }
@@ -82,8 +87,8 @@ void verify_blobs(const CacheArgs& args) {
 
 std::uint64_t parse_byte_size(std::string_view text) {
   auto fail = [&]() -> UsageError {
-    return UsageError("--max-size: expected a byte count such as 1024, 500M or 2G, got \"" + std::string(text) +
-                      "\"");
+    return UsageError("--max-size: expected a byte count such as 1024, 500M or 2G, got \"" +
+                      std::string(text) + "\"");
   };
   std::uint64_t number = 0;
   auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), number);
@@ -116,21 +121,27 @@ std::uint64_t parse_byte_size(std::string_view text) {
 
 CLI::App* add_cache_command(CLI::App& parent) {
   auto args = std::make_shared<CacheArgs>();
-  CLI::App* cache = parent.add_subcommand("cache", "The local blob cache used by ecr-push and ecr-pull");
+  CLI::App* cache =
+      parent.add_subcommand("cache", "The local blob cache used by ecr-push and ecr-pull");
   cache->require_subcommand(1);
 
-  CLI::App* ls = cache->add_subcommand("ls", "List cached blobs: digest, size in bytes, last used (UTC)");
+  CLI::App* ls =
+      cache->add_subcommand("ls", "List cached blobs: digest, size in bytes, last used (UTC)");
   add_cache_dir_option(*ls, *args);
   ls->callback([args] { list_blobs(*args); });
 
-  CLI::App* prune = cache->add_subcommand("prune", "Remove least recently used blobs until the cache fits");
-  prune->add_option("--max-size", args->max_size, "what the cache may keep: 1024, 500M, 2G, ... (binary units)")
+  CLI::App* prune =
+      cache->add_subcommand("prune", "Remove least recently used blobs until the cache fits");
+  prune
+      ->add_option("--max-size", args->max_size,
+                   "what the cache may keep: 1024, 500M, 2G, ... (binary units)")
       ->required()
       ->type_name("SIZE");
   add_cache_dir_option(*prune, *args);
   prune->callback([args] { prune_blobs(*args); });
 
-  CLI::App* verify = cache->add_subcommand("verify", "Re-hash every blob and drop those that do not match");
+  CLI::App* verify =
+      cache->add_subcommand("verify", "Re-hash every blob and drop those that do not match");
   add_cache_dir_option(*verify, *args);
   verify->callback([args] { verify_blobs(*args); });
   return cache;
