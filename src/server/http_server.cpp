@@ -172,6 +172,10 @@ void RegistryServer::install_routes() {
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_payload_max_length(kMaxRequestBytes);
   http.set_keep_alive_max_count(1000);
+  // cpp-httplib writes headers and body separately; without TCP_NODELAY each
+  // small response waits ~40 ms for the peer's delayed ACK (measured: 27.8 ms
+  // per keep-alive call without, 0.5 ms with).
+  http.set_tcp_nodelay(true);
   http.set_read_timeout(std::chrono::seconds(60));
   http.set_write_timeout(std::chrono::seconds(60));
 

@@ -16,10 +16,8 @@
 #include "operation_command.hpp"
 #include "response_output.hpp"
 #include "usage_error.hpp"
-#if __has_include("image_command.hpp")
+#include "cache_command.hpp"
 #include "image_command.hpp"
-#define ECR_CLI_HAS_IMAGE_COMMAND 1
-#endif
 
 namespace {
 
@@ -102,9 +100,8 @@ int main(int argc, char** argv) {
     CLI::App* login = app.add_subcommand(
         "get-login-password", "print the registry password for docker login --password-stdin");
     login->fallthrough();
-#ifdef ECR_CLI_HAS_IMAGE_COMMAND
     ecr::cli::add_image_command(app);
-#endif
+    ecr::cli::add_cache_command(app);
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
