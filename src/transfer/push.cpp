@@ -1,10 +1,16 @@
 // The push engine: plan the image (which manifests, which blobs), ask the
 // registry which blobs it lacks, upload those in parallel, then put the
 // manifests children first.
+#include <stdlib.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "ecr/errors.hpp"
+#include "ecr/image_copy.hpp"
 #include "ecr/image_location.hpp"
 #include "transfer/engine.hpp"
 #include "transfer/layer_upload.hpp"
@@ -24,6 +30,7 @@ struct PushPlan {
   std::vector<ParsedManifest> children;  // put by digest, before the root
   ParsedManifest root;
   std::vector<Descriptor> blobs;  // each digest once, in manifest order
+  bool has_uncompressed_layers = false;
 };
 
 void add_blobs(PushPlan& plan, std::set<Digest>& seen, const ParsedManifest& m) {
@@ -64,14 +71,8 @@ PushPlan plan_push(ImageSource& source, std::string_view ref, const TransferOpti
   } else {
     add_blobs(plan, seen, plan.root);
   }
-  if (options.compression != Compression::kNone) {
-    for (const auto& d : plan.blobs) {
-      if (is_uncompressed_layer(d.media_type)) {
-        throw InputError("layer " + d.digest.str() +
-                         " is uncompressed; compressing layers while pushing is not supported "
-                         "yet (push with compression none, or convert with `ecr image copy`)");
-      }
-    }
+  for (const auto& d : plan.blobs) {
+    if (is_uncompressed_layer(d.media_type)) plan.has_uncompressed_layers = true;
   }
   return plan;
 }
@@ -131,6 +132,30 @@ void create_repository(RegistrySession& session) {
   }
 }
 
+// A temporary directory removed with everything in it when it goes.
+class StagingDirectory {
+ public:
+  StagingDirectory() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "ecr-push-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) {
+      throw InputError("cannot create a staging directory under " +
+                       std::filesystem::temp_directory_path().string() + ": " +
+                       std::strerror(errno));
+    }
+    path_ = pattern;
+  }
+  ~StagingDirectory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  StagingDirectory(const StagingDirectory&) = delete;
+  StagingDirectory& operator=(const StagingDirectory&) = delete;
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 }  // namespace
 
 PushResult push_image(RegistrySession& session, ImageSource& source, std::string_view ref,
@@ -140,6 +165,30 @@ PushResult push_image(RegistrySession& session, ImageSource& source, std::string
   Reporter reporter(options.progress, options.cancel);
   if (options.create_repository) create_repository(session);
   const PushPlan plan = plan_push(source, ref, options);
+  if (plan.has_uncompressed_layers && options.compression != Compression::kNone) {
+    // Registries hold compressed layers (docker save writes them raw). The
+    // layers are compressed into a staging OCI layout first, with the
+    // deterministic compressor, so the same tarball always gives the same
+    // digests; the push then reads the staged image. This costs one extra
+    // pass over the layer bytes: compressing within the upload pass (digest
+    // finished during the upload) is the planned improvement.
+    StagingDirectory staging;
+    ImageLocation staged{.transport = Transport::kOciLayout, .path = staging.path() / "image",
+                         .ref = ""};
+    {
+      std::unique_ptr<ImageSink> sink = open_image_sink(staged);
+      CopyOptions copy;
+      copy.platform = options.platform;
+      copy.compression.algorithm = options.compression;
+      copy_image(source, ref, *sink, copy);
+      sink->commit();
+    }
+    std::unique_ptr<ImageSource> compressed = open_image_source(staged);
+    TransferOptions again = options;
+    again.create_repository = false;
+    again.platform.reset();
+    return push_image(session, *compressed, "", tags, again);
+  }
   const std::set<Digest> available = available_blobs(session, plan.blobs, reporter);
 
   PushResult result{.digest = plan.root.digest,

@@ -197,9 +197,31 @@ TEST_F(PushPull, PushedManifestIsServedAsTheExactArchiveBytes) {
   EXPECT_EQ(std::string_view(images.at(0)["imageId"]["imageDigest"]), kHelloDigest);
 }
 
-// hello.docker.tar holds an uncompressed layer. ecr-push does not compress
-// while pushing yet: its default (--compression gzip) refuses such a layer,
-// so `--compression none` is what pushes a docker-archive today.
+// hello.docker.tar holds an uncompressed layer (docker save). By default
+// ecr-push gzips it deterministically: the pushed layer is compressed, the
+// same tarball pushed twice gives the same digest, and a pull back into a
+// docker-archive restores the layer whose digest is the config's diff_id.
+TEST_F(PushPull, DockerArchivePushCompressesTheLayerDeterministically) {
+  const std::string diff_id =
+      "sha256:fcbe0f98103baa30ca79f04a80992cd94eb33daeee547f66989dcb53c2e2f728";
+  const Summary first = push("docker-archive:" + kDockerArchive, "hello/docker-gz:one");
+  const Summary second = push("docker-archive:" + kDockerArchive, "hello/docker-gz:two");
+  ASSERT_EQ(first.blobs.size(), 2u);
+  EXPECT_EQ(second.digest, first.digest);
+  EXPECT_EQ(second.bytes, 0);  // every blob already there
+  for (const auto& b : first.blobs) EXPECT_NE(b.digest, diff_id);
+
+  const fs::path out = work_ / "gz.docker.tar";
+  const Summary pulled = pull("hello/docker-gz:one", "docker-archive:" + out.string() + ":hello:one");
+  EXPECT_EQ(pulled.digest, first.digest);
+  testing::ProcessOptions tar;
+  tar.argv = {"tar", "-tf", out.string()};
+  const testing::ProcessResult listing = testing::run_process(tar, kToolTimeout);
+  EXPECT_NE(listing.stdout_text.find(diff_id.substr(7) + ".tar"), std::string::npos)
+      << listing.stdout_text;
+}
+
+// `--compression none` keeps the layer as docker save wrote it.
 TEST_F(PushPull, DockerArchivePushWithoutCompressionRoundTripsUnderThePushedDigest) {
   const Summary pushed = push("docker-archive:" + kDockerArchive, "hello/docker-raw:latest",
                               {"--compression", "none"});
