@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -64,6 +66,11 @@ Summary parse_summary(const std::string& stdout_text, const char* bytes_key) {
   return s;
 }
 
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 class PushPull : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -82,7 +89,11 @@ class PushPull : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
+    // ecr-local exits 0 on SIGTERM; anything else (a sanitizer report, a
+    // crash) is a failure of the server, with its log shown.
+    const int status = server_->terminate();
     server_.reset();
+    EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << read_file(work_ / "ecr-local.log");
     std::error_code ec;
     fs::remove_all(work_, ec);
   }

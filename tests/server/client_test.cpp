@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,6 +68,11 @@ std::string config_json(std::string_view os) {
          R"(","rootfs":{"type":"layers","diff_ids":[]}})";
 }
 
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 class EcrLocalClient : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -83,7 +90,11 @@ class EcrLocalClient : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
+    // ecr-local exits 0 on SIGTERM; anything else (a sanitizer report, a
+    // crash) is a failure of the server, with its log shown.
+    const int status = server_->terminate();
     server_.reset();
+    EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << read_file(root_ / "ecr-local.log");
     std::error_code ec;
     std::filesystem::remove_all(root_, ec);
   }
