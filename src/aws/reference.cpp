@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/text.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr {
@@ -22,16 +23,7 @@ bool digit(char c) { return c >= '0' && c <= '9'; }
 
 std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  while (true) {
-    const auto pos = s.find(sep, start);
-    out.push_back(s.substr(start, pos == std::string_view::npos ? s.npos : pos - start));
-    if (pos == std::string_view::npos) return out;
-    start = pos + 1;
-  }
-}
+using text::split;
 
 // One path part of RepositoryName: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
 bool valid_path_component(std::string_view part) {

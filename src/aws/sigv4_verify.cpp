@@ -9,6 +9,7 @@
 #include "aws/crypto.hpp"
 #include "aws/signing.hpp"
 #include "aws/sigv4.hpp"
+#include "core/text.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr::aws {
@@ -26,16 +27,7 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  while (true) {
-    const auto pos = s.find(sep, start);
-    out.push_back(s.substr(start, pos == std::string_view::npos ? s.npos : pos - start));
-    if (pos == std::string_view::npos) return out;
-    start = pos + 1;
-  }
-}
+using text::split;
 
 bool all_digits(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
