@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -85,6 +86,11 @@ struct TransferOptions {
   std::vector<std::string> tags;
   // Push: CreateRepository first (an existing repository is fine).
   bool create_repository = false;
+  // The local content-addressed cache (include/ecr/cache.hpp): pull serves
+  // blobs from it and keeps what it downloads; push keeps its digest index of
+  // source files there. Unset: no cache (the CLIs set default_cache_root()
+  // unless --no-cache).
+  std::optional<std::filesystem::path> cache_dir;
   ProgressCallback progress;
   // Polled between parts, ranges and body chunks; when it reads true the
   // transfer stops and throws Cancelled. Not owned; may be null.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ecr/digest.hpp"
+#include "support/ecr_local_server.hpp"
 #include "support/subprocess.hpp"
 
 namespace ecr {
@@ -22,7 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kEcrLocal = ECR_LOCAL_BINARY;
 const std::string kEcrPush = ECR_PUSH_BINARY;
 const std::string kEcrPull = ECR_PULL_BINARY;
 const std::string kEcrCli = ECR_CLI_BINARY;
@@ -31,8 +31,6 @@ const std::string kDockerArchive = std::string(ECR_SOURCE_DIR) + "/fixtures/hell
 // fixtures/README.md: the manifest digest of hello.oci.tar.
 constexpr const char* kHelloDigest =
     "sha256:2c08ddd3f6dd05fb9768756e6ba3b1c203e4ad69cff1673318968b122e8458de";
-constexpr const char* kAccessKey = "ecr-local";
-constexpr const char* kSecretKey = "ecr-local-secret";
 constexpr auto kToolTimeout = std::chrono::seconds(120);
 
 struct BlobLine {
@@ -66,36 +64,21 @@ Summary parse_summary(const std::string& stdout_text, const char* bytes_key) {
   return s;
 }
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 class PushPull : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::string tmpl = ::testing::TempDir() + "ecr-e2e-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    work_ = tmpl;
-    testing::ProcessOptions opts;
-    opts.argv = {kEcrLocal,      "--root",   (work_ / "registry").string(),
-                 "--listen",     "127.0.0.1:0", "--access-key", kAccessKey,
-                 "--secret-key", kSecretKey};
-    opts.stderr_path = (work_ / "ecr-local.log").string();
-    server_ = std::make_unique<testing::Subprocess>(opts);
-    const auto line = server_->read_line(std::chrono::seconds(20));
-    ASSERT_TRUE(line.has_value()) << "ecr-local printed no URL; see " << opts.stderr_path;
-    url_ = *line;
+    server_ = std::make_unique<testing::EcrLocalServer>();
+    url_ = server_->endpoint_url();
+    work_ = server_->directory() / "work";
+    fs::create_directories(work_);
   }
 
   static void TearDownTestSuite() {
     // ecr-local exits 0 on SIGTERM; anything else (a sanitizer report, a
     // crash) is a failure of the server, with its log shown.
-    const int status = server_->terminate();
+    const int status = server_->stop();
+    EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << server_->log();
     server_.reset();
-    EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << read_file(work_ / "ecr-local.log");
-    std::error_code ec;
-    fs::remove_all(work_, ec);
   }
 
   // Runs `tool` with the endpoint, credentials and --json; fails the test on a
@@ -104,13 +87,7 @@ class PushPull : public ::testing::Test {
     testing::ProcessOptions opts;
     opts.argv = std::move(argv);
     // Only ecr-local's credentials, whatever the machine's AWS setup.
-    opts.env = {{"AWS_ACCESS_KEY_ID", kAccessKey},
-                {"AWS_SECRET_ACCESS_KEY", kSecretKey},
-                {"AWS_SESSION_TOKEN", std::nullopt},
-                {"AWS_PROFILE", std::nullopt},
-                {"AWS_REGION", "us-east-1"},
-                {"AWS_CONFIG_FILE", "/dev/null"},
-                {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}};
+    opts.env = testing::EcrLocalServer::tool_env();
     const testing::ProcessResult r = testing::run_process(opts, kToolTimeout);
     EXPECT_EQ(r.exit_status, 0) << opts.argv[0] << " failed\nstdout: " << r.stdout_text
                                 << "\nstderr: " << r.stderr_text;
@@ -138,7 +115,7 @@ class PushPull : public ::testing::Test {
     return run_tool(kEcrPull, {source, dest}, "bytesDownloaded");
   }
 
-  static inline std::unique_ptr<testing::Subprocess> server_;
+  static inline std::unique_ptr<testing::EcrLocalServer> server_;
   static inline fs::path work_;
   static inline std::string url_;
 };

@@ -18,20 +18,13 @@
 #include "ecr/digest.hpp"
 #include "ecr/errors.hpp"
 #include "http/transport.hpp"
-#include "support/subprocess.hpp"
+#include "support/ecr_local_server.hpp"
 
 namespace ecr {
 namespace {
 
-#ifdef ECR_LOCAL_BINARY
-const std::string kEcrLocal = ECR_LOCAL_BINARY;
-#else
-// tests/server/CMakeLists.txt passes no path; the binary sits at its build-tree place.
-const std::string kEcrLocal = std::string(ECR_BINARY_DIR) + "/tools/ecr-local/ecr-local";
-#endif
-
-constexpr const char* kAccessKey = "ecr-local";
-constexpr const char* kSecretKey = "ecr-local-secret";
+constexpr const char* kAccessKey = testing::EcrLocalServer::kAccessKey;
+constexpr const char* kSecretKey = testing::EcrLocalServer::kSecretKey;
 // ECR refuses non-final layer parts under 5 MiB (LayerPartTooSmallException);
 // the smallest legal size keeps the multi-part test fast.
 constexpr std::size_t kMinPartBytes = 5u << 20;
@@ -68,42 +61,23 @@ std::string config_json(std::string_view os) {
          R"(","rootfs":{"type":"layers","diff_ids":[]}})";
 }
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 class EcrLocalClient : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    std::string tmpl = ::testing::TempDir() + "ecr-local-client-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
-    testing::ProcessOptions opts;
-    opts.argv = {kEcrLocal,          "--root",     root_.string(), "--listen", "127.0.0.1:0",
-                 "--access-key",     kAccessKey,   "--secret-key", kSecretKey};
-    opts.stderr_path = (root_ / "ecr-local.log").string();
-    server_ = std::make_unique<testing::Subprocess>(opts);
-    const auto line = server_->read_line(std::chrono::seconds(20));
-    ASSERT_TRUE(line.has_value()) << "ecr-local printed no URL; see " << opts.stderr_path;
-    url_ = *line;
-  }
+  static void SetUpTestSuite() { server_ = std::make_unique<testing::EcrLocalServer>(); }
 
   static void TearDownTestSuite() {
     // ecr-local exits 0 on SIGTERM; anything else (a sanitizer report, a
     // crash) is a failure of the server, with its log shown.
-    const int status = server_->terminate();
+    const int status = server_->stop();
+    EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << server_->log();
     server_.reset();
-    EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << read_file(root_ / "ecr-local.log");
-    std::error_code ec;
-    std::filesystem::remove_all(root_, ec);
   }
 
   static ClientConfig config(std::string secret = kSecretKey) {
     ClientConfig c;
     c.credentials = Credentials{kAccessKey, std::move(secret), ""};
     c.region = "us-east-1";
-    c.endpoint_url = url_;
+    c.endpoint_url = server_->endpoint_url();
     c.max_attempts = 1;
     return c;
   }
@@ -184,9 +158,7 @@ class EcrLocalClient : public ::testing::Test {
     return manifest;
   }
 
-  static inline std::unique_ptr<testing::Subprocess> server_;
-  static inline std::filesystem::path root_;
-  static inline std::string url_;
+  static inline std::unique_ptr<testing::EcrLocalServer> server_;
 };
 
 // --- repositories ----------------------------------------------------------
