@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "core/json_writer.hpp"
+#include "ecr/cache.hpp"
 
 namespace ecr::cli {
 
@@ -26,6 +27,10 @@ void add_common_options(CLI::App& app, CommonFlags& f) {
       ->capture_default_str();
   app.add_option("--platform", f.platform, "os/arch[/variant] to pick from an index");
   app.add_flag("--all-platforms", f.all_platforms, "keep the whole index");
+  app.add_option("--cache-dir", f.cache_dir,
+                 "blob cache and push digest index (default: $XDG_CACHE_HOME/ecr, else "
+                 "~/.cache/ecr)");
+  app.add_flag("--no-cache", f.no_cache, "use no local cache");
   app.add_flag("-q,--quiet", f.quiet, "no progress lines");
   app.add_flag("--json", f.json, "end with one line of JSON describing the transfer");
 }
@@ -74,6 +79,16 @@ TransferOptions transfer_options(const CommonFlags& f, const std::atomic<bool>& 
     o.part_size = parse_size(f.part_size);
     if (f.platform) o.platform = Platform::parse(*f.platform);
     o.all_platforms = f.all_platforms;
+    if (f.no_cache && f.cache_dir) throw InputError("--cache-dir and --no-cache exclude each other");
+    if (f.cache_dir) {
+      o.cache_dir = *f.cache_dir;
+    } else if (!f.no_cache) {
+      // Neither XDG_CACHE_HOME nor HOME set (some CI sandboxes): run without.
+      try {
+        o.cache_dir = default_cache_root();
+      } catch (const InputError&) {
+      }
+    }
     o.validate();
   } catch (const InputError& e) {
     // A bad option value is a usage error (exit 2), not a failed transfer.

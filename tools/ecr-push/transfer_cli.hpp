@@ -29,6 +29,8 @@ struct CommonFlags {
   std::string part_size = "10MiB";
   std::optional<std::string> platform;
   bool all_platforms = false;
+  std::optional<std::string> cache_dir;
+  bool no_cache = false;
   bool quiet = false;
   bool json = false;
 };
