@@ -1,0 +1,464 @@
+#!/usr/bin/env python3
+"""The transfer benchmark: ecr-push/ecr-pull against ecr-local, and skopeo
+against a distribution registry (Debian docker-registry) as the reference, on
+the same generated image. Prints figures; never fails on a figure.
+
+Run through bench/transfer/run.sh, which installs what is missing and builds.
+See docs/performance.md for what is measured and how to read it.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+# Generator version: bump when make_bench_image changes its output, so cached
+# images of the old shape are not reused under the new name.
+IMAGE_VERSION = 1
+LAYERS = 8
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ecr-bench", "AWS_SECRET_ACCESS_KEY": "ecr-bench-secret"}
+
+# The issue's targets (issue 5), for this 2-core machine.
+TARGET_PUSH_RATIO = 4.0
+TARGET_PULL_RATIO = 5.0
+TARGET_REPUSH_S = 0.1
+TARGET_CPU_PER_GB = 0.9
+TARGET_RSS_MB = 256
+
+
+def parse_size(text):
+    """'770MB' (decimal), '4GiB' (binary), or a plain byte count."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)B?", text.strip(), re.IGNORECASE)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 770MB, 4GiB)")
+    number, unit, binary = float(m.group(1)), m.group(2).upper(), m.group(3)
+    power = " KMGT".index(unit) if unit else 0
+    return int(number * (1024 if binary else 1000) ** power)
+
+
+def human(n):
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n} B"
+
+
+class Measured:
+    """One client run: wall seconds, CPU seconds (user+sys) and peak RSS of
+    the client process (from wait4's rusage), and the server's CPU and peak
+    RSS over the same interval (from /proc)."""
+
+    def __init__(self, label, wall, cpu, rss_kb, server=None, output=""):
+        self.label, self.wall, self.cpu, self.rss_mb = label, wall, cpu, rss_kb / 1024
+        self.server_cpu, self.server_rss_mb = server if server else (None, None)
+        self.output = output
+
+
+class Server:
+    """A registry process we started; stop() ends it (SIGTERM, then SIGKILL)."""
+
+    def __init__(self, argv, log_path, stdout=subprocess.DEVNULL, env=None):
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen(argv, stdout=stdout, stderr=self.log, env=env,
+                                     start_new_session=True)
+
+    def reset_peak(self):
+        # Writing 5 to clear_refs resets VmHWM (Linux >= 4.0), so each phase
+        # reports its own peak.
+        try:
+            with open(f"/proc/{self.proc.pid}/clear_refs", "w") as f:
+                f.write("5")
+        except OSError:
+            pass
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss_mb(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+def run_measured(label, argv, env, server=None, log=None):
+    """Runs argv to completion; raises with its output when it fails."""
+    if server:
+        server.reset_peak()
+        server_cpu_before = server.cpu_seconds()
+    out = tempfile.TemporaryFile()
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0)
+    text = out.read().decode(errors="replace")
+    if log:
+        log.write(f"$ {' '.join(argv)}\n{text}\n")
+        log.flush()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{label}: {' '.join(argv)} exited {proc.returncode}:\n{text}")
+    server_figures = None
+    if server:
+        server_figures = (server.cpu_seconds() - server_cpu_before, server.peak_rss_mb())
+    return Measured(label, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, server_figures,
+                    text)
+
+
+def free_port():
+    # For docker-registry, which cannot report a port it picked itself: the
+    # kernel picks one, we release it and hand it over (a retry covers the race).
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, proc, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.bin = args.build
+        self.work = tempfile.mkdtemp(prefix="ecr-transfer-bench-", dir=args.tmp)
+        self.servers = []
+        self.log = open(os.path.join(self.work, "commands.log"), "w")
+        # The tools read credentials from the environment; nothing of the
+        # user's (profiles, endpoints, cache) leaks in.
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("AWS_") and k != "XDG_CACHE_HOME"}
+        env.update(CREDENTIALS)
+        env.update({"AWS_REGION": "us-east-1",
+                    "AWS_CONFIG_FILE": os.path.join(self.work, "aws-config"),
+                    "AWS_SHARED_CREDENTIALS_FILE": os.path.join(self.work, "aws-credentials"),
+                    "XDG_CACHE_HOME": os.path.join(self.work, "xdg-cache")})
+        self.env = env
+
+    def path(self, *parts):
+        return os.path.join(self.work, *parts)
+
+    def tool(self, name):
+        return os.path.join(self.bin, "tools", name, name)
+
+    # --- servers -----------------------------------------------------------------
+
+    def start_ecr_local(self, name):
+        root = self.path(name)
+        server = Server([self.tool("ecr-local"), "--root", root, "--listen", "127.0.0.1:0",
+                         "--log-level", "warn", "--access-key", CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                         "--secret-key", CREDENTIALS["AWS_SECRET_ACCESS_KEY"]],
+                        self.path(name + ".log"), stdout=subprocess.PIPE)
+        self.servers.append(server)
+        url = server.proc.stdout.readline().decode().strip()
+        if not url.startswith("http://"):
+            server.stop()
+            raise RuntimeError(f"ecr-local did not start: {open(self.path(name + '.log')).read()}")
+        server.url = url
+        return server
+
+    def stop_server(self, server, name):
+        status = server.stop()
+        self.servers.remove(server)
+        if status not in (0, -signal.SIGTERM):
+            print(f"warning: {name} exited {status}", file=sys.stderr)
+
+    def start_distribution(self):
+        root = self.path("distribution")
+        os.makedirs(root, exist_ok=True)
+        for _ in range(5):
+            port = free_port()
+            config = self.path("distribution.yml")
+            with open(config, "w") as f:
+                f.write(f"""version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: {root}
+  cache:
+    blobdescriptor: inmemory
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:{port}
+""")
+            server = Server(["/usr/bin/docker-registry", "serve", config],
+                            self.path("distribution.log"))
+            self.servers.append(server)
+            if wait_http(f"http://127.0.0.1:{port}/v2/", server.proc):
+                server.address = f"127.0.0.1:{port}"
+                return server
+            self.stop_server(server, "docker-registry")
+        raise RuntimeError("docker-registry did not start: " + open(self.path("distribution.log")).read())
+
+    def close(self):
+        for server in list(self.servers):
+            server.stop()
+        self.log.close()
+        if self.args.keep_work:
+            print(f"work directory kept: {self.work}")
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    # --- the image ---------------------------------------------------------------
+
+    def image(self):
+        size = self.args.size
+        cache = os.path.join(self.args.image_cache, f"image-{size}-{LAYERS}-v{IMAGE_VERSION}")
+        if not os.path.exists(os.path.join(cache, "index.json")):
+            os.makedirs(self.args.image_cache, exist_ok=True)
+            print(f"generating the test image ({human(size)}, {LAYERS} layers) in {cache} ...",
+                  flush=True)
+            start = time.perf_counter()
+            subprocess.run([os.path.join(self.bin, "bench", "transfer", "make_bench_image"),
+                            "--out", cache, "--size", str(size), "--layers", str(LAYERS)],
+                           check=True, stdout=subprocess.DEVNULL)
+            print(f"  generated in {time.perf_counter() - start:.1f} s (cached for later runs)")
+        with open(os.path.join(cache, "index.json")) as f:
+            manifest_desc = json.load(f)["manifests"][0]
+        with open(os.path.join(cache, "blobs", "sha256", manifest_desc["digest"][7:])) as f:
+            manifest = json.load(f)
+        blob_bytes = sum(l["size"] for l in manifest["layers"]) + manifest["config"]["size"]
+        return cache, manifest_desc["digest"], blob_bytes
+
+    # --- ecr-push / ecr-pull -----------------------------------------------------------
+
+    def jobs_flag(self, jobs):
+        return ["--jobs", str(jobs)] if jobs else []
+
+    def push(self, label, server, layout, repo, cache_dir, jobs=None):
+        return run_measured(label, [self.tool("ecr-push"), "--endpoint-url", server.url,
+                                    "--create-repository", "--quiet", "--json", "--cache-dir",
+                                    cache_dir, *self.jobs_flag(jobs), f"oci:{layout}:latest",
+                                    f"{repo}:latest"], self.env, server, self.log)
+
+    def pull(self, label, server, repo, cache_dir, dest, jobs=None):
+        return run_measured(label, [self.tool("ecr-pull"), "--endpoint-url", server.url,
+                                    "--quiet", "--json", "--cache-dir", cache_dir,
+                                    *self.jobs_flag(jobs), f"{repo}:latest", f"oci:{dest}:latest"],
+                            self.env, server, self.log)
+
+    @staticmethod
+    def summary(m):
+        return json.loads(m.output.strip().splitlines()[-1])
+
+    def check_digest(self, m, digest):
+        got = self.summary(m)["digest"]
+        if got != digest:
+            raise RuntimeError(f"{m.label}: manifest digest {got}, expected {digest}")
+
+    def ours(self, layout, digest):
+        server = self.start_ecr_local("ecr-local-root")
+        push_cache, pull_cache = self.path("push-cache"), self.path("pull-cache")
+        jobs = self.args.jobs
+        runs = []
+        runs.append(self.push("cold push", server, layout, "bench", push_cache, jobs))
+        runs.append(self.push("re-push", server, layout, "bench", push_cache, jobs))
+        runs.append(self.pull("cold pull", server, "bench", pull_cache, self.path("pull-cold"), jobs))
+        shutil.rmtree(self.path("pull-cold"))
+        runs.append(self.pull("warm pull", server, "bench", pull_cache, self.path("pull-warm"), jobs))
+        shutil.rmtree(self.path("pull-warm"))
+        for m in runs:
+            self.check_digest(m, digest)
+        self.stop_server(server, "ecr-local")
+        shutil.rmtree(self.path("ecr-local-root"))
+        return runs
+
+    # --- skopeo to distribution ------------------------------------------------------
+
+    def skopeo(self, label, server, *argv):
+        return run_measured(label, ["skopeo", "--insecure-policy", "copy", "--quiet", *argv],
+                            self.env, server, self.log)
+
+    def reference(self, layout):
+        server = self.start_distribution()
+        remote = f"docker://{server.address}/bench:latest"
+        runs = [
+            self.skopeo("cold push", server, "--dest-tls-verify=false", f"oci:{layout}:latest", remote),
+            self.skopeo("re-push", server, "--dest-tls-verify=false", f"oci:{layout}:latest", remote),
+            self.skopeo("cold pull", server, "--src-tls-verify=false", remote,
+                        f"oci:{self.path('skopeo-pull')}:latest"),
+        ]
+        shutil.rmtree(self.path("skopeo-pull"))
+        self.stop_server(server, "docker-registry")
+        shutil.rmtree(self.path("distribution"))
+        return runs
+
+    # --- sweep -------------------------------------------------------------------
+
+    def sweep(self, layout, digest, image_bytes):
+        rows = []
+        for jobs in self.args.sweep_jobs:
+            server = self.start_ecr_local(f"sweep-root-{jobs}")
+            m = self.push(f"push --jobs {jobs}", server, layout, "bench",
+                          self.path(f"sweep-push-cache-{jobs}"), jobs)
+            self.check_digest(m, digest)
+            rows.append(m)
+            if jobs == self.args.sweep_jobs[-1]:
+                for pull_jobs in self.args.sweep_jobs:
+                    dest = self.path(f"sweep-pull-{pull_jobs}")
+                    m = self.pull(f"pull --jobs {pull_jobs}", server, "bench",
+                                  self.path(f"sweep-pull-cache-{pull_jobs}"), dest, pull_jobs)
+                    self.check_digest(m, digest)
+                    rows.append(m)
+                    shutil.rmtree(dest)
+                    shutil.rmtree(self.path(f"sweep-pull-cache-{pull_jobs}"))
+            self.stop_server(server, "ecr-local")
+            shutil.rmtree(self.path(f"sweep-root-{jobs}"))
+            shutil.rmtree(self.path(f"sweep-push-cache-{jobs}"))
+        print()
+        print(f"sweep: {human(image_bytes)} image, cold runs, fresh ecr-local and caches per push")
+        print_table([(None, rows)], image_bytes)
+        print("\nrange threshold/chunk of pulls are not settable from the command line "
+              "(src/transfer/engine.hpp DownloadTuning); see docs/performance.md.")
+
+
+def fmt(value, spec):
+    return "-" if value is None else format(value, spec)
+
+
+def print_table(groups, image_bytes):
+    """groups: [(tool name or None, [Measured])], printed as one table."""
+    header = (f"{'run':<22} {'wall s':>8} {'MB/s':>8} {'CPU s':>7} {'RSS MB':>7} "
+              f"{'srv CPU s':>9} {'srv RSS MB':>10}")
+    print(header)
+    print("-" * len(header))
+    for tool, rows in groups:
+        for m in rows:
+            name = f"{tool} {m.label}" if tool else m.label
+            rate = image_bytes / 1e6 / m.wall if m.wall > 0 else 0
+            print(f"{name:<22} {m.wall:>8.2f} {rate:>8.0f} {m.cpu:>7.2f} {m.rss_mb:>7.0f} "
+                  f"{fmt(m.server_cpu, '9.2f')} {fmt(m.server_rss_mb, '10.0f')}")
+
+
+def verdict(ok):
+    return "meets" if ok else "MISSES"
+
+
+def report(ours, theirs, image_bytes):
+    o = {m.label: m for m in ours}
+    print()
+    print_table([("ecr", ours)] + ([("skopeo", theirs)] if theirs else []), image_bytes)
+    print("\n(MB/s: image bytes over wall time; CPU and RSS are the client's; srv: the registry "
+          "process over the same interval)")
+    print("\ntargets")
+    lines = []
+    if theirs:
+        t = {m.label: m for m in theirs}
+        push_ratio = t["cold push"].wall / o["cold push"].wall
+        pull_ratio = t["cold pull"].wall / o["cold pull"].wall
+        lines.append((f"push vs skopeo->distribution: {push_ratio:.2f}x", f">= {TARGET_PUSH_RATIO}x",
+                      push_ratio >= TARGET_PUSH_RATIO))
+        lines.append((f"pull vs skopeo<-distribution: {pull_ratio:.2f}x", f">= {TARGET_PULL_RATIO}x",
+                      pull_ratio >= TARGET_PULL_RATIO))
+        repush_ratio = t["re-push"].wall / o["re-push"].wall
+        lines.append((f"re-push vs skopeo re-push:    {repush_ratio:.2f}x", "(no target)", None))
+    lines.append((f"re-push:                      {o['re-push'].wall:.3f} s",
+                  f"<= {TARGET_REPUSH_S} s", o["re-push"].wall <= TARGET_REPUSH_S))
+    cpu_per_gb = o["cold push"].cpu / (image_bytes / 1e9)
+    lines.append((f"push client CPU:              {cpu_per_gb:.2f} s/GB",
+                  f"<= {TARGET_CPU_PER_GB} s/GB", cpu_per_gb <= TARGET_CPU_PER_GB))
+    peak = max(m.rss_mb for m in ours)
+    at_4gib = image_bytes >= 4 * 2**30 * 0.95
+    lines.append((f"client peak RSS:              {peak:.0f} MB",
+                  f"<= {TARGET_RSS_MB} MB" + ("" if at_4gib else " (target is for 4 GiB)"),
+                  peak <= TARGET_RSS_MB))
+    for text, target, ok in lines:
+        print(f"  {text:<44} target {target:<32} {'' if ok is None else verdict(ok)}")
+
+
+def machine_line():
+    with open("/proc/loadavg") as f:
+        load = " ".join(f.read().split()[:3])
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), load average {load}"
+
+
+def main():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", type=parse_size, default=parse_size("770MB"),
+                   help="total gzip size of the image's layers (770MB; 4GiB for the large variant)")
+    p.add_argument("--quick", action="store_true", help="a 40 MB image (development)")
+    p.add_argument("--build", default=os.path.join(root, "build"), help="build directory")
+    p.add_argument("--image-cache", default=os.path.join(xdg, "ecr-bench"),
+                   help="where generated images are kept between runs")
+    p.add_argument("--tmp", default=None, help="parent of the temporary work directory")
+    p.add_argument("--jobs", type=int, default=None, help="--jobs for ecr-push/ecr-pull (tool default)")
+    p.add_argument("--no-skopeo", action="store_true", help="skip the skopeo reference")
+    p.add_argument("--sweep", action="store_true",
+                   help="instead of the comparison: push and pull with each --sweep-jobs value")
+    p.add_argument("--sweep-jobs", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4, 8])
+    p.add_argument("--keep-work", action="store_true", help="keep the work directory (logs)")
+    args = p.parse_args()
+    if args.quick:
+        args.size = parse_size("40MB")
+
+    # SIGTERM unwinds like Ctrl-C, so servers are stopped and temp dirs removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    bench = Bench(args)
+    try:
+        layout, digest, image_bytes = bench.image()
+        commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True).stdout.strip() or "?"
+        print(f"transfer bench {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+              f"commit {commit}, {platform.node()}")
+        print(f"machine: {machine_line()}")
+        print(f"image: {layout} ({human(image_bytes)} in {LAYERS} layers + config, "
+              f"manifest {digest[:19]}...)")
+        if args.sweep:
+            bench.sweep(layout, digest, image_bytes)
+            return 0
+        ours = bench.ours(layout, digest)
+        theirs = None if args.no_skopeo else bench.reference(layout)
+        report(ours, theirs, image_bytes)
+        print(f"\nload average after the run: {machine_line().split('load average ')[1]}")
+        return 0
+    finally:
+        bench.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
