@@ -48,8 +48,13 @@ struct CacheEntry {
 
 // Writes one blob into the cache. Bytes go to a private temp file; commit()
 // checks them and makes the blob visible. Destroying an uncommitted writer (or
-// calling abort()) removes the temp file. Movable, not copyable; one thread
-// at a time.
+// calling abort()) removes the temp file. Movable, not copyable.
+//
+// A sequential writer (BlobCache::writer) takes bytes in order through
+// write(), one thread at a time. A ranged writer (BlobCache::ranged_writer)
+// takes them at any offset through write_at(), from several threads at once
+// (parallel byte-range downloads); commit() still hashes every byte before
+// anything becomes visible.
 class BlobWriter {
  public:
   ~BlobWriter();
@@ -64,10 +69,22 @@ class BlobWriter {
   void write(std::span<const std::byte> data);
   void write(std::string_view data) { write(std::as_bytes(std::span(data.data(), data.size()))); }
 
-  // Bytes written so far.
+  // Ranged writers only: writes `data` at `offset` of the blob. Safe to call
+  // from several threads at once. Throws IntegrityError when the bytes would
+  // lie outside the blob's size (nothing is written), InputError on a write
+  // failure, std::logic_error on a sequential writer. Bytes written at the
+  // same offset twice: the last write wins (commit() then re-hashes it all).
+  void write_at(std::int64_t offset, std::span<const std::byte> data);
+  void write_at(std::int64_t offset, std::string_view data) {
+    write_at(offset, std::as_bytes(std::span(data.data(), data.size())));
+  }
+
+  // Bytes written so far (for a ranged writer: the sum of write_at sizes).
   std::int64_t size() const noexcept;
 
-  // Verifies the digest (and the size, when one was expected), fsyncs and
+  // Verifies the digest (and the size, when one was expected; a ranged
+  // writer hashes the bytes it did not receive in order from its file, and a
+  // range never written reads as zeros and fails the digest), fsyncs and
   // renames the blob into place; returns its path. When the blob is already
   // there (another writer won) the temp file is dropped and the existing blob
   // kept. Throws IntegrityError naming the expected digest and what was found
@@ -109,6 +126,17 @@ class BlobCache {
   // Starts writing `digest`. `expected_size` (when known) is checked as bytes
   // arrive and at commit. Throws InputError when no temp file can be created.
   BlobWriter writer(const Digest& digest, std::optional<std::int64_t> expected_size = std::nullopt);
+
+  // Starts writing `digest` of exactly `size` bytes at any offsets
+  // (BlobWriter::write_at): the temp file is created at its full size, so
+  // parallel ranges land in place. Throws InputError when no temp file can be
+  // created or sized (e.g. disk full), or `size` is negative.
+  BlobWriter ranged_writer(const Digest& digest, std::int64_t size);
+
+  // Removes one blob, e.g. one a reader found corrupt (its digest did not
+  // match); readers holding it open are not disturbed. Returns whether it
+  // was there. Throws InputError when it cannot be removed.
+  bool remove(const Digest& digest);
 
   // Reads `in` to the end into a writer and commits it; returns the blob's
   // path. Throws as BlobWriter::write/commit and whatever `in.read` throws

@@ -96,6 +96,33 @@ BlobWriter BlobCache::writer(const Digest& digest, std::optional<std::int64_t> e
                                                        std::move(temp)));
 }
 
+BlobWriter BlobCache::ranged_writer(const Digest& digest, std::int64_t size) {
+  if (size < 0) {
+    throw InputError("cache: blob " + digest.str() + " has a negative size " +
+                     std::to_string(size));
+  }
+  cache::TempFile temp = cache::create_locked_temp(root_ / "tmp", ".tmp");
+  if (::ftruncate(temp.fd.get(), static_cast<off_t>(size)) != 0) {
+    const int err = errno;
+    ::unlink(temp.path.c_str());
+    errno = err;
+    cache::throw_io_error("size", temp.path);
+  }
+  auto impl = std::make_unique<BlobWriter::Impl>(digest, size, blob_path(digest), std::move(temp));
+  impl->ranged = true;
+  return BlobWriter(std::move(impl));
+}
+
+bool BlobCache::remove(const Digest& digest) {
+  const fs::path p = blob_path(digest);
+  if (::unlink(p.c_str()) != 0) {
+    if (errno == ENOENT) return false;
+    cache::throw_io_error("remove", p);
+  }
+  cache::sync_directory(p.parent_path());
+  return true;
+}
+
 fs::path BlobCache::put(const Digest& digest, ByteStream& in,
                         std::optional<std::int64_t> expected_size) {
   BlobWriter w = writer(digest, expected_size);

@@ -1,7 +1,9 @@
 // BlobWriter: temp file, hash while writing, verify, fsync, rename into place.
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 #include "cache/blob_writer_impl.hpp"
 #include "ecr/cache.hpp"
@@ -10,6 +12,13 @@
 namespace ecr {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Read size when commit() hashes what a ranged writer did not hash on the way.
+constexpr std::size_t kRehashBufferSize = 256 * 1024;
+
+}  // namespace
 
 BlobWriter::BlobWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 BlobWriter::~BlobWriter() { abort(); }
@@ -22,11 +31,36 @@ BlobWriter& BlobWriter::operator=(BlobWriter&& other) noexcept {
   return *this;
 }
 
-std::int64_t BlobWriter::size() const noexcept { return impl_ ? impl_->written : 0; }
+Digest BlobWriter::Impl::finish_ranged_hash() {
+  Impl& w = *this;
+  if (w.rehash) {
+    w.hash = Sha256();
+    w.hashed_to = 0;
+  }
+  std::vector<std::byte> buffer(kRehashBufferSize);
+  const std::int64_t size = *w.expected_size;
+  while (w.hashed_to < size) {
+    const auto want = static_cast<std::size_t>(
+        std::min<std::int64_t>(size - w.hashed_to, static_cast<std::int64_t>(buffer.size())));
+    const std::size_t n = cache::read_some_at(
+        w.temp.fd.get(), std::span<std::byte>(buffer.data(), want), w.hashed_to, w.temp.path);
+    if (n == 0) break;  // cannot happen: the file was sized up front
+    w.hash.update(buffer.data(), n);
+    w.hashed_to += static_cast<std::int64_t>(n);
+  }
+  return w.hash.finish();
+}
+
+std::int64_t BlobWriter::size() const noexcept {
+  if (!impl_) return 0;
+  const std::lock_guard lock(impl_->mutex);
+  return impl_->written;
+}
 
 void BlobWriter::write(std::span<const std::byte> data) {
   if (!impl_ || impl_->done) throw std::logic_error("BlobWriter::write after commit or abort");
   Impl& w = *impl_;
+  if (w.ranged) throw std::logic_error("BlobWriter::write on a ranged writer (use write_at)");
   const auto after = w.written + static_cast<std::int64_t>(data.size());
   if (w.expected_size && after > *w.expected_size) {
     abort();
@@ -39,20 +73,48 @@ void BlobWriter::write(std::span<const std::byte> data) {
   w.written = after;
 }
 
+void BlobWriter::write_at(std::int64_t offset, std::span<const std::byte> data) {
+  if (!impl_ || impl_->done) throw std::logic_error("BlobWriter::write_at after commit or abort");
+  Impl& w = *impl_;
+  if (!w.ranged) throw std::logic_error("BlobWriter::write_at on a sequential writer");
+  const auto end = offset + static_cast<std::int64_t>(data.size());
+  if (offset < 0 || end > *w.expected_size) {
+    throw IntegrityError("blob " + w.digest.str() + ": bytes " + std::to_string(offset) + ".." +
+                         std::to_string(end) + " lie outside its size " +
+                         std::to_string(*w.expected_size));
+  }
+  cache::write_all_at(w.temp.fd.get(), data, offset, w.temp.path);
+  const std::lock_guard lock(w.mutex);
+  if (offset == w.hashed_to && !w.rehash) {
+    w.hash.update(data.data(), data.size());
+    w.hashed_to = end;
+  } else if (offset < w.hashed_to) {
+    w.rehash = true;
+  }
+  w.written += static_cast<std::int64_t>(data.size());
+}
+
 fs::path BlobWriter::commit() {
   if (!impl_ || impl_->done) throw std::logic_error("BlobWriter::commit after commit or abort");
   Impl& w = *impl_;
-  if (w.expected_size && w.written != *w.expected_size) {
+  if (!w.ranged && w.expected_size && w.written != *w.expected_size) {
     const std::string message = "blob " + w.digest.str() + ": expected " +
                                 std::to_string(*w.expected_size) + " bytes, got " +
                                 std::to_string(w.written);
     abort();
     throw IntegrityError(message);
   }
-  const Digest found = w.hash.finish();
+  const Digest found = [&] {
+    try {
+      return w.ranged ? w.finish_ranged_hash() : w.hash.finish();
+    } catch (...) {
+      abort();
+      throw;
+    }
+  }();
   if (found != w.digest) {
     const std::string message = "blob " + w.digest.str() + ": content hashes to " + found.str() +
-                                " (" + std::to_string(w.written) + " bytes)";
+                                " (" + std::to_string(w.written) + " bytes written)";
     abort();
     throw IntegrityError(message);
   }

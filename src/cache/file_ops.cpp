@@ -76,6 +76,28 @@ void write_all(int fd, std::span<const std::byte> data, const fs::path& path) {
   }
 }
 
+void write_all_at(int fd, std::span<const std::byte> data, std::int64_t offset,
+                  const fs::path& path) {
+  while (!data.empty()) {
+    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_io_error("write", path);
+    }
+    data = data.subspan(static_cast<std::size_t>(n));
+    offset += n;
+  }
+}
+
+std::size_t read_some_at(int fd, std::span<std::byte> out, std::int64_t offset,
+                         const fs::path& path) {
+  for (;;) {
+    ssize_t n = ::pread(fd, out.data(), out.size(), static_cast<off_t>(offset));
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) throw_io_error("read", path);
+  }
+}
+
 void sync_file(int fd, const fs::path& path) {
   if (::fsync(fd) != 0) throw_io_error("sync", path);
 }

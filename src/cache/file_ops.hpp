@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <span>
 #include <string>
@@ -48,6 +49,13 @@ FileDescriptor open_for_reading(const std::filesystem::path& path);
 // Reads up to out.size() bytes (retrying EINTR); 0 at the end.
 std::size_t read_some(int fd, std::span<std::byte> out, const std::filesystem::path& path);
 void write_all(int fd, std::span<const std::byte> data, const std::filesystem::path& path);
+// Writes all of `data` at `offset` (pwrite; safe from several threads at once
+// for disjoint ranges).
+void write_all_at(int fd, std::span<const std::byte> data, std::int64_t offset,
+                  const std::filesystem::path& path);
+// Reads up to out.size() bytes at `offset` (pread, retrying EINTR); 0 at the end.
+std::size_t read_some_at(int fd, std::span<std::byte> out, std::int64_t offset,
+                         const std::filesystem::path& path);
 void sync_file(int fd, const std::filesystem::path& path);
 // fsync of a directory, so a rename or unlink in it survives a crash.
 void sync_directory(const std::filesystem::path& dir);

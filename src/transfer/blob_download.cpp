@@ -11,6 +11,21 @@
 
 namespace ecr::transfer {
 
+RangeWriter file_range_writer(int fd) {
+  return [fd](std::int64_t offset, std::string_view bytes) {
+    std::size_t written = 0;
+    while (written < bytes.size()) {
+      const ssize_t n = ::pwrite(fd, bytes.data() + written, bytes.size() - written,
+                                 static_cast<off_t>(offset + static_cast<std::int64_t>(written)));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw InputError("writing a downloaded blob: " + std::string(std::strerror(errno)));
+      }
+      written += static_cast<std::size_t>(n);
+    }
+  };
+}
+
 std::string BlobFetch::url() {
   const std::lock_guard lock(mutex_);
   if (url_.empty()) {
@@ -75,16 +90,7 @@ void BlobFetch::fetch(std::int64_t begin, std::int64_t end) {
         overflow = true;
         return false;
       }
-      std::size_t written = 0;
-      while (written < chunk.size()) {
-        const ssize_t n = ::pwrite(fd_, chunk.data() + written, chunk.size() - written,
-                                   static_cast<off_t>(pos + static_cast<std::int64_t>(written)));
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          throw InputError("writing a downloaded blob: " + std::string(std::strerror(errno)));
-        }
-        written += static_cast<std::size_t>(n);
-      }
+      write_(pos, chunk);
       pos += static_cast<std::int64_t>(chunk.size());
       add_progress(static_cast<std::int64_t>(chunk.size()));
       return true;

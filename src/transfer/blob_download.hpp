@@ -1,9 +1,11 @@
-// Fetching one blob from its GetDownloadUrlForLayer URL into a file: whole or
-// as byte ranges written in place, resumed with Range after a reset, the URL
-// refreshed when it has expired (403).
+// Fetching one blob from its GetDownloadUrlForLayer URL into a file (a
+// staging file, or the cache's temp file through a ranged BlobWriter): whole
+// or as byte ranges written in place, resumed with Range after a reset, the
+// URL refreshed when it has expired (403).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -13,13 +15,24 @@
 
 namespace ecr::transfer {
 
+// Stores `bytes` at `offset` of the blob. Called from several threads at
+// once for disjoint ranges; throws what the store throws (InputError on a
+// write failure).
+using RangeWriter = std::function<void(std::int64_t offset, std::string_view bytes)>;
+
+// A RangeWriter that pwrites into `fd` (not owned).
+RangeWriter file_range_writer(int fd);
+
 // One blob being downloaded; shared by the threads fetching its ranges.
 class BlobFetch {
  public:
-  BlobFetch(RegistrySession& session, Descriptor descriptor, int fd, Reporter& reporter)
-      : session_(session), d_(std::move(descriptor)), fd_(fd), reporter_(reporter) {}
+  BlobFetch(RegistrySession& session, Descriptor descriptor, RangeWriter write, Reporter& reporter)
+      : session_(session),
+        d_(std::move(descriptor)),
+        write_(std::move(write)),
+        reporter_(reporter) {}
 
-  // Fetches bytes [begin, end) into the file at the same offsets. Throws
+  // Fetches bytes [begin, end) into the RangeWriter at the same offsets. Throws
   // TransportError / ServiceError ("HTTP <status>") after kMaxDownloadAttempts,
   // IntegrityError when the server sends more than asked, Cancelled.
   void fetch(std::int64_t begin, std::int64_t end);
@@ -35,7 +48,7 @@ class BlobFetch {
 
   RegistrySession& session_;
   Descriptor d_;
-  int fd_;
+  RangeWriter write_;
   Reporter& reporter_;
   mutable std::mutex mutex_;
   std::string url_;

@@ -1,125 +1,42 @@
-// The pull engine: BatchGetImage, platform choice, parallel (ranged) downloads
-// into a staging directory, verification, then the sink.
+// The pull engine: the plan (pull_plan.hpp), parallel (ranged) downloads,
+// verification, then the sink.
 //
-// Downloads land in staging files first because sinks are written one blob at
-// a time while downloads run in parallel. A content-addressed cache plugs in
-// at the same point: a blob found there is kCached and read from it instead of
-// being fetched; a fetched blob is verified there and handed to the sink.
+// Downloads land in files first because sinks are written one blob at a time
+// while downloads run in parallel. With a cache (TransferOptions::cache_dir)
+// those files are the cache's own temp files: each blob is written through a
+// ranged BlobWriter, verified and committed into blobs/sha256, and the sink
+// reads it from there; a blob already cached is not downloaded at all
+// (kCached). Without a cache they are files in a private staging directory
+// that goes with the pull. Either way every blob is verified before the sink
+// sees any, and the sink commits only at the end, so a failed or interrupted
+// pull leaves nothing at the destination.
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <map>
-#include <set>
 
+#include "ecr/cache.hpp"
 #include "ecr/errors.hpp"
 #include "oci/file_io.hpp"
 #include "transfer/blob_download.hpp"
 #include "transfer/engine.hpp"
 #include "transfer/parallel.hpp"
+#include "transfer/pull_plan.hpp"
 
 namespace ecr::transfer {
 namespace {
 
-// The manifest types pull accepts (ECR converts between Docker and OCI only
-// when asked to by a narrower list).
-const std::vector<std::string> kAcceptedMediaTypes = {
-    std::string(media_type::kOciIndex), std::string(media_type::kOciManifest),
-    std::string(media_type::kDockerManifestList), std::string(media_type::kDockerManifest)};
-
-ParsedManifest get_manifest(RegistrySession& session, const api::ImageIdentifier& id,
-                            const std::string& what) {
-  api::BatchGetImageRequest req;
-  req.registryId = session.registry_id();
-  req.repositoryName = session.repository();
-  req.imageIds = {id};
-  req.acceptedMediaTypes = kAcceptedMediaTypes;
-  const auto answer = session.call<api::BatchGetImageResponse>("BatchGetImage", req);
-  if (answer.failures && !answer.failures->empty()) {
-    const auto& f = answer.failures->front();
-    throw ServiceError(f.failureCode.value_or("ImageNotFound"),
-                       what + " in " + session.repository() + ": " +
-                           f.failureReason.value_or("no reason given"));
-  }
-  if (!answer.images || answer.images->empty() || !answer.images->front().imageManifest) {
-    throw ServiceError("ImageNotFound", what + " in " + session.repository() + ": no image");
-  }
-  const api::Image& image = answer.images->front();
-  ParsedManifest m =
-      parse_manifest(*image.imageManifest, image.imageManifestMediaType.value_or(""));
-  if (id.imageDigest && m.digest.str() != *id.imageDigest) {
-    throw IntegrityError("BatchGetImage for " + *id.imageDigest + " answered a manifest with digest " +
-                         m.digest.str());
-  }
-  return m;
-}
-
-ParsedManifest get_child(RegistrySession& session, const Descriptor& d) {
-  api::ImageIdentifier id;
-  id.imageDigest = d.digest.str();
-  return get_manifest(session, id, d.digest.str());
-}
-
-struct PullPlan {
-  std::vector<ParsedManifest> children;  // written before the root
-  ParsedManifest root;
-  std::vector<Descriptor> blobs;
-};
-
-void add_blobs(PullPlan& plan, std::set<Digest>& seen, const ParsedManifest& m) {
-  std::vector<Descriptor> ds{*m.config};
-  ds.insert(ds.end(), m.layers.begin(), m.layers.end());
-  for (auto& d : ds) {
-    if (seen.insert(d.digest).second) plan.blobs.push_back(d);
-  }
-}
-
-PullPlan plan_pull(RegistrySession& session, const ParsedManifest& top, ImageSink& sink,
-                   const TransferOptions& options) {
-  std::set<Digest> seen;
-  ParsedManifest root = top;
-  if (root.is_index() && !options.all_platforms) {
-    const Platform wanted = options.platform.value_or(host_platform());
-    const Descriptor* chosen = nullptr;
-    for (const auto& child : root.manifests) {
-      if (child.platform && child.platform->matches(wanted)) {
-        chosen = &child;
-        break;
-      }
-    }
-    if (!chosen) {
-      std::string offered;
-      for (const auto& c : root.manifests) {
-        offered += (offered.empty() ? "" : ", ") + (c.platform ? c.platform->str() : c.digest.str());
-      }
-      throw InputError("index " + root.digest.str() + " has no manifest for " + wanted.str() +
-                       "; it offers " + offered);
-    }
-    root = get_child(session, *chosen);
-  }
-  PullPlan plan{.children = {}, .root = std::move(root), .blobs = {}};
-  if (plan.root.is_index()) {
-    if (!sink.traits().accepts_index) {
-      throw InputError("the destination holds single-platform images; choose one with --platform");
-    }
-    for (const auto& child : plan.root.manifests) {
-      ParsedManifest m = get_child(session, child);
-      if (m.is_index()) throw InputError("nested indexes are not supported by pull yet");
-      add_blobs(plan, seen, m);
-      plan.children.push_back(std::move(m));
-    }
-  } else {
-    add_blobs(plan, seen, plan.root);
-  }
-  return plan;
-}
-
-// A staged download: a file in the staging directory sized to the blob.
-struct StagedBlob {
+// One blob being downloaded: into a staging file (`fd`) or into the cache
+// (`writer`, replaced by a fresh one for a refetch).
+struct Download {
+  explicit Download(Descriptor d) : descriptor(std::move(d)) {}
   Descriptor descriptor;
   std::shared_ptr<oci::UniqueFd> fd;
+  std::optional<BlobWriter> writer;
   std::unique_ptr<BlobFetch> fetch;
 };
 
@@ -133,7 +50,7 @@ std::shared_ptr<oci::UniqueFd> create_sized_file(const std::filesystem::path& pa
   return fd;
 }
 
-std::vector<std::function<void()>> range_tasks(StagedBlob& blob, const DownloadTuning& tuning) {
+std::vector<std::function<void()>> range_tasks(Download& blob, const DownloadTuning& tuning) {
   std::vector<std::function<void()>> tasks;
   const std::int64_t size = blob.descriptor.size;
   BlobFetch* fetch = blob.fetch.get();
@@ -148,18 +65,110 @@ std::vector<std::function<void()>> range_tasks(StagedBlob& blob, const DownloadT
   return tasks;
 }
 
-// Verifies a staged blob, fetching it again whole when it does not match.
-void verify_staged(StagedBlob& blob, Reporter& reporter) {
-  const Descriptor& d = blob.descriptor;
-  for (int refetch = 0;; ++refetch) {
-    const Digest got = hash_file(blob.fd->get(), d.size);
-    if (got == d.digest) return;
-    if (refetch >= kMaxIntegrityRefetches) {
-      throw IntegrityError("blob " + d.digest.str() + " downloaded from the registry has digest " +
-                           got.str() + " (fetched " + std::to_string(refetch + 1) + " times)");
+// Where a pull keeps blobs between download and sink: the cache, or a
+// staging directory when there is none.
+class BlobLanding {
+ public:
+  explicit BlobLanding(const TransferOptions& options) {
+    if (options.cache_dir) {
+      cache_.emplace(*options.cache_dir);
+    } else {
+      staging_.emplace(std::filesystem::temp_directory_path() / "ecr-pull");
     }
+  }
+
+  BlobCache* cache() { return cache_ ? &*cache_ : nullptr; }
+
+  // A download of `d`, ready for range_tasks.
+  std::unique_ptr<Download> start(RegistrySession& session, const Descriptor& d,
+                                  Reporter& reporter) {
+    auto blob = std::make_unique<Download>(d);
+    Download* raw = blob.get();
+    RangeWriter write;
+    if (cache_) {
+      blob->writer.emplace(cache_->ranged_writer(d.digest, d.size));
+      write = [raw](std::int64_t offset, std::string_view bytes) {
+        raw->writer->write_at(offset, bytes);
+      };
+    } else {
+      blob->fd = create_sized_file(staging_->path() / std::string(d.digest.hex()), d.size);
+      write = file_range_writer(blob->fd->get());
+    }
+    blob->fetch = std::make_unique<BlobFetch>(session, d, std::move(write), reporter);
+    return blob;
+  }
+
+  // Verifies a downloaded blob (and, with a cache, commits it), fetching it
+  // again whole when it does not match, at most kMaxIntegrityRefetches times.
+  void finish(Download& blob, Reporter& reporter) {
+    const Descriptor& d = blob.descriptor;
+    for (int refetch = 0;; ++refetch) {
+      std::string found;
+      if (cache_) {
+        try {
+          blob.writer->commit();
+          return;
+        } catch (const IntegrityError& e) {
+          found = e.what();
+        }
+      } else {
+        const Digest got = hash_file(blob.fd->get(), d.size);
+        if (got == d.digest) return;
+        found = "blob " + d.digest.str() + ": content hashes to " + got.str();
+      }
+      if (refetch >= kMaxIntegrityRefetches) {
+        throw IntegrityError(found + " as downloaded from the registry (fetched " +
+                             std::to_string(refetch + 1) + " times)");
+      }
+      reporter.throw_if_cancelled();
+      if (cache_) blob.writer.emplace(cache_->ranged_writer(d.digest, d.size));
+      blob.fetch->fetch(0, d.size);
+    }
+  }
+
+  // The verified bytes of a downloaded blob, or of a cached one (nullptr
+  // when the cache no longer has it).
+  std::unique_ptr<ByteStream> open(const Descriptor& d, const Download* blob) {
+    if (cache_) return cache_->open(d.digest);
+    return std::make_unique<oci::FileRangeStream>(blob->fd, 0, d.size);
+  }
+
+ private:
+  std::optional<BlobCache> cache_;
+  std::optional<oci::StagingDir> staging_;
+};
+
+// Downloads `blobs` in parallel (large ones as ranges), then verifies each.
+// Returns the bytes received.
+std::int64_t download_all(std::vector<std::unique_ptr<Download>>& blobs, BlobLanding& landing,
+                          Reporter& reporter, const TransferOptions& options,
+                          const DownloadTuning& tuning) {
+  std::vector<std::function<void()>> tasks;
+  for (auto& blob : blobs) {
+    for (auto& t : range_tasks(*blob, tuning)) tasks.push_back(std::move(t));
+  }
+  run_all(static_cast<std::size_t>(options.jobs), tasks);
+  std::int64_t received = 0;
+  for (auto& blob : blobs) {
     reporter.throw_if_cancelled();
-    blob.fetch->fetch(0, d.size);
+    landing.finish(*blob, reporter);
+    received += blob->fetch->bytes_received();
+  }
+  return received;
+}
+
+// True when the cached blob `d` is there and hashes to its digest.
+bool cached_blob_intact(BlobCache& cache, const Descriptor& d) {
+  auto stream = cache.open(d.digest);
+  if (!stream) return false;
+  try {
+    BlobReader reader(d, std::move(stream));
+    std::vector<std::byte> buffer(1 << 20);
+    while (reader.read(buffer) != 0) {
+    }
+    return true;
+  } catch (const IntegrityError&) {
+    return false;
   }
 }
 
@@ -179,15 +188,9 @@ PullResult pull_image(RegistrySession& session, const ImageReference& source, Im
   options.validate();
   const auto started = std::chrono::steady_clock::now();
   Reporter reporter(options.progress, options.cancel);
-
-  api::ImageIdentifier id;
-  if (source.digest) {
-    id.imageDigest = source.digest->str();
-  } else {
-    id.imageTag = source.tag.value_or("latest");
-  }
-  const ParsedManifest top = get_manifest(session, id, source.str());
-  const PullPlan plan = plan_pull(session, top, sink, options);
+  BlobLanding landing(options);
+  BlobCache* cache = landing.cache();
+  const PullPlan plan = plan_pull(session, source, sink, options, cache);
 
   PullResult result{.digest = plan.root.digest,
                     .media_type = plan.root.media_type,
@@ -195,39 +198,61 @@ PullResult pull_image(RegistrySession& session, const ImageReference& source, Im
                     .bytes_moved = 0,
                     .bytes_skipped = 0,
                     .seconds = 0};
-  oci::StagingDir staging(std::filesystem::temp_directory_path() / "ecr-pull");
-  std::vector<std::unique_ptr<StagedBlob>> staged;
-  std::vector<std::function<void()>> tasks;
+  std::vector<std::unique_ptr<Download>> downloads;
+  std::map<Digest, Download*> download_of;
   for (const auto& d : plan.blobs) {
     reporter.report(d.digest, BlobState::kChecking, 0, d.size);
     if (sink.has_blob(d.digest)) {
       result.blobs.push_back({d.digest, d.size, BlobAction::kExists});
       result.bytes_skipped += d.size;
       reporter.report(d.digest, BlobState::kExists, d.size, d.size);
-      continue;
+    } else if (cache && cache->contains(d.digest)) {
+      result.blobs.push_back({d.digest, d.size, BlobAction::kCached});
+      result.bytes_skipped += d.size;
+      reporter.report(d.digest, BlobState::kCached, d.size, d.size);
+    } else {
+      result.blobs.push_back({d.digest, d.size, BlobAction::kDownloaded});
+      downloads.push_back(landing.start(session, d, reporter));
+      download_of[d.digest] = downloads.back().get();
     }
-    result.blobs.push_back({d.digest, d.size, BlobAction::kDownloaded});
-    auto fd = create_sized_file(staging.path() / std::string(d.digest.hex()), d.size);
-    auto fetch = std::make_unique<BlobFetch>(session, d, fd->get(), reporter);
-    auto blob = std::make_unique<StagedBlob>(
-        StagedBlob{.descriptor = d, .fd = std::move(fd), .fetch = std::move(fetch)});
-    for (auto& t : range_tasks(*blob, tuning)) tasks.push_back(std::move(t));
-    staged.push_back(std::move(blob));
   }
-  run_all(static_cast<std::size_t>(options.jobs), tasks);
+  result.bytes_moved += download_all(downloads, landing, reporter, options, tuning);
 
-  // Every blob is verified before the sink sees any of them.
-  for (auto& blob : staged) {
-    reporter.throw_if_cancelled();
-    verify_staged(*blob, reporter);
-    result.bytes_moved += blob->fetch->bytes_received();
-  }
-  for (auto& blob : staged) {
-    BlobReader reader(blob->descriptor,
-                      std::make_unique<oci::FileRangeStream>(blob->fd, 0, blob->descriptor.size));
-    sink.write_blob(reader);
-    reporter.report(blob->descriptor.digest, BlobState::kDone, blob->descriptor.size,
-                    blob->descriptor.size);
+  // Into the sink, in plan order. A cached blob that is gone (pruned by
+  // another process) or whose bytes fail the sink's digest check (damaged on
+  // disk) is dropped from the cache, downloaded again and written again.
+  for (BlobResult& r : result.blobs) {
+    if (r.action == BlobAction::kExists) continue;
+    const Descriptor& d = *std::find_if(plan.blobs.begin(), plan.blobs.end(),
+                                        [&](const Descriptor& x) { return x.digest == r.digest; });
+    for (bool written = false; !written;) {
+      reporter.throw_if_cancelled();
+      const auto it = download_of.find(d.digest);
+      auto stream = landing.open(d, it == download_of.end() ? nullptr : it->second);
+      if (stream) {
+        try {
+          BlobReader reader(d, std::move(stream));
+          sink.write_blob(reader);
+          written = true;
+          continue;
+        } catch (const IntegrityError&) {
+          if (r.action != BlobAction::kCached) throw;
+        } catch (const Error&) {
+          // E.g. a docker-archive sink's decompressor tripping over damaged
+          // bytes before the digest check: retry only when the entry is bad.
+          if (r.action != BlobAction::kCached || cached_blob_intact(*cache, d)) throw;
+        }
+        cache->remove(d.digest);
+      } else if (r.action != BlobAction::kCached) {
+        throw InputError("blob " + d.digest.str() + " left the cache while being pulled");
+      }
+      r.action = BlobAction::kDownloaded;
+      result.bytes_skipped -= d.size;
+      std::vector<std::unique_ptr<Download>> again;
+      again.push_back(landing.start(session, d, reporter));
+      result.bytes_moved += download_all(again, landing, reporter, options, tuning);
+    }
+    reporter.report(d.digest, BlobState::kDone, d.size, d.size);
   }
   for (const auto& child : plan.children) sink.write_manifest(child, {}, false);
   sink.write_manifest(plan.root, names, true);

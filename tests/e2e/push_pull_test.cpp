@@ -88,6 +88,8 @@ class PushPull : public ::testing::Test {
     opts.argv = std::move(argv);
     // Only ecr-local's credentials, whatever the machine's AWS setup.
     opts.env = testing::EcrLocalServer::tool_env();
+    // The tools' default blob cache ($XDG_CACHE_HOME/ecr), never the user's.
+    opts.env["XDG_CACHE_HOME"] = (work_ / "xdg-cache").string();
     const testing::ProcessResult r = testing::run_process(opts, kToolTimeout);
     EXPECT_EQ(r.exit_status, 0) << opts.argv[0] << " failed\nstdout: " << r.stdout_text
                                 << "\nstderr: " << r.stderr_text;
