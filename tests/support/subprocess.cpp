@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -200,13 +201,14 @@ bool wait_exited(pid_t pid, std::chrono::milliseconds timeout) {
   return exited();
 }
 
-// Kills what is left of the process group, then reaps the leader.
-int kill_group_and_reap(pid_t pid) {
+// Kills what is left of the process group, then reaps the leader, filling
+// `usage` (when given) with the leader's resource usage.
+int kill_group_and_reap(pid_t pid, rusage* usage = nullptr) {
   ::kill(-pid, SIGKILL);
   int status = 0;
   pid_t rc;
   do {
-    rc = ::waitpid(pid, &status, 0);
+    rc = ::wait4(pid, &status, 0, usage);
   } while (rc < 0 && errno == EINTR);
   return rc == pid ? decode_status(status) : -1;
 }
@@ -351,7 +353,9 @@ ProcessResult run_process(const ProcessOptions& options, std::chrono::millisecon
                              "' closed its output but did not exit within " +
                              std::to_string(timeout.count()) + " ms");
   }
-  result.exit_status = kill_group_and_reap(pid);
+  rusage usage{};
+  result.exit_status = kill_group_and_reap(pid, &usage);
+  result.peak_rss_bytes = static_cast<std::int64_t>(usage.ru_maxrss) * 1024;  // Linux: KiB
   return result;
 }
 

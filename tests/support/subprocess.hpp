@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -86,6 +87,9 @@ struct ProcessResult {
   int exit_status = -1;  // as Subprocess::exit_status()
   std::string stdout_text;
   std::string stderr_text;
+  // The child's peak resident set size in bytes (ru_maxrss from wait4; a
+  // grandchild the child waited for counts when it peaked higher).
+  std::int64_t peak_rss_bytes = -1;
 };
 
 // Runs a program to completion, feeding it `stdin_data` and capturing stdout

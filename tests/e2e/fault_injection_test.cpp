@@ -1,0 +1,306 @@
+// The transfer engine's fault paths, through the shipped binaries: ecr-push
+// and ecr-pull talk to a real ecr-local through a FaultProxy that breaks one
+// exchange on purpose (a connection reset mid-part, a lost answer, a flipped
+// byte, a download cut short), and the image must still arrive exact, with
+// only the broken part sent again.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ecr/digest.hpp"
+#include "support/ecr_local_server.hpp"
+#include "support/fault_proxy.hpp"
+#include "support/subprocess.hpp"
+
+namespace ecr {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kEcrPush = ECR_PUSH_BINARY;
+const std::string kEcrPull = ECR_PULL_BINARY;
+constexpr auto kToolTimeout = std::chrono::seconds(120);
+constexpr std::int64_t kMiB = 1024 * 1024;
+// Bigger than one part (ecr-local answers InitiateLayerUpload with 10 MiB
+// parts, as ECR does; --part-size asks for 5 MiB where a registry names
+// none), so the upload has a second part to break, and below the 16 MiB
+// range threshold of pulls, so a download is one GET.
+constexpr std::int64_t kLayerSize = 12 * kMiB;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_file(const fs::path& path, std::string_view bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(out.good()) << path;
+}
+
+std::string sha256(std::string_view bytes) {
+  Sha256 sha;
+  sha.update(bytes);
+  return sha.finish().str();
+}
+
+// Random (incompressible) bytes, the same on every run.
+std::string random_bytes(std::int64_t size) {
+  std::mt19937_64 random(20261123);
+  std::string out(static_cast<std::size_t>(size), '\0');
+  for (std::size_t i = 0; i + 8 <= out.size(); i += 8) {
+    const std::uint64_t word = random();
+    std::memcpy(out.data() + i, &word, 8);
+  }
+  return out;
+}
+
+// An OCI image layout holding one single-layer image tagged "latest".
+struct Image {
+  fs::path dir;
+  std::string layer;
+  std::string layer_digest;
+  std::string manifest_digest;
+};
+
+Image write_image(const fs::path& dir, std::string layer) {
+  Image image{dir, std::move(layer), {}, {}};
+  const fs::path blobs = dir / "blobs" / "sha256";
+  fs::create_directories(blobs);
+  auto add_blob = [&](std::string_view bytes) {
+    const std::string digest = sha256(bytes);
+    write_file(blobs / digest.substr(7), bytes);
+    return digest;
+  };
+  image.layer_digest = add_blob(image.layer);
+  const std::string config =
+      R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+      image.layer_digest + R"("]}})";
+  const std::string config_digest = add_blob(config);
+  const std::string manifest =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+      config_digest + R"(","size":)" + std::to_string(config.size()) +
+      R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" +
+      image.layer_digest + R"(","size":)" + std::to_string(image.layer.size()) + "}]}";
+  image.manifest_digest = add_blob(manifest);
+  write_file(dir / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+  write_file(dir / "index.json",
+             R"({"schemaVersion":2,"manifests":[{"mediaType":)"
+             R"("application/vnd.oci.image.manifest.v1+json","digest":")" +
+                 image.manifest_digest + R"(","size":)" + std::to_string(manifest.size()) +
+                 R"(,"annotations":{"org.opencontainers.image.ref.name":"latest"}}]})");
+  return image;
+}
+
+// The --json summary (the last line of stdout): the image digest and the
+// byte count under `bytes_key`.
+struct Summary {
+  std::string digest;
+  std::int64_t bytes = -1;
+};
+
+Summary parse_summary(const std::string& stdout_text, const char* bytes_key) {
+  std::string last;
+  std::istringstream lines(stdout_text);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) last = line;
+  }
+  simdjson::dom::parser parser;
+  const simdjson::dom::element doc = parser.parse(last);
+  return {std::string(std::string_view(doc["digest"])), std::int64_t(doc[bytes_key])};
+}
+
+// One line of ecr-local's request log: "<time> INFO <what> <status> <ms>ms
+// in=<bytes> out=<bytes> id=...", where <what> is an operation or, for blob
+// downloads, "GET <path>".
+struct LoggedRequest {
+  std::string what;
+  int status = 0;
+  std::int64_t in = 0;
+};
+
+std::vector<LoggedRequest> logged_requests(const std::string& log) {
+  std::vector<LoggedRequest> out;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string when, level, what, status, ms, in;
+    if (!(fields >> when >> level >> what >> status) || level != "INFO") continue;
+    if (what == "GET") {
+      what += " " + status;
+      fields >> status;
+    }
+    if (!(fields >> ms >> in) || !in.starts_with("in=")) continue;
+    out.push_back({what, std::atoi(status.c_str()), std::stoll(in.substr(3))});
+  }
+  return out;
+}
+
+// ecr-local behind a FaultProxy. ecr-local hands out download URLs on the
+// proxy's address (--public-url), so blob downloads pass through it too.
+class Faults : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<testing::EcrLocalServer>(
+        std::vector<std::string>{"--public-url", proxy_.url()});
+    proxy_.set_upstream_port(server_->port());
+    work_ = server_->directory() / "work";
+    fs::create_directories(work_);
+  }
+
+  void TearDown() override {
+    const int status = server_->stop();
+    EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << server_->log();
+  }
+
+  // Runs `tool` against the proxy with --json, a private cache and `args`;
+  // fails the test when it does not exit 0.
+  Summary run(const std::string& tool, std::vector<std::string> args, const char* bytes_key) {
+    testing::ProcessOptions opts;
+    opts.argv = {tool,
+                 "--endpoint-url",
+                 proxy_.url(),
+                 "--json",
+                 "--quiet",
+                 "--cache-dir",
+                 (work_ / "cache" / std::to_string(++runs_)).string()};
+    opts.argv.insert(opts.argv.end(), args.begin(), args.end());
+    opts.env = testing::EcrLocalServer::tool_env();
+    const testing::ProcessResult r = testing::run_process(opts, kToolTimeout);
+    EXPECT_EQ(r.exit_status, 0) << tool << " failed\nstdout: " << r.stdout_text
+                                << "\nstderr: " << r.stderr_text << "\necr-local log:\n"
+                                << server_->log();
+    if (r.exit_status != 0) return {};
+    return parse_summary(r.stdout_text, bytes_key);
+  }
+
+  Summary push(const Image& image, const std::string& dest) {
+    return run(kEcrPush,
+               {"--create-repository", "--part-size", "5MiB", "oci:" + image.dir.string(), dest},
+               "bytesUploaded");
+  }
+
+  // Pulls `source` into a fresh OCI layout; returns the layout's copy of
+  // `digest` ("" when missing).
+  std::string pull_blob(const std::string& source, const std::string& digest,
+                        Summary* summary = nullptr) {
+    const fs::path dest = work_ / ("pulled-" + std::to_string(runs_ + 1));
+    const Summary s = run(kEcrPull, {source, "oci:" + dest.string()}, "bytesDownloaded");
+    if (summary) *summary = s;
+    const fs::path blob = dest / "blobs" / "sha256" / digest.substr(7);
+    return fs::is_regular_file(blob) ? read_file(blob) : std::string();
+  }
+
+  std::vector<LoggedRequest> requests_for(const std::string& what) const {
+    std::vector<LoggedRequest> out;
+    for (auto& r : logged_requests(server_->log())) {
+      if (r.what == what) out.push_back(r);
+    }
+    return out;
+  }
+
+  static std::string blob_get(const std::string& digest) {
+    return "GET /blobs/sha256/" + digest.substr(7);
+  }
+
+  testing::FaultProxy proxy_;
+  std::unique_ptr<testing::EcrLocalServer> server_;
+  fs::path work_;
+  int runs_ = 0;
+};
+
+// The connection breaks while the layer's second part is on the wire (the
+// config's one small part does not count: the fault needs a body of more
+// than 1 MiB): the registry never saw that part, the client sends it again
+// and finishes the same upload.
+TEST_F(Faults, PushResumesAfterAConnectionResetMidPart) {
+  const Image image = write_image(work_ / "image", random_bytes(kLayerSize));
+  proxy_.drop_during_request("UploadLayerPart", 1 * kMiB, /*skip=*/1);
+
+  const Summary pushed = push(image, "faults/reset:latest");
+
+  EXPECT_EQ(proxy_.fired(), 1);
+  EXPECT_EQ(pushed.digest, image.manifest_digest);
+  EXPECT_LT(pushed.bytes, 2 * kLayerSize);
+  // One upload per blob (config and layer): resumed, never restarted.
+  EXPECT_EQ(server_->requests("InitiateLayerUpload"), 2);
+  std::int64_t part_bytes = 0;
+  for (const auto& r : requests_for("UploadLayerPart")) part_bytes += r.in;
+  // A part travels as base64 in JSON (4/3 of its size): all of the layer
+  // once, plus at most the broken part again, is less than twice the layer.
+  EXPECT_LT(part_bytes, 2 * kLayerSize * 4 / 3);
+  EXPECT_EQ(pull_blob("faults/reset@" + image.manifest_digest, image.layer_digest), image.layer);
+}
+
+// The registry stored the layer's first part but its answer was lost: the
+// client sends the part again, learns from InvalidLayerPartException's
+// lastValidByteReceived that the registry has it, and goes on from there.
+TEST_F(Faults, PushResumesFromLastValidByteWhenAPartAnswerIsLost) {
+  const Image image = write_image(work_ / "image", random_bytes(kLayerSize));
+  proxy_.arm({.kind = testing::FaultProxy::FaultKind::kDropResponse,
+              .match = "UploadLayerPart",
+              .offset = 0,
+              .skip = 0,
+              .min_request_body = 1 * kMiB});  // a layer part, not the config's
+
+  const Summary pushed = push(image, "faults/lost-answer:latest");
+
+  EXPECT_EQ(proxy_.fired(), 1);
+  EXPECT_EQ(pushed.digest, image.manifest_digest);
+  EXPECT_EQ(server_->requests("InitiateLayerUpload"), 2);
+  int accepted = 0;
+  for (const auto& r : requests_for("UploadLayerPart")) accepted += r.status == 200 ? 1 : 0;
+  // Config (one part) and layer (two parts), each accepted once.
+  EXPECT_EQ(accepted, 3);
+  EXPECT_EQ(pull_blob("faults/lost-answer:latest", image.layer_digest), image.layer);
+}
+
+// A byte flipped on the way: the blob does not match its digest, so ecr-pull
+// fetches it again and writes only the verified bytes.
+TEST_F(Faults, PullFetchesACorruptedBlobAgain) {
+  const Image image = write_image(work_ / "image", random_bytes(kLayerSize));
+  push(image, "faults/corrupt:latest");
+  proxy_.corrupt_response(blob_get(image.layer_digest), 5 * kMiB + 17);
+
+  Summary pulled;
+  const std::string blob = pull_blob("faults/corrupt:latest", image.layer_digest, &pulled);
+
+  EXPECT_EQ(proxy_.fired(), 1);
+  EXPECT_EQ(pulled.digest, image.manifest_digest);
+  EXPECT_EQ(sha256(blob), image.layer_digest);
+  EXPECT_EQ(blob, image.layer);
+  EXPECT_EQ(requests_for(blob_get(image.layer_digest)).size(), 2u);
+}
+
+// The download breaks after 5 MiB: ecr-pull asks for the rest with a Range
+// request instead of starting over.
+TEST_F(Faults, PullResumesAnInterruptedDownloadWithARangeRequest) {
+  const Image image = write_image(work_ / "image", random_bytes(kLayerSize));
+  push(image, "faults/range:latest");
+  proxy_.drop_during_response(blob_get(image.layer_digest), 5 * kMiB);
+
+  const std::string blob = pull_blob("faults/range:latest", image.layer_digest);
+
+  EXPECT_EQ(proxy_.fired(), 1);
+  EXPECT_EQ(blob, image.layer);
+  const auto gets = requests_for(blob_get(image.layer_digest));
+  ASSERT_FALSE(gets.empty());
+  EXPECT_LE(gets.size(), 2u);
+  EXPECT_EQ(gets.back().status, 206);  // Partial Content: the rest, by Range
+}
+
+}  // namespace
+}  // namespace ecr
