@@ -443,6 +443,10 @@ def main():
         layout, digest, image_bytes = bench.image()
         commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True).stdout.strip() or "?"
+        # The binaries are built from the working tree, which may differ from HEAD.
+        if subprocess.run(["git", "-C", root, "diff", "--quiet", "HEAD", "--", "src", "include",
+                           "tools"]).returncode == 1:
+            commit += " + uncommitted changes in src/include/tools"
         print(f"transfer bench {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
               f"commit {commit}, {platform.node()}")
         print(f"machine: {machine_line()}")

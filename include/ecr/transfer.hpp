@@ -157,4 +157,28 @@ PullResult pull(const ImageReference& source, std::string_view dest_location,
                 const ClientConfig& config, const TransferOptions& options,
                 std::shared_ptr<http::Transport> transport = nullptr);
 
+// An Amazon ECR repository as an ImageSource, for copy_image, inspect_image
+// and push: resolve() is BatchGetImage (OCI and Docker manifest and index
+// types accepted) by tag or digest, "" meaning `ref`'s digest, else its tag,
+// else "latest"; blobs stream through GetDownloadUrlForLayer and ranged GETs
+// and are verified against their digests. list() holds only the images
+// resolved so far. `ref`'s registry id and region (from an ECR URI) override
+// `config`'s region. `cancel` (not owned, may be null) makes reads throw
+// Cancelled once it reads true. Throws InputError when the configuration has
+// no region or credentials; requests throw as pull does.
+std::unique_ptr<ImageSource> open_registry_source(
+    const ImageReference& ref, const ClientConfig& config,
+    const std::atomic<bool>* cancel = nullptr,
+    std::shared_ptr<http::Transport> transport = nullptr);
+
+// Copies the image `source` names (digest, else tag, else "latest") from one
+// ECR repository to another, in the same registry or another: the push engine
+// with the source repository as its ImageSource. Blobs the destination lacks
+// stream through this process (memory: jobs x (part size + one 8 MiB range));
+// manifests are put byte for byte, so the copy has the source's digest.
+// Throws as push and pull.
+PushResult copy(const ImageReference& source, const ImageReference& dest,
+                const ClientConfig& config, const TransferOptions& options,
+                std::shared_ptr<http::Transport> transport = nullptr);
+
 }  // namespace ecr

@@ -6,12 +6,13 @@
 #include "transfer_cli.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Push an image to Amazon ECR.\n"
-               "SOURCE: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or a "
-               "bare path (format detected).\n"
-               "DEST: REPO[:TAG] or a full ECR image URI "
-               "(<account>.dkr.ecr.<region>.amazonaws.com/REPO[:TAG]).",
-               "ecr-push"};
+  CLI::App app{
+      "Push an image to Amazon ECR.\n"
+      "SOURCE: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or a "
+      "bare path (format detected).\n"
+      "DEST: REPO[:TAG] or a full ECR image URI "
+      "(<account>.dkr.ecr.<region>.amazonaws.com/REPO[:TAG]).",
+      "ecr-push"};
   app.footer(ecr::cli::kExitStatusHelp);
   ecr::cli::CommonFlags flags;
   std::string source;
@@ -36,8 +37,9 @@ int main(int argc, char** argv) {
     options.compression = compression == "zstd"   ? ecr::Compression::kZstd
                           : compression == "none" ? ecr::Compression::kNone
                                                   : ecr::Compression::kGzip;
-    const ecr::ImageReference ref = ecr::ImageReference::parse(dest);
+    const ecr::ImageReference ref = ecr::cli::parse_registry_reference(dest);
     const ecr::PushResult r = ecr::push(source, ref, ecr::cli::client_config(flags), options);
+    ecr::cli::finish_progress();
     if (flags.json) {
       std::cout << ecr::cli::summary_json(r, "bytesUploaded") << "\n";
     } else if (!flags.quiet) {

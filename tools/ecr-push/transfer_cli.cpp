@@ -4,11 +4,14 @@
 
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <mutex>
 
 #include "core/json_writer.hpp"
 #include "ecr/cache.hpp"
+#include "progress_view.hpp"
 
 namespace ecr::cli {
 
@@ -16,6 +19,30 @@ const char* const kExitStatusHelp =
     "Exit status: 0 success; 1 failure (the message names what failed and the AWS error, e.g. "
     "RepositoryNotFoundException); 2 usage error; 130 interrupted by SIGINT or SIGTERM "
     "(nothing partial is left at a local destination).";
+
+namespace {
+constexpr std::string_view kRegistryPrefixes[] = {"docker://", "ecr:"};
+}  // namespace
+
+ImageReference parse_registry_reference(std::string_view text) {
+  for (std::string_view prefix : kRegistryPrefixes) {
+    if (text.starts_with(prefix)) return ImageReference::parse(text.substr(prefix.size()));
+  }
+  return ImageReference::parse(text);
+}
+
+bool is_registry_reference(std::string_view text) {
+  for (std::string_view prefix : kRegistryPrefixes) {
+    if (text.starts_with(prefix)) return true;
+  }
+  std::error_code ignored;
+  if (std::filesystem::exists(std::filesystem::path(text), ignored)) return false;
+  try {
+    return ImageReference::parse(text).host.has_value();
+  } catch (const InputError&) {
+    return false;
+  }
+}
 
 void add_common_options(CLI::App& app, CommonFlags& f) {
   app.add_option("--region", f.region, "AWS region (default: AWS_REGION, the profile's region)");
@@ -67,10 +94,37 @@ ClientConfig client_config(const CommonFlags& f) {
 
 namespace {
 std::atomic<bool> g_cancel{false};
-extern "C" void on_signal(int) { g_cancel.store(true); }
+// The first SIGINT/SIGTERM asks the engine to stop (it cleans up and exits
+// 130); a second one, for a user who does not want to wait, exits at once.
+// Both are async-signal-safe: an atomic exchange and _exit.
+extern "C" void on_signal(int) {
+  if (g_cancel.exchange(true)) ::_exit(kExitInterrupted);
+}
 
-std::mutex g_print_mutex;
+// The one progress display of the process, fed by the engine's callback
+// (which the engine serializes; the mutex also orders finish_progress).
+std::mutex g_progress_mutex;
+std::unique_ptr<ProgressView> g_progress;
+
+void write_stderr(const std::string& text) {
+  if (text.empty()) return;
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+// Draws the progress display's last state when a command's body ends, however it ends.
+struct ProgressFinisher {
+  ProgressFinisher() = default;
+  ProgressFinisher(const ProgressFinisher&) = delete;
+  ProgressFinisher& operator=(const ProgressFinisher&) = delete;
+  ~ProgressFinisher() { finish_progress(); }
+};
 }  // namespace
+
+void finish_progress() {
+  const std::lock_guard lock(g_progress_mutex);
+  if (g_progress) write_stderr(g_progress->finish(ProgressView::Clock::now()));
+}
 
 TransferOptions transfer_options(const CommonFlags& f, const std::atomic<bool>& cancel) {
   TransferOptions o;
@@ -79,7 +133,8 @@ TransferOptions transfer_options(const CommonFlags& f, const std::atomic<bool>& 
     o.part_size = parse_size(f.part_size);
     if (f.platform) o.platform = Platform::parse(*f.platform);
     o.all_platforms = f.all_platforms;
-    if (f.no_cache && f.cache_dir) throw InputError("--cache-dir and --no-cache exclude each other");
+    if (f.no_cache && f.cache_dir)
+      throw InputError("--cache-dir and --no-cache exclude each other");
     if (f.cache_dir) {
       o.cache_dir = *f.cache_dir;
     } else if (!f.no_cache) {
@@ -96,13 +151,16 @@ TransferOptions transfer_options(const CommonFlags& f, const std::atomic<bool>& 
   }
   o.cancel = &cancel;
   if (!f.quiet) {
-    // Plain lines, one per state change (and per MiB of progress), on stderr.
-    // Docker-style redrawn bars on a TTY are not implemented yet.
+    // Lines redrawn in place on a terminal; one line per state change on a
+    // pipe or in a log, where cursor movement would be noise.
+    {
+      const std::lock_guard lock(g_progress_mutex);
+      g_progress = std::make_unique<ProgressView>(
+          ::isatty(STDERR_FILENO) ? ProgressView::Mode::kTerminal : ProgressView::Mode::kLines);
+    }
     o.progress = [](const ProgressEvent& e) {
-      const std::lock_guard lock(g_print_mutex);
-      std::fprintf(stderr, "%.19s %-11s %lld/%lld\n", e.digest.str().c_str(),
-                   std::string(blob_state_name(e.state)).c_str(),
-                   static_cast<long long>(e.bytes_done), static_cast<long long>(e.bytes_total));
+      const std::lock_guard lock(g_progress_mutex);
+      write_stderr(g_progress->update(e, ProgressView::Clock::now()));
     };
   }
   o.validate();
@@ -156,6 +214,7 @@ int run(CLI::App& app, int argc, char** argv, const std::string& what,
     return code == 0 ? kExitOk : kExitUsage;
   }
   try {
+    const ProgressFinisher finisher;
     body();
     return kExitOk;
   } catch (const CLI::Error& e) {

@@ -13,6 +13,17 @@
 
 namespace ecr::cli {
 
+// A registry image as the tools take it: `REPO[:TAG][@DIGEST]`, a full ECR
+// URI (`<account>.dkr.ecr.<region>.amazonaws.com/REPO[:TAG][@DIGEST]`), or
+// either behind skopeo's `docker://` or this project's `ecr:` prefix. Throws
+// InputError as ImageReference::parse.
+ImageReference parse_registry_reference(std::string_view text);
+
+// Whether `text` names a registry image rather than a local location (see
+// ImageLocation): it has a `docker://` or `ecr:` prefix, or it is a full ECR
+// URI and no file or directory of that name exists.
+bool is_registry_reference(std::string_view text);
+
 // Exit statuses (documented in --help).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
@@ -45,8 +56,13 @@ std::int64_t parse_size(const std::string& text);
 ClientConfig client_config(const CommonFlags& flags);
 TransferOptions transfer_options(const CommonFlags& flags, const std::atomic<bool>& cancel);
 
+// Draws the progress display's final state (on a terminal); call it before
+// printing the result so the redraw does not climb over it. run() calls it
+// too when the body fails. Idempotent.
+void finish_progress();
+
 // SIGINT and SIGTERM set the returned flag; the engine then stops at its next
-// check and throws Cancelled.
+// check and throws Cancelled. A second signal exits 130 at once.
 const std::atomic<bool>& install_cancel_handlers();
 
 // {"digest":..,"blobs":[{"digest","size","action"}],"<bytes_key>":..,"bytesSkipped":..,"seconds":..}

@@ -7,6 +7,8 @@
 #include "ecr/error.hpp"
 #include "ecr/image_copy.hpp"
 #include "ecr/image_location.hpp"
+#include "ecr/transfer.hpp"
+#include "transfer_cli.hpp"
 
 namespace ecr::cli {
 namespace {
@@ -17,7 +19,13 @@ struct ImageArgs {
   std::string platform;
   std::string compression = "gzip";
   std::size_t threads = 0;
+  bool create_repository = false;
+  int jobs = kDefaultTransferJobs;
 };
+
+constexpr const char* kPlaces =
+    "oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF], a path, or a registry "
+    "image: docker://REF, ecr:REF or <account>.dkr.ecr.<region>.amazonaws.com/REPO[:TAG|@DIGEST]";
 
 CopyOptions copy_options(const ImageArgs& a) {
   CopyOptions o;
@@ -34,36 +42,79 @@ CopyOptions copy_options(const ImageArgs& a) {
   return o;
 }
 
+// Registry transfers of `ecr image copy`: push, pull or ECR to ECR, quietly
+// (the command prints the digest), stopped by SIGINT/SIGTERM.
+TransferOptions transfer_options(const ImageArgs& a) {
+  TransferOptions o;
+  o.jobs = a.jobs;
+  if (!a.platform.empty()) o.platform = Platform::parse(a.platform);
+  o.compression = a.compression == "zstd"   ? Compression::kZstd
+                  : a.compression == "none" ? Compression::kNone
+                                            : Compression::kGzip;
+  o.create_repository = a.create_repository;
+  o.cancel = &install_cancel_handlers();
+  o.validate();
+  return o;
+}
+
+Digest copy_with_registry(const ImageArgs& a, const ClientConfig& config) {
+  const bool from_registry = is_registry_reference(a.source);
+  const bool to_registry = is_registry_reference(a.dest);
+  const TransferOptions options = transfer_options(a);
+  if (from_registry && to_registry) {
+    return copy(parse_registry_reference(a.source), parse_registry_reference(a.dest), config,
+                options)
+        .digest;
+  }
+  if (to_registry) return push(a.source, parse_registry_reference(a.dest), config, options).digest;
+  // A registry source into a local destination is a pull; a pull keeps the
+  // host's platform of an index unless --platform names another.
+  return pull(parse_registry_reference(a.source), a.dest, config, options).digest;
+}
+
 }  // namespace
 
-CLI::App* add_image_command(CLI::App& parent) {
+CLI::App* add_image_command(CLI::App& parent, std::function<ClientConfig()> client_config) {
   auto args = std::make_shared<ImageArgs>();
-  CLI::App* image = parent.add_subcommand("image", "Images on disk: OCI layout, oci-archive, docker-archive");
+  CLI::App* image = parent.add_subcommand(
+      "image", "Images on disk (OCI layout, oci-archive, docker-archive) and in ECR repositories");
   image->require_subcommand(1);
 
   CLI::App* inspect = image->add_subcommand(
       "inspect", "Print the manifest digest, media type, config and layers of an image as JSON");
-  inspect->add_option("SOURCE", args->source,
-                      "oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or a path")
-      ->required();
+  inspect->add_option("SOURCE", args->source, kPlaces)->required();
   inspect->add_option("--platform", args->platform, "os/arch[/variant] to pick from an index");
-  inspect->callback([args] {
-    const ImageLocation loc = ImageLocation::parse(args->source);
-    auto source = open_image_source(loc);
+  inspect->callback([args, client_config] {
     std::optional<Platform> platform;
     if (!args->platform.empty()) platform = Platform::parse(args->platform);
+    if (is_registry_reference(args->source)) {
+      auto source = open_registry_source(parse_registry_reference(args->source), client_config());
+      std::cout << inspect_image(*source, "", platform) << "\n";
+      return;
+    }
+    const ImageLocation loc = ImageLocation::parse(args->source);
+    auto source = open_image_source(loc);
     std::cout << inspect_image(*source, loc.ref, platform) << "\n";
   });
 
-  CLI::App* copy = image->add_subcommand("copy", "Copy an image between on-disk formats");
-  copy->add_option("SOURCE", args->source, "where the image is")->required();
-  copy->add_option("DEST", args->dest, "where it goes (oci:, oci-archive:, docker-archive:)")
+  CLI::App* copy = image->add_subcommand(
+      "copy", "Copy an image between on-disk formats and ECR repositories; prints its digest");
+  copy->add_option("SOURCE", args->source, kPlaces)->required();
+  copy->add_option("DEST", args->dest, "as SOURCE; a bare path must be an existing OCI layout")
       ->required();
   copy->add_option("--platform", args->platform, "os/arch[/variant] to pick from an index");
   copy->add_option("--compression", args->compression,
                    "gzip (default), zstd or none: how uncompressed layers are compressed");
   copy->add_option("--threads", args->threads, "compression threads (0: all cores)");
-  copy->callback([args] {
+  copy->add_flag("--create-repository", args->create_repository,
+                 "registry destination: create the repository if missing");
+  copy->add_option("--jobs", args->jobs, "registry transfers: blobs transferred at once")
+      ->capture_default_str();
+  copy->callback([args, client_config] {
+    if (is_registry_reference(args->source) || is_registry_reference(args->dest)) {
+      std::cout << copy_with_registry(*args, client_config()).str() << "\n";
+      return;
+    }
     const CopyResult r = copy_image(ImageLocation::parse(args->source),
                                     ImageLocation::parse(args->dest), copy_options(*args));
     std::cout << r.digest.str() << "\n";

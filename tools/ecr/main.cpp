@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     CLI::App* login = app.add_subcommand(
         "get-login-password", "print the registry password for docker login --password-stdin");
     login->fallthrough();
-    ecr::cli::add_image_command(app);
+    ecr::cli::add_image_command(app, [&globals] { return client_config(globals); });
     ecr::cli::add_cache_command(app);
     try {
       app.parse(argc, argv);

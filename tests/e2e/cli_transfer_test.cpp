@@ -1,0 +1,254 @@
+// ecr-push and ecr-pull as users meet them: progress lines, failures named
+// after the AWS error, and SIGINT stopping a transfer with exit 130 and
+// nothing partial left behind.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ecr/digest.hpp"
+#include "support/ecr_local_server.hpp"
+#include "support/subprocess.hpp"
+
+namespace ecr {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+const std::string kEcrPush = ECR_PUSH_BINARY;
+const std::string kEcrPull = ECR_PULL_BINARY;
+const std::string kOciArchive = std::string(ECR_SOURCE_DIR) + "/fixtures/hello.oci.tar";
+constexpr auto kToolTimeout = std::chrono::seconds(120);
+// A layer big enough to be several upload parts (10 MiB each) and several
+// download ranges, so a transfer is certainly in progress when interrupted.
+constexpr std::int64_t kBigLayerBytes = 64 * 1024 * 1024;
+
+void write_file(const fs::path& path, std::string_view bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(out.good()) << path;
+}
+
+Digest put_blob(const fs::path& layout, std::string_view bytes) {
+  Sha256 h;
+  h.update(bytes);
+  const Digest d = h.finish();
+  write_file(layout / "blobs" / "sha256" / std::string(d.hex()), bytes);
+  return d;
+}
+
+// An OCI layout holding one image "big" with one layer of random bytes
+// (labelled gzip: nothing on the way decompresses it).
+void write_random_layout(const fs::path& layout, std::int64_t layer_bytes) {
+  fs::create_directories(layout / "blobs" / "sha256");
+  write_file(layout / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+  std::string layer(static_cast<std::size_t>(layer_bytes), '\0');
+  std::uint64_t x = 0x9e3779b97f4a7c15ULL;  // xorshift64: random enough, fast
+  for (std::size_t i = 0; i + 8 <= layer.size(); i += 8) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    std::memcpy(layer.data() + i, &x, 8);
+  }
+  const Digest layer_digest = put_blob(layout, layer);
+  const std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers",)"
+                             R"("diff_ids":[")" +
+                             layer_digest.str() + R"("]}})";
+  const Digest config_digest = put_blob(layout, config);
+  const std::string manifest =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+      config_digest.str() + R"(","size":)" + std::to_string(config.size()) +
+      R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" +
+      layer_digest.str() + R"(","size":)" + std::to_string(layer.size()) + "}]}";
+  const Digest manifest_digest = put_blob(layout, manifest);
+  write_file(layout / "index.json",
+             R"({"schemaVersion":2,"manifests":[{"mediaType":)"
+             R"("application/vnd.oci.image.manifest.v1+json","digest":")" +
+                 manifest_digest.str() + R"(","size":)" + std::to_string(manifest.size()) +
+                 R"(,"annotations":{"org.opencontainers.image.ref.name":"big"}}]})");
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+class CliTransfer : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = std::make_unique<testing::EcrLocalServer>();
+    work_ = server_->directory() / "work";
+    fs::create_directories(work_);
+  }
+
+  static void TearDownTestSuite() {
+    const int status = server_->stop();
+    EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << server_->log();
+    server_.reset();
+  }
+
+  // The tool's command line and environment: this server, its credentials, a
+  // private cache.
+  static testing::ProcessOptions tool(const std::string& binary, std::vector<std::string> args) {
+    testing::ProcessOptions opts;
+    opts.argv = {binary, "--endpoint-url", server_->endpoint_url()};
+    opts.argv.insert(opts.argv.end(), args.begin(), args.end());
+    opts.env = testing::EcrLocalServer::tool_env();
+    opts.env["XDG_CACHE_HOME"] = (work_ / "cache").string();
+    return opts;
+  }
+
+  static testing::ProcessResult run(const std::string& binary, std::vector<std::string> args) {
+    return testing::run_process(tool(binary, std::move(args)), kToolTimeout);
+  }
+
+  // Starts `binary` with stderr to a file, waits for a stderr line containing
+  // `marker`, stops the server (so the transfer is certainly mid-flight),
+  // sends SIGINT, resumes the server and returns the tool's exit status.
+  static int interrupt_when(const std::string& binary, std::vector<std::string> args,
+                            const std::string& marker, const fs::path& stderr_path) {
+    testing::ProcessOptions opts = tool(binary, std::move(args));
+    opts.stderr_path = stderr_path.string();
+    testing::Subprocess child(opts);
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (read_text(stderr_path).find(marker) == std::string::npos) {
+      if (!child.running() || std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "no \"" << marker << "\" line; stderr:\n" << read_text(stderr_path);
+        return child.terminate();
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    // With the server stopped the tool is blocked in a request: the signal
+    // lands mid-transfer, and is noticed when the request returns.
+    ::kill(server_->pid(), SIGSTOP);
+    ::kill(child.pid(), SIGINT);
+    ::kill(server_->pid(), SIGCONT);
+    const std::optional<int> status = child.wait(20s);
+    if (!status) {
+      ADD_FAILURE() << "still running 20 s after SIGINT; stderr:\n" << read_text(stderr_path);
+      return child.terminate();
+    }
+    return *status;
+  }
+
+  static inline std::unique_ptr<testing::EcrLocalServer> server_;
+  static inline fs::path work_;
+};
+
+TEST_F(CliTransfer, PushToAMissingRepositoryExits1NamingRepositoryNotFoundException) {
+  const testing::ProcessResult r = run(kEcrPush, {kOciArchive, "never-created:v1"});
+  EXPECT_EQ(r.exit_status, 1) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("push failed"), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("RepositoryNotFoundException"), std::string::npos) << r.stderr_text;
+  EXPECT_EQ(r.stdout_text, "");
+}
+
+TEST_F(CliTransfer, PullOfAMissingTagExits1NamingImageNotFound) {
+  ASSERT_EQ(
+      run(kEcrPush, {"--quiet", "--create-repository", kOciArchive, "tagless:v1"}).exit_status, 0);
+  const testing::ProcessResult r =
+      run(kEcrPull, {"tagless:no-such-tag", (work_ / "never.tar").string()});
+  EXPECT_EQ(r.exit_status, 1) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("pull failed"), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("ImageNotFound"), std::string::npos) << r.stderr_text;
+  EXPECT_FALSE(fs::exists(work_ / "never.tar"));
+}
+
+TEST_F(CliTransfer, ProgressOnAPipeIsOneLinePerBlobStateChange) {
+  const testing::ProcessResult first =
+      run(kEcrPush, {"--create-repository", kOciArchive, "progress:v1"});
+  ASSERT_EQ(first.exit_status, 0) << first.stderr_text;
+  // hello.oci.tar: one config and one layer, each checked, uploaded, done.
+  std::vector<std::string> states;
+  for (const std::string& line : lines_of(first.stderr_text)) {
+    ASSERT_GE(line.size(), 14u) << line;
+    states.push_back(line.substr(13, line.find(' ', 13) - 13));
+  }
+  std::sort(states.begin(), states.end());
+  EXPECT_EQ(states, (std::vector<std::string>{"checking", "checking", "done", "done", "uploading",
+                                              "uploading"}))
+      << first.stderr_text;
+
+  const testing::ProcessResult again =
+      run(kEcrPush, {"--create-repository", kOciArchive, "progress:v1"});
+  ASSERT_EQ(again.exit_status, 0) << again.stderr_text;
+  const std::vector<std::string> lines = lines_of(again.stderr_text);
+  ASSERT_EQ(lines.size(), 4u) << again.stderr_text;
+  EXPECT_NE(lines[2].find(" exists "), std::string::npos) << again.stderr_text;
+  EXPECT_NE(lines[3].find(" exists "), std::string::npos) << again.stderr_text;
+}
+
+TEST_F(CliTransfer, QuietPrintsNothingOnStderr) {
+  const testing::ProcessResult r =
+      run(kEcrPush, {"--quiet", "--create-repository", kOciArchive, "quiet:v1"});
+  ASSERT_EQ(r.exit_status, 0) << r.stderr_text;
+  EXPECT_EQ(r.stderr_text, "");
+  EXPECT_EQ(r.stdout_text, "");
+}
+
+TEST_F(CliTransfer, SigintStopsAPushWithExit130AndPutsNoManifest) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "64 MiB through an instrumented push and registry is too slow under ASan";
+#endif
+  const fs::path layout = work_ / "big-push";
+  write_random_layout(layout, kBigLayerBytes);
+  const int puts_before = server_->requests("PutImage");
+  const fs::path log = work_ / "push-interrupted.log";
+  const int status = interrupt_when(
+      kEcrPush, {"--no-cache", "--create-repository", "oci:" + layout.string(), "interrupted:v1"},
+      "uploading 64.0 MiB", log);
+  EXPECT_EQ(status, 130) << read_text(log);
+  EXPECT_NE(read_text(log).find("interrupted"), std::string::npos) << read_text(log);
+  EXPECT_EQ(server_->requests("PutImage"), puts_before);
+  const testing::ProcessResult pull =
+      run(kEcrPull, {"--quiet", "interrupted:v1", (work_ / "absent.tar").string()});
+  EXPECT_EQ(pull.exit_status, 1) << pull.stderr_text;
+}
+
+TEST_F(CliTransfer, SigintStopsAPullWithExit130AndLeavesNoFile) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "64 MiB through an instrumented push and registry is too slow under ASan";
+#endif
+  const fs::path layout = work_ / "big-pull";
+  write_random_layout(layout, kBigLayerBytes);
+  const testing::ProcessResult pushed =
+      run(kEcrPush,
+          {"--quiet", "--no-cache", "--create-repository", "oci:" + layout.string(), "big:v1"});
+  ASSERT_EQ(pushed.exit_status, 0) << pushed.stderr_text;
+
+  const fs::path dest_dir = work_ / "pull-into";
+  fs::create_directories(dest_dir);
+  const fs::path log = work_ / "pull-interrupted.log";
+  const int status = interrupt_when(
+      kEcrPull, {"--no-cache", "big:v1", "oci-archive:" + (dest_dir / "big.tar").string()},
+      "downloading", log);
+  EXPECT_EQ(status, 130) << read_text(log);
+  EXPECT_FALSE(fs::exists(dest_dir / "big.tar"));
+  // Nor any temporary file beside it.
+  EXPECT_TRUE(fs::is_empty(dest_dir)) << fs::directory_iterator(dest_dir)->path();
+}
+
+}  // namespace
+}  // namespace ecr

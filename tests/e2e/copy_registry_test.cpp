@@ -1,0 +1,130 @@
+// `ecr image copy` and `ecr image inspect` with registry references: ECR to
+// ECR copies through ecr-local keep the manifest digest, and a registry image
+// is inspected like a local one.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/ecr_local_server.hpp"
+#include "support/subprocess.hpp"
+
+namespace ecr {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kEcrCli = ECR_CLI_BINARY;
+const std::string kEcrPush = ECR_PUSH_BINARY;
+const std::string kOciArchive = std::string(ECR_SOURCE_DIR) + "/fixtures/hello.oci.tar";
+// fixtures/README.md: the manifest digest of hello.oci.tar.
+const std::string kHelloDigest =
+    "sha256:2c08ddd3f6dd05fb9768756e6ba3b1c203e4ad69cff1673318968b122e8458de";
+constexpr auto kToolTimeout = std::chrono::seconds(120);
+
+class CopyRegistry : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = std::make_unique<testing::EcrLocalServer>();
+    work_ = server_->directory() / "work";
+    fs::create_directories(work_);
+    const testing::ProcessResult pushed =
+        run(kEcrPush, {"--quiet", "--create-repository", kOciArchive, "source-repo:v1"});
+    ASSERT_EQ(pushed.exit_status, 0) << pushed.stderr_text;
+  }
+
+  static void TearDownTestSuite() {
+    const int status = server_->stop();
+    EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << server_->log();
+    server_.reset();
+  }
+
+  static testing::ProcessResult run(const std::string& binary, std::vector<std::string> args) {
+    testing::ProcessOptions opts;
+    opts.argv = {binary, "--endpoint-url", server_->endpoint_url()};
+    opts.argv.insert(opts.argv.end(), args.begin(), args.end());
+    opts.env = testing::EcrLocalServer::tool_env();
+    opts.env["XDG_CACHE_HOME"] = (work_ / "cache").string();
+    return testing::run_process(opts, kToolTimeout);
+  }
+
+  static testing::ProcessResult ecr(std::vector<std::string> args) {
+    return run(kEcrCli, std::move(args));
+  }
+
+  static std::string digest_of_inspect(const std::string& json) {
+    simdjson::dom::parser parser;
+    return std::string(std::string_view(parser.parse(json)["digest"]));
+  }
+
+  static inline std::unique_ptr<testing::EcrLocalServer> server_;
+  static inline fs::path work_;
+};
+
+TEST_F(CopyRegistry, EcrToEcrCopyKeepsTheManifestDigestAndMovesTheBlobs) {
+  const int parts_before = server_->requests("UploadLayerPart");
+  const int gets_before = server_->requests("GET");
+  const testing::ProcessResult r =
+      ecr({"image", "copy", "--create-repository", "ecr:source-repo:v1", "ecr:copy-repo:v2"});
+  ASSERT_EQ(r.exit_status, 0) << r.stderr_text;
+  EXPECT_EQ(r.stdout_text, kHelloDigest + "\n");
+  // Config and layer: read from the source repository, uploaded to the copy.
+  EXPECT_EQ(server_->requests("UploadLayerPart") - parts_before, 2);
+  EXPECT_EQ(server_->requests("GET") - gets_before, 2);
+
+  const testing::ProcessResult inspected = ecr({"image", "inspect", "docker://copy-repo:v2"});
+  ASSERT_EQ(inspected.exit_status, 0) << inspected.stderr_text;
+  EXPECT_EQ(digest_of_inspect(inspected.stdout_text), kHelloDigest);
+}
+
+TEST_F(CopyRegistry, FullEcrUriIsARegistryReferenceAsIs) {
+  const std::string host = std::string(testing::EcrLocalServer::kAccountId) + ".dkr.ecr." +
+                           testing::EcrLocalServer::kRegion + ".amazonaws.com";
+  const testing::ProcessResult r =
+      ecr({"image", "copy", "--create-repository", host + "/source-repo@" + kHelloDigest,
+           host + "/uri-copy:latest"});
+  ASSERT_EQ(r.exit_status, 0) << r.stderr_text;
+  EXPECT_EQ(r.stdout_text, kHelloDigest + "\n");
+  const testing::ProcessResult inspected = ecr({"image", "inspect", host + "/uri-copy"});
+  ASSERT_EQ(inspected.exit_status, 0) << inspected.stderr_text;
+  EXPECT_EQ(digest_of_inspect(inspected.stdout_text), kHelloDigest);
+}
+
+TEST_F(CopyRegistry, InspectOfARegistryImageMatchesInspectOfTheArchive) {
+  const testing::ProcessResult local = ecr({"image", "inspect", "oci-archive:" + kOciArchive});
+  ASSERT_EQ(local.exit_status, 0) << local.stderr_text;
+  const testing::ProcessResult remote = ecr({"image", "inspect", "ecr:source-repo:v1"});
+  ASSERT_EQ(remote.exit_status, 0) << remote.stderr_text;
+  simdjson::dom::parser a;
+  simdjson::dom::parser b;
+  const simdjson::dom::element l = a.parse(local.stdout_text);
+  const simdjson::dom::element r = b.parse(remote.stdout_text);
+  EXPECT_EQ(simdjson::to_string(l["config"]), simdjson::to_string(r["config"]));
+  EXPECT_EQ(simdjson::to_string(l["layers"]), simdjson::to_string(r["layers"]));
+  EXPECT_EQ(simdjson::to_string(r["names"]), R"(["v1"])");
+}
+
+TEST_F(CopyRegistry, RegistryToLocalAndBackArePullAndPush) {
+  const fs::path archive = work_ / "copied.tar";
+  const testing::ProcessResult out =
+      ecr({"image", "copy", "ecr:source-repo:v1", "oci-archive:" + archive.string()});
+  ASSERT_EQ(out.exit_status, 0) << out.stderr_text;
+  EXPECT_EQ(out.stdout_text, kHelloDigest + "\n");
+  const testing::ProcessResult back = ecr({"image", "copy", "--create-repository",
+                                           "oci-archive:" + archive.string(), "ecr:round-trip:v3"});
+  ASSERT_EQ(back.exit_status, 0) << back.stderr_text;
+  EXPECT_EQ(back.stdout_text, kHelloDigest + "\n");
+}
+
+TEST_F(CopyRegistry, CopyOfAMissingImageNamesTheAwsError) {
+  const testing::ProcessResult r = ecr({"image", "copy", "ecr:source-repo:nope", "ecr:other:v1"});
+  EXPECT_NE(r.exit_status, 0);
+  EXPECT_NE(r.stderr_text.find("ImageNotFound"), std::string::npos) << r.stderr_text;
+}
+
+}  // namespace
+}  // namespace ecr

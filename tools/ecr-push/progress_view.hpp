@@ -1,0 +1,77 @@
+// What ecr-push and ecr-pull print while a transfer runs, as text: a pure
+// function of the progress events and the times they arrived (the clock is
+// passed in), so tests check the exact bytes a terminal receives.
+//
+// On a terminal (Mode::kTerminal) there is one line per blob, like docker's:
+//
+//   2c08ddd3f6dd  uploading   12.0 MiB / 45.6 MiB  8.0 MiB/s
+//   9a0b1c2d3e4f  exists      3.1 KiB
+//
+// redrawn in place (the cursor moves up over the lines drawn before and each
+// line is cleared and rewritten) at most once per kRedrawInterval, and a
+// last time by finish(). Elsewhere (Mode::kLines: a pipe, a CI log) each
+// state change is one line of its own and byte counts are not repeated.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ecr/transfer.hpp"
+
+namespace ecr::cli {
+
+// Ten redraws a second: fast enough to look live, slow enough that a
+// transfer of many small blobs does not spend its time drawing (docker's
+// progress output is throttled the same way).
+inline constexpr std::chrono::milliseconds kRedrawInterval{100};
+
+// "512 B", "1.5 KiB", "45.6 MiB", "2.0 GiB": binary units, one decimal.
+std::string human_bytes(std::int64_t bytes);
+
+class ProgressView {
+ public:
+  using Clock = std::chrono::steady_clock;
+  enum class Mode { kTerminal, kLines };
+
+  explicit ProgressView(Mode mode) : mode_(mode) {}
+
+  // Records `event`, which arrived at `now`, and returns what to write to the
+  // terminal now (often nothing: a redraw is due at most every
+  // kRedrawInterval; a line only when a blob's state changes).
+  std::string update(const ProgressEvent& event, Clock::time_point now);
+
+  // What to write when the transfer ends (done, failed or cancelled): on a
+  // terminal, the last state of every line, drawn once more unless nothing
+  // changed since the last redraw; nothing in line mode (every change was
+  // printed when it happened).
+  std::string finish(Clock::time_point now);
+
+ private:
+  struct Blob {
+    Digest digest;
+    BlobState state = BlobState::kChecking;
+    std::int64_t done = 0;
+    std::int64_t total = 0;
+    // When the bytes started moving (the first uploading/downloading event)
+    // and how many were done then, for the rate.
+    bool moving = false;
+    Clock::time_point started{};
+    std::int64_t done_at_start = 0;
+    Clock::time_point last{};
+  };
+
+  std::string line(const Blob& blob) const;
+  std::string redraw();
+  double rate(const Blob& blob) const;  // bytes per second; 0 when unknown
+
+  Mode mode_;
+  std::vector<Blob> blobs_;  // in the order they first appeared
+  std::size_t drawn_lines_ = 0;
+  bool dirty_ = false;
+  bool drawn_once_ = false;
+  Clock::time_point last_draw_{};
+};
+
+}  // namespace ecr::cli
