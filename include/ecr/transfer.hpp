@@ -5,8 +5,13 @@
 // Push: BatchCheckLayerAvailability (batches of 100) -> for each missing blob
 // InitiateLayerUpload -> UploadLayerPart in parts of the returned partSize ->
 // CompleteLayerUpload -> PutImage (an index's children by digest first, then
-// the root under each tag). Blobs are uploaded in parallel (`jobs`), each
-// through a part buffer taken from a pool of jobs x part-size buffers.
+// the root under each tag). Blobs are uploaded in parallel (`jobs`); within
+// a blob, part n+1 is read, hashed and encoded while part n is in flight, in
+// two buffers per job taken from a pool, so memory is about jobs x 2 x (part
+// size + its base64 request) whatever the image size. Uncompressed (docker
+// save) layers are compressed in the same pass, their digests finished during
+// the upload; with `cache_dir`, a digest index remembers them, so re-pushing
+// an unchanged tarball reads and compresses nothing.
 // Pull: BatchGetImage -> platform selection -> GetDownloadUrlForLayer -> GET
 // (large blobs as parallel byte ranges) -> digest and size verified -> sink.
 #pragma once
@@ -127,12 +132,13 @@ using PullResult = TransferResult;
 
 // Pushes the image `ref` of `source` (see ImageSource::resolve) to `dest`.
 // `dest`'s registry id and region (from an ECR URI) override `config`'s
-// region. `transport` null means libcurl. Throws InputError (bad options, no
-// such image, platform not in the index, layers that would need compressing
-// on the way: not supported yet), IntegrityError (a source blob that does not
-// match its digest; CompleteLayerUpload or PutImage answering another digest),
-// ServiceError subclasses named as in the model (RepositoryNotFoundException,
-// ...), TransportError, Cancelled.
+// region. `transport` null means libcurl. No digest index is used (the
+// source's file is unknown here; the location overload uses one). Throws
+// InputError (bad options, no such image, platform not in the index),
+// IntegrityError (a source blob that does not match its digest, a layer that
+// is not its config's diff_id; CompleteLayerUpload or PutImage answering
+// another digest), ServiceError subclasses named as in the model
+// (RepositoryNotFoundException, ...), TransportError, Cancelled.
 PushResult push(ImageSource& source, std::string_view ref, const ImageReference& dest,
                 const ClientConfig& config, const TransferOptions& options,
                 std::shared_ptr<http::Transport> transport = nullptr);

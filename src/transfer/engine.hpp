@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,14 +19,16 @@ namespace ecr::transfer {
 // BatchCheckLayerAvailability takes at most 100 layerDigests (the model's
 // BatchedOperationLayerDigestList max).
 inline constexpr std::size_t kBatchCheckLimit = 100;
-// Part buffers per job. One: a job's parts go out one after another (reading
-// part n+1 while part n is in flight is not implemented yet).
-inline constexpr std::size_t kPartBuffersPerJob = 1;
 
 // Pushes `ref` of `source`; the root goes under each of `tags` (by digest only
-// when empty).
+// when empty). `source_path` is the file or directory the source reads (an
+// archive, a layout): with options.cache_dir it keys the digest index, so a
+// re-push of an unchanged docker-archive compresses nothing. Each upload holds
+// kPartBuffersPerUpload part buffers (layer_upload.hpp), so a push holds at
+// most jobs x that many parts in memory.
 PushResult push_image(RegistrySession& session, ImageSource& source, std::string_view ref,
-                      const std::vector<std::string>& tags, const TransferOptions& options);
+                      const std::vector<std::string>& tags, const TransferOptions& options,
+                      const std::optional<std::filesystem::path>& source_path = std::nullopt);
 
 // How a pull splits large blobs. Blobs of at least `range_threshold` bytes
 // are fetched as parallel ranges of `range_chunk` bytes.

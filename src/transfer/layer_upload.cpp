@@ -1,7 +1,14 @@
 #include "transfer/layer_upload.hpp"
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <exception>
+#include <mutex>
 #include <optional>
+#include <thread>
+#include <vector>
 
 #include "core/base64.hpp"
 #include "core/json_writer.hpp"
@@ -33,42 +40,220 @@ void build_upload_part_body(std::string& out, const std::optional<std::string>& 
   w.end_object();
 }
 
+void PartWriter::write(std::span<const std::byte> bytes) {
+  while (!bytes.empty()) {
+    const std::span<std::byte> room = space();
+    const std::size_t n = std::min(room.size(), bytes.size());
+    std::memcpy(room.data(), bytes.data(), n);
+    advance(n);
+    bytes = bytes.subspan(n);
+  }
+}
+
+BlobProducer copy_blob(ImageSource& source, const Descriptor& descriptor) {
+  return [&source, &descriptor](PartWriter& out) {
+    BlobReader reader = source.open_blob(descriptor);
+    // Reads straight into the part buffer; the reader hashes on the way and
+    // throws IntegrityError at the end when digest or size disagree.
+    while (const std::size_t n = reader.read(out.space())) out.advance(n);
+    return descriptor;
+  };
+}
+
 namespace {
 
-// Reads from `reader` until `buffer` holds `size` bytes.
-void fill(BlobReader& reader, std::string& buffer, std::size_t size) {
-  std::size_t have = buffer.size();
-  buffer.resize(size);
-  while (have < size) {
-    const std::size_t n = reader.read(
-        std::span<std::byte>(reinterpret_cast<std::byte*>(buffer.data()) + have, size - have));
-    if (n == 0) {
-      throw IntegrityError("blob " + reader.descriptor().digest.str() + " ended after " +
-                           std::to_string(reader.position()) + " bytes; its descriptor says " +
-                           std::to_string(reader.size()));
-    }
-    have += n;
-  }
-}
+// One encoded part waiting to be sent: `buffer->raw` holds blob bytes
+// [first, first + length) and `buffer->body` their UploadLayerPart request.
+struct SealedPart {
+  PartBuffer* buffer = nullptr;
+  std::int64_t first = 0;
+  std::size_t length = 0;
+};
 
-// Reads the end of the blob so BlobReader verifies its digest and size.
-void finish_reading(BlobReader& reader) {
-  std::byte extra[1];
-  if (reader.read(std::span<std::byte>(extra, 1)) != 0) {
-    throw IntegrityError("blob " + reader.descriptor().digest.str() + " is longer than its size " +
-                         std::to_string(reader.size()));
+// Thrown inside the producer when the sender has stopped: it only unwinds the
+// producer thread.
+struct PipelineStopped {};
+
+// Thrown by the sender when the registry holds fewer bytes than the parts
+// still buffered start at: the blob must be produced again from `at`.
+struct Rewind {
+  std::int64_t at;
+};
+
+// The hand-over between producer and sender: free buffers go one way, sealed
+// parts the other, in order.
+class PartChannel {
+ public:
+  explicit PartChannel(std::vector<PartBufferPool::Lease>& leases) {
+    for (auto& lease : leases) free_.push_back(&*lease);
   }
-}
+
+  // Producer side.
+  PartBuffer* take_free() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return stopped_ || !free_.empty(); });
+    if (stopped_) throw PipelineStopped{};
+    PartBuffer* b = free_.front();
+    free_.pop_front();
+    return b;
+  }
+  void push_ready(const SealedPart& part) {
+    {
+      const std::lock_guard lock(mutex_);
+      if (stopped_) throw PipelineStopped{};
+      ready_.push_back(part);
+    }
+    changed_.notify_all();
+  }
+  void finish(const Descriptor& produced) {
+    {
+      const std::lock_guard lock(mutex_);
+      produced_ = produced;
+    }
+    changed_.notify_all();
+  }
+  void fail(std::exception_ptr error) {
+    {
+      const std::lock_guard lock(mutex_);
+      error_ = std::move(error);
+    }
+    changed_.notify_all();
+  }
+
+  // Sender side: the next part, or nullopt once the producer has finished and
+  // every part was taken. Rethrows the producer's failure.
+  std::optional<SealedPart> pop_ready() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return !ready_.empty() || produced_ || error_; });
+    if (!ready_.empty()) {
+      SealedPart p = ready_.front();
+      ready_.pop_front();
+      return p;
+    }
+    if (error_) std::rethrow_exception(error_);
+    return std::nullopt;
+  }
+  void give_back(PartBuffer* buffer) {
+    {
+      const std::lock_guard lock(mutex_);
+      free_.push_back(buffer);
+    }
+    changed_.notify_all();
+  }
+  // Wakes a producer waiting for a buffer and makes it unwind.
+  void stop() {
+    {
+      const std::lock_guard lock(mutex_);
+      stopped_ = true;
+    }
+    changed_.notify_all();
+  }
+  const Descriptor& produced() const { return *produced_; }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<PartBuffer*> free_;
+  std::deque<SealedPart> ready_;
+  std::optional<Descriptor> produced_;
+  std::exception_ptr error_;
+  bool stopped_ = false;
+};
+
+// Cuts the producer's bytes into parts and encodes each one. Bytes before
+// `skip_until` (already held by the registry) are produced, so they are
+// hashed, but not kept.
+class ChannelPartWriter final : public PartWriter {
+ public:
+  struct Target {
+    const std::optional<std::string>& registry_id;
+    const std::string& repository;
+    const std::string& upload_id;
+    std::int64_t part_size;
+  };
+
+  ChannelPartWriter(PartChannel& channel, const Target& target, std::int64_t skip_until,
+                    const Reporter& reporter)
+      : channel_(channel), target_(target), skip_until_(skip_until), reporter_(reporter) {
+    take_buffer();
+  }
+
+  std::span<std::byte> space() override {
+    auto room = static_cast<std::size_t>(target_.part_size) - held_;
+    if (position_ < skip_until_) {
+      room = std::min(room, static_cast<std::size_t>(skip_until_ - position_));
+    }
+    return {reinterpret_cast<std::byte*>(current_->raw.data()) + held_, room};
+  }
+
+  void advance(std::size_t n) override {
+    const bool skipping = position_ < skip_until_;
+    position_ += static_cast<std::int64_t>(n);
+    if (skipping) {
+      first_ = position_;
+      return;
+    }
+    held_ += n;
+    if (held_ == static_cast<std::size_t>(target_.part_size)) {
+      seal();
+      take_buffer();
+    }
+  }
+
+  // Sends the last, partial part and tells the sender what was produced.
+  void finish(const Descriptor& produced) {
+    if (position_ < skip_until_) {
+      throw IntegrityError("blob " + produced.digest.str() + " has " + std::to_string(position_) +
+                           " bytes but the registry holds " + std::to_string(skip_until_) +
+                           " of it");
+    }
+    if (held_ > 0) seal();
+    channel_.finish(produced);
+  }
+
+ private:
+  void take_buffer() {
+    reporter_.throw_if_cancelled();
+    current_ = channel_.take_free();
+    // Sized once; later parts reuse the capacity (resize is then a no-op).
+    current_->raw.resize(static_cast<std::size_t>(target_.part_size));
+    held_ = 0;
+    first_ = position_;
+  }
+
+  void seal() {
+    build_upload_part_body(current_->body, target_.registry_id, target_.repository,
+                           target_.upload_id, first_,
+                           std::string_view(current_->raw.data(), held_));
+    channel_.push_ready(SealedPart{.buffer = current_, .first = first_, .length = held_});
+    current_ = nullptr;
+  }
+
+  PartChannel& channel_;
+  const Target& target_;
+  std::int64_t skip_until_;
+  const Reporter& reporter_;
+  PartBuffer* current_ = nullptr;
+  std::size_t held_ = 0;       // bytes of the current part
+  std::int64_t first_ = 0;     // blob offset of the current part's first byte
+  std::int64_t position_ = 0;  // bytes produced
+};
+
+// What the attempts at one upload add up to.
+struct UploadTally {
+  std::optional<Descriptor> uploaded;
+  std::int64_t bytes_sent = 0;
+};
 
 class LayerUpload {
  public:
-  LayerUpload(RegistrySession& session, const Descriptor& d, const BlobOpener& open,
-              PartBuffer& buffer, std::int64_t fallback_part_size, Reporter& reporter,
-              UploadStats& stats)
+  LayerUpload(RegistrySession& session, const Descriptor& shown, const BlobProducer& produce,
+              std::vector<PartBufferPool::Lease>& buffers, std::int64_t fallback_part_size,
+              Reporter& reporter, UploadTally& stats)
       : session_(session),
-        d_(d),
-        open_(open),
-        buffer_(buffer),
+        shown_(shown),
+        produce_(produce),
+        buffers_(buffers),
         fallback_part_size_(fallback_part_size),
         reporter_(reporter),
         stats_(stats) {}
@@ -80,87 +265,98 @@ class LayerUpload {
     const auto started =
         session_.call<api::InitiateLayerUploadResponse>("InitiateLayerUpload", init);
     if (!started.uploadId) throw InputError("InitiateLayerUpload answered no uploadId");
+    upload_id_ = *started.uploadId;
     const std::int64_t part_size = started.partSize.value_or(fallback_part_size_);
     if (part_size < 1 || part_size > kMaxPartBlobBytes) {
       throw InputError("InitiateLayerUpload answered partSize " + std::to_string(part_size) +
                        "; a part holds 1 to " + std::to_string(kMaxPartBlobBytes) + " bytes");
     }
-    send_parts(*started.uploadId, part_size);
-    complete(*started.uploadId);
+    reporter_.report(shown_.digest, BlobState::kUploading, 0, shown_.size);
+    std::int64_t start = 0;
+    for (;;) {
+      try {
+        stats_.uploaded = send_parts(part_size, start);
+        break;
+      } catch (const Rewind& r) {
+        // The registry lost bytes the pipeline no longer holds: produce the
+        // blob again and send from the first byte it lacks.
+        start = r.at;
+      }
+    }
+    complete();
   }
 
  private:
-  // The part buffer holds blob bytes [buffered_first_, buffered_first_ +
-  // raw.size()); the reader stands at the end of that range.
-  void send_parts(const std::string& upload_id, std::int64_t part_size) {
-    std::string& raw = buffer_.raw;
-    raw.clear();
-    reader_.emplace(open_());
-    buffered_first_ = 0;
-    std::int64_t next = 0;  // first byte the registry has not acknowledged
-    int resumes = 0;
-    reporter_.report(d_.digest, BlobState::kUploading, 0, d_.size);
-    while (next < d_.size) {
-      reporter_.throw_if_cancelled();
-      const auto len = static_cast<std::size_t>(std::min(part_size, d_.size - next));
-      position_buffer_at(next);
-      fill(*reader_, raw, len);
-      build_upload_part_body(buffer_.body, session_.registry_id(), session_.repository(),
-                             upload_id, next, std::string_view(raw.data(), len));
-      stats_.bytes_sent += static_cast<std::int64_t>(len);
+  // Runs the producer on its own thread and sends what it seals, in order;
+  // returns the descriptor of the blob produced.
+  Descriptor send_parts(std::int64_t part_size, std::int64_t start) {
+    PartChannel channel(buffers_);
+    const ChannelPartWriter::Target target{session_.registry_id(), session_.repository(),
+                                           upload_id_, part_size};
+    std::jthread producer([&] {
       try {
-        session_.call_raw("UploadLayerPart", buffer_.body);
-        next += static_cast<std::int64_t>(len);
+        ChannelPartWriter writer(channel, target, start, reporter_);
+        writer.finish(produce_(writer));
+      } catch (const PipelineStopped&) {
+        // The sender gave up; its exception is the one that matters.
+      } catch (...) {
+        channel.fail(std::current_exception());
+      }
+    });
+    // Declared after the thread, so it runs first when the sender throws: the
+    // producer is woken and unwinds before the thread is joined.
+    struct StopOnExit {
+      PartChannel& c;
+      ~StopOnExit() { c.stop(); }
+    } stop_on_exit{channel};
+    while (const std::optional<SealedPart> part = channel.pop_ready()) {
+      send_part(*part);
+      channel.give_back(part->buffer);
+    }
+    return channel.produced();
+  }
+
+  // Sends one part, resending its tail when the registry kept only some of it.
+  void send_part(const SealedPart& part) {
+    const std::int64_t end = part.first + static_cast<std::int64_t>(part.length);
+    std::int64_t at = part.first;
+    for (;;) {
+      reporter_.throw_if_cancelled();
+      stats_.bytes_sent += end - at;
+      try {
+        session_.call_raw("UploadLayerPart", part.buffer->body);
+        break;
       } catch (const api::InvalidLayerPartException& e) {
         // The registry kept fewer bytes than sent (a connection reset mid-part
         // or a retried part it already partly had): go on after the last byte
         // it holds, not from the start.
-        if (!e.lastValidByteReceived() || ++resumes > kMaxPartResumes) throw;
+        if (!e.lastValidByteReceived() || ++resumes_ > kMaxPartResumes) throw;
         const std::int64_t resume_at = *e.lastValidByteReceived() + 1;
-        if (resume_at < 0 || resume_at > next + static_cast<std::int64_t>(len)) throw;
-        next = resume_at;
+        if (resume_at < 0 || resume_at > end) throw;
+        if (resume_at == end) break;
+        if (resume_at < part.first) throw Rewind{resume_at};
+        at = resume_at;
+        const auto offset = static_cast<std::size_t>(at - part.first);
+        build_upload_part_body(
+            part.buffer->body, session_.registry_id(), session_.repository(), upload_id_, at,
+            std::string_view(part.buffer->raw.data() + offset, part.length - offset));
       }
-      reporter_.report(d_.digest, BlobState::kUploading, next, d_.size);
     }
-    position_buffer_at(d_.size);
-    finish_reading(*reader_);
+    reporter_.report(shown_.digest, BlobState::kUploading, end, shown_.size);
   }
 
-  // Makes the buffer start at blob byte `at`, keeping bytes already read when
-  // `at` falls inside it and re-reading from the source when it precedes it.
-  void position_buffer_at(std::int64_t at) {
-    std::string& raw = buffer_.raw;
-    const std::int64_t end = buffered_first_ + static_cast<std::int64_t>(raw.size());
-    if (at >= buffered_first_ && at <= end) {
-      raw.erase(0, static_cast<std::size_t>(at - buffered_first_));
-      buffered_first_ = at;
-      return;
-    }
-    reader_.emplace(open_());
-    raw.clear();
-    std::int64_t skipped = 0;
-    while (skipped < at) {
-      const auto n = static_cast<std::size_t>(std::min<std::int64_t>(at - skipped, 1 << 20));
-      raw.clear();
-      fill(*reader_, raw, n);
-      skipped += static_cast<std::int64_t>(n);
-    }
-    raw.clear();
-    buffered_first_ = at;
-  }
-
-  void complete(const std::string& upload_id) {
+  void complete() {
     api::CompleteLayerUploadRequest req;
     req.registryId = session_.registry_id();
     req.repositoryName = session_.repository();
-    req.uploadId = upload_id;
-    req.layerDigests = {d_.digest.str()};
+    req.uploadId = upload_id_;
+    const std::string digest = stats_.uploaded->digest.str();
+    req.layerDigests = {digest};
     try {
-      const auto done =
-          session_.call<api::CompleteLayerUploadResponse>("CompleteLayerUpload", req);
-      if (done.layerDigest && *done.layerDigest != d_.digest.str()) {
-        throw IntegrityError("CompleteLayerUpload for " + d_.digest.str() +
-                             " answered layer digest " + *done.layerDigest);
+      const auto done = session_.call<api::CompleteLayerUploadResponse>("CompleteLayerUpload", req);
+      if (done.layerDigest && *done.layerDigest != digest) {
+        throw IntegrityError("CompleteLayerUpload for " + digest + " answered layer digest " +
+                             *done.layerDigest);
       }
     } catch (const api::LayerAlreadyExistsException&) {
       // Another pusher finished the same blob first: it is there, as wanted.
@@ -168,27 +364,27 @@ class LayerUpload {
   }
 
   RegistrySession& session_;
-  const Descriptor& d_;
-  const BlobOpener& open_;
-  PartBuffer& buffer_;
+  const Descriptor& shown_;
+  const BlobProducer& produce_;
+  std::vector<PartBufferPool::Lease>& buffers_;
   std::int64_t fallback_part_size_;
   Reporter& reporter_;
-  UploadStats& stats_;
-  std::optional<BlobReader> reader_;
-  std::int64_t buffered_first_ = 0;
+  UploadTally& stats_;
+  std::string upload_id_;  // of the upload being sent
+  int resumes_ = 0;
 };
 
 }  // namespace
 
-UploadStats upload_blob(RegistrySession& session, const Descriptor& descriptor,
-                        const BlobOpener& open, PartBufferPool& pool,
+UploadStats upload_blob(RegistrySession& session, const Descriptor& shown,
+                        const BlobProducer& produce, PartBufferPool& pool,
                         std::int64_t fallback_part_size, Reporter& reporter) {
-  PartBufferPool::Lease buffer = pool.acquire();
-  UploadStats stats;
+  std::vector<PartBufferPool::Lease> buffers = pool.acquire(kPartBuffersPerUpload);
+  UploadTally tally;
   for (int restart = 0;; ++restart) {
     try {
-      LayerUpload(session, descriptor, open, *buffer, fallback_part_size, reporter, stats).run();
-      return stats;
+      LayerUpload(session, shown, produce, buffers, fallback_part_size, reporter, tally).run();
+      return UploadStats{.uploaded = *tally.uploaded, .bytes_sent = tally.bytes_sent};
     } catch (const api::UploadNotFoundException&) {
       // The upload vanished (expired, or the registry lost it): only a new
       // upload from byte 0 can succeed.

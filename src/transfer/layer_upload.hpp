@@ -1,9 +1,19 @@
 // Uploading one blob through InitiateLayerUpload / UploadLayerPart /
-// CompleteLayerUpload, with resume from lastValidByteReceived.
+// CompleteLayerUpload, with parts pipelined and resume from
+// lastValidByteReceived.
+//
+// Each upload runs two threads: a producer that reads (and, for docker save
+// layers, compresses) the blob, hashes it and base64-encodes each part into
+// its request body, and a sender (the caller's thread) that sends the parts in
+// order. They pass kPartBuffersPerUpload buffers back and forth, so part n+1
+// is read and encoded while part n is in flight, and an upload never holds
+// more than that many parts in memory.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -24,10 +34,37 @@ inline constexpr int kMaxPartResumes = 16;
 // A vanished upload (UploadNotFoundException) restarts the layer this many
 // times at most.
 inline constexpr int kMaxUploadRestarts = 2;
+// Part buffers one upload holds: the part in flight and the next one being
+// read and encoded. More would only help when reading a part takes longer
+// than sending one, and then the source, not the pipeline, bounds the push.
+inline constexpr std::size_t kPartBuffersPerUpload = 2;
 
-// Opens the blob being uploaded from its first byte. Called again when a resume
-// needs bytes no longer in the part buffer.
-using BlobOpener = std::function<BlobReader()>;
+// The producer's end of the pipeline: bytes written here are cut into parts of
+// the upload's part size, each encoded into its request body and handed to
+// the sender. Not thread-safe (one producer).
+class PartWriter {
+ public:
+  virtual ~PartWriter() = default;
+  // Free room in the current part (never empty): read into it, then advance().
+  virtual std::span<std::byte> space() = 0;
+  // Takes `n` bytes written into space(). May block until the sender frees a
+  // buffer; throws Cancelled when the transfer is cancelled.
+  virtual void advance(std::size_t n) = 0;
+  // Copies `bytes` in (for producers that write from their own buffers, such
+  // as a compressor).
+  void write(std::span<const std::byte> bytes);
+};
+
+// Writes the whole blob, from its first byte to its end, into `out` and
+// returns its descriptor: the digest and size of the bytes written, verified
+// against what the source claims or computed on the way (a layer compressed
+// during the upload). Called again from the start when a resume needs bytes
+// the pipeline no longer holds, or when the upload restarts; it must then
+// write the same bytes.
+using BlobProducer = std::function<Descriptor(PartWriter& out)>;
+
+// A producer that copies `descriptor`'s blob from `source`, verifying it.
+BlobProducer copy_blob(ImageSource& source, const Descriptor& descriptor);
 
 // Appends the UploadLayerPart request for `part` to `out` (cleared first),
 // base64-encoding the part straight into the body.
@@ -36,15 +73,19 @@ void build_upload_part_body(std::string& out, const std::optional<std::string>& 
                             std::int64_t first_byte, std::string_view part);
 
 struct UploadStats {
+  Descriptor uploaded;          // what CompleteLayerUpload was given
   std::int64_t bytes_sent = 0;  // part bytes sent, re-sends included
 };
 
-// Uploads the blob `descriptor` names. `fallback_part_size` is used when the
-// registry does not answer a partSize. LayerAlreadyExistsException from
-// CompleteLayerUpload counts as success. Throws IntegrityError when the blob
-// does not match its descriptor or CompleteLayerUpload answers another digest.
-UploadStats upload_blob(RegistrySession& session, const Descriptor& descriptor,
-                        const BlobOpener& open, PartBufferPool& pool,
+// Uploads the blob `produce` writes. Progress is reported under `shown`'s
+// digest, with its size as total (for a blob compressed on the way: the
+// uncompressed layer). `fallback_part_size` is used when the registry does
+// not answer a partSize. LayerAlreadyExistsException from CompleteLayerUpload
+// counts as success. Throws IntegrityError when the producer finds the blob
+// does not match its descriptor or CompleteLayerUpload answers another
+// digest, and what the producer and the registry throw.
+UploadStats upload_blob(RegistrySession& session, const Descriptor& shown,
+                        const BlobProducer& produce, PartBufferPool& pool,
                         std::int64_t fallback_part_size, Reporter& reporter);
 
 }  // namespace ecr::transfer

@@ -13,8 +13,8 @@
 
 namespace ecr::transfer {
 
-// One part in flight: the raw bytes read from the source and the JSON request
-// body they are base64-encoded into.
+// One part: the raw bytes read from the source and the JSON request body they
+// are base64-encoded into.
 struct PartBuffer {
   std::string raw;
   std::string body;
@@ -44,15 +44,23 @@ class PartBufferPool {
 
   // Blocks until a buffer is free.
   Lease acquire();
+  // Blocks until `count` buffers are free and takes them together, so uploads
+  // that each need several never deadlock holding some of them. Throws
+  // std::invalid_argument when the pool has fewer than `count` buffers.
+  std::vector<Lease> acquire(std::size_t count);
+
   std::size_t size() const noexcept { return total_; }
+  // The most buffers ever leased at once (what the pool's memory peaked at).
+  std::size_t peak_in_use() const;
 
  private:
   void release(std::unique_ptr<PartBuffer> buffer);
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable available_;
   std::vector<std::unique_ptr<PartBuffer>> free_;
   std::size_t total_;
+  std::size_t peak_in_use_ = 0;
 };
 
 }  // namespace ecr::transfer

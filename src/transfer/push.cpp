@@ -1,28 +1,17 @@
 // The push engine: plan the image (which manifests, which blobs), ask the
 // registry which blobs it lacks, upload those in parallel, then put the
 // manifests children first.
-#include <stdlib.h>
-
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <filesystem>
 #include <set>
 
 #include "ecr/errors.hpp"
-#include "ecr/image_copy.hpp"
-#include "ecr/image_location.hpp"
 #include "transfer/engine.hpp"
 #include "transfer/layer_upload.hpp"
 #include "transfer/parallel.hpp"
+#include "transfer/push_compression.hpp"
 
 namespace ecr::transfer {
 namespace {
-
-bool is_uncompressed_layer(std::string_view media_type) {
-  return media_type == media_type::kOciLayer ||
-         media_type == "application/vnd.docker.image.rootfs.diff.tar";
-}
 
 // What a push writes: the image manifests (children of an index first) and the
 // root that goes under the tags.
@@ -30,7 +19,6 @@ struct PushPlan {
   std::vector<ParsedManifest> children;  // put by digest, before the root
   ParsedManifest root;
   std::vector<Descriptor> blobs;  // each digest once, in manifest order
-  bool has_uncompressed_layers = false;
 };
 
 void add_blobs(PushPlan& plan, std::set<Digest>& seen, const ParsedManifest& m) {
@@ -71,9 +59,6 @@ PushPlan plan_push(ImageSource& source, std::string_view ref, const TransferOpti
   } else {
     add_blobs(plan, seen, plan.root);
   }
-  for (const auto& d : plan.blobs) {
-    if (is_uncompressed_layer(d.media_type)) plan.has_uncompressed_layers = true;
-  }
   return plan;
 }
 
@@ -88,8 +73,8 @@ std::set<Digest> available_blobs(RegistrySession& session, const std::vector<Des
       req.layerDigests.push_back(blobs[j].digest.str());
       reporter.report(blobs[j].digest, BlobState::kChecking, 0, blobs[j].size);
     }
-    const auto answer = session.call<api::BatchCheckLayerAvailabilityResponse>(
-        "BatchCheckLayerAvailability", req);
+    const auto answer =
+        session.call<api::BatchCheckLayerAvailabilityResponse>("BatchCheckLayerAvailability", req);
     // A failure entry (MissingLayerDigest) means "upload it": that is data, not an error.
     for (const auto& layer : answer.layers.value_or(std::vector<api::Layer>{})) {
       if (layer.layerDigest && layer.layerAvailability == "AVAILABLE" &&
@@ -132,64 +117,50 @@ void create_repository(RegistrySession& session) {
   }
 }
 
-// A temporary directory removed with everything in it when it goes.
-class StagingDirectory {
- public:
-  StagingDirectory() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "ecr-push-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) {
-      throw InputError("cannot create a staging directory under " +
-                       std::filesystem::temp_directory_path().string() + ": " +
-                       std::strerror(errno));
-    }
-    path_ = pattern;
-  }
-  ~StagingDirectory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  StagingDirectory(const StagingDirectory&) = delete;
-  StagingDirectory& operator=(const StagingDirectory&) = delete;
-  const std::filesystem::path& path() const noexcept { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 }  // namespace
 
 PushResult push_image(RegistrySession& session, ImageSource& source, std::string_view ref,
-                      const std::vector<std::string>& tags, const TransferOptions& options) {
+                      const std::vector<std::string>& tags, const TransferOptions& options,
+                      const std::optional<std::filesystem::path>& source_path) {
   options.validate();
   const auto started = std::chrono::steady_clock::now();
   Reporter reporter(options.progress, options.cancel);
   if (options.create_repository) create_repository(session);
   const PushPlan plan = plan_push(source, ref, options);
-  if (plan.has_uncompressed_layers && options.compression != Compression::kNone) {
-    // Registries hold compressed layers (docker save writes them raw). The
-    // layers are compressed into a staging OCI layout first, with the
-    // deterministic compressor, so the same tarball always gives the same
-    // digests; the push then reads the staged image. This costs one extra
-    // pass over the layer bytes: compressing within the upload pass (digest
-    // finished during the upload) is the planned improvement.
-    StagingDirectory staging;
-    ImageLocation staged{.transport = Transport::kOciLayout, .path = staging.path() / "image",
-                         .ref = ""};
-    {
-      std::unique_ptr<ImageSink> sink = open_image_sink(staged);
-      CopyOptions copy;
-      copy.platform = options.platform;
-      copy.compression.algorithm = options.compression;
-      copy_image(source, ref, *sink, copy);
-      sink->commit();
+
+  // Registries hold compressed layers; docker save writes them raw. Those are
+  // compressed during their upload (push_compression.hpp), unless the digest
+  // index already knows what they compress to.
+  CompressionPlan compression(CompressOptions{.algorithm = options.compression}, options.cache_dir,
+                              source_path);
+  if (options.compression != Compression::kNone) {
+    for (const auto& d : plan.blobs) {
+      if (is_uncompressed_layer(d.media_type)) compression.add(d);
     }
-    std::unique_ptr<ImageSource> compressed = open_image_source(staged);
-    TransferOptions again = options;
-    again.create_repository = false;
-    again.platform.reset();
-    return push_image(session, *compressed, "", tags, again);
   }
-  const std::set<Digest> available = available_blobs(session, plan.blobs, reporter);
+  // The registry is asked about every blob whose digest is known before
+  // uploading; a layer compressed on the way is named only once it is sent.
+  std::vector<Descriptor> known;
+  for (const auto& d : plan.blobs) {
+    if (!compression.contains(d.digest)) {
+      known.push_back(d);
+    } else if (const auto& c = compression.at(d.digest).compressed) {
+      known.push_back(*c);
+    }
+  }
+  const std::set<Digest> available = available_blobs(session, known, reporter);
+  const auto must_compress = [&](const Digest& layer) {
+    if (!compression.contains(layer)) return false;
+    const auto& c = compression.at(layer).compressed;
+    return !c || !available.contains(c->digest);
+  };
+  const auto check_config = [&](const ParsedManifest& m) {
+    for (const auto& l : m.layers) {
+      if (must_compress(l.digest)) return check_diff_ids(source, m, compression);
+    }
+  };
+  if (!plan.root.is_index()) check_config(plan.root);
+  for (const auto& child : plan.children) check_config(child);
 
   PushResult result{.digest = plan.root.digest,
                     .media_type = plan.root.media_type,
@@ -197,37 +168,56 @@ PushResult push_image(RegistrySession& session, ImageSource& source, std::string
                     .bytes_moved = 0,
                     .bytes_skipped = 0,
                     .seconds = 0};
-  PartBufferPool pool(static_cast<std::size_t>(options.jobs) * kPartBuffersPerJob);
+  PartBufferPool pool(static_cast<std::size_t>(options.jobs) * kPartBuffersPerUpload);
   std::vector<std::function<void()>> uploads;
   std::vector<std::int64_t> sent(plan.blobs.size(), 0);
+  std::vector<std::optional<BlobResult>> outcomes(plan.blobs.size());
   for (std::size_t i = 0; i < plan.blobs.size(); ++i) {
     const Descriptor& d = plan.blobs[i];
-    const bool exists = available.contains(d.digest);
-    result.blobs.push_back({d.digest, d.size, exists ? BlobAction::kExists : BlobAction::kUploaded});
-    if (exists) {
-      result.bytes_skipped += d.size;
-      reporter.report(d.digest, BlobState::kExists, d.size, d.size);
+    // What the registry holds for it: the blob, or the layer compressed.
+    const Descriptor* pushed = compression.contains(d.digest) && !must_compress(d.digest)
+                                   ? &*compression.at(d.digest).compressed
+                                   : &d;
+    if (!must_compress(d.digest) && available.contains(pushed->digest)) {
+      outcomes[i] = BlobResult{pushed->digest, pushed->size, BlobAction::kExists};
+      result.bytes_skipped += pushed->size;
+      reporter.report(pushed->digest, BlobState::kExists, pushed->size, pushed->size);
       continue;
     }
     uploads.push_back([&, i] {
       reporter.throw_if_cancelled();
       const Descriptor& blob = plan.blobs[i];
-      const BlobOpener open = [&] { return source.open_blob(blob); };
-      sent[i] = upload_blob(session, blob, open, pool, options.part_size, reporter)
-                    .bytes_sent;
+      const bool compressing = compression.contains(blob.digest);
+      const BlobProducer produce =
+          compressing ? compression.compress(source, blob) : copy_blob(source, blob);
+      const UploadStats stats =
+          upload_blob(session, blob, produce, pool, options.part_size, reporter);
+      // Recorded only now: the registry holds the blob the index names.
+      if (compressing) compression.uploaded(blob.digest, stats.uploaded);
+      outcomes[i] = BlobResult{stats.uploaded.digest, stats.uploaded.size, BlobAction::kUploaded};
+      sent[i] = stats.bytes_sent;
       reporter.report(blob.digest, BlobState::kDone, blob.size, blob.size);
     });
   }
   run_all(static_cast<std::size_t>(options.jobs), uploads);
   for (std::int64_t s : sent) result.bytes_moved += s;
+  for (auto& outcome : outcomes) result.blobs.push_back(std::move(*outcome));
 
   reporter.throw_if_cancelled();
-  for (const auto& child : plan.children) put_manifest(session, child, std::nullopt);
+  // Manifests are rewritten from the digests computed during the uploads.
+  std::vector<ParsedManifest> children;
+  for (const auto& child : plan.children) children.push_back(compression.rewrite(child));
+  const ParsedManifest root = plan.root.is_index()
+                                  ? CompressionPlan::rewrite_index(plan.root, children)
+                                  : compression.rewrite(plan.root);
+  for (const auto& child : children) put_manifest(session, child, std::nullopt);
   if (tags.empty()) {
-    put_manifest(session, plan.root, std::nullopt);
+    put_manifest(session, root, std::nullopt);
   } else {
-    for (const auto& tag : tags) put_manifest(session, plan.root, tag);
+    for (const auto& tag : tags) put_manifest(session, root, tag);
   }
+  result.digest = root.digest;
+  result.media_type = root.media_type;
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

@@ -31,7 +31,10 @@ PushResult push(std::string_view source_location, const ImageReference& dest,
   options.validate();
   const ImageLocation location = ImageLocation::parse(source_location);
   auto source = open_image_source(location);
-  return push(*source, location.ref, dest, config, options, std::move(transport));
+  auto session = transfer::RegistrySession::open(config, dest, std::move(transport));
+  // The source's path keys push's digest index (TransferOptions::cache_dir).
+  return transfer::push_image(*session, *source, location.ref, push_tags(dest, options), options,
+                              location.path);
 }
 
 PullResult pull(const ImageReference& source, ImageSink& sink, const std::vector<std::string>& names,

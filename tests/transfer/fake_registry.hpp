@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "http/transport.hpp"
@@ -30,6 +31,14 @@ class FakeRegistry final : public http::Transport {
   // Once: the UploadLayerPart that crosses this byte offset of an upload keeps
   // the bytes up to it, then the connection "resets" (TransportError).
   std::optional<std::int64_t> reset_part_at;
+  // Once: the first UploadLayerPart starting at or past `forget.first` finds
+  // its upload cut back to `forget.second` bytes (a registry that lost bytes
+  // it had acknowledged), so it is refused with lastValidByteReceived
+  // forget.second - 1.
+  std::optional<std::pair<std::int64_t, std::int64_t>> forget;
+  // Once: the first UploadLayerPart starting at or past this byte finds its
+  // upload gone (UploadNotFoundException).
+  std::optional<std::int64_t> vanish_upload_at;
   // Once per blob digest: the first GET answers 403 (an expired URL).
   std::set<std::string> expire_first_get;
   // The first GET of these digests delivers a flipped byte.

@@ -1,5 +1,7 @@
 #include "transfer/fake_registry.hpp"
 
+#include <algorithm>
+
 #include "api/serde.hpp"
 #include "core/json_writer.hpp"
 #include "ecr/digest.hpp"
@@ -89,7 +91,17 @@ http::Response FakeRegistry::handle_api(const http::Request& request) {
     auto req = api::from_json<api::UploadLayerPartRequest>(request.body);
     auto it = uploads_.find(req.uploadId);
     if (it == uploads_.end()) return error_answer("UploadNotFoundException", "no upload");
+    if (vanish_upload_at && req.partFirstByte >= *vanish_upload_at) {
+      vanish_upload_at.reset();
+      uploads_.erase(it);
+      return error_answer("UploadNotFoundException", "upload vanished (scripted)");
+    }
     std::string& have = it->second.bytes;
+    if (forget && req.partFirstByte >= forget->first) {
+      have.resize(static_cast<std::size_t>(std::min<std::int64_t>(
+          forget->second, static_cast<std::int64_t>(have.size()))));
+      forget.reset();
+    }
     part_bytes_ += static_cast<std::int64_t>(req.layerPartBlob.size());
     const auto held = static_cast<std::int64_t>(have.size());
     if (req.partFirstByte != held ||

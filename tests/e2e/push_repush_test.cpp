@@ -1,0 +1,129 @@
+// Re-pushing an image the registry already holds, through the shipped
+// ecr-push against a real ecr-local: the second push costs one
+// BatchCheckLayerAvailability and the PutImage, nothing else, for an
+// oci-archive (digests are in its manifests) and for a docker-archive (its
+// compressed digests come from the digest index in --cache-dir).
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/ecr_local_server.hpp"
+#include "support/subprocess.hpp"
+
+namespace ecr {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kEcrPush = ECR_PUSH_BINARY;
+const std::string kOciArchive = std::string(ECR_SOURCE_DIR) + "/fixtures/hello.oci.tar";
+const std::string kDockerArchive = std::string(ECR_SOURCE_DIR) + "/fixtures/hello.docker.tar";
+// fixtures/README.md: the manifest digest of hello.oci.tar.
+constexpr const char* kHelloDigest =
+    "sha256:2c08ddd3f6dd05fb9768756e6ba3b1c203e4ad69cff1673318968b122e8458de";
+// hello.docker.tar with its layer gzipped by the deterministic compressor
+// (level 1), as `ecr image copy docker-archive:fixtures/hello.docker.tar oci:DIR`
+// writes it: the digest pushes had when they staged the compressed image.
+constexpr const char* kHelloDockerGzipDigest =
+    "sha256:7171258d7a12fada6a76c34e62400b231cc588b1978e80268313bce270fc3883";
+constexpr auto kToolTimeout = std::chrono::seconds(120);
+
+class Repush : public ::testing::Test {
+ protected:
+  ~Repush() override {
+    const int status = server_.stop();
+    EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << server_.log();
+  }
+
+  // Pushes with --json and the test's own cache; returns the pushed digest
+  // and the operations the push made, in order.
+  struct Pushed {
+    std::string digest;
+    std::int64_t bytes_uploaded = -1;
+    std::vector<std::string> requests;
+  };
+  Pushed push(const std::string& source, const std::string& dest,
+              std::vector<std::string> extra = {}) {
+    const std::size_t before = server_.request_log().size();
+    testing::ProcessOptions opts;
+    opts.argv = {kEcrPush, "--endpoint-url", server_.endpoint_url(), "--json", "--quiet"};
+    if (std::find(extra.begin(), extra.end(), "--no-cache") == extra.end()) {
+      opts.argv.insert(opts.argv.end(), {"--cache-dir", cache_dir().string()});
+    }
+    opts.argv.insert(opts.argv.end(), extra.begin(), extra.end());
+    opts.argv.push_back(source);
+    opts.argv.push_back(dest);
+    opts.env = testing::EcrLocalServer::tool_env();
+    // Never the user's cache, whatever the options.
+    opts.env["XDG_CACHE_HOME"] = (server_.directory() / "xdg-cache").string();
+    const testing::ProcessResult r = testing::run_process(opts, kToolTimeout);
+    EXPECT_EQ(r.exit_status, 0) << "stdout: " << r.stdout_text << "\nstderr: " << r.stderr_text;
+    Pushed p;
+    const std::vector<std::string> log = server_.request_log();
+    p.requests.assign(log.begin() + static_cast<std::ptrdiff_t>(before), log.end());
+    if (r.exit_status != 0) return p;
+    std::string last;
+    std::istringstream lines(r.stdout_text);
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.empty()) last = line;
+    }
+    simdjson::dom::parser parser;
+    const simdjson::dom::element doc = parser.parse(last);
+    p.digest = std::string(std::string_view(doc["digest"]));
+    p.bytes_uploaded = std::int64_t(doc["bytesUploaded"]);
+    return p;
+  }
+
+  fs::path cache_dir() const { return server_.directory() / "cache"; }
+
+  testing::EcrLocalServer server_;
+};
+
+const std::vector<std::string> kCheckAndPut = {"BatchCheckLayerAvailability", "PutImage"};
+
+TEST_F(Repush, OciArchiveRepushMakesOneCheckAndThePut) {
+  const Pushed first =
+      push("oci-archive:" + kOciArchive, "hello/oci:latest", {"--create-repository"});
+  ASSERT_EQ(first.digest, kHelloDigest);
+
+  const Pushed second = push("oci-archive:" + kOciArchive, "hello/oci:latest");
+
+  EXPECT_EQ(second.digest, kHelloDigest);
+  EXPECT_EQ(second.requests, kCheckAndPut);
+  EXPECT_EQ(second.bytes_uploaded, 0);
+}
+
+TEST_F(Repush, DockerArchiveRepushWithAWarmDigestIndexMakesOneCheckAndThePut) {
+  const Pushed first =
+      push("docker-archive:" + kDockerArchive, "hello/docker:latest", {"--create-repository"});
+  ASSERT_EQ(first.digest, kHelloDockerGzipDigest);
+  EXPECT_EQ(server_.requests("UploadLayerPart"), 2);  // config and the compressed layer
+
+  const Pushed second = push("docker-archive:" + kDockerArchive, "hello/docker:latest");
+
+  EXPECT_EQ(second.digest, kHelloDockerGzipDigest);
+  EXPECT_EQ(second.requests, kCheckAndPut);
+  EXPECT_EQ(second.bytes_uploaded, 0);
+}
+
+TEST_F(Repush, DockerArchivePushWithoutCacheGivesTheSameDigest) {
+  const Pushed first = push("docker-archive:" + kDockerArchive, "hello/nocache:latest",
+                            {"--create-repository", "--no-cache"});
+  const Pushed second =
+      push("docker-archive:" + kDockerArchive, "hello/nocache:latest", {"--no-cache"});
+
+  EXPECT_EQ(first.digest, kHelloDockerGzipDigest);
+  EXPECT_EQ(second.digest, kHelloDockerGzipDigest);
+  // Without the index the layer is compressed and sent again; the registry
+  // already has it, so CompleteLayerUpload answers LayerAlreadyExists.
+  EXPECT_FALSE(fs::exists(cache_dir()));
+  EXPECT_FALSE(fs::exists(server_.directory() / "xdg-cache"));
+}
+
+}  // namespace
+}  // namespace ecr
