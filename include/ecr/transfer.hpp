@@ -12,8 +12,10 @@
 // save) layers are compressed in the same pass, their digests finished during
 // the upload; with `cache_dir`, a digest index remembers them, so re-pushing
 // an unchanged tarball reads and compresses nothing.
-// Pull: BatchGetImage -> platform selection -> GetDownloadUrlForLayer -> GET
-// (large blobs as parallel byte ranges) -> digest and size verified -> sink.
+// Pull: BatchGetImage -> platform selection -> for each blob not in the cache
+// GetDownloadUrlForLayer -> GET (large blobs as parallel byte ranges) ->
+// digest and size verified -> cache -> sink. With a cache, an image whose
+// blobs are all cached costs one BatchGetImage (docs/cache.md).
 #pragma once
 
 #include <atomic>
@@ -57,7 +59,7 @@ enum class BlobAction {
   kUploaded,    // push: sent through the layer upload APIs
   kExists,      // push: the registry had it; pull: the destination had it
   kDownloaded,  // pull: fetched from the registry
-  kCached,      // pull: served by a local cache (none is plugged in yet)
+  kCached,      // pull: served by the local cache (TransferOptions::cache_dir), not downloaded
 };
 std::string_view blob_action_name(BlobAction action) noexcept;  // "uploaded", ...
 
