@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -172,6 +171,55 @@ bool cached_blob_intact(BlobCache& cache, const Descriptor& d) {
   }
 }
 
+// Writes verified blobs into the sink. A cached blob that is gone (pruned by
+// another process) or whose bytes fail the sink's digest check (damaged on
+// disk) is dropped from the cache, downloaded again and written again.
+struct SinkDelivery {
+  BlobLanding& landing;
+  RegistrySession& session;
+  ImageSink& sink;
+  Reporter& reporter;
+  const TransferOptions& options;
+  const DownloadTuning& tuning;
+
+  // `blob`: this pull's download of `d`, null for a cached blob. Updates
+  // `r`'s action and `result`'s byte counts when a cached blob is refetched.
+  void deliver(const Descriptor& d, const Download* blob, BlobResult& r, PullResult& result) {
+    for (;;) {
+      reporter.throw_if_cancelled();
+      if (auto stream = landing.open(d, blob)) {
+        if (write(d, std::move(stream), r.action == BlobAction::kCached)) break;
+        landing.cache()->remove(d.digest);
+      } else if (r.action != BlobAction::kCached) {
+        throw InputError("blob " + d.digest.str() + " left the cache while being pulled");
+      }
+      r.action = BlobAction::kDownloaded;
+      result.bytes_skipped -= d.size;
+      std::vector<std::unique_ptr<Download>> again;
+      again.push_back(landing.start(session, d, reporter));
+      result.bytes_moved += download_all(again, landing, reporter, options, tuning);
+      blob = nullptr;
+    }
+    reporter.report(d.digest, BlobState::kDone, d.size, d.size);
+  }
+
+  // Returns false when a cached blob turned out damaged; rethrows otherwise.
+  bool write(const Descriptor& d, std::unique_ptr<ByteStream> stream, bool cached) {
+    try {
+      BlobReader reader(d, std::move(stream));
+      sink.write_blob(reader);
+      return true;
+    } catch (const IntegrityError&) {
+      if (!cached) throw;
+    } catch (const Error&) {
+      // E.g. a docker-archive sink's decompressor tripping over damaged
+      // bytes before the digest check: retry only when the entry is bad.
+      if (!cached || cached_blob_intact(*landing.cache(), d)) throw;
+    }
+    return false;
+  }
+};
+
 }  // namespace
 
 Platform host_platform() {
@@ -218,41 +266,13 @@ PullResult pull_image(RegistrySession& session, const ImageReference& source, Im
   }
   result.bytes_moved += download_all(downloads, landing, reporter, options, tuning);
 
-  // Into the sink, in plan order. A cached blob that is gone (pruned by
-  // another process) or whose bytes fail the sink's digest check (damaged on
-  // disk) is dropped from the cache, downloaded again and written again.
-  for (BlobResult& r : result.blobs) {
-    if (r.action == BlobAction::kExists) continue;
-    const Descriptor& d = *std::find_if(plan.blobs.begin(), plan.blobs.end(),
-                                        [&](const Descriptor& x) { return x.digest == r.digest; });
-    for (bool written = false; !written;) {
-      reporter.throw_if_cancelled();
-      const auto it = download_of.find(d.digest);
-      auto stream = landing.open(d, it == download_of.end() ? nullptr : it->second);
-      if (stream) {
-        try {
-          BlobReader reader(d, std::move(stream));
-          sink.write_blob(reader);
-          written = true;
-          continue;
-        } catch (const IntegrityError&) {
-          if (r.action != BlobAction::kCached) throw;
-        } catch (const Error&) {
-          // E.g. a docker-archive sink's decompressor tripping over damaged
-          // bytes before the digest check: retry only when the entry is bad.
-          if (r.action != BlobAction::kCached || cached_blob_intact(*cache, d)) throw;
-        }
-        cache->remove(d.digest);
-      } else if (r.action != BlobAction::kCached) {
-        throw InputError("blob " + d.digest.str() + " left the cache while being pulled");
-      }
-      r.action = BlobAction::kDownloaded;
-      result.bytes_skipped -= d.size;
-      std::vector<std::unique_ptr<Download>> again;
-      again.push_back(landing.start(session, d, reporter));
-      result.bytes_moved += download_all(again, landing, reporter, options, tuning);
-    }
-    reporter.report(d.digest, BlobState::kDone, d.size, d.size);
+  // Into the sink, in plan order (one result per planned blob, same order).
+  for (std::size_t i = 0; i < plan.blobs.size(); ++i) {
+    if (result.blobs[i].action == BlobAction::kExists) continue;
+    const auto it = download_of.find(plan.blobs[i].digest);
+    SinkDelivery delivery{landing, session, sink, reporter, options, tuning};
+    delivery.deliver(plan.blobs[i], it == download_of.end() ? nullptr : it->second, result.blobs[i],
+                     result);
   }
   for (const auto& child : plan.children) sink.write_manifest(child, {}, false);
   sink.write_manifest(plan.root, names, true);
