@@ -75,7 +75,7 @@ class MemorySource final : public ImageSource {
   std::vector<ImageEntry> entries_;
 };
 
-class MemorySink final : public ImageSink {
+class MemorySink : public ImageSink {
  public:
   bool has_blob(const Digest& d) override { return blobs.contains(d); }
   void write_blob(BlobReader& in) override {
@@ -276,6 +276,40 @@ TEST_F(PullCacheTest, ACorruptCacheEntryIsDroppedAndDownloadedAgain) {
   EXPECT_EQ(requests.at("GetDownloadUrlForLayer"), 1);
   EXPECT_EQ(requests.at("GET"), 1);
   EXPECT_EQ(read_file(cached_file(layer.digest)), source_.bytes(layer.digest));
+}
+
+// Another process prunes the layer after this pull planned it as cached.
+class PruningSink final : public MemorySink {
+ public:
+  PruningSink(BlobCache& cache, Digest victim) : cache_(cache), victim_(std::move(victim)) {}
+  void write_blob(BlobReader& in) override {
+    cache_.remove(victim_);
+    MemorySink::write_blob(in);
+  }
+
+ private:
+  BlobCache& cache_;
+  Digest victim_;
+};
+
+TEST_F(PullCacheTest, ACachedBlobPrunedDuringThePullIsDownloadedAgain) {
+  source_.set_root(source_.add_image(3000, 'k'));
+  push("v1");
+  MemorySink cold;
+  pull("v1", cold);
+  const ParsedManifest m = source_.resolve("");
+  const Descriptor layer = m.layers[0];
+  BlobCache cache(*options_.cache_dir);
+  PruningSink sink(cache, layer.digest);  // the config is written first
+  requests_since_last();
+
+  const PullResult r = pull("v1", sink);
+
+  EXPECT_EQ(sink.blobs.at(layer.digest), source_.bytes(layer.digest));
+  EXPECT_EQ(actions(r).at(layer.digest), BlobAction::kDownloaded);
+  EXPECT_EQ(actions(r).at(m.config->digest), BlobAction::kCached);
+  EXPECT_EQ(requests_since_last().at("GET"), 1);
+  EXPECT_TRUE(sink.committed);
 }
 
 TEST_F(PullCacheTest, RangedDownloadIsAssembledExactlyInTheCache) {
