@@ -71,6 +71,9 @@ class BlobLanding {
   explicit BlobLanding(const TransferOptions& options) {
     if (options.cache_dir) {
       cache_.emplace(*options.cache_dir);
+      // Temp files of killed pulls (a whole layer each) go now rather than
+      // waiting for an `ecr cache` verb; live writers' files are flocked.
+      cache_->sweep_temps();
     } else {
       staging_.emplace(std::filesystem::temp_directory_path() / "ecr-pull");
     }

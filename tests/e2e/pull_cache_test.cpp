@@ -304,7 +304,8 @@ TEST_F(PullCache, PullKilledMidDownloadLeavesOnlyVerifiedBlobsAndNothingAtTheDes
   EXPECT_EQ(again.digest, Digest::of(manifest).str());
   EXPECT_TRUE(read_file(cache / "blobs" / "sha256" / std::string(Digest::of(layer).hex())) ==
               layer);
-  EXPECT_GE(check_cache_blobs(cache), 3u);  // manifest, config, layer
+  EXPECT_GE(check_cache_blobs(cache), 3u);   // manifest, config, layer
+  EXPECT_TRUE(fs::is_empty(cache / "tmp"));  // the killed pull's temp swept
   EXPECT_TRUE(fs::is_regular_file(dest));
 }
 
