@@ -407,7 +407,6 @@ class ProxyConnection {
 };
 
 FaultProxy::FaultProxy(int upstream_port) : upstream_port_(upstream_port) {
-  if (::pipe2(stop_pipe_, O_CLOEXEC) != 0) throw_errno("pipe2");
   Socket listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (listener.get() < 0) throw_errno("socket");
   sockaddr_in addr = loopback(0);
@@ -420,6 +419,7 @@ FaultProxy::FaultProxy(int upstream_port) : upstream_port_(upstream_port) {
     throw_errno("getsockname");
   }
   port_ = ntohs(addr.sin_port);
+  if (::pipe2(stop_pipe_, O_CLOEXEC) != 0) throw_errno("pipe2");
   listen_fd_ = listener.release();
   acceptor_ = std::thread([this] { accept_loop(); });
 }
