@@ -16,9 +16,9 @@
 
 namespace ecr::transfer {
 
-void build_upload_part_body(std::string& out, const std::optional<std::string>& registry_id,
-                            std::string_view repository, std::string_view upload_id,
-                            std::int64_t first_byte, std::string_view part) {
+std::size_t build_upload_part_body(std::string& out, const std::optional<std::string>& registry_id,
+                                   std::string_view repository, std::string_view upload_id,
+                                   std::int64_t first_byte, std::string_view part) {
   out.clear();
   json::Writer w(out);
   w.begin_object();
@@ -37,7 +37,9 @@ void build_upload_part_body(std::string& out, const std::optional<std::string>& 
   w.key("layerPartBlob");
   char* encoded = w.string_in_place(base64::encoded_size(part.size()));
   base64::encode_to(part, encoded);
+  const auto offset = static_cast<std::size_t>(encoded - out.data());
   w.end_object();
+  return offset;
 }
 
 void PartWriter::write(std::span<const std::byte> bytes) {
@@ -62,12 +64,13 @@ BlobProducer copy_blob(ImageSource& source, const Descriptor& descriptor) {
 
 namespace {
 
-// One encoded part waiting to be sent: `buffer->raw` holds blob bytes
-// [first, first + length) and `buffer->body` their UploadLayerPart request.
+// One encoded part waiting to be sent: `buffer->body` is the UploadLayerPart
+// request for blob bytes [first, first + length), base64 from `encoded_at`.
 struct SealedPart {
   PartBuffer* buffer = nullptr;
   std::int64_t first = 0;
   std::size_t length = 0;
+  std::size_t encoded_at = 0;
 };
 
 // Thrown inside the producer when the sender has stopped: it only unwinds the
@@ -160,9 +163,12 @@ class PartChannel {
   bool stopped_ = false;
 };
 
-// Cuts the producer's bytes into parts and encodes each one. Bytes before
-// `skip_until` (already held by the registry) are produced, so they are
-// hashed, but not kept.
+// Cuts the producer's bytes into parts and encodes each one. Bytes are read
+// into `scratch` (one part's worth, reused for every part) and encoded into
+// the body of a buffer from the channel; only bodies wait for the sender, so
+// an upload holds one raw part and kPartBuffersPerUpload encoded ones. Bytes
+// before `skip_until` (already held by the registry) are produced, so they
+// are hashed, but not kept.
 class ChannelPartWriter final : public PartWriter {
  public:
   struct Target {
@@ -172,9 +178,15 @@ class ChannelPartWriter final : public PartWriter {
     std::int64_t part_size;
   };
 
-  ChannelPartWriter(PartChannel& channel, const Target& target, std::int64_t skip_until,
-                    const Reporter& reporter)
-      : channel_(channel), target_(target), skip_until_(skip_until), reporter_(reporter) {
+  ChannelPartWriter(PartChannel& channel, const Target& target, std::string& scratch,
+                    std::int64_t skip_until, const Reporter& reporter)
+      : channel_(channel),
+        target_(target),
+        scratch_(scratch),
+        skip_until_(skip_until),
+        reporter_(reporter) {
+    // Sized once; later parts and layers reuse the capacity.
+    scratch_.resize(static_cast<std::size_t>(target_.part_size));
     take_buffer();
   }
 
@@ -183,7 +195,7 @@ class ChannelPartWriter final : public PartWriter {
     if (position_ < skip_until_) {
       room = std::min(room, static_cast<std::size_t>(skip_until_ - position_));
     }
-    return {reinterpret_cast<std::byte*>(current_->raw.data()) + held_, room};
+    return {reinterpret_cast<std::byte*>(scratch_.data()) + held_, room};
   }
 
   void advance(std::size_t n) override {
@@ -215,22 +227,22 @@ class ChannelPartWriter final : public PartWriter {
   void take_buffer() {
     reporter_.throw_if_cancelled();
     current_ = channel_.take_free();
-    // Sized once; later parts reuse the capacity (resize is then a no-op).
-    current_->raw.resize(static_cast<std::size_t>(target_.part_size));
     held_ = 0;
     first_ = position_;
   }
 
   void seal() {
-    build_upload_part_body(current_->body, target_.registry_id, target_.repository,
-                           target_.upload_id, first_,
-                           std::string_view(current_->raw.data(), held_));
-    channel_.push_ready(SealedPart{.buffer = current_, .first = first_, .length = held_});
+    const std::size_t encoded_at =
+        build_upload_part_body(current_->body, target_.registry_id, target_.repository,
+                               target_.upload_id, first_, std::string_view(scratch_.data(), held_));
+    channel_.push_ready(
+        SealedPart{.buffer = current_, .first = first_, .length = held_, .encoded_at = encoded_at});
     current_ = nullptr;
   }
 
   PartChannel& channel_;
   const Target& target_;
+  std::string& scratch_;
   std::int64_t skip_until_;
   const Reporter& reporter_;
   PartBuffer* current_ = nullptr;
@@ -295,7 +307,7 @@ class LayerUpload {
                                            upload_id_, part_size};
     std::jthread producer([&] {
       try {
-        ChannelPartWriter writer(channel, target, start, reporter_);
+        ChannelPartWriter writer(channel, target, buffers_.front()->raw, start, reporter_);
         writer.finish(produce_(writer));
       } catch (const PipelineStopped&) {
         // The sender gave up; its exception is the one that matters.
@@ -336,10 +348,15 @@ class LayerUpload {
         if (resume_at == end) break;
         if (resume_at < part.first) throw Rewind{resume_at};
         at = resume_at;
+        // The raw bytes are gone (the producer reuses its scratch): decode
+        // them back from the body. Rare (a fault mid-part), so a temporary.
+        const std::string bytes =
+            base64::decode(std::string_view(part.buffer->body)
+                               .substr(part.encoded_at, base64::encoded_size(part.length)));
         const auto offset = static_cast<std::size_t>(at - part.first);
-        build_upload_part_body(
-            part.buffer->body, session_.registry_id(), session_.repository(), upload_id_, at,
-            std::string_view(part.buffer->raw.data() + offset, part.length - offset));
+        build_upload_part_body(part.buffer->body, session_.registry_id(), session_.repository(),
+                               upload_id_, at,
+                               std::string_view(bytes).substr(offset, part.length - offset));
       }
     }
     reporter_.report(shown_.digest, BlobState::kUploading, end, shown_.size);

@@ -6,8 +6,8 @@
 // layers, compresses) the blob, hashes it and base64-encodes each part into
 // its request body, and a sender (the caller's thread) that sends the parts in
 // order. They pass kPartBuffersPerUpload buffers back and forth, so part n+1
-// is read and encoded while part n is in flight, and an upload never holds
-// more than that many parts in memory.
+// is read and encoded while part n is in flight: an upload holds one raw part
+// (the producer's) and that many encoded ones, whatever the blob's size.
 #pragma once
 
 #include <cstdint>
@@ -67,10 +67,11 @@ using BlobProducer = std::function<Descriptor(PartWriter& out)>;
 BlobProducer copy_blob(ImageSource& source, const Descriptor& descriptor);
 
 // Appends the UploadLayerPart request for `part` to `out` (cleared first),
-// base64-encoding the part straight into the body.
-void build_upload_part_body(std::string& out, const std::optional<std::string>& registry_id,
-                            std::string_view repository, std::string_view upload_id,
-                            std::int64_t first_byte, std::string_view part);
+// base64-encoding the part straight into the body; returns the offset of the
+// encoded part in `out`.
+std::size_t build_upload_part_body(std::string& out, const std::optional<std::string>& registry_id,
+                                   std::string_view repository, std::string_view upload_id,
+                                   std::int64_t first_byte, std::string_view part);
 
 struct UploadStats {
   Descriptor uploaded;          // what CompleteLayerUpload was given

@@ -14,7 +14,8 @@
 namespace ecr::transfer {
 
 // One part: the raw bytes read from the source and the JSON request body they
-// are base64-encoded into.
+// are base64-encoded into. An upload reads into the raw bytes of its first
+// buffer only (layer_upload.hpp); every buffer's body carries one part.
 struct PartBuffer {
   std::string raw;
   std::string body;

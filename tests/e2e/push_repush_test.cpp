@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/ecr_local_server.hpp"
@@ -64,7 +65,14 @@ class Repush : public ::testing::Test {
     const testing::ProcessResult r = testing::run_process(opts, kToolTimeout);
     EXPECT_EQ(r.exit_status, 0) << "stdout: " << r.stdout_text << "\nstderr: " << r.stderr_text;
     Pushed p;
-    const std::vector<std::string> log = server_.request_log();
+    // ecr-local logs a request after answering it: wait (boundedly) for the
+    // line of the PutImage that ends every push.
+    std::vector<std::string> log = server_.request_log();
+    for (int i = 0; i < 100 && r.exit_status == 0 && (log.empty() || log.back() != "PutImage");
+         ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      log = server_.request_log();
+    }
     p.requests.assign(log.begin() + static_cast<std::ptrdiff_t>(before), log.end());
     if (r.exit_status != 0) return p;
     std::string last;

@@ -282,6 +282,20 @@ TEST_F(PushPipelineTest, WarmDigestIndexSkipsCompressionAndUploads) {
   }
 }
 
+TEST_F(PushPipelineTest, RepushOfCompressedLayersReadsNoBlob) {
+  // OCI layouts and archives name every blob in their manifests: when the
+  // registry has them all, there is nothing to read, hash or compress.
+  const auto layers = source_.add_image({make_bytes(9000, 14), make_bytes(100, 15)}, kGzipLayer);
+  push();
+  source_.reset_counts();
+
+  const PushResult again = push();
+
+  for (const auto& layer : layers) EXPECT_EQ(source_.opens(layer.digest), 0) << layer.digest.str();
+  EXPECT_EQ(source_.opens(source_.resolve("").config->digest), 0);
+  EXPECT_EQ(again.bytes_moved, 0);
+}
+
 TEST_F(PushPipelineTest, IndexedLayerMissingFromTheRegistryIsCompressedAndUploadedAgain) {
   const auto layers = source_.add_image({make_bytes(10000, 8, true)}, kTarLayer);
   const PushResult first = push();
