@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job: builds the tools, starts ecr-local on a free loopback port,
 # pushes the fixture image fixtures/hello.oci.tar with ecr-push, pulls it back
-# into an oci-archive with ecr-pull, checks that the manifest digests match,
-# prints what happened and stops the server.
+# into an oci-archive with ecr-pull (then again, served from the blob cache),
+# checks that the manifest digests match, prints what happened and stops the
+# server. Everything it writes (registry, cache, archives) is in a temporary
+# directory removed at the end.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,13 +39,18 @@ echo "== source: $source_image"
 
 echo
 echo "== ecr-push oci-archive:fixtures/hello.oci.tar hello:latest"
-"$build/tools/ecr-push/ecr-push" --endpoint-url "$url" --create-repository --json \
+"$build/tools/ecr-push/ecr-push" --endpoint-url "$url" --cache-dir "$work/cache" --create-repository --json \
   "oci-archive:$source_image" hello:latest | tee "$work/push.json"
 
 echo
 echo "== ecr-pull hello:latest oci-archive:pulled.tar"
-"$build/tools/ecr-pull/ecr-pull" --endpoint-url "$url" --json \
+"$build/tools/ecr-pull/ecr-pull" --endpoint-url "$url" --cache-dir "$work/cache" --json \
   hello:latest "oci-archive:$work/pulled.tar" | tee "$work/pull.json"
+
+echo
+echo "== ecr-pull again: the blobs come from the cache ($work/cache)"
+"$build/tools/ecr-pull/ecr-pull" --endpoint-url "$url" --cache-dir "$work/cache" --json \
+  hello:latest "oci-archive:$work/pulled-again.tar" | tee "$work/pull-again.json"
 
 echo
 echo "== the registry's view (ecr describe-images)"
@@ -52,6 +59,8 @@ echo "== the registry's view (ecr describe-images)"
 digest_of() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["digest"])' "$1"; }
 pushed=$(digest_of "$work/push.json")
 pulled=$(digest_of "$work/pull.json")
+pulled_again=$(digest_of "$work/pull-again.json")
+actions_of() { python3 -c 'import json,sys,collections; c=collections.Counter(b["action"] for b in json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["blobs"]); print(", ".join(f"{n} {a}" for a, n in sorted(c.items())))' "$1"; }
 expected=$("$build/tools/ecr/ecr" image inspect "oci-archive:$source_image" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["digest"])')
 reread=$("$build/tools/ecr/ecr" image inspect "oci-archive:$work/pulled.tar" |
@@ -60,11 +69,14 @@ reread=$("$build/tools/ecr/ecr" image inspect "oci-archive:$work/pulled.tar" |
 echo
 echo "== summary"
 echo "fixture manifest digest: $expected"
-echo "pushed:                  $pushed"
-echo "pulled:                  $pulled"
+echo "pushed:                  $pushed ($(actions_of "$work/push.json"))"
+echo "pulled:                  $pulled ($(actions_of "$work/pull.json"))"
+echo "pulled again:            $pulled_again ($(actions_of "$work/pull-again.json"))"
 echo "pulled archive reads as: $reread"
-if [ "$expected" = "$pushed" ] && [ "$pushed" = "$pulled" ] && [ "$pulled" = "$reread" ]; then
-  echo "OK: the image went to ecr-local and came back with the same manifest digest"
+if [ "$expected" = "$pushed" ] && [ "$pushed" = "$pulled" ] && [ "$pulled" = "$reread" ] &&
+   [ "$pulled_again" = "$pulled" ] && cmp -s "$work/pulled.tar" "$work/pulled-again.tar"; then
+  echo "OK: the image went to ecr-local and came back with the same manifest digest;"
+  echo "    the second pull wrote a byte-identical archive"
 else
   echo "FAILED: digests differ" >&2
   exit 1

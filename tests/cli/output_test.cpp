@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "ecr/errors.hpp"
+#include "ecr/transfer.hpp"
 #include "exit_status.hpp"
 #include "login_password.hpp"
 #include "response_output.hpp"
@@ -98,6 +99,18 @@ TEST(ExitStatus, ServiceErrorsAre254AndReadAsTheAwsCli) {
             "\nAn error occurred (RepositoryNotFoundException) when calling the "
             "DescribeRepositories operation: The repository with name 'x' does not exist\n");
   EXPECT_EQ(failure_of([] { throw ServiceError("Unmodeled", "m", 500); }, "ListImages").status, 254);
+}
+
+TEST(ExitStatus, ServiceErrorOutsideOneOperationNamesOnlyTheError) {
+  const Failure f = failure_of([] { throw ServiceError("ImageNotFound", "no image hello:x"); }, "");
+  EXPECT_EQ(f.status, 254);
+  EXPECT_EQ(f.message, "\nAn error occurred (ImageNotFound): no image hello:x\n");
+}
+
+TEST(ExitStatus, InterruptedTransferIs130) {
+  const Failure f = failure_of([] { throw Cancelled(); }, "");
+  EXPECT_EQ(f.status, 130);
+  EXPECT_EQ(f.message, "\ninterrupted\n");
 }
 
 TEST(ExitStatus, TransportInputAndIntegrityErrorsAre255) {

@@ -160,6 +160,28 @@ TEST_F(PushPull, PullIntoOciArchiveAndLayoutKeepsThePushedDigest) {
   EXPECT_TRUE(fs::is_regular_file(layout / "blobs/sha256" / std::string(kHelloDigest).substr(7)));
 }
 
+// The default cache is an optimisation: when it cannot be created (here
+// XDG_CACHE_HOME names a regular file) the pull still succeeds, without a
+// cache, and says so once.
+TEST_F(PushPull, UnusableDefaultCacheOnlyWarns) {
+  push("oci-archive:" + kOciArchive, "hello/nocache:latest");
+  const fs::path not_a_dir = work_ / "cache-is-a-file";
+  std::ofstream(not_a_dir) << "x";
+  testing::ProcessOptions opts;
+  opts.argv = {kEcrPull, "--endpoint-url", url_, "--json", "--quiet", "hello/nocache:latest",
+               "oci-archive:" + (work_ / "nocache.tar").string()};
+  opts.env = testing::EcrLocalServer::tool_env();
+  opts.env["XDG_CACHE_HOME"] = not_a_dir.string();
+
+  const testing::ProcessResult r = testing::run_process(opts, kToolTimeout);
+
+  EXPECT_EQ(r.exit_status, 0) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("warning: no blob cache: " + (not_a_dir / "ecr").string()),
+            std::string::npos)
+      << r.stderr_text;
+  EXPECT_EQ(parse_summary(r.stdout_text, "bytesDownloaded").digest, kHelloDigest);
+}
+
 TEST_F(PushPull, PulledOciArchivePushesBackUnderTheSameDigest) {
   push("oci-archive:" + kOciArchive, "hello/roundtrip:latest");
   const fs::path archive = work_ / "roundtrip.oci.tar";

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 
 namespace ecr::testing {
 namespace {
@@ -61,11 +62,28 @@ EcrLocalServer::~EcrLocalServer() {
 
 std::string EcrLocalServer::log() const { return read_all(log_path_); }
 
+std::string EcrLocalServer::settled_log() const {
+  // ecr-local writes a request's line just after sending its answer, so a
+  // client that has just exited may be a line ahead of the log: wait until
+  // the log has not grown for kSettle (at most kMaxWait).
+  constexpr auto kSettle = std::chrono::milliseconds(100);
+  constexpr auto kMaxWait = std::chrono::seconds(3);
+  const auto give_up = std::chrono::steady_clock::now() + kMaxWait;
+  std::string text = log();
+  while (std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(kSettle);
+    std::string again = log();
+    if (again.size() == text.size()) break;
+    text = std::move(again);
+  }
+  return text;
+}
+
 std::vector<std::string> EcrLocalServer::request_log() const {
   // "<date>T<time>Z INFO <operation> <status> ..." or, for non-JSON requests,
   // "... INFO GET /path <status> ...": the operation is the third field.
   std::vector<std::string> ops;
-  std::istringstream lines(log());
+  std::istringstream lines(settled_log());
   for (std::string line; std::getline(lines, line);) {
     std::istringstream fields(line);
     std::string when, level, op, status;

@@ -59,7 +59,9 @@ class EcrLocalServer {
   // Requests logged so far whose operation is `operation` (an X-Amz-Target
   // operation such as "UploadLayerPart", or "GET" for blob downloads).
   int requests(std::string_view operation) const;
-  // Every logged request's operation, in order.
+  // Every logged request's operation, in order. ecr-local logs a request just
+  // after answering it, so this (and requests()) first waits until the log
+  // has stopped growing for 100 ms: a tool that has exited is fully counted.
   std::vector<std::string> request_log() const;
 
   // Sends SIGTERM and returns the exit status: 0 when the server shut down
@@ -78,6 +80,8 @@ class EcrLocalServer {
   int port_ = 0;
   std::unique_ptr<Subprocess> process_;
   std::optional<int> status_;
+
+  std::string settled_log() const;
 };
 
 }  // namespace ecr::testing

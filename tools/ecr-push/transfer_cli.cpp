@@ -84,6 +84,32 @@ std::int64_t parse_size(const std::string& text) {
   return static_cast<std::int64_t>(n) * scale;
 }
 
+namespace {
+
+// The default cache when it can be used, else nullopt with one warning: a
+// cache is an optimisation, and a read-only or unset HOME (CI sandboxes,
+// containers) must not fail a transfer nobody asked to cache. An explicit
+// --cache-dir that cannot be used does fail.
+std::optional<std::filesystem::path> usable_default_cache() {
+  std::filesystem::path root;
+  try {
+    root = default_cache_root();
+  } catch (const InputError& e) {
+    std::cerr << "warning: no blob cache (" << e.what() << ")\n";
+    return std::nullopt;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  if (ec || ::access(root.c_str(), W_OK) != 0) {
+    std::cerr << "warning: no blob cache: " << root.string() << " is not writable"
+              << (ec ? " (" + ec.message() + ")" : std::string()) << "\n";
+    return std::nullopt;
+  }
+  return root;
+}
+
+}  // namespace
+
 ClientConfig client_config(const CommonFlags& f) {
   ClientConfig c;
   c.region = f.region;
@@ -138,11 +164,7 @@ TransferOptions transfer_options(const CommonFlags& f, const std::atomic<bool>& 
     if (f.cache_dir) {
       o.cache_dir = *f.cache_dir;
     } else if (!f.no_cache) {
-      // Neither XDG_CACHE_HOME nor HOME set (some CI sandboxes): run without.
-      try {
-        o.cache_dir = default_cache_root();
-      } catch (const InputError&) {
-      }
+      o.cache_dir = usable_default_cache();
     }
     o.validate();
   } catch (const InputError& e) {

@@ -3,6 +3,7 @@
 #include <CLI/Error.hpp>
 
 #include "ecr/errors.hpp"
+#include "ecr/transfer.hpp"
 #include "usage_error.hpp"
 
 namespace ecr::cli {
@@ -18,7 +19,12 @@ Failure describe_current_exception(std::string_view operation) {
     // Checked against the model before sending, like botocore's parameter
     // validation, which the AWS CLI v2 reports as a usage error.
     return {kExitUsage, std::string("\nParameter validation failed: ") + e.what() + "\n"};
+  } catch (const Cancelled&) {
+    return {kExitCancelled, "\ninterrupted\n"};
   } catch (const ServiceError& e) {
+    if (operation.empty()) {  // `ecr image ...`: several operations, none named
+      return {kExitServiceError, "\nAn error occurred (" + e.name() + "): " + e.message() + "\n"};
+    }
     return {kExitServiceError, "\nAn error occurred (" + e.name() + ") when calling the " +
                                    std::string(operation) + " operation: " + e.message() + "\n"};
   } catch (const TransportError& e) {

@@ -5,6 +5,7 @@
 //   252  usage: unknown operation or option, a value that does not parse, a
 //        missing required member, a request the model rejects before sending
 //   254  the service answered with an error
+//   130  interrupted by SIGINT or SIGTERM (`ecr image copy`)
 //   255  anything else: no answer (transport), bad configuration or input
 //        (no region, no credentials, unreadable response), integrity errors
 #pragma once
@@ -20,6 +21,7 @@ enum ExitStatus : int {
   kExitUsage = 252,
   kExitServiceError = 254,
   kExitOtherError = 255,
+  kExitCancelled = 130,
 };
 
 struct Failure {
