@@ -24,7 +24,8 @@ namespace {
 constexpr const char* kExitStatusHelp =
     "Exit status: 0 success; 252 usage error (unknown operation or option, bad value,\n"
     "missing required option); 254 the service returned an error; 255 any other error\n"
-    "(no answer from the endpoint, missing region or credentials, bad response).";
+    "(no answer from the endpoint, missing region or credentials, bad response);\n"
+    "130 `ecr image copy` interrupted by SIGINT or SIGTERM.";
 
 struct GlobalOptions {
   std::optional<std::string> region;
