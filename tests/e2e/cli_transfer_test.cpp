@@ -7,135 +7,45 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "ecr/digest.hpp"
-#include "support/ecr_local_server.hpp"
+#include "e2e/e2e_support.hpp"
 #include "support/subprocess.hpp"
 
 namespace ecr {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace e2e;
 using namespace std::chrono_literals;
 
-const std::string kEcrPush = ECR_PUSH_BINARY;
-const std::string kEcrPull = ECR_PULL_BINARY;
-const std::string kOciArchive = std::string(ECR_SOURCE_DIR) + "/fixtures/hello.oci.tar";
-constexpr auto kToolTimeout = std::chrono::seconds(120);
 // A layer big enough to be several upload parts (10 MiB each) and several
 // download ranges, so a transfer is certainly in progress when interrupted.
 constexpr std::int64_t kBigLayerBytes = 64 * 1024 * 1024;
 
-void write_file(const fs::path& path, std::string_view bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
-
-Digest put_blob(const fs::path& layout, std::string_view bytes) {
-  Sha256 h;
-  h.update(bytes);
-  const Digest d = h.finish();
-  write_file(layout / "blobs" / "sha256" / std::string(d.hex()), bytes);
-  return d;
-}
-
-// An OCI layout holding one image "big" with one layer of random bytes
-// (labelled gzip: nothing on the way decompresses it).
+// An OCI layout holding one image "big" with one layer of random bytes.
 void write_random_layout(const fs::path& layout, std::int64_t layer_bytes) {
-  fs::create_directories(layout / "blobs" / "sha256");
-  write_file(layout / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
-  std::string layer(static_cast<std::size_t>(layer_bytes), '\0');
-  std::uint64_t x = 0x9e3779b97f4a7c15ULL;  // xorshift64: random enough, fast
-  for (std::size_t i = 0; i + 8 <= layer.size(); i += 8) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    std::memcpy(layer.data() + i, &x, 8);
-  }
-  const Digest layer_digest = put_blob(layout, layer);
-  const std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers",)"
-                             R"("diff_ids":[")" +
-                             layer_digest.str() + R"("]}})";
-  const Digest config_digest = put_blob(layout, config);
-  const std::string manifest =
-      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
-      R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
-      config_digest.str() + R"(","size":)" + std::to_string(config.size()) +
-      R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" +
-      layer_digest.str() + R"(","size":)" + std::to_string(layer.size()) + "}]}";
-  const Digest manifest_digest = put_blob(layout, manifest);
-  write_file(layout / "index.json",
-             R"({"schemaVersion":2,"manifests":[{"mediaType":)"
-             R"("application/vnd.oci.image.manifest.v1+json","digest":")" +
-                 manifest_digest.str() + R"(","size":)" + std::to_string(manifest.size()) +
-                 R"(,"annotations":{"org.opencontainers.image.ref.name":"big"}}]})");
+  write_image(layout, random_bytes(static_cast<std::size_t>(layer_bytes), 0), "big");
 }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-class CliTransfer : public ::testing::Test {
+class CliTransfer : public EcrLocalSuite {
  protected:
-  static void SetUpTestSuite() {
-    server_ = std::make_unique<testing::EcrLocalServer>();
-    work_ = server_->directory() / "work";
-    fs::create_directories(work_);
-  }
-
-  static void TearDownTestSuite() {
-    const int status = server_->stop();
-    EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << server_->log();
-    server_.reset();
-  }
-
-  // The tool's command line and environment: this server, its credentials, a
-  // private cache.
-  static testing::ProcessOptions tool(const std::string& binary, std::vector<std::string> args) {
-    testing::ProcessOptions opts;
-    opts.argv = {binary, "--endpoint-url", server_->endpoint_url()};
-    opts.argv.insert(opts.argv.end(), args.begin(), args.end());
-    opts.env = testing::EcrLocalServer::tool_env();
-    opts.env["XDG_CACHE_HOME"] = (work_ / "cache").string();
-    return opts;
-  }
-
-  static testing::ProcessResult run(const std::string& binary, std::vector<std::string> args) {
-    return testing::run_process(tool(binary, std::move(args)), kToolTimeout);
-  }
-
   // Starts `binary` with stderr to a file, waits for a stderr line containing
   // `marker`, stops the server (so the transfer is certainly mid-flight),
   // sends SIGINT, resumes the server and returns the tool's exit status.
-  static int interrupt_when(const std::string& binary, std::vector<std::string> args,
+  static int interrupt_when(const std::string& binary, const std::vector<std::string>& args,
                             const std::string& marker, const fs::path& stderr_path) {
-    testing::ProcessOptions opts = tool(binary, std::move(args));
+    testing::ProcessOptions opts = tool(binary, args);
     opts.stderr_path = stderr_path.string();
     testing::Subprocess child(opts);
     const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (read_text(stderr_path).find(marker) == std::string::npos) {
+    while (read_file(stderr_path).find(marker) == std::string::npos) {
       if (!child.running() || std::chrono::steady_clock::now() > deadline) {
-        ADD_FAILURE() << "no \"" << marker << "\" line; stderr:\n" << read_text(stderr_path);
+        ADD_FAILURE() << "no \"" << marker << "\" line; stderr:\n" << read_file(stderr_path);
         return child.terminate();
       }
       std::this_thread::sleep_for(5ms);
@@ -147,14 +57,11 @@ class CliTransfer : public ::testing::Test {
     ::kill(server_->pid(), SIGCONT);
     const std::optional<int> status = child.wait(20s);
     if (!status) {
-      ADD_FAILURE() << "still running 20 s after SIGINT; stderr:\n" << read_text(stderr_path);
+      ADD_FAILURE() << "still running 20 s after SIGINT; stderr:\n" << read_file(stderr_path);
       return child.terminate();
     }
     return *status;
   }
-
-  static inline std::unique_ptr<testing::EcrLocalServer> server_;
-  static inline fs::path work_;
 };
 
 TEST_F(CliTransfer, PushToAMissingRepositoryExits1NamingRepositoryNotFoundException) {
@@ -219,8 +126,8 @@ TEST_F(CliTransfer, SigintStopsAPushWithExit130AndPutsNoManifest) {
   const int status = interrupt_when(
       kEcrPush, {"--no-cache", "--create-repository", "oci:" + layout.string(), "interrupted:v1"},
       "uploading 64.0 MiB", log);
-  EXPECT_EQ(status, 130) << read_text(log);
-  EXPECT_NE(read_text(log).find("interrupted"), std::string::npos) << read_text(log);
+  EXPECT_EQ(status, 130) << read_file(log);
+  EXPECT_NE(read_file(log).find("interrupted"), std::string::npos) << read_file(log);
   EXPECT_EQ(server_->requests("PutImage"), puts_before);
   const testing::ProcessResult pull =
       run(kEcrPull, {"--quiet", "interrupted:v1", (work_ / "absent.tar").string()});
@@ -244,7 +151,7 @@ TEST_F(CliTransfer, SigintStopsAPullWithExit130AndLeavesNoFile) {
   const int status = interrupt_when(
       kEcrPull, {"--no-cache", "big:v1", "oci-archive:" + (dest_dir / "big.tar").string()},
       "downloading", log);
-  EXPECT_EQ(status, 130) << read_text(log);
+  EXPECT_EQ(status, 130) << read_file(log);
   EXPECT_FALSE(fs::exists(dest_dir / "big.tar"));
   // Nor any temporary file beside it.
   EXPECT_TRUE(fs::is_empty(dest_dir)) << fs::directory_iterator(dest_dir)->path();

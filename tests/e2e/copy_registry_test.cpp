@@ -4,12 +4,11 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-#include <chrono>
 #include <filesystem>
-#include <memory>
 #include <string>
 #include <vector>
 
+#include "e2e/e2e_support.hpp"
 #include "support/ecr_local_server.hpp"
 #include "support/subprocess.hpp"
 
@@ -17,52 +16,25 @@ namespace ecr {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace e2e;
 
-const std::string kEcrCli = ECR_CLI_BINARY;
-const std::string kEcrPush = ECR_PUSH_BINARY;
-const std::string kOciArchive = std::string(ECR_SOURCE_DIR) + "/fixtures/hello.oci.tar";
-// fixtures/README.md: the manifest digest of hello.oci.tar.
-const std::string kHelloDigest =
-    "sha256:2c08ddd3f6dd05fb9768756e6ba3b1c203e4ad69cff1673318968b122e8458de";
-constexpr auto kToolTimeout = std::chrono::seconds(120);
-
-class CopyRegistry : public ::testing::Test {
+class CopyRegistry : public EcrLocalSuite {
  protected:
   static void SetUpTestSuite() {
-    server_ = std::make_unique<testing::EcrLocalServer>();
-    work_ = server_->directory() / "work";
-    fs::create_directories(work_);
+    EcrLocalSuite::SetUpTestSuite();
     const testing::ProcessResult pushed =
         run(kEcrPush, {"--quiet", "--create-repository", kOciArchive, "source-repo:v1"});
     ASSERT_EQ(pushed.exit_status, 0) << pushed.stderr_text;
   }
 
-  static void TearDownTestSuite() {
-    const int status = server_->stop();
-    EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << server_->log();
-    server_.reset();
-  }
-
-  static testing::ProcessResult run(const std::string& binary, std::vector<std::string> args) {
-    testing::ProcessOptions opts;
-    opts.argv = {binary, "--endpoint-url", server_->endpoint_url()};
-    opts.argv.insert(opts.argv.end(), args.begin(), args.end());
-    opts.env = testing::EcrLocalServer::tool_env();
-    opts.env["XDG_CACHE_HOME"] = (work_ / "cache").string();
-    return testing::run_process(opts, kToolTimeout);
-  }
-
-  static testing::ProcessResult ecr(std::vector<std::string> args) {
-    return run(kEcrCli, std::move(args));
+  static testing::ProcessResult ecr(const std::vector<std::string>& args) {
+    return run(kEcrCli, args);
   }
 
   static std::string digest_of_inspect(const std::string& json) {
     simdjson::dom::parser parser;
     return std::string(std::string_view(parser.parse(json)["digest"]));
   }
-
-  static inline std::unique_ptr<testing::EcrLocalServer> server_;
-  static inline fs::path work_;
 };
 
 TEST_F(CopyRegistry, EcrToEcrCopyKeepsTheManifestDigestAndMovesTheBlobs) {

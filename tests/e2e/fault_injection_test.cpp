@@ -4,22 +4,16 @@
 // byte, a download cut short), and the image must still arrive exact, with
 // only the broken part sent again.
 #include <gtest/gtest.h>
-#include <simdjson.h>
 
-#include <chrono>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "ecr/digest.hpp"
+#include "e2e/e2e_support.hpp"
 #include "support/ecr_local_server.hpp"
 #include "support/fault_proxy.hpp"
 #include "support/subprocess.hpp"
@@ -28,10 +22,8 @@ namespace ecr {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace e2e;
 
-const std::string kEcrPush = ECR_PUSH_BINARY;
-const std::string kEcrPull = ECR_PULL_BINARY;
-constexpr auto kToolTimeout = std::chrono::seconds(120);
 constexpr std::int64_t kMiB = 1024 * 1024;
 // Bigger than one part (ecr-local answers InitiateLayerUpload with 10 MiB
 // parts, as ECR does; --part-size asks for 5 MiB where a registry names
@@ -39,89 +31,8 @@ constexpr std::int64_t kMiB = 1024 * 1024;
 // range threshold of pulls, so a download is one GET.
 constexpr std::int64_t kLayerSize = 12 * kMiB;
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_file(const fs::path& path, std::string_view bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
-
-std::string sha256(std::string_view bytes) {
-  Sha256 sha;
-  sha.update(bytes);
-  return sha.finish().str();
-}
-
 // Random (incompressible) bytes, the same on every run.
-std::string random_bytes(std::int64_t size) {
-  std::mt19937_64 random(20261123);
-  std::string out(static_cast<std::size_t>(size), '\0');
-  for (std::size_t i = 0; i + 8 <= out.size(); i += 8) {
-    const std::uint64_t word = random();
-    std::memcpy(out.data() + i, &word, 8);
-  }
-  return out;
-}
-
-// An OCI image layout holding one single-layer image tagged "latest".
-struct Image {
-  fs::path dir;
-  std::string layer;
-  std::string layer_digest;
-  std::string manifest_digest;
-};
-
-Image write_image(const fs::path& dir, std::string layer) {
-  Image image{dir, std::move(layer), {}, {}};
-  const fs::path blobs = dir / "blobs" / "sha256";
-  fs::create_directories(blobs);
-  auto add_blob = [&](std::string_view bytes) {
-    const std::string digest = sha256(bytes);
-    write_file(blobs / digest.substr(7), bytes);
-    return digest;
-  };
-  image.layer_digest = add_blob(image.layer);
-  const std::string config =
-      R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
-      image.layer_digest + R"("]}})";
-  const std::string config_digest = add_blob(config);
-  const std::string manifest =
-      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
-      R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
-      config_digest + R"(","size":)" + std::to_string(config.size()) +
-      R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" +
-      image.layer_digest + R"(","size":)" + std::to_string(image.layer.size()) + "}]}";
-  image.manifest_digest = add_blob(manifest);
-  write_file(dir / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
-  write_file(dir / "index.json",
-             R"({"schemaVersion":2,"manifests":[{"mediaType":)"
-             R"("application/vnd.oci.image.manifest.v1+json","digest":")" +
-                 image.manifest_digest + R"(","size":)" + std::to_string(manifest.size()) +
-                 R"(,"annotations":{"org.opencontainers.image.ref.name":"latest"}}]})");
-  return image;
-}
-
-// The --json summary (the last line of stdout): the image digest and the
-// byte count under `bytes_key`.
-struct Summary {
-  std::string digest;
-  std::int64_t bytes = -1;
-};
-
-Summary parse_summary(const std::string& stdout_text, const char* bytes_key) {
-  std::string last;
-  std::istringstream lines(stdout_text);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.empty()) last = line;
-  }
-  simdjson::dom::parser parser;
-  const simdjson::dom::element doc = parser.parse(last);
-  return {std::string(std::string_view(doc["digest"])), std::int64_t(doc[bytes_key])};
-}
+std::string random_layer() { return random_bytes(kLayerSize, 20261123); }
 
 // One line of ecr-local's request log: "<time> INFO <what> <status> <ms>ms
 // in=<bytes> out=<bytes> id=...", where <what> is an operation or, for blob
@@ -187,7 +98,7 @@ class Faults : public ::testing::Test {
     return parse_summary(r.stdout_text, bytes_key);
   }
 
-  Summary push(const Image& image, const std::string& dest) {
+  Summary push(const OciImage& image, const std::string& dest) {
     return run(kEcrPush,
                {"--create-repository", "--part-size", "5MiB", "oci:" + image.dir.string(), dest},
                "bytesUploaded");
@@ -227,7 +138,7 @@ class Faults : public ::testing::Test {
 // than 1 MiB): the registry never saw that part, the client sends it again
 // and finishes the same upload.
 TEST_F(Faults, PushResumesAfterAConnectionResetMidPart) {
-  const Image image = write_image(work_ / "image", random_bytes(kLayerSize));
+  const OciImage image = write_image(work_ / "image", random_layer(), "latest");
   proxy_.drop_during_request("UploadLayerPart", 1 * kMiB, /*skip=*/1);
 
   const Summary pushed = push(image, "faults/reset:latest");
@@ -249,7 +160,7 @@ TEST_F(Faults, PushResumesAfterAConnectionResetMidPart) {
 // client sends the part again, learns from InvalidLayerPartException's
 // lastValidByteReceived that the registry has it, and goes on from there.
 TEST_F(Faults, PushResumesFromLastValidByteWhenAPartAnswerIsLost) {
-  const Image image = write_image(work_ / "image", random_bytes(kLayerSize));
+  const OciImage image = write_image(work_ / "image", random_layer(), "latest");
   proxy_.arm({.kind = testing::FaultProxy::FaultKind::kDropResponse,
               .match = "UploadLayerPart",
               .offset = 0,
@@ -271,7 +182,7 @@ TEST_F(Faults, PushResumesFromLastValidByteWhenAPartAnswerIsLost) {
 // A byte flipped on the way: the blob does not match its digest, so ecr-pull
 // fetches it again and writes only the verified bytes.
 TEST_F(Faults, PullFetchesACorruptedBlobAgain) {
-  const Image image = write_image(work_ / "image", random_bytes(kLayerSize));
+  const OciImage image = write_image(work_ / "image", random_layer(), "latest");
   push(image, "faults/corrupt:latest");
   proxy_.corrupt_response(blob_get(image.layer_digest), 5 * kMiB + 17);
 
@@ -288,7 +199,7 @@ TEST_F(Faults, PullFetchesACorruptedBlobAgain) {
 // The download breaks after 5 MiB: ecr-pull asks for the rest with a Range
 // request instead of starting over.
 TEST_F(Faults, PullResumesAnInterruptedDownloadWithARangeRequest) {
-  const Image image = write_image(work_ / "image", random_bytes(kLayerSize));
+  const OciImage image = write_image(work_ / "image", random_layer(), "latest");
   push(image, "faults/range:latest");
   proxy_.drop_during_response(blob_get(image.layer_digest), 5 * kMiB);
 

@@ -2,18 +2,14 @@
 // images through a real ecr-local, as a user would run them.
 #include <gtest/gtest.h>
 #include <simdjson.h>
-#include <stdlib.h>
 
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
-#include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "e2e/e2e_support.hpp"
 #include "ecr/digest.hpp"
 #include "support/ecr_local_server.hpp"
 #include "support/subprocess.hpp"
@@ -22,104 +18,21 @@ namespace ecr {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace e2e;
 
-const std::string kEcrPush = ECR_PUSH_BINARY;
-const std::string kEcrPull = ECR_PULL_BINARY;
-const std::string kEcrCli = ECR_CLI_BINARY;
-const std::string kOciArchive = std::string(ECR_SOURCE_DIR) + "/fixtures/hello.oci.tar";
-const std::string kDockerArchive = std::string(ECR_SOURCE_DIR) + "/fixtures/hello.docker.tar";
-// fixtures/README.md: the manifest digest of hello.oci.tar.
-constexpr const char* kHelloDigest =
-    "sha256:2c08ddd3f6dd05fb9768756e6ba3b1c203e4ad69cff1673318968b122e8458de";
-constexpr auto kToolTimeout = std::chrono::seconds(120);
-
-struct BlobLine {
-  std::string digest;
-  std::int64_t size = 0;
-  std::string action;
-};
-
-// The tools' --json summary: the last line of stdout.
-struct Summary {
-  std::string digest;
-  std::vector<BlobLine> blobs;
-  std::int64_t bytes = -1;  // bytesUploaded or bytesDownloaded
-};
-
-Summary parse_summary(const std::string& stdout_text, const char* bytes_key) {
-  std::string last;
-  std::istringstream lines(stdout_text);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.empty()) last = line;
-  }
-  simdjson::dom::parser parser;
-  const simdjson::dom::element doc = parser.parse(last);
-  Summary s;
-  s.digest = std::string(std::string_view(doc["digest"]));
-  for (const simdjson::dom::element b : doc["blobs"].get_array()) {
-    s.blobs.push_back({std::string(std::string_view(b["digest"])), std::int64_t(b["size"]),
-                       std::string(std::string_view(b["action"]))});
-  }
-  s.bytes = std::int64_t(doc[bytes_key]);
-  return s;
-}
-
-class PushPull : public ::testing::Test {
+class PushPull : public EcrLocalSuite {
  protected:
-  static void SetUpTestSuite() {
-    server_ = std::make_unique<testing::EcrLocalServer>();
-    url_ = server_->endpoint_url();
-    work_ = server_->directory() / "work";
-    fs::create_directories(work_);
-  }
-
-  static void TearDownTestSuite() {
-    // ecr-local exits 0 on SIGTERM; anything else (a sanitizer report, a
-    // crash) is a failure of the server, with its log shown.
-    const int status = server_->stop();
-    EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << server_->log();
-    server_.reset();
-  }
-
-  // Runs `tool` with the endpoint, credentials and --json; fails the test on a
-  // non-zero exit, showing what the tool said.
-  static testing::ProcessResult run(std::vector<std::string> argv) {
-    testing::ProcessOptions opts;
-    opts.argv = std::move(argv);
-    // Only ecr-local's credentials, whatever the machine's AWS setup.
-    opts.env = testing::EcrLocalServer::tool_env();
-    // The tools' default blob cache ($XDG_CACHE_HOME/ecr), never the user's.
-    opts.env["XDG_CACHE_HOME"] = (work_ / "xdg-cache").string();
-    const testing::ProcessResult r = testing::run_process(opts, kToolTimeout);
-    EXPECT_EQ(r.exit_status, 0) << opts.argv[0] << " failed\nstdout: " << r.stdout_text
-                                << "\nstderr: " << r.stderr_text;
-    return r;
-  }
-
-  static Summary run_tool(const std::string& tool, const std::vector<std::string>& args,
-                          const char* bytes_key) {
-    std::vector<std::string> argv = {tool, "--endpoint-url", url_, "--json", "--quiet"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const testing::ProcessResult r = run(argv);
-    if (r.exit_status != 0) return {};
-    return parse_summary(r.stdout_text, bytes_key);
-  }
-
   static Summary push(const std::string& source, const std::string& dest,
                       std::vector<std::string> extra = {}) {
     extra.insert(extra.begin(), "--create-repository");
     extra.push_back(source);
     extra.push_back(dest);
-    return run_tool(kEcrPush, extra, "bytesUploaded");
+    return run_json(kEcrPush, extra, "bytesUploaded");
   }
 
   static Summary pull(const std::string& source, const std::string& dest) {
-    return run_tool(kEcrPull, {source, dest}, "bytesDownloaded");
+    return run_json(kEcrPull, {source, dest}, "bytesDownloaded");
   }
-
-  static inline std::unique_ptr<testing::EcrLocalServer> server_;
-  static inline fs::path work_;
-  static inline std::string url_;
 };
 
 TEST_F(PushPull, OciArchivePushKeepsTheArchiveManifestDigest) {
@@ -167,10 +80,9 @@ TEST_F(PushPull, UnusableDefaultCacheOnlyWarns) {
   push("oci-archive:" + kOciArchive, "hello/nocache:latest");
   const fs::path not_a_dir = work_ / "cache-is-a-file";
   std::ofstream(not_a_dir) << "x";
-  testing::ProcessOptions opts;
-  opts.argv = {kEcrPull, "--endpoint-url", url_, "--json", "--quiet", "hello/nocache:latest",
-               "oci-archive:" + (work_ / "nocache.tar").string()};
-  opts.env = testing::EcrLocalServer::tool_env();
+  testing::ProcessOptions opts =
+      tool(kEcrPull, {"--json", "--quiet", "hello/nocache:latest",
+                      "oci-archive:" + (work_ / "nocache.tar").string()});
   opts.env["XDG_CACHE_HOME"] = not_a_dir.string();
 
   const testing::ProcessResult r = testing::run_process(opts, kToolTimeout);
@@ -195,9 +107,10 @@ TEST_F(PushPull, PulledOciArchivePushesBackUnderTheSameDigest) {
 TEST_F(PushPull, PushedManifestIsServedAsTheExactArchiveBytes) {
   push("oci-archive:" + kOciArchive, "hello/cli:latest");
 
-  const testing::ProcessResult r =
-      run({kEcrCli, "--endpoint-url", url_, "batch-get-image", "--repository-name", "hello/cli",
-           "--image-ids", "imageTag=latest"});
+  const testing::ProcessResult r = run(kEcrCli, {"batch-get-image", "--repository-name",
+                                                 "hello/cli", "--image-ids", "imageTag=latest"});
+  EXPECT_EQ(r.exit_status, 0) << kEcrCli << " failed\nstdout: " << r.stdout_text
+                              << "\nstderr: " << r.stderr_text;
 
   simdjson::dom::parser parser;
   const simdjson::dom::element doc = parser.parse(r.stdout_text);
@@ -224,7 +137,8 @@ TEST_F(PushPull, DockerArchivePushCompressesTheLayerDeterministically) {
   for (const auto& b : first.blobs) EXPECT_NE(b.digest, diff_id);
 
   const fs::path out = work_ / "gz.docker.tar";
-  const Summary pulled = pull("hello/docker-gz:one", "docker-archive:" + out.string() + ":hello:one");
+  const Summary pulled =
+      pull("hello/docker-gz:one", "docker-archive:" + out.string() + ":hello:one");
   EXPECT_EQ(pulled.digest, first.digest);
   testing::ProcessOptions tar;
   tar.argv = {"tar", "-tf", out.string()};
@@ -246,8 +160,8 @@ TEST_F(PushPull, DockerArchivePushWithoutCompressionRoundTripsUnderThePushedDige
   // fixtures/README.md: the uncompressed layer is its own diff_id.
   bool has_diff_id = false;
   for (const auto& b : pushed.blobs) {
-    has_diff_id |= b.digest ==
-                   "sha256:fcbe0f98103baa30ca79f04a80992cd94eb33daeee547f66989dcb53c2e2f728";
+    has_diff_id |=
+        b.digest == "sha256:fcbe0f98103baa30ca79f04a80992cd94eb33daeee547f66989dcb53c2e2f728";
   }
   EXPECT_TRUE(has_diff_id);
 }

@@ -4,15 +4,14 @@
 // oci-archive (digests are in its manifests) and for a docker-archive (its
 // compressed digests come from the digest index in --cache-dir).
 #include <gtest/gtest.h>
-#include <simdjson.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "e2e/e2e_support.hpp"
 #include "support/ecr_local_server.hpp"
 #include "support/subprocess.hpp"
 
@@ -20,19 +19,13 @@ namespace ecr {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace e2e;
 
-const std::string kEcrPush = ECR_PUSH_BINARY;
-const std::string kOciArchive = std::string(ECR_SOURCE_DIR) + "/fixtures/hello.oci.tar";
-const std::string kDockerArchive = std::string(ECR_SOURCE_DIR) + "/fixtures/hello.docker.tar";
-// fixtures/README.md: the manifest digest of hello.oci.tar.
-constexpr const char* kHelloDigest =
-    "sha256:2c08ddd3f6dd05fb9768756e6ba3b1c203e4ad69cff1673318968b122e8458de";
 // hello.docker.tar with its layer gzipped by the deterministic compressor
 // (level 1), as `ecr image copy docker-archive:fixtures/hello.docker.tar oci:DIR`
 // writes it: the digest pushes had when they staged the compressed image.
 constexpr const char* kHelloDockerGzipDigest =
     "sha256:7171258d7a12fada6a76c34e62400b231cc588b1978e80268313bce270fc3883";
-constexpr auto kToolTimeout = std::chrono::seconds(120);
 
 class Repush : public ::testing::Test {
  protected:
@@ -75,15 +68,9 @@ class Repush : public ::testing::Test {
     }
     p.requests.assign(log.begin() + static_cast<std::ptrdiff_t>(before), log.end());
     if (r.exit_status != 0) return p;
-    std::string last;
-    std::istringstream lines(r.stdout_text);
-    for (std::string line; std::getline(lines, line);) {
-      if (!line.empty()) last = line;
-    }
-    simdjson::dom::parser parser;
-    const simdjson::dom::element doc = parser.parse(last);
-    p.digest = std::string(std::string_view(doc["digest"]));
-    p.bytes_uploaded = std::int64_t(doc["bytesUploaded"]);
+    const Summary summary = parse_summary(r.stdout_text, "bytesUploaded");
+    p.digest = summary.digest;
+    p.bytes_uploaded = summary.bytes;
     return p;
   }
 

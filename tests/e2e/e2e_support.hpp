@@ -1,0 +1,126 @@
+// What the end-to-end suites share: files, deterministic random bytes, OCI
+// image layouts written by hand, the tools' --json summary, and a fixture that
+// runs the shipped tools against one ecr-local per suite.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "support/ecr_local_server.hpp"
+#include "support/subprocess.hpp"
+
+namespace ecr::e2e {
+
+inline const std::string kEcrPush = ECR_PUSH_BINARY;
+inline const std::string kEcrPull = ECR_PULL_BINARY;
+inline const std::string kEcrCli = ECR_CLI_BINARY;
+inline const std::string kOciArchive = std::string(ECR_SOURCE_DIR) + "/fixtures/hello.oci.tar";
+inline const std::string kDockerArchive =
+    std::string(ECR_SOURCE_DIR) + "/fixtures/hello.docker.tar";
+// fixtures/README.md: the manifest digest of hello.oci.tar.
+inline const std::string kHelloDigest =
+    "sha256:2c08ddd3f6dd05fb9768756e6ba3b1c203e4ad69cff1673318968b122e8458de";
+inline constexpr auto kToolTimeout = std::chrono::seconds(120);
+
+inline constexpr const char* kOciManifest = "application/vnd.oci.image.manifest.v1+json";
+inline constexpr const char* kOciIndex = "application/vnd.oci.image.index.v1+json";
+inline constexpr const char* kOciConfig = "application/vnd.oci.image.config.v1+json";
+inline constexpr const char* kOciLayer = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+// The whole file ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& path);
+// Replaces the file with `bytes`; a failed write fails the test.
+void write_file(const std::filesystem::path& path, std::string_view bytes);
+// "sha256:<hex>" of `bytes`.
+std::string sha256(std::string_view bytes);
+// Pseudo-random, incompressible bytes (xorshift64), the same for the same
+// seed on every run, so a torn or misplaced range shows.
+std::string random_bytes(std::size_t size, std::uint64_t seed);
+// The lines of `text`, without their '\n'.
+std::vector<std::string> lines_of(const std::string& text);
+// The last non-empty line of `text`.
+std::string last_line(const std::string& text);
+
+// The OCI descriptor of `bytes`; `extra` is spliced in after "size".
+std::string descriptor_json(const char* media_type, const std::string& bytes,
+                            const std::string& extra = "");
+
+// An OCI image layout written by hand, blob by blob.
+class LayoutWriter {
+ public:
+  explicit LayoutWriter(std::filesystem::path dir);
+  // Stores `bytes` as a blob; returns them.
+  const std::string& add(const std::string& bytes);
+  // An image for linux/`arch` with `layers` (labelled gzip: nothing on the
+  // way decompresses them); returns its manifest bytes.
+  std::string add_image(const std::string& arch, const std::vector<std::string>& layers);
+  std::string add_image(const std::string& arch, const std::string& layer) {
+    return add_image(arch, std::vector<std::string>{layer});
+  }
+  // index.json naming `root` (a manifest or an index) `name`.
+  void name(const char* media_type, const std::string& root, const std::string& name);
+
+ private:
+  std::filesystem::path dir_;
+};
+
+// An OCI layout in `dir` holding one single-layer amd64 image tagged `tag`.
+struct OciImage {
+  std::filesystem::path dir;
+  std::string layer;
+  std::string layer_digest;
+  std::string manifest_digest;
+};
+OciImage write_image(const std::filesystem::path& dir, std::string layer, const std::string& tag);
+
+// One entry of the summary's "blobs".
+struct BlobLine {
+  std::string digest;
+  std::int64_t size = 0;
+  std::string action;
+};
+
+// The tools' --json summary: the last line of stdout.
+struct Summary {
+  std::string digest;
+  std::vector<BlobLine> blobs;
+  std::int64_t bytes = -1;  // bytesUploaded or bytesDownloaded
+
+  // Blob digest -> action.
+  std::map<std::string, std::string> actions() const;
+};
+
+// Parses the summary in `stdout_text`, taking the byte count under `bytes_key`.
+Summary parse_summary(const std::string& stdout_text, const char* bytes_key);
+
+// One ecr-local for the whole suite, and the shipped tools run against it.
+class EcrLocalSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+
+  // The tool's command line and environment: this server, only its
+  // credentials (whatever the machine's AWS setup), and a private default
+  // blob cache ($XDG_CACHE_HOME/ecr), never the user's.
+  static testing::ProcessOptions tool(const std::string& binary,
+                                      const std::vector<std::string>& args);
+  static testing::ProcessResult run(const std::string& binary,
+                                    const std::vector<std::string>& args);
+  // Runs `binary` with --json --quiet and `args`; fails the test on a
+  // non-zero exit, showing what the tool said.
+  static Summary run_json(const std::string& binary, const std::vector<std::string>& args,
+                          const char* bytes_key);
+
+  static inline std::unique_ptr<testing::EcrLocalServer> server_;
+  static inline std::filesystem::path work_;
+};
+
+}  // namespace ecr::e2e
