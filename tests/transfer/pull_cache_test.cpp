@@ -14,66 +14,14 @@
 #include "ecr/transfer.hpp"
 #include "transfer/engine.hpp"
 #include "transfer/fake_registry.hpp"
+#include "transfer/memory_source.hpp"
 
 namespace ecr {
 namespace {
 
 namespace fs = std::filesystem;
 using testing::FakeRegistry;
-
-class StringStream final : public ByteStream {
- public:
-  explicit StringStream(std::string data) : data_(std::move(data)) {}
-  std::size_t read(std::span<std::byte> out) override {
-    const std::size_t n = std::min(out.size(), data_.size() - pos_);
-    std::memcpy(out.data(), data_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string data_;
-  std::size_t pos_ = 0;
-};
-
-// An image source holding blobs and manifests in memory.
-class MemorySource final : public ImageSource {
- public:
-  Descriptor add_blob(const std::string& bytes, std::string media_type) {
-    const Digest d = Digest::of(bytes);
-    blobs_[d] = bytes;
-    return Descriptor{.media_type = std::move(media_type),
-                      .digest = d,
-                      .size = static_cast<std::int64_t>(bytes.size())};
-  }
-  // An image with one layer of `layer_size` pseudo-random bytes.
-  Descriptor add_image(std::size_t layer_size, char seed) {
-    const std::string config =
-        std::string("{\"architecture\":\"amd64\",\"os\":\"linux\",\"seed\":\"") + seed +
-        "\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
-    const Descriptor c = add_blob(config, std::string(media_type::kOciConfig));
-    std::string bytes(layer_size, '\0');
-    std::uint32_t x = static_cast<std::uint32_t>(seed) * 7919u;
-    for (auto& ch : bytes) {
-      x = x * 1103515245u + 12345u;
-      ch = static_cast<char>(x >> 16);
-    }
-    const Descriptor layer = add_blob(bytes, std::string(media_type::kOciLayerGzip));
-    return add_blob(serialize_oci_manifest(c, {layer}), std::string(media_type::kOciManifest));
-  }
-  void set_root(Descriptor d) { entries_ = {ImageEntry{{"v1"}, std::move(d)}}; }
-  const std::string& bytes(const Digest& d) const { return blobs_.at(d); }
-  std::vector<ImageEntry> list() override { return entries_; }
-
- protected:
-  std::unique_ptr<ByteStream> open_raw(const Descriptor& d) override {
-    return std::make_unique<StringStream>(blobs_.at(d.digest));
-  }
-
- private:
-  std::map<Digest, std::string> blobs_;
-  std::vector<ImageEntry> entries_;
-};
+using testing::MemorySource;
 
 class MemorySink : public ImageSink {
  public:
@@ -159,7 +107,7 @@ class PullCacheTest : public ::testing::Test {
 };
 
 TEST_F(PullCacheTest, DownloadedBlobsAreKeptInTheCacheVerified) {
-  const Descriptor manifest = source_.add_image(5000, 'a');
+  const Descriptor manifest = source_.add_image({5000}, 'a');
   source_.set_root(manifest);
   push("v1");
   MemorySink sink;
@@ -177,7 +125,7 @@ TEST_F(PullCacheTest, DownloadedBlobsAreKeptInTheCacheVerified) {
 }
 
 TEST_F(PullCacheTest, WarmPullDownloadsNothingAndCostsOneBatchGetImage) {
-  source_.set_root(source_.add_image(5000, 'b'));
+  source_.set_root(source_.add_image({5000}, 'b'));
   push("v1");
   MemorySink cold;
   pull("v1", cold);
@@ -203,9 +151,9 @@ TEST_F(PullCacheTest, WarmPullDownloadsNothingAndCostsOneBatchGetImage) {
 }
 
 TEST_F(PullCacheTest, WarmPullOfAnIndexCostsOneBatchGetImageForAllOrOnePlatform) {
-  Descriptor amd = source_.add_image(300, 'c');
+  Descriptor amd = source_.add_image({300}, 'c');
   amd.platform = Platform{.os = "linux", .architecture = "amd64"};
-  Descriptor arm = source_.add_image(400, 'd');
+  Descriptor arm = source_.add_image({400}, 'd');
   arm.platform = Platform{.os = "linux", .architecture = "arm64"};
   const Descriptor index =
       source_.add_blob(serialize_oci_index({amd, arm}), std::string(media_type::kOciIndex));
@@ -236,11 +184,11 @@ TEST_F(PullCacheTest, WarmPullOfAnIndexCostsOneBatchGetImageForAllOrOnePlatform)
 }
 
 TEST_F(PullCacheTest, ATagIsResolvedWithTheRegistryEveryTime) {
-  source_.set_root(source_.add_image(100, 'e'));
+  source_.set_root(source_.add_image({100}, 'e'));
   push("moving");
   MemorySink first;
   pull("moving", first);
-  const Descriptor second_image = source_.add_image(200, 'f');
+  const Descriptor second_image = source_.add_image({200}, 'f');
   source_.set_root(second_image);
   push("moving");
 
@@ -252,7 +200,7 @@ TEST_F(PullCacheTest, ATagIsResolvedWithTheRegistryEveryTime) {
 }
 
 TEST_F(PullCacheTest, ACorruptCacheEntryIsDroppedAndDownloadedAgain) {
-  source_.set_root(source_.add_image(3000, 'g'));
+  source_.set_root(source_.add_image({3000}, 'g'));
   push("v1");
   MemorySink cold;
   pull("v1", cold);
@@ -293,7 +241,7 @@ class PruningSink final : public MemorySink {
 };
 
 TEST_F(PullCacheTest, ACachedBlobPrunedDuringThePullIsDownloadedAgain) {
-  source_.set_root(source_.add_image(3000, 'k'));
+  source_.set_root(source_.add_image({3000}, 'k'));
   push("v1");
   MemorySink cold;
   pull("v1", cold);
@@ -313,7 +261,7 @@ TEST_F(PullCacheTest, ACachedBlobPrunedDuringThePullIsDownloadedAgain) {
 }
 
 TEST_F(PullCacheTest, RangedDownloadIsAssembledExactlyInTheCache) {
-  source_.set_root(source_.add_image(25000, 'h'));
+  source_.set_root(source_.add_image({25000}, 'h'));
   push("v1");
   MemorySink sink;
 
@@ -326,7 +274,7 @@ TEST_F(PullCacheTest, RangedDownloadIsAssembledExactlyInTheCache) {
 }
 
 TEST_F(PullCacheTest, ACorruptDownloadIsFetchedAgainIntoTheCache) {
-  source_.set_root(source_.add_image(3000, 'i'));
+  source_.set_root(source_.add_image({3000}, 'i'));
   push("v1");
   const Descriptor layer = source_.resolve("").layers[0];
   registry_->corrupt_first_get.insert(layer.digest.str());
@@ -340,7 +288,7 @@ TEST_F(PullCacheTest, ACorruptDownloadIsFetchedAgainIntoTheCache) {
 }
 
 TEST_F(PullCacheTest, APersistentlyCorruptDownloadLeavesNothingInTheCacheOrTheSink) {
-  source_.set_root(source_.add_image(3000, 'j'));
+  source_.set_root(source_.add_image({3000}, 'j'));
   push("v1");
   const Descriptor layer = source_.resolve("").layers[0];
   registry_->corrupt_always.insert(layer.digest.str());

@@ -1,0 +1,77 @@
+// In-memory image sources for the engine tests: blobs and manifests held in
+// strings, served through the ImageSource interface.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ecr/image.hpp"
+#include "ecr/manifest.hpp"
+
+namespace ecr::testing {
+
+class StringStream final : public ByteStream {
+ public:
+  explicit StringStream(std::string data) : data_(std::move(data)) {}
+  std::size_t read(std::span<std::byte> out) override {
+    const std::size_t n = std::min(out.size(), data_.size() - pos_);
+    std::memcpy(out.data(), data_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  std::string data_;
+  std::size_t pos_ = 0;
+};
+
+// An image source holding blobs and manifests in memory.
+class MemorySource final : public ImageSource {
+ public:
+  Descriptor add_blob(const std::string& bytes, std::string media_type) {
+    const Digest d = Digest::of(bytes);
+    blobs_[d] = bytes;
+    return Descriptor{.media_type = std::move(media_type),
+                      .digest = d,
+                      .size = static_cast<std::int64_t>(bytes.size())};
+  }
+  // An image with layers of the given sizes; returns its manifest descriptor.
+  Descriptor add_image(const std::vector<std::size_t>& layer_sizes, char seed) {
+    const std::string config =
+        std::string("{\"architecture\":\"amd64\",\"os\":\"linux\",\"seed\":\"") + seed +
+        "\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
+    const Descriptor c = add_blob(config, std::string(media_type::kOciConfig));
+    std::vector<Descriptor> layers;
+    for (std::size_t i = 0; i < layer_sizes.size(); ++i) {
+      std::string bytes(layer_sizes[i], '\0');
+      std::uint32_t x = static_cast<std::uint32_t>(seed) * 7919u + static_cast<std::uint32_t>(i);
+      for (auto& ch : bytes) {
+        x = x * 1103515245u + 12345u;
+        ch = static_cast<char>(x >> 16);
+      }
+      layers.push_back(add_blob(bytes, std::string(media_type::kOciLayerGzip)));
+    }
+    return add_blob(serialize_oci_manifest(c, layers), std::string(media_type::kOciManifest));
+  }
+  void set_root(Descriptor d) { entries_ = {ImageEntry{{"v1"}, std::move(d)}}; }
+  const std::string& bytes(const Digest& d) const { return blobs_.at(d); }
+
+  std::vector<ImageEntry> list() override { return entries_; }
+
+ protected:
+  std::unique_ptr<ByteStream> open_raw(const Descriptor& d) override {
+    return std::make_unique<StringStream>(blobs_.at(d.digest));
+  }
+
+ private:
+  std::map<Digest, std::string> blobs_;
+  std::vector<ImageEntry> entries_;
+};
+
+}  // namespace ecr::testing
