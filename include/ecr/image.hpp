@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
@@ -95,6 +96,10 @@ struct SinkTraits {
   // True where layers are expected compressed (OCI sinks, registries):
   // copy() compresses uncompressed (docker save) layers on the way.
   bool wants_compressed_layers = true;
+  // True when place_file() can take a blob as a file (OCI layouts and
+  // archives): the caller then verifies a file it has not just verified before
+  // offering it, because the sink does not read it through.
+  bool places_files = false;
 };
 
 // A place images are written. Nothing written is visible until commit(); an
@@ -109,6 +114,14 @@ class ImageSink {
   // Writes the blob `in` delivers (its descriptor says what it is), reading it
   // to the end so it is verified. Throws IntegrityError from the reader.
   virtual void write_blob(BlobReader& in) = 0;
+  // Takes the blob `descriptor` from `file`, a local file the caller has
+  // verified against it (e.g. a cache entry), without reading it through:
+  // as a hard link when `file` is on the same filesystem, else as a
+  // kernel-side copy. The sink may keep sharing the file's inode, so `file`
+  // must not be modified in place afterwards (cache entries never are).
+  // Returns false when it cannot (the caller then streams the blob through
+  // write_blob); the default always does.
+  virtual bool place_file(const Descriptor& descriptor, const std::filesystem::path& file);
   // Writes a manifest or index. `root` is true for the image's top document,
   // which is listed under `names` (tags or ref names; may be empty); a child of
   // an index is written with root false and no names.

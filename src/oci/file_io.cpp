@@ -1,6 +1,8 @@
 #include "oci/file_io.hpp"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,8 +76,7 @@ std::size_t FileRangeStream::read(std::span<std::byte> out) {
 }
 
 FileWriter::FileWriter(const std::filesystem::path& path)
-    : path_(path),
-      fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) {
+    : path_(path), fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) {
   if (fd_.get() < 0) throw InputError("cannot create " + path.string() + ": " + errno_text());
 }
 
@@ -89,7 +90,8 @@ void FileWriter::write(std::span<const std::byte> data) {
 }
 
 void FileWriter::finish() {
-  if (::fsync(fd_.get()) != 0) throw InputError("cannot sync " + path_.string() + ": " + errno_text());
+  if (::fsync(fd_.get()) != 0)
+    throw InputError("cannot sync " + path_.string() + ": " + errno_text());
   UniqueFd closing = std::move(fd_);
   if (::close(closing.release()) != 0) {
     throw InputError("cannot close " + path_.string() + ": " + errno_text());
@@ -106,6 +108,47 @@ std::int64_t write_stream_to_file(ByteStream& in, const std::filesystem::path& p
   }
   out.finish();
   return total;
+}
+
+bool link_or_copy_file(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (::link(from.c_str(), to.c_str()) == 0) return true;
+  if (errno == ENOENT) return false;  // `from` went away (e.g. pruned from a cache)
+  // EXDEV (another filesystem), EPERM (fs.protected_hardlinks, or a
+  // filesystem without links), EMLINK: copy instead.
+  const UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0) return false;
+  const std::int64_t size = file_size(in.get());
+  const std::filesystem::path tmp = to.string() + ".partial";
+  try {
+    FileWriter out(tmp);
+    if (::ioctl(out.fd(), FICLONE, in.get()) != 0) {
+      loff_t done = 0;
+      while (done < size) {
+        const ssize_t n = ::copy_file_range(in.get(), nullptr, out.fd(), nullptr,
+                                            static_cast<std::size_t>(size - done), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && done == 0 &&
+            (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+          std::error_code ec;
+          std::filesystem::remove(tmp, ec);
+          return false;
+        }
+        if (n < 0) {
+          throw InputError("cannot copy " + from.string() + " to " + tmp.string() + ": " +
+                           errno_text());
+        }
+        if (n == 0) throw InputError(from.string() + " shrank while being copied");
+        done += n;
+      }
+    }
+    out.finish();
+    std::filesystem::rename(tmp, to);
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw;
+  }
+  return true;
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view data) {
@@ -145,8 +188,9 @@ StagingDir::~StagingDir() {
 void StagingDir::rename_to(const std::filesystem::path& target) {
   std::error_code ec;
   std::filesystem::rename(path_, target, ec);
-  if (ec) throw InputError("cannot rename " + path_.string() + " to " + target.string() + ": " +
-                           ec.message());
+  if (ec)
+    throw InputError("cannot rename " + path_.string() + " to " + target.string() + ": " +
+                     ec.message());
   kept_ = true;
 }
 

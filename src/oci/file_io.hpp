@@ -61,6 +61,7 @@ class FileWriter {
   }
   // Flushes to disk and closes. Throws InputError on I/O failure.
   void finish();
+  int fd() const noexcept { return fd_.get(); }
 
  private:
   std::filesystem::path path_;
@@ -90,6 +91,15 @@ class StagingDir {
   std::filesystem::path path_;
   bool kept_ = false;
 };
+
+// Makes `to` (which must not exist) a copy of the regular file `from`, whose
+// bytes the caller has already verified, without reading them into this
+// process: a hard link when both are on one filesystem, else a reflink or a
+// copy_file_range copy into "<to>.partial", fsynced and renamed. Returns
+// false when the filesystem can do none of these (the caller then streams the
+// bytes); throws InputError when the copy itself fails (disk full, I/O error),
+// leaving nothing at `to`.
+bool link_or_copy_file(const std::filesystem::path& from, const std::filesystem::path& to);
 
 // Reads up to `max` bytes of a stream into a string (InputError beyond).
 std::string read_stream(ByteStream& in, std::size_t max, std::string_view what);

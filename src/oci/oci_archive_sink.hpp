@@ -13,7 +13,11 @@ class OciArchiveSink final : public ImageSink {
   // An existing archive at `file` is replaced at commit, not extended.
   explicit OciArchiveSink(std::filesystem::path file);
   bool has_blob(const Digest& digest) override { return layout_.has_blob(digest); }
+  SinkTraits traits() const override { return layout_.traits(); }
   void write_blob(BlobReader& in) override { layout_.write_blob(in); }
+  bool place_file(const Descriptor& descriptor, const std::filesystem::path& file) override {
+    return layout_.place_file(descriptor, file);
+  }
   void write_manifest(const ParsedManifest& manifest, const std::vector<std::string>& names,
                       bool root) override {
     layout_.write_manifest(manifest, names, root);

@@ -40,7 +40,11 @@ class OciLayoutSink final : public ImageSink {
   explicit OciLayoutSink(std::filesystem::path dir);
   ~OciLayoutSink() override;
   bool has_blob(const Digest& digest) override;
+  SinkTraits traits() const override {
+    return {.accepts_index = true, .wants_compressed_layers = true, .places_files = true};
+  }
   void write_blob(BlobReader& in) override;
+  bool place_file(const Descriptor& descriptor, const std::filesystem::path& file) override;
   void write_manifest(const ParsedManifest& manifest, const std::vector<std::string>& names,
                       bool root) override;
   void commit() override;

@@ -73,6 +73,14 @@ void OciLayoutSink::write_blob(BlobReader& in) {
   added_blobs_.push_back(final_path);
 }
 
+bool OciLayoutSink::place_file(const Descriptor& descriptor, const std::filesystem::path& file) {
+  if (has_blob(descriptor.digest)) return true;
+  const auto final_path = root_ / blob_path(descriptor.digest);
+  if (!link_or_copy_file(file, final_path)) return false;
+  added_blobs_.push_back(final_path);
+  return true;
+}
+
 void OciLayoutSink::store_bytes(const Digest& digest, std::string_view bytes) {
   Descriptor d{.media_type = "application/octet-stream",
                .digest = digest,

@@ -10,13 +10,23 @@
 // that goes with the pull. Either way every blob is verified before the sink
 // sees any, and the sink commits only at the end, so a failed or interrupted
 // pull leaves nothing at the destination.
+//
+// Sinks that take files (OCI layouts and archives, SinkTraits::places_files)
+// get each verified blob as a hard link to that file (or a kernel-side copy
+// across filesystems), so a blob is written once, not twice. Such a sink does
+// not read what it is given, so blobs that were already in the cache are
+// hashed before they are offered (in parallel, up front); a damaged one is
+// dropped and downloaded. Other sinks read every blob through a BlobReader,
+// which verifies it on the way.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "ecr/cache.hpp"
 #include "ecr/errors.hpp"
@@ -115,7 +125,11 @@ class BlobLanding {
         }
       } else {
         const Digest got = hash_file(blob.fd->get(), d.size);
-        if (got == d.digest) return;
+        if (got == d.digest) {
+          // Created private while unverified; a sink may now link it.
+          ::fchmod(blob.fd->get(), 0644);
+          return;
+        }
         found = "blob " + d.digest.str() + ": content hashes to " + got.str();
       }
       if (refetch >= kMaxIntegrityRefetches) {
@@ -128,8 +142,15 @@ class BlobLanding {
     }
   }
 
-  // The verified bytes of a downloaded blob, or of a cached one (nullptr
-  // when the cache no longer has it).
+  // The file holding a downloaded blob, or a cached one (nullopt when the
+  // cache no longer has it).
+  std::optional<std::filesystem::path> file(const Descriptor& d) {
+    if (cache_) return cache_->path(d.digest);
+    return staging_->path() / std::string(d.digest.hex());
+  }
+
+  // The bytes of a downloaded blob, or of a cached one (nullptr when the
+  // cache no longer has it).
   std::unique_ptr<ByteStream> open(const Descriptor& d, const Download* blob) {
     if (cache_) return cache_->open(d.digest);
     return std::make_unique<oci::FileRangeStream>(blob->fd, 0, d.size);
@@ -174,6 +195,28 @@ bool cached_blob_intact(BlobCache& cache, const Descriptor& d) {
   }
 }
 
+// The blobs of `blobs` that are cached but do not hash to their digest,
+// hashed on `jobs` threads. Blobs the sink holds or the cache lacks are not
+// looked at.
+std::set<Digest> damaged_cached_blobs(BlobCache& cache, ImageSink& sink,
+                                      const std::vector<Descriptor>& blobs, int jobs) {
+  std::vector<const Descriptor*> cached;
+  for (const auto& d : blobs) {
+    if (!sink.has_blob(d.digest) && cache.contains(d.digest)) cached.push_back(&d);
+  }
+  std::vector<char> intact(cached.size(), 0);
+  std::vector<std::function<void()>> tasks;
+  for (std::size_t i = 0; i < cached.size(); ++i) {
+    tasks.emplace_back([&, i] { intact[i] = cached_blob_intact(cache, *cached[i]) ? 1 : 0; });
+  }
+  run_all(static_cast<std::size_t>(jobs), tasks);
+  std::set<Digest> damaged;
+  for (std::size_t i = 0; i < cached.size(); ++i) {
+    if (intact[i] == 0) damaged.insert(cached[i]->digest);
+  }
+  return damaged;
+}
+
 // Writes verified blobs into the sink. A cached blob that is gone (pruned by
 // another process) or whose bytes fail the sink's digest check (damaged on
 // disk) is dropped from the cache, downloaded again and written again.
@@ -185,11 +228,16 @@ struct SinkDelivery {
   const TransferOptions& options;
   const DownloadTuning& tuning;
 
-  // `blob`: this pull's download of `d`, null for a cached blob. Updates
-  // `r`'s action and `result`'s byte counts when a cached blob is refetched.
-  void deliver(const Descriptor& d, const Download* blob, BlobResult& r, PullResult& result) {
+  // `blob`: this pull's download of `d`, null for a cached blob. `verified`:
+  // the landed file is known to hold `d` (downloaded and checked by this
+  // pull, or a cached blob hashed up front), so a sink that takes files may
+  // have it without reading it. Updates `r`'s action and `result`'s byte
+  // counts when a cached blob is refetched.
+  void deliver(const Descriptor& d, const Download* blob, BlobResult& r, PullResult& result,
+               bool verified) {
     for (;;) {
       reporter.throw_if_cancelled();
+      if (verified && place(d)) break;
       if (auto stream = landing.open(d, blob)) {
         if (write(d, std::move(stream), r.action == BlobAction::kCached)) break;
         landing.cache()->remove(d.digest);
@@ -202,8 +250,15 @@ struct SinkDelivery {
       again.push_back(landing.start(session, d, reporter));
       result.bytes_moved += download_all(again, landing, reporter, options, tuning);
       blob = nullptr;
+      verified = true;
     }
     reporter.report(d.digest, BlobState::kDone, d.size, d.size);
+  }
+
+  // True when the sink took the landed file of `d` as it is.
+  bool place(const Descriptor& d) {
+    const auto file = landing.file(d);
+    return file && sink.place_file(d, *file);
   }
 
   // Returns false when a cached blob turned out damaged; rethrows otherwise.
@@ -249,10 +304,16 @@ PullResult pull_image(RegistrySession& session, const ImageReference& source, Im
                     .bytes_moved = 0,
                     .bytes_skipped = 0,
                     .seconds = 0};
+  const bool sink_places_files = sink.traits().places_files;
+  for (const auto& d : plan.blobs) reporter.report(d.digest, BlobState::kChecking, 0, d.size);
+  std::set<Digest> damaged;
+  if (cache && sink_places_files) {
+    damaged = damaged_cached_blobs(*cache, sink, plan.blobs, options.jobs);
+    for (const auto& digest : damaged) cache->remove(digest);
+  }
   std::vector<std::unique_ptr<Download>> downloads;
   std::map<Digest, Download*> download_of;
   for (const auto& d : plan.blobs) {
-    reporter.report(d.digest, BlobState::kChecking, 0, d.size);
     if (sink.has_blob(d.digest)) {
       result.blobs.push_back({d.digest, d.size, BlobAction::kExists});
       result.bytes_skipped += d.size;
@@ -273,9 +334,12 @@ PullResult pull_image(RegistrySession& session, const ImageReference& source, Im
   for (std::size_t i = 0; i < plan.blobs.size(); ++i) {
     if (result.blobs[i].action == BlobAction::kExists) continue;
     const auto it = download_of.find(plan.blobs[i].digest);
+    // Downloads were verified by download_all; cached blobs up front when the
+    // sink takes files (and by the sink's BlobReader otherwise).
+    const bool verified = result.blobs[i].action == BlobAction::kDownloaded || sink_places_files;
     SinkDelivery delivery{landing, session, sink, reporter, options, tuning};
     delivery.deliver(plan.blobs[i], it == download_of.end() ? nullptr : it->second, result.blobs[i],
-                     result);
+                     result, verified);
   }
   for (const auto& child : plan.children) sink.write_manifest(child, {}, false);
   sink.write_manifest(plan.root, names, true);

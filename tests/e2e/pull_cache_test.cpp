@@ -175,5 +175,69 @@ TEST_F(PullCache, PullKilledMidDownloadLeavesOnlyVerifiedBlobsAndNothingAtTheDes
   EXPECT_TRUE(fs::is_regular_file(dest));
 }
 
+// An OCI layout destination on the cache's filesystem gets each blob as a
+// hard link to the cache entry: the bytes are written to disk once.
+TEST_F(PullCache, PullIntoALayoutLinksTheCachedBlobsInsteadOfCopyingThem) {
+  const OciImage image = write_image(work_ / "link-src", random_bytes(40000, 7), "v1");
+  push("oci:" + image.dir.string() + ":v1", "cache/link:v1");
+  const fs::path cache = work_ / "link-cache";
+  const fs::path cold = work_ / "link-cold";
+  const fs::path warm = work_ / "link-warm";
+
+  const Summary first = pull(cache, {"cache/link:v1", "oci:" + cold.string()});
+  const Summary second = pull(cache, {"cache/link:v1", "oci:" + warm.string()});
+
+  EXPECT_EQ(first.digest, image.manifest_digest);
+  EXPECT_EQ(second.digest, image.manifest_digest);
+  const std::string hex = image.layer_digest.substr(7);
+  const fs::path entry = cache / "blobs" / "sha256" / hex;
+  for (const fs::path& layout : {cold, warm}) {
+    const fs::path blob = layout / "blobs" / "sha256" / hex;
+    EXPECT_EQ(read_file(blob), image.layer) << blob;
+    EXPECT_TRUE(fs::equivalent(blob, entry)) << blob << " is not a link to " << entry;
+  }
+  EXPECT_EQ(fs::hard_link_count(entry), 3u);
+  EXPECT_EQ(second.actions().at(image.layer_digest), "cached");
+}
+
+// A linked blob is not read by the destination, so a cached entry is hashed
+// before it is linked: a damaged one is downloaded again, never linked.
+TEST_F(PullCache, ADamagedCacheEntryIsDownloadedAgainNotLinkedIntoALayout) {
+  const OciImage image = write_image(work_ / "damaged-src", random_bytes(30000, 8), "v1");
+  push("oci:" + image.dir.string() + ":v1", "cache/damaged:v1");
+  const fs::path cache = work_ / "damaged-cache";
+  pull(cache, {"cache/damaged:v1", "oci:" + (work_ / "damaged-cold").string()});
+  const fs::path entry = cache / "blobs" / "sha256" / image.layer_digest.substr(7);
+  // Damage the entry through a new inode, so the cold layout's link is spared.
+  std::string bytes = read_file(entry);
+  bytes[100] = static_cast<char>(bytes[100] ^ 0x01);
+  fs::remove(entry);
+  write_file(entry, bytes);
+
+  const fs::path warm = work_ / "damaged-warm";
+  const Summary pulled = pull(cache, {"cache/damaged:v1", "oci:" + warm.string()});
+
+  EXPECT_EQ(pulled.actions().at(image.layer_digest), "downloaded");
+  EXPECT_EQ(read_file(warm / "blobs" / "sha256" / image.layer_digest.substr(7)), image.layer);
+  EXPECT_EQ(read_file(entry), image.layer);  // the entry was replaced by a good one
+}
+
+// Without a cache the blobs land in a private staging directory first; the
+// layout still gets exact bytes, readable like any file the tools write.
+TEST_F(PullCache, PullIntoALayoutWithoutACacheGivesExactReadableBlobs) {
+  const OciImage image = write_image(work_ / "nocache-src", random_bytes(20000, 9), "v1");
+  push("oci:" + image.dir.string() + ":v1", "cache/nocache:v1");
+  const fs::path dest = work_ / "nocache-dest";
+
+  const Summary pulled = run_json(
+      kEcrPull, {"--no-cache", "cache/nocache:v1", "oci:" + dest.string()}, "bytesDownloaded");
+
+  EXPECT_EQ(pulled.digest, image.manifest_digest);
+  const fs::path blob = dest / "blobs" / "sha256" / image.layer_digest.substr(7);
+  EXPECT_EQ(read_file(blob), image.layer);
+  EXPECT_EQ(fs::status(blob).permissions() & fs::perms::others_read, fs::perms::others_read);
+  EXPECT_EQ(fs::hard_link_count(blob), 1u);  // the staging copy is gone with the pull
+}
+
 }  // namespace
 }  // namespace ecr
