@@ -36,7 +36,13 @@ class ByteStream {
 // consumers read to the end (read_all does).
 class BlobReader final : public ByteStream {
  public:
-  BlobReader(Descriptor expected, std::unique_ptr<ByteStream> raw);
+  // What the reader checks. kSizeOnly skips the SHA-256, for consumers whose
+  // bytes are verified anyway: a push (the registry hashes what it receives
+  // and refuses a mismatch at CompleteLayerUpload) or a compressor that
+  // hashes what it reads itself.
+  enum class Check { kDigest, kSizeOnly };
+
+  BlobReader(Descriptor expected, std::unique_ptr<ByteStream> raw, Check check = Check::kDigest);
 
   std::size_t read(std::span<std::byte> out) override;
   // Reads the whole blob; InputError when its size exceeds `max_bytes`.
@@ -53,6 +59,7 @@ class BlobReader final : public ByteStream {
   Sha256 hash_;
   std::int64_t position_ = 0;
   bool verified_ = false;
+  Check check_;
 };
 
 // One image a source holds: its root manifest (or index) descriptor and its
@@ -80,9 +87,11 @@ class ImageSource {
   // (OCI layouts store manifests as blobs); a registry overrides this.
   virtual ParsedManifest fetch_manifest(const Descriptor& descriptor);
 
-  // Opens a blob. The reader verifies digest and size as it streams. Throws
-  // InputError when the source does not hold it.
-  BlobReader open_blob(const Descriptor& descriptor);
+  // Opens a blob. The reader verifies digest and size as it streams (only the
+  // size with Check::kSizeOnly). Throws InputError when the source does not
+  // hold it.
+  BlobReader open_blob(const Descriptor& descriptor,
+                       BlobReader::Check check = BlobReader::Check::kDigest);
 
  protected:
   // The unverified bytes of a blob; open_blob wraps them in a BlobReader.

@@ -53,8 +53,8 @@ ParsedManifest ImageSource::fetch_manifest(const Descriptor& descriptor) {
   return parse_manifest(reader.read_all(kMaxManifestBytes), descriptor.media_type);
 }
 
-BlobReader ImageSource::open_blob(const Descriptor& descriptor) {
-  return BlobReader(descriptor, open_raw(descriptor));
+BlobReader ImageSource::open_blob(const Descriptor& descriptor, BlobReader::Check check) {
+  return BlobReader(descriptor, open_raw(descriptor), check);
 }
 
 }  // namespace ecr

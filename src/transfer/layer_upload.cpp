@@ -54,9 +54,11 @@ void PartWriter::write(std::span<const std::byte> bytes) {
 
 BlobProducer copy_blob(ImageSource& source, const Descriptor& descriptor) {
   return [&source, &descriptor](PartWriter& out) {
-    BlobReader reader = source.open_blob(descriptor);
-    // Reads straight into the part buffer; the reader hashes on the way and
-    // throws IntegrityError at the end when digest or size disagree.
+    // Reads straight into the part buffer. The reader checks the size; the
+    // digest is checked by the registry, which hashes every byte it receives
+    // and refuses a mismatch at CompleteLayerUpload (InvalidLayerException),
+    // so hashing here too would only spend a second SHA-256 pass.
+    BlobReader reader = source.open_blob(descriptor, BlobReader::Check::kSizeOnly);
     while (const std::size_t n = reader.read(out.space())) out.advance(n);
     return descriptor;
   };
@@ -377,6 +379,11 @@ class LayerUpload {
       }
     } catch (const api::LayerAlreadyExistsException&) {
       // Another pusher finished the same blob first: it is there, as wanted.
+    } catch (const api::InvalidLayerException& e) {
+      // The registry's hash of what it received is the digest check of a
+      // blob pushed as it is (copy_blob does not hash it).
+      throw IntegrityError("the registry refused blob " + digest + " at CompleteLayerUpload (" +
+                           e.what() + "): the bytes read from the source do not match its digest");
     }
   }
 

@@ -65,9 +65,15 @@ void CompressionPlan::add(const Descriptor& layer) {
 
 BlobProducer CompressionPlan::compress(ImageSource& source, const Descriptor& layer) const {
   return [&source, &layer, options = options_](PartWriter& out) {
-    BlobReader in = source.open_blob(layer);
+    // The compressor hashes the bytes it reads (the diff_id), so the reader
+    // only checks the size and the digest is compared here.
+    BlobReader in = source.open_blob(layer, BlobReader::Check::kSizeOnly);
     const CompressedLayer c = compress_layer(
         in, [&](std::span<const std::byte> bytes) { out.write(bytes); }, options);
+    if (c.diff_id != layer.digest) {
+      throw IntegrityError("blob " + layer.digest.str() + " does not match its content (" +
+                           c.diff_id.str() + ")");
+    }
     return Descriptor{.media_type = std::string(compressed_media_type(options.algorithm)),
                       .digest = c.digest,
                       .size = c.size};

@@ -73,6 +73,28 @@ TEST_F(PushPull, PullIntoOciArchiveAndLayoutKeepsThePushedDigest) {
   EXPECT_TRUE(fs::is_regular_file(layout / "blobs/sha256" / std::string(kHelloDigest).substr(7)));
 }
 
+// ecr-push does not hash a layer it sends as it is: the registry hashes what
+// it receives and refuses a mismatch at CompleteLayerUpload. A layout whose
+// layer was damaged in place (same size) therefore fails the push, naming the
+// blob and the registry's error, and no manifest is put.
+TEST_F(PushPull, PushOfADamagedLayerFailsNamingTheBlobAndPutsNoManifest) {
+  const OciImage image = write_image(work_ / "damaged-layout", random_bytes(50000, 21), "v1");
+  const fs::path blob = image.dir / "blobs" / "sha256" / image.layer_digest.substr(7);
+  std::string bytes = read_file(blob);
+  bytes[49000] = static_cast<char>(bytes[49000] ^ 0x40);
+  write_file(blob, bytes);
+  const int puts_before = server_->requests("PutImage");
+
+  const testing::ProcessResult r =
+      run(kEcrPush, {"--no-cache", "--create-repository", "oci:" + image.dir.string() + ":v1",
+                     "hello/damaged:v1"});
+
+  EXPECT_EQ(r.exit_status, 1) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("InvalidLayerException"), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find(image.layer_digest), std::string::npos) << r.stderr_text;
+  EXPECT_EQ(server_->requests("PutImage"), puts_before);
+}
+
 // The default cache is an optimisation: when it cannot be created (here
 // XDG_CACHE_HOME names a regular file) the pull still succeeds, without a
 // cache, and says so once.

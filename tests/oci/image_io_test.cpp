@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <fstream>
 
 #include "ecr/error.hpp"
@@ -30,8 +32,8 @@ std::string skopeo_digest(const std::string& location) {
   return "sha256:" + d.substr(0, 64);
 }
 
-#define REQUIRE_PEERS()                                                       \
-  if (!test::have_tool("skopeo") || !test::have_tool("umoci"))                \
+#define REQUIRE_PEERS()                                        \
+  if (!test::have_tool("skopeo") || !test::have_tool("umoci")) \
   GTEST_SKIP() << "skopeo and umoci are needed (Debian packages skopeo, umoci)"
 
 TEST(OciArchive, ReadsFixtureWithDigestsSkopeoReports) {
@@ -42,6 +44,52 @@ TEST(OciArchive, ReadsFixtureWithDigestsSkopeoReports) {
   EXPECT_EQ(m.layers[0].digest.str(), kHelloLayer);
   BlobReader layer = source->open_blob(m.layers[0]);
   EXPECT_EQ(layer.read_all(1 << 20).size(), 159u);
+}
+
+// A stream over a string, for BlobReader.
+class BytesStream final : public ByteStream {
+ public:
+  explicit BytesStream(std::string s) : s_(std::move(s)) {}
+  std::size_t read(std::span<std::byte> out) override {
+    const std::size_t n = std::min(out.size(), s_.size() - at_);
+    std::memcpy(out.data(), s_.data() + at_, n);
+    at_ += n;
+    return n;
+  }
+
+ private:
+  std::string s_;
+  std::size_t at_ = 0;
+};
+
+Descriptor descriptor_of(std::string_view bytes) {
+  return Descriptor{.media_type = "application/octet-stream",
+                    .digest = Digest::of(bytes),
+                    .size = static_cast<std::int64_t>(bytes.size())};
+}
+
+TEST(BlobReader, SizeOnlyCheckSkipsTheDigestButNotTheSize) {
+  const Descriptor d = descriptor_of("layer bytes");
+  BlobReader damaged(d, std::make_unique<BytesStream>("LAYER bytes"), BlobReader::Check::kSizeOnly);
+  EXPECT_EQ(damaged.read_all(100), "LAYER bytes");
+
+  BlobReader longer(d, std::make_unique<BytesStream>("layer bytes!"), BlobReader::Check::kSizeOnly);
+  try {
+    longer.read_all(100);
+    FAIL() << "an overlong blob was accepted";
+  } catch (const IntegrityError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("is longer than its size 11"));
+  }
+  BlobReader shorter(d, std::make_unique<BytesStream>("layer"), BlobReader::Check::kSizeOnly);
+  try {
+    shorter.read_all(100);
+    FAIL() << "a truncated blob was accepted";
+  } catch (const IntegrityError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("is truncated: 5 of 11 bytes"));
+  }
+  // The default still checks the digest.
+  BlobReader checked(d, std::make_unique<BytesStream>("LAYER bytes"));
+  EXPECT_THROW(checked.read_all(100), IntegrityError);
 }
 
 TEST(DockerArchive, ReadsLegacyFixtureAsUncompressedLayers) {
@@ -58,13 +106,15 @@ TEST(DockerArchive, ReadsLegacyFixtureAsUncompressedLayers) {
 
 TEST(Inspect, PrintsManifestConfigAndLayers) {
   auto source = open_image_source(ImageLocation::parse(fixture("hello.oci.tar")));
-  EXPECT_EQ(inspect_image(*source, "", std::nullopt, false),
-            std::string(R"({"digest":")") + kHelloManifest +
-                R"(","mediaType":"application/vnd.oci.image.manifest.v1+json","names":["latest"],)"
-                R"("config":{"digest":"sha256:0fdf461982b910da467a36a9360f284ecf0ba15bb9d3a583a135e33d4ba737b3",)"
-                R"("size":404,"mediaType":"application/vnd.oci.image.config.v1+json"},)"
-                R"("layers":[{"digest":")" + kHelloLayer +
-                R"(","size":159,"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip"}]})");
+  EXPECT_EQ(
+      inspect_image(*source, "", std::nullopt, false),
+      std::string(R"({"digest":")") + kHelloManifest +
+          R"(","mediaType":"application/vnd.oci.image.manifest.v1+json","names":["latest"],)"
+          R"("config":{"digest":"sha256:0fdf461982b910da467a36a9360f284ecf0ba15bb9d3a583a135e33d4ba737b3",)"
+          R"("size":404,"mediaType":"application/vnd.oci.image.config.v1+json"},)"
+          R"("layers":[{"digest":")" +
+          kHelloLayer +
+          R"(","size":159,"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip"}]})");
 }
 
 TEST(OciLayout, ReaderFindsDigestsOfUmociImage) {
@@ -73,8 +123,8 @@ TEST(OciLayout, ReaderFindsDigestsOfUmociImage) {
   const std::string layout = dir / "layout";
   run("umoci init --layout " + layout + " && umoci new --image " + layout + ":v1");
   run("umoci unpack --rootless --image " + layout + ":v1 " + (dir / "b") + " >/dev/null");
-  run("echo payload > " + (dir / "b") + "/rootfs/file && umoci repack --image " + layout +
-      ":v1 " + (dir / "b"));
+  run("echo payload > " + (dir / "b") + "/rootfs/file && umoci repack --image " + layout + ":v1 " +
+      (dir / "b"));
   auto source = open_image_source(ImageLocation::parse("oci:" + layout + ":v1"));
   EXPECT_EQ(source->resolve("v1").digest.str(), skopeo_digest("oci:" + layout + ":v1"));
 }
@@ -109,9 +159,11 @@ TEST(DockerArchive, WhatWeWriteSkopeoReadsWithSameDiffIds) {
   const std::string out = run("skopeo inspect --config docker-archive:" + (dir / "d.tar"));
   EXPECT_THAT(out, HasSubstr(kHelloDiffId));
   run("skopeo copy -q docker-archive:" + (dir / "d.tar") + " oci:" + (dir / "l") + ":x");
-  EXPECT_EQ(run("tar xOf " + (dir / "d.tar") + " manifest.json"),
-            std::string(R"([{"Config":"0fdf461982b910da467a36a9360f284ecf0ba15bb9d3a583a135e33d4ba737b3.json",)"
-                        R"("RepoTags":["demo/hello:1"],"Layers":["fcbe0f98103baa30ca79f04a80992cd94eb33daeee547f66989dcb53c2e2f728.tar"]}])"));
+  EXPECT_EQ(
+      run("tar xOf " + (dir / "d.tar") + " manifest.json"),
+      std::string(
+          R"([{"Config":"0fdf461982b910da467a36a9360f284ecf0ba15bb9d3a583a135e33d4ba737b3.json",)"
+          R"("RepoTags":["demo/hello:1"],"Layers":["fcbe0f98103baa30ca79f04a80992cd94eb33daeee547f66989dcb53c2e2f728.tar"]}])"));
 }
 
 TEST(RoundTrip, LayoutToArchiveToLayoutKeepsEveryDigest) {
