@@ -4,7 +4,10 @@
 // expired URL, corrupt or cut download).
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "http/transport.hpp"
+#include "transfer/registry_session.hpp"
 
 namespace ecr::testing {
 
@@ -81,5 +85,12 @@ class FakeRegistry final : public http::Transport {
   int next_upload_ = 0;
   int next_url_ = 0;
 };
+
+// A session on repository "team/app" of `registry`, with example
+// credentials and a retry policy that never sleeps: each back-off is handed
+// to `on_backoff` instead, when given (a test counts the retries with it).
+std::unique_ptr<transfer::RegistrySession> open_fake_session(
+    std::shared_ptr<FakeRegistry> registry,
+    std::function<void(std::chrono::milliseconds)> on_backoff = {});
 
 }  // namespace ecr::testing

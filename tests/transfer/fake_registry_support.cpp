@@ -98,18 +98,20 @@ http::Response FakeRegistry::handle_api(const http::Request& request) {
     }
     std::string& have = it->second.bytes;
     if (forget && req.partFirstByte >= forget->first) {
-      have.resize(static_cast<std::size_t>(std::min<std::int64_t>(
-          forget->second, static_cast<std::int64_t>(have.size()))));
+      have.resize(static_cast<std::size_t>(
+          std::min<std::int64_t>(forget->second, static_cast<std::int64_t>(have.size()))));
       forget.reset();
     }
     part_bytes_ += static_cast<std::int64_t>(req.layerPartBlob.size());
     const auto held = static_cast<std::int64_t>(have.size());
-    if (req.partFirstByte != held ||
-        req.partLastByte - req.partFirstByte + 1 != static_cast<std::int64_t>(req.layerPartBlob.size())) {
+    if (req.partFirstByte != held || req.partLastByte - req.partFirstByte + 1 !=
+                                         static_cast<std::int64_t>(req.layerPartBlob.size())) {
       return error_answer("InvalidLayerPartException", "part out of order", held - 1);
     }
-    if (reset_part_at && *reset_part_at >= req.partFirstByte && *reset_part_at <= req.partLastByte) {
-      have.append(req.layerPartBlob.substr(0, static_cast<std::size_t>(*reset_part_at - req.partFirstByte + 1)));
+    if (reset_part_at && *reset_part_at >= req.partFirstByte &&
+        *reset_part_at <= req.partLastByte) {
+      have.append(req.layerPartBlob.substr(
+          0, static_cast<std::size_t>(*reset_part_at - req.partFirstByte + 1)));
       reset_part_at.reset();
       throw TransportError("connection reset by peer (scripted)");
     }
@@ -156,8 +158,9 @@ http::Response FakeRegistry::handle_api(const http::Request& request) {
       if (id.imageTag && tags_.contains(*id.imageTag)) digest = tags_[*id.imageTag];
       auto it = images_.find(digest);
       if (it == images_.end()) {
-        resp.failures->push_back(
-            {.failureCode = "ImageNotFound", .failureReason = "Requested image not found", .imageId = id});
+        resp.failures->push_back({.failureCode = "ImageNotFound",
+                                  .failureReason = "Requested image not found",
+                                  .imageId = id});
         continue;
       }
       api::Image image;
@@ -171,11 +174,13 @@ http::Response FakeRegistry::handle_api(const http::Request& request) {
   }
   if (op == "GetDownloadUrlForLayer") {
     auto req = api::from_json<api::GetDownloadUrlForLayerRequest>(request.body);
-    if (!blobs_.contains(req.layerDigest)) return error_answer("LayersNotFoundException", "no layer");
+    if (!blobs_.contains(req.layerDigest)) {
+      return error_answer("LayersNotFoundException", "no layer");
+    }
     api::GetDownloadUrlForLayerResponse resp;
     resp.layerDigest = req.layerDigest;
-    resp.downloadUrl = std::string(kEndpoint) + "/blobs/" + req.layerDigest + "?sig=" +
-                       std::to_string(next_url_++);
+    resp.downloadUrl = std::string(kEndpoint) + "/blobs/" + req.layerDigest +
+                       "?sig=" + std::to_string(next_url_++);
     return json_answer(200, api::to_json(resp));
   }
   return error_answer("UnsupportedOperation", op);
@@ -249,6 +254,21 @@ std::vector<std::string> FakeRegistry::put_image_digests() const {
 std::map<std::string, std::string> FakeRegistry::blobs() const {
   const std::lock_guard lock(mutex_);
   return blobs_;
+}
+
+std::unique_ptr<transfer::RegistrySession> open_fake_session(
+    std::shared_ptr<FakeRegistry> registry,
+    std::function<void(std::chrono::milliseconds)> on_backoff) {
+  aws::RetryOptions retry;
+  retry.sleep = [on_backoff = std::move(on_backoff)](std::chrono::milliseconds delay) {
+    if (on_backoff) on_backoff(delay);
+  };
+  retry.random = [] { return 0.5; };
+  return std::make_unique<transfer::RegistrySession>(
+      std::move(registry),
+      ResolvedConfig{Credentials{"AKIDEXAMPLE", "secret", ""}, "us-east-1", FakeRegistry::kEndpoint,
+                     "default"},
+      std::make_shared<aws::RetryPolicy>(std::move(retry)), std::nullopt, "team/app");
 }
 
 }  // namespace ecr::testing

@@ -54,18 +54,12 @@ std::map<Digest, BlobAction> actions(const PullResult& r) {
 
 class PullCacheTest : public ::testing::Test {
  protected:
-  PullCacheTest() : registry_(std::make_shared<FakeRegistry>()) {
+  PullCacheTest()
+      : registry_(std::make_shared<FakeRegistry>()),
+        session_(testing::open_fake_session(registry_)) {
     std::string pattern = (fs::temp_directory_path() / "ecr-pull-cache-test-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = pattern;
-    aws::RetryOptions retry;
-    retry.sleep = [](std::chrono::milliseconds) {};
-    retry.random = [] { return 0.5; };
-    session_ = std::make_unique<transfer::RegistrySession>(
-        registry_,
-        ResolvedConfig{Credentials{"AKIDEXAMPLE", "secret", ""}, "us-east-1",
-                       FakeRegistry::kEndpoint, "default"},
-        std::make_shared<aws::RetryPolicy>(retry), std::nullopt, "team/app");
     options_.jobs = 2;
     options_.cache_dir = dir_ / "cache";
   }

@@ -157,14 +157,7 @@ class PushPipelineTest : public ::testing::Test {
 
   void open_session() {
     registry_ = std::make_shared<FakeRegistry>();
-    aws::RetryOptions retry;
-    retry.sleep = [](std::chrono::milliseconds) {};
-    retry.random = [] { return 0.5; };
-    session_ = std::make_unique<transfer::RegistrySession>(
-        registry_,
-        ResolvedConfig{Credentials{"AKIDEXAMPLE", "secret", ""}, "us-east-1",
-                       FakeRegistry::kEndpoint, "default"},
-        std::make_shared<aws::RetryPolicy>(retry), std::nullopt, "team/app");
+    session_ = testing::open_fake_session(registry_);
   }
 
   PushResult push() {

@@ -24,7 +24,8 @@ class MemorySink final : public ImageSink {
   void write_blob(BlobReader& in) override {
     blobs[in.descriptor().digest] = in.read_all(1u << 30);
   }
-  void write_manifest(const ParsedManifest& m, const std::vector<std::string>& n, bool root) override {
+  void write_manifest(const ParsedManifest& m, const std::vector<std::string>& n,
+                      bool root) override {
     manifests.push_back(m.digest);
     if (root) names = n;
   }
@@ -38,15 +39,10 @@ class MemorySink final : public ImageSink {
 
 class TransferTest : public ::testing::Test {
  protected:
-  TransferTest() : registry_(std::make_shared<FakeRegistry>()) {
-    aws::RetryOptions retry;
-    retry.sleep = [this](std::chrono::milliseconds) { ++sleeps_; };
-    retry.random = [] { return 0.5; };
-    session_ = std::make_unique<transfer::RegistrySession>(
-        registry_,
-        ResolvedConfig{Credentials{"AKIDEXAMPLE", "secret", ""}, "us-east-1",
-                       FakeRegistry::kEndpoint, "default"},
-        std::make_shared<aws::RetryPolicy>(retry), std::nullopt, "team/app");
+  TransferTest()
+      : registry_(std::make_shared<FakeRegistry>()),
+        session_(testing::open_fake_session(registry_,
+                                            [this](std::chrono::milliseconds) { ++sleeps_; })) {
     options_.jobs = 2;
   }
 
@@ -140,8 +136,8 @@ TEST_F(TransferTest, LargeBlobIsDownloadedAsRangesAndAssembledExactly) {
   EXPECT_EQ(sink.blobs.at(layer.digest), source_.bytes(layer.digest));
   auto ranges = registry_->range_headers();
   std::sort(ranges.begin(), ranges.end());
-  EXPECT_EQ(ranges, (std::vector<std::string>{"bytes=0-9999", "bytes=10000-19999",
-                                              "bytes=20000-24999"}));
+  EXPECT_EQ(ranges,
+            (std::vector<std::string>{"bytes=0-9999", "bytes=10000-19999", "bytes=20000-24999"}));
 }
 
 TEST_F(TransferTest, InterruptedDownloadResumesWithRange) {
@@ -205,8 +201,8 @@ TEST_F(TransferTest, IndexChildrenArePutBeforeTheIndex) {
   amd_child.platform = Platform{.os = "linux", .architecture = "amd64"};
   Descriptor arm_child = arm;
   arm_child.platform = Platform{.os = "linux", .architecture = "arm64"};
-  const Descriptor index =
-      source_.add_blob(serialize_oci_index({amd_child, arm_child}), std::string(media_type::kOciIndex));
+  const Descriptor index = source_.add_blob(serialize_oci_index({amd_child, arm_child}),
+                                            std::string(media_type::kOciIndex));
   source_.set_root(index);
   push_root({"multi"});
   EXPECT_EQ(registry_->put_image_digests(),
