@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "ecr/errors.hpp"
-#include "transfer/engine.hpp"
 
 namespace ecr::transfer {
 
@@ -24,27 +23,6 @@ RangeWriter file_range_writer(int fd) {
       written += static_cast<std::size_t>(n);
     }
   };
-}
-
-std::string BlobFetch::url() {
-  const std::lock_guard lock(mutex_);
-  if (url_.empty()) {
-    api::GetDownloadUrlForLayerRequest req;
-    req.registryId = session_.registry_id();
-    req.repositoryName = session_.repository();
-    req.layerDigest = d_.digest.str();
-    auto answer = session_.call<api::GetDownloadUrlForLayerResponse>("GetDownloadUrlForLayer", req);
-    if (!answer.downloadUrl || answer.downloadUrl->empty()) {
-      throw InputError("GetDownloadUrlForLayer answered no URL for " + d_.digest.str());
-    }
-    url_ = std::move(*answer.downloadUrl);
-  }
-  return url_;
-}
-
-void BlobFetch::refresh(const std::string& stale) {
-  const std::lock_guard lock(mutex_);
-  if (url_ == stale) url_.clear();
 }
 
 void BlobFetch::add_progress(std::int64_t n) {
@@ -65,72 +43,13 @@ std::int64_t BlobFetch::bytes_received() const {
 }
 
 void BlobFetch::fetch(std::int64_t begin, std::int64_t end) {
-  std::int64_t pos = begin;
-  int attempts = 0;
-  std::string last_failure;
-  for (bool complete = false; !complete;) {
-    reporter_.throw_if_cancelled();
-    if (attempts >= kMaxDownloadAttempts) {
-      throw TransportError("downloading " + d_.digest.str() + " failed " +
-                           std::to_string(attempts) + " times; last: " + last_failure);
-    }
-    ++attempts;
-    const std::string u = url();
-    http::Request request;
-    request.url = u;
-    const bool ranged = pos != 0 || end != d_.size;
-    if (ranged) {
-      request.headers.emplace_back("Range",
-                                   "bytes=" + std::to_string(pos) + "-" + std::to_string(end - 1));
-    }
-    bool overflow = false;
-    const http::BodySink sink = [&](std::string_view chunk) {
-      if (reporter_.cancelled()) return false;
-      if (pos + static_cast<std::int64_t>(chunk.size()) > end) {
-        overflow = true;
-        return false;
-      }
-      write_(pos, chunk);
-      pos += static_cast<std::int64_t>(chunk.size());
-      add_progress(static_cast<std::int64_t>(chunk.size()));
-      return true;
-    };
-    http::Response response;
-    try {
-      response = session_.transport().send(request, sink);
-    } catch (const TransportError& e) {
-      reporter_.throw_if_cancelled();
-      if (overflow) {
-        throw IntegrityError("the registry sent more than the " + std::to_string(d_.size) +
-                             " bytes of " + d_.digest.str());
-      }
-      // Resume from `pos`: the bytes before it are in the file already.
-      last_failure = e.what();
-      continue;
-    }
-    if (response.status == 403) {
-      // Pre-signed URLs expire (X-Amz-Expires): ask for a fresh one.
-      last_failure = "HTTP 403 (expired URL?)";
-      refresh(u);
-      continue;
-    }
-    if (response.status / 100 != 2) {
-      if (response.status >= 500) {
-        last_failure = "HTTP " + std::to_string(response.status);
-        continue;
-      }
-      throw ServiceError("HTTP " + std::to_string(response.status),
-                         "GET " + d_.digest.str() + ": " + response.body.substr(0, 200),
-                         response.status);
-    }
-    if (ranged && response.status != 206) {
-      throw TransportError("the download URL of " + d_.digest.str() +
-                           " ignored a Range request (HTTP " + std::to_string(response.status) +
-                           ")");
-    }
-    complete = pos >= end;
-    if (!complete) last_failure = "body ended early";
-  }
+  get_range(
+      session_, url_, d_, begin, end,
+      [this](std::int64_t offset, std::string_view bytes) {
+        write_(offset, bytes);
+        add_progress(static_cast<std::int64_t>(bytes.size()));
+      },
+      [this] { return reporter_.cancelled(); });
 }
 
 Digest hash_file(int fd, std::int64_t size) {

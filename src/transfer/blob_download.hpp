@@ -1,7 +1,8 @@
 // Fetching one blob from its GetDownloadUrlForLayer URL into a file (a
 // staging file, or the cache's temp file through a ranged BlobWriter): whole
-// or as byte ranges written in place, resumed with Range after a reset, the
-// URL refreshed when it has expired (403).
+// or as byte ranges written in place, each fetched by get_range
+// (ranged_get.hpp: resumed with Range after a reset, the URL refreshed when it
+// has expired).
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 #include "ecr/image.hpp"
 #include "transfer/progress.hpp"
+#include "transfer/ranged_get.hpp"
 #include "transfer/registry_session.hpp"
 
 namespace ecr::transfer {
@@ -29,29 +31,28 @@ class BlobFetch {
   BlobFetch(RegistrySession& session, Descriptor descriptor, RangeWriter write, Reporter& reporter)
       : session_(session),
         d_(std::move(descriptor)),
+        url_(session, d_.digest),
         write_(std::move(write)),
         reporter_(reporter) {}
 
   // Fetches bytes [begin, end) into the RangeWriter at the same offsets. Throws
-  // TransportError / ServiceError ("HTTP <status>") after kMaxDownloadAttempts,
-  // IntegrityError when the server sends more than asked, Cancelled.
+  // what get_range throws: TransportError once kMaxDownloadAttempts GETs have
+  // failed, ServiceError ("HTTP <status>") for a 4xx, IntegrityError when the
+  // server sends more than asked, Cancelled when the reporter is cancelled.
   void fetch(std::int64_t begin, std::int64_t end);
 
   const Descriptor& descriptor() const noexcept { return d_; }
   std::int64_t bytes_received() const;
 
  private:
-  std::string url();
-  // Asks for a new URL unless another range already replaced `stale`.
-  void refresh(const std::string& stale);
   void add_progress(std::int64_t n);
 
   RegistrySession& session_;
   Descriptor d_;
+  DownloadUrl url_;
   RangeWriter write_;
   Reporter& reporter_;
   mutable std::mutex mutex_;
-  std::string url_;
   std::int64_t received_ = 0;
   std::int64_t reported_ = 0;
 };

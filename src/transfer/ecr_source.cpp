@@ -5,22 +5,23 @@
 
 #include "ecr/errors.hpp"
 #include "ecr/transfer.hpp"
+#include "transfer/ranged_get.hpp"
 
 namespace ecr::transfer {
 namespace {
 
 // One registry blob read front to back as a series of ranged GETs of its
-// download URL. A failed range (reset, 5xx, short body) is asked again from
-// the byte it stopped at; an expired URL (403) is replaced.
+// download URL (get_range: a failed range is asked again from the byte it
+// stopped at, an expired URL is replaced).
 class RangedBlobStream final : public ByteStream {
  public:
   RangedBlobStream(RegistrySession& session, Descriptor descriptor, const std::atomic<bool>* cancel)
-      : session_(session), d_(std::move(descriptor)), cancel_(cancel) {}
+      : session_(session), d_(std::move(descriptor)), url_(session, d_.digest), cancel_(cancel) {}
 
   std::size_t read(std::span<std::byte> out) override {
     if (used_ == buffer_.size()) {
       if (next_ >= d_.size) return 0;
-      fetch(next_, std::min(d_.size, next_ + kSourceRangeBytes));
+      fill(next_, std::min(d_.size, next_ + kSourceRangeBytes));
     }
     const std::size_t n = std::min(out.size(), buffer_.size() - used_);
     std::memcpy(out.data(), buffer_.data() + used_, n);
@@ -29,96 +30,21 @@ class RangedBlobStream final : public ByteStream {
   }
 
  private:
-  bool cancelled() const { return cancel_ && cancel_->load(); }
-
-  const std::string& url() {
-    if (url_.empty()) {
-      api::GetDownloadUrlForLayerRequest req;
-      req.registryId = session_.registry_id();
-      req.repositoryName = session_.repository();
-      req.layerDigest = d_.digest.str();
-      auto answer =
-          session_.call<api::GetDownloadUrlForLayerResponse>("GetDownloadUrlForLayer", req);
-      if (!answer.downloadUrl || answer.downloadUrl->empty()) {
-        throw InputError("GetDownloadUrlForLayer answered no URL for " + d_.digest.str());
-      }
-      url_ = std::move(*answer.downloadUrl);
-    }
-    return url_;
-  }
-
   // Fills the buffer with blob bytes [begin, end).
-  void fetch(std::int64_t begin, std::int64_t end) {
+  void fill(std::int64_t begin, std::int64_t end) {
     buffer_.clear();
     used_ = 0;
-    std::string last_failure;
-    for (int attempt = 0;; ++attempt) {
-      if (cancelled()) throw Cancelled();
-      if (attempt >= kSourceRangeAttempts) {
-        throw TransportError("downloading " + d_.digest.str() + " failed " +
-                             std::to_string(attempt) + " times; last: " + last_failure);
-      }
-      const std::int64_t from = begin + static_cast<std::int64_t>(buffer_.size());
-      http::Request request;
-      request.url = url();
-      // The whole blob in one GET needs no Range (some servers answer 200 to it).
-      const bool ranged = from != 0 || end != d_.size;
-      if (ranged) {
-        request.headers.emplace_back(
-            "Range", "bytes=" + std::to_string(from) + "-" + std::to_string(end - 1));
-      }
-      bool overflow = false;
-      const http::BodySink sink = [&](std::string_view chunk) {
-        if (cancelled()) return false;
-        if (begin + static_cast<std::int64_t>(buffer_.size() + chunk.size()) > end) {
-          overflow = true;
-          return false;
-        }
-        buffer_.append(chunk);
-        return true;
-      };
-      http::Response response;
-      try {
-        response = session_.transport().send(request, sink);
-      } catch (const TransportError& e) {
-        if (cancelled()) throw Cancelled();
-        if (overflow) {
-          throw IntegrityError("the registry sent more than the " + std::to_string(d_.size) +
-                               " bytes of " + d_.digest.str());
-        }
-        last_failure = e.what();
-        continue;
-      }
-      if (response.status == 403) {
-        // Pre-signed URLs expire (X-Amz-Expires): ask for a fresh one.
-        last_failure = "HTTP 403 (expired URL?)";
-        url_.clear();
-        continue;
-      }
-      if (response.status >= 500) {
-        last_failure = "HTTP " + std::to_string(response.status);
-        continue;
-      }
-      if (response.status / 100 != 2) {
-        throw ServiceError("HTTP " + std::to_string(response.status),
-                           "GET " + d_.digest.str() + ": " + response.body.substr(0, 200),
-                           response.status);
-      }
-      if (ranged && response.status != 206) {
-        throw TransportError("the download URL of " + d_.digest.str() +
-                             " ignored a Range request (HTTP " + std::to_string(response.status) +
-                             ")");
-      }
-      if (begin + static_cast<std::int64_t>(buffer_.size()) >= end) break;
-      last_failure = "body ended early";
-    }
+    get_range(
+        session_, url_, d_, begin, end,
+        [this](std::int64_t, std::string_view bytes) { buffer_.append(bytes); },
+        [this] { return cancel_ && cancel_->load(); });
     next_ = end;
   }
 
   RegistrySession& session_;
   Descriptor d_;
+  DownloadUrl url_;
   const std::atomic<bool>* cancel_;
-  std::string url_;
   std::string buffer_;    // blob bytes [next_ - buffer_.size(), next_)
   std::size_t used_ = 0;  // of buffer_, already returned by read()
   std::int64_t next_ = 0;
@@ -133,50 +59,54 @@ const std::vector<std::string>& accepted_manifest_media_types() {
   return types;
 }
 
+ParsedManifest batch_get_manifest(RegistrySession& session, const api::ImageIdentifier& id) {
+  const std::string what =
+      "image " + session.repository() +
+      (id.imageDigest ? "@" + *id.imageDigest : ":" + id.imageTag.value_or(""));
+  api::BatchGetImageRequest req;
+  req.registryId = session.registry_id();
+  req.repositoryName = session.repository();
+  req.imageIds = {id};
+  req.acceptedMediaTypes = accepted_manifest_media_types();
+  const auto answer = session.call<api::BatchGetImageResponse>("BatchGetImage", req);
+  if (answer.failures && !answer.failures->empty()) {
+    // Failures are data in the API; a missing image is an error to a pull
+    // or a copy.
+    const auto& f = answer.failures->front();
+    throw ServiceError(f.failureCode.value_or("ImageNotFound"),
+                       what + ": " + f.failureReason.value_or("no reason given"));
+  }
+  if (!answer.images || answer.images->empty() || !answer.images->front().imageManifest) {
+    throw ServiceError("ImageNotFound", what + ": BatchGetImage answered no image");
+  }
+  const api::Image& image = answer.images->front();
+  ParsedManifest m =
+      parse_manifest(*image.imageManifest, image.imageManifestMediaType.value_or(""));
+  if (id.imageDigest && m.digest.str() != *id.imageDigest) {
+    throw IntegrityError("BatchGetImage for " + *id.imageDigest +
+                         " answered a manifest with digest " + m.digest.str());
+  }
+  return m;
+}
+
 EcrImageSource::EcrImageSource(std::unique_ptr<RegistrySession> session, std::string default_ref,
                                const std::atomic<bool>* cancel)
     : session_(std::move(session)), default_ref_(std::move(default_ref)), cancel_(cancel) {}
 
 std::vector<ImageEntry> EcrImageSource::list() { return resolved_; }
 
-ParsedManifest EcrImageSource::get(const std::optional<std::string>& tag,
-                                   const std::optional<Digest>& digest) {
-  const std::string what =
-      session_->repository() + (digest ? "@" + digest->str() : ":" + tag.value_or("latest"));
-  api::ImageIdentifier id;
-  if (digest) id.imageDigest = digest->str();
-  if (tag) id.imageTag = tag;
-  api::BatchGetImageRequest req;
-  req.registryId = session_->registry_id();
-  req.repositoryName = session_->repository();
-  req.imageIds = {id};
-  req.acceptedMediaTypes = accepted_manifest_media_types();
-  const auto answer = session_->call<api::BatchGetImageResponse>("BatchGetImage", req);
-  if (answer.failures && !answer.failures->empty()) {
-    // Failures are data in the API; a missing image is an error to a copy.
-    const auto& f = answer.failures->front();
-    throw ServiceError(f.failureCode.value_or("ImageNotFound"),
-                       "image " + what + ": " + f.failureReason.value_or("no reason given"));
-  }
-  if (!answer.images || answer.images->empty() || !answer.images->front().imageManifest) {
-    throw ServiceError("ImageNotFound", "image " + what + ": BatchGetImage answered no image");
-  }
-  const api::Image& image = answer.images->front();
-  ParsedManifest m =
-      parse_manifest(*image.imageManifest, image.imageManifestMediaType.value_or(""));
-  if (digest && m.digest != *digest) {
-    throw IntegrityError("BatchGetImage for " + digest->str() +
-                         " answered a manifest with digest " + m.digest.str());
-  }
-  return m;
-}
-
 ParsedManifest EcrImageSource::resolve(std::string_view ref) {
-  const std::string wanted(ref.empty() ? std::string_view(default_ref_) : ref);
-  ParsedManifest m = Digest::valid(wanted) ? get(std::nullopt, Digest::parse(wanted))
-                                           : get(wanted.empty() ? "latest" : wanted, std::nullopt);
+  std::string wanted(ref.empty() ? std::string_view(default_ref_) : ref);
+  if (wanted.empty()) wanted = "latest";
+  api::ImageIdentifier id;
+  if (Digest::valid(wanted)) {
+    id.imageDigest = Digest::parse(wanted).str();
+  } else {
+    id.imageTag = wanted;
+  }
+  ParsedManifest m = batch_get_manifest(*session_, id);
   ImageEntry entry{.names = {}, .descriptor = m.descriptor()};
-  if (!Digest::valid(wanted)) entry.names.push_back(wanted.empty() ? "latest" : wanted);
+  if (id.imageTag) entry.names.push_back(wanted);
   const auto same = std::find_if(resolved_.begin(), resolved_.end(), [&](const ImageEntry& e) {
     return e.descriptor.digest == m.digest;
   });
@@ -190,7 +120,9 @@ ParsedManifest EcrImageSource::resolve(std::string_view ref) {
 }
 
 ParsedManifest EcrImageSource::fetch_manifest(const Descriptor& descriptor) {
-  ParsedManifest m = get(std::nullopt, descriptor.digest);
+  api::ImageIdentifier id;
+  id.imageDigest = descriptor.digest.str();
+  ParsedManifest m = batch_get_manifest(*session_, id);
   if (static_cast<std::int64_t>(m.raw.size()) != descriptor.size) {
     throw IntegrityError("manifest " + descriptor.digest.str() + " is " +
                          std::to_string(m.raw.size()) + " bytes; its descriptor says " +

@@ -5,9 +5,10 @@
 //              manifest media types
 //   fetch_manifest  BatchGetImage by digest (an index's children)
 //   open_raw   GetDownloadUrlForLayer, then GETs of the blob in consecutive
-//              byte ranges of kSourceRangeBytes, so memory stays at one range
-//              per open blob whatever the blob's size; BlobReader verifies
-//              size and digest as the bytes stream through.
+//              byte ranges of kSourceRangeBytes (get_range, as the pull engine
+//              fetches), so memory stays at one range per open blob whatever
+//              the blob's size; BlobReader verifies size and digest as the
+//              bytes stream through.
 #pragma once
 
 #include <atomic>
@@ -27,14 +28,18 @@ namespace ecr::transfer {
 // aws-c-s3's default part size for ranged GETs.
 inline constexpr std::int64_t kSourceRangeBytes = 8 * 1024 * 1024;
 
-// GETs one range may take (resets and short bodies resumed, expired URLs
-// refreshed) before the read fails: the pull engine's kMaxDownloadAttempts.
-inline constexpr int kSourceRangeAttempts = 5;
-
 // The manifest types asked for in BatchGetImage's acceptedMediaTypes: OCI index
 // and manifest, Docker manifest list and schema 2 (ECR would convert to the
 // first it can serve if the list were narrower).
 const std::vector<std::string>& accepted_manifest_media_types();
+
+// BatchGetImage of the one image `id` names in `session`'s repository (by its
+// digest when it has one, else by its tag), asking for
+// accepted_manifest_media_types(): how pull plans and this source read
+// manifests. Throws ServiceError named after BatchGetImage's failure code
+// (ImageNotFound, ...) or the API error (RepositoryNotFoundException, ...);
+// IntegrityError when asked by digest and answered a manifest with another.
+ParsedManifest batch_get_manifest(RegistrySession& session, const api::ImageIdentifier& id);
 
 class EcrImageSource final : public ImageSource {
  public:
@@ -59,8 +64,6 @@ class EcrImageSource final : public ImageSource {
   std::unique_ptr<ByteStream> open_raw(const Descriptor& descriptor) override;
 
  private:
-  ParsedManifest get(const std::optional<std::string>& tag, const std::optional<Digest>& digest);
-
   std::unique_ptr<RegistrySession> session_;
   std::string default_ref_;
   const std::atomic<bool>* cancel_;

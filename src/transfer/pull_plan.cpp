@@ -3,43 +3,11 @@
 #include <set>
 
 #include "ecr/errors.hpp"
+#include "transfer/ecr_source.hpp"
 #include "transfer/engine.hpp"
 
 namespace ecr::transfer {
 namespace {
-
-// The manifest types pull accepts (ECR converts between Docker and OCI only
-// when asked to by a narrower list).
-const std::vector<std::string> kAcceptedMediaTypes = {
-    std::string(media_type::kOciIndex), std::string(media_type::kOciManifest),
-    std::string(media_type::kDockerManifestList), std::string(media_type::kDockerManifest)};
-
-ParsedManifest get_manifest(RegistrySession& session, const api::ImageIdentifier& id,
-                            const std::string& what) {
-  api::BatchGetImageRequest req;
-  req.registryId = session.registry_id();
-  req.repositoryName = session.repository();
-  req.imageIds = {id};
-  req.acceptedMediaTypes = kAcceptedMediaTypes;
-  const auto answer = session.call<api::BatchGetImageResponse>("BatchGetImage", req);
-  if (answer.failures && !answer.failures->empty()) {
-    const auto& f = answer.failures->front();
-    throw ServiceError(
-        f.failureCode.value_or("ImageNotFound"),
-        what + " in " + session.repository() + ": " + f.failureReason.value_or("no reason given"));
-  }
-  if (!answer.images || answer.images->empty() || !answer.images->front().imageManifest) {
-    throw ServiceError("ImageNotFound", what + " in " + session.repository() + ": no image");
-  }
-  const api::Image& image = answer.images->front();
-  ParsedManifest m =
-      parse_manifest(*image.imageManifest, image.imageManifestMediaType.value_or(""));
-  if (id.imageDigest && m.digest.str() != *id.imageDigest) {
-    throw IntegrityError("BatchGetImage for " + *id.imageDigest +
-                         " answered a manifest with digest " + m.digest.str());
-  }
-  return m;
-}
 
 // Keeps a manifest in the cache under its digest, like any blob.
 void keep_manifest(BlobCache& cache, const ParsedManifest& m) {
@@ -71,7 +39,7 @@ ParsedManifest get_child(RegistrySession& session, const Descriptor& d, BlobCach
   }
   api::ImageIdentifier id;
   id.imageDigest = d.digest.str();
-  ParsedManifest m = get_manifest(session, id, d.digest.str());
+  ParsedManifest m = batch_get_manifest(session, id);
   if (cache) keep_manifest(*cache, m);
   return m;
 }
@@ -106,7 +74,7 @@ PullPlan plan_pull(RegistrySession& session, const ImageReference& source, Image
   } else {
     id.imageTag = source.tag.value_or("latest");
   }
-  ParsedManifest root = get_manifest(session, id, source.str());
+  ParsedManifest root = batch_get_manifest(session, id);
   if (cache) keep_manifest(*cache, root);
   if (root.is_index() && !options.all_platforms) {
     const Platform wanted = options.platform.value_or(host_platform());
