@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -161,22 +162,29 @@ class BlobLanding {
   std::optional<oci::StagingDir> staging_;
 };
 
-// Downloads `blobs` in parallel (large ones as ranges), then verifies each.
+// Downloads `blobs` in parallel (large ones as ranges) and verifies each.
+// The task that lands a blob's last range verifies (and commits) it at once,
+// so hashing and syncing one blob overlap the downloads of the others.
 // Returns the bytes received.
 std::int64_t download_all(std::vector<std::unique_ptr<Download>>& blobs, BlobLanding& landing,
                           Reporter& reporter, const TransferOptions& options,
                           const DownloadTuning& tuning) {
   std::vector<std::function<void()>> tasks;
   for (auto& blob : blobs) {
-    for (auto& t : range_tasks(*blob, tuning)) tasks.push_back(std::move(t));
+    std::vector<std::function<void()>> ranges = range_tasks(*blob, tuning);
+    auto left = std::make_shared<std::atomic<std::size_t>>(ranges.size());
+    for (auto& range : ranges) {
+      tasks.emplace_back([range = std::move(range), left, &blob = *blob, &landing, &reporter] {
+        range();
+        if (left->fetch_sub(1) != 1) return;
+        reporter.throw_if_cancelled();
+        landing.finish(blob, reporter);
+      });
+    }
   }
   run_all(static_cast<std::size_t>(options.jobs), tasks);
   std::int64_t received = 0;
-  for (auto& blob : blobs) {
-    reporter.throw_if_cancelled();
-    landing.finish(*blob, reporter);
-    received += blob->fetch->bytes_received();
-  }
+  for (auto& blob : blobs) received += blob->fetch->bytes_received();
   return received;
 }
 
