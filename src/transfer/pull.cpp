@@ -127,8 +127,12 @@ class BlobLanding {
       } else {
         const Digest got = hash_file(blob.fd->get(), d.size);
         if (got == d.digest) {
-          // Created private while unverified; a sink may now link it.
-          ::fchmod(blob.fd->get(), 0644);
+          // Created private while unverified; a sink may now link it, so
+          // it is made durable like any blob a sink writes.
+          if (::fchmod(blob.fd->get(), 0644) != 0 || ::fsync(blob.fd->get()) != 0) {
+            throw InputError("cannot sync downloaded blob " + d.digest.str() + ": " +
+                             std::strerror(errno));
+          }
           return;
         }
         found = "blob " + d.digest.str() + ": content hashes to " + got.str();
