@@ -49,6 +49,12 @@ void fsync_or_fail(int fd, const fs::path& path) {
   if (::fsync(fd) != 0) fail("fsync " + path.string());
 }
 
+// Data and the length needed to read it back, without the timestamps that
+// fsync also writes: what an acknowledged part needs to survive a crash.
+void fdatasync_or_fail(int fd, const fs::path& path) {
+  if (::fdatasync(fd) != 0) fail("fdatasync " + path.string());
+}
+
 // A rename is durable only once the directory entry is: fsync the directory.
 void fsync_dir(const fs::path& dir) {
   UniqueFd fd = open_or_fail(dir, O_RDONLY | O_DIRECTORY);
@@ -72,13 +78,16 @@ Digest hash_file(int fd, std::uint64_t size, const fs::path& path) {
   Sha256 sha;
   std::uint64_t offset = 0;
   while (offset < size) {
-    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - offset));
+    std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - offset));
     ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
       fail("read " + path.string());
     }
-    if (n == 0) throw ServiceError("ServerException", "blob store: " + path.string() + " is shorter than recorded", 500);
+    if (n == 0)
+      throw ServiceError("ServerException",
+                         "blob store: " + path.string() + " is shorter than recorded", 500);
     sha.update(buffer.data(), static_cast<std::size_t>(n));
     offset += static_cast<std::uint64_t>(n);
   }
@@ -102,10 +111,9 @@ BlobStore::BlobStore(fs::path root) : root_(std::move(root)) {
   fs::create_directories(root_ / "blobs" / "sha256", ec);
   if (!ec) fs::create_directories(root_ / "uploads", ec);
   if (ec) {
-    throw ServiceError("ServerException",
-                       "blob store: cannot create directories under " + root_.string() + ": " +
-                           ec.message(),
-                       500);
+    throw ServiceError(
+        "ServerException",
+        "blob store: cannot create directories under " + root_.string() + ": " + ec.message(), 500);
   }
   // Temp files of put() that a crash left behind are never referenced.
   for (const auto& entry : fs::directory_iterator(root_ / "blobs" / "sha256")) {
@@ -158,19 +166,28 @@ void BlobStore::write_part(std::string_view upload_id, std::uint64_t offset,
   if (::ftruncate(fd.get(), static_cast<off_t>(offset + bytes.size())) != 0) {
     fail("truncate " + path.string());
   }
-  fsync_or_fail(fd.get(), path);
+  fdatasync_or_fail(fd.get(), path);
   if (offset == 0) fsync_dir(path.parent_path());
 }
 
 std::optional<Digest> BlobStore::commit_upload(std::string_view upload_id, std::uint64_t size,
-                                               const Digest& expected) const {
+                                               const Digest& expected,
+                                               const std::optional<Digest>& known) const {
   fs::path path = upload_path(upload_id);
   std::error_code ec;
   // A crash after the rename but before the session was closed leaves the
   // blob in place and no upload file: the earlier attempt already succeeded.
   if (!fs::exists(path, ec) && size_of_blob_equals(expected, size)) return std::nullopt;
   UniqueFd fd = open_or_fail(path, O_RDWR);
-  Digest actual = hash_file(fd.get(), size, path);
+  if (known) {
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) fail("stat " + path.string());
+    if (static_cast<std::uint64_t>(st.st_size) < size) {
+      throw ServiceError("ServerException",
+                         "blob store: " + path.string() + " is shorter than recorded", 500);
+    }
+  }
+  Digest actual = known ? *known : hash_file(fd.get(), size, path);
   if (actual != expected) return actual;
   if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) fail("truncate " + path.string());
   fsync_or_fail(fd.get(), path);

@@ -4,9 +4,10 @@
 // Layout under the root:
 //   blobs/sha256/<hex>   verified blobs, immutable once visible
 //   uploads/<uploadId>   bytes received so far for one upload session
-// An upload file is the blob's temp file: each part is written and fsynced
-// before it is acknowledged; CompleteLayerUpload hashes the file, compares the
-// digest, fsyncs and renames it into blobs/. A crash at any point leaves either
+// An upload file is the blob's temp file: each part is written and its data
+// synced (fdatasync) before it is acknowledged; CompleteLayerUpload compares
+// the digest (hashed as the parts arrived, or by reading the file back),
+// fsyncs and renames it into blobs/. A crash at any point leaves either
 // the whole verified blob or no blob (rename is atomic), never a partial one.
 #pragma once
 
@@ -35,17 +36,20 @@ class BlobStore {
   std::optional<std::uint64_t> size(const Digest& digest) const;
   std::filesystem::path blob_path(const Digest& digest) const;
 
-  // Writes `bytes` at `offset` of the upload's file and fsyncs it, so the part
-  // is durable before the client hears it was received. Bytes beyond
-  // offset+size from an earlier unacknowledged attempt are truncated away.
+  // Writes `bytes` at `offset` of the upload's file and syncs its data and
+  // length (fdatasync), so the part is durable before the client hears it
+  // was received. Bytes beyond offset+size from an earlier unacknowledged
+  // attempt are truncated away.
   void write_part(std::string_view upload_id, std::uint64_t offset, std::string_view bytes) const;
 
-  // Hashes the first `size` bytes of the upload's file. When the digest
-  // equals `expected`, moves the file into blobs/ (or drops it when the blob
-  // is already there) and returns nullopt; otherwise returns the digest found
-  // and leaves the upload file alone.
+  // The digest of the first `size` bytes of the upload's file is `known`
+  // when the caller hashed the parts as they were written, else it is hashed
+  // from the file here. When it equals `expected`, moves the file into blobs/
+  // (or drops it when the blob is already there) and returns nullopt;
+  // otherwise returns the digest found and leaves the upload file alone.
   std::optional<Digest> commit_upload(std::string_view upload_id, std::uint64_t size,
-                                      const Digest& expected) const;
+                                      const Digest& expected,
+                                      const std::optional<Digest>& known = std::nullopt) const;
 
   // Deletes an upload's file (expired or completed session); missing is fine.
   void remove_upload(std::string_view upload_id) const;

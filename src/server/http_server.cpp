@@ -5,6 +5,9 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
+
 #include "aws/sigv4.hpp"
 #include "core/json_writer.hpp"
 #include "ecr/error.hpp"
@@ -20,6 +23,9 @@ constexpr std::size_t kDownloadChunkBytes = 256 * 1024;
 // When the request being handled on this thread started (for the log line);
 // httplib runs each request start to end on one thread.
 thread_local std::optional<std::chrono::steady_clock::time_point> t_request_start;
+// Body bytes of the API request being handled on this thread (for the log
+// line): the API route reads its body itself, so Request::body stays empty.
+thread_local std::size_t t_request_body_bytes = 0;
 
 std::string new_request_id() {
   unsigned char b[16];
@@ -71,13 +77,16 @@ ServiceError auth_error(const aws::VerifyResult& result) {
   switch (result.failure) {
     case aws::VerifyFailure::kMissing:
       return ServiceError("MissingAuthenticationTokenException",
-                          result.message.empty() ? "Missing Authentication Token" : result.message, 403);
+                          result.message.empty() ? "Missing Authentication Token" : result.message,
+                          403);
     case aws::VerifyFailure::kMalformed:
       return ServiceError("IncompleteSignatureException", result.message, 403);
     case aws::VerifyFailure::kUnknownKey:
       return ServiceError("UnrecognizedClientException",
-                          result.message.empty() ? "The security token included in the request is invalid."
-                                                 : result.message, 403);
+                          result.message.empty()
+                              ? "The security token included in the request is invalid."
+                              : result.message,
+                          403);
     case aws::VerifyFailure::kExpired:
       return ServiceError("InvalidSignatureException",
                           result.message.empty() ? "Signature expired" : result.message, 403);
@@ -85,9 +94,12 @@ ServiceError auth_error(const aws::VerifyResult& result) {
     case aws::VerifyFailure::kNone:
       break;
   }
-  return ServiceError("InvalidSignatureException",
-                      result.message.empty() ? "The request signature we calculated does not match the signature you provided."
-                                             : result.message, 403);
+  return ServiceError(
+      "InvalidSignatureException",
+      result.message.empty()
+          ? "The request signature we calculated does not match the signature you provided."
+          : result.message,
+      403);
 }
 
 http::Headers headers_of(const httplib::Request& req) {
@@ -131,7 +143,8 @@ RegistryServer::~RegistryServer() {
 
 void RegistryServer::maintain() {
   std::unique_lock lock(maintenance_mu_);
-  while (!maintenance_wake_.wait_for(lock, options_.maintenance_interval, [this] { return stopping_; })) {
+  while (!maintenance_wake_.wait_for(lock, options_.maintenance_interval,
+                                     [this] { return stopping_; })) {
     lock.unlock();
     try {
       std::size_t uploads = registry_.expire_uploads();
@@ -146,8 +159,9 @@ void RegistryServer::maintain() {
 }
 
 int RegistryServer::bind() {
-  port_ = options_.port == 0 ? http_->bind_to_any_port(options_.host)
-                             : (http_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
+  port_ = options_.port == 0
+              ? http_->bind_to_any_port(options_.host)
+              : (http_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
   if (port_ <= 0) {
     throw InputError("cannot listen on " + options_.host + ":" + std::to_string(options_.port));
   }
@@ -187,12 +201,16 @@ void RegistryServer::install_routes() {
 
   // Answers httplib's own refusals (413 for an oversize body, 404, 400 for a
   // malformed request line) as ECR-style JSON errors; leaves ours alone.
-  http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+  http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&,
+                                                                 httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     if (!res.has_header("x-amzn-RequestId")) res.set_header("x-amzn-RequestId", new_request_id());
     if (res.status == 413) {
-      send_error(res, ServiceError("RequestEntityTooLargeException",
-                                   "Request body exceeds the limit of " + std::to_string(kMaxRequestBytes) + " bytes"), 413);
+      send_error(res,
+                 ServiceError("RequestEntityTooLargeException",
+                              "Request body exceeds the limit of " +
+                                  std::to_string(kMaxRequestBytes) + " bytes"),
+                 413);
     } else if (res.status == 404) {
       send_error(res, ServiceError("NotFoundException", "No such resource"), 404);
     } else {
@@ -209,27 +227,49 @@ void RegistryServer::install_routes() {
     }
     long long ms = 0;
     if (t_request_start) {
-      ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - *t_request_start).count();
+      ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 *t_request_start)
+               .count();
     }
     t_request_start.reset();
+    std::size_t in = req.body.size() + t_request_body_bytes;
+    t_request_body_bytes = 0;
     std::size_t out = res.body.size() + (res.content_length_ ? res.content_length_ : 0);
     log_.write(LogLevel::kInfo, what + " " + std::to_string(res.status) + " " + std::to_string(ms) +
-                                    "ms in=" + std::to_string(req.body.size()) + " out=" +
-                                    std::to_string(out) + " id=" + res.get_header_value("x-amzn-RequestId"));
+                                    "ms in=" + std::to_string(in) + " out=" + std::to_string(out) +
+                                    " id=" + res.get_header_value("x-amzn-RequestId"));
   });
 
   http.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("{\"status\":\"ok\"}", "application/json");
   });
 
-  http.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
+  // The body is read here rather than by httplib, into a leased scratch
+  // reserved from Content-Length with room for simdjson's padding: no growing
+  // string, no copy before parsing, warm memory (request_scratch.hpp).
+  // httplib still refuses a body over kMaxRequestBytes with 413.
+  http.Post("/", [this](const httplib::Request& req, httplib::Response& res,
+                        const httplib::ContentReader& content_reader) {
+    ScratchPool::Lease scratch = scratch_.lease();
+    std::string& body = scratch->body;
+    std::string length_text = req.get_header_value("Content-Length");
+    std::size_t length = 0;
+    std::from_chars(length_text.data(), length_text.data() + length_text.size(), length);
+    body.reserve(std::min(length, kMaxRequestBytes) + simdjson::SIMDJSON_PADDING);
+    bool read = content_reader([&body](const char* data, std::size_t size) {
+      body.append(data, size);
+      return true;
+    });
+    t_request_body_bytes = body.size();
+    if (!read) return;  // httplib has set the status (413, 400); the error handler answers
+    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);  // a chunked body had no length
     try {
       if (options_.require_auth) {
         aws::SecretLookup lookup = [this](std::string_view key) -> std::optional<std::string> {
           if (key == options_.access_key) return options_.secret_key;
           return std::nullopt;
         };
-        aws::VerifyResult verdict = aws::verify_headers("POST", req.target, headers_of(req), req.body,
+        aws::VerifyResult verdict = aws::verify_headers("POST", req.target, headers_of(req), body,
                                                         lookup, std::chrono::system_clock::now());
         if (!verdict.ok()) {
           send_error(res, auth_error(verdict), 403);
@@ -245,10 +285,10 @@ void RegistryServer::install_routes() {
       context.base_url = options_.public_url.value_or(
           "http://" + (req.has_header("Host") ? req.get_header_value("Host")
                                               : options_.host + ":" + std::to_string(port_)));
-      std::string body = operations_.invoke(std::string_view(target).substr(kTargetPrefix.size()),
-                                            req.body, context);
+      std::string answer = operations_.invoke(std::string_view(target).substr(kTargetPrefix.size()),
+                                              *scratch, context);
       res.status = 200;
-      res.set_content(std::move(body), kJsonContentType);
+      res.set_content(std::move(answer), kJsonContentType);
     } catch (const ServiceError& e) {
       if (status_for(e) == 500) log_.write(LogLevel::kError, e.what());
       send_error(res, e, status_for(e));
@@ -258,11 +298,12 @@ void RegistryServer::install_routes() {
     }
   });
 
-  http.Get(R"(/blobs/sha256/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) {
+  http.Get(R"(/blobs/sha256/([0-9a-f]{64}))", [this](const httplib::Request& req,
+                                                     httplib::Response& res) {
     std::string digest = "sha256:" + std::string(req.matches[1]);
-    auto refusal = signer_.refuse(digest, req.get_param_value("repository"),
-                                  req.get_param_value("expires"), req.get_param_value("signature"),
-                                  std::chrono::system_clock::now());
+    auto refusal =
+        signer_.refuse(digest, req.get_param_value("repository"), req.get_param_value("expires"),
+                       req.get_param_value("signature"), std::chrono::system_clock::now());
     if (refusal) {
       send_error(res, ServiceError("AccessDenied", "Access denied: " + *refusal, 403), 403);
       return;
@@ -281,7 +322,8 @@ void RegistryServer::install_routes() {
         static_cast<std::size_t>(*size), "application/octet-stream",
         [file](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
           std::string buffer(std::min(length, kDownloadChunkBytes), '\0');
-          ssize_t n = ::pread(file->get(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
+          ssize_t n =
+              ::pread(file->get(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
           if (n <= 0) return false;
           return sink.write(buffer.data(), static_cast<std::size_t>(n));
         });

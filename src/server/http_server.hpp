@@ -17,6 +17,7 @@
 #include "server/operations.hpp"
 #include "server/registry.hpp"
 #include "server/request_log.hpp"
+#include "server/request_scratch.hpp"
 
 namespace httplib {
 class Server;
@@ -83,6 +84,7 @@ class RegistryServer {
   Registry registry_;
   DownloadSigner signer_;
   Operations operations_;
+  ScratchPool scratch_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
 

@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "api/model_table.hpp"
-#include "core/json_reader.hpp"
 #include "server/operations_internal.hpp"
 
 namespace ecr::server {
@@ -47,8 +46,9 @@ constexpr std::array<std::pair<std::string_view, Handler>, 28> kHandlers = {{
 }};
 
 Handler find_handler(std::string_view operation) {
-  auto it = std::lower_bound(kHandlers.begin(), kHandlers.end(), operation,
-                             [](const auto& entry, std::string_view name) { return entry.first < name; });
+  auto it =
+      std::lower_bound(kHandlers.begin(), kHandlers.end(), operation,
+                       [](const auto& entry, std::string_view name) { return entry.first < name; });
   return it != kHandlers.end() && it->first == operation ? it->second : nullptr;
 }
 
@@ -64,6 +64,19 @@ bool Operations::implements(std::string_view operation) noexcept {
 
 std::string Operations::invoke(std::string_view operation, std::string_view body,
                                const RequestContext& context) {
+  simdjson::dom::parser parser;
+  return dispatch(operation, parser, body, false, nullptr, context);
+}
+
+std::string Operations::invoke(std::string_view operation, RequestScratch& scratch,
+                               const RequestContext& context) {
+  bool padded = scratch.body.capacity() - scratch.body.size() >= simdjson::SIMDJSON_PADDING;
+  return dispatch(operation, scratch.parser, scratch.body, padded, &scratch.part, context);
+}
+
+std::string Operations::dispatch(std::string_view operation, simdjson::dom::parser& parser,
+                                 std::string_view body, bool padded, std::string* part_buffer,
+                                 const RequestContext& context) {
   Handler handler = find_handler(operation);
   if (!handler) {
     if (api::model::find_operation(operation)) {
@@ -72,18 +85,22 @@ std::string Operations::invoke(std::string_view operation, std::string_view body
     }
     throw ServiceError("UnknownOperationException", "");
   }
-  simdjson::dom::parser parser;
+  // An empty body is an empty request, as botocore sends for no input.
+  if (body.empty()) {
+    body = "{}";
+    padded = false;
+  }
   simdjson::dom::element document;
-  try {
-    // An empty body is an empty request, as botocore sends for no input.
-    document = json::parse(parser, body.empty() ? std::string_view("{}") : body, "request body");
-  } catch (const InputError& e) {
-    throw ServiceError("SerializationException", e.what());
+  // Without padding after the body, simdjson parses a padded copy of it.
+  if (auto error = parser.parse(body.data(), body.size(), !padded).get(document)) {
+    throw ServiceError("SerializationException", "invalid JSON in request body: " +
+                                                     std::string(simdjson::error_message(error)));
   }
   if (!document.is_object()) {
-    throw ServiceError("SerializationException", "Start of list or value found where an object was expected");
+    throw ServiceError("SerializationException",
+                       "Start of list or value found where an object was expected");
   }
-  ops::Env env{registry_, signer_, download_url_lifetime_, context};
+  ops::Env env{registry_, signer_, download_url_lifetime_, context, part_buffer};
   try {
     return handler(env, document);
   } catch (const api::ValidationError& e) {
@@ -101,14 +118,16 @@ namespace ops {
 
 void check_registry(Env& env, const std::optional<std::string>& registry_id) {
   if (registry_id && *registry_id != env.account()) {
-    throw ServiceError("InvalidParameterException",
-                       "Invalid parameter at 'registryId' failed to satisfy constraint: 'registry id " +
-                           *registry_id + " is not this registry (" + env.account() + ")'");
+    throw ServiceError(
+        "InvalidParameterException",
+        "Invalid parameter at 'registryId' failed to satisfy constraint: 'registry id " +
+            *registry_id + " is not this registry (" + env.account() + ")'");
   }
 }
 
 std::string repository_arn(const Env& env, const std::string& name) {
-  return "arn:aws:ecr:" + env.registry.settings().region + ":" + env.account() + ":repository/" + name;
+  return "arn:aws:ecr:" + env.registry.settings().region + ":" + env.account() + ":repository/" +
+         name;
 }
 
 api::Repository to_api(const Env& env, const RepositoryInfo& info) {
@@ -116,8 +135,8 @@ api::Repository to_api(const Env& env, const RepositoryInfo& info) {
   r.repositoryArn = repository_arn(env, info.name);
   r.registryId = env.account();
   r.repositoryName = info.name;
-  r.repositoryUri = env.account() + ".dkr.ecr." + env.registry.settings().region +
-                    ".amazonaws.com/" + info.name;
+  r.repositoryUri =
+      env.account() + ".dkr.ecr." + env.registry.settings().region + ".amazonaws.com/" + info.name;
   r.createdAt = info.created_at;
   r.imageTagMutability = info.tag_mutability;
   r.imageScanningConfiguration = api::ImageScanningConfiguration{info.scan_on_push};

@@ -11,6 +11,7 @@
 
 #include "server/download_url.hpp"
 #include "server/registry.hpp"
+#include "server/request_scratch.hpp"
 
 namespace ecr::server {
 
@@ -36,11 +37,20 @@ class Operations {
   // operation ecr-local does not implement, and the operation's own errors.
   std::string invoke(std::string_view operation, std::string_view body,
                      const RequestContext& context);
+  // The same for the body in `scratch.body` (padded as RequestScratch says):
+  // parsed where it lies with the scratch's parser, a layer part decoded into
+  // scratch.part. Answers and errors are exactly those of the other form.
+  std::string invoke(std::string_view operation, RequestScratch& scratch,
+                     const RequestContext& context);
 
   // True when ecr-local implements `operation`.
   static bool implements(std::string_view operation) noexcept;
 
  private:
+  std::string dispatch(std::string_view operation, simdjson::dom::parser& parser,
+                       std::string_view body, bool padded, std::string* part_buffer,
+                       const RequestContext& context);
+
   Registry& registry_;
   const DownloadSigner& signer_;
   std::chrono::seconds download_url_lifetime_;

@@ -19,6 +19,9 @@ struct Env {
   const DownloadSigner& signer;
   std::chrono::seconds download_url_lifetime;
   const RequestContext& request;
+  // Where UploadLayerPart decodes its part (RequestScratch::part); null: a
+  // buffer of its own.
+  std::string* part_buffer = nullptr;
   const std::string& account() const { return registry.settings().account_id; }
 };
 

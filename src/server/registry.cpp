@@ -83,11 +83,15 @@ std::size_t decode_page_token(const std::string& token) {
     }
   } catch (const InputError&) {
   }
-  throw_service("InvalidParameterException", "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid pagination token'");
+  throw_service(
+      "InvalidParameterException",
+      "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid pagination token'");
 }
 
 Registry::Registry(std::filesystem::path root, RegistrySettings settings, Clock clock)
-    : root_(std::move(root)), settings_(std::move(settings)), clock_(std::move(clock)),
+    : root_(std::move(root)),
+      settings_(std::move(settings)),
+      clock_(std::move(clock)),
       blobs_(root_) {
   db_ = std::make_unique<sql::Database>((root_ / "metadata.db").string());
   db_->exec(kSchema);
@@ -100,9 +104,11 @@ Registry::Registry(std::filesystem::path root, RegistrySettings settings, Clock 
 Registry::~Registry() = default;
 
 Registry::RepoRow Registry::find_repository(const std::string& name) {
-  sql::Statement s(*db_, "SELECT " + std::string(kRepoColumns) + " FROM repositories WHERE name = ?");
+  sql::Statement s(*db_,
+                   "SELECT " + std::string(kRepoColumns) + " FROM repositories WHERE name = ?");
   s.bind(1, name);
-  if (!s.step()) throw_service("RepositoryNotFoundException", not_found_message(name, settings_.account_id));
+  if (!s.step())
+    throw_service("RepositoryNotFoundException", not_found_message(name, settings_.account_id));
   RepoRow row;
   row.id = s.integer(0);
   row.info.name = s.text(1);
@@ -136,7 +142,9 @@ RepositoryInfo Registry::create_repository(const RepositoryInfo& wanted,
                         "INSERT INTO repositories(name, created_at, tag_mutability, scan_on_push, "
                         "encryption_type, kms_key) VALUES(?,?,?,?,?,?)");
   insert.bind(1, info.name).bind(2, to_ms(info.created_at)).bind(3, info.tag_mutability);
-  insert.bind(4, std::int64_t{info.scan_on_push}).bind(5, info.encryption_type).bind(6, info.kms_key);
+  insert.bind(4, std::int64_t{info.scan_on_push})
+      .bind(5, info.encryption_type)
+      .bind(6, info.kms_key);
   insert.run();
   std::int64_t id = db_->last_insert_id();
   for (const auto& [key, value] : tags) {
@@ -152,9 +160,9 @@ RepositoryInfo Registry::repository(const std::string& name) {
   return find_repository(name).info;
 }
 
-std::vector<RepositoryInfo> Registry::describe_repositories(const std::vector<std::string>& names,
-                                                            const Page& page,
-                                                            std::optional<std::string>& next_token) {
+std::vector<RepositoryInfo> Registry::describe_repositories(
+    const std::vector<std::string>& names, const Page& page,
+    std::optional<std::string>& next_token) {
   std::lock_guard lock(mu_);
   std::vector<RepositoryInfo> out;
   if (!names.empty()) {
@@ -184,24 +192,27 @@ RepositoryInfo Registry::delete_repository(const std::string& name, bool force) 
     if (count.integer(0) > 0 && !force) {
       throw_service("RepositoryNotEmptyException",
                     "The repository with name '" + name + "' in registry with id '" +
-                        settings_.account_id + "' cannot be deleted because it still contains images");
+                        settings_.account_id +
+                        "' cannot be deleted because it still contains images");
     }
     sql::Statement ups(*db_, "SELECT upload_id FROM uploads WHERE repo_id = ?");
     ups.bind(1, row.id);
     while (ups.step()) uploads.push_back(ups.text(0));
     // Children before parents: tags and references cascade from images.
-    for (const char* sql_text : {"DELETE FROM image_tags WHERE repo_id = ?",
-                                 "DELETE FROM image_blobs WHERE repo_id = ?",
-                                 "DELETE FROM image_children WHERE repo_id = ?",
-                                 "DELETE FROM images WHERE repo_id = ?",
-                                 "DELETE FROM repositories WHERE id = ?"}) {
+    for (const char* sql_text :
+         {"DELETE FROM image_tags WHERE repo_id = ?", "DELETE FROM image_blobs WHERE repo_id = ?",
+          "DELETE FROM image_children WHERE repo_id = ?", "DELETE FROM images WHERE repo_id = ?",
+          "DELETE FROM repositories WHERE id = ?"}) {
       sql::Statement d(*db_, sql_text);
       d.bind(1, row.id).run();
     }
     tx.commit();
     info = row.info;
   }
-  for (const auto& id : uploads) blobs_.remove_upload(id);
+  for (const auto& id : uploads) {
+    blobs_.remove_upload(id);
+    upload_hashes_.forget(id);
+  }
   return info;
 }
 
@@ -225,7 +236,8 @@ void Registry::tag_repository(const std::string& name,
   sql::Transaction tx(*db_);
   RepoRow row = find_repository(name);
   for (const auto& [key, value] : tags) {
-    sql::Statement t(*db_, "INSERT OR REPLACE INTO repository_tags(repo_id, key, value) VALUES(?,?,?)");
+    sql::Statement t(*db_,
+                     "INSERT OR REPLACE INTO repository_tags(repo_id, key, value) VALUES(?,?,?)");
     t.bind(1, row.id).bind(2, key).bind(3, value).run();
   }
   tx.commit();
@@ -282,11 +294,14 @@ void Registry::put_lifecycle_policy(const std::string& name, const std::string& 
   parse_lifecycle_policy(text);  // throws InputError; the caller maps it
   std::lock_guard lock(mu_);
   RepoRow row = find_repository(name);
-  sql::Statement s(*db_, "UPDATE repositories SET lifecycle_policy = ?, lifecycle_evaluated_at = NULL WHERE id = ?");
+  sql::Statement s(
+      *db_,
+      "UPDATE repositories SET lifecycle_policy = ?, lifecycle_evaluated_at = NULL WHERE id = ?");
   s.bind(1, text).bind(2, row.id).run();
 }
 
-std::pair<std::string, std::optional<Timestamp>> Registry::lifecycle_policy(const std::string& name) {
+std::pair<std::string, std::optional<Timestamp>> Registry::lifecycle_policy(
+    const std::string& name) {
   std::lock_guard lock(mu_);
   RepoRow row = find_repository(name);
   if (!row.lifecycle_policy) {
@@ -303,7 +318,9 @@ std::pair<std::string, std::optional<Timestamp>> Registry::delete_lifecycle_poli
     const std::string& name) {
   auto result = lifecycle_policy(name);
   std::lock_guard lock(mu_);
-  sql::Statement s(*db_, "UPDATE repositories SET lifecycle_policy = NULL, lifecycle_evaluated_at = NULL WHERE name = ?");
+  sql::Statement s(*db_,
+                   "UPDATE repositories SET lifecycle_policy = NULL, lifecycle_evaluated_at = NULL "
+                   "WHERE name = ?");
   s.bind(1, name).run();
   return result;
 }

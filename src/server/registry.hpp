@@ -26,6 +26,7 @@
 #include "server/blob_store.hpp"
 #include "server/lifecycle_policy.hpp"
 #include "server/sqlite.hpp"
+#include "server/upload_hashes.hpp"
 
 namespace ecr::server {
 
@@ -92,9 +93,9 @@ struct ManifestFacts {
     std::int64_t size = 0;
     std::string media_type;
   };
-  std::vector<Blob> blobs;              // config and layers
-  std::vector<std::string> children;    // manifests an index references
-  std::int64_t layers_size = 0;         // sum of layer sizes
+  std::vector<Blob> blobs;            // config and layers
+  std::vector<std::string> children;  // manifests an index references
+  std::int64_t layers_size = 0;       // sum of layer sizes
 };
 
 struct ImageFailure {
@@ -136,6 +137,8 @@ class Registry {
 
   const RegistrySettings& settings() const noexcept { return settings_; }
   const BlobStore& blobs() const noexcept { return blobs_; }
+  // Running digests of live uploads (see upload_hashes.hpp).
+  const UploadHashes& upload_hashes() const noexcept { return upload_hashes_; }
   Timestamp now() const { return clock_(); }
 
   // Repositories.
@@ -166,8 +169,7 @@ class Registry {
   std::string initiate_upload(const std::string& repository);
   // Returns the last byte received after this part.
   std::int64_t upload_part(const std::string& repository, const std::string& upload_id,
-                           std::int64_t first_byte, std::int64_t last_byte,
-                           std::string_view bytes);
+                           std::int64_t first_byte, std::int64_t last_byte, std::string_view bytes);
   std::string complete_upload(const std::string& repository, const std::string& upload_id,
                               const std::vector<std::string>& digests);
   std::vector<LayerAvailability> check_layers(const std::string& repository,
@@ -225,6 +227,7 @@ class Registry {
   // one step; striped so unrelated uploads rarely share a lock.
   static constexpr std::size_t kUploadLockStripes = 64;
   std::array<std::mutex, kUploadLockStripes> upload_locks_;
+  UploadHashes upload_hashes_;
 };
 
 // Docker's tag grammar with ECR's 300-character limit.

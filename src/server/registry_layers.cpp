@@ -17,7 +17,8 @@ constexpr std::int64_t kMaxPartBytes = 20'971'520;
 
 std::string new_upload_id() {
   unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) throw_service("ServerException", "no randomness for an upload id");
+  if (RAND_bytes(b, sizeof b) != 1)
+    throw_service("ServerException", "no randomness for an upload id");
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
   char text[37];
@@ -110,8 +111,10 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
   s.bind(1, last_byte + 1).bind(2, size).bind(3, std::int64_t{small}).bind(4, to_ms(clock_()));
   s.bind(5, upload_id).run();
   if (db_->changes() == 0) {
-    throw_service("UploadNotFoundException", "The upload with id '" + upload_id + "' does not exist");
+    throw_service("UploadNotFoundException",
+                  "The upload with id '" + upload_id + "' does not exist");
   }
+  upload_hashes_.add(upload_id, static_cast<std::uint64_t>(first_byte), bytes);
   return last_byte;
 }
 
@@ -134,8 +137,9 @@ std::string Registry::complete_upload(const std::string& repository, const std::
                     "The upload with id '" + upload_id + "' does not contain any layer parts");
     }
     if (row.small_part) {
-      throw_service("LayerPartTooSmallException",
-                    "A layer part other than the last is smaller than the minimum of 5242880 bytes");
+      throw_service(
+          "LayerPartTooSmallException",
+          "A layer part other than the last is smaller than the minimum of 5242880 bytes");
     }
     sql::Statement have(*db_, "SELECT 1 FROM repository_blobs WHERE repo_id = ? AND digest = ?");
     have.bind(1, repo_id).bind(2, expected.str());
@@ -143,12 +147,16 @@ std::string Registry::complete_upload(const std::string& repository, const std::
       sql::Statement d(*db_, "DELETE FROM uploads WHERE upload_id = ?");
       d.bind(1, upload_id).run();
       blobs_.remove_upload(upload_id);
+      upload_hashes_.forget(upload_id);
       throw_service("LayerAlreadyExistsException",
-                    "The layer '" + expected.str() + "' already exists in the repository with name '" +
-                        repository + "' in registry with id '" + settings_.account_id + "'");
+                    "The layer '" + expected.str() +
+                        "' already exists in the repository with name '" + repository +
+                        "' in registry with id '" + settings_.account_id + "'");
     }
   }
-  auto actual = blobs_.commit_upload(upload_id, static_cast<std::uint64_t>(row.received), expected);
+  auto size = static_cast<std::uint64_t>(row.received);
+  auto actual =
+      blobs_.commit_upload(upload_id, size, expected, upload_hashes_.take(upload_id, size));
   std::lock_guard lock(mu_);
   if (actual) {
     throw_service("InvalidLayerException", "The calculated digest '" + actual->str() +
@@ -180,8 +188,8 @@ std::vector<LayerAvailability> Registry::check_layers(const std::string& reposit
       failures.push_back({digest, "InvalidLayerDigest", "Invalid layer digest"});
       continue;
     }
-    sql::Statement s(*db_,
-                     "SELECT size, media_type FROM repository_blobs WHERE repo_id = ? AND digest = ?");
+    sql::Statement s(
+        *db_, "SELECT size, media_type FROM repository_blobs WHERE repo_id = ? AND digest = ?");
     s.bind(1, repo.id).bind(2, digest);
     LayerAvailability a{digest, false, std::nullopt, std::nullopt};
     if (s.step()) {
@@ -194,7 +202,8 @@ std::vector<LayerAvailability> Registry::check_layers(const std::string& reposit
   return out;
 }
 
-std::int64_t Registry::downloadable_layer(const std::string& repository, const std::string& digest) {
+std::int64_t Registry::downloadable_layer(const std::string& repository,
+                                          const std::string& digest) {
   std::lock_guard lock(mu_);
   RepoRow repo = find_repository(repository);
   sql::Statement s(*db_, "SELECT size FROM repository_blobs WHERE repo_id = ? AND digest = ?");
@@ -205,7 +214,8 @@ std::int64_t Registry::downloadable_layer(const std::string& repository, const s
                                                  repository + "'");
   }
   std::int64_t size = s.integer(0);
-  sql::Statement used(*db_, "SELECT 1 FROM image_blobs WHERE repo_id = ? AND blob_digest = ? LIMIT 1");
+  sql::Statement used(*db_,
+                      "SELECT 1 FROM image_blobs WHERE repo_id = ? AND blob_digest = ? LIMIT 1");
   used.bind(1, repo.id).bind(2, digest);
   if (!used.step()) {
     throw_service("LayerInaccessibleException",
@@ -228,7 +238,10 @@ std::size_t Registry::expire_uploads() {
     d.bind(1, cutoff).run();
     tx.commit();
   }
-  for (const auto& id : expired) blobs_.remove_upload(id);
+  for (const auto& id : expired) {
+    blobs_.remove_upload(id);
+    upload_hashes_.forget(id);
+  }
   return expired.size();
 }
 

@@ -1,5 +1,6 @@
 // Registry and BlobStore rules that the boto3 suite cannot reach directly:
-// exact resume points, upload expiry with a fake clock, sweeping after a crash.
+// exact resume points, upload expiry with a fake clock, sweeping after a crash,
+// the running layer digest and its fallback to hashing the upload file.
 #include "server/registry.hpp"
 
 #include <gtest/gtest.h>
@@ -22,7 +23,8 @@ RepositoryInfo app() {
 class RegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("ecr-registry-test-" + std::to_string(std::random_device{}()));
+    root_ =
+        fs::temp_directory_path() / ("ecr-registry-test-" + std::to_string(std::random_device{}()));
     fs::create_directories(root_);
   }
   void TearDown() override { fs::remove_all(root_); }
@@ -93,6 +95,90 @@ TEST_F(RegistryTest, DigestMismatchLeavesNoBlob) {
   }
   EXPECT_FALSE(registry->blobs().contains(Digest::of("abd")));
   EXPECT_FALSE(registry->blobs().contains(Digest::of("abc")));
+}
+
+// Every part but the last must be at least 5 MiB (LayerPartTooSmallException).
+const std::string& first_part() {
+  static const std::string part(5 * 1024 * 1024, 'a');
+  return part;
+}
+
+TEST_F(RegistryTest, CompletionUsesTheDigestHashedAsPartsArrived) {
+  const std::string& first = first_part();
+  const auto end = static_cast<std::int64_t>(first.size());
+  auto registry = open();
+  registry->create_repository(app(), {});
+  std::string id = registry->initiate_upload("app");
+  registry->upload_part("app", id, 0, end - 1, first);
+  EXPECT_THROW(registry->upload_part("app", id, end + 2, end + 2, "x"), InvalidLayerPartError);
+  registry->upload_part("app", id, end, end + 1, "de");
+  ASSERT_EQ(registry->upload_hashes().size(), 1u);
+  const Digest whole = Digest::of(first + "de");
+  try {
+    registry->complete_upload("app", id, {Digest::of(first + "dx").str()});
+    FAIL() << "a wrong digest was accepted";
+  } catch (const ServiceError& e) {
+    EXPECT_EQ(e.name(), "InvalidLayerException");
+    EXPECT_NE(std::string(e.what()).find(whole.str()), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(registry->complete_upload("app", id, {whole.str()}), whole.str());
+  EXPECT_EQ(registry->upload_hashes().size(), 0u);
+  std::ifstream blob(registry->blobs().blob_path(whole));
+  EXPECT_TRUE(std::string(std::istreambuf_iterator<char>(blob), {}) == first + "de");
+}
+
+TEST_F(RegistryTest, AfterARestartCompletionHashesTheUploadFile) {
+  const std::string& first = first_part();
+  const auto end = static_cast<std::int64_t>(first.size());
+  std::string id;
+  {
+    auto registry = open();
+    registry->create_repository(app(), {});
+    id = registry->initiate_upload("app");
+    registry->upload_part("app", id, 0, end - 1, first);
+  }
+  auto registry = open();
+  registry->upload_part("app", id, end, end + 1, "de");
+  EXPECT_EQ(registry->upload_hashes().size(), 0u);
+  try {
+    registry->complete_upload("app", id, {Digest::of("de").str()});
+    FAIL() << "the digest of the last part alone was accepted";
+  } catch (const ServiceError& e) {
+    EXPECT_EQ(e.name(), "InvalidLayerException");
+  }
+  const Digest whole = Digest::of(first + "de");
+  EXPECT_EQ(registry->complete_upload("app", id, {whole.str()}), whole.str());
+  EXPECT_TRUE(registry->blobs().contains(whole));
+}
+
+TEST(UploadHashes, CoverTheBytesFromZeroInOrder) {
+  UploadHashes hashes;
+  hashes.add("u", 0, "abc");
+  hashes.add("u", 3, "de");
+  EXPECT_EQ(hashes.take("u", 5), Digest::of("abcde"));
+  EXPECT_EQ(hashes.size(), 0u);
+}
+
+TEST(UploadHashes, APartNotWhereTheHashStopsDropsIt) {
+  UploadHashes hashes;
+  hashes.add("u", 0, "abc");
+  hashes.add("u", 2, "Xde");  // rewrites byte 2: the hash no longer matches the file
+  EXPECT_EQ(hashes.size(), 0u);
+  EXPECT_EQ(hashes.take("u", 5), std::nullopt);
+}
+
+TEST(UploadHashes, ARewriteFromZeroStartsOver) {
+  UploadHashes hashes;
+  hashes.add("u", 0, "abc");
+  hashes.add("u", 0, "xy");
+  EXPECT_EQ(hashes.take("u", 2), Digest::of("xy"));
+}
+
+TEST(UploadHashes, TakeOfAnotherLengthGivesNothing) {
+  UploadHashes hashes;
+  hashes.add("u", 0, "abc");
+  EXPECT_EQ(hashes.take("u", 4), std::nullopt);
+  EXPECT_EQ(hashes.take("u", 3), std::nullopt);  // taken: the file is hashed instead
 }
 
 }  // namespace

@@ -1,0 +1,48 @@
+// The running SHA-256 of each live layer upload, fed as parts are accepted,
+// so CompleteLayerUpload compares digests without reading the upload back
+// (a 770 MB push used to re-read and re-hash every byte at completion, while
+// the client waited).
+//
+// Kept in memory only. A hash covers the upload's bytes [0, n) exactly as
+// they were written, in order; anything that breaks that (a restart, a part
+// that does not start where the hash stops, a failed update) drops it, and
+// completion then hashes the upload file as before. The check at completion
+// is as strict either way: the digest is of the bytes the file holds.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ecr/digest.hpp"
+
+namespace ecr::server {
+
+class UploadHashes {
+ public:
+  // Feeds `bytes`, just written at `offset` of the upload's file. Offset 0
+  // starts a new hash; any other offset must be where the upload's hash
+  // stops, or the hash is dropped. Never throws: a hash that cannot be
+  // updated is dropped.
+  void add(const std::string& upload_id, std::uint64_t offset, std::string_view bytes) noexcept;
+
+  // Removes the upload's hash and returns its digest when it covers exactly
+  // the first `size` bytes; nullopt otherwise (the file must be hashed).
+  std::optional<Digest> take(const std::string& upload_id, std::uint64_t size) noexcept;
+
+  // Drops the upload's hash (session expired, deleted or completed).
+  void forget(const std::string& upload_id) noexcept;
+
+  // Uploads with a hash (tests).
+  std::size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  // Sha256::size() is where each hash stops.
+  std::map<std::string, Sha256, std::less<>> hashes_;
+};
+
+}  // namespace ecr::server
