@@ -5,6 +5,8 @@
 #include <random>
 #include <thread>
 
+#include "http/transport.hpp"
+
 namespace ecr::aws {
 
 namespace {
@@ -22,13 +24,23 @@ RetryPolicy::RetryPolicy(RetryOptions options) : options_(std::move(options)) {
                      std::to_string(options_.max_attempts));
   }
   if (!options_.sleep) {
-    options_.sleep = [](std::chrono::milliseconds delay) { std::this_thread::sleep_for(delay); };
+    options_.sleep = [abort = options_.abort](std::chrono::milliseconds delay) {
+      const auto until = std::chrono::steady_clock::now() + delay;
+      for (auto now = std::chrono::steady_clock::now(); now < until;
+           now = std::chrono::steady_clock::now()) {
+        if (abort != nullptr && abort->load()) return;
+        std::this_thread::sleep_for(
+            std::min<std::chrono::steady_clock::duration>(until - now, kAbortPollInterval));
+      }
+    };
   }
   if (!options_.random) options_.random = &uniform_unit;
 }
 
 bool RetryPolicy::retryable(const Error& error) {
   if (const auto* service = dynamic_cast<const ServiceError*>(&error)) return service->retryable();
+  // The caller stopped the request on purpose.
+  if (dynamic_cast<const http::RequestAborted*>(&error) != nullptr) return false;
   if (const auto* transport = dynamic_cast<const TransportError*>(&error)) {
     return transport->retryable();
   }
@@ -38,13 +50,15 @@ bool RetryPolicy::retryable(const Error& error) {
 
 bool RetryPolicy::prepare_retry(RequestRetries& retries, const Error& error) {
   ++retries.attempts;
-  if (!retryable(error) || retries.attempts >= options_.max_attempts) return false;
+  if (aborted() || !retryable(error) || retries.attempts >= options_.max_attempts) return false;
   const auto* transport = dynamic_cast<const TransportError*>(&error);
   const int cost = transport != nullptr && transport->timeout() ? kTimeoutRetryCost : kRetryCost;
   if (!acquire_quota(cost)) return false;
   retries.last_retry_cost = cost;
   options_.sleep(backoff(retries.attempts));
-  return true;
+  // Interrupted while waiting: the quota paid is not refunded, as for any
+  // retry that did not succeed.
+  return !aborted();
 }
 
 void RetryPolicy::record_success(const RequestRetries& retries) {

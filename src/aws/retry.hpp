@@ -3,6 +3,7 @@
 // retry quota so a struggling service is not hit by a storm of retries.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -15,13 +16,17 @@ namespace ecr::aws {
 struct RetryOptions {
   // Attempts per request, the first one included; at least 1.
   int max_attempts = 3;
-  // Waits between attempts. Default: std::this_thread::sleep_for. Tests pass
-  // a recorder. Called without locks held; must be thread-safe when the
-  // policy is shared by threads.
+  // Waits between attempts. Default: sleeps in short slices, returning early
+  // once `abort` reads true. Tests pass a recorder. Called without locks
+  // held; must be thread-safe when the policy is shared by threads.
   std::function<void(std::chrono::milliseconds)> sleep;
   // A uniform draw from [0, 1). Default: a per-thread Mersenne twister. Same
   // thread-safety rule as `sleep`.
   std::function<double()> random;
+  // When this reads true no further attempt is made: a failed attempt's
+  // error is rethrown as it is instead of waiting out a backoff (checked
+  // before and after the sleep). Not owned; may be null.
+  const std::atomic<bool>* abort = nullptr;
 };
 
 // What one request has spent so far; lives for the duration of one call.
@@ -41,13 +46,18 @@ class RetryPolicy {
   static constexpr int kTimeoutRetryCost = 10;
   static constexpr int kNoRetryRefund = 1;
   static constexpr std::chrono::seconds kMaxBackoff{20};
+  // How often the default sleep looks at RetryOptions::abort: short enough
+  // that Ctrl-C during a 20 s backoff feels immediate, long enough to cost
+  // nothing.
+  static constexpr std::chrono::milliseconds kAbortPollInterval{50};
 
   // Throws InputError when options.max_attempts < 1.
   explicit RetryPolicy(RetryOptions options = {});
 
   // Calls `attempt` until it returns, then returns its result. An ecr::Error
-  // is retried when retryable (ServiceError::retryable(), any TransportError),
-  // attempts remain and the quota can pay; otherwise it is rethrown as is.
+  // is retried when retryable (ServiceError::retryable(), any TransportError
+  // but http::RequestAborted), attempts remain, the quota can pay and
+  // RetryOptions::abort is not set; otherwise it is rethrown as is.
   // Other exceptions pass straight through.
   template <typename Attempt>
   std::invoke_result_t<Attempt&> run(Attempt&& attempt);
@@ -67,6 +77,7 @@ class RetryPolicy {
 
  private:
   static bool retryable(const Error& error);
+  bool aborted() const noexcept { return options_.abort != nullptr && options_.abort->load(); }
   // Takes `cost` tokens when the bucket holds them.
   bool acquire_quota(int cost);
 

@@ -2,6 +2,7 @@
 // request, borrowed from a pool so keep-alive connections outlive the call.
 #include <curl/curl.h>
 
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <exception>
@@ -22,6 +23,7 @@ constexpr const char* kUserAgent = "ecr-cpp/0.1";
 struct Exchange {
   CURL* curl = nullptr;
   const BodySink* sink = nullptr;  // null: buffer every body
+  const std::atomic<bool>* abort = nullptr;
   std::size_t max_buffered = 0;
   Response response;
   bool body_started = false;
@@ -105,6 +107,14 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   }
   exchange.response.body.append(data, bytes);
   return bytes;
+}
+
+// libcurl's progress callback, called many times a second while data moves
+// and at least once a second while the connection is idle: a non-zero return
+// aborts the transfer with CURLE_ABORTED_BY_CALLBACK.
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto& exchange = *static_cast<const Exchange*>(user);
+  return exchange.abort != nullptr && exchange.abort->load() ? 1 : 0;
 }
 
 // Without a query string: a pre-signed URL's query carries a signature that
@@ -202,6 +212,11 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &exchange);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &exchange);
+    if (options_.abort != nullptr) {
+      curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &on_progress);
+      curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &exchange);
+    }
 
     if (request.method == "HEAD") {
       curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
@@ -220,7 +235,13 @@ class CurlTransport final : public Transport {
     }
   }
 
+  bool aborted() const noexcept { return options_.abort != nullptr && options_.abort->load(); }
+
   Response perform(const Request& request, const BodySink* sink) {
+    const std::string where =
+        " (" + request.method + " " + std::string(url_for_messages(request.url)) + ")";
+    // Not even a connection for a request that would be aborted anyway.
+    if (aborted()) throw RequestAborted("request aborted before it started" + where);
     Borrowed handle(pool_);
     char error_buffer[CURL_ERROR_SIZE] = {};
     HeaderList headers = build_header_list(request);
@@ -228,12 +249,16 @@ class CurlTransport final : public Transport {
     exchange.curl = handle.get();
     exchange.sink = sink;
     exchange.max_buffered = options_.max_response_bytes;
+    exchange.abort = options_.abort;
     configure(handle.get(), request, headers.get(), exchange, error_buffer);
 
     CURLcode code = curl_easy_perform(handle.get());
     if (exchange.sink_error) std::rethrow_exception(exchange.sink_error);
-    const std::string where =
-        " (" + request.method + " " + std::string(url_for_messages(request.url)) + ")";
+    // Stopped by the progress callback, or by a sink that saw the same flag:
+    // the caller asked for it, so say so rather than "write error".
+    if ((code == CURLE_ABORTED_BY_CALLBACK || exchange.aborted_by_sink) && aborted()) {
+      throw RequestAborted("request aborted" + where);
+    }
     if (exchange.aborted_by_sink) throw TransportError("aborted by sink" + where);
     if (exchange.over_cap) {
       throw TransportError("response body larger than " +

@@ -3,6 +3,7 @@
 // is tested against real servers.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -13,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "ecr/error.hpp"
+
 namespace ecr::http {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -22,8 +25,8 @@ std::optional<std::string_view> find_header(const Headers& headers, std::string_
 
 struct Request {
   std::string method = "GET";
-  std::string url;        // absolute: scheme://host[:port]/path?query
-  Headers headers;        // sent as given; Host and Content-Length are derived
+  std::string url;  // absolute: scheme://host[:port]/path?query
+  Headers headers;  // sent as given; Host and Content-Length are derived
   // The body is not owned: it points into the caller's buffer (e.g. a 30 MB
   // UploadLayerPart JSON body) and must outlive the call. No copy is made.
   std::string_view body;
@@ -49,6 +52,20 @@ struct TransportOptions {
   std::size_t max_response_bytes = 64u << 20;
   bool verify_tls = true;
   std::string ca_bundle;  // empty: the system default
+  // When this reads true, a request about to start fails at once without
+  // connecting, and one in flight is aborted (libcurl's progress callback
+  // looks at it many times a second while bytes move and about once a second
+  // while the peer is silent). Either way send() throws RequestAborted. This
+  // is how a cancelled transfer stops waiting on a stalled peer instead of
+  // sitting out the low-speed timeout. Not owned; null: never aborted.
+  const std::atomic<bool>* abort = nullptr;
+};
+
+// A request stopped because TransportOptions::abort was set. The caller asked
+// for it, so it is never retried (aws::RetryPolicy rethrows it at once).
+class RequestAborted : public TransportError {
+ public:
+  explicit RequestAborted(const std::string& what) : TransportError(what) {}
 };
 
 class Transport {
@@ -56,7 +73,8 @@ class Transport {
   virtual ~Transport() = default;
   // Sends `request` and returns the response, whatever its status. Throws
   // TransportError when no response arrives (connect failure, reset, timeout,
-  // TLS error, body over the cap). Thread-safe: concurrent calls are allowed.
+  // TLS error, body over the cap), RequestAborted when the abort flag stops
+  // it. Thread-safe: concurrent calls are allowed.
   virtual Response send(const Request& request) = 0;
   // As send(), but a 2xx body streams to `sink` instead of being buffered;
   // non-2xx bodies are still buffered (they are error documents).
