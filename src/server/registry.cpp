@@ -95,6 +95,7 @@ Registry::Registry(std::filesystem::path root, RegistrySettings settings, Clock 
       blobs_(root_) {
   db_ = std::make_unique<sql::Database>((root_ / "metadata.db").string());
   db_->exec(kSchema);
+  part_db_ = std::make_unique<sql::Database>((root_ / "metadata.db").string(), sql::Sync::kNormal);
   std::set<std::string> live;
   sql::Statement s(*db_, "SELECT upload_id FROM uploads");
   while (s.step()) live.insert(s.text(0));

@@ -101,16 +101,18 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
            " does not match the part size " + std::to_string(size));
   }
   // The bytes are durable before the session says they arrived; a crash in
-  // between leaves extra bytes that the next part overwrites.
+  // between leaves extra bytes that the next part overwrites. The session row
+  // is committed unsynced (part_db_): kill -9 cannot lose it; an OS crash can
+  // take it back to an earlier part, and the client resends from there.
   blobs_.write_part(upload_id, static_cast<std::uint64_t>(first_byte), bytes);
   std::lock_guard lock(mu_);
-  sql::Statement s(*db_,
+  sql::Statement s(*part_db_,
                    "UPDATE uploads SET received = ?, last_part_size = ?, small_part = ?, "
                    "updated_at = ? WHERE upload_id = ?");
   bool small = row.small_part || (row.received > 0 && row.last_part_size < kMinPartBytes);
   s.bind(1, last_byte + 1).bind(2, size).bind(3, std::int64_t{small}).bind(4, to_ms(clock_()));
   s.bind(5, upload_id).run();
-  if (db_->changes() == 0) {
+  if (part_db_->changes() == 0) {
     throw_service("UploadNotFoundException",
                   "The upload with id '" + upload_id + "' does not exist");
   }

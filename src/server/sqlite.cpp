@@ -20,7 +20,7 @@ constexpr int kBusyTimeoutMs = 10'000;
 
 }  // namespace
 
-Database::Database(const std::string& path) {
+Database::Database(const std::string& path, Sync sync) {
   if (sqlite3_open_v2(path.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
@@ -30,7 +30,8 @@ Database::Database(const std::string& path) {
     throw ServiceError("ServerException", "cannot open " + path + ": " + reason, 500);
   }
   sqlite3_busy_timeout(db_, kBusyTimeoutMs);
-  exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+  exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;");
+  exec(sync == Sync::kFull ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
 }
 
 Database::~Database() { sqlite3_close(db_); }
@@ -50,8 +51,8 @@ std::int64_t Database::changes() const { return sqlite3_changes64(db_); }
 std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
 
 Statement::Statement(Database& db, std::string_view sql) : db_(db) {
-  if (sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_,
-                         nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
+      SQLITE_OK) {
     fail(db.handle(), "prepare");
   }
 }
@@ -64,8 +65,8 @@ Statement& Statement::bind(int index, std::int64_t value) {
 }
 
 Statement& Statement::bind(int index, std::string_view text) {
-  if (sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                          SQLITE_UTF8) != SQLITE_OK) {
+  if (sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8) !=
+      SQLITE_OK) {
     fail(db_.handle(), "bind");
   }
   return *this;

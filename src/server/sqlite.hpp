@@ -12,13 +12,21 @@ struct sqlite3_stmt;
 
 namespace ecr::server::sql {
 
-// One connection. Opened in WAL mode with synchronous=FULL: a transaction that
-// returned is on disk, so an acknowledged PutImage survives kill -9 and power
-// loss alike. Throws ServiceError "ServerException" on any SQLite failure
-// (the client sees a 500, as for any storage fault in ECR).
+// How a connection's commits reach the disk (PRAGMA synchronous in WAL mode).
+enum class Sync {
+  // A commit that returned is on disk: it survives kill -9 and power loss.
+  kFull,
+  // A commit is written to the WAL but not synced: it survives the process
+  // being killed (the kernel holds it), not an OS crash or power loss, until
+  // the next kFull commit of any connection or a checkpoint syncs the WAL.
+  kNormal,
+};
+
+// One connection, in WAL mode. Throws ServiceError "ServerException" on any
+// SQLite failure (the client sees a 500, as for any storage fault in ECR).
 class Database {
  public:
-  explicit Database(const std::string& path);
+  explicit Database(const std::string& path, Sync sync = Sync::kFull);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -43,7 +51,9 @@ class Statement {
 
   Statement& bind(int index, std::int64_t value);
   Statement& bind(int index, std::string_view text);
-  Statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
+  Statement& bind(int index, const std::string& text) {
+    return bind(index, std::string_view(text));
+  }
   Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
   Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind_null(int index);

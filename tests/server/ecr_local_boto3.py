@@ -606,6 +606,49 @@ class CrashSafety(unittest.TestCase):
             server.stop()
             shutil.rmtree(root, ignore_errors=True)
 
+    def test_kill_9_between_parts_resumes_from_last_valid_byte(self):
+        """Acknowledged parts survive kill -9: after a restart the upload goes on
+        after the last byte acknowledged, and completes to the digest of all parts
+        (the running digest is gone with the process, so the file is hashed)."""
+        import signal
+        root = tempfile.mkdtemp(prefix="ecr-local-resume-")
+        server = Server(root)
+        try:
+            ecr = client(server.url)
+            ecr.create_repository(repositoryName="resume/repo")
+            layer = os.urandom(2 * 5 * MIB + 1234)
+            up = ecr.initiate_layer_upload(repositoryName="resume/repo")["uploadId"]
+            for first in (0, 5 * MIB):
+                ecr.upload_layer_part(repositoryName="resume/repo", uploadId=up, partFirstByte=first,
+                                      partLastByte=first + 5 * MIB - 1,
+                                      layerPartBlob=layer[first:first + 5 * MIB])
+            os.kill(server.proc.pid, signal.SIGKILL)
+            server.proc.wait()
+            server.proc.stdout.close()
+
+            server = Server(root)
+            ecr = client(server.url)
+            # A client that lost track resends the first part: told where to go on.
+            try:
+                ecr.upload_layer_part(repositoryName="resume/repo", uploadId=up, partFirstByte=0,
+                                      partLastByte=5 * MIB - 1, layerPartBlob=layer[:5 * MIB])
+                self.fail("a part before the last valid byte was accepted")
+            except ClientError as e:
+                self.assertEqual(e.response["Error"]["Code"], "InvalidLayerPartException")
+                self.assertEqual(e.response["lastValidByteReceived"], 2 * 5 * MIB - 1)
+            r = ecr.upload_layer_part(repositoryName="resume/repo", uploadId=up,
+                                      partFirstByte=2 * 5 * MIB, partLastByte=len(layer) - 1,
+                                      layerPartBlob=layer[2 * 5 * MIB:])
+            self.assertEqual(r["lastByteReceived"], len(layer) - 1)
+            done = ecr.complete_layer_upload(repositoryName="resume/repo", uploadId=up,
+                                             layerDigests=[sha(layer)])
+            self.assertEqual(done["layerDigest"], sha(layer))
+            with open(os.path.join(root, "blobs", "sha256", sha(layer)[7:]), "rb") as f:
+                self.assertEqual(f.read(), layer)
+        finally:
+            server.stop()
+            shutil.rmtree(root, ignore_errors=True)
+
 
 if __name__ == "__main__":
     ECR_LOCAL = os.path.abspath(sys.argv.pop(1))
