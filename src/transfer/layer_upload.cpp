@@ -19,8 +19,10 @@ namespace ecr::transfer {
 std::size_t build_upload_part_body(std::string& out, const std::optional<std::string>& registry_id,
                                    std::string_view repository, std::string_view upload_id,
                                    std::int64_t first_byte, std::string_view part) {
-  out.clear();
-  json::Writer w(out);
+  // The JSON around the blob, written with an empty blob: `frame` is
+  // {...,"layerPartBlob":""} and the blob goes at `at`, between the quotes.
+  std::string frame;
+  json::Writer w(frame);
   w.begin_object();
   if (registry_id) {
     w.key("registryId");
@@ -35,11 +37,18 @@ std::size_t build_upload_part_body(std::string& out, const std::optional<std::st
   w.key("partLastByte");
   w.integer(first_byte + static_cast<std::int64_t>(part.size()) - 1);
   w.key("layerPartBlob");
-  char* encoded = w.string_in_place(base64::encoded_size(part.size()));
-  base64::encode_to(part, encoded);
-  const auto offset = static_cast<std::size_t>(encoded - out.data());
+  const auto at = static_cast<std::size_t>(w.string_in_place(0) - frame.data());
   w.end_object();
-  return offset;
+  const std::string_view tail = std::string_view(frame).substr(at);
+  const std::size_t encoded = base64::encoded_size(part.size());
+  // `out` is a pooled body that held a part of the same size before, so this
+  // resize rarely grows it: every byte is overwritten below, and growing is
+  // the only case where std::string zero-fills (13 MiB per part otherwise).
+  out.resize(at + encoded + tail.size());
+  std::memcpy(out.data(), frame.data(), at);
+  base64::encode_to(part, out.data() + at);
+  std::memcpy(out.data() + at + encoded, tail.data(), tail.size());
+  return at;
 }
 
 void PartWriter::write(std::span<const std::byte> bytes) {

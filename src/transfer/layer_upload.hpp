@@ -66,9 +66,9 @@ using BlobProducer = std::function<Descriptor(PartWriter& out)>;
 // A producer that copies `descriptor`'s blob from `source`, verifying it.
 BlobProducer copy_blob(ImageSource& source, const Descriptor& descriptor);
 
-// Appends the UploadLayerPart request for `part` to `out` (cleared first),
-// base64-encoding the part straight into the body; returns the offset of the
-// encoded part in `out`.
+// Makes `out` the UploadLayerPart request for `part` (replacing what it
+// held), base64-encoding the part straight into the body; returns the offset
+// of the encoded part in `out`.
 std::size_t build_upload_part_body(std::string& out, const std::optional<std::string>& registry_id,
                                    std::string_view repository, std::string_view upload_id,
                                    std::int64_t first_byte, std::string_view part);

@@ -255,5 +255,15 @@ TEST(UploadPartBodyTest, EncodesThePartInPlace) {
             "\"partFirstByte\":10,\"partLastByte\":14,\"layerPartBlob\":\"aGVsbG8=\"}");
 }
 
+TEST(UploadPartBodyTest, ReusedLongerBodyIsCutToTheRequestAndTheOffsetFindsTheBlob) {
+  std::string body(1000, 'x');
+  const std::size_t at =
+      transfer::build_upload_part_body(body, std::nullopt, "team/app", "u-2", 0, "hi!");
+  EXPECT_EQ(body,
+            "{\"repositoryName\":\"team/app\",\"uploadId\":\"u-2\",\"partFirstByte\":0,"
+            "\"partLastByte\":2,\"layerPartBlob\":\"aGkh\"}");
+  EXPECT_EQ(body.substr(at, 4), "aGkh");
+}
+
 }  // namespace
 }  // namespace ecr
