@@ -101,8 +101,12 @@ struct TransferOptions {
   // unless --no-cache).
   std::optional<std::filesystem::path> cache_dir;
   ProgressCallback progress;
-  // Polled between parts, ranges and body chunks; when it reads true the
-  // transfer stops and throws Cancelled. Not owned; may be null.
+  // Setting it stops the transfer: requests in flight on the libcurl
+  // transport are aborted (a stalled peer is not waited for), retries and
+  // their backoff sleeps end, parts, ranges and body chunks are not started,
+  // and the call throws Cancelled, whatever the aborted request would
+  // otherwise have thrown. A transport passed in by the caller aborts on its
+  // own terms (http::TransportOptions::abort). Not owned; may be null.
   const std::atomic<bool>* cancel = nullptr;
 
   // Throws InputError naming the field and why: jobs < 1, part_size outside

@@ -19,7 +19,8 @@ RegistrySession::RegistrySession(std::shared_ptr<http::Transport> transport, Res
 
 std::unique_ptr<RegistrySession> RegistrySession::open(const ClientConfig& config,
                                                        const ImageReference& ref,
-                                                       std::shared_ptr<http::Transport> transport) {
+                                                       std::shared_ptr<http::Transport> transport,
+                                                       const std::atomic<bool>* cancel) {
   ClientConfig c = config;
   if (!c.region && ref.region) c.region = ref.region;
   ResolvedConfig resolved = resolve_config(c);
@@ -27,10 +28,12 @@ std::unique_ptr<RegistrySession> RegistrySession::open(const ClientConfig& confi
     http::TransportOptions t;
     t.connect_timeout = c.connect_timeout;
     t.verify_tls = c.verify_tls;
+    t.abort = cancel;
     transport = http::make_curl_transport(t);
   }
   aws::RetryOptions retry;
   retry.max_attempts = c.max_attempts;
+  retry.abort = cancel;
   return std::make_unique<RegistrySession>(std::move(transport), std::move(resolved),
                                            std::make_shared<aws::RetryPolicy>(std::move(retry)),
                                            ref.registry_id, ref.repository);

@@ -3,6 +3,7 @@
 // engine builds in place (a part is never copied into a request struct).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,14 +22,19 @@ class RegistrySession {
  public:
   // `retry` is shared by every request of the session (one quota).
   RegistrySession(std::shared_ptr<http::Transport> transport, ResolvedConfig config,
-                  std::shared_ptr<aws::RetryPolicy> retry,
-                  std::optional<std::string> registry_id, std::string repository);
+                  std::shared_ptr<aws::RetryPolicy> retry, std::optional<std::string> registry_id,
+                  std::string repository);
 
   // Resolves `config` (with the region of an ECR URI `ref` when the config
   // names none) and opens a session on `ref`'s repository. A null transport
-  // means libcurl.
-  static std::unique_ptr<RegistrySession> open(const ClientConfig& config, const ImageReference& ref,
-                                               std::shared_ptr<http::Transport> transport);
+  // means libcurl. `cancel` (not owned, may be null) stops the session's
+  // retries once it reads true, and aborts the requests in flight of the
+  // libcurl transport made here (a caller's transport aborts on its own
+  // TransportOptions::abort, or not at all).
+  static std::unique_ptr<RegistrySession> open(const ClientConfig& config,
+                                               const ImageReference& ref,
+                                               std::shared_ptr<http::Transport> transport,
+                                               const std::atomic<bool>* cancel = nullptr);
 
   // Serializes `request`, calls `operation`, parses the answer as `Response`.
   template <class Response, class Request>

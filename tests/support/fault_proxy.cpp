@@ -183,13 +183,15 @@ class ProxyConnection {
     bool upstream_write_shut = false;
     for (;;) {
       const bool flush_only = close_after_flush_;
+      // A stalled connection still sends what it let through, and reads nothing more.
+      const bool reads = !flush_only && !stalled_;
       pollfd fds[3] = {
           {client_.get(),
-           static_cast<short>((!client_eof && to_upstream_.empty() && !flush_only ? POLLIN : 0) |
+           static_cast<short>((!client_eof && to_upstream_.empty() && reads ? POLLIN : 0) |
                               (!to_client_.empty() ? POLLOUT : 0)),
            0},
           {upstream_.get(),
-           static_cast<short>((!upstream_eof && to_client_.empty() && !flush_only ? POLLIN : 0) |
+           static_cast<short>((!upstream_eof && to_client_.empty() && reads ? POLLIN : 0) |
                               (!to_upstream_.empty() && !flush_only ? POLLOUT : 0)),
            0},
           {stop_fd_, POLLIN, 0}};
@@ -258,7 +260,7 @@ class ProxyConnection {
   // Queues client bytes for upstream; false when a request fault fired and
   // the connection must break now.
   bool from_client(std::string_view data) {
-    while (!data.empty()) {
+    while (!data.empty() && !stalled_) {
       if (!parse_requests_) {
         to_upstream_.append(data);
         return true;
@@ -278,9 +280,12 @@ class ProxyConnection {
         const auto keep = static_cast<std::size_t>(request_fault_->offset - request_body_done_);
         to_upstream_.append(data.substr(0, keep));
         send_some(upstream_, to_upstream_);
+        const bool stall = request_fault_->kind == FaultProxy::FaultKind::kStallRequest;
         request_fault_.reset();
         proxy_.record_fired();
-        return false;
+        if (!stall) return false;
+        stalled_ = true;
+        return true;
       }
       to_upstream_.append(data.substr(0, take));
       data.remove_prefix(take);
@@ -313,7 +318,7 @@ class ProxyConnection {
 
   // Queues upstream bytes for the client, applying a response fault.
   void from_upstream(std::string_view data) {
-    while (!data.empty() && !close_after_flush_) {
+    while (!data.empty() && !close_after_flush_ && !stalled_) {
       if (!parse_responses_) {
         to_client_.append(data);
         return;
@@ -350,7 +355,11 @@ class ProxyConnection {
       byte = static_cast<char>(~static_cast<unsigned char>(byte));
     } else {
       to_client_.resize(start + static_cast<std::size_t>(at));
-      close_after_flush_ = true;
+      if (response_fault_->kind == FaultProxy::FaultKind::kStallResponse) {
+        stalled_ = true;
+      } else {
+        close_after_flush_ = true;
+      }
     }
     response_fault_.reset();
     proxy_.record_fired();
@@ -392,6 +401,7 @@ class ProxyConnection {
   std::string to_upstream_;
   std::string to_client_;
   bool close_after_flush_ = false;
+  bool stalled_ = false;  // a stall fault fired: nothing more is read either way
 
   bool parse_requests_ = true;
   bool parse_responses_ = true;
@@ -448,7 +458,8 @@ bool FaultProxy::claim(const std::string& head, std::int64_t body_size, bool res
                        Fault& out) {
   const std::lock_guard lock(mutex_);
   for (auto it = faults_.begin(); it != faults_.end(); ++it) {
-    const bool request_fault = it->kind == FaultKind::kDropRequest;
+    const bool request_fault =
+        it->kind == FaultKind::kDropRequest || it->kind == FaultKind::kStallRequest;
     if (request_fault == response_side) continue;
     if (head.find(it->match) == std::string::npos || body_size < it->min_request_body) continue;
     if (request_fault && body_size <= it->offset) continue;

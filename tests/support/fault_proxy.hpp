@@ -17,7 +17,7 @@
 // (chunked) is forwarded untouched and no fault fires inside it.
 //
 // Connections are kept alive and forwarded both ways by one thread each; a
-// connection idle for `kIdleTimeout` is closed, and the destructor closes
+// connection idle for `kIdleTimeout` (a stalled one included) is closed, and the destructor closes
 // every connection and joins every thread, so a confused client or server
 // can never hang a test.
 #pragma once
@@ -47,6 +47,14 @@ class FaultProxy {
     kDropResponse,
     // Flips every bit of the body byte at `offset` of the (2xx) response.
     kCorruptResponse,
+    // Once more than `offset` body bytes of the request went upstream, the
+    // connection goes silent both ways and stays open: the server waits for
+    // the rest of the request, the client for its send buffer to drain and
+    // for an answer. A peer that hangs mid-upload, for cancellation tests.
+    kStallRequest,
+    // Forwards `offset` body bytes of the (2xx) response, then goes silent
+    // both ways and keeps the connection open: a download that hangs.
+    kStallResponse,
   };
 
   struct Fault {
@@ -88,6 +96,12 @@ class FaultProxy {
   void corrupt_response(std::string match, std::int64_t body_offset, int skip = 0) {
     arm({FaultKind::kCorruptResponse, std::move(match), body_offset, skip});
   }
+  void stall_during_request(std::string match, std::int64_t body_bytes, int skip = 0) {
+    arm({FaultKind::kStallRequest, std::move(match), body_bytes, skip});
+  }
+  void stall_during_response(std::string match, std::int64_t body_bytes, int skip = 0) {
+    arm({FaultKind::kStallResponse, std::move(match), body_bytes, skip});
+  }
 
   // Faults fired so far: a test asserts this, so that it cannot pass
   // without the fault it is about.
@@ -98,8 +112,8 @@ class FaultProxy {
  private:
   friend class ProxyConnection;
 
-  // Takes the first armed fault of the request side (kDropRequest) or the
-  // response side that matches a request, counting its skips down.
+  // Takes the first armed fault of the request side (kDropRequest,
+  // kStallRequest) or the response side that matches a request, counting its skips down.
   bool claim(const std::string& head, std::int64_t body_size, bool response_side, Fault& out);
   // A claimed response fault whose response did not qualify (not 2xx, too
   // short, connection gone) is armed again, ahead of the others.

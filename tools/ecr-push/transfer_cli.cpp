@@ -189,6 +189,15 @@ TransferOptions transfer_options(const CommonFlags& f, const std::atomic<bool>& 
   return o;
 }
 
+std::shared_ptr<http::Transport> cancellable_transport(const ClientConfig& config,
+                                                       const std::atomic<bool>& cancel) {
+  http::TransportOptions t;
+  t.connect_timeout = config.connect_timeout;
+  t.verify_tls = config.verify_tls;
+  t.abort = &cancel;
+  return http::make_curl_transport(t);
+}
+
 const std::atomic<bool>& install_cancel_handlers() {
   struct sigaction sa {};
   sa.sa_handler = on_signal;

@@ -6,10 +6,12 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "ecr/transfer.hpp"
+#include "http/transport.hpp"
 
 namespace ecr::cli {
 
@@ -55,6 +57,13 @@ std::int64_t parse_size(const std::string& text);
 // options are validated here, once. `cancel` is set by SIGINT/SIGTERM.
 ClientConfig client_config(const CommonFlags& flags);
 TransferOptions transfer_options(const CommonFlags& flags, const std::atomic<bool>& cancel);
+
+// A libcurl transport for `config` whose requests in flight abort once
+// `cancel` is set. push() and pull() make one themselves; copy() reads its
+// source repository through a session of its own, which aborts only when
+// handed this.
+std::shared_ptr<http::Transport> cancellable_transport(const ClientConfig& config,
+                                                       const std::atomic<bool>& cancel);
 
 // Draws the progress display's final state (on a terminal); call it before
 // printing the result so the redraw does not climb over it. run() calls it

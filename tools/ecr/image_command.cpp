@@ -62,8 +62,9 @@ Digest copy_with_registry(const ImageArgs& a, const ClientConfig& config) {
   const bool to_registry = is_registry_reference(a.dest);
   const TransferOptions options = transfer_options(a);
   if (from_registry && to_registry) {
+    // Both repositories' requests abort on Ctrl-C, the source's reads too.
     return copy(parse_registry_reference(a.source), parse_registry_reference(a.dest), config,
-                options)
+                options, cancellable_transport(config, *options.cancel))
         .digest;
   }
   if (to_registry) return push(a.source, parse_registry_reference(a.dest), config, options).digest;
