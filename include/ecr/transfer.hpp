@@ -102,11 +102,12 @@ struct TransferOptions {
   std::optional<std::filesystem::path> cache_dir;
   ProgressCallback progress;
   // Setting it stops the transfer: requests in flight on the libcurl
-  // transport are aborted (a stalled peer is not waited for), retries and
-  // their backoff sleeps end, parts, ranges and body chunks are not started,
-  // and the call throws Cancelled, whatever the aborted request would
-  // otherwise have thrown. A transport passed in by the caller aborts on its
-  // own terms (http::TransportOptions::abort). Not owned; may be null.
+  // transport a call makes itself (`transport` null) are aborted within about
+  // a second, a stalled peer included; retries and their backoff sleeps end;
+  // no part, range or request starts; and the call throws Cancelled, whatever
+  // the aborted request would otherwise have thrown. A transport passed in is
+  // used as it is. copy() reads its source through a second session that
+  // does not abort in flight (docs/library.md). Not owned; may be null.
   const std::atomic<bool>* cancel = nullptr;
 
   // Throws InputError naming the field and why: jobs < 1, part_size outside
