@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace ecr::cli {
 namespace {
@@ -90,6 +91,42 @@ TEST(ProgressViewTerminal, NothingToFinishWhenTheLastDrawWasCurrent) {
   ProgressView view(ProgressView::Mode::kTerminal);
   view.update(event(kA, BlobState::kCached, kMiB, kMiB), at(0ms));
   EXPECT_EQ(view.finish(at(10ms)), "");
+}
+
+TEST(ProgressViewTerminal, LinesAreCutToTheTerminalWidthLessOne) {
+  ProgressView view(ProgressView::Mode::kTerminal, TerminalSize{.columns = 30, .rows = 24});
+  EXPECT_EQ(view.update(event(kA, BlobState::kUploading, 5 * kMiB, 20 * kMiB), at(0ms)),
+            "\x1b[2K2c08ddd3f6dd  uploading   5.0\n");  // 29 characters
+}
+
+// A 4-row terminal redraws at most 3 lines: finished blobs leave the block
+// (drawn once more above it) and what still does not fit is counted.
+TEST(ProgressViewTerminal, MoreBlobsThanRowsKeepsTheBlockWithinTheScreen) {
+  ProgressView view(ProgressView::Mode::kTerminal, TerminalSize{.columns = 80, .rows = 4});
+  std::vector<Digest> d;
+  for (char c : std::string("0123456")) d.push_back(Digest::parse("sha256:" + std::string(64, c)));
+  std::string first;
+  for (const auto& digest : d)
+    first += view.update(event(digest, BlobState::kChecking, 0, 1024), at(0ms));
+  // Only the first event drew (the rest came within 100 ms). At the next
+  // draw d[0] is finished and the block does not fit, so d[0] leaves it:
+  // printed once more where the block started (the terminal scrolls it away
+  // later); the block below it is 3 rows, two blobs and a count.
+  EXPECT_EQ(first, "\x1b[2K000000000000  checking\n");
+  EXPECT_EQ(view.update(event(d[0], BlobState::kExists, 1024, 1024), at(100ms)),
+            "\x1b[1A"
+            "\x1b[2K000000000000  exists      1.0 KiB\n"
+            "\x1b[2K111111111111  checking\n"
+            "\x1b[2K222222222222  checking\n"
+            "\x1b[2K... 4 more\n");
+  // Redraws go over the 3-row block only.
+  EXPECT_EQ(view.update(event(d[1], BlobState::kUploading, 0, 1024), at(200ms)),
+            "\x1b[3A"
+            "\x1b[2K111111111111  uploading   0 B / 1.0 KiB\n"
+            "\x1b[2K222222222222  checking\n"
+            "\x1b[2K... 4 more\n");
+  // A later "done" for a blob that left the block draws nothing.
+  EXPECT_EQ(view.update(event(d[0], BlobState::kDone, 1024, 1024), at(300ms)), "");
 }
 
 }  // namespace

@@ -15,6 +15,10 @@ constexpr const char* kClearLine = "\x1b[2K";
 
 bool moves_bytes(BlobState s) { return s == BlobState::kUploading || s == BlobState::kDownloading; }
 
+bool finished(BlobState s) {
+  return s == BlobState::kDone || s == BlobState::kExists || s == BlobState::kCached;
+}
+
 }  // namespace
 
 std::string human_bytes(std::int64_t bytes) {
@@ -65,16 +69,55 @@ std::string ProgressView::line(const Blob& b) const {
   return text;
 }
 
+std::string ProgressView::fitted(std::string text) const {
+  // One column is left free: a line that fills the last column makes some
+  // terminals wrap, and the block would then take more rows than counted.
+  const std::size_t width = size_.columns > 1 ? size_.columns - 1 : 1;
+  if (text.size() > width) text.resize(width);
+  return text;
+}
+
 std::string ProgressView::redraw() {
   std::string out;
   if (drawn_lines_ > 0) out += cursor_up(drawn_lines_);
-  for (const Blob& b : blobs_) out += kClearLine + line(b) + "\n";
-  drawn_lines_ = blobs_.size();
+  std::size_t retired = 0;
+  // The block may use every row but one (the cursor's, below it).
+  const std::size_t room = size_.rows > 2 ? size_.rows - 1 : 1;
+  // Finished blobs leave a block that does not fit, oldest first: drawn
+  // once more where the block starts, they scroll away with the output.
+  for (auto it = blobs_.begin(); blobs_.size() > room && it != blobs_.end();) {
+    if (!finished(it->state)) {
+      ++it;
+      continue;
+    }
+    out += kClearLine + fitted(line(*it)) + "\n";
+    retired_.insert(it->digest);
+    it = blobs_.erase(it);
+    ++retired;
+  }
+  const std::size_t shown = blobs_.size() > room ? room - 1 : blobs_.size();
+  for (std::size_t i = 0; i < shown; ++i) out += kClearLine + fitted(line(blobs_[i])) + "\n";
+  std::size_t drawn = shown;
+  if (shown < blobs_.size()) {
+    out += kClearLine + fitted("... " + std::to_string(blobs_.size() - shown) + " more") + "\n";
+    ++drawn;
+  }
+  // Rows left over from a taller block are cleared (and count as the
+  // block's from now on: the cursor stands below them).
+  std::size_t blank = 0;
+  for (; retired + drawn + blank < drawn_lines_; ++blank) out += std::string(kClearLine) + "\n";
+  drawn_lines_ = drawn + blank;
   dirty_ = false;
   return out;
 }
 
 std::string ProgressView::update(const ProgressEvent& e, Clock::time_point now) {
+  if (const auto it = retired_.find(e.digest); it != retired_.end()) {
+    // A blob that left the block stays out unless it moves again (e.g. a
+    // cached blob found damaged and downloaded).
+    if (finished(e.state)) return {};
+    retired_.erase(it);
+  }
   Blob* blob = nullptr;
   for (Blob& b : blobs_) {
     if (b.digest == e.digest) blob = &b;

@@ -9,12 +9,18 @@
 //
 // redrawn in place (the cursor moves up over the lines drawn before and each
 // line is cleared and rewritten) at most once per kRedrawInterval, and a
-// last time by finish(). Elsewhere (Mode::kLines: a pipe, a CI log) each
+// last time by finish(). Lines are cut to the terminal's width, so none
+// wraps, and the redrawn block never has more lines than the terminal has
+// rows less one: when an image has more blobs than that, finished blobs
+// leave the block (printed once more above it, where the terminal scrolls
+// them away) and the blobs that do not fit yet are counted on the block's
+// last line ("... 12 more"). Elsewhere (Mode::kLines: a pipe, a CI log) each
 // state change is one line of its own and byte counts are not repeated.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,12 +36,18 @@ inline constexpr std::chrono::milliseconds kRedrawInterval{100};
 // "512 B", "1.5 KiB", "45.6 MiB", "2.0 GiB": binary units, one decimal.
 std::string human_bytes(std::int64_t bytes);
 
+// The terminal's size in characters (TIOCGWINSZ), 80x24 when unknown.
+struct TerminalSize {
+  std::size_t columns = 80;
+  std::size_t rows = 24;
+};
+
 class ProgressView {
  public:
   using Clock = std::chrono::steady_clock;
   enum class Mode { kTerminal, kLines };
 
-  explicit ProgressView(Mode mode) : mode_(mode) {}
+  explicit ProgressView(Mode mode, TerminalSize size = {}) : mode_(mode), size_(size) {}
 
   // Records `event`, which arrived at `now`, and returns what to write to the
   // terminal now (often nothing: a redraw is due at most every
@@ -63,11 +75,14 @@ class ProgressView {
   };
 
   std::string line(const Blob& blob) const;
+  std::string fitted(std::string text) const;  // cut to the terminal's width
   std::string redraw();
   double rate(const Blob& blob) const;  // bytes per second; 0 when unknown
 
   Mode mode_;
-  std::vector<Blob> blobs_;  // in the order they first appeared
+  TerminalSize size_;
+  std::vector<Blob> blobs_;   // the redrawn block, in the order they first appeared
+  std::set<Digest> retired_;  // finished blobs that left the block
   std::size_t drawn_lines_ = 0;
   bool dirty_ = false;
   bool drawn_once_ = false;

@@ -1,5 +1,6 @@
 #include "transfer_cli.hpp"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -177,8 +178,14 @@ TransferOptions transfer_options(const CommonFlags& f, const std::atomic<bool>& 
     // pipe or in a log, where cursor movement would be noise.
     {
       const std::lock_guard lock(g_progress_mutex);
+      TerminalSize size;
+      winsize ws{};
+      if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_row > 0) {
+        size = {.columns = ws.ws_col, .rows = ws.ws_row};
+      }
       g_progress = std::make_unique<ProgressView>(
-          ::isatty(STDERR_FILENO) ? ProgressView::Mode::kTerminal : ProgressView::Mode::kLines);
+          ::isatty(STDERR_FILENO) ? ProgressView::Mode::kTerminal : ProgressView::Mode::kLines,
+          size);
     }
     o.progress = [](const ProgressEvent& e) {
       const std::lock_guard lock(g_progress_mutex);
