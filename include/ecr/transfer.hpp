@@ -106,8 +106,8 @@ struct TransferOptions {
   // a second, a stalled peer included; retries and their backoff sleeps end;
   // no part, range or request starts; and the call throws Cancelled, whatever
   // the aborted request would otherwise have thrown. A transport passed in is
-  // used as it is. copy() reads its source through a second session that
-  // does not abort in flight (docs/library.md). Not owned; may be null.
+  // used as it is (copy() and open_registry_source() included). Not owned;
+  // may be null.
   const std::atomic<bool>* cancel = nullptr;
 
   // Throws InputError naming the field and why: jobs < 1, part_size outside
@@ -179,7 +179,8 @@ PullResult pull(const ImageReference& source, std::string_view dest_location,
 // and are verified against their digests. list() holds only the images
 // resolved so far. `ref`'s registry id and region (from an ECR URI) override
 // `config`'s region. `cancel` (not owned, may be null) makes reads throw
-// Cancelled once it reads true. Throws InputError when the configuration has
+// Cancelled once it reads true, aborting requests in flight on the
+// transport made here (`transport` null). Throws InputError when the configuration has
 // no region or credentials; requests throw as pull does.
 std::unique_ptr<ImageSource> open_registry_source(
     const ImageReference& ref, const ClientConfig& config,

@@ -145,8 +145,8 @@ std::unique_ptr<ImageSource> open_registry_source(const ImageReference& ref,
                                                   std::shared_ptr<http::Transport> transport) {
   std::string default_ref = ref.digest ? ref.digest->str() : ref.tag.value_or("latest");
   return std::make_unique<transfer::EcrImageSource>(
-      transfer::RegistrySession::open(config, ref, std::move(transport)), std::move(default_ref),
-      cancel);
+      transfer::RegistrySession::open(config, ref, std::move(transport), cancel),
+      std::move(default_ref), cancel);
 }
 
 PushResult copy(const ImageReference& source, const ImageReference& dest,
