@@ -92,6 +92,42 @@ TEST_F(CopyRegistry, RegistryToLocalAndBackArePullAndPush) {
   EXPECT_EQ(back.stdout_text, kHelloDigest + "\n");
 }
 
+// A copy out of a registry is a pull, with ecr-pull's cache: copying the
+// same image again downloads nothing (one BatchGetImage), and the stderr of
+// a copy not run on a terminal stays empty.
+TEST_F(CopyRegistry, RegistryToLocalCopiesUseTheBlobCache) {
+  const fs::path cache = work_ / "copy-cache";
+  const std::vector<std::string> before = server_->request_log();
+  const testing::ProcessResult first =
+      ecr({"image", "copy", "--cache-dir", cache.string(), "ecr:source-repo:v1",
+           "oci:" + (work_ / "copy-cold").string()});
+  ASSERT_EQ(first.exit_status, 0) << first.stderr_text;
+  const std::size_t seen = server_->request_log().size();
+
+  const testing::ProcessResult second =
+      ecr({"image", "copy", "--cache-dir", cache.string(), "ecr:source-repo:v1",
+           "oci:" + (work_ / "copy-warm").string()});
+
+  ASSERT_EQ(second.exit_status, 0) << second.stderr_text;
+  EXPECT_EQ(second.stdout_text, kHelloDigest + "\n");
+  EXPECT_EQ(second.stderr_text, "");
+  const std::vector<std::string> log = server_->request_log();
+  EXPECT_EQ(std::vector<std::string>(log.begin() + static_cast<std::ptrdiff_t>(seen), log.end()),
+            std::vector<std::string>{"BatchGetImage"});
+  EXPECT_GT(seen - before.size(), 1u);  // the first copy downloaded its blobs
+  EXPECT_TRUE(fs::is_directory(cache / "blobs" / "sha256"));
+}
+
+TEST_F(CopyRegistry, CacheDirAndNoCacheTogetherAreAUsageError) {
+  const testing::ProcessResult r =
+      ecr({"image", "copy", "--no-cache", "--cache-dir", (work_ / "c").string(),
+           "ecr:source-repo:v1", "oci:" + (work_ / "never").string()});
+  EXPECT_EQ(r.exit_status, 252) << r.stderr_text;  // ecr's usage error, as the AWS CLI's
+  EXPECT_NE(r.stderr_text.find("--cache-dir and --no-cache exclude each other"), std::string::npos)
+      << r.stderr_text;
+  EXPECT_FALSE(fs::exists(work_ / "never"));
+}
+
 TEST_F(CopyRegistry, CopyOfAMissingImageNamesTheAwsError) {
   const testing::ProcessResult r = ecr({"image", "copy", "ecr:source-repo:nope", "ecr:other:v1"});
   EXPECT_NE(r.exit_status, 0);

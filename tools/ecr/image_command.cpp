@@ -1,5 +1,7 @@
 #include "image_command.hpp"
 
+#include <unistd.h>
+
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -21,6 +23,9 @@ struct ImageArgs {
   std::size_t threads = 0;
   bool create_repository = false;
   int jobs = kDefaultTransferJobs;
+  std::optional<std::string> cache_dir;
+  bool no_cache = false;
+  bool quiet = false;
 };
 
 constexpr const char* kPlaces =
@@ -42,20 +47,33 @@ CopyOptions copy_options(const ImageArgs& a) {
   return o;
 }
 
-// Registry transfers of `ecr image copy`: push, pull or ECR to ECR, quietly
-// (the command prints the digest), stopped by SIGINT/SIGTERM.
+// Registry transfers of `ecr image copy`: push, pull or ECR to ECR, stopped
+// by SIGINT/SIGTERM, with ecr-pull's blob cache (the default one unless
+// --cache-dir or --no-cache) and ecr-push's progress display on a terminal
+// (nowhere else: the command's output is the digest on stdout, and scripts
+// reading it get no extra lines on stderr).
 TransferOptions transfer_options(const ImageArgs& a) {
-  TransferOptions o;
-  o.jobs = a.jobs;
-  if (!a.platform.empty()) o.platform = Platform::parse(a.platform);
+  CommonFlags flags;
+  flags.jobs = a.jobs;
+  if (!a.platform.empty()) flags.platform = a.platform;
+  flags.cache_dir = a.cache_dir;
+  flags.no_cache = a.no_cache;
+  flags.quiet = a.quiet || ::isatty(STDERR_FILENO) == 0;
+  TransferOptions o = cli::transfer_options(flags, install_cancel_handlers());
   o.compression = a.compression == "zstd"   ? Compression::kZstd
                   : a.compression == "none" ? Compression::kNone
                                             : Compression::kGzip;
   o.create_repository = a.create_repository;
-  o.cancel = &install_cancel_handlers();
-  o.validate();
   return o;
 }
+
+// Draws the progress display's last state however the copy ends.
+struct ProgressFinisher {
+  ProgressFinisher() = default;
+  ProgressFinisher(const ProgressFinisher&) = delete;
+  ProgressFinisher& operator=(const ProgressFinisher&) = delete;
+  ~ProgressFinisher() { finish_progress(); }
+};
 
 Digest copy_with_registry(const ImageArgs& a, const ClientConfig& config) {
   const bool from_registry = is_registry_reference(a.source);
@@ -111,9 +129,17 @@ CLI::App* add_image_command(CLI::App& parent, std::function<ClientConfig()> clie
                  "registry destination: create the repository if missing");
   copy->add_option("--jobs", args->jobs, "registry transfers: blobs transferred at once")
       ->capture_default_str();
+  copy->add_option("--cache-dir", args->cache_dir,
+                   "registry source: blob cache directory (default $XDG_CACHE_HOME/ecr)");
+  copy->add_flag("--no-cache", args->no_cache, "registry source: use no blob cache");
+  copy->add_flag("-q,--quiet", args->quiet, "registry transfers: no progress on a terminal");
   copy->callback([args, client_config] {
     if (is_registry_reference(args->source) || is_registry_reference(args->dest)) {
-      std::cout << copy_with_registry(*args, client_config()).str() << "\n";
+      const std::string digest = [&] {
+        const ProgressFinisher finisher;  // before the digest is printed
+        return copy_with_registry(*args, client_config()).str();
+      }();
+      std::cout << digest << "\n";
       return;
     }
     const CopyResult r = copy_image(ImageLocation::parse(args->source),
