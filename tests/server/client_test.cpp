@@ -1,8 +1,12 @@
 // ecr::Client against a real ecr-local: the typed API end to end (SigV4,
 // awsJson1_1, blobs as base64, modeled errors mapped back to their classes).
 // One ecr-local serves the whole suite; each test uses its own repositories.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -12,6 +16,7 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ecr/client.hpp"
@@ -149,8 +154,8 @@ class EcrLocalClient : public ::testing::Test {
   }
 
   // Pushes config + layer and puts their manifest under `tag`; returns the manifest.
-  std::string push_image(const std::string& repo, const std::string& tag,
-                         const std::string& config, const std::string& layer) {
+  std::string push_image(const std::string& repo, const std::string& tag, const std::string& config,
+                         const std::string& layer) {
     push_blob(repo, config);
     push_blob(repo, layer);
     const std::string manifest = oci_manifest(config, layer);
@@ -191,7 +196,8 @@ TEST_F(EcrLocalClient, DeletingAMissingRepositoryThrowsRepositoryNotFound) {
 }
 
 TEST_F(EcrLocalClient, DescribeRepositoriesPagesByMaxResultsUntilNoNextToken) {
-  for (const char* name : {"paging/a", "paging/b", "paging/c", "paging/d", "paging/e"}) create(name);
+  for (const char* name : {"paging/a", "paging/b", "paging/c", "paging/d", "paging/e"})
+    create(name);
 
   std::vector<std::string> names;
   int pages = 0;
@@ -339,6 +345,31 @@ TEST_F(EcrLocalClient, WrongSecretThrowsInvalidSignature) {
     EXPECT_EQ(e.name(), "InvalidSignatureException");
     EXPECT_EQ(e.http_status(), 403);
   }
+}
+
+// A client that stops sending in the middle of a request body must not hold
+// a stop for the server's 60 s read timeout: ecr-local waits 2 s for
+// requests in flight and then exits 0 without them (the fixture kills a
+// server still running 5 s after SIGTERM, which stop() reports as 137).
+TEST(EcrLocalStop, SigtermWithAClientStalledMidBodyExitsZeroPromptly) {
+  testing::EcrLocalServer server;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(server.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+  const std::string head =
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\n"
+      "X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.DescribeRepositories\r\n"
+      "Content-Length: 1000\r\n\r\n{\"repositoryNames\":";
+  ASSERT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the server is reading the body
+
+  EXPECT_EQ(server.stop(), 0) << server.log();
+  EXPECT_NE(server.log().find("requests still in flight"), std::string::npos) << server.log();
+  ::close(fd);
 }
 
 }  // namespace

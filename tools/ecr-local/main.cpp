@@ -7,11 +7,14 @@
 // 1 when the server cannot start.
 #include <CLI/CLI.hpp>
 
+#include <pthread.h>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <pthread.h>
+#include <mutex>
 #include <thread>
 
 #include "ecr/error.hpp"
@@ -30,29 +33,54 @@ std::optional<std::string> env(const char* name) {
 // "host:port" -> host, port. IPv6 literals go in brackets.
 void parse_listen(const std::string& text, ServerOptions& options) {
   auto colon = text.rfind(':');
-  if (colon == std::string::npos) throw ecr::InputError("--listen wants HOST:PORT, not '" + text + "'");
+  if (colon == std::string::npos)
+    throw ecr::InputError("--listen wants HOST:PORT, not '" + text + "'");
   std::string host = text.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   int port = 0;
   try {
     std::size_t used = 0;
     port = std::stoi(text.substr(colon + 1), &used);
     if (used != text.size() - colon - 1) throw std::invalid_argument("trailing");
   } catch (const std::exception&) {
-    throw ecr::InputError("--listen port must be a number in 0-65535, not '" + text.substr(colon + 1) + "'");
+    throw ecr::InputError("--listen port must be a number in 0-65535, not '" +
+                          text.substr(colon + 1) + "'");
   }
   if (port < 0 || port > 65535) throw ecr::InputError("--listen port must be in 0-65535");
   options.host = host;
   options.port = port;
 }
 
+// How long a stop waits for requests in flight. A request whose client has
+// gone quiet mid-body would otherwise hold the stop for the whole read
+// timeout (60 s).
+constexpr std::chrono::seconds kStopGrace{2};
+
+// Set by main() once the server has stopped; the waiter watches it.
+struct Stopped {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+};
+
 // Blocks SIGINT/SIGTERM in every thread and waits for them on one, so the
-// server stops cleanly instead of dying mid-write.
-std::thread stop_on_signal(ecr::server::RegistryServer& server, sigset_t signals) {
-  return std::thread([&server, signals] {
+// server stops cleanly instead of dying mid-write. Requests still running
+// kStopGrace after the signal are abandoned: the process exits 0 without
+// waiting for them. That is safe by the storage rules: every acknowledged
+// part, blob and metadata change is already durable, and an SQLite
+// transaction cut short is rolled back (docs/ecr-local.md).
+std::thread stop_on_signal(ecr::server::RegistryServer& server, sigset_t signals,
+                           Stopped& stopped) {
+  return std::thread([&server, signals, &stopped] {
     int sig = 0;
     sigwait(&signals, &sig);
     server.stop();
+    std::unique_lock lock(stopped.mu);
+    if (stopped.cv.wait_for(lock, kStopGrace, [&] { return stopped.done; })) return;
+    std::cerr << "ecr-local: requests still in flight " << kStopGrace.count()
+              << " s after the stop signal; exiting without them\n";
+    std::_Exit(0);
   });
 }
 
@@ -68,21 +96,37 @@ int main(int argc, char** argv) {
   long long upload_expiry_s = 24 * 3600, lifecycle_interval_s = 3600, download_expiry_s = 3600;
   bool no_auth = false;
 
-  app.add_option("--root", root, "Directory holding blobs and metadata (created when missing)")->required();
-  app.add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free port")->capture_default_str();
-  app.add_option("--access-key", access_key, "Accepted access key id (default: $AWS_ACCESS_KEY_ID, else 'ecr-local')");
-  app.add_option("--secret-key", secret_key, "Its secret (default: $AWS_SECRET_ACCESS_KEY, else 'ecr-local-secret')");
-  app.add_option("--account-id", options.registry.account_id, "Registry (account) id")->capture_default_str();
-  app.add_option("--region", options.registry.region, "Region in repository URIs and ARNs")->capture_default_str();
+  app.add_option("--root", root, "Directory holding blobs and metadata (created when missing)")
+      ->required();
+  app.add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free port")
+      ->capture_default_str();
+  app.add_option("--access-key", access_key,
+                 "Accepted access key id (default: $AWS_ACCESS_KEY_ID, else 'ecr-local')");
+  app.add_option("--secret-key", secret_key,
+                 "Its secret (default: $AWS_SECRET_ACCESS_KEY, else 'ecr-local-secret')");
+  app.add_option("--account-id", options.registry.account_id, "Registry (account) id")
+      ->capture_default_str();
+  app.add_option("--region", options.registry.region, "Region in repository URIs and ARNs")
+      ->capture_default_str();
   app.add_flag("--no-auth", no_auth, "Skip signature checks (experiments only)");
-  app.add_option("--public-url", public_url, "Base URL for URLs handed out (default: http://<Host header>)");
+  app.add_option("--public-url", public_url,
+                 "Base URL for URLs handed out (default: http://<Host header>)");
   app.add_option("--log-level", log_level, "error, warn, info or debug")->capture_default_str();
-  app.add_option("--upload-expiry", upload_expiry_s, "Seconds an idle layer upload lives")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--upload-expiry", upload_expiry_s, "Seconds an idle layer upload lives")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--lifecycle-interval", lifecycle_interval_s,
-                 "Seconds between applying lifecycle policies and expiring uploads; 0 disables")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--download-url-expiry", download_expiry_s, "Seconds a download URL stays valid")->capture_default_str()->check(CLI::Range(1LL, 604800LL));
-  app.add_option("--threads", options.threads, "Request threads")->capture_default_str()->check(CLI::Range(1, 1024));
-  auto* apply = app.add_subcommand("apply-lifecycle", "Apply every repository's lifecycle policy now and exit");
+                 "Seconds between applying lifecycle policies and expiring uploads; 0 disables")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--download-url-expiry", download_expiry_s, "Seconds a download URL stays valid")
+      ->capture_default_str()
+      ->check(CLI::Range(1LL, 604800LL));
+  app.add_option("--threads", options.threads, "Request threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  auto* apply = app.add_subcommand("apply-lifecycle",
+                                   "Apply every repository's lifecycle policy now and exit");
   app.require_subcommand(0, 1);
 
   try {
@@ -95,8 +139,10 @@ int main(int argc, char** argv) {
     options.root = root;
     parse_listen(listen, options);
     options.log_level = ecr::server::parse_log_level(log_level);
-    options.access_key = access_key.value_or(env("AWS_ACCESS_KEY_ID").value_or(ecr::server::kDefaultAccessKey));
-    options.secret_key = secret_key.value_or(env("AWS_SECRET_ACCESS_KEY").value_or(ecr::server::kDefaultSecretKey));
+    options.access_key =
+        access_key.value_or(env("AWS_ACCESS_KEY_ID").value_or(ecr::server::kDefaultAccessKey));
+    options.secret_key =
+        secret_key.value_or(env("AWS_SECRET_ACCESS_KEY").value_or(ecr::server::kDefaultSecretKey));
     options.require_auth = !no_auth;
     options.public_url = public_url;
     if (options.public_url) {
@@ -126,11 +172,19 @@ int main(int argc, char** argv) {
 
     ecr::server::RegistryServer server(options);
     int port = server.bind();
-    std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+    std::string host =
+        options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
     std::cout << "http://" << host << ":" << port << std::endl;
-    std::thread waiter = stop_on_signal(server, signals);
+    Stopped stopped;
+    std::thread waiter = stop_on_signal(server, signals, stopped);
     server.run();
-    // run() also returns when listening fails; wake the waiter so it can end.
+    {
+      const std::lock_guard lock(stopped.mu);
+      stopped.done = true;
+    }
+    stopped.cv.notify_all();
+    // run() also returns when listening fails; wake the waiter so it can end
+    // (a waiter already past sigwait has the signal blocked and ignores it).
     pthread_kill(waiter.native_handle(), SIGTERM);
     waiter.join();
     return 0;
