@@ -18,6 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::instant;
+using testing::kShortReads;
 using testing::read_file;
 using testing::read_stream;
 using testing::ScratchDir;
@@ -77,7 +78,7 @@ TEST_F(BlobCacheTest, AbsentBlobIsNotContainedOpenedOrFound) {
 
 TEST_F(BlobCacheTest, WrongDigestIsRefusedNamingTheDigestAndLeavesNothingVisible) {
   const Digest claimed = Digest::of("the bytes we expected");
-  StringStream in("other bytes");
+  StringStream in("other bytes", kShortReads);
   try {
     cache.put(claimed, in);
     FAIL() << "put accepted bytes that do not match the digest";
@@ -93,7 +94,7 @@ TEST_F(BlobCacheTest, WrongDigestIsRefusedNamingTheDigestAndLeavesNothingVisible
 TEST_F(BlobCacheTest, FewerBytesThanTheExpectedSizeAreRefusedAtCommit) {
   const std::string data = "short blob";
   const Digest d = Digest::of(data);
-  StringStream in(data);
+  StringStream in(data, kShortReads);
   EXPECT_THROW(cache.put(d, in, static_cast<std::int64_t>(data.size()) + 1), IntegrityError);
   EXPECT_FALSE(cache.contains(d));
   EXPECT_EQ(count_files(tmp_dir()), 0u);
@@ -194,11 +195,11 @@ TEST_F(BlobCacheTest, TwoProcessesWritingTheSameBlobBothSucceedLeavingOneValidBl
 TEST_F(BlobCacheTest, CommitOfABlobAlreadyPresentKeepsTheExistingFile) {
   const std::string data = "same bytes twice";
   const Digest d = Digest::of(data);
-  StringStream first(data);
+  StringStream first(data, kShortReads);
   cache.put(d, first);
   const auto inode_before = inode_of(blob_file(d));
   auto reader = cache.open(d);  // a reader holding the first copy
-  StringStream second(data);
+  StringStream second(data, kShortReads);
   cache.put(d, second);
   EXPECT_EQ(inode_of(blob_file(d)), inode_before);
   EXPECT_EQ(read_stream(*reader), data);
@@ -206,8 +207,8 @@ TEST_F(BlobCacheTest, CommitOfABlobAlreadyPresentKeepsTheExistingFile) {
 }
 
 TEST_F(BlobCacheTest, PathAndOpenMarkTheBlobUsed) {
-  StringStream a("blob a");
-  StringStream b("blob b");
+  StringStream a("blob a", kShortReads);
+  StringStream b("blob b", kShortReads);
   const Digest da = Digest::of("blob a");
   const Digest db = Digest::of("blob b");
   cache.put(da, a);
@@ -223,7 +224,7 @@ TEST_F(BlobCacheTest, PathAndOpenMarkTheBlobUsed) {
 }
 
 TEST_F(BlobCacheTest, ContainsDoesNotMarkTheBlobUsed) {
-  StringStream a("blob a");
+  StringStream a("blob a", kShortReads);
   const Digest da = Digest::of("blob a");
   cache.put(da, a);
   fs::last_write_time(blob_file(da), instant(0));
@@ -234,7 +235,7 @@ TEST_F(BlobCacheTest, ContainsDoesNotMarkTheBlobUsed) {
 TEST_F(BlobCacheTest, ListGivesDigestSizeAndLastUsedInDigestOrder) {
   std::vector<Digest> digests;
   for (std::string data : {"one", "three", "seventeen"}) {
-    StringStream in(data);
+    StringStream in(data, kShortReads);
     digests.push_back(Digest::of(data));
     cache.put(digests.back(), in);
     fs::last_write_time(blob_file(digests.back()), instant(static_cast<int>(data.size())));
@@ -258,7 +259,7 @@ TEST_F(BlobCacheTest, PruneRemovesLeastRecentlyUsedFirstDownToTheLimit) {
   std::vector<Digest> d;
   for (int i = 0; i < 4; ++i) {
     const std::string data = pattern(100, static_cast<char>('a' + i));
-    StringStream in(data);
+    StringStream in(data, kShortReads);
     d.push_back(Digest::of(data));
     cache.put(d.back(), in);
     fs::last_write_time(blob_file(d.back()), instant(i + 1));
@@ -279,7 +280,7 @@ TEST_F(BlobCacheTest, PruneRemovesLeastRecentlyUsedFirstDownToTheLimit) {
 
 TEST_F(BlobCacheTest, PruneToTheCurrentTotalRemovesNothingAndToZeroRemovesAll) {
   for (std::string data : {"aaaa", "bbbbbb"}) {
-    StringStream in(data);
+    StringStream in(data, kShortReads);
     cache.put(Digest::of(data), in);
   }
   EXPECT_TRUE(cache.prune(10).empty());
@@ -290,8 +291,8 @@ TEST_F(BlobCacheTest, PruneToTheCurrentTotalRemovesNothingAndToZeroRemovesAll) {
 TEST_F(BlobCacheTest, VerifyDropsABlobWhoseBytesWereCorruptedOnDisk) {
   const std::string good = "intact blob";
   const std::string bad = "blob to corrupt";
-  StringStream g(good);
-  StringStream b(bad);
+  StringStream g(good, kShortReads);
+  StringStream b(bad, kShortReads);
   cache.put(Digest::of(good), g);
   cache.put(Digest::of(bad), b);
   testing::write_file(blob_file(Digest::of(bad)), "blob to c0rrupt!");

@@ -15,6 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ecr::testing::instant;
+using ecr::testing::kShortReads;
 using ecr::testing::ScratchDir;
 using ecr::testing::StringStream;
 
@@ -64,7 +65,7 @@ class CacheCommandTest : public ::testing::Test {
     // 10-byte "aaaa..." used at t=1, 20-byte "bbbb..." at t=2.
     for (int i = 0; i < 2; ++i) {
       const std::string data(static_cast<std::size_t>(10 * (i + 1)), static_cast<char>('a' + i));
-      StringStream in(data);
+      StringStream in(data, kShortReads);
       digests.push_back(Digest::of(data));
       cache.put(digests.back(), in);
       fs::last_write_time(*cache.path(digests.back()), instant(i + 1));

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "ecr/image.hpp"
+#include "support/string_stream.hpp"
 
 namespace ecr::testing {
 
@@ -38,22 +39,9 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
-class StringStream final : public ByteStream {
- public:
-  explicit StringStream(std::string data, std::size_t chunk = 7)
-      : data_(std::move(data)), chunk_(chunk) {}
-  std::size_t read(std::span<std::byte> out) override {
-    std::size_t n = std::min({out.size(), data_.size() - pos_, chunk_});
-    std::memcpy(out.data(), data_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string data_;
-  std::size_t chunk_;
-  std::size_t pos_ = 0;
-};
+// The cache tests read in 7-byte chunks unless they say otherwise: the cache
+// must cope with short reads.
+inline constexpr std::size_t kShortReads = 7;
 
 inline std::string read_stream(ByteStream& in) {
   std::string out;

@@ -136,7 +136,7 @@ TEST_F(RangedWriterTest, AbandonedRangedWriterRemovesItsTempFile) {
 }
 
 TEST_F(RangedWriterTest, RemoveDropsTheBlobAndReportsWhetherItWasThere) {
-  testing::StringStream in("hello");
+  testing::StringStream in("hello", testing::kShortReads);
   const Digest digest = Digest::of("hello");
   cache.put(digest, in, 5);
 

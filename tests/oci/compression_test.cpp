@@ -5,24 +5,10 @@
 
 #include "ecr/compression.hpp"
 #include "ecr/error.hpp"
+#include "support/string_stream.hpp"
 
 namespace ecr {
 namespace {
-
-class BytesStream final : public ByteStream {
- public:
-  explicit BytesStream(std::string s) : s_(std::move(s)) {}
-  std::size_t read(std::span<std::byte> out) override {
-    const std::size_t n = std::min(out.size(), s_.size() - pos_);
-    std::memcpy(out.data(), s_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string s_;
-  std::size_t pos_ = 0;
-};
 
 // Several gzip blocks of mixed content (text and noise), not block-aligned.
 std::string mixed_input() {
@@ -37,17 +23,21 @@ std::string mixed_input() {
 
 std::pair<std::string, CompressedLayer> compress(const std::string& in, Compression alg,
                                                  std::size_t threads) {
-  BytesStream src(in);
+  testing::StringStream src(in);
   std::string out;
-  CompressOptions o{.algorithm = alg, .level = alg == Compression::kZstd ? 3 : 1, .threads = threads};
+  CompressOptions o{
+      .algorithm = alg, .level = alg == Compression::kZstd ? 3 : 1, .threads = threads};
   CompressedLayer c = compress_layer(
-      src, [&](std::span<const std::byte> b) { out.append(reinterpret_cast<const char*>(b.data()), b.size()); },
+      src,
+      [&](std::span<const std::byte> b) {
+        out.append(reinterpret_cast<const char*>(b.data()), b.size());
+      },
       o);
   return {out, c};
 }
 
 std::string decompress(const std::string& in, Compression alg) {
-  auto s = decompressing_stream(std::make_unique<BytesStream>(in), alg);
+  auto s = decompressing_stream(std::make_unique<testing::StringStream>(in), alg);
   std::string out;
   std::byte buf[4096];
   while (std::size_t n = s->read(buf)) out.append(reinterpret_cast<const char*>(buf), n);

@@ -11,6 +11,7 @@
 #include "ecr/image_copy.hpp"
 #include "ecr/image_location.hpp"
 #include "oci/peer_tools.hpp"
+#include "support/string_stream.hpp"
 
 namespace ecr {
 namespace {
@@ -46,22 +47,6 @@ TEST(OciArchive, ReadsFixtureWithDigestsSkopeoReports) {
   EXPECT_EQ(layer.read_all(1 << 20).size(), 159u);
 }
 
-// A stream over a string, for BlobReader.
-class BytesStream final : public ByteStream {
- public:
-  explicit BytesStream(std::string s) : s_(std::move(s)) {}
-  std::size_t read(std::span<std::byte> out) override {
-    const std::size_t n = std::min(out.size(), s_.size() - at_);
-    std::memcpy(out.data(), s_.data() + at_, n);
-    at_ += n;
-    return n;
-  }
-
- private:
-  std::string s_;
-  std::size_t at_ = 0;
-};
-
 Descriptor descriptor_of(std::string_view bytes) {
   return Descriptor{.media_type = "application/octet-stream",
                     .digest = Digest::of(bytes),
@@ -70,17 +55,20 @@ Descriptor descriptor_of(std::string_view bytes) {
 
 TEST(BlobReader, SizeOnlyCheckSkipsTheDigestButNotTheSize) {
   const Descriptor d = descriptor_of("layer bytes");
-  BlobReader damaged(d, std::make_unique<BytesStream>("LAYER bytes"), BlobReader::Check::kSizeOnly);
+  BlobReader damaged(d, std::make_unique<testing::StringStream>("LAYER bytes"),
+                     BlobReader::Check::kSizeOnly);
   EXPECT_EQ(damaged.read_all(100), "LAYER bytes");
 
-  BlobReader longer(d, std::make_unique<BytesStream>("layer bytes!"), BlobReader::Check::kSizeOnly);
+  BlobReader longer(d, std::make_unique<testing::StringStream>("layer bytes!"),
+                    BlobReader::Check::kSizeOnly);
   try {
     longer.read_all(100);
     FAIL() << "an overlong blob was accepted";
   } catch (const IntegrityError& e) {
     EXPECT_THAT(e.what(), HasSubstr("is longer than its size 11"));
   }
-  BlobReader shorter(d, std::make_unique<BytesStream>("layer"), BlobReader::Check::kSizeOnly);
+  BlobReader shorter(d, std::make_unique<testing::StringStream>("layer"),
+                     BlobReader::Check::kSizeOnly);
   try {
     shorter.read_all(100);
     FAIL() << "a truncated blob was accepted";
@@ -88,7 +76,7 @@ TEST(BlobReader, SizeOnlyCheckSkipsTheDigestButNotTheSize) {
     EXPECT_THAT(e.what(), HasSubstr("is truncated: 5 of 11 bytes"));
   }
   // The default still checks the digest.
-  BlobReader checked(d, std::make_unique<BytesStream>("LAYER bytes"));
+  BlobReader checked(d, std::make_unique<testing::StringStream>("LAYER bytes"));
   EXPECT_THROW(checked.read_all(100), IntegrityError);
 }
 

@@ -13,23 +13,9 @@
 
 #include "ecr/image.hpp"
 #include "ecr/manifest.hpp"
+#include "support/string_stream.hpp"
 
 namespace ecr::testing {
-
-class StringStream final : public ByteStream {
- public:
-  explicit StringStream(std::string data) : data_(std::move(data)) {}
-  std::size_t read(std::span<std::byte> out) override {
-    const std::size_t n = std::min(out.size(), data_.size() - pos_);
-    std::memcpy(out.data(), data_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string data_;
-  std::size_t pos_ = 0;
-};
 
 // An image source holding blobs and manifests in memory.
 class MemorySource final : public ImageSource {
