@@ -103,6 +103,19 @@ class Cancel : public ::testing::Test {
     return status;
   }
 
+  // interrupt_at_stall(), then what every cancel promises: the stall fired
+  // once, the tool exited 130 within kExitGuard and said `expected_stderr`.
+  void expect_interrupted(const testing::ProcessOptions& opts, const std::string& expected_stderr) {
+    std::string stderr_text;
+    const std::optional<int> status = interrupt_at_stall(opts, stderr_text);
+    EXPECT_EQ(proxy_->fired(), 1);
+    ASSERT_TRUE(status.has_value())
+        << "still running " << kExitGuard.count() << " s after SIGINT; stderr:\n"
+        << stderr_text;
+    EXPECT_EQ(*status, 130) << stderr_text;
+    EXPECT_EQ(stderr_text, expected_stderr);
+  }
+
   static std::string blob_get(const std::string& digest) {
     return "GET /blobs/sha256/" + digest.substr(7);
   }
@@ -118,18 +131,9 @@ TEST_F(Cancel, SigintAbortsAPushStalledMidPartWithExit130AndNoManifest) {
   // 1 MiB into a part of the layer (the config's one small part is let by).
   proxy_->stall_during_request("UploadLayerPart", 1 * kMiB);
 
-  std::string stderr_text;
-  const std::optional<int> status =
-      interrupt_at_stall(tool(kEcrPush, {"--quiet", "--no-cache", "--create-repository",
-                                         "oci:" + image_.dir.string(), "cancel/push:latest"}),
-                         stderr_text);
-
-  EXPECT_EQ(proxy_->fired(), 1);
-  ASSERT_TRUE(status.has_value()) << "still running " << kExitGuard.count()
-                                  << " s after SIGINT; stderr:\n"
-                                  << stderr_text;
-  EXPECT_EQ(*status, 130) << stderr_text;
-  EXPECT_EQ(stderr_text, "ecr-push: interrupted; push stopped\n");
+  expect_interrupted(tool(kEcrPush, {"--quiet", "--no-cache", "--create-repository",
+                                     "oci:" + image_.dir.string(), "cancel/push:latest"}),
+                     "ecr-push: interrupted; push stopped\n");
   EXPECT_EQ(server_->requests("PutImage"), 0);
 }
 
@@ -139,18 +143,10 @@ TEST_F(Cancel, SigintAbortsAPullStalledMidBlobWithExit130AndNoDestination) {
   const fs::path out = work_ / "out";
   fs::create_directories(out);
 
-  std::string stderr_text;
-  const std::optional<int> status = interrupt_at_stall(
+  expect_interrupted(
       tool(kEcrPull, {"--quiet", "--cache-dir", (work_ / "cache").string(), "cancel/pull:latest",
                       "oci-archive:" + (out / "pulled.tar").string()}),
-      stderr_text);
-
-  EXPECT_EQ(proxy_->fired(), 1);
-  ASSERT_TRUE(status.has_value()) << "still running " << kExitGuard.count()
-                                  << " s after SIGINT; stderr:\n"
-                                  << stderr_text;
-  EXPECT_EQ(*status, 130) << stderr_text;
-  EXPECT_EQ(stderr_text, "ecr-pull: interrupted; pull stopped\n");
+      "ecr-pull: interrupted; pull stopped\n");
   // Neither the archive nor a temporary of it.
   EXPECT_TRUE(fs::is_empty(out));
   EXPECT_FALSE(fs::exists(work_ / "cache" / "blobs" / "sha256" / image_.layer_digest.substr(7)));
@@ -161,18 +157,9 @@ TEST_F(Cancel, SigintAbortsARegistryCopyStalledReadingTheSource) {
   const int puts_before = server_->requests("PutImage");
   proxy_->stall_during_response(blob_get(image_.layer_digest), 1 * kMiB);
 
-  std::string stderr_text;
-  const std::optional<int> status =
-      interrupt_at_stall(tool(kEcrCli, {"image", "copy", "--create-repository",
-                                        "ecr:cancel/source:latest", "ecr:cancel/copy:latest"}),
-                         stderr_text);
-
-  EXPECT_EQ(proxy_->fired(), 1);
-  ASSERT_TRUE(status.has_value()) << "still running " << kExitGuard.count()
-                                  << " s after SIGINT; stderr:\n"
-                                  << stderr_text;
-  EXPECT_EQ(*status, 130) << stderr_text;
-  EXPECT_EQ(stderr_text, "\ninterrupted\n");
+  expect_interrupted(tool(kEcrCli, {"image", "copy", "--create-repository",
+                                    "ecr:cancel/source:latest", "ecr:cancel/copy:latest"}),
+                     "\ninterrupted\n");
   EXPECT_EQ(server_->requests("PutImage"), puts_before);
 }
 
