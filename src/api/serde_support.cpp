@@ -84,8 +84,13 @@ void read_value(simdjson::dom::element e, Timestamp& out, MemberPath& path) {
 void read_blob(simdjson::dom::element e, std::string& out, MemberPath& path) {
   std::string_view s;
   if (e.get_string().get(s) != simdjson::SUCCESS) throw_type_error("base64 string", path);
+  // Decoded into `out`'s own storage: a string reused across requests (the
+  // server's pooled part buffer) is neither reallocated nor zero-filled
+  // again; std::string zero-fills only what resize() adds.
+  const std::size_t room = base64::max_decoded_size(s.size());
+  if (out.size() < room) out.resize(room);
   try {
-    out = base64::decode(s);
+    out.resize(base64::decode_to(s, out.data()));
   } catch (const InputError& error) {
     throw InputError("invalid base64 at '" + path.str() + "': " + error.what());
   }
@@ -98,8 +103,8 @@ void read_blob_member(simdjson::dom::element e, std::string& out, MemberPath& pa
   read_blob(e, out, path);
 }
 
-void read_blob_member(simdjson::dom::element e, std::optional<std::string>& out,
-                      MemberPath& path, std::string_view name) {
+void read_blob_member(simdjson::dom::element e, std::optional<std::string>& out, MemberPath& path,
+                      std::string_view name) {
   if (e.is_null()) {
     out.reset();
     return;

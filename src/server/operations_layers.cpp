@@ -1,6 +1,5 @@
 // Handlers: layer uploads, availability checks and download URLs.
 #include "api/serde_support.hpp"
-#include "core/base64.hpp"
 #include "ecr/error.hpp"
 #include "server/operations_internal.hpp"
 
@@ -9,45 +8,6 @@ namespace {
 
 // What ECR's InitiateLayerUpload answers (reference/README.md).
 constexpr std::int64_t kPartSize = 10'485'760;
-
-// UploadLayerPartRequest as the generated read decodes it, except that the
-// part is decoded into `buffer` (grown, never shrunk or cleared) and returned
-// as a view into it: a 20 MiB part is not given fresh, zeroed memory per
-// request. The errors are the generated read's.
-std::string_view read_part_request(simdjson::dom::element e, api::UploadLayerPartRequest& out,
-                                   std::string& buffer) {
-  namespace serde = api::serde;
-  serde::MemberPath path;
-  std::string_view part;
-  for (const auto field : serde::expect_object(e, path)) {
-    if (field.key == "layerPartBlob") {
-      if (field.value.is_null()) continue;
-      const auto scope = path.member("layerPartBlob");
-      std::string_view text;
-      if (field.value.get_string().get(text) != simdjson::SUCCESS) {
-        serde::throw_type_error("base64 string", path);
-      }
-      std::size_t room = base64::max_decoded_size(text.size());
-      if (buffer.size() < room) buffer.resize(room);
-      try {
-        part = std::string_view(buffer.data(), base64::decode_to(text, buffer.data()));
-      } catch (const InputError& error) {
-        throw InputError("invalid base64 at '" + path.str() + "': " + error.what());
-      }
-    } else if (field.key == "partFirstByte") {
-      serde::read_member(field.value, out.partFirstByte, path, "partFirstByte");
-    } else if (field.key == "partLastByte") {
-      serde::read_member(field.value, out.partLastByte, path, "partLastByte");
-    } else if (field.key == "registryId") {
-      serde::read_member(field.value, out.registryId, path, "registryId");
-    } else if (field.key == "repositoryName") {
-      serde::read_member(field.value, out.repositoryName, path, "repositoryName");
-    } else if (field.key == "uploadId") {
-      serde::read_member(field.value, out.uploadId, path, "uploadId");
-    }
-  }
-  return part;
-}
 
 }  // namespace
 
@@ -64,14 +24,26 @@ std::string initiate_layer_upload(Env& env, simdjson::dom::element body) {
 std::string upload_layer_part(Env& env, simdjson::dom::element body) {
   using Req = api::UploadLayerPartRequest;
   api::validate_json(Req::kShapeName, body);
+  // The part is decoded into the pooled buffer (serde's read_blob reuses a
+  // string's storage), so a 20 MiB part gets no fresh, zeroed memory per
+  // request. validate_json has made sure layerPartBlob is there, so nothing
+  // stale from the buffer's last part can stand in for it.
   std::string own_buffer;
+  std::string& buffer = env.part_buffer ? *env.part_buffer : own_buffer;
   Req r;
-  std::string_view part =
-      read_part_request(body, r, env.part_buffer ? *env.part_buffer : own_buffer);
+  r.layerPartBlob = std::move(buffer);
+  // The storage goes back to the pool however the request ends.
+  struct GiveBack {
+    std::string& pool;
+    std::string& taken;
+    ~GiveBack() { pool = std::move(taken); }
+  } give_back{buffer, r.layerPartBlob};
+  api::serde::MemberPath path;
+  api::read(body, r, path);
   check_registry(env, r.registryId);
   api::UploadLayerPartResponse out;
-  out.lastByteReceived =
-      env.registry.upload_part(r.repositoryName, r.uploadId, r.partFirstByte, r.partLastByte, part);
+  out.lastByteReceived = env.registry.upload_part(r.repositoryName, r.uploadId, r.partFirstByte,
+                                                  r.partLastByte, r.layerPartBlob);
   out.registryId = env.account();
   out.repositoryName = r.repositoryName;
   out.uploadId = r.uploadId;

@@ -27,7 +27,6 @@
 #include <chrono>
 #include <cstring>
 #include <map>
-#include <set>
 
 #include "ecr/cache.hpp"
 #include "ecr/errors.hpp"
@@ -234,11 +233,11 @@ bool cached_blob_intact(BlobCache& cache, const Descriptor& d) {
   }
 }
 
-// The blobs of `blobs` that are cached but do not hash to their digest,
-// hashed on `jobs` threads. Blobs the sink holds or the cache lacks are not
-// looked at.
-std::set<Digest> damaged_cached_blobs(BlobCache& cache, ImageSink& sink,
-                                      const std::vector<Descriptor>& blobs, int jobs) {
+// Drops from the cache the blobs of `blobs` that are cached but do not hash
+// to their digest (they are then downloaded), hashing on `jobs` threads.
+// Blobs the sink holds or the cache lacks are not looked at.
+void drop_damaged_cached_blobs(BlobCache& cache, ImageSink& sink,
+                               const std::vector<Descriptor>& blobs, int jobs) {
   std::vector<const Descriptor*> cached;
   for (const auto& d : blobs) {
     if (!sink.has_blob(d.digest) && cache.contains(d.digest)) cached.push_back(&d);
@@ -249,11 +248,9 @@ std::set<Digest> damaged_cached_blobs(BlobCache& cache, ImageSink& sink,
     tasks.emplace_back([&, i] { intact[i] = cached_blob_intact(cache, *cached[i]) ? 1 : 0; });
   }
   run_all(static_cast<std::size_t>(jobs), tasks);
-  std::set<Digest> damaged;
   for (std::size_t i = 0; i < cached.size(); ++i) {
-    if (intact[i] == 0) damaged.insert(cached[i]->digest);
+    if (intact[i] == 0) cache.remove(cached[i]->digest);
   }
-  return damaged;
 }
 
 // Writes verified blobs into the sink. A cached blob that is gone (pruned by
@@ -345,11 +342,7 @@ PullResult pull_image(RegistrySession& session, const ImageReference& source, Im
                     .seconds = 0};
   const bool sink_places_files = sink.traits().places_files;
   for (const auto& d : plan.blobs) reporter.report(d.digest, BlobState::kChecking, 0, d.size);
-  std::set<Digest> damaged;
-  if (cache && sink_places_files) {
-    damaged = damaged_cached_blobs(*cache, sink, plan.blobs, options.jobs);
-    for (const auto& digest : damaged) cache->remove(digest);
-  }
+  if (cache && sink_places_files) drop_damaged_cached_blobs(*cache, sink, plan.blobs, options.jobs);
   std::vector<std::unique_ptr<Download>> downloads;
   std::map<Digest, Download*> download_of;
   for (const auto& d : plan.blobs) {

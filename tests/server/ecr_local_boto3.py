@@ -489,6 +489,17 @@ class EcrLocal(unittest.TestCase):
             ("NoSuchOperation", b"{}", 400, "UnknownOperationException"),
             (None, b"{}", 400, "UnknownOperationException"),
             ("CreatePullThroughCacheRule", b"{}", 400, "UnsupportedOperationException"),
+            # Layer parts are decoded into a buffer reused across requests: a
+            # part that is missing, null or not base64 is refused, never
+            # replaced by the buffer's previous bytes.
+            ("UploadLayerPart", b'{"repositoryName":"hostile/parts","uploadId":"u","partFirstByte":0,'
+             b'"partLastByte":9,"layerPartBlob":"not base64!"}', 400, "SerializationException"),
+            ("UploadLayerPart", b'{"repositoryName":"hostile/parts","uploadId":"u","partFirstByte":0,'
+             b'"partLastByte":9,"layerPartBlob":null}', 400, "InvalidParameterException"),
+            ("UploadLayerPart", b'{"repositoryName":"hostile/parts","uploadId":"u","partFirstByte":0,'
+             b'"partLastByte":9}', 400, "InvalidParameterException"),
+            ("UploadLayerPart", b'{"repositoryName":"hostile/parts","uploadId":"u","partFirstByte":0,'
+             b'"partLastByte":9,"layerPartBlob":7}', 400, "SerializationException"),
         ]
         for op, body, want_status, want_type in cases:
             status, headers, data = raw_post(port, op, body)

@@ -65,8 +65,9 @@ struct Stopped {
 };
 
 // Blocks SIGINT/SIGTERM in every thread and waits for them on one, so the
-// server stops cleanly instead of dying mid-write. Requests still running
-// kStopGrace after the signal are abandoned: the process exits 0 without
+// server stops cleanly instead of dying mid-write. Connections still open
+// kStopGrace after the signal (a request in flight, or a client's idle
+// keep-alive connection, which httplib also waits out) are abandoned: the process exits 0 without
 // waiting for them. That is safe by the storage rules: every acknowledged
 // part, blob and metadata change is already durable, and an SQLite
 // transaction cut short is rolled back (docs/ecr-local.md).
@@ -78,7 +79,7 @@ std::thread stop_on_signal(ecr::server::RegistryServer& server, sigset_t signals
     server.stop();
     std::unique_lock lock(stopped.mu);
     if (stopped.cv.wait_for(lock, kStopGrace, [&] { return stopped.done; })) return;
-    std::cerr << "ecr-local: requests still in flight " << kStopGrace.count()
+    std::cerr << "ecr-local: connections still open " << kStopGrace.count()
               << " s after the stop signal; exiting without them\n";
     std::_Exit(0);
   });
