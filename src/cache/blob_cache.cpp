@@ -109,7 +109,7 @@ BlobWriter BlobCache::ranged_writer(const Digest& digest, std::int64_t size) {
     cache::throw_io_error("size", temp.path);
   }
   auto impl = std::make_unique<BlobWriter::Impl>(digest, size, blob_path(digest), std::move(temp));
-  impl->ranged = true;
+  impl->ranged.emplace(impl->temp.fd.get(), size, impl->temp.path);
   return BlobWriter(std::move(impl));
 }
 

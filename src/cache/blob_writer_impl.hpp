@@ -3,10 +3,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 
 #include "cache/file_ops.hpp"
+#include "cache/in_order_hasher.hpp"
 #include "ecr/cache.hpp"
 #include "ecr/digest.hpp"
 
@@ -29,16 +31,10 @@ struct BlobWriter::Impl {
   bool done = false;  // committed or aborted
 
   // Ranged writers (BlobCache::ranged_writer): bytes arrive at any offset
-  // from several threads. The bytes from 0 up to `hashed_to` were hashed as
-  // they arrived in order; commit() reads the rest back from the file.
-  bool ranged = false;
-  std::mutex mutex;  // guards hash, hashed_to, rehash, written
-  std::int64_t hashed_to = 0;
-  bool rehash = false;  // a write landed inside the hashed prefix: hash all again
-
-  // A ranged writer's digest: bytes [hashed_to, size) read back from the temp
-  // file (all of them after an overlapping write). Defined in blob_writer.cpp.
-  Digest finish_ranged_hash();
+  // from several threads and are hashed in file order as far as they reach
+  // (InOrderHasher); commit() reads back the rest.
+  std::optional<cache::InOrderHasher> ranged;
+  std::mutex mutex;  // guards written for a ranged writer
 };
 
 }  // namespace ecr

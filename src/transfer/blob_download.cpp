@@ -4,7 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
+#include <algorithm>
 
 #include "ecr/errors.hpp"
 
@@ -43,29 +43,29 @@ std::int64_t BlobFetch::bytes_received() const {
 }
 
 void BlobFetch::fetch(std::int64_t begin, std::int64_t end) {
+  // libcurl hands the body over in pieces of 16 KiB; they reach the writer
+  // gathered into pieces of up to kWriteBytes: one pwrite and one hash update
+  // each instead of 64.
+  std::string gathered;
+  gathered.reserve(static_cast<std::size_t>(std::min<std::int64_t>(end - begin, kWriteBytes)));
+  std::int64_t gathered_at = begin;
+  const auto flush = [&] {
+    if (gathered.empty()) return;
+    write_(gathered_at, gathered);
+    gathered_at += static_cast<std::int64_t>(gathered.size());
+    gathered.clear();
+  };
   get_range(
       session_, url_, d_, begin, end,
-      [this](std::int64_t offset, std::string_view bytes) {
-        write_(offset, bytes);
+      [&](std::int64_t offset, std::string_view bytes) {
+        if (offset != gathered_at + static_cast<std::int64_t>(gathered.size())) flush();
+        if (gathered.empty()) gathered_at = offset;
+        gathered.append(bytes);
+        if (gathered.size() >= static_cast<std::size_t>(kWriteBytes)) flush();
         add_progress(static_cast<std::int64_t>(bytes.size()));
       },
       [this] { return reporter_.cancelled(); });
-}
-
-Digest hash_file(int fd, std::int64_t size) {
-  Sha256 hash;
-  std::vector<char> buffer(1 << 20);
-  std::int64_t off = 0;
-  while (off < size) {
-    const auto want = static_cast<std::size_t>(
-        std::min<std::int64_t>(size - off, static_cast<std::int64_t>(buffer.size())));
-    const ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(off));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw InputError("reading back a downloaded blob failed");
-    hash.update(buffer.data(), static_cast<std::size_t>(n));
-    off += n;
-  }
-  return hash.finish();
+  flush();
 }
 
 }  // namespace ecr::transfer

@@ -25,6 +25,9 @@ using RangeWriter = std::function<void(std::int64_t offset, std::string_view byt
 // A RangeWriter that pwrites into `fd` (not owned).
 RangeWriter file_range_writer(int fd);
 
+// Bytes a fetch gathers before it hands them to the RangeWriter.
+inline constexpr std::int64_t kWriteBytes = 1 << 20;
+
 // One blob being downloaded; shared by the threads fetching its ranges.
 class BlobFetch {
  public:
@@ -35,7 +38,9 @@ class BlobFetch {
         write_(std::move(write)),
         reporter_(reporter) {}
 
-  // Fetches bytes [begin, end) into the RangeWriter at the same offsets. Throws
+  // Fetches bytes [begin, end) into the RangeWriter at the same offsets, in
+  // order, in pieces of up to kWriteBytes (a piece is written once it is
+  // complete, so bytes of a fetch that fails may not have been written). Throws
   // what get_range throws: TransportError once kMaxDownloadAttempts GETs have
   // failed, ServiceError ("HTTP <status>") for a 4xx, IntegrityError when the
   // server sends more than asked, Cancelled when the reporter is cancelled.
@@ -56,8 +61,5 @@ class BlobFetch {
   std::int64_t received_ = 0;
   std::int64_t reported_ = 0;
 };
-
-// SHA-256 of the first `size` bytes of `fd`.
-Digest hash_file(int fd, std::int64_t size);
 
 }  // namespace ecr::transfer

@@ -27,7 +27,11 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <mutex>
+#include <optional>
+#include <span>
 
+#include "cache/in_order_hasher.hpp"
 #include "ecr/cache.hpp"
 #include "ecr/errors.hpp"
 #include "oci/file_io.hpp"
@@ -39,12 +43,14 @@
 namespace ecr::transfer {
 namespace {
 
-// One blob being downloaded: into a staging file (`fd`) or into the cache
-// (`writer`, replaced by a fresh one for a refetch).
+// One blob being downloaded: into a staging file (`fd`, hashed by `hasher`)
+// or into the cache (`writer`); both replaced by fresh ones for a refetch.
 struct Download {
   explicit Download(Descriptor d) : descriptor(std::move(d)) {}
   Descriptor descriptor;
   std::shared_ptr<oci::UniqueFd> fd;
+  std::filesystem::path staged;
+  std::unique_ptr<cache::InOrderHasher> hasher;
   std::optional<BlobWriter> writer;
   std::unique_ptr<BlobFetch> fetch;
 };
@@ -103,8 +109,14 @@ class BlobLanding {
         raw->writer->write_at(offset, bytes);
       };
     } else {
-      blob->fd = create_sized_file(staging_->path() / std::string(d.digest.hex()), d.size);
-      write = file_range_writer(blob->fd->get());
+      blob->staged = staging_->path() / std::string(d.digest.hex());
+      blob->fd = create_sized_file(blob->staged, d.size);
+      blob->hasher = std::make_unique<cache::InOrderHasher>(blob->fd->get(), d.size, blob->staged);
+      write = [raw, to_file = file_range_writer(blob->fd->get())](std::int64_t offset,
+                                                                  std::string_view bytes) {
+        to_file(offset, bytes);
+        raw->hasher->landed(offset, std::as_bytes(std::span(bytes.data(), bytes.size())));
+      };
     }
     blob->fetch = std::make_unique<BlobFetch>(session, d, std::move(write), reporter);
     return blob;
@@ -124,7 +136,7 @@ class BlobLanding {
           found = e.what();
         }
       } else {
-        const Digest got = hash_file(blob.fd->get(), d.size);
+        const Digest got = blob.hasher->finish();
         if (got == d.digest) {
           // Created private while unverified; a sink may now link it, so
           // it is made durable like any blob a sink writes.
@@ -141,7 +153,11 @@ class BlobLanding {
                              std::to_string(refetch + 1) + " times)");
       }
       reporter.throw_if_cancelled();
-      if (cache_) blob.writer.emplace(cache_->ranged_writer(d.digest, d.size));
+      if (cache_) {
+        blob.writer.emplace(cache_->ranged_writer(d.digest, d.size));
+      } else {
+        blob.hasher = std::make_unique<cache::InOrderHasher>(blob.fd->get(), d.size, blob.staged);
+      }
       blob.fetch->fetch(0, d.size);
     }
   }
@@ -165,22 +181,77 @@ class BlobLanding {
   std::optional<oci::StagingDir> staging_;
 };
 
-// Downloads `blobs` in parallel (large ones as ranges) and verifies each.
-// The task that lands a blob's last range verifies (and commits) it at once,
-// so hashing and syncing one blob overlap the downloads of the others.
-//
-// Ranges are queued in groups of `jobs` blobs, round-robin within a group
-// (each blob's first range, then each one's second, ...), so each blob of a
-// group has one range in flight at a time: its bytes arrive in order and are
-// hashed as they are written (BlobWriter hashes in-order bytes on the way),
-// and no two workers contend for one file's inode lock. Groups keep blobs
-// finishing (hash, fsync) while later ones download. Measured on the bench
-// image (8 blobs, `--jobs` 4, ecr-local on loopback, cold cache, 3 runs
-// each): 770 MB in 1.6-1.8 s and 1.35 s of CPU against 2.0 s and 1.55 s
-// queued blob by blob (2.2 s and 1.45 s fully round-robin, where every blob
-// finishes at the end); 4.3 GB in the same 10 s (disk-bound) with 9.5 s of
-// CPU against 10-12 s, most of the difference spinning on the inode lock.
-// Returns the bytes received.
+// Hands the ranges of a pull's blobs to its download workers. A worker gets
+// the next range of the first blob that has no range in flight, so each
+// blob's bytes arrive in order and are hashed as they are written
+// (InOrderHasher), and no two workers write one file (contending for its
+// inode lock). Only when every blob left has a range in flight (fewer blobs
+// than workers, e.g. one large layer) does a blob get a second one, out of
+// order: the one with the most ranges left. Its bytes are then read back
+// from the page cache and hashed as soon as the earlier range lands.
+class RangeQueue {
+ public:
+  explicit RangeQueue(std::vector<std::vector<std::function<void()>>> ranges)
+      : blobs_(ranges.size()) {
+    for (std::size_t b = 0; b < ranges.size(); ++b) blobs_[b].ranges = std::move(ranges[b]);
+  }
+
+  struct Taken {
+    std::size_t blob;
+    const std::function<void()>* fetch;
+  };
+
+  // The next range to fetch, or nullopt when none is left (or stop() was called).
+  std::optional<Taken> take() {
+    const std::lock_guard lock(mutex_);
+    if (stopped_) return std::nullopt;
+    Blob* chosen = nullptr;
+    for (Blob& blob : blobs_) {
+      if (blob.left() > 0 && blob.in_flight == 0) {
+        chosen = &blob;
+        break;
+      }
+      if (blob.left() > 0 && (chosen == nullptr || blob.left() > chosen->left())) chosen = &blob;
+    }
+    if (chosen == nullptr) return std::nullopt;
+    ++chosen->in_flight;
+    return Taken{static_cast<std::size_t>(chosen - blobs_.data()), &chosen->ranges[chosen->next++]};
+  }
+
+  void done(std::size_t blob) {
+    const std::lock_guard lock(mutex_);
+    --blobs_[blob].in_flight;
+  }
+
+  // Hands out nothing more (a worker failed).
+  void stop() {
+    const std::lock_guard lock(mutex_);
+    stopped_ = true;
+  }
+
+  std::size_t size() const {
+    std::size_t n = 0;
+    for (const Blob& blob : blobs_) n += blob.ranges.size();
+    return n;
+  }
+
+ private:
+  struct Blob {
+    std::vector<std::function<void()>> ranges;
+    std::size_t next = 0;
+    int in_flight = 0;
+    std::size_t left() const { return ranges.size() - next; }
+  };
+  std::mutex mutex_;
+  std::vector<Blob> blobs_;
+  bool stopped_ = false;
+};
+
+// Downloads `blobs` in parallel (large ones as ranges, RangeQueue) on
+// `options.jobs` workers and verifies each. The task that lands a blob's
+// last range verifies (and commits) it at once, so hashing the rest and
+// syncing one blob overlap the downloads of the others. Returns the bytes
+// received.
 std::int64_t download_all(std::vector<std::unique_ptr<Download>>& blobs, BlobLanding& landing,
                           Reporter& reporter, const TransferOptions& options,
                           const DownloadTuning& tuning) {
@@ -199,20 +270,20 @@ std::int64_t download_all(std::vector<std::unique_ptr<Download>>& blobs, BlobLan
     }
     per_blob.push_back(std::move(finishing));
   }
-  std::vector<std::function<void()>> tasks;
-  const auto group = static_cast<std::size_t>(options.jobs);
-  for (std::size_t first = 0; first < per_blob.size(); first += group) {
-    const std::size_t last = std::min(per_blob.size(), first + group);
-    for (std::size_t k = 0, added = 1; added != 0; ++k) {
-      added = 0;
-      for (std::size_t b = first; b < last; ++b) {
-        if (k >= per_blob[b].size()) continue;
-        tasks.push_back(std::move(per_blob[b][k]));
-        ++added;
+  RangeQueue queue(std::move(per_blob));
+  const std::function<void()> worker = [&queue] {
+    while (const auto range = queue.take()) {
+      try {
+        (*range->fetch)();
+      } catch (...) {
+        queue.stop();
+        throw;
       }
+      queue.done(range->blob);
     }
-  }
-  run_all(static_cast<std::size_t>(options.jobs), tasks);
+  };
+  const std::size_t workers = std::min(static_cast<std::size_t>(options.jobs), queue.size());
+  run_all(workers, std::vector<std::function<void()>>(workers, worker));
   std::int64_t received = 0;
   for (auto& blob : blobs) received += blob->fetch->bytes_received();
   return received;

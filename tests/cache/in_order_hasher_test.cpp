@@ -1,0 +1,187 @@
+// InOrderHasher: the digest of a file written at any offsets is always the
+// file's, and bytes that arrive at the frontier (or once it reaches them) are
+// hashed during the writes, not at finish().
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <optional>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "cache/cache_test_support.hpp"
+#include "cache/in_order_hasher.hpp"
+#include "ecr/error.hpp"
+
+namespace ecr::cache {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+
+std::string pattern(std::size_t size, std::uint32_t seed) {
+  std::string s(size, '\0');
+  std::uint32_t x = seed;
+  for (auto& c : s) {
+    x = x * 1103515245u + 12345u;
+    c = static_cast<char>(x >> 16);
+  }
+  return s;
+}
+
+std::span<const std::byte> bytes(std::string_view s) { return std::as_bytes(std::span(s)); }
+
+// A file of `size` bytes (zeros until written) and a hasher over it.
+class InOrderHasherTest : public ::testing::Test {
+ protected:
+  void open_file(std::int64_t size) {
+    path = dir.path() / "blob";
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
+    hasher.emplace(fd, size, path);
+  }
+  void TearDown() override {
+    if (fd >= 0) ::close(fd);
+  }
+  // Writes `data` at `offset`, then tells the hasher, as a ranged writer does.
+  void write(std::int64_t offset, std::string_view data) {
+    ASSERT_EQ(::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset)),
+              static_cast<ssize_t>(data.size()));
+    hasher->landed(offset, bytes(data));
+  }
+
+  testing::ScratchDir dir;
+  std::filesystem::path path;
+  int fd = -1;
+  std::optional<InOrderHasher> hasher;
+};
+
+TEST_F(InOrderHasherTest, BytesInOrderAreHashedAsTheyLand) {
+  const std::string blob = pattern(100000, 1);
+  open_file(static_cast<std::int64_t>(blob.size()));
+  for (std::size_t at = 0; at < blob.size(); at += 7000) {
+    write(static_cast<std::int64_t>(at), std::string_view(blob).substr(at, 7000));
+    EXPECT_EQ(hasher->hashed(), static_cast<std::int64_t>(std::min(at + 7000, blob.size())));
+  }
+  EXPECT_EQ(hasher->finish(), Digest::of(blob));
+}
+
+TEST_F(InOrderHasherTest, BytesAheadAreHashedOnceTheFrontierReachesThem) {
+  const std::string blob = pattern(30000, 2);
+  const std::string_view b(blob);
+  open_file(30000);
+  write(20000, b.substr(20000, 10000));  // the last range first
+  write(10000, b.substr(10000, 5000));
+  EXPECT_EQ(hasher->hashed(), 0);
+  write(0, b.substr(0, 10000));  // reaches 10000, then reads back 10000..15000
+  EXPECT_EQ(hasher->hashed(), 15000);
+  write(15000, b.substr(15000, 5000));  // joins the stretch at 20000
+  EXPECT_EQ(hasher->hashed(), 30000);
+  EXPECT_EQ(hasher->finish(), Digest::of(blob));
+}
+
+TEST_F(InOrderHasherTest, ChunksInAnyOrderGiveTheFilesDigest) {
+  const std::string blob = pattern(1 << 20, 3);
+  std::mt19937 random(42);
+  for (int round = 0; round < 20; ++round) {
+    // Random cut points, chunks written in a random order.
+    std::vector<std::size_t> cuts{0, blob.size()};
+    for (int i = 0; i < 30; ++i) cuts.push_back(random() % blob.size());
+    std::sort(cuts.begin(), cuts.end());
+    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+    std::vector<std::size_t> order(cuts.size() - 1);
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), random);
+    open_file(static_cast<std::int64_t>(blob.size()));
+    for (std::size_t i : order) {
+      write(static_cast<std::int64_t>(cuts[i]),
+            std::string_view(blob).substr(cuts[i], cuts[i + 1] - cuts[i]));
+    }
+    EXPECT_EQ(hasher->hashed(), static_cast<std::int64_t>(blob.size())) << "round " << round;
+    EXPECT_EQ(hasher->finish(), Digest::of(blob)) << "round " << round;
+    ::close(fd);
+    fd = -1;
+  }
+}
+
+TEST_F(InOrderHasherTest, OverlappingWritesAheadAreMerged) {
+  const std::string blob = pattern(5000, 4);
+  const std::string_view b(blob);
+  open_file(5000);
+  write(3000, b.substr(3000, 2000));
+  write(1000, b.substr(1000, 2500));  // overlaps the stretch at 3000
+  write(2000, b.substr(2000, 100));   // inside the merged stretch
+  write(0, b.substr(0, 1000));
+  EXPECT_EQ(hasher->hashed(), 5000);
+  EXPECT_EQ(hasher->finish(), Digest::of(blob));
+}
+
+TEST_F(InOrderHasherTest, RewrittenHashedBytesAreHashedFromTheFile) {
+  const std::string first = pattern(4000, 5);
+  const std::string second = pattern(4000, 6);
+  open_file(4000);
+  write(0, first);
+  write(1000, std::string_view(second).substr(1000, 500));  // inside the hashed prefix
+  std::string expected = first;
+  expected.replace(1000, 500, second.substr(1000, 500));
+  EXPECT_EQ(hasher->finish(), Digest::of(expected));
+}
+
+TEST_F(InOrderHasherTest, AWriteAtTheFrontierOverlappingBytesAheadRehashes) {
+  const std::string blob = pattern(3000, 7);
+  const std::string other = pattern(3000, 8);
+  open_file(3000);
+  write(1000, std::string_view(other).substr(1000, 1000));
+  write(0, std::string_view(blob).substr(0, 2000));  // overwrites 1000..2000 in the file
+  write(2000, std::string_view(blob).substr(2000));
+  EXPECT_EQ(hasher->finish(), Digest::of(blob));
+}
+
+TEST_F(InOrderHasherTest, BytesNeverWrittenHashAsZeros) {
+  const std::string blob = pattern(3000, 9);
+  open_file(3000);
+  write(0, std::string_view(blob).substr(0, 1000));
+  write(2000, std::string_view(blob).substr(2000));
+  std::string expected = blob;
+  std::fill(expected.begin() + 1000, expected.begin() + 2000, '\0');
+  EXPECT_EQ(hasher->finish(), Digest::of(expected));
+}
+
+TEST_F(InOrderHasherTest, AFileShorterThanItsSizeIsAnInputErrorNamingIt) {
+  open_file(100);
+  write(0, pattern(50, 10));
+  ASSERT_EQ(::ftruncate(fd, 80), 0);
+  EXPECT_THAT([&] { hasher->finish(); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr(path.string()), HasSubstr("ends at 80"),
+                                              HasSubstr("before its size 100"))));
+}
+
+TEST_F(InOrderHasherTest, ThreadsWritingRangesInParallelGiveTheFilesDigest) {
+  const std::string blob = pattern(4 << 20, 11);
+  open_file(static_cast<std::int64_t>(blob.size()));
+  constexpr std::size_t kRange = 256 * 1024, kChunk = 16 * 1024;
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      // Thread t writes ranges t, t + 4, ... in 16 KiB chunks, as curl delivers them.
+      for (std::size_t r = t; r * kRange < blob.size(); r += 4) {
+        for (std::size_t at = r * kRange; at < (r + 1) * kRange; at += kChunk) {
+          const std::string_view piece = std::string_view(blob).substr(at, kChunk);
+          ASSERT_EQ(::pwrite(fd, piece.data(), piece.size(), static_cast<off_t>(at)),
+                    static_cast<ssize_t>(piece.size()));
+          hasher->landed(static_cast<std::int64_t>(at), bytes(piece));
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(hasher->hashed(), static_cast<std::int64_t>(blob.size()));
+  EXPECT_EQ(hasher->finish(), Digest::of(blob));
+}
+
+}  // namespace
+}  // namespace ecr::cache
