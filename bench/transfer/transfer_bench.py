@@ -408,6 +408,75 @@ def report(ours, theirs, image_bytes):
         print(f"  {text:<44} target {target:<32} {'' if ok is None else verdict(ok)}")
 
 
+def sha256_rate():
+    """SHA-256 bytes per second on one core, through OpenSSL as the tools hash."""
+    import hashlib
+    block = os.urandom(64 * 2**20)
+    best = 0.0
+    for _ in range(3):
+        h = hashlib.sha256()
+        start = time.perf_counter()
+        for _ in range(4):
+            h.update(block)
+        best = max(best, 4 * len(block) / (time.perf_counter() - start))
+    return best
+
+
+def durable_write_rate(layout, work):
+    """Bytes per second of writing the image's blobs into one file in the work
+    directory and fsyncing it, as both tools must (best of two)."""
+    blobs = os.path.join(layout, "blobs", "sha256")
+    best = 0.0
+    target = os.path.join(work, "durable-write-probe")
+    for _ in range(2):
+        os.sync()
+        written = 0
+        start = time.perf_counter()
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            for name in sorted(os.listdir(blobs)):
+                with open(os.path.join(blobs, name), "rb") as f:
+                    while chunk := f.read(4 * 2**20):
+                        written += os.write(fd, chunk)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        best = max(best, written / (time.perf_counter() - start))
+        os.unlink(target)
+    return best
+
+
+def report_floors(layout, work, image_bytes, theirs):
+    """What the wire protocol and the storage rules cost on this machine before
+    any other work, and so the best ratios against skopeo they allow."""
+    sha, disk = sha256_rate(), durable_write_rate(layout, work)
+    cores = os.cpu_count() or 1
+    # UploadLayerPart bodies are JSON with the part in base64 (4/3 of its
+    # bytes); SigV4 hashes the whole body, on the client when signing and on
+    # the server when checking; the server also hashes the layer itself.
+    body = 4 / 3
+    client_cpu = body / (sha / 1e9)
+    push_hash = image_bytes * (2 * body + 1) / sha / cores
+    # A pull hashes every byte and writes it to disk durably (fsync).
+    pull_hash = image_bytes / sha / cores
+    durable = image_bytes / disk
+    print("\nfloors on this machine (the wire protocol and the storage rules alone; "
+          "skopeo fsyncs too)")
+    print(f"  SHA-256 {sha / 1e9:.2f} GB/s on one core; write + fsync {disk / 1e9:.2f} GB/s")
+    print(f"  push client CPU >= {client_cpu:.2f} s/GB (SigV4 hash of the base64 part bodies)")
+    push_floor, pull_floor = max(push_hash, durable), max(pull_hash, durable)
+    lines = [("push", push_floor, f"SHA-256 of {2 * body + 1:.2f}x the bytes on {cores} cores "
+              f"{push_hash:.2f} s, durable write {durable:.2f} s"),
+             ("pull", pull_floor, f"SHA-256 of the bytes on {cores} cores {pull_hash:.2f} s, "
+              f"durable write {durable:.2f} s")]
+    t = {m.label: m for m in theirs} if theirs else {}
+    for what, floor, why in lines:
+        ceiling = ""
+        if t:
+            ceiling = f" -> at most {t['cold ' + what].wall / floor:.1f}x skopeo"
+        print(f"  {what} wall >= {floor:.2f} s ({why}){ceiling}")
+
+
 def machine_line():
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
@@ -463,6 +532,7 @@ def main():
         ours = bench.ours(layout, digest)
         theirs = None if args.no_skopeo else bench.reference(layout)
         report(ours, theirs, image_bytes)
+        report_floors(layout, bench.work, image_bytes, theirs)
         print(f"\nload average after the run: {machine_line().split('load average ')[1]}")
         return 0
     finally:
