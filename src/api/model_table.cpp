@@ -713,6 +713,12 @@ constexpr std::string_view kResultKeys[] = {
     "imageIds",  // ListImages
 };
 
+constexpr std::string_view kNonAggregateKeys[] = {
+    "registryId", "repositoryName", "imageId", "imageScanStatus", "imageScanFindings",  // DescribeImageScanFindings
+    "registryId",  // DescribeRepositoryCreationTemplates
+    "registryId", "repositoryName", "lifecyclePolicyText", "status", "summary",  // GetLifecyclePolicyPreview
+};
+
 constexpr std::array<ShapeInfo, 404> kShapes{{
     ShapeInfo{"AccountSettingName", ShapeKind::kString, {}, kNoShape, kNoShape,
               std::int64_t{1}, std::int64_t{64}, "", {}, false},
@@ -1560,19 +1566,19 @@ constexpr std::array<OperationInfo, 58> kOperations{{
     OperationInfo{"DescribeImageReplicationStatus", "describe-image-replication-status", "DescribeImageReplicationStatusRequest", "DescribeImageReplicationStatusResponse",
                   std::span(kOperationErrors + 79, 5), std::nullopt},
     OperationInfo{"DescribeImageScanFindings", "describe-image-scan-findings", "DescribeImageScanFindingsRequest", "DescribeImageScanFindingsResponse",
-                  std::span(kOperationErrors + 84, 6), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 0, 2)}},
+                  std::span(kOperationErrors + 84, 6), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 0, 2), std::span(kNonAggregateKeys + 0, 5)}},
     OperationInfo{"DescribeImageSigningStatus", "describe-image-signing-status", "DescribeImageSigningStatusRequest", "DescribeImageSigningStatusResponse",
                   std::span(kOperationErrors + 90, 5), std::nullopt},
     OperationInfo{"DescribeImages", "describe-images", "DescribeImagesRequest", "DescribeImagesResponse",
-                  std::span(kOperationErrors + 95, 4), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 2, 1)}},
+                  std::span(kOperationErrors + 95, 4), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 2, 1), std::span(kNonAggregateKeys + 5, 0)}},
     OperationInfo{"DescribePullThroughCacheRules", "describe-pull-through-cache-rules", "DescribePullThroughCacheRulesRequest", "DescribePullThroughCacheRulesResponse",
-                  std::span(kOperationErrors + 99, 4), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 3, 1)}},
+                  std::span(kOperationErrors + 99, 4), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 3, 1), std::span(kNonAggregateKeys + 5, 0)}},
     OperationInfo{"DescribeRegistry", "describe-registry", "DescribeRegistryRequest", "DescribeRegistryResponse",
                   std::span(kOperationErrors + 103, 3), std::nullopt},
     OperationInfo{"DescribeRepositories", "describe-repositories", "DescribeRepositoriesRequest", "DescribeRepositoriesResponse",
-                  std::span(kOperationErrors + 106, 3), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 4, 1)}},
+                  std::span(kOperationErrors + 106, 3), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 4, 1), std::span(kNonAggregateKeys + 5, 0)}},
     OperationInfo{"DescribeRepositoryCreationTemplates", "describe-repository-creation-templates", "DescribeRepositoryCreationTemplatesRequest", "DescribeRepositoryCreationTemplatesResponse",
-                  std::span(kOperationErrors + 109, 3), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 5, 1)}},
+                  std::span(kOperationErrors + 109, 3), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 5, 1), std::span(kNonAggregateKeys + 5, 1)}},
     OperationInfo{"GetAccountSetting", "get-account-setting", "GetAccountSettingRequest", "GetAccountSettingResponse",
                   std::span(kOperationErrors + 112, 3), std::nullopt},
     OperationInfo{"GetAuthorizationToken", "get-authorization-token", "GetAuthorizationTokenRequest", "GetAuthorizationTokenResponse",
@@ -1582,7 +1588,7 @@ constexpr std::array<OperationInfo, 58> kOperations{{
     OperationInfo{"GetLifecyclePolicy", "get-lifecycle-policy", "GetLifecyclePolicyRequest", "GetLifecyclePolicyResponse",
                   std::span(kOperationErrors + 123, 5), std::nullopt},
     OperationInfo{"GetLifecyclePolicyPreview", "get-lifecycle-policy-preview", "GetLifecyclePolicyPreviewRequest", "GetLifecyclePolicyPreviewResponse",
-                  std::span(kOperationErrors + 128, 5), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 6, 1)}},
+                  std::span(kOperationErrors + 128, 5), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 6, 1), std::span(kNonAggregateKeys + 6, 5)}},
     OperationInfo{"GetRegistryPolicy", "get-registry-policy", "GetRegistryPolicyRequest", "GetRegistryPolicyResponse",
                   std::span(kOperationErrors + 133, 4), std::nullopt},
     OperationInfo{"GetRegistryScanningConfiguration", "get-registry-scanning-configuration", "GetRegistryScanningConfigurationRequest", "GetRegistryScanningConfigurationResponse",
@@ -1596,7 +1602,7 @@ constexpr std::array<OperationInfo, 58> kOperations{{
     OperationInfo{"ListImageReferrers", "list-image-referrers", "ListImageReferrersRequest", "ListImageReferrersResponse",
                   std::span(kOperationErrors + 152, 5), std::nullopt},
     OperationInfo{"ListImages", "list-images", "ListImagesRequest", "ListImagesResponse",
-                  std::span(kOperationErrors + 157, 3), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 7, 1)}},
+                  std::span(kOperationErrors + 157, 3), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 7, 1), std::span(kNonAggregateKeys + 11, 0)}},
     OperationInfo{"ListPullTimeUpdateExclusions", "list-pull-time-update-exclusions", "ListPullTimeUpdateExclusionsRequest", "ListPullTimeUpdateExclusionsResponse",
                   std::span(kOperationErrors + 160, 4), std::nullopt},
     OperationInfo{"ListTagsForResource", "list-tags-for-resource", "ListTagsForResourceRequest", "ListTagsForResourceResponse",

@@ -66,6 +66,9 @@ struct PaginatorInfo {
   std::string_view limit_key;     // "maxResults"
   // Dotted paths into the output ("imageIds", "imageScanFindings.findings").
   std::span<const std::string_view> result_keys;
+  // Output members that are not paged ("registryId", "imageScanStatus"):
+  // botocore copies them from the first page into a merged result.
+  std::span<const std::string_view> non_aggregate_keys;
 };
 
 struct OperationInfo {

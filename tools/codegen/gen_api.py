@@ -584,6 +584,19 @@ namespace {
         out.append("    " + ", ".join(cpp_str(k) for k in rk) + f",  // {op}\n")
         count += len(rk)
     out.append("};\n\n")
+    # non-aggregate keys (copied from the first page into a merged result)
+    out.append("constexpr std::string_view kNonAggregateKeys[] = {\n")
+    na_start = {}
+    count = 0
+    for op in sorted(m.paginators):
+        na = m.paginators[op].get("non_aggregate_keys", [])
+        na_start[op] = count
+        if na:
+            out.append("    " + ", ".join(cpp_str(k) for k in na) + f",  // {op}\n")
+        count += len(na)
+    if count == 0:
+        out.append("    \"\",  // none in the model\n")
+    out.append("};\n\n")
 
     def opt(v):
         return "std::nullopt" if v is None else f"std::int64_t{{{v}}}"
@@ -614,9 +627,11 @@ namespace {
             p = m.paginators[op]
             rk = p["result_key"]
             nrk = len(rk) if isinstance(rk, list) else 1
+            nna = len(p.get("non_aggregate_keys", []))
             pag = (f"PaginatorInfo{{{cpp_str(p['input_token'])}, {cpp_str(p['output_token'])}, "
                    f"{cpp_str(p.get('limit_key', ''))}, "
-                   f"std::span(kResultKeys + {rk_start[op]}, {nrk})}}")
+                   f"std::span(kResultKeys + {rk_start[op]}, {nrk}), "
+                   f"std::span(kNonAggregateKeys + {na_start[op]}, {nna})}}")
         out.append(f"    OperationInfo{{{cpp_str(op)}, {cpp_str(kebab(op))}, "
                    f"{cpp_str(o['input']['shape'])}, {cpp_str(o['output']['shape'])},\n"
                    f"                  std::span(kOperationErrors + {err_start[op]}, {errs}), "

@@ -15,31 +15,6 @@ namespace {
 using api::model::OperationInfo;
 using api::model::PaginatorInfo;
 
-// The paginators' non_aggregate_keys, from reference/ecr-paginators.json: the
-// model table does not carry them yet. botocore copies these from the first
-// page into the merged result (null when absent).
-struct NonAggregateKeys {
-  std::string_view operation;
-  std::span<const std::string_view> keys;
-};
-constexpr std::array<std::string_view, 5> kScanFindingsKeys{
-    "registryId", "repositoryName", "imageId", "imageScanStatus", "imageScanFindings"};
-constexpr std::array<std::string_view, 5> kPreviewKeys{"registryId", "repositoryName",
-                                                       "lifecyclePolicyText", "status", "summary"};
-constexpr std::array<std::string_view, 1> kTemplateKeys{"registryId"};
-constexpr std::array<NonAggregateKeys, 3> kNonAggregateKeys{{
-    {"DescribeImageScanFindings", kScanFindingsKeys},
-    {"GetLifecyclePolicyPreview", kPreviewKeys},
-    {"DescribeRepositoryCreationTemplates", kTemplateKeys},
-}};
-
-std::span<const std::string_view> non_aggregate_keys(std::string_view operation) {
-  for (const NonAggregateKeys& entry : kNonAggregateKeys) {
-    if (entry.operation == operation) return entry.keys;
-  }
-  return {};
-}
-
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> parts;
   std::size_t start = 0;
@@ -241,7 +216,7 @@ JsonValue run_operation(const OperationInfo& operation, JsonValue request,
           list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(skip));
         }
       }
-      for (std::string_view key : non_aggregate_keys(operation.name)) {
+      for (std::string_view key : paginator.non_aggregate_keys) {
         const JsonValue* value = page.find(key);
         non_aggregate.set(key, value ? *value : JsonValue());
       }
