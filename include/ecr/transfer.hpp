@@ -68,11 +68,17 @@ std::string_view blob_action_name(BlobAction action) noexcept;  // "uploaded", .
 enum class BlobState { kChecking, kExists, kUploading, kDownloading, kCached, kDone };
 std::string_view blob_state_name(BlobState state) noexcept;  // "checking", ...
 
+// A layer compressed on the way (a docker-save layer pushed) is reported
+// under its uncompressed digest, with the uncompressed bytes read so far out
+// of its uncompressed size (the compressed size is not known until the end);
+// its kDone event names the compressed blob the registry now holds.
 struct ProgressEvent {
   Digest digest;
   BlobState state;
   std::int64_t bytes_done = 0;
   std::int64_t bytes_total = 0;
+  // kDone of a layer compressed on the way: the blob pushed for it.
+  std::optional<Descriptor> stored_as = std::nullopt;
 };
 // Called from worker threads, one call at a time (the engine serializes
 // calls). Must not throw.

@@ -272,13 +272,14 @@ class LayerUpload {
  public:
   LayerUpload(RegistrySession& session, const Descriptor& shown, const BlobProducer& produce,
               std::vector<PartBufferPool::Lease>& buffers, std::int64_t fallback_part_size,
-              Reporter& reporter, UploadTally& stats)
+              Reporter& reporter, UploadProgress progress, UploadTally& stats)
       : session_(session),
         shown_(shown),
         produce_(produce),
         buffers_(buffers),
         fallback_part_size_(fallback_part_size),
         reporter_(reporter),
+        progress_(progress),
         stats_(stats) {}
 
   void run() {
@@ -370,7 +371,9 @@ class LayerUpload {
                                std::string_view(bytes).substr(offset, part.length - offset));
       }
     }
-    reporter_.report(shown_.digest, BlobState::kUploading, end, shown_.size);
+    if (progress_ == UploadProgress::kPartsSent) {
+      reporter_.report(shown_.digest, BlobState::kUploading, end, shown_.size);
+    }
   }
 
   void complete() {
@@ -402,6 +405,7 @@ class LayerUpload {
   std::vector<PartBufferPool::Lease>& buffers_;
   std::int64_t fallback_part_size_;
   Reporter& reporter_;
+  UploadProgress progress_;
   UploadTally& stats_;
   std::string upload_id_;  // of the upload being sent
   int resumes_ = 0;
@@ -411,12 +415,14 @@ class LayerUpload {
 
 UploadStats upload_blob(RegistrySession& session, const Descriptor& shown,
                         const BlobProducer& produce, PartBufferPool& pool,
-                        std::int64_t fallback_part_size, Reporter& reporter) {
+                        std::int64_t fallback_part_size, Reporter& reporter,
+                        UploadProgress progress) {
   std::vector<PartBufferPool::Lease> buffers = pool.acquire(kPartBuffersPerUpload);
   UploadTally tally;
   for (int restart = 0;; ++restart) {
     try {
-      LayerUpload(session, shown, produce, buffers, fallback_part_size, reporter, tally).run();
+      LayerUpload(session, shown, produce, buffers, fallback_part_size, reporter, progress, tally)
+          .run();
       return UploadStats{.uploaded = *tally.uploaded, .bytes_sent = tally.bytes_sent};
     } catch (const api::UploadNotFoundException&) {
       // The upload vanished (expired, or the registry lost it): only a new

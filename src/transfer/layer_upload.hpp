@@ -78,6 +78,12 @@ struct UploadStats {
   std::int64_t bytes_sent = 0;  // part bytes sent, re-sends included
 };
 
+// Who reports an upload's byte progress: the upload (bytes of the blob sent,
+// once each part is acknowledged), or the producer (a layer compressed on
+// the way reports the uncompressed bytes it has read; the upload then only
+// reports its start).
+enum class UploadProgress { kPartsSent, kByProducer };
+
 // Uploads the blob `produce` writes. Progress is reported under `shown`'s
 // digest, with its size as total (for a blob compressed on the way: the
 // uncompressed layer). `fallback_part_size` is used when the registry does
@@ -87,6 +93,7 @@ struct UploadStats {
 // digest, and what the producer and the registry throw.
 UploadStats upload_blob(RegistrySession& session, const Descriptor& shown,
                         const BlobProducer& produce, PartBufferPool& pool,
-                        std::int64_t fallback_part_size, Reporter& reporter);
+                        std::int64_t fallback_part_size, Reporter& reporter,
+                        UploadProgress progress = UploadProgress::kPartsSent);
 
 }  // namespace ecr::transfer

@@ -17,10 +17,11 @@ class Reporter {
   Reporter(const ProgressCallback& callback, const std::atomic<bool>* cancel)
       : callback_(callback), cancel_(cancel) {}
 
-  void report(const Digest& digest, BlobState state, std::int64_t done, std::int64_t total) {
+  void report(const Digest& digest, BlobState state, std::int64_t done, std::int64_t total,
+              std::optional<Descriptor> stored_as = std::nullopt) {
     if (!callback_) return;
     const std::lock_guard lock(mutex_);
-    callback_(ProgressEvent{digest, state, done, total});
+    callback_(ProgressEvent{digest, state, done, total, std::move(stored_as)});
   }
   bool cancelled() const noexcept { return cancel_ && cancel_->load(); }
   void throw_if_cancelled() const {

@@ -189,14 +189,16 @@ PushResult push_image(RegistrySession& session, ImageSource& source, std::string
       const Descriptor& blob = plan.blobs[i];
       const bool compressing = compression.contains(blob.digest);
       const BlobProducer produce =
-          compressing ? compression.compress(source, blob) : copy_blob(source, blob);
+          compressing ? compression.compress(source, blob, reporter) : copy_blob(source, blob);
       const UploadStats stats =
-          upload_blob(session, blob, produce, pool, options.part_size, reporter);
+          upload_blob(session, blob, produce, pool, options.part_size, reporter,
+                      compressing ? UploadProgress::kByProducer : UploadProgress::kPartsSent);
       // Recorded only now: the registry holds the blob the index names.
       if (compressing) compression.uploaded(blob.digest, stats.uploaded);
       outcomes[i] = BlobResult{stats.uploaded.digest, stats.uploaded.size, BlobAction::kUploaded};
       sent[i] = stats.bytes_sent;
-      reporter.report(blob.digest, BlobState::kDone, blob.size, blob.size);
+      reporter.report(blob.digest, BlobState::kDone, blob.size, blob.size,
+                      compressing ? std::optional(stats.uploaded) : std::nullopt);
     });
   }
   run_all(static_cast<std::size_t>(options.jobs), uploads);

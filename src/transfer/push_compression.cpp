@@ -17,6 +17,31 @@ std::string_view compressed_media_type(Compression algorithm) {
   return algorithm == Compression::kZstd ? media_type::kOciLayerZstd : media_type::kOciLayerGzip;
 }
 
+// The compressor's input, reporting the bytes read as the layer's progress
+// (every kProgressStep bytes and at the end).
+class ProgressStream final : public ByteStream {
+ public:
+  ProgressStream(ByteStream& in, const Descriptor& layer, Reporter& reporter)
+      : in_(in), layer_(layer), reporter_(reporter) {}
+
+  std::size_t read(std::span<std::byte> out) override {
+    const std::size_t n = in_.read(out);
+    read_ += static_cast<std::int64_t>(n);
+    if (read_ - reported_ >= kProgressStep || (n == 0 && read_ != reported_)) {
+      reported_ = read_;
+      reporter_.report(layer_.digest, BlobState::kUploading, read_, layer_.size);
+    }
+    return n;
+  }
+
+ private:
+  ByteStream& in_;
+  const Descriptor& layer_;
+  Reporter& reporter_;
+  std::int64_t read_ = 0;
+  std::int64_t reported_ = 0;
+};
+
 }  // namespace
 
 CompressionPlan::CompressionPlan(const CompressOptions& options,
@@ -63,13 +88,15 @@ void CompressionPlan::add(const Descriptor& layer) {
   layers_.emplace(layer.digest, std::move(c));
 }
 
-BlobProducer CompressionPlan::compress(ImageSource& source, const Descriptor& layer) const {
-  return [&source, &layer, options = options_](PartWriter& out) {
+BlobProducer CompressionPlan::compress(ImageSource& source, const Descriptor& layer,
+                                       Reporter& reporter) const {
+  return [&source, &layer, &reporter, options = options_](PartWriter& out) {
     // The compressor hashes the bytes it reads (the diff_id), so the reader
     // only checks the size and the digest is compared here.
     BlobReader in = source.open_blob(layer, BlobReader::Check::kSizeOnly);
+    ProgressStream counted(in, layer, reporter);
     const CompressedLayer c = compress_layer(
-        in, [&](std::span<const std::byte> bytes) { out.write(bytes); }, options);
+        counted, [&](std::span<const std::byte> bytes) { out.write(bytes); }, options);
     if (c.diff_id != layer.digest) {
       throw IntegrityError("blob " + layer.digest.str() + " does not match its content (" +
                            c.diff_id.str() + ")");

@@ -20,6 +20,7 @@
 #include "ecr/compression.hpp"
 #include "ecr/image.hpp"
 #include "transfer/layer_upload.hpp"
+#include "transfer/progress.hpp"
 
 namespace ecr::transfer {
 
@@ -47,8 +48,10 @@ class CompressionPlan {
   LayerCompression& at(const Digest& layer) { return layers_.at(layer); }
   bool empty() const noexcept { return layers_.empty(); }
 
-  // A producer that compresses `layer` from `source` into an upload's parts.
-  BlobProducer compress(ImageSource& source, const Descriptor& layer) const;
+  // A producer that compresses `layer` from `source` into an upload's parts,
+  // reporting the uncompressed bytes it has read as `layer`'s kUploading
+  // progress (for upload_blob's UploadProgress::kByProducer).
+  BlobProducer compress(ImageSource& source, const Descriptor& layer, Reporter& reporter) const;
   // Remembers the uploaded compressed blob (in the index too, when there is
   // one: best effort, a cache that cannot be written does not fail a push).
   void uploaded(const Digest& layer, const Descriptor& compressed);

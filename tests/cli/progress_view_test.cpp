@@ -129,5 +129,49 @@ TEST(ProgressViewTerminal, MoreBlobsThanRowsKeepsTheBlockWithinTheScreen) {
   EXPECT_EQ(view.update(event(d[0], BlobState::kDone, 1024, 1024), at(300ms)), "");
 }
 
+// A layer compressed on the way is shown by its uncompressed digest; once
+// done, its line names the blob pushed for it too.
+ProgressEvent done_as(const Digest& d, std::int64_t total, const Digest& stored,
+                      std::int64_t stored_size) {
+  ProgressEvent e = event(d, BlobState::kDone, total, total);
+  e.stored_as = Descriptor{.media_type = std::string(media_type::kOciLayerGzip),
+                           .digest = stored,
+                           .size = stored_size};
+  return e;
+}
+
+TEST(ProgressViewLines, ACompressedLayerNamesThePushedBlobWhenDone) {
+  ProgressView view(ProgressView::Mode::kLines);
+  std::string out;
+  out += view.update(event(kA, BlobState::kUploading, 0, 30 * kMiB), at(0ms));
+  out += view.update(done_as(kA, 30 * kMiB, kB, 10 * kMiB), at(1000ms));
+  EXPECT_EQ(out,
+            "2c08ddd3f6dd uploading 30.0 MiB\n"
+            "2c08ddd3f6dd done 30.0 MiB as 9a0b1c2d3e4f 10.0 MiB (30.0 MiB/s)\n");
+}
+
+TEST(ProgressViewTerminal, ACompressedLayerNamesThePushedBlobWhenDone) {
+  ProgressView view(ProgressView::Mode::kTerminal);
+  EXPECT_EQ(view.update(done_as(kA, 30 * kMiB, kB, 10 * kMiB), at(0ms)),
+            "\x1b[2K2c08ddd3f6dd  done        30.0 MiB as 9a0b1c2d3e4f 10.0 MiB\n");
+}
+
+// After SIGWINCH the old block may have been reflowed: the next redraw
+// starts below it, cut to the new width, instead of moving up over it.
+TEST(ProgressViewTerminal, AResizeStartsANewBlockAtTheNewWidth) {
+  ProgressView view(ProgressView::Mode::kTerminal);
+  view.update(event(kA, BlobState::kUploading, 5 * kMiB, 20 * kMiB), at(0ms));
+  view.update(event(kB, BlobState::kChecking, 0, 1024), at(200ms));
+  view.resize(TerminalSize{.columns = 24, .rows = 24});
+  EXPECT_EQ(view.update(event(kB, BlobState::kExists, 1024, 1024), at(400ms)),
+            "\x1b[2K2c08ddd3f6dd  uploading\n"  // 23 characters
+            "\x1b[2K9a0b1c2d3e4f  exists   \n");
+  // From then on it redraws in place again.
+  EXPECT_EQ(view.update(event(kA, BlobState::kUploading, 6 * kMiB, 20 * kMiB), at(600ms)),
+            "\x1b[2A"
+            "\x1b[2K2c08ddd3f6dd  uploading\n"
+            "\x1b[2K9a0b1c2d3e4f  exists   \n");
+}
+
 }  // namespace
 }  // namespace ecr::cli

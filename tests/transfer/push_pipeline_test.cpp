@@ -249,6 +249,39 @@ TEST_F(PushPipelineTest, UncompressedLayersAreReadOnceAndGzippedDuringTheUpload)
   EXPECT_EQ(registry_->count("BatchCheckLayerAvailability"), 1);
 }
 
+// A layer compressed on the way reports the uncompressed bytes read against
+// its uncompressed size (never compressed bytes against it), and its kDone
+// names the compressed blob the registry now holds.
+TEST_F(PushPipelineTest, CompressedLayerProgressCountsSourceBytesAndNamesThePushedBlob) {
+  const std::int64_t size = 3 * (1 << 20) + 12345;
+  const auto layers = source_.add_image(
+      {make_bytes(static_cast<std::size_t>(size), 6, true)}, kTarLayer);
+  std::vector<ProgressEvent> events;
+  options_.progress = [&](const ProgressEvent& e) {
+    if (e.digest == layers[0].digest) events.push_back(e);
+  };
+  const PushResult pushed = push();
+
+  std::vector<std::int64_t> uploading;
+  for (const auto& e : events) {
+    if (e.state != BlobState::kUploading) continue;
+    EXPECT_EQ(e.bytes_total, size);
+    uploading.push_back(e.bytes_done);
+  }
+  // The start, each MiB read, and the end; never going back.
+  EXPECT_EQ(uploading, (std::vector<std::int64_t>{0, 1 << 20, 2 << 20, 3 << 20, size}));
+  ASSERT_FALSE(events.empty());
+  const ProgressEvent& done = events.back();
+  EXPECT_EQ(done.state, BlobState::kDone);
+  EXPECT_EQ(done.bytes_done, size);
+  ASSERT_TRUE(done.stored_as.has_value());
+  const BlobResult& layer_result = pushed.blobs.back();
+  EXPECT_EQ(done.stored_as->digest, layer_result.digest);
+  EXPECT_EQ(done.stored_as->size, layer_result.size);
+  EXPECT_EQ(done.stored_as->media_type, kGzipLayer);
+  EXPECT_LT(layer_result.size, size);  // the text compresses
+}
+
 TEST_F(PushPipelineTest, WarmDigestIndexSkipsCompressionAndUploads) {
   const auto layers =
       source_.add_image({make_bytes(20000, 6, true), make_bytes(3000, 7, true)}, kTarLayer);

@@ -21,6 +21,12 @@ bool finished(BlobState s) {
 
 }  // namespace
 
+std::string ProgressView::stored_as(const Blob& b) {
+  if (!b.stored_as || b.state != BlobState::kDone) return {};
+  return " as " + std::string(b.stored_as->digest.hex().substr(0, kShortDigest)) + " " +
+         human_bytes(b.stored_as->size);
+}
+
 std::string human_bytes(std::int64_t bytes) {
   static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
   if (bytes < 1024) return std::to_string(bytes) + " B";
@@ -55,14 +61,14 @@ std::string ProgressView::line(const Blob& b) const {
       text += " " + human_bytes(b.done) + " / " + human_bytes(b.total);
       if (per_second > 0) text += "  " + human_bytes(static_cast<std::int64_t>(per_second)) + "/s";
     } else if (b.state != BlobState::kChecking) {
-      text += " " + human_bytes(b.total);
+      text += " " + human_bytes(b.total) + stored_as(b);
     }
     // No trailing blanks: "checking" pads to nothing.
     while (!text.empty() && text.back() == ' ') text.pop_back();
     return text;
   }
   text = name + " " + state;
-  if (b.state != BlobState::kChecking) text += " " + human_bytes(b.total);
+  if (b.state != BlobState::kChecking) text += " " + human_bytes(b.total) + stored_as(b);
   if (b.state == BlobState::kDone && per_second > 0) {
     text += " (" + human_bytes(static_cast<std::int64_t>(per_second)) + "/s)";
   }
@@ -137,6 +143,7 @@ std::string ProgressView::update(const ProgressEvent& e, Clock::time_point now) 
   blob->state = e.state;
   blob->done = e.bytes_done;
   blob->total = e.bytes_total;
+  blob->stored_as = e.stored_as;
   blob->last = now;
 
   if (mode_ == Mode::kLines) return changed ? line(*blob) + "\n" : std::string();
@@ -145,6 +152,12 @@ std::string ProgressView::update(const ProgressEvent& e, Clock::time_point now) 
   drawn_once_ = true;
   last_draw_ = now;
   return redraw();
+}
+
+void ProgressView::resize(TerminalSize size) {
+  size_ = size;
+  drawn_lines_ = 0;
+  dirty_ = true;
 }
 
 std::string ProgressView::finish(Clock::time_point now) {

@@ -6,7 +6,10 @@
 //
 //   2c08ddd3f6dd  uploading   12.0 MiB / 45.6 MiB  8.0 MiB/s
 //   9a0b1c2d3e4f  exists      3.1 KiB
+//   5d6e7f8a9b0c  done        45.6 MiB as 1f2e3d4c5b6a 12.1 MiB
 //
+// (the last: a layer compressed on the way, shown by its uncompressed digest
+// and size until it is done, then by the blob pushed for it too)
 // redrawn in place (the cursor moves up over the lines drawn before and each
 // line is cleared and rewritten) at most once per kRedrawInterval, and a
 // last time by finish(). Lines are cut to the terminal's width, so none
@@ -20,6 +23,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -60,12 +64,18 @@ class ProgressView {
   // printed when it happened).
   std::string finish(Clock::time_point now);
 
+  // The terminal changed size (SIGWINCH). What was drawn before may have
+  // been reflowed by the terminal, so the next redraw starts a new block
+  // below it instead of moving up over rows it can no longer count.
+  void resize(TerminalSize size);
+
  private:
   struct Blob {
     Digest digest;
     BlobState state = BlobState::kChecking;
     std::int64_t done = 0;
     std::int64_t total = 0;
+    std::optional<Descriptor> stored_as = std::nullopt;  // ProgressEvent::stored_as
     // When the bytes started moving (the first uploading/downloading event)
     // and how many were done then, for the rate.
     bool moving = false;
@@ -75,6 +85,7 @@ class ProgressView {
   };
 
   std::string line(const Blob& blob) const;
+  static std::string stored_as(const Blob& blob);  // " as <digest> <size>" when done
   std::string fitted(std::string text) const;  // cut to the terminal's width
   std::string redraw();
   double rate(const Blob& blob) const;  // bytes per second; 0 when unknown

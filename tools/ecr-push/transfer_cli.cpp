@@ -133,6 +133,18 @@ extern "C" void on_signal(int) {
 std::mutex g_progress_mutex;
 std::unique_ptr<ProgressView> g_progress;
 
+// Set by SIGWINCH; the next progress event gives the display the new size.
+std::atomic<bool> g_resized{false};
+extern "C" void on_resize(int) { g_resized.store(true); }
+
+TerminalSize terminal_size() {
+  winsize ws{};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_row > 0) {
+    return {.columns = ws.ws_col, .rows = ws.ws_row};
+  }
+  return {};
+}
+
 void write_stderr(const std::string& text) {
   if (text.empty()) return;
   std::fwrite(text.data(), 1, text.size(), stderr);
@@ -176,19 +188,22 @@ TransferOptions transfer_options(const CommonFlags& f, const std::atomic<bool>& 
   if (!f.quiet) {
     // Lines redrawn in place on a terminal; one line per state change on a
     // pipe or in a log, where cursor movement would be noise.
+    const bool terminal = ::isatty(STDERR_FILENO) != 0;
     {
       const std::lock_guard lock(g_progress_mutex);
-      TerminalSize size;
-      winsize ws{};
-      if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_row > 0) {
-        size = {.columns = ws.ws_col, .rows = ws.ws_row};
-      }
       g_progress = std::make_unique<ProgressView>(
-          ::isatty(STDERR_FILENO) ? ProgressView::Mode::kTerminal : ProgressView::Mode::kLines,
-          size);
+          terminal ? ProgressView::Mode::kTerminal : ProgressView::Mode::kLines, terminal_size());
+    }
+    if (terminal) {
+      struct sigaction sa {};
+      sa.sa_handler = on_resize;
+      sa.sa_flags = SA_RESTART;
+      sigemptyset(&sa.sa_mask);
+      sigaction(SIGWINCH, &sa, nullptr);
     }
     o.progress = [](const ProgressEvent& e) {
       const std::lock_guard lock(g_progress_mutex);
+      if (g_resized.exchange(false)) g_progress->resize(terminal_size());
       write_stderr(g_progress->update(e, ProgressView::Clock::now()));
     };
   }
