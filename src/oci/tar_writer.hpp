@@ -28,12 +28,19 @@ class TarWriter {
   struct ArchiveWriteCloser {
     void operator()(archive* a) const { archive_write_free(a); }
   };
+  // Bytes per write() to the archive, and written bytes between two starts
+  // of writeback (start_writeback).
+  static constexpr int kWriteBlockBytes = 1 << 20;
+  static constexpr std::size_t kWritebackBytes = 8 << 20;
+
   void check(int rc, std::string_view what);
+  void start_writeback(std::size_t bytes);
   std::filesystem::path target_;
   std::filesystem::path tmp_;
   int fd_ = -1;
   std::unique_ptr<archive, ArchiveWriteCloser> a_;
   bool committed_ = false;
+  std::size_t unsynced_ = 0;
 };
 
 }  // namespace ecr::oci
