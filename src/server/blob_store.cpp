@@ -130,6 +130,24 @@ void BlobStore::sweep_uploads(const std::set<std::string>& live_uploads) const {
   }
 }
 
+std::pair<std::size_t, std::uint64_t> BlobStore::sweep_blobs(const std::set<Digest>& keep) const {
+  std::size_t removed = 0;
+  std::uint64_t bytes = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(root_ / "blobs" / "sha256", ec)) {
+    const std::string name = "sha256:" + entry.path().filename().string();
+    if (!Digest::valid(name) || keep.contains(Digest::parse(name))) continue;
+    std::error_code size_ec;
+    const std::uintmax_t size = entry.file_size(size_ec);
+    if (fs::remove(entry.path(), size_ec)) {
+      ++removed;
+      if (size != static_cast<std::uintmax_t>(-1)) bytes += size;
+    }
+  }
+  if (ec) throw ServiceError("ServerException", "blob store: cannot list blobs: " + ec.message(), 500);
+  return {removed, bytes};
+}
+
 fs::path BlobStore::blob_path(const Digest& digest) const {
   return root_ / "blobs" / "sha256" / std::string(digest.hex());
 }

@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "ecr/digest.hpp"
 
@@ -53,6 +54,10 @@ class BlobStore {
 
   // Deletes an upload's file (expired or completed session); missing is fine.
   void remove_upload(std::string_view upload_id) const;
+
+  // Removes every blob whose digest is not in `keep`; returns how many and
+  // their bytes. Files that are not named by a digest (temp files) are left.
+  std::pair<std::size_t, std::uint64_t> sweep_blobs(const std::set<Digest>& keep) const;
 
   // Stores `bytes` as a blob through a temp file (fsync, verify, rename).
   // Returns its digest. Used for tests and imports of small blobs.

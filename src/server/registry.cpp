@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS repository_tags(
 CREATE TABLE IF NOT EXISTS repository_blobs(
   repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
   digest TEXT NOT NULL, size INTEGER NOT NULL, media_type TEXT,
+  added_at INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(repo_id, digest));
 CREATE TABLE IF NOT EXISTS images(
   repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
@@ -95,6 +96,7 @@ Registry::Registry(std::filesystem::path root, RegistrySettings settings, Clock 
       blobs_(root_) {
   db_ = std::make_unique<sql::Database>((root_ / "metadata.db").string());
   db_->exec(kSchema);
+  add_blob_timestamps();
   part_db_ = std::make_unique<sql::Database>((root_ / "metadata.db").string(), sql::Sync::kNormal);
   std::set<std::string> live;
   sql::Statement s(*db_, "SELECT upload_id FROM uploads");
@@ -103,6 +105,19 @@ Registry::Registry(std::filesystem::path root, RegistrySettings settings, Clock 
 }
 
 Registry::~Registry() = default;
+
+void Registry::add_blob_timestamps() {
+  // Databases made before garbage collection have no added_at: their layers
+  // count as added now, so none goes before a full retention period.
+  sql::Statement columns(*db_, "SELECT 1 FROM pragma_table_info('repository_blobs') "
+                               "WHERE name = 'added_at'");
+  if (columns.step()) return;
+  sql::Transaction tx(*db_);
+  db_->exec("ALTER TABLE repository_blobs ADD COLUMN added_at INTEGER NOT NULL DEFAULT 0");
+  sql::Statement now(*db_, "UPDATE repository_blobs SET added_at = ?");
+  now.bind(1, to_ms(clock_())).run();
+  tx.commit();
+}
 
 Registry::RepoRow Registry::find_repository(const std::string& name) {
   sql::Statement s(*db_,

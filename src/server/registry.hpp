@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,7 +40,20 @@ struct RegistrySettings {
   // Upload sessions idle longer than this expire and their bytes go (ECR
   // keeps an idle upload for 24 hours).
   std::chrono::seconds upload_expiry = std::chrono::hours(24);
+  // A layer no image of its repository references stays available there
+  // this long after it was uploaded or last reported available, then
+  // collect_garbage() drops it (and its file, once no repository has it).
+  std::chrono::seconds blob_retention = std::chrono::hours(24);
 };
+
+// What one collect_garbage() pass removed.
+struct GarbageCollected {
+  std::size_t layers = 0;   // repository-layer records dropped
+  std::size_t blobs = 0;    // blob files removed
+  std::uint64_t bytes = 0;  // their size
+};
+// "dropped 3 unreferenced layers, removed 2 blobs (12345 bytes)"
+std::string garbage_summary(const GarbageCollected& gc);
 
 // A ServiceError carrying the extra members InvalidLayerPartException has.
 class InvalidLayerPartError : public ServiceError {
@@ -179,6 +193,11 @@ class Registry {
   std::int64_t downloadable_layer(const std::string& repository, const std::string& digest);
   // Drops upload sessions idle past the expiry, with their bytes.
   std::size_t expire_uploads();
+  // Drops layers no image of their repository references once they are
+  // older than blob_retention (uploaded, or last reported available by
+  // BatchCheckLayerAvailability, before then), then removes the blob files
+  // no repository has any more. Files being completed meanwhile are safe.
+  GarbageCollected collect_garbage();
 
   // Images.
   ImageInfo put_image(const std::string& repository, const std::string& manifest,
@@ -216,6 +235,7 @@ class Registry {
   void delete_image_row(std::int64_t repo_id, const std::string& digest);
   std::vector<PreviewResult> evaluate(std::int64_t repo_id, const std::string& policy_text);
   std::mutex& upload_lock(const std::string& upload_id);
+  void add_blob_timestamps();  // schema migration, at open
 
   std::filesystem::path root_;
   RegistrySettings settings_;
@@ -232,6 +252,10 @@ class Registry {
   static constexpr std::size_t kUploadLockStripes = 64;
   std::array<std::mutex, kUploadLockStripes> upload_locks_;
   UploadHashes upload_hashes_;
+  // Held shared from a completed upload's rename into blobs/ until its
+  // layer is recorded, exclusively by collect_garbage's file sweep: a blob
+  // is never swept between the two.
+  std::shared_mutex blob_sweep_mu_;
 };
 
 // Docker's tag grammar with ECR's 300-character limit.

@@ -157,6 +157,7 @@ std::string Registry::complete_upload(const std::string& repository, const std::
     }
   }
   auto size = static_cast<std::uint64_t>(row.received);
+  std::shared_lock sweep(blob_sweep_mu_);
   auto actual =
       blobs_.commit_upload(upload_id, size, expected, upload_hashes_.take(upload_id, size));
   std::lock_guard lock(mu_);
@@ -166,9 +167,10 @@ std::string Registry::complete_upload(const std::string& repository, const std::
                                                expected.str() + "'");
   }
   sql::Transaction tx(*db_);
-  sql::Statement add(*db_,
-                     "INSERT OR IGNORE INTO repository_blobs(repo_id, digest, size) VALUES(?,?,?)");
-  add.bind(1, repo_id).bind(2, expected.str()).bind(3, row.received).run();
+  sql::Statement add(
+      *db_,
+      "INSERT OR IGNORE INTO repository_blobs(repo_id, digest, size, added_at) VALUES(?,?,?,?)");
+  add.bind(1, repo_id).bind(2, expected.str()).bind(3, row.received).bind(4, to_ms(clock_())).run();
   sql::Statement d(*db_, "DELETE FROM uploads WHERE upload_id = ?");
   d.bind(1, upload_id).run();
   tx.commit();
@@ -181,6 +183,10 @@ std::vector<LayerAvailability> Registry::check_layers(const std::string& reposit
   std::lock_guard lock(mu_);
   RepoRow repo = find_repository(repository);
   std::vector<LayerAvailability> out;
+  // Available layers no image references yet (a push that uploaded them
+  // and has not put its image): they count as new again, so the garbage
+  // collection does not drop them between this answer and that PutImage.
+  std::vector<std::string> renew;
   for (const auto& digest : digests) {
     if (digest.empty()) {
       failures.push_back({digest, "MissingLayerDigest", "The layer digest is missing"});
@@ -190,16 +196,27 @@ std::vector<LayerAvailability> Registry::check_layers(const std::string& reposit
       failures.push_back({digest, "InvalidLayerDigest", "Invalid layer digest"});
       continue;
     }
-    sql::Statement s(
-        *db_, "SELECT size, media_type FROM repository_blobs WHERE repo_id = ? AND digest = ?");
-    s.bind(1, repo.id).bind(2, digest);
+    sql::Statement s(*db_,
+                     "SELECT size, media_type, EXISTS(SELECT 1 FROM image_blobs WHERE repo_id = ? "
+                     "AND blob_digest = ?) FROM repository_blobs WHERE repo_id = ? AND digest = ?");
+    s.bind(1, repo.id).bind(2, digest).bind(3, repo.id).bind(4, digest);
     LayerAvailability a{digest, false, std::nullopt, std::nullopt};
     if (s.step()) {
       a.available = true;
       a.size = s.integer(0);
       a.media_type = s.optional_text(1);
+      if (s.integer(2) == 0) renew.push_back(digest);
     }
     out.push_back(std::move(a));
+  }
+  if (!renew.empty()) {
+    sql::Transaction tx(*db_);
+    for (const auto& digest : renew) {
+      sql::Statement touch(*db_,
+                           "UPDATE repository_blobs SET added_at = ? WHERE repo_id = ? AND digest = ?");
+      touch.bind(1, to_ms(clock_())).bind(2, repo.id).bind(3, digest).run();
+    }
+    tx.commit();
   }
   return out;
 }

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import urllib.parse
 from unittest import mock
@@ -35,10 +36,11 @@ MIB = 1024 * 1024
 
 
 class Server:
-    def __init__(self, root, *extra):
+    def __init__(self, root, *extra, lifecycle_interval="0"):
         self.proc = subprocess.Popen(
             [ECR_LOCAL, "--root", root, "--listen", "127.0.0.1:0", "--access-key", ACCESS,
-             "--secret-key", SECRET, "--lifecycle-interval", "0", "--log-level", "warn", *extra],
+             "--secret-key", SECRET, "--lifecycle-interval", lifecycle_interval,
+             "--log-level", "warn", *extra],
             stdout=subprocess.PIPE, text=True)
         self.url = self.proc.stdout.readline().strip()
         assert self.url.startswith("http://127.0.0.1:"), self.url
@@ -659,6 +661,86 @@ class CrashSafety(unittest.TestCase):
         finally:
             server.stop()
             shutil.rmtree(root, ignore_errors=True)
+
+
+class GarbageCollection(unittest.TestCase):
+    """Layers no image references go after --blob-retention, in the server's
+    maintenance pass or with `ecr-local gc`, and their files once no
+    repository has them."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="ecr-local-gc-")
+        self.blobs = os.path.join(self.root, "blobs", "sha256")
+
+    def tearDown(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def files(self):
+        return {"sha256:" + name for name in os.listdir(self.blobs)}
+
+    def test_maintenance_removes_what_deleted_images_left(self):
+        config, other_config = CONFIG, CONFIG + b" "
+        shared, own = b"shared layer" * 100, b"own layer" * 100
+        server = Server(self.root)
+        try:
+            ecr = client(server.url)
+            for repo in ("gc/app", "gc/keep"):
+                ecr.create_repository(repositoryName=repo)
+            for data in (config, shared, own):
+                push_blob(ecr, "gc/app", data)
+            for data in (other_config, shared):
+                push_blob(ecr, "gc/keep", data)
+            ecr.put_image(repositoryName="gc/app", imageTag="v1",
+                          imageManifest=docker_manifest(config, [shared, own]))
+            ecr.put_image(repositoryName="gc/keep", imageTag="v1",
+                          imageManifest=docker_manifest(other_config, [shared]))
+            ecr.batch_delete_image(repositoryName="gc/app", imageIds=[{"imageTag": "v1"}])
+        finally:
+            server.stop()
+        self.assertEqual(self.files(), {sha(config), sha(other_config), sha(shared), sha(own)})
+
+        server = Server(self.root, "--blob-retention", "0", lifecycle_interval="1")
+        try:
+            deadline = time.monotonic() + 30
+            while self.files() != {sha(other_config), sha(shared)} and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(self.files(), {sha(other_config), sha(shared)})
+            ecr = client(server.url)
+            app = ecr.batch_check_layer_availability(
+                repositoryName="gc/app", layerDigests=[sha(config), sha(shared), sha(own)])
+            self.assertEqual([l["layerAvailability"] for l in app["layers"]], ["UNAVAILABLE"] * 3)
+            keep = ecr.batch_check_layer_availability(repositoryName="gc/keep",
+                                                      layerDigests=[sha(shared)])
+            self.assertEqual(keep["layers"][0]["layerAvailability"], "AVAILABLE")
+            url = ecr.get_download_url_for_layer(repositoryName="gc/keep",
+                                                 layerDigest=sha(shared))["downloadUrl"]
+            status, _, body = get(server.port, urllib.parse.urlsplit(url).path + "?" +
+                                  urllib.parse.urlsplit(url).query)
+            self.assertEqual((status, body), (200, shared))
+        finally:
+            server.stop()
+
+    def test_gc_command_keeps_new_layers_for_the_retention(self):
+        layer = b"uploaded, never put in an image" * 10
+        server = Server(self.root)
+        try:
+            ecr = client(server.url)
+            ecr.create_repository(repositoryName="gc/once")
+            push_blob(ecr, "gc/once", layer)
+        finally:
+            server.stop()
+
+        def gc(*extra):
+            done = subprocess.run([ECR_LOCAL, "gc", "--root", self.root, *extra],
+                                  capture_output=True, text=True, timeout=60)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            return done.stdout
+
+        self.assertEqual(gc(), "dropped 0 unreferenced layers, removed 0 blobs (0 bytes)\n")
+        self.assertEqual(self.files(), {sha(layer)})
+        self.assertEqual(gc("--blob-retention", "0"),
+                         f"dropped 1 unreferenced layers, removed 1 blobs ({len(layer)} bytes)\n")
+        self.assertEqual(self.files(), set())
 
 
 if __name__ == "__main__":

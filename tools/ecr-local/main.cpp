@@ -2,6 +2,7 @@
 //
 //   ecr-local --root DIR --listen 127.0.0.1:PORT     serve (first stdout line: base URL)
 //   ecr-local apply-lifecycle --root DIR             apply lifecycle policies once and exit
+//   ecr-local gc --root DIR [--blob-retention S]     collect garbage once and exit
 //
 // Exit codes: 0 after a clean stop (SIGINT/SIGTERM), 2 for bad arguments,
 // 1 when the server cannot start.
@@ -94,7 +95,8 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:5000";
   std::optional<std::string> access_key, secret_key, public_url;
   std::string log_level = "info";
-  long long upload_expiry_s = 24 * 3600, lifecycle_interval_s = 3600, download_expiry_s = 3600;
+  long long upload_expiry_s = 24 * 3600, lifecycle_interval_s = 3600, download_expiry_s = 3600,
+            blob_retention_s = 24 * 3600;
   bool no_auth = false;
 
   app.add_option("--root", root, "Directory holding blobs and metadata (created when missing)")
@@ -117,7 +119,14 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--lifecycle-interval", lifecycle_interval_s,
-                 "Seconds between applying lifecycle policies and expiring uploads; 0 disables")
+                 "Seconds between maintenance passes (lifecycle policies, upload expiry, "
+                 "garbage collection); 0 disables them")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--blob-retention", blob_retention_s,
+                 "Seconds a layer no image references stays in its repository (from its upload "
+                 "or the last BatchCheckLayerAvailability that reported it) before garbage "
+                 "collection drops it; its file goes once no repository has it")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app.add_option("--download-url-expiry", download_expiry_s, "Seconds a download URL stays valid")
@@ -128,6 +137,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   auto* apply = app.add_subcommand("apply-lifecycle",
                                    "Apply every repository's lifecycle policy now and exit");
+  auto* gc = app.add_subcommand(
+      "gc", "Collect garbage now (layers no image references, past --blob-retention) and exit");
+  // The registry's options may follow the subcommand too (ecr-local gc --root DIR).
+  apply->fallthrough();
+  gc->fallthrough();
   app.require_subcommand(0, 1);
 
   try {
@@ -150,6 +164,7 @@ int main(int argc, char** argv) {
       while (options.public_url->ends_with('/')) options.public_url->pop_back();
     }
     options.registry.upload_expiry = std::chrono::seconds(upload_expiry_s);
+    options.registry.blob_retention = std::chrono::seconds(blob_retention_s);
     options.maintenance_interval = std::chrono::seconds(lifecycle_interval_s);
     options.download_url_lifetime = std::chrono::seconds(download_expiry_s);
   } catch (const ecr::InputError& e) {
@@ -162,6 +177,11 @@ int main(int argc, char** argv) {
       ecr::server::Registry registry(options.root, options.registry);
       std::size_t expired = registry.apply_lifecycle_policies();
       std::cout << "expired " << expired << " images\n";
+      return 0;
+    }
+    if (*gc) {
+      ecr::server::Registry registry(options.root, options.registry);
+      std::cout << ecr::server::garbage_summary(registry.collect_garbage()) << "\n";
       return 0;
     }
     sigset_t signals;

@@ -1,0 +1,48 @@
+// Garbage collection: layers no image references, once past the retention,
+// and then the blob files no repository has.
+#include <chrono>
+#include <set>
+
+#include "server/registry.hpp"
+#include "server/registry_internal.hpp"
+
+namespace ecr::server {
+
+GarbageCollected Registry::collect_garbage() {
+  GarbageCollected out;
+  const std::int64_t cutoff =
+      to_ms(clock_()) -
+      std::chrono::duration_cast<std::chrono::milliseconds>(settings_.blob_retention).count();
+  {
+    std::lock_guard lock(mu_);
+    sql::Transaction tx(*db_);
+    sql::Statement drop(*db_,
+                        "DELETE FROM repository_blobs WHERE added_at <= ? AND NOT EXISTS "
+                        "(SELECT 1 FROM image_blobs WHERE image_blobs.repo_id = "
+                        "repository_blobs.repo_id AND image_blobs.blob_digest = "
+                        "repository_blobs.digest)");
+    drop.bind(1, cutoff).run();
+    out.layers = static_cast<std::size_t>(db_->changes());
+    tx.commit();
+  }
+  // No upload completes (renames its file into blobs/ and records it)
+  // while the files are swept.
+  std::unique_lock sweep(blob_sweep_mu_);
+  std::set<Digest> kept;
+  {
+    std::lock_guard lock(mu_);
+    sql::Statement held(*db_, "SELECT DISTINCT digest FROM repository_blobs");
+    while (held.step()) {
+      if (Digest::valid(held.text(0))) kept.insert(Digest::parse(held.text(0)));
+    }
+  }
+  std::tie(out.blobs, out.bytes) = blobs_.sweep_blobs(kept);
+  return out;
+}
+
+std::string garbage_summary(const GarbageCollected& gc) {
+  return "dropped " + std::to_string(gc.layers) + " unreferenced layers, removed " +
+         std::to_string(gc.blobs) + " blobs (" + std::to_string(gc.bytes) + " bytes)";
+}
+
+}  // namespace ecr::server
