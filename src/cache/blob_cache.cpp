@@ -7,9 +7,14 @@
 #include <array>
 #include <cerrno>
 #include <cstdlib>
+#include <exception>
+#include <future>
+#include <optional>
+#include <thread>
 
 #include "cache/blob_writer_impl.hpp"
 #include "cache/file_ops.hpp"
+#include "core/thread_pool.hpp"
 #include "ecr/cache.hpp"
 #include "ecr/error.hpp"
 
@@ -181,25 +186,49 @@ std::vector<CacheEntry> BlobCache::prune(std::uint64_t max_bytes) {
 
 std::vector<CacheEntry> BlobCache::verify() {
   sweep_temps();
-  std::vector<CacheEntry> removed;
-  std::array<std::byte, kCopyBufferSize> buffer{};
-  for (const CacheEntry& e : list()) {
-    const fs::path p = blob_path(e.digest);
-    cache::FileDescriptor fd = cache::open_for_reading(p);
-    if (!fd.valid()) continue;  // pruned meanwhile
-    Sha256 hash;
-    std::int64_t size = 0;
-    for (;;) {
-      std::size_t n = cache::read_some(fd.get(), buffer, p);
-      if (n == 0) break;
-      hash.update(buffer.data(), n);
-      size += static_cast<std::int64_t>(n);
+  const std::vector<CacheEntry> entries = list();
+  // Entries are hashed on every core (SHA-256 runs at ~1.6 GB/s on one);
+  // each result is the damaged entry's size, or nullopt when it is intact
+  // or was pruned meanwhile.
+  std::vector<std::future<std::optional<std::int64_t>>> checks;
+  checks.reserve(entries.size());
+  {
+    ThreadPool pool(std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()),
+                                          std::max<std::size_t>(entries.size(), 1)),
+                    entries.size() + 1);
+    for (const CacheEntry& e : entries) {
+      checks.push_back(pool.submit([this, &e]() -> std::optional<std::int64_t> {
+        const fs::path p = blob_path(e.digest);
+        cache::FileDescriptor fd = cache::open_for_reading(p);
+        if (!fd.valid()) return std::nullopt;  // pruned meanwhile
+        std::array<std::byte, kCopyBufferSize> buffer;
+        Sha256 hash;
+        std::int64_t size = 0;
+        for (;;) {
+          const std::size_t n = cache::read_some(fd.get(), buffer, p);
+          if (n == 0) break;
+          hash.update(buffer.data(), n);
+          size += static_cast<std::int64_t>(n);
+        }
+        if (hash.finish() == e.digest) return std::nullopt;
+        if (!cache::remove_if_same_file(p, fd.get())) return std::nullopt;
+        return size;
+      }));
     }
-    if (hash.finish() == e.digest) continue;
-    if (cache::remove_if_same_file(p, fd.get()))
-      removed.push_back(CacheEntry{e.digest, size, e.last_used});
+  }  // joins the workers
+  std::vector<CacheEntry> removed;
+  std::exception_ptr failure;  // the first entry that could not be read
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    try {
+      if (const auto size = checks[i].get()) {
+        removed.push_back(CacheEntry{entries[i].digest, *size, entries[i].last_used});
+      }
+    } catch (...) {
+      if (!failure) failure = std::current_exception();
+    }
   }
   if (!removed.empty()) cache::sync_directory(root_ / "blobs" / "sha256");
+  if (failure) std::rethrow_exception(failure);
   return removed;
 }
 

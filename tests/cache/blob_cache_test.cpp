@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -304,6 +306,44 @@ TEST_F(BlobCacheTest, VerifyDropsABlobWhoseBytesWereCorruptedOnDisk) {
   EXPECT_EQ(dropped[0].size, 16);
   EXPECT_FALSE(cache.contains(Digest::of(bad)));
   EXPECT_TRUE(cache.contains(Digest::of(good)));
+}
+
+// verify() hashes entries on several threads: each damaged one is dropped
+// and reported once, in list() order, and every intact one stays.
+TEST_F(BlobCacheTest, VerifyOfManyBlobsDropsExactlyTheDamagedOnes) {
+  std::vector<Digest> damaged;
+  std::vector<Digest> intact;
+  std::map<Digest, std::int64_t> damaged_size;
+  for (int i = 0; i < 40; ++i) {
+    const std::string data = "blob number " + std::to_string(i) + std::string(5000, 'x');
+    StringStream in(data);
+    cache.put(Digest::of(data), in);
+    if (i % 3 == 0) {
+      testing::write_file(blob_file(Digest::of(data)), data + "!");
+      damaged.push_back(Digest::of(data));
+      damaged_size[Digest::of(data)] = static_cast<std::int64_t>(data.size()) + 1;
+    } else {
+      intact.push_back(Digest::of(data));
+    }
+  }
+  std::vector<Digest> listed_damaged;
+  for (const CacheEntry& e : cache.list()) {
+    if (std::find(damaged.begin(), damaged.end(), e.digest) != damaged.end()) {
+      listed_damaged.push_back(e.digest);
+    }
+  }
+
+  const std::vector<CacheEntry> dropped = cache.verify();
+
+  std::vector<Digest> dropped_digests;
+  for (const CacheEntry& e : dropped) {
+    dropped_digests.push_back(e.digest);
+    EXPECT_EQ(e.size, damaged_size[e.digest]) << e.digest.str();
+  }
+  EXPECT_EQ(dropped_digests, listed_damaged);
+  for (const Digest& d : damaged) EXPECT_FALSE(cache.contains(d)) << d.str();
+  for (const Digest& d : intact) EXPECT_TRUE(cache.contains(d)) << d.str();
+  EXPECT_TRUE(cache.verify().empty());
 }
 
 TEST_F(BlobCacheTest, SweepRemovesAbandonedTempsButNotALiveWritersTemp) {
