@@ -44,8 +44,10 @@ std::int64_t BlobFetch::bytes_received() const {
 
 void BlobFetch::fetch(std::int64_t begin, std::int64_t end) {
   // libcurl hands the body over in pieces of 16 KiB; they reach the writer
-  // gathered into pieces of up to kWriteBytes: one pwrite and one hash update
-  // each instead of 64.
+  // gathered into pieces of up to kWriteBytes: one pwrite (and writeback
+  // start) and one hash update each instead of 64. Worth the copy: the bench
+  // image's cold pull takes 1.14-1.25 s gathered against 2.48-2.79 s with
+  // every 16 KiB piece written as it comes (5 runs each, alternating).
   std::string gathered;
   gathered.reserve(static_cast<std::size_t>(std::min<std::int64_t>(end - begin, kWriteBytes)));
   std::int64_t gathered_at = begin;

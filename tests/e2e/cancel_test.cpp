@@ -58,13 +58,8 @@ class Cancel : public ::testing::Test {
     EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << server_->log();
   }
 
-  testing::ProcessOptions tool(const std::string& binary, std::vector<std::string> args) {
-    testing::ProcessOptions opts;
-    opts.argv = {binary, "--endpoint-url", proxy_->url()};
-    opts.argv.insert(opts.argv.end(), args.begin(), args.end());
-    opts.env = testing::EcrLocalServer::tool_env();
-    opts.env["XDG_CACHE_HOME"] = (work_ / "xdg-cache").string();
-    return opts;
+  testing::ProcessOptions tool(const std::string& binary, const std::vector<std::string>& args) {
+    return tool_options(binary, proxy_->url(), args, work_);
   }
 
   // Pushes the test image to `dest` through the proxy, with no fault armed.

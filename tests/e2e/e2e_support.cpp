@@ -140,14 +140,20 @@ void EcrLocalSuite::TearDownTestSuite() {
   server_.reset();
 }
 
-testing::ProcessOptions EcrLocalSuite::tool(const std::string& binary,
-                                            const std::vector<std::string>& args) {
+testing::ProcessOptions tool_options(const std::string& binary, const std::string& endpoint_url,
+                                     const std::vector<std::string>& args,
+                                     const std::filesystem::path& work) {
   testing::ProcessOptions opts;
-  opts.argv = {binary, "--endpoint-url", server_->endpoint_url()};
+  opts.argv = {binary, "--endpoint-url", endpoint_url};
   opts.argv.insert(opts.argv.end(), args.begin(), args.end());
   opts.env = testing::EcrLocalServer::tool_env();
-  opts.env["XDG_CACHE_HOME"] = (work_ / "xdg-cache").string();
+  opts.env["XDG_CACHE_HOME"] = (work / "xdg-cache").string();
   return opts;
+}
+
+testing::ProcessOptions EcrLocalSuite::tool(const std::string& binary,
+                                            const std::vector<std::string>& args) {
+  return tool_options(binary, server_->endpoint_url(), args, work_);
 }
 
 testing::ProcessResult EcrLocalSuite::run(const std::string& binary,

@@ -101,15 +101,20 @@ struct Summary {
 // Parses the summary in `stdout_text`, taking the byte count under `bytes_key`.
 Summary parse_summary(const std::string& stdout_text, const char* bytes_key);
 
+// A shipped tool's command line and environment against `endpoint_url`:
+// ecr-local's credentials only (whatever the machine's AWS setup), and a
+// private default blob cache (`work`/xdg-cache/ecr), never the user's.
+testing::ProcessOptions tool_options(const std::string& binary, const std::string& endpoint_url,
+                                     const std::vector<std::string>& args,
+                                     const std::filesystem::path& work);
+
 // One ecr-local for the whole suite, and the shipped tools run against it.
 class EcrLocalSuite : public ::testing::Test {
  protected:
   static void SetUpTestSuite();
   static void TearDownTestSuite();
 
-  // The tool's command line and environment: this server, only its
-  // credentials (whatever the machine's AWS setup), and a private default
-  // blob cache ($XDG_CACHE_HOME/ecr), never the user's.
+  // tool_options against this server.
   static testing::ProcessOptions tool(const std::string& binary,
                                       const std::vector<std::string>& args);
   static testing::ProcessResult run(const std::string& binary,

@@ -151,13 +151,6 @@ void write_stderr(const std::string& text) {
   std::fflush(stderr);
 }
 
-// Draws the progress display's last state when a command's body ends, however it ends.
-struct ProgressFinisher {
-  ProgressFinisher() = default;
-  ProgressFinisher(const ProgressFinisher&) = delete;
-  ProgressFinisher& operator=(const ProgressFinisher&) = delete;
-  ~ProgressFinisher() { finish_progress(); }
-};
 }  // namespace
 
 void finish_progress() {

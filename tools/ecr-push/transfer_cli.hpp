@@ -70,6 +70,14 @@ std::shared_ptr<http::Transport> cancellable_transport(const ClientConfig& confi
 // too when the body fails. Idempotent.
 void finish_progress();
 
+// Calls finish_progress() when it goes out of scope, however the body ends.
+struct ProgressFinisher {
+  ProgressFinisher() = default;
+  ProgressFinisher(const ProgressFinisher&) = delete;
+  ProgressFinisher& operator=(const ProgressFinisher&) = delete;
+  ~ProgressFinisher() { finish_progress(); }
+};
+
 // SIGINT and SIGTERM set the returned flag; the engine then stops at its next
 // check and throws Cancelled. A second signal exits 130 at once.
 const std::atomic<bool>& install_cancel_handlers();

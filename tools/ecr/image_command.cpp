@@ -67,14 +67,6 @@ TransferOptions transfer_options(const ImageArgs& a) {
   return o;
 }
 
-// Draws the progress display's last state however the copy ends.
-struct ProgressFinisher {
-  ProgressFinisher() = default;
-  ProgressFinisher(const ProgressFinisher&) = delete;
-  ProgressFinisher& operator=(const ProgressFinisher&) = delete;
-  ~ProgressFinisher() { finish_progress(); }
-};
-
 Digest copy_with_registry(const ImageArgs& a, const ClientConfig& config) {
   const bool from_registry = is_registry_reference(a.source);
   const bool to_registry = is_registry_reference(a.dest);
