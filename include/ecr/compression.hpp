@@ -40,16 +40,29 @@ std::unique_ptr<ByteStream> decompressing_stream(std::unique_ptr<ByteStream> com
                                                  Compression algorithm,
                                                  const DecompressionLimits& limits = {});
 
+// The level each algorithm compresses at unless told otherwise, chosen once
+// for every path (ecr-push, ecr image copy, the library), so one layer gives
+// one digest whichever tool pushed it.
+// gzip 1 (zlib's fastest): measured in bench/compress_bench.cpp, level 1 keeps
+// a 2-thread compressor near the speed of the SHA-256 pass that bounds a push
+// (DESIGN.md performance model); higher levels gain a few percent of size.
+inline constexpr int kDefaultGzipLevel = 1;
+// zstd 3: zstd's own default, and what `zstd` and containerd's zstd layers use.
+inline constexpr int kDefaultZstdLevel = 3;
+
 struct CompressOptions {
   Compression algorithm = Compression::kGzip;
-  // gzip: 1 (zlib's fastest). Measured in bench/compress_bench.cpp: level 1
-  // keeps a 2-thread compressor near the speed of the SHA-256 pass that bounds
-  // a push (DESIGN.md performance model); higher levels gain a few percent of size.
-  // zstd: 3 (its default).
-  int level = 1;
+  // 0: the algorithm's default (kDefaultGzipLevel, kDefaultZstdLevel); else
+  // gzip 1-9, zstd 1-19.
+  int level = 0;
   // Worker threads; 0 = hardware concurrency. The output is identical for any
   // value (gzip: fixed independent blocks; zstd: always in its worker mode).
   std::size_t threads = 0;
+
+  // The level used: `level`, or the algorithm's default for 0.
+  int effective_level() const noexcept;
+  // Throws InputError naming the algorithm's range when the level is outside it.
+  void validate() const;
 };
 
 // gzip block size: pigz's default. Each block is compressed independently,

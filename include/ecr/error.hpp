@@ -1,7 +1,7 @@
 // The one error vocabulary of the library.
 //
 // Every failure inside libecr and at its public surface is an exception derived
-// from ecr::Error. Four kinds exist:
+// from ecr::Error. Five kinds exist:
 //   - ServiceError:   the registry answered with an error (carries the AWS error
 //                     name from the model, e.g. "RepositoryNotFoundException").
 //   - TransportError: the request never got an answer (DNS, connect, reset,
@@ -9,6 +9,7 @@
 //   - InputError:     something the caller or an outside file gave us is invalid
 //                     (a bad reference, a malformed manifest, a failed validation).
 //   - IntegrityError: bytes do not match the digest or size they claim.
+//   - Cancelled:      the caller asked a transfer to stop (TransferOptions::cancel).
 // Batch operations that report failures as data (`failures` lists) do not throw.
 #pragma once
 
@@ -19,7 +20,7 @@
 
 namespace ecr {
 
-enum class ErrorKind { kService, kTransport, kInput, kIntegrity };
+enum class ErrorKind { kService, kTransport, kInput, kIntegrity, kCancelled };
 
 class Error : public std::runtime_error {
  public:
@@ -78,6 +79,15 @@ class InputError : public Error {
 class IntegrityError : public Error {
  public:
   explicit IntegrityError(const std::string& what) : Error(ErrorKind::kIntegrity, what) {}
+};
+
+// A transfer stopped because its cancel flag was set (TransferOptions::cancel).
+// Whatever the cancel interrupted (a request aborted in flight, a retry cut
+// short) is reported as this, not as a transport failure. Nothing is committed
+// to a local destination when it is thrown.
+class Cancelled : public Error {
+ public:
+  Cancelled() : Error(ErrorKind::kCancelled, "transfer cancelled") {}
 };
 
 // True for the error codes the AWS standard retry mode treats as throttling

@@ -2,15 +2,20 @@
 // manifests) plus blobs addressed by digest. Every place an image lives is an
 // ImageSource and/or an ImageSink; a transfer is copy(source, sink).
 //
-// Implementing a new place (ECR, a cache) means implementing these two small
-// interfaces; the verification of every blob's digest and size is done here, in
-// BlobReader, not by each implementation.
+// Implementing a new place means implementing these two small interfaces; the
+// verification of every blob's digest and size is done here, in BlobReader,
+// not by each implementation. A place's special abilities (a registry's
+// batched availability check, ranged parallel downloads into a cache, files
+// linked into an archive) are overrides of the virtual functions below, never
+// branches in the transfer that drives them (ecr::copy, transfer.hpp).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,6 +23,7 @@
 
 #include "ecr/digest.hpp"
 #include "ecr/manifest.hpp"
+#include "ecr/progress.hpp"
 
 namespace ecr {
 
@@ -28,6 +34,14 @@ class ByteStream {
   // Reads up to out.size() bytes into `out`; returns how many, 0 only at the end.
   // Throws ecr::Error subclasses on I/O failure.
   virtual std::size_t read(std::span<std::byte> out) = 0;
+};
+
+// Where a blob's bytes are written as they are produced.
+class ByteOutput {
+ public:
+  virtual ~ByteOutput() = default;
+  // Takes all of `bytes`; throws ecr::Error subclasses on failure.
+  virtual void write(std::span<const std::byte> bytes) = 0;
 };
 
 // Reads one blob and verifies it as it streams: more bytes than the descriptor's
@@ -69,6 +83,8 @@ struct ImageEntry {
   Descriptor descriptor;
 };
 
+class ImageSink;
+
 class ImageSource {
  public:
   virtual ~ImageSource() = default;
@@ -93,6 +109,25 @@ class ImageSource {
   BlobReader open_blob(const Descriptor& descriptor,
                        BlobReader::Check check = BlobReader::Check::kDigest);
 
+  // Fetches `blobs` before a transfer writes them into `sink` one at a time:
+  // a registry downloads them in parallel ranges (into the blob cache, when
+  // the transfer has one). The default does nothing: a local source is read
+  // as the sink writes.
+  virtual void fetch_ahead(const std::vector<Descriptor>& blobs, const ImageSink& sink,
+                           TransferContext& context);
+  // Writes blob `descriptor` into `sink` and says how it got there. The
+  // default lets the sink read it (ImageSink::copy_blob) and answers the
+  // sink's SinkTraits::written_as; a registry source
+  // hands over what fetch_ahead landed (as a file, to a sink that places
+  // files) and fetches again a cached copy that turns out damaged.
+  virtual BlobAction send_blob(const Descriptor& descriptor, ImageSink& sink,
+                               TransferContext& context);
+  // The local file whose identity (path, size, mtime, inode) stands for the
+  // blob's bytes, so push's digest index (cache.hpp) can remember what an
+  // uncompressed layer compresses to: a layout's blob file, or an archive's
+  // own file. nullopt (the default) where there is none (a registry).
+  virtual std::optional<std::filesystem::path> identity_file(const Descriptor& descriptor) const;
+
  protected:
   // The unverified bytes of a blob; open_blob wraps them in a BlobReader.
   virtual std::unique_ptr<ByteStream> open_raw(const Descriptor& descriptor) = 0;
@@ -109,6 +144,26 @@ struct SinkTraits {
   // archives): the caller then verifies a file it has not just verified before
   // offering it, because the sink does not read it through.
   bool places_files = false;
+  // True where blobs may be written from several threads at once (a
+  // registry): a transfer then streams each blob from source to sink on its
+  // own job. Otherwise blobs are written one at a time, in plan order, after
+  // the source has fetched them (ImageSource::fetch_ahead).
+  bool concurrent_writes = false;
+  // What writing a blob here is called in a transfer's result: kUploaded for
+  // a registry, kCopied for a local place.
+  BlobAction written_as = BlobAction::kCopied;
+};
+
+// A blob whose digest is known only once all of it is written (after
+// go-containerregistry's stream.Layer): a layer compressed on the way.
+struct StreamedBlob {
+  // What progress is reported under: the uncompressed layer.
+  Descriptor shown_as;
+  // Writes every byte of the blob into `out`, from the first, and returns the
+  // blob's descriptor (media type, digest and size of the bytes written). A
+  // sink may call it again from the start (a registry upload resuming after a
+  // lost part); it then writes the same bytes.
+  std::function<Descriptor(ByteOutput& out)> write_to;
 };
 
 // A place images are written. Nothing written is visible until commit(); an
@@ -120,9 +175,23 @@ class ImageSink {
   virtual SinkTraits traits() const { return {}; }
   // True when the sink already holds this blob (copy() then skips it).
   virtual bool has_blob(const Digest& digest) = 0;
+  // has_blob of each of `blobs`, in order. A registry asks in batches
+  // (BatchCheckLayerAvailability); the default asks one at a time.
+  virtual std::vector<bool> has_blobs(const std::vector<Descriptor>& blobs,
+                                      TransferContext& context);
   // Writes the blob `in` delivers (its descriptor says what it is), reading it
   // to the end so it is verified. Throws IntegrityError from the reader.
   virtual void write_blob(BlobReader& in) = 0;
+  // Writes blob `descriptor` of `source`. A sink that may need the bytes again
+  // (a registry upload resuming after a lost part) opens the blob again. The
+  // default reads it once through write_blob.
+  virtual void copy_blob(ImageSource& source, const Descriptor& descriptor,
+                         TransferContext& context);
+  // Writes a blob whose digest is known only at its end and returns its
+  // descriptor. The default stages it in a temp file while hashing it, then
+  // writes it through write_blob (unless the sink already has it); a registry
+  // uploads it as it is produced.
+  virtual Descriptor write_streamed_blob(const StreamedBlob& blob, TransferContext& context);
   // Takes the blob `descriptor` from `file`, a local file the caller has
   // verified against it (e.g. a cache entry), without reading it through:
   // as a hard link when `file` is on the same filesystem, else as a

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "cache/file_ops.hpp"
-#include "ecr/cache.hpp"
+#include "cache/digest_index.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr {

@@ -65,9 +65,7 @@ std::size_t read_full(ByteStream& in, std::byte* dst, std::size_t n) {
 using Sink = std::function<void(std::span<const std::byte>)>;
 
 CompressedLayer gzip_parallel(ByteStream& in, const Sink& out, const CompressOptions& o) {
-  if (o.level < 1 || o.level > 9) {
-    throw InputError("gzip level must be 1-9 (found " + std::to_string(o.level) + ")");
-  }
+  o.validate();
   ThreadPool pool(o.threads);
   Sha256 compressed_hash, plain_hash;
   std::int64_t compressed_size = 0;
@@ -109,7 +107,7 @@ CompressedLayer gzip_parallel(ByteStream& in, const Sink& out, const CompressOpt
     input->insert(input->end(), previous_tail.begin(), previous_tail.end());
     input->insert(input->end(), block.begin(), block.begin() + static_cast<std::ptrdiff_t>(n));
     const std::size_t dict = previous_tail.size();
-    const int level = o.level;
+    const int level = o.effective_level();
     pending.push_back(pool.submit([input, dict, level, last] {
       return deflate_block(*input, dict, level, last);
     }));
@@ -141,7 +139,8 @@ struct ZstdDCtxFree {
 
 CompressedLayer zstd_compress(ByteStream& in, const Sink& out, const CompressOptions& o) {
   std::unique_ptr<ZSTD_CCtx, ZstdCCtxFree> c(ZSTD_createCCtx());
-  const int level = o.level;
+  o.validate();
+  const int level = o.effective_level();
   std::size_t threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   ZSTD_CCtx_setParameter(c.get(), ZSTD_c_compressionLevel, level);
   // Always worker mode (nbWorkers >= 1): zstd's output is then the same for any
@@ -303,6 +302,21 @@ std::unique_ptr<ByteStream> decompressing_stream(std::unique_ptr<ByteStream> com
                                                  Compression algorithm,
                                                  const DecompressionLimits& limits) {
   return std::make_unique<Decompressor>(std::move(compressed), algorithm, limits);
+}
+
+int CompressOptions::effective_level() const noexcept {
+  if (level != 0) return level;
+  return algorithm == Compression::kZstd ? kDefaultZstdLevel : kDefaultGzipLevel;
+}
+
+void CompressOptions::validate() const {
+  const int l = effective_level();
+  if (algorithm == Compression::kGzip && (l < 1 || l > 9)) {
+    throw InputError("gzip level must be 1-9 (found " + std::to_string(l) + ")");
+  }
+  if (algorithm == Compression::kZstd && (l < 1 || l > 19)) {
+    throw InputError("zstd level must be 1-19 (found " + std::to_string(l) + ")");
+  }
 }
 
 CompressedLayer compress_layer(ByteStream& in, const Sink& out, const CompressOptions& options) {

@@ -29,6 +29,7 @@ class DockerArchiveSource final : public ImageSource {
   explicit DockerArchiveSource(std::unique_ptr<FileTree> tree);
   std::vector<ImageEntry> list() override { return images_; }
   ParsedManifest fetch_manifest(const Descriptor& descriptor) override;
+  std::optional<std::filesystem::path> identity_file(const Descriptor& descriptor) const override;
 
  protected:
   std::unique_ptr<ByteStream> open_raw(const Descriptor& descriptor) override;

@@ -90,6 +90,13 @@ ParsedManifest DockerArchiveSource::fetch_manifest(const Descriptor& descriptor)
   return it->second;
 }
 
+std::optional<std::filesystem::path> DockerArchiveSource::identity_file(
+    const Descriptor& descriptor) const {
+  const auto it = paths_.find(descriptor.digest);
+  if (it == paths_.end()) return std::nullopt;
+  return tree_->identity_file(it->second);
+}
+
 std::unique_ptr<ByteStream> DockerArchiveSource::open_raw(const Descriptor& descriptor) {
   auto it = paths_.find(descriptor.digest);
   if (it == paths_.end()) {

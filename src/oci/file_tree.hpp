@@ -27,6 +27,10 @@ class FileTree {
   // Whole file, InputError when larger than `max`.
   std::string read(std::string_view path, std::size_t max);
   virtual std::string describe() const = 0;
+  // The file on disk whose identity stands for the bytes at `path`
+  // (ImageSource::identity_file): the file itself in a directory, the
+  // archive for an archive's entry.
+  virtual std::filesystem::path identity_file(std::string_view path) const = 0;
 };
 
 // Normalizes an archive entry or a relative path: drops "./" and empty
@@ -40,6 +44,9 @@ class DirectoryTree final : public FileTree {
   std::optional<std::int64_t> file_size(std::string_view path) override;
   std::unique_ptr<ByteStream> open(std::string_view path) override;
   std::string describe() const override { return root_.string(); }
+  std::filesystem::path identity_file(std::string_view path) const override {
+    return resolve(path);
+  }
   const std::filesystem::path& root() const noexcept { return root_; }
 
  private:
@@ -64,6 +71,7 @@ class TarTree final : public FileTree {
   std::optional<std::int64_t> file_size(std::string_view path) override;
   std::unique_ptr<ByteStream> open(std::string_view path) override;
   std::string describe() const override { return archive_.string(); }
+  std::filesystem::path identity_file(std::string_view) const override { return archive_; }
   bool has(std::string_view path) const;
 
  private:

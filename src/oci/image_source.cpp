@@ -57,4 +57,16 @@ BlobReader ImageSource::open_blob(const Descriptor& descriptor, BlobReader::Chec
   return BlobReader(descriptor, open_raw(descriptor), check);
 }
 
+void ImageSource::fetch_ahead(const std::vector<Descriptor>&, const ImageSink&, TransferContext&) {}
+
+BlobAction ImageSource::send_blob(const Descriptor& descriptor, ImageSink& sink,
+                                  TransferContext& context) {
+  sink.copy_blob(*this, descriptor, context);
+  return sink.traits().written_as;
+}
+
+std::optional<std::filesystem::path> ImageSource::identity_file(const Descriptor&) const {
+  return std::nullopt;
+}
+
 }  // namespace ecr

@@ -24,6 +24,9 @@ class OciLayoutSource final : public ImageSource {
   // Throws InputError when the tree has no valid oci-layout or index.json.
   explicit OciLayoutSource(std::unique_ptr<FileTree> tree);
   std::vector<ImageEntry> list() override;
+  std::optional<std::filesystem::path> identity_file(const Descriptor& descriptor) const override {
+    return tree_->identity_file(blob_path(descriptor.digest));
+  }
 
  protected:
   std::unique_ptr<ByteStream> open_raw(const Descriptor& descriptor) override;

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "ecr/image.hpp"
-#include "transfer/progress.hpp"
+#include "ecr/progress.hpp"
 #include "transfer/ranged_get.hpp"
 #include "transfer/registry_session.hpp"
 
@@ -31,7 +31,7 @@ inline constexpr std::int64_t kWriteBytes = 1 << 20;
 // One blob being downloaded; shared by the threads fetching its ranges.
 class BlobFetch {
  public:
-  BlobFetch(RegistrySession& session, Descriptor descriptor, RangeWriter write, Reporter& reporter)
+  BlobFetch(RegistrySession& session, Descriptor descriptor, RangeWriter write, TransferContext& reporter)
       : session_(session),
         d_(std::move(descriptor)),
         url_(session, d_.digest),
@@ -56,7 +56,7 @@ class BlobFetch {
   Descriptor d_;
   DownloadUrl url_;
   RangeWriter write_;
-  Reporter& reporter_;
+  TransferContext& reporter_;
   mutable std::mutex mutex_;
   std::int64_t received_ = 0;
   std::int64_t reported_ = 0;

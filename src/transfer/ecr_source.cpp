@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "ecr/errors.hpp"
-#include "ecr/transfer.hpp"
 #include "transfer/ranged_get.hpp"
 
 namespace ecr::transfer {
@@ -72,12 +71,17 @@ ParsedManifest batch_get_manifest(RegistrySession& session, const api::ImageIden
   if (answer.failures && !answer.failures->empty()) {
     // Failures are data in the API; a missing image is an error to a pull
     // or a copy.
+    // The Client's typed error for a missing image, so a pull and a
+    // DescribeImages fail alike.
     const auto& f = answer.failures->front();
-    throw ServiceError(f.failureCode.value_or("ImageNotFound"),
-                       what + ": " + f.failureReason.value_or("no reason given"));
+    const std::string message = what + ": " + f.failureReason.value_or("no reason given");
+    if (f.failureCode.value_or("ImageNotFound") == "ImageNotFound") {
+      throw api::ImageNotFoundException(message);
+    }
+    throw ServiceError(*f.failureCode, message);
   }
   if (!answer.images || answer.images->empty() || !answer.images->front().imageManifest) {
-    throw ServiceError("ImageNotFound", what + ": BatchGetImage answered no image");
+    throw api::ImageNotFoundException(what + ": BatchGetImage answered no image");
   }
   const api::Image& image = answer.images->front();
   ParsedManifest m =
@@ -89,11 +93,29 @@ ParsedManifest batch_get_manifest(RegistrySession& session, const api::ImageIden
   return m;
 }
 
-EcrImageSource::EcrImageSource(std::unique_ptr<RegistrySession> session, std::string default_ref,
-                               const std::atomic<bool>* cancel)
-    : session_(std::move(session)), default_ref_(std::move(default_ref)), cancel_(cancel) {}
+EcrImageSource::EcrImageSource(std::shared_ptr<RegistrySession> session, std::string default_ref,
+                               EcrSourceOptions options)
+    : session_(std::move(session)),
+      default_ref_(std::move(default_ref)),
+      options_(std::move(options)) {
+  if (options_.cache_dir) landing_.emplace(options_.cache_dir);
+}
+
+BlobLanding& EcrImageSource::landing() {
+  // A staging directory only once something is fetched ahead.
+  if (!landing_) landing_.emplace(std::nullopt);
+  return *landing_;
+}
 
 std::vector<ImageEntry> EcrImageSource::list() { return resolved_; }
+
+void EcrImageSource::keep_manifest(const ParsedManifest& m) {
+  BlobCache* cache = landing_ ? landing_->cache() : nullptr;
+  if (cache == nullptr || cache->contains(m.digest)) return;
+  BlobWriter w = cache->writer(m.digest, static_cast<std::int64_t>(m.raw.size()));
+  w.write(m.raw);
+  w.commit();
+}
 
 ParsedManifest EcrImageSource::resolve(std::string_view ref) {
   std::string wanted(ref.empty() ? std::string_view(default_ref_) : ref);
@@ -104,7 +126,9 @@ ParsedManifest EcrImageSource::resolve(std::string_view ref) {
   } else {
     id.imageTag = wanted;
   }
+  // A tag is always resolved with the registry, never from the cache.
   ParsedManifest m = batch_get_manifest(*session_, id);
+  keep_manifest(m);
   ImageEntry entry{.names = {}, .descriptor = m.descriptor()};
   if (id.imageTag) entry.names.push_back(wanted);
   const auto same = std::find_if(resolved_.begin(), resolved_.end(), [&](const ImageEntry& e) {
@@ -120,6 +144,19 @@ ParsedManifest EcrImageSource::resolve(std::string_view ref) {
 }
 
 ParsedManifest EcrImageSource::fetch_manifest(const Descriptor& descriptor) {
+  // Manifests named by digest are content-addressed: a cached one whose bytes
+  // match is used (a warm pull of an index costs one BatchGetImage); one that
+  // does not is dropped and fetched again.
+  if (BlobCache* cache = landing_ ? landing_->cache() : nullptr) {
+    if (auto stream = cache->open(descriptor.digest)) {
+      try {
+        BlobReader reader(descriptor, std::move(stream));
+        return parse_manifest(reader.read_all(kMaxManifestBytes), descriptor.media_type);
+      } catch (const IntegrityError&) {
+        cache->remove(descriptor.digest);
+      }
+    }
+  }
   api::ImageIdentifier id;
   id.imageDigest = descriptor.digest.str();
   ParsedManifest m = batch_get_manifest(*session_, id);
@@ -128,34 +165,88 @@ ParsedManifest EcrImageSource::fetch_manifest(const Descriptor& descriptor) {
                          std::to_string(m.raw.size()) + " bytes; its descriptor says " +
                          std::to_string(descriptor.size));
   }
+  keep_manifest(m);
   return m;
 }
 
+void EcrImageSource::fetch_ahead(const std::vector<Descriptor>& blobs, const ImageSink& sink,
+                                 TransferContext& context) {
+  BlobLanding& land = landing();
+  BlobCache* cache = land.cache();
+  sink_places_files_ = sink.traits().places_files;
+  // A sink that takes files does not read them, so cached blobs are hashed
+  // before they are offered (in parallel, up front); a damaged one is dropped
+  // and downloaded. Other sinks read every blob through a BlobReader.
+  if (cache && sink_places_files_) drop_damaged_cached_blobs(*cache, blobs, context.jobs());
+  std::vector<std::unique_ptr<Download>> started;
+  for (const auto& d : blobs) {
+    if (landed_.contains(d.digest)) continue;
+    if (cache && cache->contains(d.digest)) {
+      landed_[d.digest] = Landed{BlobAction::kCached, nullptr};
+      context.report(d.digest, BlobState::kCached, d.size, d.size);
+    } else {
+      started.push_back(land.start(*session_, d, context));
+      landed_[d.digest] = Landed{BlobAction::kDownloaded, started.back().get()};
+    }
+  }
+  context.add_received(land.download_all(started, context, options_.tuning));
+  for (auto& d : started) downloads_.push_back(std::move(d));
+}
+
+BlobAction EcrImageSource::send_blob(const Descriptor& descriptor, ImageSink& sink,
+                                     TransferContext& context) {
+  const auto it = landed_.find(descriptor.digest);
+  if (it == landed_.end()) return ImageSource::send_blob(descriptor, sink, context);
+  return deliver(descriptor, it->second, sink, context);
+}
+
+BlobAction EcrImageSource::deliver(const Descriptor& d, Landed landed, ImageSink& sink,
+                                   TransferContext& context) {
+  BlobLanding& land = landing();
+  // The landed file is known to hold `d` when this transfer downloaded and
+  // checked it, or hashed the cached one up front; a sink that takes files
+  // may then have it without reading it.
+  bool verified = landed.action == BlobAction::kDownloaded || sink_places_files_;
+  for (;;) {
+    context.throw_if_cancelled();
+    if (verified) {
+      const auto file = land.file(d);
+      if (file && sink.place_file(d, *file)) return landed.action;
+    }
+    if (auto stream = land.open(d, landed.download)) {
+      try {
+        BlobReader reader(d, std::move(stream));
+        sink.write_blob(reader);
+        return landed.action;
+      } catch (const IntegrityError&) {
+        if (landed.action != BlobAction::kCached) throw;
+      } catch (const Error&) {
+        // E.g. a docker-archive sink's decompressor tripping over damaged
+        // bytes before the digest check: fetch again only when the entry is bad.
+        if (landed.action != BlobAction::kCached || cached_blob_intact(*land.cache(), d)) throw;
+      }
+      land.cache()->remove(d.digest);
+    } else if (landed.action != BlobAction::kCached) {
+      throw InputError("blob " + d.digest.str() + " left the cache while being pulled");
+    }
+    // A cached blob that is gone (pruned by another process) or damaged on
+    // disk: downloaded again, and written again.
+    std::vector<std::unique_ptr<Download>> again;
+    again.push_back(land.start(*session_, d, context));
+    context.add_received(land.download_all(again, context, options_.tuning));
+    landed = Landed{BlobAction::kDownloaded, again.front().get()};
+    downloads_.push_back(std::move(again.front()));
+    landed_[d.digest] = landed;
+    verified = true;
+  }
+}
+
 std::unique_ptr<ByteStream> EcrImageSource::open_raw(const Descriptor& descriptor) {
-  return std::make_unique<RangedBlobStream>(*session_, descriptor, cancel_);
+  const auto it = landed_.find(descriptor.digest);
+  if (it != landed_.end()) {
+    if (auto stream = landing().open(descriptor, it->second.download)) return stream;
+  }
+  return std::make_unique<RangedBlobStream>(*session_, descriptor, options_.cancel);
 }
 
 }  // namespace ecr::transfer
-
-namespace ecr {
-
-std::unique_ptr<ImageSource> open_registry_source(const ImageReference& ref,
-                                                  const ClientConfig& config,
-                                                  const std::atomic<bool>* cancel,
-                                                  std::shared_ptr<http::Transport> transport) {
-  std::string default_ref = ref.digest ? ref.digest->str() : ref.tag.value_or("latest");
-  return std::make_unique<transfer::EcrImageSource>(
-      transfer::RegistrySession::open(config, ref, std::move(transport), cancel),
-      std::move(default_ref), cancel);
-}
-
-PushResult copy(const ImageReference& source, const ImageReference& dest,
-                const ClientConfig& config, const TransferOptions& options,
-                std::shared_ptr<http::Transport> transport) {
-  options.validate();
-  std::unique_ptr<ImageSource> from =
-      open_registry_source(source, config, options.cancel, transport);
-  return push(*from, "", dest, config, options, std::move(transport));
-}
-
-}  // namespace ecr

@@ -1,17 +1,25 @@
-// An Amazon ECR repository as an ImageSource, so anything that copies from a
-// source (the push engine, copy_image, inspect_image) reads from a registry
-// the same way it reads from a file:
-//   resolve    BatchGetImage by tag or digest, with the four accepted
-//              manifest media types
-//   fetch_manifest  BatchGetImage by digest (an index's children)
-//   open_raw   GetDownloadUrlForLayer, then GETs of the blob in consecutive
-//              byte ranges of kSourceRangeBytes (get_range, as the pull engine
-//              fetches), so memory stays at one range per open blob whatever
-//              the blob's size; BlobReader verifies size and digest as the
-//              bytes stream through.
+// An Amazon ECR repository as an ImageSource, so every transfer reads from a
+// registry the way it reads from a file:
+//   resolve         BatchGetImage by tag or digest, with the four accepted
+//                   manifest media types
+//   fetch_manifest  BatchGetImage by digest (an index's children), served by
+//                   the blob cache when it holds the manifest
+//   fetch_ahead     for a local sink: every blob the sink lacks that the cache
+//                   does not hold is downloaded in parallel ranges into the
+//                   BlobLanding (blob_landing.hpp), verified, before the sink
+//                   writes any
+//   send_blob       a fetched-ahead blob goes to the sink as a file (a sink
+//                   that places files) or read through; a cached blob that
+//                   turns out damaged is dropped and fetched again
+//   open_raw        otherwise (a registry sink): GetDownloadUrlForLayer, then
+//                   GETs of the blob in consecutive ranges of
+//                   kSourceRangeBytes, so memory stays at one range per open
+//                   blob whatever its size
 #pragma once
 
 #include <atomic>
+#include <filesystem>
+#include <map>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -19,6 +27,7 @@
 #include <vector>
 
 #include "ecr/image.hpp"
+#include "transfer/blob_landing.hpp"
 #include "transfer/registry_session.hpp"
 
 namespace ecr::transfer {
@@ -35,39 +44,64 @@ const std::vector<std::string>& accepted_manifest_media_types();
 
 // BatchGetImage of the one image `id` names in `session`'s repository (by its
 // digest when it has one, else by its tag), asking for
-// accepted_manifest_media_types(): how pull plans and this source read
-// manifests. Throws ServiceError named after BatchGetImage's failure code
-// (ImageNotFound, ...) or the API error (RepositoryNotFoundException, ...);
-// IntegrityError when asked by digest and answered a manifest with another.
+// accepted_manifest_media_types(). Throws api::ImageNotFoundException when the
+// registry reports the image missing, a ServiceError named after any other
+// failure code (ImageTagDoesNotMatchDigest, ...) or the API error
+// (RepositoryNotFoundException, ...); IntegrityError when asked by digest and
+// answered a manifest with another.
 ParsedManifest batch_get_manifest(RegistrySession& session, const api::ImageIdentifier& id);
+
+// How an EcrImageSource reads.
+struct EcrSourceOptions {
+  // The blob cache (TransferOptions::cache_dir): manifests by digest and
+  // fetched-ahead blobs are served from it and kept there.
+  std::optional<std::filesystem::path> cache_dir;
+  // Not owned, may be null: reads throw Cancelled once it reads true.
+  const std::atomic<bool>* cancel = nullptr;
+  DownloadTuning tuning{};
+};
 
 class EcrImageSource final : public ImageSource {
  public:
   // Reads from `session`'s repository. `default_ref` is what resolve("")
-  // means: the reference's digest, else its tag, else "latest". `cancel` (not
-  // owned, may be null) is polled between ranges and body chunks; Cancelled
-  // is thrown when it reads true.
-  EcrImageSource(std::unique_ptr<RegistrySession> session, std::string default_ref,
-                 const std::atomic<bool>* cancel = nullptr);
+  // means: the reference's digest, else its tag, else "latest".
+  EcrImageSource(std::shared_ptr<RegistrySession> session, std::string default_ref,
+                 EcrSourceOptions options = {});
 
   // The images resolved so far, under the tag they were asked by. A
   // repository is not enumerated (that is ListImages/DescribeImages).
   std::vector<ImageEntry> list() override;
   // `ref`: empty (the default reference), a digest "sha256:..." or a tag.
-  // Throws ServiceError named after BatchGetImage's failure code
-  // (ImageNotFound, ...) or the API error (RepositoryNotFoundException, ...);
-  // IntegrityError when the manifest answered has another digest.
+  // Throws as batch_get_manifest.
   ParsedManifest resolve(std::string_view ref) override;
   ParsedManifest fetch_manifest(const Descriptor& descriptor) override;
+  void fetch_ahead(const std::vector<Descriptor>& blobs, const ImageSink& sink,
+                   TransferContext& context) override;
+  BlobAction send_blob(const Descriptor& descriptor, ImageSink& sink,
+                       TransferContext& context) override;
 
  protected:
   std::unique_ptr<ByteStream> open_raw(const Descriptor& descriptor) override;
 
  private:
-  std::unique_ptr<RegistrySession> session_;
+  // A blob fetch_ahead took care of.
+  struct Landed {
+    BlobAction action;   // kDownloaded or kCached
+    Download* download;  // this transfer's download; null for a cached blob
+  };
+  BlobLanding& landing();
+  void keep_manifest(const ParsedManifest& m);
+  // Writes the landed `d` into `sink`; returns how it finally got there.
+  BlobAction deliver(const Descriptor& d, Landed landed, ImageSink& sink, TransferContext& context);
+
+  std::shared_ptr<RegistrySession> session_;
   std::string default_ref_;
-  const std::atomic<bool>* cancel_;
+  EcrSourceOptions options_;
   std::vector<ImageEntry> resolved_;
+  std::optional<BlobLanding> landing_;
+  std::vector<std::unique_ptr<Download>> downloads_;
+  std::map<Digest, Landed> landed_;
+  bool sink_places_files_ = false;
 };
 
 }  // namespace ecr::transfer

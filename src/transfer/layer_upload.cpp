@@ -190,7 +190,7 @@ class ChannelPartWriter final : public PartWriter {
   };
 
   ChannelPartWriter(PartChannel& channel, const Target& target, std::string& scratch,
-                    std::int64_t skip_until, const Reporter& reporter)
+                    std::int64_t skip_until, const TransferContext& reporter)
       : channel_(channel),
         target_(target),
         scratch_(scratch),
@@ -255,7 +255,7 @@ class ChannelPartWriter final : public PartWriter {
   const Target& target_;
   std::string& scratch_;
   std::int64_t skip_until_;
-  const Reporter& reporter_;
+  const TransferContext& reporter_;
   PartBuffer* current_ = nullptr;
   std::size_t held_ = 0;       // bytes of the current part
   std::int64_t first_ = 0;     // blob offset of the current part's first byte
@@ -272,7 +272,7 @@ class LayerUpload {
  public:
   LayerUpload(RegistrySession& session, const Descriptor& shown, const BlobProducer& produce,
               std::vector<PartBufferPool::Lease>& buffers, std::int64_t fallback_part_size,
-              Reporter& reporter, UploadProgress progress, UploadTally& stats)
+              TransferContext& reporter, UploadProgress progress, UploadTally& stats)
       : session_(session),
         shown_(shown),
         produce_(produce),
@@ -404,7 +404,7 @@ class LayerUpload {
   const BlobProducer& produce_;
   std::vector<PartBufferPool::Lease>& buffers_;
   std::int64_t fallback_part_size_;
-  Reporter& reporter_;
+  TransferContext& reporter_;
   UploadProgress progress_;
   UploadTally& stats_;
   std::string upload_id_;  // of the upload being sent
@@ -415,7 +415,7 @@ class LayerUpload {
 
 UploadStats upload_blob(RegistrySession& session, const Descriptor& shown,
                         const BlobProducer& produce, PartBufferPool& pool,
-                        std::int64_t fallback_part_size, Reporter& reporter,
+                        std::int64_t fallback_part_size, TransferContext& reporter,
                         UploadProgress progress) {
   std::vector<PartBufferPool::Lease> buffers = pool.acquire(kPartBuffersPerUpload);
   UploadTally tally;

@@ -19,7 +19,7 @@
 
 #include "ecr/image.hpp"
 #include "transfer/part_buffer_pool.hpp"
-#include "transfer/progress.hpp"
+#include "ecr/progress.hpp"
 #include "transfer/registry_session.hpp"
 
 namespace ecr::transfer {
@@ -42,9 +42,8 @@ inline constexpr std::size_t kPartBuffersPerUpload = 2;
 // The producer's end of the pipeline: bytes written here are cut into parts of
 // the upload's part size, each encoded into its request body and handed to
 // the sender. Not thread-safe (one producer).
-class PartWriter {
+class PartWriter : public ByteOutput {
  public:
-  virtual ~PartWriter() = default;
   // Free room in the current part (never empty): read into it, then advance().
   virtual std::span<std::byte> space() = 0;
   // Takes `n` bytes written into space(). May block until the sender frees a
@@ -52,7 +51,7 @@ class PartWriter {
   virtual void advance(std::size_t n) = 0;
   // Copies `bytes` in (for producers that write from their own buffers, such
   // as a compressor).
-  void write(std::span<const std::byte> bytes);
+  void write(std::span<const std::byte> bytes) override;
 };
 
 // Writes the whole blob, from its first byte to its end, into `out` and
@@ -93,7 +92,7 @@ enum class UploadProgress { kPartsSent, kByProducer };
 // digest, and what the producer and the registry throw.
 UploadStats upload_blob(RegistrySession& session, const Descriptor& shown,
                         const BlobProducer& produce, PartBufferPool& pool,
-                        std::int64_t fallback_part_size, Reporter& reporter,
+                        std::int64_t fallback_part_size, TransferContext& reporter,
                         UploadProgress progress = UploadProgress::kPartsSent);
 
 }  // namespace ecr::transfer

@@ -16,28 +16,7 @@ void TransferOptions::validate() const {
   if (platform && all_platforms) {
     throw InputError("choose either a platform or all platforms, not both");
   }
-}
-
-std::string_view blob_action_name(BlobAction action) noexcept {
-  switch (action) {
-    case BlobAction::kUploaded: return "uploaded";
-    case BlobAction::kExists: return "exists";
-    case BlobAction::kDownloaded: return "downloaded";
-    case BlobAction::kCached: return "cached";
-  }
-  return "unknown";
-}
-
-std::string_view blob_state_name(BlobState state) noexcept {
-  switch (state) {
-    case BlobState::kChecking: return "checking";
-    case BlobState::kExists: return "exists";
-    case BlobState::kUploading: return "uploading";
-    case BlobState::kDownloading: return "downloading";
-    case BlobState::kCached: return "cached";
-    case BlobState::kDone: return "done";
-  }
-  return "unknown";
+  compression.validate();
 }
 
 }  // namespace ecr

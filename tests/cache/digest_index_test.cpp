@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cache/cache_test_support.hpp"
+#include "cache/digest_index.hpp"
 #include "ecr/cache.hpp"
 #include "ecr/error.hpp"
 

@@ -5,6 +5,17 @@
 #include "ecr/image_location.hpp"
 #include "transfer_cli.hpp"
 
+namespace {
+
+// The kind of a bare DEST path, from --format.
+ecr::LocationKind format_kind(const std::string& format) {
+  if (format == "oci") return ecr::LocationKind::kOciLayout;
+  if (format == "docker-archive") return ecr::LocationKind::kDockerArchive;
+  return ecr::LocationKind::kOciArchive;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{
       "Pull an image from Amazon ECR.\n"
@@ -26,18 +37,24 @@ int main(int argc, char** argv) {
 
   return ecr::cli::run(app, argc, argv, "pull", [&] {
     const auto& cancel = ecr::cli::install_cancel_handlers();
-    const ecr::TransferOptions options = ecr::cli::transfer_options(flags, cancel);
-    const ecr::ImageReference ref = ecr::cli::parse_registry_reference(source);
-    std::string location = dest;
-    if (ecr::ImageLocation::parse(dest).transport == ecr::Transport::kDetect) {
-      location = format + ":" + dest;
+    ecr::TransferOptions options = ecr::cli::transfer_options(flags, cancel);
+    // As docker pull: the host's image out of an index unless told otherwise.
+    if (!options.platform && !options.all_platforms) options.platform = ecr::host_platform();
+    const ecr::ImageLocation from = ecr::ImageLocation::parse(source, ecr::LocationKind::kEcr);
+    if (from.kind != ecr::LocationKind::kEcr) {
+      throw CLI::ValidationError("SOURCE", "must be an ECR image, not " + from.str());
     }
-    const ecr::PullResult r = ecr::pull(ref, location, ecr::cli::client_config(flags), options);
+    const ecr::ImageLocation to = ecr::ImageLocation::parse(dest, format_kind(format));
+    if (to.kind == ecr::LocationKind::kEcr) {
+      throw CLI::ValidationError("DEST", "must be a local place, not " + to.str());
+    }
+    const ecr::PullResult r = ecr::copy(from, to, ecr::cli::client_config(flags), options);
     ecr::cli::finish_progress();
     if (flags.json) {
       std::cout << ecr::cli::summary_json(r, "bytesDownloaded") << "\n";
     } else if (!flags.quiet) {
-      std::cout << "pulled " << ref.str() << " " << r.digest.str() << " into " << location << "\n";
+      std::cout << "pulled " << from.image->str() << " " << r.digest.str() << " into " << to.str()
+                << "\n";
     }
   });
 }

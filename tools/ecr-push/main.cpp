@@ -34,16 +34,18 @@ int main(int argc, char** argv) {
     ecr::TransferOptions options = ecr::cli::transfer_options(flags, cancel);
     options.create_repository = create_repository;
     options.tags = tags;
-    options.compression = compression == "zstd"   ? ecr::Compression::kZstd
-                          : compression == "none" ? ecr::Compression::kNone
-                                                  : ecr::Compression::kGzip;
-    const ecr::ImageReference ref = ecr::cli::parse_registry_reference(dest);
-    const ecr::PushResult r = ecr::push(source, ref, ecr::cli::client_config(flags), options);
+    options.compression = ecr::cli::compress_options(compression);
+    const ecr::ImageLocation from = ecr::ImageLocation::parse(source);
+    const ecr::ImageLocation to = ecr::ImageLocation::parse(dest, ecr::LocationKind::kEcr);
+    if (to.kind != ecr::LocationKind::kEcr) {
+      throw CLI::ValidationError("DEST", "must be an ECR repository, not " + to.str());
+    }
+    const ecr::PushResult r = ecr::copy(from, to, ecr::cli::client_config(flags), options);
     ecr::cli::finish_progress();
     if (flags.json) {
       std::cout << ecr::cli::summary_json(r, "bytesUploaded") << "\n";
     } else if (!flags.quiet) {
-      std::cout << "pushed " << ref.str() << " " << r.digest.str() << "\n";
+      std::cout << "pushed " << to.image->str() << " " << r.digest.str() << "\n";
     }
   });
 }

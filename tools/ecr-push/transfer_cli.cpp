@@ -21,30 +21,6 @@ const char* const kExitStatusHelp =
     "RepositoryNotFoundException); 2 usage error; 130 interrupted by SIGINT or SIGTERM "
     "(nothing partial is left at a local destination).";
 
-namespace {
-constexpr std::string_view kRegistryPrefixes[] = {"docker://", "ecr:"};
-}  // namespace
-
-ImageReference parse_registry_reference(std::string_view text) {
-  for (std::string_view prefix : kRegistryPrefixes) {
-    if (text.starts_with(prefix)) return ImageReference::parse(text.substr(prefix.size()));
-  }
-  return ImageReference::parse(text);
-}
-
-bool is_registry_reference(std::string_view text) {
-  for (std::string_view prefix : kRegistryPrefixes) {
-    if (text.starts_with(prefix)) return true;
-  }
-  std::error_code ignored;
-  if (std::filesystem::exists(std::filesystem::path(text), ignored)) return false;
-  try {
-    return ImageReference::parse(text).host.has_value();
-  } catch (const InputError&) {
-    return false;
-  }
-}
-
 void add_common_options(CLI::App& app, CommonFlags& f) {
   app.add_option("--region", f.region, "AWS region (default: AWS_REGION, the profile's region)");
   app.add_option("--profile", f.profile, "shared config/credentials profile");
@@ -61,6 +37,21 @@ void add_common_options(CLI::App& app, CommonFlags& f) {
   app.add_flag("--no-cache", f.no_cache, "use no local cache");
   app.add_flag("-q,--quiet", f.quiet, "no progress lines");
   app.add_flag("--json", f.json, "end with one line of JSON describing the transfer");
+}
+
+CompressOptions compress_options(const std::string& name) {
+  if (name == "gzip") return CompressOptions{.algorithm = Compression::kGzip};
+  if (name == "zstd") return CompressOptions{.algorithm = Compression::kZstd};
+  if (name == "none") return CompressOptions{.algorithm = Compression::kNone};
+  throw CLI::ValidationError("--compression",
+                             "must be gzip, zstd or none (found \"" + name + "\")");
+}
+
+std::string platform_advice(const PlatformError& error) {
+  std::string s = error.what();
+  s += "; choose with --platform:";
+  for (const auto& p : error.offered()) s += " " + p;
+  return s;
 }
 
 std::int64_t parse_size(const std::string& text) {
@@ -204,15 +195,6 @@ TransferOptions transfer_options(const CommonFlags& f, const std::atomic<bool>& 
   return o;
 }
 
-std::shared_ptr<http::Transport> cancellable_transport(const ClientConfig& config,
-                                                       const std::atomic<bool>& cancel) {
-  http::TransportOptions t;
-  t.connect_timeout = config.connect_timeout;
-  t.verify_tls = config.verify_tls;
-  t.abort = &cancel;
-  return http::make_curl_transport(t);
-}
-
 const std::atomic<bool>& install_cancel_handlers() {
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -269,6 +251,9 @@ int run(CLI::App& app, int argc, char** argv, const std::string& what,
   } catch (const Cancelled&) {
     std::cerr << app.get_name() << ": interrupted; " << what << " stopped\n";
     return kExitInterrupted;
+  } catch (const PlatformError& e) {
+    std::cerr << app.get_name() << ": " << what << " failed: " << platform_advice(e) << "\n";
+    return kExitFailure;
   } catch (const ServiceError& e) {
     std::cerr << app.get_name() << ": " << what << " failed: the registry answered " << e.name()
               << ": " << e.message() << "\n";

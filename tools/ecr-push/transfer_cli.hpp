@@ -11,20 +11,8 @@
 #include <string>
 
 #include "ecr/transfer.hpp"
-#include "http/transport.hpp"
 
 namespace ecr::cli {
-
-// A registry image as the tools take it: `REPO[:TAG][@DIGEST]`, a full ECR
-// URI (`<account>.dkr.ecr.<region>.amazonaws.com/REPO[:TAG][@DIGEST]`), or
-// either behind skopeo's `docker://` or this project's `ecr:` prefix. Throws
-// InputError as ImageReference::parse.
-ImageReference parse_registry_reference(std::string_view text);
-
-// Whether `text` names a registry image rather than a local location (see
-// ImageLocation): it has a `docker://` or `ecr:` prefix, or it is a full ECR
-// URI and no file or directory of that name exists.
-bool is_registry_reference(std::string_view text);
 
 // Exit statuses (documented in --help).
 inline constexpr int kExitOk = 0;
@@ -50,6 +38,14 @@ struct CommonFlags {
 
 void add_common_options(CLI::App& app, CommonFlags& flags);
 
+// --compression's value (gzip, zstd or none) as CompressOptions, at the
+// algorithm's default level. Throws CLI::ValidationError for anything else.
+CompressOptions compress_options(const std::string& name);
+
+// What a PlatformError means on the command line: the message, then the
+// --platform values to choose from.
+std::string platform_advice(const PlatformError& error);
+
 // "10MiB", "5242880", "8M" -> bytes. Throws InputError.
 std::int64_t parse_size(const std::string& text);
 
@@ -57,13 +53,6 @@ std::int64_t parse_size(const std::string& text);
 // options are validated here, once. `cancel` is set by SIGINT/SIGTERM.
 ClientConfig client_config(const CommonFlags& flags);
 TransferOptions transfer_options(const CommonFlags& flags, const std::atomic<bool>& cancel);
-
-// A libcurl transport for `config` whose requests in flight abort once
-// `cancel` is set. push() and pull() make one themselves; copy() reads its
-// source repository through a session of its own, which aborts only when
-// handed this.
-std::shared_ptr<http::Transport> cancellable_transport(const ClientConfig& config,
-                                                       const std::atomic<bool>& cancel);
 
 // Draws the progress display's final state (on a terminal); call it before
 // printing the result so the redraw does not climb over it. run() calls it
@@ -87,7 +76,8 @@ std::string summary_json(const TransferResult& result, const char* bytes_key);
 
 // Parses, runs `body` and maps what it throws to an exit status with one
 // clear line on stderr: usage errors 2, Cancelled 130, other errors 1 (a
-// service error says which AWS error it was).
+// service error says which AWS error it was; a PlatformError which
+// --platform values there are).
 int run(CLI::App& app, int argc, char** argv, const std::string& what,
         const std::function<void()>& body);
 

@@ -19,6 +19,10 @@ Failure describe_current_exception(std::string_view operation) {
     // Checked against the model before sending, like botocore's parameter
     // validation, which the AWS CLI v2 reports as a usage error.
     return {kExitUsage, std::string("\nParameter validation failed: ") + e.what() + "\n"};
+  } catch (const PlatformError& e) {
+    std::string choices;
+    for (const auto& p : e.offered()) choices += " " + p;
+    return {kExitOtherError, "\n" + std::string(e.what()) + "; choose with --platform:" + choices + "\n"};
   } catch (const Cancelled&) {
     return {kExitCancelled, "\ninterrupted\n"};
   } catch (const ServiceError& e) {

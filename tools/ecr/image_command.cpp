@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "ecr/error.hpp"
-#include "ecr/image_copy.hpp"
+#include "ecr/inspect.hpp"
 #include "ecr/image_location.hpp"
 #include "ecr/transfer.hpp"
 #include "transfer_cli.hpp"
@@ -32,26 +32,11 @@ constexpr const char* kPlaces =
     "oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF], a path, or a registry "
     "image: docker://REF, ecr:REF or <account>.dkr.ecr.<region>.amazonaws.com/REPO[:TAG|@DIGEST]";
 
-CopyOptions copy_options(const ImageArgs& a) {
-  CopyOptions o;
-  if (!a.platform.empty()) o.platform = Platform::parse(a.platform);
-  if (a.compression == "zstd") {
-    o.compression.algorithm = Compression::kZstd;
-    o.compression.level = 3;
-  } else if (a.compression == "none") {
-    o.compression.algorithm = Compression::kNone;
-  } else if (a.compression != "gzip") {
-    throw InputError("--compression must be gzip, zstd or none (found \"" + a.compression + "\")");
-  }
-  o.compression.threads = a.threads;
-  return o;
-}
-
-// Registry transfers of `ecr image copy`: push, pull or ECR to ECR, stopped
-// by SIGINT/SIGTERM, with ecr-pull's blob cache (the default one unless
-// --cache-dir or --no-cache) and ecr-push's progress display on a terminal
-// (nowhere else: the command's output is the digest on stdout, and scripts
-// reading it get no extra lines on stderr).
+// Registry transfers of `ecr image copy` are stopped by SIGINT/SIGTERM, use
+// ecr-pull's blob cache (the default one unless --cache-dir or --no-cache)
+// and show ecr-push's progress display on a terminal (nowhere else: the
+// command's output is the digest on stdout, and scripts reading it get no
+// extra lines on stderr).
 TransferOptions transfer_options(const ImageArgs& a) {
   CommonFlags flags;
   flags.jobs = a.jobs;
@@ -60,27 +45,10 @@ TransferOptions transfer_options(const ImageArgs& a) {
   flags.no_cache = a.no_cache;
   flags.quiet = a.quiet || ::isatty(STDERR_FILENO) == 0;
   TransferOptions o = cli::transfer_options(flags, install_cancel_handlers());
-  o.compression = a.compression == "zstd"   ? Compression::kZstd
-                  : a.compression == "none" ? Compression::kNone
-                                            : Compression::kGzip;
+  o.compression = compress_options(a.compression);
+  o.compression.threads = a.threads;
   o.create_repository = a.create_repository;
   return o;
-}
-
-Digest copy_with_registry(const ImageArgs& a, const ClientConfig& config) {
-  const bool from_registry = is_registry_reference(a.source);
-  const bool to_registry = is_registry_reference(a.dest);
-  const TransferOptions options = transfer_options(a);
-  if (from_registry && to_registry) {
-    // Both repositories' requests abort on Ctrl-C, the source's reads too.
-    return copy(parse_registry_reference(a.source), parse_registry_reference(a.dest), config,
-                options, cancellable_transport(config, *options.cancel))
-        .digest;
-  }
-  if (to_registry) return push(a.source, parse_registry_reference(a.dest), config, options).digest;
-  // A registry source into a local destination is a pull; a pull keeps the
-  // host's platform of an index unless --platform names another.
-  return pull(parse_registry_reference(a.source), a.dest, config, options).digest;
 }
 
 }  // namespace
@@ -98,13 +66,9 @@ CLI::App* add_image_command(CLI::App& parent, std::function<ClientConfig()> clie
   inspect->callback([args, client_config] {
     std::optional<Platform> platform;
     if (!args->platform.empty()) platform = Platform::parse(args->platform);
-    if (is_registry_reference(args->source)) {
-      auto source = open_registry_source(parse_registry_reference(args->source), client_config());
-      std::cout << inspect_image(*source, "", platform) << "\n";
-      return;
-    }
     const ImageLocation loc = ImageLocation::parse(args->source);
-    auto source = open_image_source(loc);
+    auto source = loc.kind == LocationKind::kEcr ? open_registry_source(*loc.image, client_config())
+                                                 : open_image_source(loc);
     std::cout << inspect_image(*source, loc.ref, platform) << "\n";
   });
 
@@ -126,17 +90,13 @@ CLI::App* add_image_command(CLI::App& parent, std::function<ClientConfig()> clie
   copy->add_flag("--no-cache", args->no_cache, "registry source: use no blob cache");
   copy->add_flag("-q,--quiet", args->quiet, "registry transfers: no progress on a terminal");
   copy->callback([args, client_config] {
-    if (is_registry_reference(args->source) || is_registry_reference(args->dest)) {
-      const std::string digest = [&] {
-        const ProgressFinisher finisher;  // before the digest is printed
-        return copy_with_registry(*args, client_config()).str();
-      }();
-      std::cout << digest << "\n";
-      return;
-    }
-    const CopyResult r = copy_image(ImageLocation::parse(args->source),
-                                    ImageLocation::parse(args->dest), copy_options(*args));
-    std::cout << r.digest.str() << "\n";
+    const std::string digest = [&] {
+      const ProgressFinisher finisher;  // before the digest is printed
+      return ecr::copy(ImageLocation::parse(args->source), ImageLocation::parse(args->dest),
+                  client_config(), transfer_options(*args))
+          .digest.str();
+    }();
+    std::cout << digest << "\n";
   });
   return image;
 }

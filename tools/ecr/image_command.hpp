@@ -1,8 +1,7 @@
 // `ecr image inspect SOURCE` and `ecr image copy SOURCE DEST`: a thin shell over
-// ecr::inspect_image and ecr::copy_image (include/ecr/image_copy.hpp) for
-// images on disk, and over ecr::push, ecr::pull and ecr::copy
-// (include/ecr/transfer.hpp) when a side is a registry reference
-// (`docker://REF`, `ecr:REF` or a full ECR URI; see docs/cli.md).
+// ecr::inspect_image (include/ecr/inspect.hpp) and ecr::copy
+// (include/ecr/transfer.hpp) for any two places: images on disk and registry
+// references (`docker://REF`, `ecr:REF` or a full ECR URI; see docs/cli.md).
 #pragma once
 
 #include <CLI/CLI.hpp>

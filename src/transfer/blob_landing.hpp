@@ -1,0 +1,111 @@
+// Where a registry source lands the blobs it fetches ahead for a local sink
+// (ImageSource::fetch_ahead): the blob cache, or a private staging directory
+// when there is none. Downloads land in files because a local sink is
+// written one blob at a time while downloads run in parallel.
+//
+// With a cache (TransferOptions::cache_dir) each blob is written through a
+// ranged BlobWriter, verified and committed into blobs/sha256, and the sink
+// takes it from there; a blob already cached is not downloaded at all.
+// Without a cache the files are in a staging directory that goes with the
+// landing. Either way every blob is verified before any sink sees it.
+//
+// Ranges are handed out by a RangeQueue: a worker gets the next range of the
+// first blob that has no range in flight, so each blob's bytes arrive in
+// order and are hashed as they are written (cache::InOrderHasher), and no two
+// workers write one file (contending for its inode lock). Only when every
+// blob left has a range in flight (fewer blobs than workers, e.g. one large
+// layer) does a blob get a second one, out of order: the one with the most
+// ranges left. Its bytes are then read back from the page cache and hashed as
+// soon as the earlier range lands.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "cache/in_order_hasher.hpp"
+#include "ecr/cache.hpp"
+#include "ecr/image.hpp"
+#include "oci/file_io.hpp"
+#include "transfer/blob_download.hpp"
+#include "transfer/registry_session.hpp"
+
+namespace ecr::transfer {
+
+// How a registry source splits large blobs. Blobs of at least
+// `range_threshold` bytes are fetched as parallel ranges of `range_chunk`
+// bytes.
+struct DownloadTuning {
+  // 8 MiB ranges are what aws-c-s3 uses by default for ranged GETs
+  // (g_default_part_size_fallback) and what S3's performance guidelines
+  // recommend (8-16 MB). Measured against ecr-local (docs/performance.md,
+  // "Range tuning"): on loopback, where one connection is not bandwidth-capped
+  // as an S3 connection is, no split and 4/8/16/32 MiB ranges all pull the
+  // 770 MB image in 2.9-3.4 s, within run-to-run noise; the defaults are
+  // kept for the per-connection limits of real downloads, which loopback
+  // cannot show.
+  std::int64_t range_chunk = 8 * 1024 * 1024;
+  // Splitting pays off once there are at least two ranges.
+  std::int64_t range_threshold = 16 * 1024 * 1024;
+};
+
+// GETs one blob tolerates (resets resumed with Range, expired URLs refreshed)
+// before giving up.
+inline constexpr int kMaxDownloadAttempts = 5;
+// A blob whose bytes do not match its digest is fetched again this many times.
+inline constexpr int kMaxIntegrityRefetches = 1;
+
+// One blob being downloaded: into a staging file (`fd`, hashed by `hasher`)
+// or into the cache (`writer`); both replaced by fresh ones for a refetch.
+struct Download {
+  explicit Download(Descriptor d) : descriptor(std::move(d)) {}
+  Descriptor descriptor;
+  std::shared_ptr<oci::UniqueFd> fd;
+  std::filesystem::path staged;
+  std::unique_ptr<cache::InOrderHasher> hasher;
+  std::optional<BlobWriter> writer;
+  std::unique_ptr<BlobFetch> fetch;
+};
+
+class BlobLanding {
+ public:
+  // A cache at `cache_dir`, else a staging directory under the temp directory.
+  explicit BlobLanding(const std::optional<std::filesystem::path>& cache_dir);
+
+  BlobCache* cache() { return cache_ ? &*cache_ : nullptr; }
+
+  // A download of `d`, ready for download_all.
+  std::unique_ptr<Download> start(RegistrySession& session, const Descriptor& d,
+                                  TransferContext& context);
+  // Downloads `blobs` on `context.jobs()` workers (large ones as ranges) and
+  // verifies (and, with a cache, commits) each, fetching a blob whose bytes
+  // do not match again whole, at most kMaxIntegrityRefetches times. Returns
+  // the bytes received. Throws IntegrityError naming the digest when a blob
+  // still does not match, and what the downloads throw.
+  std::int64_t download_all(std::vector<std::unique_ptr<Download>>& blobs,
+                            TransferContext& context, const DownloadTuning& tuning);
+
+  // The file holding a downloaded blob, or a cached one (nullopt when the
+  // cache no longer has it).
+  std::optional<std::filesystem::path> file(const Descriptor& d);
+  // The bytes of a downloaded blob (`blob`), or of a cached one (`blob` null;
+  // nullptr when the cache no longer has it).
+  std::unique_ptr<ByteStream> open(const Descriptor& d, const Download* blob);
+
+ private:
+  void finish(Download& blob, TransferContext& context);
+
+  std::optional<BlobCache> cache_;
+  std::optional<oci::StagingDir> staging_;
+};
+
+// True when the cached blob `d` is there and hashes to its digest.
+bool cached_blob_intact(BlobCache& cache, const Descriptor& d);
+
+// Drops from the cache the blobs of `blobs` that are cached but do not hash
+// to their digest (they are then downloaded), hashing on `jobs` threads.
+void drop_damaged_cached_blobs(BlobCache& cache, const std::vector<Descriptor>& blobs, int jobs);
+
+}  // namespace ecr::transfer
