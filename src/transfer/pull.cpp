@@ -32,6 +32,7 @@
 #include <span>
 
 #include "cache/in_order_hasher.hpp"
+#include "core/file.hpp"
 #include "ecr/cache.hpp"
 #include "ecr/errors.hpp"
 #include "oci/file_io.hpp"
@@ -48,17 +49,16 @@ namespace {
 struct Download {
   explicit Download(Descriptor d) : descriptor(std::move(d)) {}
   Descriptor descriptor;
-  std::shared_ptr<oci::UniqueFd> fd;
+  std::shared_ptr<UniqueFd> fd;
   std::filesystem::path staged;
   std::unique_ptr<cache::InOrderHasher> hasher;
   std::optional<BlobWriter> writer;
   std::unique_ptr<BlobFetch> fetch;
 };
 
-std::shared_ptr<oci::UniqueFd> create_sized_file(const std::filesystem::path& path,
-                                                 std::int64_t size) {
-  auto fd = std::make_shared<oci::UniqueFd>(
-      ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+std::shared_ptr<UniqueFd> create_sized_file(const std::filesystem::path& path, std::int64_t size) {
+  auto fd =
+      std::make_shared<UniqueFd>(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd->get() < 0 || ::ftruncate(fd->get(), static_cast<off_t>(size)) != 0) {
     throw InputError("cannot create " + path.string() + ": " + std::strerror(errno));
   }
