@@ -1,4 +1,4 @@
-// Files for the image stores: an owned descriptor, a stream over a byte range,
+// Files for the image stores (on top of core/file.hpp): a stream over a byte range,
 // and staging directories that vanish unless committed (DESIGN.md storage rules).
 #pragma once
 
