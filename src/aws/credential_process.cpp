@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/file.hpp"
 #include "core/json_reader.hpp"
 #include "ecr/error.hpp"
 
@@ -18,35 +19,9 @@ extern char** environ;
 namespace ecr::aws {
 namespace {
 
-// A file descriptor closed on destruction.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
 struct Pipe {
-  Fd read_end;
-  Fd write_end;
+  UniqueFd read_end;
+  UniqueFd write_end;
 };
 
 Pipe make_pipe() {
@@ -55,7 +30,7 @@ Pipe make_pipe() {
     throw InputError(std::string("cannot create a pipe for credential_process: ") +
                      std::strerror(errno));
   }
-  return {Fd(fds[0]), Fd(fds[1])};
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
 // Output of a credentials helper is a few hundred bytes; anything past this

@@ -14,6 +14,7 @@
 
 #include "cache/blob_writer_impl.hpp"
 #include "cache/file_ops.hpp"
+#include "core/file.hpp"
 #include "core/thread_pool.hpp"
 #include "ecr/cache.hpp"
 #include "ecr/error.hpp"
@@ -30,14 +31,11 @@ constexpr std::size_t kCopyBufferSize = 64 * 1024;
 
 class CachedBlobStream final : public ByteStream {
  public:
-  CachedBlobStream(cache::FileDescriptor fd, fs::path path)
-      : fd_(std::move(fd)), path_(std::move(path)) {}
-  std::size_t read(std::span<std::byte> out) override {
-    return cache::read_some(fd_.get(), out, path_);
-  }
+  CachedBlobStream(UniqueFd fd, fs::path path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  std::size_t read(std::span<std::byte> out) override { return read_some(fd_.get(), out, path_); }
 
  private:
-  cache::FileDescriptor fd_;
+  UniqueFd fd_;
   fs::path path_;
 };
 
@@ -85,7 +83,7 @@ std::optional<fs::path> BlobCache::path(const Digest& digest) {
 
 std::unique_ptr<ByteStream> BlobCache::open(const Digest& digest) {
   fs::path p = blob_path(digest);
-  cache::FileDescriptor fd = cache::open_for_reading(p);
+  UniqueFd fd = open_if_exists(p);
   if (!fd.valid()) return nullptr;
   cache::touch(p);
   return std::make_unique<CachedBlobStream>(std::move(fd), std::move(p));
@@ -96,7 +94,7 @@ BlobWriter BlobCache::writer(const Digest& digest, std::optional<std::int64_t> e
     throw InputError("cache: blob " + digest.str() + " has a negative size " +
                      std::to_string(*expected_size));
   }
-  cache::TempFile temp = cache::create_locked_temp(root_ / "tmp", ".tmp");
+  TempFile temp = TempFile::create_locked(root_ / "tmp", ".tmp");
   return BlobWriter(std::make_unique<BlobWriter::Impl>(digest, expected_size, blob_path(digest),
                                                        std::move(temp)));
 }
@@ -106,15 +104,10 @@ BlobWriter BlobCache::ranged_writer(const Digest& digest, std::int64_t size) {
     throw InputError("cache: blob " + digest.str() + " has a negative size " +
                      std::to_string(size));
   }
-  cache::TempFile temp = cache::create_locked_temp(root_ / "tmp", ".tmp");
-  if (::ftruncate(temp.fd.get(), static_cast<off_t>(size)) != 0) {
-    const int err = errno;
-    ::unlink(temp.path.c_str());
-    errno = err;
-    cache::throw_io_error("size", temp.path);
-  }
+  TempFile temp = TempFile::create_locked(root_ / "tmp", ".tmp");
+  if (::ftruncate(temp.fd(), static_cast<off_t>(size)) != 0) throw_file_error("size", temp.path());
   auto impl = std::make_unique<BlobWriter::Impl>(digest, size, blob_path(digest), std::move(temp));
-  impl->ranged.emplace(impl->temp.fd.get(), size, impl->temp.path);
+  impl->ranged.emplace(impl->temp.fd(), size, impl->temp.path());
   return BlobWriter(std::move(impl));
 }
 
@@ -122,9 +115,9 @@ bool BlobCache::remove(const Digest& digest) {
   const fs::path p = blob_path(digest);
   if (::unlink(p.c_str()) != 0) {
     if (errno == ENOENT) return false;
-    cache::throw_io_error("remove", p);
+    throw_file_error("remove", p);
   }
-  cache::sync_directory(p.parent_path());
+  sync_directory(p.parent_path());
   return true;
 }
 
@@ -175,12 +168,12 @@ std::vector<CacheEntry> BlobCache::prune(std::uint64_t max_bytes) {
     if (!now || now->last_used != e.last_used) continue;
     if (::unlink(p.c_str()) != 0) {
       if (errno == ENOENT) continue;
-      cache::throw_io_error("remove", p);
+      throw_file_error("remove", p);
     }
     total -= static_cast<std::uint64_t>(e.size);
     removed.push_back(e);
   }
-  if (!removed.empty()) cache::sync_directory(root_ / "blobs" / "sha256");
+  if (!removed.empty()) sync_directory(root_ / "blobs" / "sha256");
   return removed;
 }
 
@@ -199,13 +192,13 @@ std::vector<CacheEntry> BlobCache::verify() {
     for (const CacheEntry& e : entries) {
       checks.push_back(pool.submit([this, &e]() -> std::optional<std::int64_t> {
         const fs::path p = blob_path(e.digest);
-        cache::FileDescriptor fd = cache::open_for_reading(p);
+        UniqueFd fd = open_if_exists(p);
         if (!fd.valid()) return std::nullopt;  // pruned meanwhile
         std::array<std::byte, kCopyBufferSize> buffer;
         Sha256 hash;
         std::int64_t size = 0;
         for (;;) {
-          const std::size_t n = cache::read_some(fd.get(), buffer, p);
+          const std::size_t n = read_some(fd.get(), buffer, p);
           if (n == 0) break;
           hash.update(buffer.data(), n);
           size += static_cast<std::int64_t>(n);
@@ -227,7 +220,7 @@ std::vector<CacheEntry> BlobCache::verify() {
       if (!failure) failure = std::current_exception();
     }
   }
-  if (!removed.empty()) cache::sync_directory(root_ / "blobs" / "sha256");
+  if (!removed.empty()) sync_directory(root_ / "blobs" / "sha256");
   if (failure) std::rethrow_exception(failure);
   return removed;
 }

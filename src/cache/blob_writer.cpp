@@ -1,10 +1,12 @@
-// BlobWriter: temp file, hash while writing, verify, fsync, rename into place.
+// BlobWriter: temp file, hash while writing; commit_blob verifies, fsyncs and
+// renames into place.
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <stdexcept>
 
 #include "cache/blob_writer_impl.hpp"
+#include "cache/file_ops.hpp"
+#include "core/blob_commit.hpp"
 #include "ecr/cache.hpp"
 #include "ecr/error.hpp"
 
@@ -40,7 +42,7 @@ void BlobWriter::write(std::span<const std::byte> data) {
                          std::to_string(*w.expected_size) + " (at least " + std::to_string(after) +
                          ")");
   }
-  cache::write_all(w.temp.fd.get(), data, w.temp.path);
+  w.temp.write(data);
   w.hash.update(data.data(), data.size());
   w.written = after;
 }
@@ -55,12 +57,11 @@ void BlobWriter::write_at(std::int64_t offset, std::span<const std::byte> data) 
                          std::to_string(end) + " lie outside its size " +
                          std::to_string(*w.expected_size));
   }
-  cache::write_all_at(w.temp.fd.get(), data, offset, w.temp.path);
+  write_all_at(w.temp.fd(), data, offset, w.temp.path());
   // Starts writing these pages to disk now, while the download goes on, so
   // that commit()'s fsync has less left to wait for (about 5% off a cold
   // pull of the bench image). Only a hint: its failure changes nothing.
-  ::sync_file_range(w.temp.fd.get(), offset, static_cast<off_t>(data.size()),
-                    SYNC_FILE_RANGE_WRITE);
+  ::sync_file_range(w.temp.fd(), offset, static_cast<off_t>(data.size()), SYNC_FILE_RANGE_WRITE);
   w.ranged->landed(offset, data);
   const std::lock_guard lock(w.mutex);
   w.written += static_cast<std::int64_t>(data.size());
@@ -69,54 +70,29 @@ void BlobWriter::write_at(std::int64_t offset, std::span<const std::byte> data) 
 fs::path BlobWriter::commit() {
   if (!impl_ || impl_->done) throw std::logic_error("BlobWriter::commit after commit or abort");
   Impl& w = *impl_;
+  // Any failure below ends this writer with its temp file removed.
+  struct AbortUnlessCommitted {
+    BlobWriter& writer;
+    ~AbortUnlessCommitted() { writer.abort(); }
+  } const abort_on_failure{*this};
   if (!w.ranged && w.expected_size && w.written != *w.expected_size) {
-    const std::string message = "blob " + w.digest.str() + ": expected " +
-                                std::to_string(*w.expected_size) + " bytes, got " +
-                                std::to_string(w.written);
-    abort();
-    throw IntegrityError(message);
+    throw IntegrityError("blob " + w.digest.str() + ": expected " +
+                         std::to_string(*w.expected_size) + " bytes, got " +
+                         std::to_string(w.written));
   }
-  const Digest found = [&] {
-    try {
-      return w.ranged ? w.ranged->finish() : w.hash.finish();
-    } catch (...) {
-      abort();
-      throw;
-    }
-  }();
-  if (found != w.digest) {
-    const std::string message = "blob " + w.digest.str() + ": content hashes to " + found.str() +
-                                " (" + std::to_string(w.written) + " bytes written)";
-    abort();
-    throw IntegrityError(message);
-  }
-  try {
-    cache::sync_file(w.temp.fd.get(), w.temp.path);
-    std::error_code ec;
-    if (fs::exists(w.target, ec)) {
-      // Another writer got there first with the same verified bytes: keep its
-      // file (readers may hold it open) and count this write as a use.
-      ::unlink(w.temp.path.c_str());
-      cache::touch(w.target);
-    } else {
-      if (::rename(w.temp.path.c_str(), w.target.c_str()) != 0) {
-        cache::throw_io_error("rename into", w.target);
-      }
-      cache::sync_directory(w.target.parent_path());
-    }
-  } catch (...) {
-    abort();
-    throw;
+  const Digest found = w.ranged ? w.ranged->finish() : w.hash.finish();
+  if (commit_blob(w.temp, w.digest, found, w.written, w.target) == BlobCommit::kAlreadyPresent) {
+    // Another writer got there first with the same verified bytes: its file is
+    // kept (readers may hold it open) and this write counts as a use.
+    cache::touch(w.target);
   }
   w.done = true;
-  w.temp.fd.reset();  // releases the flock only now that the temp name is gone
   return w.target;
 }
 
 void BlobWriter::abort() noexcept {
   if (!impl_ || impl_->done) return;
-  ::unlink(impl_->temp.path.c_str());
-  impl_->temp.fd.reset();
+  impl_->temp.remove();
   impl_->done = true;
 }
 

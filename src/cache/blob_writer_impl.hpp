@@ -7,16 +7,15 @@
 #include <mutex>
 #include <optional>
 
-#include "cache/file_ops.hpp"
 #include "cache/in_order_hasher.hpp"
+#include "core/file.hpp"
 #include "ecr/cache.hpp"
 #include "ecr/digest.hpp"
 
 namespace ecr {
 
 struct BlobWriter::Impl {
-  Impl(Digest d, std::optional<std::int64_t> size, std::filesystem::path final_path,
-       cache::TempFile t)
+  Impl(Digest d, std::optional<std::int64_t> size, std::filesystem::path final_path, TempFile t)
       : digest(std::move(d)),
         expected_size(size),
         target(std::move(final_path)),
@@ -25,7 +24,7 @@ struct BlobWriter::Impl {
   Digest digest;
   std::optional<std::int64_t> expected_size;
   std::filesystem::path target;  // blobs/sha256/<hex>
-  cache::TempFile temp;          // tmp/<random>.tmp, flocked while we write
+  TempFile temp;                 // tmp/<random>.tmp, flocked while we write
   Sha256 hash;
   std::int64_t written = 0;
   bool done = false;  // committed or aborted

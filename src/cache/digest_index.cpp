@@ -12,6 +12,7 @@
 
 #include "cache/file_ops.hpp"
 #include "cache/digest_index.hpp"
+#include "core/file.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr {
@@ -98,7 +99,7 @@ SourceFileKey SourceFileKey::of(const fs::path& file, std::string subkey) {
   fs::path absolute = fs::absolute(file, ec);
   if (ec) throw InputError("cache: cannot resolve " + file.string() + ": " + ec.message());
   struct stat st {};
-  if (::stat(absolute.c_str(), &st) != 0) cache::throw_io_error("stat", absolute);
+  if (::stat(absolute.c_str(), &st) != 0) throw_file_error("stat", absolute);
   SourceFileKey key;
   key.path = absolute.lexically_normal();
   key.device = static_cast<std::uint64_t>(st.st_dev);

@@ -4,7 +4,7 @@
 #include <iterator>
 #include <vector>
 
-#include "cache/file_ops.hpp"
+#include "core/file.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr::cache {

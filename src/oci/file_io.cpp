@@ -28,28 +28,8 @@ std::string random_suffix() {
 
 }  // namespace
 
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = o.release();
-  }
-  return *this;
-}
-
 std::shared_ptr<UniqueFd> open_regular_file(const std::filesystem::path& path) {
-  auto fd = std::make_shared<UniqueFd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  if (fd->get() < 0) throw InputError("cannot open " + path.string() + ": " + errno_text());
-  struct stat st {};
-  if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    throw InputError(path.string() + " is not a regular file");
-  }
-  // O_NONBLOCK only kept open() from hanging on a FIFO; regular files ignore it.
-  ::fcntl(fd->get(), F_SETFL, 0);
-  return fd;
+  return std::make_shared<UniqueFd>(ecr::open_regular_file(path));
 }
 
 std::int64_t file_size(int fd) {
@@ -80,14 +60,7 @@ FileWriter::FileWriter(const std::filesystem::path& path)
   if (fd_.get() < 0) throw InputError("cannot create " + path.string() + ": " + errno_text());
 }
 
-void FileWriter::write(std::span<const std::byte> data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd_.get(), data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw InputError("cannot write " + path_.string() + ": " + errno_text());
-    data = data.subspan(static_cast<std::size_t>(n));
-  }
-}
+void FileWriter::write(std::span<const std::byte> data) { write_all(fd_.get(), data, path_); }
 
 void FileWriter::finish() {
   if (::fsync(fd_.get()) != 0)
@@ -98,71 +71,35 @@ void FileWriter::finish() {
   }
 }
 
-std::int64_t write_stream_to_file(ByteStream& in, const std::filesystem::path& path) {
-  FileWriter out(path);
-  std::vector<std::byte> buf(1 << 20);
-  std::int64_t total = 0;
-  while (std::size_t n = in.read(buf)) {
-    out.write(std::span<const std::byte>(buf.data(), n));
-    total += static_cast<std::int64_t>(n);
-  }
-  out.finish();
-  return total;
-}
-
 bool link_or_copy_file(const std::filesystem::path& from, const std::filesystem::path& to) {
   if (::link(from.c_str(), to.c_str()) == 0) return true;
   if (errno == ENOENT) return false;  // `from` went away (e.g. pruned from a cache)
   // EXDEV (another filesystem), EPERM (fs.protected_hardlinks, or a
   // filesystem without links), EMLINK: copy instead.
   const UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.get() < 0) return false;
+  if (!in.valid()) return false;
   const std::int64_t size = file_size(in.get());
-  const std::filesystem::path tmp = to.string() + ".partial";
-  try {
-    FileWriter out(tmp);
-    if (::ioctl(out.fd(), FICLONE, in.get()) != 0) {
-      loff_t done = 0;
-      while (done < size) {
-        const ssize_t n = ::copy_file_range(in.get(), nullptr, out.fd(), nullptr,
-                                            static_cast<std::size_t>(size - done), 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && done == 0 &&
-            (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
-          std::error_code ec;
-          std::filesystem::remove(tmp, ec);
-          return false;
-        }
-        if (n < 0) {
-          throw InputError("cannot copy " + from.string() + " to " + tmp.string() + ": " +
-                           errno_text());
-        }
-        if (n == 0) throw InputError(from.string() + " shrank while being copied");
-        done += n;
+  TempFile out(to);
+  if (::ioctl(out.fd(), FICLONE, in.get()) != 0) {
+    loff_t done = 0;
+    while (done < size) {
+      const ssize_t n = ::copy_file_range(in.get(), nullptr, out.fd(), nullptr,
+                                          static_cast<std::size_t>(size - done), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && done == 0 &&
+          (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+        return false;
       }
+      if (n < 0) {
+        throw InputError("cannot copy " + from.string() + " to " + out.path().string() + ": " +
+                         errno_text());
+      }
+      if (n == 0) throw InputError(from.string() + " shrank while being copied");
+      done += n;
     }
-    out.finish();
-    std::filesystem::rename(tmp, to);
-  } catch (...) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw;
   }
+  out.commit(to);
   return true;
-}
-
-void write_file_atomically(const std::filesystem::path& path, std::string_view data) {
-  const std::filesystem::path tmp = path.string() + ".tmp-" + random_suffix();
-  try {
-    FileWriter out(tmp);
-    out.write(data);
-    out.finish();
-    std::filesystem::rename(tmp, path);
-  } catch (...) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw;
-  }
 }
 
 StagingDir::StagingDir(const std::filesystem::path& target) {

@@ -1,4 +1,4 @@
-// Files for the image stores: an owned descriptor, a stream over a byte range,
+// Files for the image stores (on top of core/file.hpp): a stream over a byte range,
 // and staging directories that vanish unless committed (DESIGN.md storage rules).
 #pragma once
 
@@ -8,33 +8,13 @@
 #include <string>
 #include <string_view>
 
+#include "core/file.hpp"
 #include "ecr/image.hpp"
 
 namespace ecr::oci {
 
-// An owned file descriptor, closed on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd();
-  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const noexcept { return fd_; }
-  int release() noexcept {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// Opens `path` read-only, refusing anything that is not a regular file.
-// Throws InputError.
+// core's open_regular_file, shared by the streams reading one file (archives
+// are read by many at once). Throws InputError.
 std::shared_ptr<UniqueFd> open_regular_file(const std::filesystem::path& path);
 std::int64_t file_size(int fd);
 
@@ -68,12 +48,6 @@ class FileWriter {
   UniqueFd fd_;
 };
 
-// Copies a stream into a new file at `path`; returns the bytes written.
-std::int64_t write_stream_to_file(ByteStream& in, const std::filesystem::path& path);
-// Writes `data` to `path` through a temp file and rename, so readers see the
-// old or the new content, never a mix.
-void write_file_atomically(const std::filesystem::path& path, std::string_view data);
-
 // A directory that is removed with its content on destruction unless kept.
 class StagingDir {
  public:
@@ -95,7 +69,7 @@ class StagingDir {
 // Makes `to` (which must not exist) a copy of the regular file `from`, whose
 // bytes the caller has already verified, without reading them into this
 // process: a hard link when both are on one filesystem, else a reflink or a
-// copy_file_range copy into "<to>.partial", fsynced and renamed. Returns
+// copy_file_range copy into a TempFile next to `to`, committed. Returns
 // false when the filesystem can do none of these (the caller then streams the
 // bytes); throws InputError when the copy itself fails (disk full, I/O error),
 // leaving nothing at `to`.

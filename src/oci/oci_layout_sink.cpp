@@ -1,11 +1,18 @@
 #include <algorithm>
 #include <system_error>
+#include <vector>
 
+#include "core/blob_commit.hpp"
+#include "core/file.hpp"
 #include "ecr/error.hpp"
 #include "oci/oci_layout.hpp"
 
 namespace ecr::oci {
 namespace {
+
+// Bytes per read from a blob's source into its file: the 1 MiB that
+// write_stream_to_file used here before the commit step was shared.
+constexpr std::size_t kCopyBufferBytes = 1 << 20;
 
 class StringStream final : public ByteStream {
  public:
@@ -59,18 +66,15 @@ void OciLayoutSink::write_blob(BlobReader& in) {
     }
     return;
   }
-  // Temp name, verified by the reader at its end, then renamed: a crash leaves
-  // the whole verified blob or nothing (DESIGN.md storage rules).
-  const auto tmp = final_path.string() + ".partial";
-  try {
-    write_stream_to_file(in, tmp);
-    std::filesystem::rename(tmp, final_path);
-  } catch (...) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw;
+  TempFile temp(final_path);
+  std::vector<std::byte> buf(kCopyBufferBytes);
+  while (const std::size_t n = in.read(buf)) temp.write(std::span(buf.data(), n));
+  // The reader checked size and digest when it reached the end, so the bytes
+  // are the descriptor's; commit_blob makes them durable and visible.
+  const Digest& digest = in.descriptor().digest;
+  if (commit_blob(temp, digest, digest, in.position(), final_path) == BlobCommit::kPlaced) {
+    added_blobs_.push_back(final_path);
   }
-  added_blobs_.push_back(final_path);
 }
 
 bool OciLayoutSink::place_file(const Descriptor& descriptor, const std::filesystem::path& file) {

@@ -2,9 +2,7 @@
 
 #include <archive_entry.h>
 #include <fcntl.h>
-#include <unistd.h>
 
-#include <random>
 #include <vector>
 
 #include "ecr/error.hpp"
@@ -32,12 +30,8 @@ EntryPtr make_entry(std::string_view name, mode_t type, int perm, std::int64_t s
 
 }  // namespace
 
-TarWriter::TarWriter(std::filesystem::path target) : target_(std::move(target)) {
-  std::random_device rd;
-  tmp_ = target_.string() + ".tmp-" + std::to_string(rd());
-  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw InputError("cannot create " + tmp_.string());
-  a_.reset(archive_write_new());
+TarWriter::TarWriter(std::filesystem::path target)
+    : target_(std::move(target)), temp_(target_), a_(archive_write_new()) {
   // pax (restricted): ustar where the names fit, extended headers otherwise.
   archive_write_set_format_pax_restricted(a_.get());
   archive_write_add_filter_none(a_.get());
@@ -46,22 +40,13 @@ TarWriter::TarWriter(std::filesystem::path target) : target_(std::move(target)) 
   // per 10 KiB of a 770 MB archive). The bytes written do not depend on it:
   // the last block is not padded (above).
   archive_write_set_bytes_per_block(a_.get(), kWriteBlockBytes);
-  check(archive_write_open_fd(a_.get(), fd_), "open");
-}
-
-TarWriter::~TarWriter() {
-  a_.reset();
-  if (fd_ >= 0) ::close(fd_);
-  if (!committed_) {
-    std::error_code ec;
-    std::filesystem::remove(tmp_, ec);
-  }
+  check(archive_write_open_fd(a_.get(), temp_.fd()), "open");
 }
 
 void TarWriter::check(int rc, std::string_view what) {
   if (rc < ARCHIVE_WARN) {
     const char* msg = archive_error_string(a_.get());
-    throw InputError("writing " + tmp_.string() + " (" + std::string(what) +
+    throw InputError("writing " + temp_.path().string() + " (" + std::string(what) +
                      "): " + (msg ? msg : "unknown error"));
   }
 }
@@ -99,18 +84,12 @@ void TarWriter::start_writeback(std::size_t bytes) {
   unsynced_ += bytes;
   if (unsynced_ < kWritebackBytes) return;
   unsynced_ = 0;
-  ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+  ::sync_file_range(temp_.fd(), 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
 void TarWriter::commit() {
   check(archive_write_close(a_.get()), "close");
-  if (::fsync(fd_) != 0) throw InputError("cannot sync " + tmp_.string());
-  ::close(fd_);
-  fd_ = -1;
-  std::error_code ec;
-  std::filesystem::rename(tmp_, target_, ec);
-  if (ec) throw InputError("cannot rename " + tmp_.string() + " to " + target_.string());
-  committed_ = true;
+  temp_.commit(target_);
 }
 
 }  // namespace ecr::oci

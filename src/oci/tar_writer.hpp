@@ -1,5 +1,5 @@
-// Writes a tar archive to "<target>.tmp-XXXXXXXX" and renames it to `target`
-// on commit(); destroyed without commit, it removes the temp file. Entries get
+// Writes a tar archive to a TempFile next to `target` and renames it to
+// `target` on commit(); destroyed without commit, the temp file goes. Entries get
 // fixed metadata (mtime 0, uid/gid 0, modes 0644/0755), so the same content
 // always gives the same archive bytes.
 #pragma once
@@ -10,12 +10,13 @@
 #include <memory>
 #include <string_view>
 
+#include "core/file.hpp"
+
 namespace ecr::oci {
 
 class TarWriter {
  public:
   explicit TarWriter(std::filesystem::path target);
-  ~TarWriter();
   TarWriter(const TarWriter&) = delete;
   TarWriter& operator=(const TarWriter&) = delete;
 
@@ -36,10 +37,8 @@ class TarWriter {
   void check(int rc, std::string_view what);
   void start_writeback(std::size_t bytes);
   std::filesystem::path target_;
-  std::filesystem::path tmp_;
-  int fd_ = -1;
-  std::unique_ptr<archive, ArchiveWriteCloser> a_;
-  bool committed_ = false;
+  TempFile temp_;
+  std::unique_ptr<archive, ArchiveWriteCloser> a_;  // after temp_: freed before the file goes
   std::size_t unsynced_ = 0;
 };
 

@@ -1,16 +1,17 @@
 #include "server/blob_store.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <span>
 #include <system_error>
 #include <vector>
 
+#include "core/blob_commit.hpp"
+#include "core/file.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr::server {
@@ -25,28 +26,15 @@ constexpr std::size_t kHashBufferBytes = 256 * 1024;
   throw ServiceError("ServerException", "blob store: " + what + ": " + std::strerror(err), 500);
 }
 
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
+// The blob store's callers answer an InputError as the client's mistake (a
+// malformed request); a file the server cannot write is the server's failure.
+template <class F>
+decltype(auto) as_server_failure(F&& f) {
+  try {
+    return f();
+  } catch (const InputError& e) {
+    throw ServiceError("ServerException", std::string("blob store: ") + e.what(), 500);
   }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
-
-UniqueFd open_or_fail(const fs::path& path, int flags, mode_t mode = 0644) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
-  if (fd < 0) fail("open " + path.string());
-  return UniqueFd(fd);
-}
-
-void fsync_or_fail(int fd, const fs::path& path) {
-  if (::fsync(fd) != 0) fail("fsync " + path.string());
 }
 
 // Data and the length needed to read it back, without the timestamps that
@@ -55,41 +43,24 @@ void fdatasync_or_fail(int fd, const fs::path& path) {
   if (::fdatasync(fd) != 0) fail("fdatasync " + path.string());
 }
 
-// A rename is durable only once the directory entry is: fsync the directory.
-void fsync_dir(const fs::path& dir) {
-  UniqueFd fd = open_or_fail(dir, O_RDONLY | O_DIRECTORY);
-  fsync_or_fail(fd.get(), dir);
-}
-
-void write_all(int fd, std::uint64_t offset, std::string_view bytes, const fs::path& path) {
-  while (!bytes.empty()) {
-    ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("write " + path.string());
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-    offset += static_cast<std::uint64_t>(n);
-  }
+std::span<const std::byte> bytes_of(std::string_view s) {
+  return std::as_bytes(std::span(s.data(), s.size()));
 }
 
 Digest hash_file(int fd, std::uint64_t size, const fs::path& path) {
-  std::vector<char> buffer(kHashBufferBytes);
+  std::vector<std::byte> buffer(kHashBufferBytes);
   Sha256 sha;
   std::uint64_t offset = 0;
   while (offset < size) {
     std::size_t want =
         static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - offset));
-    ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("read " + path.string());
-    }
+    const std::size_t n =
+        read_some_at(fd, std::span(buffer.data(), want), static_cast<std::int64_t>(offset), path);
     if (n == 0)
       throw ServiceError("ServerException",
                          "blob store: " + path.string() + " is shorter than recorded", 500);
-    sha.update(buffer.data(), static_cast<std::size_t>(n));
-    offset += static_cast<std::uint64_t>(n);
+    sha.update(buffer.data(), n);
+    offset += n;
   }
   return sha.finish();
 }
@@ -179,13 +150,15 @@ std::optional<std::uint64_t> BlobStore::size(const Digest& digest) const {
 void BlobStore::write_part(std::string_view upload_id, std::uint64_t offset,
                            std::string_view bytes) const {
   fs::path path = upload_path(upload_id);
-  UniqueFd fd = open_or_fail(path, O_WRONLY | O_CREAT);
-  write_all(fd.get(), offset, bytes, path);
-  if (::ftruncate(fd.get(), static_cast<off_t>(offset + bytes.size())) != 0) {
-    fail("truncate " + path.string());
-  }
-  fdatasync_or_fail(fd.get(), path);
-  if (offset == 0) fsync_dir(path.parent_path());
+  as_server_failure([&] {
+    const UniqueFd fd = open_file(path, O_WRONLY | O_CREAT);
+    write_all_at(fd.get(), bytes_of(bytes), static_cast<std::int64_t>(offset), path);
+    if (::ftruncate(fd.get(), static_cast<off_t>(offset + bytes.size())) != 0) {
+      fail("truncate " + path.string());
+    }
+    fdatasync_or_fail(fd.get(), path);
+    if (offset == 0) sync_directory(path.parent_path());
+  });
 }
 
 std::optional<Digest> BlobStore::commit_upload(std::string_view upload_id, std::uint64_t size,
@@ -196,27 +169,21 @@ std::optional<Digest> BlobStore::commit_upload(std::string_view upload_id, std::
   // A crash after the rename but before the session was closed leaves the
   // blob in place and no upload file: the earlier attempt already succeeded.
   if (!fs::exists(path, ec) && size_of_blob_equals(expected, size)) return std::nullopt;
-  UniqueFd fd = open_or_fail(path, O_RDWR);
-  if (known) {
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) fail("stat " + path.string());
-    if (static_cast<std::uint64_t>(st.st_size) < size) {
+  return as_server_failure([&]() -> std::optional<Digest> {
+    const UniqueFd fd = open_file(path, O_RDWR);
+    if (known && static_cast<std::uint64_t>(file_size(fd.get(), path)) < size) {
       throw ServiceError("ServerException",
                          "blob store: " + path.string() + " is shorter than recorded", 500);
     }
-  }
-  Digest actual = known ? *known : hash_file(fd.get(), size, path);
-  if (actual != expected) return actual;
-  if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) fail("truncate " + path.string());
-  fsync_or_fail(fd.get(), path);
-  fs::path target = blob_path(expected);
-  if (contains(expected)) {
-    remove_upload(upload_id);
+    Digest actual = known ? *known : hash_file(fd.get(), size, path);
+    if (actual != expected) return actual;
+    if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) fail("truncate " + path.string());
+    // The upload file is the blob's temp file; when the blob is already
+    // there, commit_blob drops it.
+    commit_blob(fd.get(), path, expected, actual, static_cast<std::int64_t>(size),
+                blob_path(expected));
     return std::nullopt;
-  }
-  if (::rename(path.c_str(), target.c_str()) != 0) fail("rename into " + target.string());
-  fsync_dir(target.parent_path());
-  return std::nullopt;
+  });
 }
 
 void BlobStore::remove_upload(std::string_view upload_id) const {
@@ -227,18 +194,13 @@ void BlobStore::remove_upload(std::string_view upload_id) const {
 Digest BlobStore::put(std::string_view bytes) const {
   Digest digest = Digest::of(bytes);
   if (contains(digest)) return digest;
-  fs::path target = blob_path(digest);
-  // Unique per thread and call, so concurrent puts of one blob never share a temp.
-  static std::atomic<std::uint64_t> counter{0};
-  fs::path temp = target;
-  temp += ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  {
-    UniqueFd fd = open_or_fail(temp, O_WRONLY | O_CREAT | O_TRUNC);
-    write_all(fd.get(), 0, bytes, temp);
-    fsync_or_fail(fd.get(), temp);
-  }
-  if (::rename(temp.c_str(), target.c_str()) != 0) fail("rename into " + target.string());
-  fsync_dir(target.parent_path());
+  const fs::path target = blob_path(digest);
+  as_server_failure([&] {
+    // A TempFile of its own per call, so concurrent puts of one blob never share one.
+    TempFile temp(target);
+    temp.write(bytes);
+    commit_blob(temp, digest, digest, static_cast<std::int64_t>(bytes.size()), target);
+  });
   return digest;
 }
 

@@ -9,6 +9,7 @@
 #include <charconv>
 
 #include "aws/sigv4.hpp"
+#include "core/file.hpp"
 #include "core/json_writer.hpp"
 #include "ecr/error.hpp"
 
@@ -107,20 +108,6 @@ http::Headers headers_of(const httplib::Request& req) {
   for (const auto& [name, value] : req.headers) out.emplace_back(name, value);
   return out;
 }
-
-class SharedFd {
- public:
-  explicit SharedFd(int fd) : fd_(fd) {}
-  ~SharedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  SharedFd(const SharedFd&) = delete;
-  SharedFd& operator=(const SharedFd&) = delete;
-  int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -311,14 +298,13 @@ void RegistryServer::install_routes() {
       return;
     }
     Digest d = Digest::parse(digest);
-    int fd = ::open(registry_.blobs().blob_path(d).c_str(), O_RDONLY | O_CLOEXEC);
+    auto file = std::make_shared<UniqueFd>(
+        ::open(registry_.blobs().blob_path(d).c_str(), O_RDONLY | O_CLOEXEC));
     auto size = registry_.blobs().size(d);
-    if (fd < 0 || !size) {
-      if (fd >= 0) ::close(fd);
+    if (!file->valid() || !size) {
       send_error(res, ServiceError("NoSuchKey", "The blob does not exist", 404), 404);
       return;
     }
-    auto file = std::make_shared<SharedFd>(fd);
     res.set_header("ETag", "\"" + std::string(d.hex()) + "\"");
     res.set_content_provider(
         static_cast<std::size_t>(*size), "application/octet-stream",

@@ -19,13 +19,10 @@
 namespace ecr::transfer {
 namespace {
 
-std::shared_ptr<oci::UniqueFd> create_sized_file(const std::filesystem::path& path,
+std::shared_ptr<UniqueFd> create_sized_file(const std::filesystem::path& path,
                                                  std::int64_t size) {
-  auto fd = std::make_shared<oci::UniqueFd>(
-      ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (fd->get() < 0 || ::ftruncate(fd->get(), static_cast<off_t>(size)) != 0) {
-    throw InputError("cannot create " + path.string() + ": " + std::strerror(errno));
-  }
+  auto fd = std::make_shared<UniqueFd>(open_file(path, O_RDWR | O_CREAT | O_EXCL, 0600));
+  if (::ftruncate(fd->get(), static_cast<off_t>(size)) != 0) throw_file_error("size", path);
   return fd;
 }
 

@@ -28,6 +28,7 @@
 #include "cache/in_order_hasher.hpp"
 #include "ecr/cache.hpp"
 #include "ecr/image.hpp"
+#include "core/file.hpp"
 #include "oci/file_io.hpp"
 #include "transfer/blob_download.hpp"
 #include "transfer/registry_session.hpp"
@@ -62,7 +63,7 @@ inline constexpr int kMaxIntegrityRefetches = 1;
 struct Download {
   explicit Download(Descriptor d) : descriptor(std::move(d)) {}
   Descriptor descriptor;
-  std::shared_ptr<oci::UniqueFd> fd;
+  std::shared_ptr<UniqueFd> fd;
   std::filesystem::path staged;
   std::unique_ptr<cache::InOrderHasher> hasher;
   std::optional<BlobWriter> writer;

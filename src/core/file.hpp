@@ -1,0 +1,125 @@
+// Platform file I/O, written once (LevelDB's env_posix idea): an owned
+// descriptor, a temp file that vanishes unless committed, an atomic write of a
+// whole small file, directory sync. Every descriptor is opened O_CLOEXEC, so a
+// spawned helper (credential_process) never inherits one; every read and write
+// retries EINTR. Failures throw InputError naming the path and strerror(errno).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace ecr {
+
+// An owned file descriptor, closed exactly once: on destruction or reset().
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    reset(other.release());
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  int get() const noexcept { return fd_; }
+  bool valid() const noexcept { return fd_ >= 0; }
+  // Gives up ownership: the caller closes the returned descriptor.
+  int release() noexcept {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  // Closes the held descriptor (if any) and holds `fd` instead.
+  void reset(int fd = -1) noexcept;
+
+ private:
+  int fd_ = -1;
+};
+
+// Throws InputError "cannot <what> <path>: <strerror(errno)>".
+[[noreturn]] void throw_file_error(std::string_view what, const std::filesystem::path& path);
+
+// Opens `path` with `flags` | O_CLOEXEC. Throws InputError.
+UniqueFd open_file(const std::filesystem::path& path, int flags, mode_t mode = 0644);
+// Opens `path` read-only; an invalid UniqueFd, not an error, when it does not
+// exist. Throws InputError on any other failure.
+UniqueFd open_if_exists(const std::filesystem::path& path);
+// Opens `path` read-only, refusing anything that is not a regular file (a FIFO
+// or a device would block or never end). Throws InputError.
+UniqueFd open_regular_file(const std::filesystem::path& path);
+std::int64_t file_size(int fd, const std::filesystem::path& path);
+
+// Reads up to out.size() bytes; 0 at the end of the file.
+std::size_t read_some(int fd, std::span<std::byte> out, const std::filesystem::path& path);
+// Reads up to out.size() bytes at `offset` (pread); 0 at the end of the file.
+std::size_t read_some_at(int fd, std::span<std::byte> out, std::int64_t offset,
+                         const std::filesystem::path& path);
+void write_all(int fd, std::span<const std::byte> data, const std::filesystem::path& path);
+// Writes all of `data` at `offset` (pwrite): safe from several threads at
+// once for disjoint ranges.
+void write_all_at(int fd, std::span<const std::byte> data, std::int64_t offset,
+                  const std::filesystem::path& path);
+void sync_file(int fd, const std::filesystem::path& path);
+// fsync of a directory, so that a rename or unlink in it survives a crash.
+void sync_directory(const std::filesystem::path& dir);
+// Makes the file open as `fd` at `from` durable under the name `to`: fsync,
+// rename (replacing `to`), fsync of to's directory. `from` and `to` must be on
+// one filesystem. Throws InputError; `from` is left in place on failure.
+void rename_durably(int fd, const std::filesystem::path& from, const std::filesystem::path& to);
+
+// A new file that is removed again unless committed, so neither an error nor
+// an exception unwinding past it leaves a partial file behind.
+class TempFile {
+ public:
+  // Creates "<final_path>.tmp-<random>" next to `final_path` (one directory,
+  // so commit's rename is atomic), opened read-write. Throws InputError.
+  explicit TempFile(const std::filesystem::path& final_path);
+  // Creates "<random><suffix>" in `dir`, opened read-write and held under an
+  // exclusive flock until committed or removed (where the filesystem supports
+  // flock), so that a sweeper can tell a live writer's file from one a killed
+  // process left (see the cache's remove_if_abandoned). Throws InputError.
+  static TempFile create_locked(const std::filesystem::path& dir, std::string_view suffix);
+
+  // Removes the file unless it was committed.
+  ~TempFile() { remove(); }
+  TempFile(TempFile&& other) noexcept;
+  TempFile& operator=(TempFile&& other) noexcept;
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  int fd() const noexcept { return fd_.get(); }
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+  void write(std::span<const std::byte> data) { write_all(fd_.get(), data, path_); }
+  void write(std::string_view data) { write(std::as_bytes(std::span(data.data(), data.size()))); }
+
+  // Makes the file `target` (rename_durably), then closes it; a flock is
+  // released only after the rename. Throws InputError, and the file is then
+  // still removed on destruction.
+  void commit(const std::filesystem::path& target);
+  // Removes the file now and closes it; nothing after a commit.
+  void remove() noexcept;
+
+ private:
+  TempFile(UniqueFd fd, std::filesystem::path path) noexcept
+      : fd_(std::move(fd)), path_(std::move(path)) {}
+  UniqueFd fd_;
+  std::filesystem::path path_;  // empty once committed or removed
+};
+
+// Writes `contents` to `path` through a TempFile next to it: readers see the
+// old content or the new one, and after a crash find one of them, never a mix.
+// Throws InputError.
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
+
+}  // namespace ecr
