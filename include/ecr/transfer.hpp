@@ -177,7 +177,8 @@ PushResult push(std::string_view source_location, const ImageReference& dest,
 // Pulls `source` (by digest when it has one, else by tag, else "latest")
 // into `sink`, names the root `names`, and commits the sink. Picks the
 // host's platform from an index unless options.platform or
-// options.all_platforms say otherwise. Throws as copy; a missing image is
+// options.all_platforms say otherwise, and compresses no layer (the image is
+// written as the registry holds it; options.compression is not used). Throws as copy; a missing image is
 // api::ImageNotFoundException.
 PullResult pull(const ImageReference& source, ImageSink& sink, const std::vector<std::string>& names,
                 const ClientConfig& config, const TransferOptions& options = {});

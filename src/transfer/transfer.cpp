@@ -78,10 +78,13 @@ ImageLocation registry(const ImageReference& ref) {
   return loc;
 }
 
-// A pull's platform: the host's unless one or all are asked for.
-TransferOptions with_pull_platform(const TransferOptions& options) {
+// A pull takes the host's platform unless one or all are asked for, and
+// keeps the image as the registry holds it (no layer is compressed, so the
+// digest pulled is the digest pushed).
+TransferOptions pull_options(const TransferOptions& options) {
   TransferOptions o = options;
   if (!o.platform && !o.all_platforms) o.platform = host_platform();
+  o.compression.algorithm = Compression::kNone;
   return o;
 }
 
@@ -136,7 +139,7 @@ PushResult push(std::string_view source_location, const ImageReference& dest,
 
 PullResult pull(const ImageReference& source, ImageSink& sink, const std::vector<std::string>& names,
                 const ClientConfig& config, const TransferOptions& options) {
-  const TransferOptions o = with_pull_platform(options);
+  const TransferOptions o = pull_options(options);
   return cancellable(o, [&] {
     auto from = open_source(registry(source), config, o);
     TransferContext context(o.jobs, o.progress, o.cancel);
@@ -150,7 +153,7 @@ PullResult pull(const ImageReference& source, ImageSink& sink, const std::vector
 PullResult pull(const ImageReference& source, std::string_view dest_location,
                 const ClientConfig& config, const TransferOptions& options) {
   return copy(registry(source), ImageLocation::parse(dest_location), config,
-              with_pull_platform(options));
+              pull_options(options));
 }
 
 PushResult copy(const ImageReference& source, const ImageReference& dest,
@@ -184,7 +187,7 @@ PushResult push_image(RegistrySession& session, ImageSource& source, std::string
 PullResult pull_image(RegistrySession& session, const ImageReference& source, ImageSink& sink,
                       const std::vector<std::string>& names, const TransferOptions& options,
                       const DownloadTuning& tuning) {
-  const TransferOptions o = with_pull_platform(options);
+  const TransferOptions o = pull_options(options);
   o.validate();
   EcrImageSource from(borrowed(session), default_ref(source),
                       EcrSourceOptions{.cache_dir = o.cache_dir, .cancel = o.cancel, .tuning = tuning});

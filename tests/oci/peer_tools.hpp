@@ -50,4 +50,14 @@ inline std::string fixture(const std::string& name) {
   return std::string(ECR_SOURCE_DIR) + "/fixtures/" + name;
 }
 
+// The digest skopeo computes for the manifest at `location`.
+inline std::string skopeo_digest(const std::string& location) {
+  std::string d = run("skopeo inspect --raw " + location + " | sha256sum | cut -d' ' -f1");
+  return "sha256:" + d.substr(0, 64);
+}
+
 }  // namespace ecr::test
+
+#define REQUIRE_PEERS()                                               \
+  if (!::ecr::test::have_tool("skopeo") || !::ecr::test::have_tool("umoci")) \
+  GTEST_SKIP() << "skopeo and umoci are needed (Debian packages skopeo, umoci)"

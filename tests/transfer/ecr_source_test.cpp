@@ -22,7 +22,8 @@ class EcrSourceTest : public ::testing::Test {
  protected:
   EcrSourceTest()
       : registry_(std::make_shared<FakeRegistry>()),
-        source_(testing::open_fake_session(registry_), "v1", &cancel_) {}
+        source_(testing::open_fake_session(registry_), "v1",
+                transfer::EcrSourceOptions{.cache_dir = std::nullopt, .cancel = &cancel_}) {}
 
   // Pushes an image with layers of `layer_sizes` as team/app:v1; returns its
   // manifest.
@@ -93,13 +94,13 @@ TEST_F(EcrSourceTest, ACancelledReadSendsNoGet) {
   EXPECT_EQ(registry_->count("GET"), 0);
 }
 
-TEST_F(EcrSourceTest, AMissingTagIsImageNotFound) {
+TEST_F(EcrSourceTest, AMissingTagIsImageNotFoundException) {
   push({10}, 'f');
   try {
     source_.resolve("nope");
-    FAIL() << "expected ServiceError";
-  } catch (const ServiceError& e) {
-    EXPECT_EQ(e.name(), "ImageNotFound");
+    FAIL() << "expected api::ImageNotFoundException";
+  } catch (const api::ImageNotFoundException& e) {
+    EXPECT_EQ(e.name(), "ImageNotFoundException");
     EXPECT_NE(std::string(e.what()).find("team/app:nope"), std::string::npos) << e.what();
   }
 }

@@ -12,7 +12,6 @@
 #include <thread>
 
 #include "ecr/errors.hpp"
-#include "ecr/image_copy.hpp"
 #include "ecr/transfer.hpp"
 #include "transfer/engine.hpp"
 #include "transfer/fake_registry.hpp"
@@ -40,6 +39,10 @@ std::string make_bytes(std::size_t n, std::uint32_t seed, bool compressible = fa
 // how many bytes are read from it.
 class CountingSource final : public ImageSource {
  public:
+  // The file standing for this source's bytes in the digest index.
+  std::optional<fs::path> identity;
+  std::optional<fs::path> identity_file(const Descriptor&) const override { return identity; }
+
   Descriptor add_blob(const std::string& bytes, std::string media_type) {
     const Digest d = Digest::of(bytes);
     blobs_.insert_or_assign(d, bytes);
@@ -120,7 +123,7 @@ class CountingSource final : public ImageSource {
   std::map<Digest, std::int64_t> read_;
 };
 
-// Keeps what copy_image writes: the reference for what a push must produce.
+// Keeps what ecr::copy writes: the reference for what a push must produce.
 class KeepingSink final : public ImageSink {
  public:
   bool has_blob(const Digest& d) override { return blobs.contains(d); }
@@ -146,6 +149,7 @@ class PushPipelineTest : public ::testing::Test {
     // identity (inode, size, mtime, path) keys the digest index.
     archive_ = dir_ / "image.docker.tar";
     std::ofstream(archive_) << "stand-in";
+    source_.identity = archive_;
     options_.jobs = 2;
     options_.cache_dir = dir_ / "cache";
     open_session();
@@ -161,16 +165,16 @@ class PushPipelineTest : public ::testing::Test {
   }
 
   PushResult push() {
-    return transfer::push_image(*session_, source_, "", {"v1"}, options_, archive_);
+    return transfer::push_image(*session_, source_, "", {"v1"}, options_);
   }
 
-  // The manifest digest copy_image gives the source's image with its layers
+  // The manifest digest ecr::copy gives the source's image with its layers
   // gzipped: what pushing through a staging OCI layout produced.
   Digest copied_digest() {
     KeepingSink sink;
-    CopyOptions copy;
+    TransferOptions copy;
     copy.compression.algorithm = Compression::kGzip;
-    return copy_image(source_, "", sink, copy).digest;
+    return ecr::copy(source_, "", sink, copy).digest;
   }
 
   fs::path dir_;
@@ -201,8 +205,7 @@ TEST_F(PushPipelineTest, PipelinedPartsArriveInOrderWithExactBytes) {
 TEST_F(PushPipelineTest, AnUploadHoldsTwoPartBuffersReusedFromPartToPart) {
   const auto layers = source_.add_image({make_bytes(64 * 4096 + 7, 2)}, kGzipLayer);
   transfer::PartBufferPool pool(transfer::kPartBuffersPerUpload);
-  const ProgressCallback none;
-  transfer::Reporter reporter(none, nullptr);
+  TransferContext reporter(1, {}, nullptr);
   const transfer::UploadStats stats = transfer::upload_blob(
       *session_, layers[0], transfer::copy_blob(source_, layers[0]), pool, kMinPartSize, reporter);
   EXPECT_EQ(stats.uploaded, layers[0]);
@@ -226,12 +229,12 @@ TEST_F(PushPipelineTest, UncompressedLayersAreReadOnceAndGzippedDuringTheUpload)
     EXPECT_EQ(source_.opens(layer.digest), 1) << layer.digest.str();
     EXPECT_EQ(source_.bytes_read(layer.digest), layer.size) << layer.digest.str();
   }
-  // The same manifest, byte for byte, as copy_image writes; each compressed
+  // The same manifest, byte for byte, as ecr::copy writes into a local sink; each compressed
   // layer is in the registry under the digest the manifest names.
   KeepingSink reference;
-  CopyOptions copy;
+  TransferOptions copy;
   copy.compression.algorithm = Compression::kGzip;
-  const CopyResult copied = copy_image(source_, "", reference, copy);
+  const TransferResult copied = ecr::copy(source_, "", reference, copy);
   EXPECT_EQ(pushed.digest, copied.digest);
   EXPECT_EQ(registry_->put_image_digests(), std::vector<std::string>{copied.digest.str()});
   const auto held = registry_->blobs();
@@ -395,8 +398,7 @@ TEST_F(PushPipelineTest, ProducerFailureStopsTheUploadWithItsError) {
   Descriptor wrong = layers[0];
   wrong.size += 1;
   transfer::PartBufferPool pool(transfer::kPartBuffersPerUpload);
-  const ProgressCallback none;
-  transfer::Reporter reporter(none, nullptr);
+  TransferContext reporter(1, {}, nullptr);
   EXPECT_THROW(transfer::upload_blob(*session_, wrong, transfer::copy_blob(source_, wrong), pool,
                                      kMinPartSize, reporter),
                IntegrityError);

@@ -222,13 +222,13 @@ TEST_F(TransferTest, IndexChildrenArePutBeforeTheIndex) {
   EXPECT_EQ(all.manifests, (std::vector<Digest>{amd.digest, arm.digest, index.digest}));
 }
 
-TEST_F(TransferTest, PullOfMissingTagFailsWithTheFailureCode) {
+TEST_F(TransferTest, PullOfMissingTagThrowsImageNotFoundException) {
   MemorySink sink;
   try {
     pull_tag("nope", sink);
-    FAIL() << "expected ServiceError";
-  } catch (const ServiceError& e) {
-    EXPECT_EQ(e.name(), "ImageNotFound");
+    FAIL() << "expected api::ImageNotFoundException";
+  } catch (const api::ImageNotFoundException& e) {
+    EXPECT_EQ(e.name(), "ImageNotFoundException");
   }
 }
 

@@ -38,8 +38,10 @@ int main(int argc, char** argv) {
   return ecr::cli::run(app, argc, argv, "pull", [&] {
     const auto& cancel = ecr::cli::install_cancel_handlers();
     ecr::TransferOptions options = ecr::cli::transfer_options(flags, cancel);
-    // As docker pull: the host's image out of an index unless told otherwise.
+    // As docker pull: the host's image out of an index unless told otherwise,
+    // and the image as the registry holds it (no layer recompressed).
     if (!options.platform && !options.all_platforms) options.platform = ecr::host_platform();
+    options.compression.algorithm = ecr::Compression::kNone;
     const ecr::ImageLocation from = ecr::ImageLocation::parse(source, ecr::LocationKind::kEcr);
     if (from.kind != ecr::LocationKind::kEcr) {
       throw CLI::ValidationError("SOURCE", "must be an ECR image, not " + from.str());
