@@ -9,7 +9,7 @@
 #include <iterator>
 
 #include "aws/crypto.hpp"
-#include "ecr/error.hpp"
+#include "ecr/errors.hpp"
 
 namespace ecr::server {
 namespace {
@@ -19,13 +19,13 @@ constexpr std::size_t kKeyBytes = 32;
 std::string create_key(const std::filesystem::path& key_file) {
   std::string key(kKeyBytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1) {
-    throw ServiceError("ServerException", "no randomness for the download URL key", 500);
+    throw api::ServerException("no randomness for the download URL key");
   }
   int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return {};  // another process created it first: read theirs
   bool ok = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
   ::close(fd);
-  if (!ok) throw ServiceError("ServerException", "cannot write " + key_file.string(), 500);
+  if (!ok) throw api::ServerException("cannot write " + key_file.string());
   return key;
 }
 
@@ -37,7 +37,7 @@ DownloadSigner::DownloadSigner(const std::filesystem::path& key_file) {
     std::ifstream in(key_file, std::ios::binary);
     key_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     if (key_.size() != kKeyBytes) {
-      throw ServiceError("ServerException", key_file.string() + " does not hold a 32-byte key", 500);
+      throw api::ServerException(key_file.string() + " does not hold a 32-byte key");
     }
   }
 }

@@ -20,7 +20,7 @@ namespace ecr::server {
 class DownloadSigner {
  public:
   // Loads the key from `key_file`, creating it with fresh random bytes when
-  // missing. Throws ServiceError "ServerException" when it cannot.
+  // missing. Throws api::ServerException when it cannot.
   explicit DownloadSigner(const std::filesystem::path& key_file);
 
   std::string make_url(std::string_view base_url, std::string_view repository,

@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <charconv>
 
+#include "api/error_document.hpp"
 #include "aws/sigv4.hpp"
-#include "core/json_writer.hpp"
-#include "ecr/error.hpp"
+#include "ecr/errors.hpp"
 
 namespace ecr::server {
 namespace {
@@ -40,32 +40,10 @@ std::string new_request_id() {
   return out;
 }
 
-std::string error_body(const ServiceError& e) {
-  std::string out;
-  json::Writer w(out);
-  w.begin_object();
-  w.key("__type");
-  w.string(e.name());
-  w.key("message");
-  w.string(e.message());
-  if (auto* part = dynamic_cast<const InvalidLayerPartError*>(&e)) {
-    w.key("registryId");
-    w.string("");
-    w.key("repositoryName");
-    w.string(part->repository);
-    w.key("uploadId");
-    w.string(part->upload_id);
-    w.key("lastValidByteReceived");
-    w.integer(part->last_valid_byte_received);
-  }
-  w.end_object();
-  return out;
-}
-
 void send_error(httplib::Response& res, const ServiceError& e, int status) {
   res.status = status;
   res.set_header("x-amzn-ErrorType", e.name());
-  res.set_content(error_body(e), kJsonContentType);
+  res.set_content(api::error_document(e), kJsonContentType);
 }
 
 int status_for(const ServiceError& e) {
@@ -296,7 +274,7 @@ void RegistryServer::install_routes() {
       send_error(res, e, status_for(e));
     } catch (const std::exception& e) {
       log_.write(LogLevel::kError, std::string("internal error: ") + e.what());
-      send_error(res, ServiceError("ServerException", "Internal error", 500), 500);
+      send_error(res, api::ServerException("Internal error"), 500);
     }
   });
 
