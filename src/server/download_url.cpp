@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "aws/crypto.hpp"
+#include "aws/percent_encoding.hpp"
 #include "ecr/errors.hpp"
 
 namespace ecr::server {
@@ -55,8 +56,9 @@ std::string DownloadSigner::make_url(std::string_view base_url, std::string_view
   std::string expiry = std::to_string(
       std::chrono::duration_cast<std::chrono::seconds>(expires.time_since_epoch()).count());
   std::string hex(digest.substr(digest.find(':') + 1));
-  return std::string(base_url) + "/blobs/sha256/" + hex + "?repository=" + url_encode(repository) +
-         "&expires=" + expiry + "&signature=" + sign(digest, repository, expiry);
+  return std::string(base_url) + "/blobs/sha256/" + hex +
+         "?repository=" + aws::uri_encode(repository, false) + "&expires=" + expiry +
+         "&signature=" + sign(digest, repository, expiry);
 }
 
 std::optional<std::string> DownloadSigner::refuse(std::string_view digest, std::string_view repository,
@@ -74,22 +76,6 @@ std::optional<std::string> DownloadSigner::refuse(std::string_view digest, std::
   auto deadline = std::chrono::system_clock::time_point(std::chrono::seconds(std::stoll(std::string(expires))));
   if (now > deadline) return "the URL has expired";
   return std::nullopt;
-}
-
-std::string url_encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 }  // namespace ecr::server

@@ -39,7 +39,4 @@ class DownloadSigner {
   std::string key_;
 };
 
-// Percent-encodes everything but RFC 3986 unreserved characters.
-std::string url_encode(std::string_view text);
-
 }  // namespace ecr::server

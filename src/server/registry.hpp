@@ -245,9 +245,6 @@ class Registry {
   std::shared_mutex blob_sweep_mu_;
 };
 
-// Docker's tag grammar with ECR's 300-character limit.
-bool is_valid_image_tag(std::string_view tag) noexcept;
-
 // Opaque paging tokens: the offset into a stable ordering, base64-encoded so
 // clients treat it as opaque. Throws api::InvalidParameterException
 // for a token this server did not issue.

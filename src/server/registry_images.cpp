@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "aws/image_tag.hpp"
 #include "server/registry.hpp"
 #include "server/registry_internal.hpp"
 
@@ -18,16 +19,6 @@ std::string image_id_text(const ImageRef& ref) {
 }
 
 }  // namespace
-
-bool is_valid_image_tag(std::string_view tag) noexcept {
-  // Docker's tag grammar, with ECR's longer length limit (ImageTag max 300).
-  if (tag.empty() || tag.size() > 300) return false;
-  auto word = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  };
-  if (!word(tag[0])) return false;
-  return std::all_of(tag.begin() + 1, tag.end(), [&](char c) { return word(c) || c == '.' || c == '-'; });
-}
 
 std::optional<std::string> Registry::digest_for_tag(std::int64_t repo_id, const std::string& tag) {
   sql::Statement s(*db_, "SELECT digest FROM image_tags WHERE repo_id = ? AND tag = ?");
@@ -79,7 +70,7 @@ ImageInfo Registry::put_image(const std::string& repository, const std::string& 
                                                 "' does not match the calculated digest '" +
                                                 digest + "' of the manifest");
   }
-  if (tag && !is_valid_image_tag(*tag)) {
+  if (tag && !aws::is_valid_image_tag(*tag)) {
     throw api::InvalidParameterException(
         "Invalid parameter at 'imageTag' failed to satisfy constraint: 'Invalid image tag'");
   }
@@ -170,7 +161,7 @@ std::vector<ImageInfo> Registry::get_images(const std::string& repository,
       failures.push_back({ref, "InvalidImageDigest", "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'"});
       continue;
     }
-    if (ref.tag && !is_valid_image_tag(*ref.tag)) {
+    if (ref.tag && !aws::is_valid_image_tag(*ref.tag)) {
       failures.push_back({ref, "InvalidImageTag", "Invalid request parameters: invalid image tag"});
       continue;
     }
