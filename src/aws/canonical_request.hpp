@@ -9,16 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "aws/percent_encoding.hpp"
+
 namespace ecr::aws {
-
-// RFC 3986 percent-encoding as SigV4 wants it: everything but the unreserved
-// characters A-Z a-z 0-9 - _ . ~ becomes %XY with uppercase hex; '/' is kept
-// only when `keep_slash` (paths).
-std::string uri_encode(std::string_view text, bool keep_slash);
-
-// Decodes %XY escapes; a '%' not followed by two hex digits stays literal.
-// '+' is not a space here (SigV4 query strings are not form encoded).
-std::string percent_decode(std::string_view text);
 
 // RFC 3986 5.2.4 dot-segment removal plus collapsing of empty segments
 // ("//"), which AWS services other than S3 expect; a trailing '/' survives

@@ -5,16 +5,16 @@
 #include <algorithm>
 #include <vector>
 
+#include "aws/image_tag.hpp"
 #include "core/text.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr {
 namespace {
 
-// RepositoryName: min 2, max 256. ImageTag: min 1, max 300.
+// RepositoryName: min 2, max 256.
 constexpr std::size_t kMinRepositoryLength = 2;
 constexpr std::size_t kMaxRepositoryLength = 256;
-constexpr std::size_t kMaxTagLength = 300;
 // RegistryId pattern [0-9]{12}.
 constexpr std::size_t kAccountDigits = 12;
 
@@ -70,11 +70,7 @@ void check_repository(std::string_view repo, std::string_view text) {
 }
 
 void check_tag(std::string_view tag, std::string_view text) {
-  const bool chars_ok = std::all_of(tag.begin(), tag.end(), [](char c) {
-    return lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '_' || c == '.' || c == '-';
-  });
-  if (tag.empty() || tag.size() > kMaxTagLength || !chars_ok || tag.front() == '.' ||
-      tag.front() == '-') {
+  if (!aws::is_valid_image_tag(tag)) {
     throw InputError("invalid tag " + quote(tag) + " in image reference " + quote(text) +
                      ": must be 1 to 300 characters from A-Z a-z 0-9 _ . -, not starting with "
                      "'.' or '-'");

@@ -12,7 +12,7 @@
 
 #include "core/blob_commit.hpp"
 #include "core/file.hpp"
-#include "ecr/error.hpp"
+#include "ecr/errors.hpp"
 
 namespace ecr::server {
 namespace fs = std::filesystem;
@@ -23,7 +23,7 @@ namespace {
 constexpr std::size_t kHashBufferBytes = 256 * 1024;
 
 [[noreturn]] void fail(const std::string& what, int err = errno) {
-  throw ServiceError("ServerException", "blob store: " + what + ": " + std::strerror(err), 500);
+  throw api::ServerException("blob store: " + what + ": " + std::strerror(err));
 }
 
 // The blob store's callers answer an InputError as the client's mistake (a
@@ -33,7 +33,7 @@ decltype(auto) as_server_failure(F&& f) {
   try {
     return f();
   } catch (const InputError& e) {
-    throw ServiceError("ServerException", std::string("blob store: ") + e.what(), 500);
+    throw api::ServerException(std::string("blob store: ") + e.what());
   }
 }
 
@@ -57,8 +57,7 @@ Digest hash_file(int fd, std::uint64_t size, const fs::path& path) {
     const std::size_t n =
         read_some_at(fd, std::span(buffer.data(), want), static_cast<std::int64_t>(offset), path);
     if (n == 0)
-      throw ServiceError("ServerException",
-                         "blob store: " + path.string() + " is shorter than recorded", 500);
+      throw api::ServerException("blob store: " + path.string() + " is shorter than recorded");
     sha.update(buffer.data(), n);
     offset += n;
   }
@@ -82,9 +81,7 @@ BlobStore::BlobStore(fs::path root) : root_(std::move(root)) {
   fs::create_directories(root_ / "blobs" / "sha256", ec);
   if (!ec) fs::create_directories(root_ / "uploads", ec);
   if (ec) {
-    throw ServiceError(
-        "ServerException",
-        "blob store: cannot create directories under " + root_.string() + ": " + ec.message(), 500);
+    throw api::ServerException("blob store: cannot create directories under " + root_.string() + ": " + ec.message());
   }
   // Temp files of put() that a crash left behind are never referenced.
   for (const auto& entry : fs::directory_iterator(root_ / "blobs" / "sha256")) {
@@ -115,7 +112,7 @@ std::pair<std::size_t, std::uint64_t> BlobStore::sweep_blobs(const std::set<Dige
       if (size != static_cast<std::uintmax_t>(-1)) bytes += size;
     }
   }
-  if (ec) throw ServiceError("ServerException", "blob store: cannot list blobs: " + ec.message(), 500);
+  if (ec) throw api::ServerException("blob store: cannot list blobs: " + ec.message());
   return {removed, bytes};
 }
 
@@ -125,7 +122,7 @@ fs::path BlobStore::blob_path(const Digest& digest) const {
 
 fs::path BlobStore::upload_path(std::string_view upload_id) const {
   if (!is_upload_id(upload_id)) {
-    throw ServiceError("ServerException", "blob store: not an upload id", 500);
+    throw api::ServerException("blob store: not an upload id");
   }
   return root_ / "uploads" / std::string(upload_id);
 }
@@ -172,8 +169,7 @@ std::optional<Digest> BlobStore::commit_upload(std::string_view upload_id, std::
   return as_server_failure([&]() -> std::optional<Digest> {
     const UniqueFd fd = open_file(path, O_RDWR);
     if (known && static_cast<std::uint64_t>(file_size(fd.get(), path)) < size) {
-      throw ServiceError("ServerException",
-                         "blob store: " + path.string() + " is shorter than recorded", 500);
+      throw api::ServerException("blob store: " + path.string() + " is shorter than recorded");
     }
     Digest actual = known ? *known : hash_file(fd.get(), size, path);
     if (actual != expected) return actual;

@@ -9,7 +9,8 @@
 #include <iterator>
 
 #include "aws/crypto.hpp"
-#include "ecr/error.hpp"
+#include "aws/percent_encoding.hpp"
+#include "ecr/errors.hpp"
 
 namespace ecr::server {
 namespace {
@@ -19,13 +20,13 @@ constexpr std::size_t kKeyBytes = 32;
 std::string create_key(const std::filesystem::path& key_file) {
   std::string key(kKeyBytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1) {
-    throw ServiceError("ServerException", "no randomness for the download URL key", 500);
+    throw api::ServerException("no randomness for the download URL key");
   }
   int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return {};  // another process created it first: read theirs
   bool ok = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
   ::close(fd);
-  if (!ok) throw ServiceError("ServerException", "cannot write " + key_file.string(), 500);
+  if (!ok) throw api::ServerException("cannot write " + key_file.string());
   return key;
 }
 
@@ -37,7 +38,7 @@ DownloadSigner::DownloadSigner(const std::filesystem::path& key_file) {
     std::ifstream in(key_file, std::ios::binary);
     key_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     if (key_.size() != kKeyBytes) {
-      throw ServiceError("ServerException", key_file.string() + " does not hold a 32-byte key", 500);
+      throw api::ServerException(key_file.string() + " does not hold a 32-byte key");
     }
   }
 }
@@ -55,8 +56,9 @@ std::string DownloadSigner::make_url(std::string_view base_url, std::string_view
   std::string expiry = std::to_string(
       std::chrono::duration_cast<std::chrono::seconds>(expires.time_since_epoch()).count());
   std::string hex(digest.substr(digest.find(':') + 1));
-  return std::string(base_url) + "/blobs/sha256/" + hex + "?repository=" + url_encode(repository) +
-         "&expires=" + expiry + "&signature=" + sign(digest, repository, expiry);
+  return std::string(base_url) + "/blobs/sha256/" + hex +
+         "?repository=" + aws::uri_encode(repository, false) + "&expires=" + expiry +
+         "&signature=" + sign(digest, repository, expiry);
 }
 
 std::optional<std::string> DownloadSigner::refuse(std::string_view digest, std::string_view repository,
@@ -74,22 +76,6 @@ std::optional<std::string> DownloadSigner::refuse(std::string_view digest, std::
   auto deadline = std::chrono::system_clock::time_point(std::chrono::seconds(std::stoll(std::string(expires))));
   if (now > deadline) return "the URL has expired";
   return std::nullopt;
-}
-
-std::string url_encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 }  // namespace ecr::server

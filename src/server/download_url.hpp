@@ -20,7 +20,7 @@ namespace ecr::server {
 class DownloadSigner {
  public:
   // Loads the key from `key_file`, creating it with fresh random bytes when
-  // missing. Throws ServiceError "ServerException" when it cannot.
+  // missing. Throws api::ServerException when it cannot.
   explicit DownloadSigner(const std::filesystem::path& key_file);
 
   std::string make_url(std::string_view base_url, std::string_view repository,
@@ -38,8 +38,5 @@ class DownloadSigner {
                    std::string_view expires) const;
   std::string key_;
 };
-
-// Percent-encodes everything but RFC 3986 unreserved characters.
-std::string url_encode(std::string_view text);
 
 }  // namespace ecr::server

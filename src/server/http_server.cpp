@@ -8,10 +8,10 @@
 #include <algorithm>
 #include <charconv>
 
+#include "api/error_document.hpp"
 #include "aws/sigv4.hpp"
 #include "core/file.hpp"
-#include "core/json_writer.hpp"
-#include "ecr/error.hpp"
+#include "ecr/errors.hpp"
 
 namespace ecr::server {
 namespace {
@@ -41,38 +41,13 @@ std::string new_request_id() {
   return out;
 }
 
-std::string error_body(const ServiceError& e) {
-  std::string out;
-  json::Writer w(out);
-  w.begin_object();
-  w.key("__type");
-  w.string(e.name());
-  w.key("message");
-  w.string(e.message());
-  if (auto* part = dynamic_cast<const InvalidLayerPartError*>(&e)) {
-    w.key("registryId");
-    w.string("");
-    w.key("repositoryName");
-    w.string(part->repository);
-    w.key("uploadId");
-    w.string(part->upload_id);
-    w.key("lastValidByteReceived");
-    w.integer(part->last_valid_byte_received);
-  }
-  w.end_object();
-  return out;
-}
-
 void send_error(httplib::Response& res, const ServiceError& e, int status) {
   res.status = status;
   res.set_header("x-amzn-ErrorType", e.name());
-  res.set_content(error_body(e), kJsonContentType);
+  res.set_content(api::error_document(e), kJsonContentType);
 }
 
-int status_for(const ServiceError& e) {
-  if (e.name() == "ServerException") return 500;
-  return e.http_status() == 500 ? 500 : 400;
-}
+int status_for(const ServiceError& e) { return e.http_status() == 500 ? 500 : 400; }
 
 ServiceError auth_error(const aws::VerifyResult& result) {
   switch (result.failure) {
@@ -168,7 +143,55 @@ void RegistryServer::stop() {
   http_->stop();
 }
 
+namespace {
+
+// Reads an API request's body into `body` itself rather than through
+// httplib: into a leased scratch reserved from Content-Length with room for
+// simdjson's padding, so no growing string, no copy before parsing, warm
+// memory (request_scratch.hpp). httplib still refuses a body over
+// kMaxRequestBytes with 413. False when the read failed.
+bool read_api_body(const httplib::Request& req, const httplib::ContentReader& content_reader,
+                   std::string& body) {
+  std::string length_text = req.get_header_value("Content-Length");
+  std::size_t length = 0;
+  std::from_chars(length_text.data(), length_text.data() + length_text.size(), length);
+  body.reserve(std::min(length, kMaxRequestBytes) + simdjson::SIMDJSON_PADDING);
+  bool read = content_reader([&body](const char* data, std::size_t size) {
+    body.append(data, size);
+    return true;
+  });
+  t_request_body_bytes = body.size();
+  if (!read) return false;
+  body.reserve(body.size() + simdjson::SIMDJSON_PADDING);  // a chunked body had no length
+  return true;
+}
+
+// The error answering an API request whose SigV4 signature does not verify
+// against the configured key; nullopt when it does.
+std::optional<ServiceError> signature_refusal(const ServerOptions& options,
+                                              const httplib::Request& req, std::string_view body) {
+  aws::SecretLookup lookup = [&options](std::string_view key) -> std::optional<std::string> {
+    if (key == options.access_key) return options.secret_key;
+    return std::nullopt;
+  };
+  aws::VerifyResult verdict = aws::verify_headers("POST", req.target, headers_of(req), body, lookup,
+                                                  std::chrono::system_clock::now());
+  if (verdict.ok()) return std::nullopt;
+  return auth_error(verdict);
+}
+
+}  // namespace
+
 void RegistryServer::install_routes() {
+  configure_connections();
+  install_request_log();
+  install_refusal_answers();
+  install_health_check();
+  install_api_endpoint();
+  install_blob_downloads();
+}
+
+void RegistryServer::configure_connections() {
   httplib::Server& http = *http_;
   std::size_t threads = options_.threads;
   // httplib takes ownership of the raw pointer it is given.
@@ -181,32 +204,17 @@ void RegistryServer::install_routes() {
   http.set_tcp_nodelay(true);
   http.set_read_timeout(std::chrono::seconds(60));
   http.set_write_timeout(std::chrono::seconds(60));
+}
 
+// Every response carries an x-amzn-RequestId; every request gets one log
+// line with its status, duration, body sizes and that id.
+void RegistryServer::install_request_log() {
+  httplib::Server& http = *http_;
   http.set_pre_routing_handler([](const httplib::Request&, httplib::Response& res) {
     t_request_start = std::chrono::steady_clock::now();
     res.set_header("x-amzn-RequestId", new_request_id());
     return httplib::Server::HandlerResponse::Unhandled;
   });
-
-  // Answers httplib's own refusals (413 for an oversize body, 404, 400 for a
-  // malformed request line) as ECR-style JSON errors; leaves ours alone.
-  http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&,
-                                                                 httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    if (!res.has_header("x-amzn-RequestId")) res.set_header("x-amzn-RequestId", new_request_id());
-    if (res.status == 413) {
-      send_error(res,
-                 ServiceError("RequestEntityTooLargeException",
-                              "Request body exceeds the limit of " +
-                                  std::to_string(kMaxRequestBytes) + " bytes"),
-                 413);
-    } else if (res.status == 404) {
-      send_error(res, ServiceError("NotFoundException", "No such resource"), 404);
-    } else {
-      send_error(res, ServiceError("BadRequestException", "Malformed HTTP request"), res.status);
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
 
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     if (!log_.enabled(LogLevel::kInfo)) return;
@@ -228,40 +236,49 @@ void RegistryServer::install_routes() {
                                     "ms in=" + std::to_string(in) + " out=" + std::to_string(out) +
                                     " id=" + res.get_header_value("x-amzn-RequestId"));
   });
+}
 
-  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+void RegistryServer::install_refusal_answers() {
+  httplib::Server& http = *http_;
+  // Answers httplib's own refusals (413 for an oversize body, 404, 400 for a
+  // malformed request line) as ECR-style JSON errors; leaves ours alone.
+  http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&,
+                                                                 httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (!res.has_header("x-amzn-RequestId")) res.set_header("x-amzn-RequestId", new_request_id());
+    if (res.status == 413) {
+      send_error(res,
+                 ServiceError("RequestEntityTooLargeException",
+                              "Request body exceeds the limit of " +
+                                  std::to_string(kMaxRequestBytes) + " bytes"),
+                 413);
+    } else if (res.status == 404) {
+      send_error(res, ServiceError("NotFoundException", "No such resource"), 404);
+    } else {
+      send_error(res, ServiceError("BadRequestException", "Malformed HTTP request"), res.status);
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+}
+
+void RegistryServer::install_health_check() {
+  http_->Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("{\"status\":\"ok\"}", "application/json");
   });
+}
 
-  // The body is read here rather than by httplib, into a leased scratch
-  // reserved from Content-Length with room for simdjson's padding: no growing
-  // string, no copy before parsing, warm memory (request_scratch.hpp).
-  // httplib still refuses a body over kMaxRequestBytes with 413.
-  http.Post("/", [this](const httplib::Request& req, httplib::Response& res,
-                        const httplib::ContentReader& content_reader) {
+// POST / with X-Amz-Target: the awsJson1_1 API, SigV4-verified unless
+// require_auth is off, errors answered as ECR's error documents.
+void RegistryServer::install_api_endpoint() {
+  http_->Post("/", [this](const httplib::Request& req, httplib::Response& res,
+                          const httplib::ContentReader& content_reader) {
     ScratchPool::Lease scratch = scratch_.lease();
-    std::string& body = scratch->body;
-    std::string length_text = req.get_header_value("Content-Length");
-    std::size_t length = 0;
-    std::from_chars(length_text.data(), length_text.data() + length_text.size(), length);
-    body.reserve(std::min(length, kMaxRequestBytes) + simdjson::SIMDJSON_PADDING);
-    bool read = content_reader([&body](const char* data, std::size_t size) {
-      body.append(data, size);
-      return true;
-    });
-    t_request_body_bytes = body.size();
-    if (!read) return;  // httplib has set the status (413, 400); the error handler answers
-    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);  // a chunked body had no length
+    // On a failed read httplib has set the status (413, 400); the error handler answers.
+    if (!read_api_body(req, content_reader, scratch->body)) return;
     try {
       if (options_.require_auth) {
-        aws::SecretLookup lookup = [this](std::string_view key) -> std::optional<std::string> {
-          if (key == options_.access_key) return options_.secret_key;
-          return std::nullopt;
-        };
-        aws::VerifyResult verdict = aws::verify_headers("POST", req.target, headers_of(req), body,
-                                                        lookup, std::chrono::system_clock::now());
-        if (!verdict.ok()) {
-          send_error(res, auth_error(verdict), 403);
+        if (auto refusal = signature_refusal(options_, req, scratch->body)) {
+          send_error(res, *refusal, 403);
           return;
         }
       }
@@ -283,10 +300,15 @@ void RegistryServer::install_routes() {
       send_error(res, e, status_for(e));
     } catch (const std::exception& e) {
       log_.write(LogLevel::kError, std::string("internal error: ") + e.what());
-      send_error(res, ServiceError("ServerException", "Internal error", 500), 500);
+      send_error(res, api::ServerException("Internal error"), 500);
     }
   });
+}
 
+// GET /blobs/sha256/<hex>: layer bytes through the signed URLs that
+// GetDownloadUrlForLayer hands out (download_url.hpp), with Range support.
+void RegistryServer::install_blob_downloads() {
+  httplib::Server& http = *http_;
   http.Get(R"(/blobs/sha256/([0-9a-f]{64}))", [this](const httplib::Request& req,
                                                      httplib::Response& res) {
     std::string digest = "sha256:" + std::string(req.matches[1]);

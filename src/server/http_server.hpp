@@ -76,7 +76,14 @@ class RegistryServer {
   Registry& registry() noexcept { return registry_; }
 
  private:
+  // install_routes() installs each of these on http_.
   void install_routes();
+  void configure_connections();    // thread pool, body limit, keep-alive, timeouts
+  void install_request_log();      // request ids, one log line per request
+  void install_refusal_answers();  // httplib's own 400/404/413 as JSON errors
+  void install_health_check();     // GET /
+  void install_api_endpoint();     // POST /: the ECR API
+  void install_blob_downloads();   // GET /blobs/sha256/<hex>: signed layer downloads
   void maintain();
 
   ServerOptions options_;

@@ -105,7 +105,7 @@ std::string Operations::dispatch(std::string_view operation, simdjson::dom::pars
     return handler(env, document);
   } catch (const api::ValidationError& e) {
     if (e.constraint() == "type") throw ServiceError("SerializationException", e.what());
-    throw ServiceError("InvalidParameterException", e.what());
+    throw api::InvalidParameterException(e.what());
   } catch (const ServiceError&) {
     throw;
   } catch (const InputError& e) {
@@ -118,10 +118,9 @@ namespace ops {
 
 void check_registry(Env& env, const std::optional<std::string>& registry_id) {
   if (registry_id && *registry_id != env.account()) {
-    throw ServiceError(
-        "InvalidParameterException",
+    throw api::InvalidParameterException(
         "Invalid parameter at 'registryId' failed to satisfy constraint: 'registry id " +
-            *registry_id + " is not this registry (" + env.account() + ")'");
+        *registry_id + " is not this registry (" + env.account() + ")'");
   }
 }
 

@@ -55,9 +55,9 @@ std::string put_image(Env& env, simdjson::dom::element body) {
     try {
       facts = facts_of(parse_manifest(r.imageManifest, r.imageManifestMediaType.value_or("")));
     } catch (const InputError& e) {
-      throw ServiceError("InvalidParameterException",
-                         std::string("Invalid parameter at 'imageManifest' failed to satisfy constraint: '") +
-                             e.what() + "'");
+      throw api::InvalidParameterException(
+          std::string("Invalid parameter at 'imageManifest' failed to satisfy constraint: '") +
+          e.what() + "'");
     }
     ImageInfo info = env.registry.put_image(r.repositoryName, r.imageManifest, facts,
                                             r.imageTag, r.imageDigest);
@@ -126,8 +126,8 @@ std::string describe_images(Env& env, simdjson::dom::element body) {
     check_registry(env, r.registryId);
     std::vector<ImageRef> refs = refs_of(r.imageIds.value_or(std::vector<api::ImageIdentifier>{}));
     if (!refs.empty() && (r.maxResults || r.nextToken)) {
-      throw ServiceError("InvalidParameterException",
-                         "Invalid parameter: maxResults and nextToken cannot be used with imageIds");
+      throw api::InvalidParameterException(
+          "Invalid parameter: maxResults and nextToken cannot be used with imageIds");
     }
     std::optional<std::string> status = r.filter ? r.filter->tagStatus : std::nullopt;
     std::optional<std::string> next;

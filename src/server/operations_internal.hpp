@@ -8,6 +8,7 @@
 
 #include "api/serde.hpp"
 #include "api/validate.hpp"
+#include "ecr/errors.hpp"
 #include "ecr/model.hpp"
 #include "server/operations.hpp"
 #include "server/registry.hpp"

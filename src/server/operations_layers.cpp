@@ -89,10 +89,9 @@ std::string get_download_url_for_layer(Env& env, simdjson::dom::element body) {
   return run<Req>(body, [&](const Req& r) {
     check_registry(env, r.registryId);
     if (!Digest::valid(r.layerDigest)) {
-      throw ServiceError(
-          "InvalidParameterException",
+      throw api::InvalidParameterException(
           "Invalid parameter at 'layerDigest' failed to satisfy constraint: 'Invalid digest: " +
-              r.layerDigest + "'");
+          r.layerDigest + "'");
     }
     env.registry.downloadable_layer(r.repositoryName, r.layerDigest);
     api::GetDownloadUrlForLayerResponse out;

@@ -6,9 +6,10 @@ namespace ecr::server::ops {
 namespace {
 
 [[noreturn]] void invalid_lifecycle(const std::exception& e) {
-  throw ServiceError("InvalidParameterException",
-                     std::string("Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: "
-                                 "'Lifecycle policy validation failure: ") + e.what() + "'");
+  throw api::InvalidParameterException(
+      std::string("Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: "
+                  "'Lifecycle policy validation failure: ") +
+      e.what() + "'");
 }
 
 }  // namespace
@@ -20,8 +21,9 @@ std::string set_repository_policy(Env& env, simdjson::dom::element body) {
     try {
       if (!json::parse(parser, r.policyText, "policyText").is_object()) throw InputError("not an object");
     } catch (const InputError&) {
-      throw ServiceError("InvalidParameterException",
-                         "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'");
+      throw api::InvalidParameterException(
+          "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository "
+          "policy provided'");
     }
     env.registry.set_repository_policy(r.repositoryName, r.policyText);
     return api::SetRepositoryPolicyResponse{r.policyText, env.account(), r.repositoryName};

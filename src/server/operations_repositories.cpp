@@ -21,15 +21,15 @@ std::map<std::string, std::string> checked_tags(const std::vector<api::Tag>& tag
   std::map<std::string, std::string> out;
   for (const auto& tag : tags) {
     if (tag.Key.starts_with("aws:")) {
-      throw ServiceError("InvalidTagParameterException",
-                         "The tag key '" + tag.Key + "' uses the reserved prefix 'aws:'");
+      throw api::InvalidTagParameterException("The tag key '" + tag.Key +
+                                              "' uses the reserved prefix 'aws:'");
     }
     out[tag.Key] = tag.Value;
   }
   std::map<std::string, std::string> merged = existing;
   for (const auto& [k, v] : out) merged[k] = v;
   if (merged.size() > kMaxResourceTags) {
-    throw ServiceError("TooManyTagsException", "A resource can have at most 50 tags");
+    throw api::TooManyTagsException("A resource can have at most 50 tags");
   }
   return out;
 }
@@ -38,9 +38,10 @@ std::map<std::string, std::string> checked_tags(const std::vector<api::Tag>& tag
 std::string repository_from_arn(Env& env, const std::string& arn) {
   std::string prefix = repository_arn(env, "");
   if (!arn.starts_with(prefix) || arn.size() == prefix.size()) {
-    throw ServiceError("InvalidParameterException",
-                       "Invalid parameter at 'resourceArn' failed to satisfy constraint: "
-                       "'Invalid repository ARN: " + arn + "'");
+    throw api::InvalidParameterException(
+        "Invalid parameter at 'resourceArn' failed to satisfy constraint: "
+        "'Invalid repository ARN: " +
+        arn + "'");
   }
   return arn.substr(prefix.size());
 }
@@ -70,8 +71,8 @@ std::string describe_repositories(Env& env, simdjson::dom::element body) {
     check_registry(env, r.registryId);
     std::vector<std::string> names = r.repositoryNames.value_or(std::vector<std::string>{});
     if (!names.empty() && (r.maxResults || r.nextToken)) {
-      throw ServiceError("InvalidParameterException",
-                         "Invalid parameter: maxResults and nextToken cannot be used with repositoryNames");
+      throw api::InvalidParameterException(
+          "Invalid parameter: maxResults and nextToken cannot be used with repositoryNames");
     }
     std::optional<std::string> next;
     api::DescribeRepositoriesResponse out;
@@ -96,8 +97,8 @@ std::string put_image_tag_mutability(Env& env, simdjson::dom::element body) {
   return run<api::PutImageTagMutabilityRequest>(body, [&](const api::PutImageTagMutabilityRequest& r) {
     check_registry(env, r.registryId);
     if (r.imageTagMutability != "MUTABLE" && r.imageTagMutability != "IMMUTABLE") {
-      throw ServiceError("InvalidParameterException",
-                         "ecr-local supports imageTagMutability MUTABLE and IMMUTABLE only");
+      throw api::InvalidParameterException(
+          "ecr-local supports imageTagMutability MUTABLE and IMMUTABLE only");
     }
     env.registry.set_tag_mutability(r.repositoryName, r.imageTagMutability);
     api::PutImageTagMutabilityResponse out;
@@ -135,8 +136,8 @@ std::string untag_resource(Env& env, simdjson::dom::element body) {
     std::string name = repository_from_arn(env, r.resourceArn);
     for (const auto& key : r.tagKeys) {
       if (key.starts_with("aws:")) {
-        throw ServiceError("InvalidTagParameterException",
-                           "The tag key '" + key + "' uses the reserved prefix 'aws:'");
+        throw api::InvalidTagParameterException("The tag key '" + key +
+                                                "' uses the reserved prefix 'aws:'");
       }
     }
     env.registry.untag_repository(name, r.tagKeys);
@@ -168,7 +169,7 @@ std::string get_authorization_token(Env& env, simdjson::dom::element body) {
   return run<api::GetAuthorizationTokenRequest>(body, [&](const api::GetAuthorizationTokenRequest&) {
     unsigned char secret[32];
     if (RAND_bytes(secret, sizeof secret) != 1) {
-      throw ServiceError("ServerException", "no randomness for a token", 500);
+      throw api::ServerException("no randomness for a token");
     }
     std::string password = base64::encode(std::string_view(reinterpret_cast<char*>(secret), sizeof secret));
     api::AuthorizationData data;

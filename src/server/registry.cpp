@@ -84,8 +84,7 @@ std::size_t decode_page_token(const std::string& token) {
     }
   } catch (const InputError&) {
   }
-  throw_service(
-      "InvalidParameterException",
+  throw api::InvalidParameterException(
       "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid pagination token'");
 }
 
@@ -124,7 +123,7 @@ Registry::RepoRow Registry::find_repository(const std::string& name) {
                    "SELECT " + std::string(kRepoColumns) + " FROM repositories WHERE name = ?");
   s.bind(1, name);
   if (!s.step())
-    throw_service("RepositoryNotFoundException", not_found_message(name, settings_.account_id));
+    throw api::RepositoryNotFoundException(not_found_message(name, settings_.account_id));
   RepoRow row;
   row.id = s.integer(0);
   row.info.name = s.text(1);
@@ -147,9 +146,9 @@ RepositoryInfo Registry::create_repository(const RepositoryInfo& wanted,
     sql::Statement exists(*db_, "SELECT 1 FROM repositories WHERE name = ?");
     exists.bind(1, wanted.name);
     if (exists.step()) {
-      throw_service("RepositoryAlreadyExistsException",
-                    "The repository with name '" + wanted.name +
-                        "' already exists in the registry with id '" + settings_.account_id + "'");
+      throw api::RepositoryAlreadyExistsException("The repository with name '" + wanted.name +
+                                                  "' already exists in the registry with id '" +
+                                                  settings_.account_id + "'");
     }
   }
   RepositoryInfo info = wanted;
@@ -206,10 +205,9 @@ RepositoryInfo Registry::delete_repository(const std::string& name, bool force) 
     count.bind(1, row.id);
     count.step();
     if (count.integer(0) > 0 && !force) {
-      throw_service("RepositoryNotEmptyException",
-                    "The repository with name '" + name + "' in registry with id '" +
-                        settings_.account_id +
-                        "' cannot be deleted because it still contains images");
+      throw api::RepositoryNotEmptyException(
+          "The repository with name '" + name + "' in registry with id '" + settings_.account_id +
+          "' cannot be deleted because it still contains images");
     }
     sql::Statement ups(*db_, "SELECT upload_id FROM uploads WHERE repo_id = ?");
     ups.bind(1, row.id);
@@ -291,9 +289,9 @@ std::string Registry::repository_policy(const std::string& name) {
   std::lock_guard lock(mu_);
   RepoRow row = find_repository(name);
   if (!row.policy) {
-    throw_service("RepositoryPolicyNotFoundException",
-                  "Repository policy does not exist for the repository with name '" + name +
-                      "' in the registry with id '" + settings_.account_id + "'");
+    throw api::RepositoryPolicyNotFoundException(
+        "Repository policy does not exist for the repository with name '" + name +
+        "' in the registry with id '" + settings_.account_id + "'");
   }
   return *row.policy;
 }
@@ -321,9 +319,9 @@ std::pair<std::string, std::optional<Timestamp>> Registry::lifecycle_policy(
   std::lock_guard lock(mu_);
   RepoRow row = find_repository(name);
   if (!row.lifecycle_policy) {
-    throw_service("LifecyclePolicyNotFoundException",
-                  "Lifecycle policy does not exist for the repository with name '" + name +
-                      "' in the registry with id '" + settings_.account_id + "'");
+    throw api::LifecyclePolicyNotFoundException(
+        "Lifecycle policy does not exist for the repository with name '" + name +
+        "' in the registry with id '" + settings_.account_id + "'");
   }
   std::optional<Timestamp> evaluated;
   if (row.lifecycle_evaluated_at) evaluated = from_ms(*row.lifecycle_evaluated_at);

@@ -3,8 +3,9 @@
 //
 // Every method is one ECR operation's semantics on domain values, independent
 // of the wire: it validates what the model cannot (existence, state, byte
-// ranges), changes state in one SQLite transaction, and throws ServiceError
-// named as ECR names the error (RepositoryNotFoundException, ...). Thread-safe:
+// ranges), changes state in one SQLite transaction, and throws the client's
+// typed errors (ecr/errors.hpp: api::RepositoryNotFoundException,
+// api::InvalidLayerPartException with lastValidByteReceived, ...). Thread-safe:
 // metadata access is serialised on one connection, while blob bytes (part
 // writes, hashing on completion) are written outside that lock, so uploads of
 // different layers proceed in parallel.
@@ -23,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "ecr/error.hpp"
+#include "ecr/errors.hpp"
 #include "server/blob_store.hpp"
 #include "server/lifecycle_policy.hpp"
 #include "server/sqlite.hpp"
@@ -54,20 +55,6 @@ struct GarbageCollected {
 };
 // "dropped 3 unreferenced layers, removed 2 blobs (12345 bytes)"
 std::string garbage_summary(const GarbageCollected& gc);
-
-// A ServiceError carrying the extra members InvalidLayerPartException has.
-class InvalidLayerPartError : public ServiceError {
- public:
-  InvalidLayerPartError(std::string message, std::string repository_name, std::string upload,
-                        std::int64_t last_valid_byte)
-      : ServiceError("InvalidLayerPartException", std::move(message)),
-        repository(std::move(repository_name)),
-        upload_id(std::move(upload)),
-        last_valid_byte_received(last_valid_byte) {}
-  std::string repository;
-  std::string upload_id;
-  std::int64_t last_valid_byte_received;
-};
 
 struct RepositoryInfo {
   std::string name;
@@ -258,11 +245,8 @@ class Registry {
   std::shared_mutex blob_sweep_mu_;
 };
 
-// Docker's tag grammar with ECR's 300-character limit.
-bool is_valid_image_tag(std::string_view tag) noexcept;
-
 // Opaque paging tokens: the offset into a stable ordering, base64-encoded so
-// clients treat it as opaque. Throws ServiceError InvalidParameterException
+// clients treat it as opaque. Throws api::InvalidParameterException
 // for a token this server did not issue.
 std::string encode_page_token(std::size_t offset);
 std::size_t decode_page_token(const std::string& token);

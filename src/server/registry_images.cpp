@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "aws/image_tag.hpp"
 #include "server/registry.hpp"
 #include "server/registry_internal.hpp"
 
@@ -19,16 +20,6 @@ std::string image_id_text(const ImageRef& ref) {
 
 }  // namespace
 
-bool is_valid_image_tag(std::string_view tag) noexcept {
-  // Docker's tag grammar, with ECR's longer length limit (ImageTag max 300).
-  if (tag.empty() || tag.size() > 300) return false;
-  auto word = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  };
-  if (!word(tag[0])) return false;
-  return std::all_of(tag.begin() + 1, tag.end(), [&](char c) { return word(c) || c == '.' || c == '-'; });
-}
-
 std::optional<std::string> Registry::digest_for_tag(std::int64_t repo_id, const std::string& tag) {
   sql::Statement s(*db_, "SELECT digest FROM image_tags WHERE repo_id = ? AND tag = ?");
   s.bind(1, repo_id).bind(2, tag);
@@ -41,7 +32,7 @@ ImageInfo Registry::load_image(std::int64_t repo_id, const std::string& digest) 
                    "SELECT manifest, media_type, artifact_media_type, pushed_at, size FROM images "
                    "WHERE repo_id = ? AND digest = ?");
   s.bind(1, repo_id).bind(2, digest);
-  if (!s.step()) throw_service("ImageNotFoundException", "image " + digest + " vanished");
+  if (!s.step()) throw api::ImageNotFoundException("image " + digest + " vanished");
   ImageInfo info{digest, s.blob(0), s.text(1), s.optional_text(2), from_ms(s.integer(3)), s.integer(4), {}};
   sql::Statement t(*db_, "SELECT tag FROM image_tags WHERE repo_id = ? AND digest = ? ORDER BY tag");
   t.bind(1, repo_id).bind(2, digest);
@@ -75,13 +66,13 @@ ImageInfo Registry::put_image(const std::string& repository, const std::string& 
                               const std::optional<std::string>& expected_digest) {
   std::string digest = Digest::of(manifest).str();
   if (expected_digest && *expected_digest != digest) {
-    throw_service("ImageDigestDoesNotMatchException",
-                  "The specified digest '" + *expected_digest +
-                      "' does not match the calculated digest '" + digest + "' of the manifest");
+    throw api::ImageDigestDoesNotMatchException("The specified digest '" + *expected_digest +
+                                                "' does not match the calculated digest '" +
+                                                digest + "' of the manifest");
   }
-  if (tag && !is_valid_image_tag(*tag)) {
-    throw_service("InvalidParameterException",
-                  "Invalid parameter at 'imageTag' failed to satisfy constraint: 'Invalid image tag'");
+  if (tag && !aws::is_valid_image_tag(*tag)) {
+    throw api::InvalidParameterException(
+        "Invalid parameter at 'imageTag' failed to satisfy constraint: 'Invalid image tag'");
   }
   std::lock_guard lock(mu_);
   sql::Transaction tx(*db_);
@@ -96,18 +87,19 @@ ImageInfo Registry::put_image(const std::string& repository, const std::string& 
   if (!missing.empty()) {
     std::string list;
     for (const auto& d : missing) list += (list.empty() ? "" : ", ") + d;
-    throw_service("LayersNotFoundException",
-                  "Layers with digests '[" + list + "]' required for pushing image into repository with name '" +
-                      repository + "' in the registry with id '" + settings_.account_id + "' do not exist");
+    throw api::LayersNotFoundException("Layers with digests '[" + list +
+                                       "]' required for pushing image into repository with name '" +
+                                       repository + "' in the registry with id '" +
+                                       settings_.account_id + "' do not exist");
   }
   std::int64_t children_size = 0;
   for (const auto& child : facts.children) {
     sql::Statement s(*db_, "SELECT size FROM images WHERE repo_id = ? AND digest = ?");
     s.bind(1, repo.id).bind(2, child);
     if (!s.step()) {
-      throw_service("ReferencedImagesNotFoundException",
-                    "Some of the images referenced by the manifest list do not exist in the repository '" +
-                        repository + "': " + child);
+      throw api::ReferencedImagesNotFoundException(
+          "Some of the images referenced by the manifest list do not exist in the repository '" +
+          repository + "': " + child);
     }
     children_size += s.integer(0);
   }
@@ -117,15 +109,15 @@ ImageInfo Registry::put_image(const std::string& repository, const std::string& 
   bool image_exists = exists.step();
   std::optional<std::string> tagged = tag ? digest_for_tag(repo.id, *tag) : std::nullopt;
   if (image_exists && (!tag || tagged == digest)) {
-    throw_service("ImageAlreadyExistsException",
-                  "Image with digest '" + digest + "'" + (tag ? " and tag '" + *tag + "'" : std::string()) +
-                      " already exists in the repository with name '" + repository +
-                      "' in registry with id '" + settings_.account_id + "'");
+    throw api::ImageAlreadyExistsException(
+        "Image with digest '" + digest + "'" + (tag ? " and tag '" + *tag + "'" : std::string()) +
+        " already exists in the repository with name '" + repository + "' in registry with id '" +
+        settings_.account_id + "'");
   }
   if (tagged && repo.info.tag_mutability == "IMMUTABLE") {
-    throw_service("ImageTagAlreadyExistsException",
-                  "The image tag '" + *tag + "' already exists in the '" + repository +
-                      "' repository and cannot be overwritten because the repository is immutable.");
+    throw api::ImageTagAlreadyExistsException(
+        "The image tag '" + *tag + "' already exists in the '" + repository +
+        "' repository and cannot be overwritten because the repository is immutable.");
   }
   if (!image_exists) {
     sql::Statement ins(*db_,
@@ -169,7 +161,7 @@ std::vector<ImageInfo> Registry::get_images(const std::string& repository,
       failures.push_back({ref, "InvalidImageDigest", "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'"});
       continue;
     }
-    if (ref.tag && !is_valid_image_tag(*ref.tag)) {
+    if (ref.tag && !aws::is_valid_image_tag(*ref.tag)) {
       failures.push_back({ref, "InvalidImageTag", "Invalid request parameters: invalid image tag"});
       continue;
     }
@@ -290,10 +282,10 @@ std::vector<ImageInfo> Registry::describe_images(const std::string& repository,
       sql::Statement s(*db_, "SELECT 1 FROM images WHERE repo_id = ? AND digest = ?");
       if (digest) s.bind(1, repo.id).bind(2, *digest);
       if (!digest || !s.step()) {
-        throw_service("ImageNotFoundException",
-                      "The image with imageId " + image_id_text(ref) +
-                          " does not exist within the repository with name '" + repository +
-                          "' in the registry with id '" + settings_.account_id + "'");
+        throw api::ImageNotFoundException("The image with imageId " + image_id_text(ref) +
+                                          " does not exist within the repository with name '" +
+                                          repository + "' in the registry with id '" +
+                                          settings_.account_id + "'");
       }
       if (seen.insert(*digest).second) out.push_back(load_image(repo.id, *digest));
     }

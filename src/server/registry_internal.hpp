@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "ecr/error.hpp"
+#include "ecr/errors.hpp"
 #include "server/registry.hpp"
 
 namespace ecr::server {
@@ -19,10 +19,6 @@ struct Registry::RepoRow {
 
 // ECR's default page size for DescribeRepositories, ListImages, DescribeImages.
 inline constexpr std::int64_t kDefaultPageSize = 100;
-
-[[noreturn]] inline void throw_service(const char* name, const std::string& message) {
-  throw ServiceError(name, message);
-}
 
 inline std::int64_t to_ms(Timestamp t) { return t.time_since_epoch().count(); }
 inline Timestamp from_ms(std::int64_t ms) { return Timestamp(std::chrono::milliseconds(ms)); }

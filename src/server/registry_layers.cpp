@@ -17,8 +17,7 @@ constexpr std::int64_t kMaxPartBytes = 20'971'520;
 
 std::string new_upload_id() {
   unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1)
-    throw_service("ServerException", "no randomness for an upload id");
+  if (RAND_bytes(b, sizeof b) != 1) throw api::ServerException("no randomness for an upload id");
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
   char text[37];
@@ -64,9 +63,8 @@ UploadRow find_upload(sql::Database& db, std::int64_t repo_id, const std::string
                    "WHERE upload_id = ? AND repo_id = ?");
   s.bind(1, upload_id).bind(2, repo_id);
   if (!s.step() || from_ms(s.integer(3)) + expiry < now) {
-    throw_service("UploadNotFoundException", "The upload with id '" + upload_id +
-                                                 "' does not exist in the repository '" +
-                                                 repository + "'");
+    throw api::UploadNotFoundException("The upload with id '" + upload_id +
+                                       "' does not exist in the repository '" + repository + "'");
   }
   return {s.integer(0), s.integer(1), s.integer(2) != 0, s.integer(3)};
 }
@@ -85,7 +83,10 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
     row = find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry);
   }
   auto refuse = [&](const std::string& why) {
-    throw InvalidLayerPartError(why, repository, upload_id, row.received - 1);
+    throw api::InvalidLayerPartException(why, {.lastValidByteReceived = row.received - 1,
+                                               .registryId = settings_.account_id,
+                                               .repositoryName = repository,
+                                               .uploadId = upload_id});
   };
   auto size = static_cast<std::int64_t>(bytes.size());
   if (size > kMaxPartBytes) {
@@ -113,8 +114,7 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
   s.bind(1, last_byte + 1).bind(2, size).bind(3, std::int64_t{small}).bind(4, to_ms(clock_()));
   s.bind(5, upload_id).run();
   if (part_db_->changes() == 0) {
-    throw_service("UploadNotFoundException",
-                  "The upload with id '" + upload_id + "' does not exist");
+    throw api::UploadNotFoundException("The upload with id '" + upload_id + "' does not exist");
   }
   upload_hashes_.add(upload_id, static_cast<std::uint64_t>(first_byte), bytes);
   return last_byte;
@@ -125,9 +125,9 @@ std::string Registry::complete_upload(const std::string& repository, const std::
   std::lock_guard part_lock(upload_lock(upload_id));
   UploadRow row;
   std::int64_t repo_id = 0;
-  if (digests.empty()) throw_service("InvalidParameterException", "layerDigests must not be empty");
+  if (digests.empty()) throw api::InvalidParameterException("layerDigests must not be empty");
   if (!Digest::valid(digests.front())) {
-    throw_service("InvalidLayerException", "Invalid layer digest '" + digests.front() + "'");
+    throw api::InvalidLayerException("Invalid layer digest '" + digests.front() + "'");
   }
   Digest expected = Digest::parse(digests.front());
   {
@@ -135,12 +135,11 @@ std::string Registry::complete_upload(const std::string& repository, const std::
     repo_id = find_repository(repository).id;
     row = find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry);
     if (row.received == 0) {
-      throw_service("EmptyUploadException",
-                    "The upload with id '" + upload_id + "' does not contain any layer parts");
+      throw api::EmptyUploadException("The upload with id '" + upload_id +
+                                      "' does not contain any layer parts");
     }
     if (row.small_part) {
-      throw_service(
-          "LayerPartTooSmallException",
+      throw api::LayerPartTooSmallException(
           "A layer part other than the last is smaller than the minimum of 5242880 bytes");
     }
     sql::Statement have(*db_, "SELECT 1 FROM repository_blobs WHERE repo_id = ? AND digest = ?");
@@ -150,10 +149,9 @@ std::string Registry::complete_upload(const std::string& repository, const std::
       d.bind(1, upload_id).run();
       blobs_.remove_upload(upload_id);
       upload_hashes_.forget(upload_id);
-      throw_service("LayerAlreadyExistsException",
-                    "The layer '" + expected.str() +
-                        "' already exists in the repository with name '" + repository +
-                        "' in registry with id '" + settings_.account_id + "'");
+      throw api::LayerAlreadyExistsException(
+          "The layer '" + expected.str() + "' already exists in the repository with name '" +
+          repository + "' in registry with id '" + settings_.account_id + "'");
     }
   }
   auto size = static_cast<std::uint64_t>(row.received);
@@ -162,9 +160,8 @@ std::string Registry::complete_upload(const std::string& repository, const std::
       blobs_.commit_upload(upload_id, size, expected, upload_hashes_.take(upload_id, size));
   std::lock_guard lock(mu_);
   if (actual) {
-    throw_service("InvalidLayerException", "The calculated digest '" + actual->str() +
-                                               "' does not match the layer digest '" +
-                                               expected.str() + "'");
+    throw api::InvalidLayerException("The calculated digest '" + actual->str() +
+                                     "' does not match the layer digest '" + expected.str() + "'");
   }
   sql::Transaction tx(*db_);
   sql::Statement add(
@@ -228,18 +225,18 @@ std::int64_t Registry::downloadable_layer(const std::string& repository,
   sql::Statement s(*db_, "SELECT size FROM repository_blobs WHERE repo_id = ? AND digest = ?");
   s.bind(1, repo.id).bind(2, digest);
   if (!s.step()) {
-    throw_service("LayersNotFoundException", "The image with the layer digest '" + digest +
-                                                 "' does not exist in the repository with name '" +
-                                                 repository + "'");
+    throw api::LayersNotFoundException("The image with the layer digest '" + digest +
+                                       "' does not exist in the repository with name '" +
+                                       repository + "'");
   }
   std::int64_t size = s.integer(0);
   sql::Statement used(*db_,
                       "SELECT 1 FROM image_blobs WHERE repo_id = ? AND blob_digest = ? LIMIT 1");
   used.bind(1, repo.id).bind(2, digest);
   if (!used.step()) {
-    throw_service("LayerInaccessibleException",
-                  "The layer '" + digest + "' is not referenced by any image in the repository '" +
-                      repository + "'");
+    throw api::LayerInaccessibleException("The layer '" + digest +
+                                          "' is not referenced by any image in the repository '" +
+                                          repository + "'");
   }
   return size;
 }

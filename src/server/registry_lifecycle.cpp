@@ -50,15 +50,15 @@ LifecyclePreview Registry::start_lifecycle_preview(const std::string& repository
   } else if (repo.lifecycle_policy) {
     text = *repo.lifecycle_policy;
   } else {
-    throw_service("LifecyclePolicyNotFoundException",
-                  "Lifecycle policy does not exist for the repository with name '" + repository +
-                      "' in the registry with id '" + settings_.account_id + "'");
+    throw api::LifecyclePolicyNotFoundException(
+        "Lifecycle policy does not exist for the repository with name '" + repository +
+        "' in the registry with id '" + settings_.account_id + "'");
   }
   sql::Statement running(*db_, "SELECT status FROM lifecycle_previews WHERE repo_id = ?");
   running.bind(1, repo.id);
   if (running.step() && running.text(0) == "IN_PROGRESS") {
-    throw_service("LifecyclePolicyPreviewInProgressException",
-                  "Previous lifecycle policy preview request has not been completed");
+    throw api::LifecyclePolicyPreviewInProgressException(
+        "Previous lifecycle policy preview request has not been completed");
   }
   std::vector<PreviewResult> results = evaluate(repo.id, text);  // throws InputError on a bad policy
   sql::Statement clear(*db_, "DELETE FROM lifecycle_previews WHERE repo_id = ?");
@@ -84,9 +84,9 @@ LifecyclePreview Registry::lifecycle_preview(const std::string& repository) {
   sql::Statement s(*db_, "SELECT status, policy FROM lifecycle_previews WHERE repo_id = ?");
   s.bind(1, repo.id);
   if (!s.step()) {
-    throw_service("LifecyclePolicyPreviewNotFoundException",
-                  "There is no dry run for the repository with name '" + repository +
-                      "' in the registry with id '" + settings_.account_id + "'");
+    throw api::LifecyclePolicyPreviewNotFoundException(
+        "There is no dry run for the repository with name '" + repository +
+        "' in the registry with id '" + settings_.account_id + "'");
   }
   LifecyclePreview preview{"COMPLETE", s.text(1), {}};
   // The evaluation finished when Start returned; the first read is where the

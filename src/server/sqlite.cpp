@@ -2,16 +2,14 @@
 
 #include <sqlite3.h>
 
-#include "ecr/error.hpp"
+#include "ecr/errors.hpp"
 
 namespace ecr::server::sql {
 namespace {
 
 [[noreturn]] void fail(sqlite3* db, std::string_view what) {
-  throw ServiceError("ServerException",
-                     std::string("metadata store: ") + std::string(what) + ": " +
-                         (db ? sqlite3_errmsg(db) : "out of memory"),
-                     500);
+  throw api::ServerException(std::string("metadata store: ") + std::string(what) + ": " +
+                             (db ? sqlite3_errmsg(db) : "out of memory"));
 }
 
 // How long a connection waits for another process (the on-demand lifecycle
@@ -27,7 +25,7 @@ Database::Database(const std::string& path, Sync sync) {
     std::string reason = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
-    throw ServiceError("ServerException", "cannot open " + path + ": " + reason, 500);
+    throw api::ServerException("cannot open " + path + ": " + reason);
   }
   sqlite3_busy_timeout(db_, kBusyTimeoutMs);
   exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;");
@@ -42,7 +40,7 @@ void Database::exec(std::string_view sql) {
   if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string message = err ? err : "unknown error";
     sqlite3_free(err);
-    throw ServiceError("ServerException", "metadata store: " + message, 500);
+    throw api::ServerException("metadata store: " + message);
   }
 }
 

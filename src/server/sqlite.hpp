@@ -22,8 +22,8 @@ enum class Sync {
   kNormal,
 };
 
-// One connection, in WAL mode. Throws ServiceError "ServerException" on any
-// SQLite failure (the client sees a 500, as for any storage fault in ECR).
+// One connection, in WAL mode. Throws api::ServerException on any SQLite
+// failure (the client sees a 500, as for any storage fault in ECR).
 class Database {
  public:
   explicit Database(const std::string& path, Sync sync = Sync::kFull);

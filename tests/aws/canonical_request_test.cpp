@@ -39,7 +39,6 @@ TEST(CanonicalRequest, QuerySortsByKeyThenValueAndKeepsBareKeys) {
 }
 
 TEST(CanonicalRequest, MalformedPercentEscapeStaysLiteral) {
-  EXPECT_EQ(percent_decode("100%zz%4"), "100%zz%4");
   EXPECT_EQ(canonical_query(parse_query("p=100%zz")), "p=100%25zz");
 }
 

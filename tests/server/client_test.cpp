@@ -312,7 +312,11 @@ TEST_F(EcrLocalClient, UploadPartWithAGapThrowsInvalidLayerPartWithLastValidByte
     upload_part(repo, up, 20, "xxxxxxxxxx");
     FAIL() << "a part after a gap was accepted";
   } catch (const api::InvalidLayerPartException& e) {
+    EXPECT_EQ(e.http_status(), 400);
     EXPECT_EQ(e.lastValidByteReceived(), 9);
+    EXPECT_EQ(e.registryId(), "000000000000");
+    EXPECT_EQ(e.repositoryName(), repo);
+    EXPECT_EQ(e.uploadId(), up);
   }
 }
 

@@ -333,12 +333,16 @@ class EcrLocal(unittest.TestCase):
                          "RepositoryNotFoundException")
 
     def _check_raw_gap(self, repo, up):
-        """The error document carries lastValidByteReceived, so a client can resume."""
+        """The error document carries lastValidByteReceived, so a client can resume, and the
+        other modeled fields of InvalidLayerPartException."""
         status, _, body = raw_post(self.server.port, "UploadLayerPart", json.dumps({
             "repositoryName": repo, "uploadId": up, "partFirstByte": 50, "partLastByte": 50,
             "layerPartBlob": base64.b64encode(b"z").decode()}))
         doc = json.loads(body)
         self.assertEqual((status, doc["__type"], doc["lastValidByteReceived"]), (400, "InvalidLayerPartException", 9))
+        self.assertEqual((doc["registryId"], doc["repositoryName"], doc["uploadId"]), ("000000000000", repo, up))
+        self.assertEqual(set(doc), {"__type", "message", "lastValidByteReceived", "registryId", "repositoryName",
+                                    "uploadId"})
 
     def test_put_image_errors_and_tag_moves(self):
         repo = self.repo("images/err")

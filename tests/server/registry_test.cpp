@@ -45,9 +45,11 @@ TEST_F(RegistryTest, UploadResumesFromLastValidByte) {
   try {
     registry->upload_part("app", id, 5, 5, "x");
     FAIL() << "a gap was accepted";
-  } catch (const InvalidLayerPartError& e) {
-    EXPECT_EQ(e.last_valid_byte_received, 2);
-    EXPECT_EQ(e.name(), "InvalidLayerPartException");
+  } catch (const api::InvalidLayerPartException& e) {
+    EXPECT_EQ(e.lastValidByteReceived(), 2);
+    EXPECT_EQ(e.registryId(), "000000000000");
+    EXPECT_EQ(e.repositoryName(), "app");
+    EXPECT_EQ(e.uploadId(), id);
   }
   EXPECT_EQ(registry->upload_part("app", id, 3, 4, "de"), 4);
   std::ifstream received(root_ / "uploads" / id);
@@ -110,7 +112,8 @@ TEST_F(RegistryTest, CompletionUsesTheDigestHashedAsPartsArrived) {
   registry->create_repository(app(), {});
   std::string id = registry->initiate_upload("app");
   registry->upload_part("app", id, 0, end - 1, first);
-  EXPECT_THROW(registry->upload_part("app", id, end + 2, end + 2, "x"), InvalidLayerPartError);
+  EXPECT_THROW(registry->upload_part("app", id, end + 2, end + 2, "x"),
+               api::InvalidLayerPartException);
   registry->upload_part("app", id, end, end + 1, "de");
   ASSERT_EQ(registry->upload_hashes().size(), 1u);
   const Digest whole = Digest::of(first + "de");
