@@ -98,7 +98,6 @@ struct ParsedManifest {
   // A descriptor of this manifest (media type, digest, size of `raw`).
   Descriptor descriptor() const;
 };
-using Manifest = ParsedManifest;
 
 // Parses a manifest or index. `media_type_hint` is the media type the document
 // arrived with (a Content-Type, an index.json descriptor, a PutImage
