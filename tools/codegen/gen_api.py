@@ -27,7 +27,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-REFERENCE = os.path.normpath(os.path.join(ROOT, "..", "shared", "reference"))
+REFERENCE = os.path.join(ROOT, "third_party", "aws")
 
 SERDE_SPLIT = 4  # serde_structs_<n>.cpp files: one per core of a typical CI box, times two
 
