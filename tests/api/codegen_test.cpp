@@ -1,6 +1,6 @@
 // The checked-in generated sources are what tools/codegen/gen_api.py makes
-// from the vendored model (third_party/aws): nobody edited them by hand,
-// nobody forgot to regenerate.
+// from the vendored model (third_party/aws), formatted by clang-format-14:
+// nobody edited them by hand, nobody forgot to regenerate.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -10,8 +10,8 @@
 namespace ecr {
 namespace {
 
-// The model is in the repository and the set-up installs python3, so a
-// missing one is a failure, never a skip.
+// The model is in the repository and the set-up installs python3 and
+// clang-format-14, so a missing one is a failure, never a skip.
 TEST(Codegen, GeneratedSourcesMatchTheModel) {
   const std::filesystem::path reference = ECR_REFERENCE_DIR;
   ASSERT_TRUE(std::filesystem::exists(reference / "ecr-service-model.json"))
