@@ -46,90 +46,145 @@ class Client {
 
   const ResolvedConfig& config() const;
 
-  api::BatchCheckLayerAvailabilityResponse batch_check_layer_availability(const api::BatchCheckLayerAvailabilityRequest& request);
+  api::BatchCheckLayerAvailabilityResponse batch_check_layer_availability(
+      const api::BatchCheckLayerAvailabilityRequest& request);
   api::BatchDeleteImageResponse batch_delete_image(const api::BatchDeleteImageRequest& request);
   api::BatchGetImageResponse batch_get_image(const api::BatchGetImageRequest& request);
-  api::BatchGetRepositoryScanningConfigurationResponse batch_get_repository_scanning_configuration(const api::BatchGetRepositoryScanningConfigurationRequest& request);
-  api::CompleteLayerUploadResponse complete_layer_upload(const api::CompleteLayerUploadRequest& request);
-  api::CreatePullThroughCacheRuleResponse create_pull_through_cache_rule(const api::CreatePullThroughCacheRuleRequest& request);
+  api::BatchGetRepositoryScanningConfigurationResponse batch_get_repository_scanning_configuration(
+      const api::BatchGetRepositoryScanningConfigurationRequest& request);
+  api::CompleteLayerUploadResponse complete_layer_upload(
+      const api::CompleteLayerUploadRequest& request);
+  api::CreatePullThroughCacheRuleResponse create_pull_through_cache_rule(
+      const api::CreatePullThroughCacheRuleRequest& request);
   api::CreateRepositoryResponse create_repository(const api::CreateRepositoryRequest& request);
-  api::CreateRepositoryCreationTemplateResponse create_repository_creation_template(const api::CreateRepositoryCreationTemplateRequest& request);
-  api::DeleteLifecyclePolicyResponse delete_lifecycle_policy(const api::DeleteLifecyclePolicyRequest& request);
-  api::DeletePullThroughCacheRuleResponse delete_pull_through_cache_rule(const api::DeletePullThroughCacheRuleRequest& request);
-  api::DeleteRegistryPolicyResponse delete_registry_policy(const api::DeleteRegistryPolicyRequest& request = {});
+  api::CreateRepositoryCreationTemplateResponse create_repository_creation_template(
+      const api::CreateRepositoryCreationTemplateRequest& request);
+  api::DeleteLifecyclePolicyResponse delete_lifecycle_policy(
+      const api::DeleteLifecyclePolicyRequest& request);
+  api::DeletePullThroughCacheRuleResponse delete_pull_through_cache_rule(
+      const api::DeletePullThroughCacheRuleRequest& request);
+  api::DeleteRegistryPolicyResponse delete_registry_policy(
+      const api::DeleteRegistryPolicyRequest& request = {});
   api::DeleteRepositoryResponse delete_repository(const api::DeleteRepositoryRequest& request);
-  api::DeleteRepositoryCreationTemplateResponse delete_repository_creation_template(const api::DeleteRepositoryCreationTemplateRequest& request);
-  api::DeleteRepositoryPolicyResponse delete_repository_policy(const api::DeleteRepositoryPolicyRequest& request);
-  api::DeleteSigningConfigurationResponse delete_signing_configuration(const api::DeleteSigningConfigurationRequest& request = {});
-  api::DeregisterPullTimeUpdateExclusionResponse deregister_pull_time_update_exclusion(const api::DeregisterPullTimeUpdateExclusionRequest& request);
-  api::DescribeImageReplicationStatusResponse describe_image_replication_status(const api::DescribeImageReplicationStatusRequest& request);
-  api::DescribeImageScanFindingsResponse describe_image_scan_findings(const api::DescribeImageScanFindingsRequest& request);
-  api::DescribeImageSigningStatusResponse describe_image_signing_status(const api::DescribeImageSigningStatusRequest& request);
+  api::DeleteRepositoryCreationTemplateResponse delete_repository_creation_template(
+      const api::DeleteRepositoryCreationTemplateRequest& request);
+  api::DeleteRepositoryPolicyResponse delete_repository_policy(
+      const api::DeleteRepositoryPolicyRequest& request);
+  api::DeleteSigningConfigurationResponse delete_signing_configuration(
+      const api::DeleteSigningConfigurationRequest& request = {});
+  api::DeregisterPullTimeUpdateExclusionResponse deregister_pull_time_update_exclusion(
+      const api::DeregisterPullTimeUpdateExclusionRequest& request);
+  api::DescribeImageReplicationStatusResponse describe_image_replication_status(
+      const api::DescribeImageReplicationStatusRequest& request);
+  api::DescribeImageScanFindingsResponse describe_image_scan_findings(
+      const api::DescribeImageScanFindingsRequest& request);
+  api::DescribeImageSigningStatusResponse describe_image_signing_status(
+      const api::DescribeImageSigningStatusRequest& request);
   api::DescribeImagesResponse describe_images(const api::DescribeImagesRequest& request);
-  api::DescribePullThroughCacheRulesResponse describe_pull_through_cache_rules(const api::DescribePullThroughCacheRulesRequest& request = {});
+  api::DescribePullThroughCacheRulesResponse describe_pull_through_cache_rules(
+      const api::DescribePullThroughCacheRulesRequest& request = {});
   api::DescribeRegistryResponse describe_registry(const api::DescribeRegistryRequest& request = {});
-  api::DescribeRepositoriesResponse describe_repositories(const api::DescribeRepositoriesRequest& request = {});
-  api::DescribeRepositoryCreationTemplatesResponse describe_repository_creation_templates(const api::DescribeRepositoryCreationTemplatesRequest& request = {});
+  api::DescribeRepositoriesResponse describe_repositories(
+      const api::DescribeRepositoriesRequest& request = {});
+  api::DescribeRepositoryCreationTemplatesResponse describe_repository_creation_templates(
+      const api::DescribeRepositoryCreationTemplatesRequest& request = {});
   api::GetAccountSettingResponse get_account_setting(const api::GetAccountSettingRequest& request);
-  api::GetAuthorizationTokenResponse get_authorization_token(const api::GetAuthorizationTokenRequest& request = {});
-  api::GetDownloadUrlForLayerResponse get_download_url_for_layer(const api::GetDownloadUrlForLayerRequest& request);
-  api::GetLifecyclePolicyResponse get_lifecycle_policy(const api::GetLifecyclePolicyRequest& request);
-  api::GetLifecyclePolicyPreviewResponse get_lifecycle_policy_preview(const api::GetLifecyclePolicyPreviewRequest& request);
-  api::GetRegistryPolicyResponse get_registry_policy(const api::GetRegistryPolicyRequest& request = {});
-  api::GetRegistryScanningConfigurationResponse get_registry_scanning_configuration(const api::GetRegistryScanningConfigurationRequest& request = {});
-  api::GetRepositoryPolicyResponse get_repository_policy(const api::GetRepositoryPolicyRequest& request);
-  api::GetSigningConfigurationResponse get_signing_configuration(const api::GetSigningConfigurationRequest& request = {});
-  api::InitiateLayerUploadResponse initiate_layer_upload(const api::InitiateLayerUploadRequest& request);
-  api::ListImageReferrersResponse list_image_referrers(const api::ListImageReferrersRequest& request);
+  api::GetAuthorizationTokenResponse get_authorization_token(
+      const api::GetAuthorizationTokenRequest& request = {});
+  api::GetDownloadUrlForLayerResponse get_download_url_for_layer(
+      const api::GetDownloadUrlForLayerRequest& request);
+  api::GetLifecyclePolicyResponse get_lifecycle_policy(
+      const api::GetLifecyclePolicyRequest& request);
+  api::GetLifecyclePolicyPreviewResponse get_lifecycle_policy_preview(
+      const api::GetLifecyclePolicyPreviewRequest& request);
+  api::GetRegistryPolicyResponse get_registry_policy(
+      const api::GetRegistryPolicyRequest& request = {});
+  api::GetRegistryScanningConfigurationResponse get_registry_scanning_configuration(
+      const api::GetRegistryScanningConfigurationRequest& request = {});
+  api::GetRepositoryPolicyResponse get_repository_policy(
+      const api::GetRepositoryPolicyRequest& request);
+  api::GetSigningConfigurationResponse get_signing_configuration(
+      const api::GetSigningConfigurationRequest& request = {});
+  api::InitiateLayerUploadResponse initiate_layer_upload(
+      const api::InitiateLayerUploadRequest& request);
+  api::ListImageReferrersResponse list_image_referrers(
+      const api::ListImageReferrersRequest& request);
   api::ListImagesResponse list_images(const api::ListImagesRequest& request);
-  api::ListPullTimeUpdateExclusionsResponse list_pull_time_update_exclusions(const api::ListPullTimeUpdateExclusionsRequest& request = {});
-  api::ListTagsForResourceResponse list_tags_for_resource(const api::ListTagsForResourceRequest& request);
+  api::ListPullTimeUpdateExclusionsResponse list_pull_time_update_exclusions(
+      const api::ListPullTimeUpdateExclusionsRequest& request = {});
+  api::ListTagsForResourceResponse list_tags_for_resource(
+      const api::ListTagsForResourceRequest& request);
   api::PutAccountSettingResponse put_account_setting(const api::PutAccountSettingRequest& request);
   api::PutImageResponse put_image(const api::PutImageRequest& request);
-  api::PutImageScanningConfigurationResponse put_image_scanning_configuration(const api::PutImageScanningConfigurationRequest& request);
-  api::PutImageTagMutabilityResponse put_image_tag_mutability(const api::PutImageTagMutabilityRequest& request);
-  api::PutLifecyclePolicyResponse put_lifecycle_policy(const api::PutLifecyclePolicyRequest& request);
+  api::PutImageScanningConfigurationResponse put_image_scanning_configuration(
+      const api::PutImageScanningConfigurationRequest& request);
+  api::PutImageTagMutabilityResponse put_image_tag_mutability(
+      const api::PutImageTagMutabilityRequest& request);
+  api::PutLifecyclePolicyResponse put_lifecycle_policy(
+      const api::PutLifecyclePolicyRequest& request);
   api::PutRegistryPolicyResponse put_registry_policy(const api::PutRegistryPolicyRequest& request);
-  api::PutRegistryScanningConfigurationResponse put_registry_scanning_configuration(const api::PutRegistryScanningConfigurationRequest& request = {});
-  api::PutReplicationConfigurationResponse put_replication_configuration(const api::PutReplicationConfigurationRequest& request);
-  api::PutSigningConfigurationResponse put_signing_configuration(const api::PutSigningConfigurationRequest& request);
-  api::RegisterPullTimeUpdateExclusionResponse register_pull_time_update_exclusion(const api::RegisterPullTimeUpdateExclusionRequest& request);
-  api::SetRepositoryPolicyResponse set_repository_policy(const api::SetRepositoryPolicyRequest& request);
+  api::PutRegistryScanningConfigurationResponse put_registry_scanning_configuration(
+      const api::PutRegistryScanningConfigurationRequest& request = {});
+  api::PutReplicationConfigurationResponse put_replication_configuration(
+      const api::PutReplicationConfigurationRequest& request);
+  api::PutSigningConfigurationResponse put_signing_configuration(
+      const api::PutSigningConfigurationRequest& request);
+  api::RegisterPullTimeUpdateExclusionResponse register_pull_time_update_exclusion(
+      const api::RegisterPullTimeUpdateExclusionRequest& request);
+  api::SetRepositoryPolicyResponse set_repository_policy(
+      const api::SetRepositoryPolicyRequest& request);
   api::StartImageScanResponse start_image_scan(const api::StartImageScanRequest& request);
-  api::StartLifecyclePolicyPreviewResponse start_lifecycle_policy_preview(const api::StartLifecyclePolicyPreviewRequest& request);
+  api::StartLifecyclePolicyPreviewResponse start_lifecycle_policy_preview(
+      const api::StartLifecyclePolicyPreviewRequest& request);
   api::TagResourceResponse tag_resource(const api::TagResourceRequest& request);
   api::UntagResourceResponse untag_resource(const api::UntagResourceRequest& request);
-  api::UpdateImageStorageClassResponse update_image_storage_class(const api::UpdateImageStorageClassRequest& request);
-  api::UpdatePullThroughCacheRuleResponse update_pull_through_cache_rule(const api::UpdatePullThroughCacheRuleRequest& request);
-  api::UpdateRepositoryCreationTemplateResponse update_repository_creation_template(const api::UpdateRepositoryCreationTemplateRequest& request);
+  api::UpdateImageStorageClassResponse update_image_storage_class(
+      const api::UpdateImageStorageClassRequest& request);
+  api::UpdatePullThroughCacheRuleResponse update_pull_through_cache_rule(
+      const api::UpdatePullThroughCacheRuleRequest& request);
+  api::UpdateRepositoryCreationTemplateResponse update_repository_creation_template(
+      const api::UpdateRepositoryCreationTemplateRequest& request);
   api::UploadLayerPartResponse upload_layer_part(const api::UploadLayerPartRequest& request);
-  api::ValidatePullThroughCacheRuleResponse validate_pull_through_cache_rule(const api::ValidatePullThroughCacheRuleRequest& request);
+  api::ValidatePullThroughCacheRuleResponse validate_pull_through_cache_rule(
+      const api::ValidatePullThroughCacheRuleRequest& request);
 
   // Paginators: call the operation page by page, feeding each nextToken back,
   // until a page has no nextToken or `on_page` returns false. A service that
   // repeats a token throws InputError instead of looping forever.
   // The *_all forms return the pages' result lists concatenated.
-  // Collects imageScanFindings.findings only; imageScanFindings.enhancedFindings come with each page through paginate_describe_image_scan_findings.
-  void paginate_describe_image_scan_findings(api::DescribeImageScanFindingsRequest request,
+  // Collects imageScanFindings.findings only; imageScanFindings.enhancedFindings come with each
+  // page through paginate_describe_image_scan_findings.
+  void paginate_describe_image_scan_findings(
+      api::DescribeImageScanFindingsRequest request,
       const std::function<bool(const api::DescribeImageScanFindingsResponse&)>& on_page);
-  std::vector<api::ImageScanFinding> describe_image_scan_findings_all(api::DescribeImageScanFindingsRequest request);
-  void paginate_describe_images(api::DescribeImagesRequest request,
+  std::vector<api::ImageScanFinding> describe_image_scan_findings_all(
+      api::DescribeImageScanFindingsRequest request);
+  void paginate_describe_images(
+      api::DescribeImagesRequest request,
       const std::function<bool(const api::DescribeImagesResponse&)>& on_page);
   std::vector<api::ImageDetail> describe_images_all(api::DescribeImagesRequest request);
-  void paginate_describe_pull_through_cache_rules(api::DescribePullThroughCacheRulesRequest request,
+  void paginate_describe_pull_through_cache_rules(
+      api::DescribePullThroughCacheRulesRequest request,
       const std::function<bool(const api::DescribePullThroughCacheRulesResponse&)>& on_page);
-  std::vector<api::PullThroughCacheRule> describe_pull_through_cache_rules_all(api::DescribePullThroughCacheRulesRequest request = {});
-  void paginate_describe_repositories(api::DescribeRepositoriesRequest request,
+  std::vector<api::PullThroughCacheRule> describe_pull_through_cache_rules_all(
+      api::DescribePullThroughCacheRulesRequest request = {});
+  void paginate_describe_repositories(
+      api::DescribeRepositoriesRequest request,
       const std::function<bool(const api::DescribeRepositoriesResponse&)>& on_page);
-  std::vector<api::Repository> describe_repositories_all(api::DescribeRepositoriesRequest request = {});
-  void paginate_describe_repository_creation_templates(api::DescribeRepositoryCreationTemplatesRequest request,
+  std::vector<api::Repository> describe_repositories_all(
+      api::DescribeRepositoriesRequest request = {});
+  void paginate_describe_repository_creation_templates(
+      api::DescribeRepositoryCreationTemplatesRequest request,
       const std::function<bool(const api::DescribeRepositoryCreationTemplatesResponse&)>& on_page);
-  std::vector<api::RepositoryCreationTemplate> describe_repository_creation_templates_all(api::DescribeRepositoryCreationTemplatesRequest request = {});
-  void paginate_get_lifecycle_policy_preview(api::GetLifecyclePolicyPreviewRequest request,
+  std::vector<api::RepositoryCreationTemplate> describe_repository_creation_templates_all(
+      api::DescribeRepositoryCreationTemplatesRequest request = {});
+  void paginate_get_lifecycle_policy_preview(
+      api::GetLifecyclePolicyPreviewRequest request,
       const std::function<bool(const api::GetLifecyclePolicyPreviewResponse&)>& on_page);
-  std::vector<api::LifecyclePolicyPreviewResult> get_lifecycle_policy_preview_all(api::GetLifecyclePolicyPreviewRequest request);
+  std::vector<api::LifecyclePolicyPreviewResult> get_lifecycle_policy_preview_all(
+      api::GetLifecyclePolicyPreviewRequest request);
   void paginate_list_images(api::ListImagesRequest request,
-      const std::function<bool(const api::ListImagesResponse&)>& on_page);
+                            const std::function<bool(const api::ListImagesResponse&)>& on_page);
   std::vector<api::ImageIdentifier> list_images_all(api::ListImagesRequest request);
 
  private:

@@ -49,68 +49,90 @@ class ValidationError : public InputError {
 
 class BlockedByOrganizationPolicyException final : public ServiceError {
  public:
-  explicit BlockedByOrganizationPolicyException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("BlockedByOrganizationPolicyException", std::move(message), http_status, std::move(request_id)) {}
+  explicit BlockedByOrganizationPolicyException(std::string message, int http_status = 400,
+                                                std::string request_id = {})
+      : ServiceError("BlockedByOrganizationPolicyException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class EmptyUploadException final : public ServiceError {
  public:
-  explicit EmptyUploadException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("EmptyUploadException", std::move(message), http_status, std::move(request_id)) {}
+  explicit EmptyUploadException(std::string message, int http_status = 400,
+                                std::string request_id = {})
+      : ServiceError("EmptyUploadException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class ExclusionAlreadyExistsException final : public ServiceError {
  public:
-  explicit ExclusionAlreadyExistsException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("ExclusionAlreadyExistsException", std::move(message), http_status, std::move(request_id)) {}
+  explicit ExclusionAlreadyExistsException(std::string message, int http_status = 400,
+                                           std::string request_id = {})
+      : ServiceError("ExclusionAlreadyExistsException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class ExclusionNotFoundException final : public ServiceError {
  public:
-  explicit ExclusionNotFoundException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("ExclusionNotFoundException", std::move(message), http_status, std::move(request_id)) {}
+  explicit ExclusionNotFoundException(std::string message, int http_status = 400,
+                                      std::string request_id = {})
+      : ServiceError("ExclusionNotFoundException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class ImageAlreadyExistsException final : public ServiceError {
  public:
-  explicit ImageAlreadyExistsException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("ImageAlreadyExistsException", std::move(message), http_status, std::move(request_id)) {}
+  explicit ImageAlreadyExistsException(std::string message, int http_status = 400,
+                                       std::string request_id = {})
+      : ServiceError("ImageAlreadyExistsException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class ImageArchivedException final : public ServiceError {
  public:
-  explicit ImageArchivedException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("ImageArchivedException", std::move(message), http_status, std::move(request_id)) {}
+  explicit ImageArchivedException(std::string message, int http_status = 400,
+                                  std::string request_id = {})
+      : ServiceError("ImageArchivedException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class ImageDigestDoesNotMatchException final : public ServiceError {
  public:
-  explicit ImageDigestDoesNotMatchException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("ImageDigestDoesNotMatchException", std::move(message), http_status, std::move(request_id)) {}
+  explicit ImageDigestDoesNotMatchException(std::string message, int http_status = 400,
+                                            std::string request_id = {})
+      : ServiceError("ImageDigestDoesNotMatchException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class ImageNotFoundException final : public ServiceError {
  public:
-  explicit ImageNotFoundException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("ImageNotFoundException", std::move(message), http_status, std::move(request_id)) {}
+  explicit ImageNotFoundException(std::string message, int http_status = 400,
+                                  std::string request_id = {})
+      : ServiceError("ImageNotFoundException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class ImageStorageClassUpdateNotSupportedException final : public ServiceError {
  public:
-  explicit ImageStorageClassUpdateNotSupportedException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("ImageStorageClassUpdateNotSupportedException", std::move(message), http_status, std::move(request_id)) {}
+  explicit ImageStorageClassUpdateNotSupportedException(std::string message, int http_status = 400,
+                                                        std::string request_id = {})
+      : ServiceError("ImageStorageClassUpdateNotSupportedException", std::move(message),
+                     http_status, std::move(request_id)) {}
 };
 
 class ImageTagAlreadyExistsException final : public ServiceError {
  public:
-  explicit ImageTagAlreadyExistsException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("ImageTagAlreadyExistsException", std::move(message), http_status, std::move(request_id)) {}
+  explicit ImageTagAlreadyExistsException(std::string message, int http_status = 400,
+                                          std::string request_id = {})
+      : ServiceError("ImageTagAlreadyExistsException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class InvalidLayerException final : public ServiceError {
  public:
-  explicit InvalidLayerException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("InvalidLayerException", std::move(message), http_status, std::move(request_id)) {}
+  explicit InvalidLayerException(std::string message, int http_status = 400,
+                                 std::string request_id = {})
+      : ServiceError("InvalidLayerException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class InvalidLayerPartException final : public ServiceError {
@@ -122,12 +144,17 @@ class InvalidLayerPartException final : public ServiceError {
     std::optional<std::string> uploadId;
   };
   explicit InvalidLayerPartException(std::string message, Fields fields = {}, int http_status = 400,
-      std::string request_id = {})
-      : ServiceError("InvalidLayerPartException", std::move(message), http_status, std::move(request_id)),
+                                     std::string request_id = {})
+      : ServiceError("InvalidLayerPartException", std::move(message), http_status,
+                     std::move(request_id)),
         fields_(std::move(fields)) {}
-  const std::optional<std::int64_t>& lastValidByteReceived() const noexcept { return fields_.lastValidByteReceived; }
+  const std::optional<std::int64_t>& lastValidByteReceived() const noexcept {
+    return fields_.lastValidByteReceived;
+  }
   const std::optional<std::string>& registryId() const noexcept { return fields_.registryId; }
-  const std::optional<std::string>& repositoryName() const noexcept { return fields_.repositoryName; }
+  const std::optional<std::string>& repositoryName() const noexcept {
+    return fields_.repositoryName;
+  }
   const std::optional<std::string>& uploadId() const noexcept { return fields_.uploadId; }
   const Fields& fields() const noexcept { return fields_; }
 
@@ -137,14 +164,18 @@ class InvalidLayerPartException final : public ServiceError {
 
 class InvalidParameterException final : public ServiceError {
  public:
-  explicit InvalidParameterException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("InvalidParameterException", std::move(message), http_status, std::move(request_id)) {}
+  explicit InvalidParameterException(std::string message, int http_status = 400,
+                                     std::string request_id = {})
+      : ServiceError("InvalidParameterException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class InvalidTagParameterException final : public ServiceError {
  public:
-  explicit InvalidTagParameterException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("InvalidTagParameterException", std::move(message), http_status, std::move(request_id)) {}
+  explicit InvalidTagParameterException(std::string message, int http_status = 400,
+                                        std::string request_id = {})
+      : ServiceError("InvalidTagParameterException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class KmsException final : public ServiceError {
@@ -153,7 +184,7 @@ class KmsException final : public ServiceError {
     std::optional<std::string> kmsError;
   };
   explicit KmsException(std::string message, Fields fields = {}, int http_status = 400,
-      std::string request_id = {})
+                        std::string request_id = {})
       : ServiceError("KmsException", std::move(message), http_status, std::move(request_id)),
         fields_(std::move(fields)) {}
   const std::optional<std::string>& kmsError() const noexcept { return fields_.kmsError; }
@@ -165,110 +196,146 @@ class KmsException final : public ServiceError {
 
 class LayerAlreadyExistsException final : public ServiceError {
  public:
-  explicit LayerAlreadyExistsException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("LayerAlreadyExistsException", std::move(message), http_status, std::move(request_id)) {}
+  explicit LayerAlreadyExistsException(std::string message, int http_status = 400,
+                                       std::string request_id = {})
+      : ServiceError("LayerAlreadyExistsException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class LayerInaccessibleException final : public ServiceError {
  public:
-  explicit LayerInaccessibleException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("LayerInaccessibleException", std::move(message), http_status, std::move(request_id)) {}
+  explicit LayerInaccessibleException(std::string message, int http_status = 400,
+                                      std::string request_id = {})
+      : ServiceError("LayerInaccessibleException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class LayerPartTooSmallException final : public ServiceError {
  public:
-  explicit LayerPartTooSmallException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("LayerPartTooSmallException", std::move(message), http_status, std::move(request_id)) {}
+  explicit LayerPartTooSmallException(std::string message, int http_status = 400,
+                                      std::string request_id = {})
+      : ServiceError("LayerPartTooSmallException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class LayersNotFoundException final : public ServiceError {
  public:
-  explicit LayersNotFoundException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("LayersNotFoundException", std::move(message), http_status, std::move(request_id)) {}
+  explicit LayersNotFoundException(std::string message, int http_status = 400,
+                                   std::string request_id = {})
+      : ServiceError("LayersNotFoundException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class LifecyclePolicyNotFoundException final : public ServiceError {
  public:
-  explicit LifecyclePolicyNotFoundException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("LifecyclePolicyNotFoundException", std::move(message), http_status, std::move(request_id)) {}
+  explicit LifecyclePolicyNotFoundException(std::string message, int http_status = 400,
+                                            std::string request_id = {})
+      : ServiceError("LifecyclePolicyNotFoundException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class LifecyclePolicyPreviewInProgressException final : public ServiceError {
  public:
-  explicit LifecyclePolicyPreviewInProgressException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("LifecyclePolicyPreviewInProgressException", std::move(message), http_status, std::move(request_id)) {}
+  explicit LifecyclePolicyPreviewInProgressException(std::string message, int http_status = 400,
+                                                     std::string request_id = {})
+      : ServiceError("LifecyclePolicyPreviewInProgressException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class LifecyclePolicyPreviewNotFoundException final : public ServiceError {
  public:
-  explicit LifecyclePolicyPreviewNotFoundException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("LifecyclePolicyPreviewNotFoundException", std::move(message), http_status, std::move(request_id)) {}
+  explicit LifecyclePolicyPreviewNotFoundException(std::string message, int http_status = 400,
+                                                   std::string request_id = {})
+      : ServiceError("LifecyclePolicyPreviewNotFoundException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class LimitExceededException final : public ServiceError {
  public:
-  explicit LimitExceededException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("LimitExceededException", std::move(message), http_status, std::move(request_id)) {}
+  explicit LimitExceededException(std::string message, int http_status = 400,
+                                  std::string request_id = {})
+      : ServiceError("LimitExceededException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class PullThroughCacheRuleAlreadyExistsException final : public ServiceError {
  public:
-  explicit PullThroughCacheRuleAlreadyExistsException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("PullThroughCacheRuleAlreadyExistsException", std::move(message), http_status, std::move(request_id)) {}
+  explicit PullThroughCacheRuleAlreadyExistsException(std::string message, int http_status = 400,
+                                                      std::string request_id = {})
+      : ServiceError("PullThroughCacheRuleAlreadyExistsException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class PullThroughCacheRuleNotFoundException final : public ServiceError {
  public:
-  explicit PullThroughCacheRuleNotFoundException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("PullThroughCacheRuleNotFoundException", std::move(message), http_status, std::move(request_id)) {}
+  explicit PullThroughCacheRuleNotFoundException(std::string message, int http_status = 400,
+                                                 std::string request_id = {})
+      : ServiceError("PullThroughCacheRuleNotFoundException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class ReferencedImagesNotFoundException final : public ServiceError {
  public:
-  explicit ReferencedImagesNotFoundException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("ReferencedImagesNotFoundException", std::move(message), http_status, std::move(request_id)) {}
+  explicit ReferencedImagesNotFoundException(std::string message, int http_status = 400,
+                                             std::string request_id = {})
+      : ServiceError("ReferencedImagesNotFoundException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class RegistryPolicyNotFoundException final : public ServiceError {
  public:
-  explicit RegistryPolicyNotFoundException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("RegistryPolicyNotFoundException", std::move(message), http_status, std::move(request_id)) {}
+  explicit RegistryPolicyNotFoundException(std::string message, int http_status = 400,
+                                           std::string request_id = {})
+      : ServiceError("RegistryPolicyNotFoundException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class RepositoryAlreadyExistsException final : public ServiceError {
  public:
-  explicit RepositoryAlreadyExistsException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("RepositoryAlreadyExistsException", std::move(message), http_status, std::move(request_id)) {}
+  explicit RepositoryAlreadyExistsException(std::string message, int http_status = 400,
+                                            std::string request_id = {})
+      : ServiceError("RepositoryAlreadyExistsException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class RepositoryNotEmptyException final : public ServiceError {
  public:
-  explicit RepositoryNotEmptyException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("RepositoryNotEmptyException", std::move(message), http_status, std::move(request_id)) {}
+  explicit RepositoryNotEmptyException(std::string message, int http_status = 400,
+                                       std::string request_id = {})
+      : ServiceError("RepositoryNotEmptyException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class RepositoryNotFoundException final : public ServiceError {
  public:
-  explicit RepositoryNotFoundException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("RepositoryNotFoundException", std::move(message), http_status, std::move(request_id)) {}
+  explicit RepositoryNotFoundException(std::string message, int http_status = 400,
+                                       std::string request_id = {})
+      : ServiceError("RepositoryNotFoundException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class RepositoryPolicyNotFoundException final : public ServiceError {
  public:
-  explicit RepositoryPolicyNotFoundException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("RepositoryPolicyNotFoundException", std::move(message), http_status, std::move(request_id)) {}
+  explicit RepositoryPolicyNotFoundException(std::string message, int http_status = 400,
+                                             std::string request_id = {})
+      : ServiceError("RepositoryPolicyNotFoundException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class ScanNotFoundException final : public ServiceError {
  public:
-  explicit ScanNotFoundException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("ScanNotFoundException", std::move(message), http_status, std::move(request_id)) {}
+  explicit ScanNotFoundException(std::string message, int http_status = 400,
+                                 std::string request_id = {})
+      : ServiceError("ScanNotFoundException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class SecretNotFoundException final : public ServiceError {
  public:
-  explicit SecretNotFoundException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("SecretNotFoundException", std::move(message), http_status, std::move(request_id)) {}
+  explicit SecretNotFoundException(std::string message, int http_status = 400,
+                                   std::string request_id = {})
+      : ServiceError("SecretNotFoundException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class ServerException final : public ServiceError {
@@ -279,80 +346,106 @@ class ServerException final : public ServiceError {
 
 class SigningConfigurationNotFoundException final : public ServiceError {
  public:
-  explicit SigningConfigurationNotFoundException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("SigningConfigurationNotFoundException", std::move(message), http_status, std::move(request_id)) {}
+  explicit SigningConfigurationNotFoundException(std::string message, int http_status = 400,
+                                                 std::string request_id = {})
+      : ServiceError("SigningConfigurationNotFoundException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class TemplateAlreadyExistsException final : public ServiceError {
  public:
-  explicit TemplateAlreadyExistsException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("TemplateAlreadyExistsException", std::move(message), http_status, std::move(request_id)) {}
+  explicit TemplateAlreadyExistsException(std::string message, int http_status = 400,
+                                          std::string request_id = {})
+      : ServiceError("TemplateAlreadyExistsException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class TemplateNotFoundException final : public ServiceError {
  public:
-  explicit TemplateNotFoundException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("TemplateNotFoundException", std::move(message), http_status, std::move(request_id)) {}
+  explicit TemplateNotFoundException(std::string message, int http_status = 400,
+                                     std::string request_id = {})
+      : ServiceError("TemplateNotFoundException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class TooManyTagsException final : public ServiceError {
  public:
-  explicit TooManyTagsException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("TooManyTagsException", std::move(message), http_status, std::move(request_id)) {}
+  explicit TooManyTagsException(std::string message, int http_status = 400,
+                                std::string request_id = {})
+      : ServiceError("TooManyTagsException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class UnableToAccessSecretException final : public ServiceError {
  public:
-  explicit UnableToAccessSecretException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("UnableToAccessSecretException", std::move(message), http_status, std::move(request_id)) {}
+  explicit UnableToAccessSecretException(std::string message, int http_status = 400,
+                                         std::string request_id = {})
+      : ServiceError("UnableToAccessSecretException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class UnableToDecryptSecretValueException final : public ServiceError {
  public:
-  explicit UnableToDecryptSecretValueException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("UnableToDecryptSecretValueException", std::move(message), http_status, std::move(request_id)) {}
+  explicit UnableToDecryptSecretValueException(std::string message, int http_status = 400,
+                                               std::string request_id = {})
+      : ServiceError("UnableToDecryptSecretValueException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class UnableToGetUpstreamImageException final : public ServiceError {
  public:
-  explicit UnableToGetUpstreamImageException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("UnableToGetUpstreamImageException", std::move(message), http_status, std::move(request_id)) {}
+  explicit UnableToGetUpstreamImageException(std::string message, int http_status = 400,
+                                             std::string request_id = {})
+      : ServiceError("UnableToGetUpstreamImageException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class UnableToGetUpstreamLayerException final : public ServiceError {
  public:
-  explicit UnableToGetUpstreamLayerException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("UnableToGetUpstreamLayerException", std::move(message), http_status, std::move(request_id)) {}
+  explicit UnableToGetUpstreamLayerException(std::string message, int http_status = 400,
+                                             std::string request_id = {})
+      : ServiceError("UnableToGetUpstreamLayerException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class UnableToListUpstreamImageReferrersException final : public ServiceError {
  public:
-  explicit UnableToListUpstreamImageReferrersException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("UnableToListUpstreamImageReferrersException", std::move(message), http_status, std::move(request_id)) {}
+  explicit UnableToListUpstreamImageReferrersException(std::string message, int http_status = 400,
+                                                       std::string request_id = {})
+      : ServiceError("UnableToListUpstreamImageReferrersException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class UnsupportedImageTypeException final : public ServiceError {
  public:
-  explicit UnsupportedImageTypeException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("UnsupportedImageTypeException", std::move(message), http_status, std::move(request_id)) {}
+  explicit UnsupportedImageTypeException(std::string message, int http_status = 400,
+                                         std::string request_id = {})
+      : ServiceError("UnsupportedImageTypeException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class UnsupportedUpstreamRegistryException final : public ServiceError {
  public:
-  explicit UnsupportedUpstreamRegistryException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("UnsupportedUpstreamRegistryException", std::move(message), http_status, std::move(request_id)) {}
+  explicit UnsupportedUpstreamRegistryException(std::string message, int http_status = 400,
+                                                std::string request_id = {})
+      : ServiceError("UnsupportedUpstreamRegistryException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class UploadNotFoundException final : public ServiceError {
  public:
-  explicit UploadNotFoundException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("UploadNotFoundException", std::move(message), http_status, std::move(request_id)) {}
+  explicit UploadNotFoundException(std::string message, int http_status = 400,
+                                   std::string request_id = {})
+      : ServiceError("UploadNotFoundException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 class ValidationException final : public ServiceError {
  public:
-  explicit ValidationException(std::string message, int http_status = 400, std::string request_id = {})
-      : ServiceError("ValidationException", std::move(message), http_status, std::move(request_id)) {}
+  explicit ValidationException(std::string message, int http_status = 400,
+                               std::string request_id = {})
+      : ServiceError("ValidationException", std::move(message), http_status,
+                     std::move(request_id)) {}
 };
 
 }  // namespace ecr::api

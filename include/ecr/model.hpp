@@ -53,7 +53,8 @@ struct AwsEcrContainerImageDetails {
   std::optional<Timestamp> pushedAt;
   std::optional<std::string> registry;
   std::optional<std::string> repositoryName;
-  friend bool operator==(const AwsEcrContainerImageDetails&, const AwsEcrContainerImageDetails&) = default;
+  friend bool operator==(const AwsEcrContainerImageDetails&,
+                         const AwsEcrContainerImageDetails&) = default;
 };
 
 struct BatchCheckLayerAvailabilityRequest {
@@ -61,7 +62,8 @@ struct BatchCheckLayerAvailabilityRequest {
   std::vector<std::string> layerDigests;
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const BatchCheckLayerAvailabilityRequest&, const BatchCheckLayerAvailabilityRequest&) = default;
+  friend bool operator==(const BatchCheckLayerAvailabilityRequest&,
+                         const BatchCheckLayerAvailabilityRequest&) = default;
 };
 
 struct LayerFailure {
@@ -85,7 +87,8 @@ struct BatchCheckLayerAvailabilityResponse {
   static constexpr std::string_view kShapeName = "BatchCheckLayerAvailabilityResponse";
   std::optional<std::vector<LayerFailure>> failures;
   std::optional<std::vector<Layer>> layers;
-  friend bool operator==(const BatchCheckLayerAvailabilityResponse&, const BatchCheckLayerAvailabilityResponse&) = default;
+  friend bool operator==(const BatchCheckLayerAvailabilityResponse&,
+                         const BatchCheckLayerAvailabilityResponse&) = default;
 };
 
 struct ImageIdentifier {
@@ -115,7 +118,8 @@ struct BatchDeleteImageResponse {
   static constexpr std::string_view kShapeName = "BatchDeleteImageResponse";
   std::optional<std::vector<ImageFailure>> failures;
   std::optional<std::vector<ImageIdentifier>> imageIds;
-  friend bool operator==(const BatchDeleteImageResponse&, const BatchDeleteImageResponse&) = default;
+  friend bool operator==(const BatchDeleteImageResponse&,
+                         const BatchDeleteImageResponse&) = default;
 };
 
 struct BatchGetImageRequest {
@@ -147,7 +151,8 @@ struct BatchGetImageResponse {
 struct BatchGetRepositoryScanningConfigurationRequest {
   static constexpr std::string_view kShapeName = "BatchGetRepositoryScanningConfigurationRequest";
   std::vector<std::string> repositoryNames;
-  friend bool operator==(const BatchGetRepositoryScanningConfigurationRequest&, const BatchGetRepositoryScanningConfigurationRequest&) = default;
+  friend bool operator==(const BatchGetRepositoryScanningConfigurationRequest&,
+                         const BatchGetRepositoryScanningConfigurationRequest&) = default;
 };
 
 struct RepositoryScanningConfigurationFailure {
@@ -155,14 +160,16 @@ struct RepositoryScanningConfigurationFailure {
   std::optional<std::string> failureCode;
   std::optional<std::string> failureReason;
   std::optional<std::string> repositoryName;
-  friend bool operator==(const RepositoryScanningConfigurationFailure&, const RepositoryScanningConfigurationFailure&) = default;
+  friend bool operator==(const RepositoryScanningConfigurationFailure&,
+                         const RepositoryScanningConfigurationFailure&) = default;
 };
 
 struct ScanningRepositoryFilter {
   static constexpr std::string_view kShapeName = "ScanningRepositoryFilter";
   std::string filter;
   std::string filterType;
-  friend bool operator==(const ScanningRepositoryFilter&, const ScanningRepositoryFilter&) = default;
+  friend bool operator==(const ScanningRepositoryFilter&,
+                         const ScanningRepositoryFilter&) = default;
 };
 
 struct RepositoryScanningConfiguration {
@@ -172,14 +179,16 @@ struct RepositoryScanningConfiguration {
   std::optional<std::string> repositoryName;
   std::optional<std::string> scanFrequency;
   std::optional<bool> scanOnPush;
-  friend bool operator==(const RepositoryScanningConfiguration&, const RepositoryScanningConfiguration&) = default;
+  friend bool operator==(const RepositoryScanningConfiguration&,
+                         const RepositoryScanningConfiguration&) = default;
 };
 
 struct BatchGetRepositoryScanningConfigurationResponse {
   static constexpr std::string_view kShapeName = "BatchGetRepositoryScanningConfigurationResponse";
   std::optional<std::vector<RepositoryScanningConfigurationFailure>> failures;
   std::optional<std::vector<RepositoryScanningConfiguration>> scanningConfigurations;
-  friend bool operator==(const BatchGetRepositoryScanningConfigurationResponse&, const BatchGetRepositoryScanningConfigurationResponse&) = default;
+  friend bool operator==(const BatchGetRepositoryScanningConfigurationResponse&,
+                         const BatchGetRepositoryScanningConfigurationResponse&) = default;
 };
 
 struct CompleteLayerUploadRequest {
@@ -188,7 +197,8 @@ struct CompleteLayerUploadRequest {
   std::optional<std::string> registryId;
   std::string repositoryName;
   std::string uploadId;
-  friend bool operator==(const CompleteLayerUploadRequest&, const CompleteLayerUploadRequest&) = default;
+  friend bool operator==(const CompleteLayerUploadRequest&,
+                         const CompleteLayerUploadRequest&) = default;
 };
 
 struct CompleteLayerUploadResponse {
@@ -197,7 +207,8 @@ struct CompleteLayerUploadResponse {
   std::optional<std::string> registryId;
   std::optional<std::string> repositoryName;
   std::optional<std::string> uploadId;
-  friend bool operator==(const CompleteLayerUploadResponse&, const CompleteLayerUploadResponse&) = default;
+  friend bool operator==(const CompleteLayerUploadResponse&,
+                         const CompleteLayerUploadResponse&) = default;
 };
 
 struct CreatePullThroughCacheRuleRequest {
@@ -209,7 +220,8 @@ struct CreatePullThroughCacheRuleRequest {
   std::optional<std::string> upstreamRegistry;
   std::string upstreamRegistryUrl;
   std::optional<std::string> upstreamRepositoryPrefix;
-  friend bool operator==(const CreatePullThroughCacheRuleRequest&, const CreatePullThroughCacheRuleRequest&) = default;
+  friend bool operator==(const CreatePullThroughCacheRuleRequest&,
+                         const CreatePullThroughCacheRuleRequest&) = default;
 };
 
 struct CreatePullThroughCacheRuleResponse {
@@ -222,21 +234,25 @@ struct CreatePullThroughCacheRuleResponse {
   std::optional<std::string> upstreamRegistry;
   std::optional<std::string> upstreamRegistryUrl;
   std::optional<std::string> upstreamRepositoryPrefix;
-  friend bool operator==(const CreatePullThroughCacheRuleResponse&, const CreatePullThroughCacheRuleResponse&) = default;
+  friend bool operator==(const CreatePullThroughCacheRuleResponse&,
+                         const CreatePullThroughCacheRuleResponse&) = default;
 };
 
 struct EncryptionConfigurationForRepositoryCreationTemplate {
-  static constexpr std::string_view kShapeName = "EncryptionConfigurationForRepositoryCreationTemplate";
+  static constexpr std::string_view kShapeName =
+      "EncryptionConfigurationForRepositoryCreationTemplate";
   std::string encryptionType;
   std::optional<std::string> kmsKey;
-  friend bool operator==(const EncryptionConfigurationForRepositoryCreationTemplate&, const EncryptionConfigurationForRepositoryCreationTemplate&) = default;
+  friend bool operator==(const EncryptionConfigurationForRepositoryCreationTemplate&,
+                         const EncryptionConfigurationForRepositoryCreationTemplate&) = default;
 };
 
 struct ImageTagMutabilityExclusionFilter {
   static constexpr std::string_view kShapeName = "ImageTagMutabilityExclusionFilter";
   std::string filter;
   std::string filterType;
-  friend bool operator==(const ImageTagMutabilityExclusionFilter&, const ImageTagMutabilityExclusionFilter&) = default;
+  friend bool operator==(const ImageTagMutabilityExclusionFilter&,
+                         const ImageTagMutabilityExclusionFilter&) = default;
 };
 
 struct Tag {
@@ -258,7 +274,8 @@ struct CreateRepositoryCreationTemplateRequest {
   std::string prefix;
   std::optional<std::string> repositoryPolicy;
   std::optional<std::vector<Tag>> resourceTags;
-  friend bool operator==(const CreateRepositoryCreationTemplateRequest&, const CreateRepositoryCreationTemplateRequest&) = default;
+  friend bool operator==(const CreateRepositoryCreationTemplateRequest&,
+                         const CreateRepositoryCreationTemplateRequest&) = default;
 };
 
 struct RepositoryCreationTemplate {
@@ -275,14 +292,16 @@ struct RepositoryCreationTemplate {
   std::optional<std::string> repositoryPolicy;
   std::optional<std::vector<Tag>> resourceTags;
   std::optional<Timestamp> updatedAt;
-  friend bool operator==(const RepositoryCreationTemplate&, const RepositoryCreationTemplate&) = default;
+  friend bool operator==(const RepositoryCreationTemplate&,
+                         const RepositoryCreationTemplate&) = default;
 };
 
 struct CreateRepositoryCreationTemplateResponse {
   static constexpr std::string_view kShapeName = "CreateRepositoryCreationTemplateResponse";
   std::optional<std::string> registryId;
   std::optional<RepositoryCreationTemplate> repositoryCreationTemplate;
-  friend bool operator==(const CreateRepositoryCreationTemplateResponse&, const CreateRepositoryCreationTemplateResponse&) = default;
+  friend bool operator==(const CreateRepositoryCreationTemplateResponse&,
+                         const CreateRepositoryCreationTemplateResponse&) = default;
 };
 
 struct EncryptionConfiguration {
@@ -295,7 +314,8 @@ struct EncryptionConfiguration {
 struct ImageScanningConfiguration {
   static constexpr std::string_view kShapeName = "ImageScanningConfiguration";
   std::optional<bool> scanOnPush;
-  friend bool operator==(const ImageScanningConfiguration&, const ImageScanningConfiguration&) = default;
+  friend bool operator==(const ImageScanningConfiguration&,
+                         const ImageScanningConfiguration&) = default;
 };
 
 struct CreateRepositoryRequest {
@@ -327,7 +347,8 @@ struct Repository {
 struct CreateRepositoryResponse {
   static constexpr std::string_view kShapeName = "CreateRepositoryResponse";
   std::optional<Repository> repository;
-  friend bool operator==(const CreateRepositoryResponse&, const CreateRepositoryResponse&) = default;
+  friend bool operator==(const CreateRepositoryResponse&,
+                         const CreateRepositoryResponse&) = default;
 };
 
 struct CvssScore {
@@ -360,7 +381,8 @@ struct DeleteLifecyclePolicyRequest {
   static constexpr std::string_view kShapeName = "DeleteLifecyclePolicyRequest";
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const DeleteLifecyclePolicyRequest&, const DeleteLifecyclePolicyRequest&) = default;
+  friend bool operator==(const DeleteLifecyclePolicyRequest&,
+                         const DeleteLifecyclePolicyRequest&) = default;
 };
 
 struct DeleteLifecyclePolicyResponse {
@@ -369,14 +391,16 @@ struct DeleteLifecyclePolicyResponse {
   std::optional<std::string> lifecyclePolicyText;
   std::optional<std::string> registryId;
   std::optional<std::string> repositoryName;
-  friend bool operator==(const DeleteLifecyclePolicyResponse&, const DeleteLifecyclePolicyResponse&) = default;
+  friend bool operator==(const DeleteLifecyclePolicyResponse&,
+                         const DeleteLifecyclePolicyResponse&) = default;
 };
 
 struct DeletePullThroughCacheRuleRequest {
   static constexpr std::string_view kShapeName = "DeletePullThroughCacheRuleRequest";
   std::string ecrRepositoryPrefix;
   std::optional<std::string> registryId;
-  friend bool operator==(const DeletePullThroughCacheRuleRequest&, const DeletePullThroughCacheRuleRequest&) = default;
+  friend bool operator==(const DeletePullThroughCacheRuleRequest&,
+                         const DeletePullThroughCacheRuleRequest&) = default;
 };
 
 struct DeletePullThroughCacheRuleResponse {
@@ -388,39 +412,45 @@ struct DeletePullThroughCacheRuleResponse {
   std::optional<std::string> registryId;
   std::optional<std::string> upstreamRegistryUrl;
   std::optional<std::string> upstreamRepositoryPrefix;
-  friend bool operator==(const DeletePullThroughCacheRuleResponse&, const DeletePullThroughCacheRuleResponse&) = default;
+  friend bool operator==(const DeletePullThroughCacheRuleResponse&,
+                         const DeletePullThroughCacheRuleResponse&) = default;
 };
 
 struct DeleteRegistryPolicyRequest {
   static constexpr std::string_view kShapeName = "DeleteRegistryPolicyRequest";
-  friend bool operator==(const DeleteRegistryPolicyRequest&, const DeleteRegistryPolicyRequest&) = default;
+  friend bool operator==(const DeleteRegistryPolicyRequest&,
+                         const DeleteRegistryPolicyRequest&) = default;
 };
 
 struct DeleteRegistryPolicyResponse {
   static constexpr std::string_view kShapeName = "DeleteRegistryPolicyResponse";
   std::optional<std::string> policyText;
   std::optional<std::string> registryId;
-  friend bool operator==(const DeleteRegistryPolicyResponse&, const DeleteRegistryPolicyResponse&) = default;
+  friend bool operator==(const DeleteRegistryPolicyResponse&,
+                         const DeleteRegistryPolicyResponse&) = default;
 };
 
 struct DeleteRepositoryCreationTemplateRequest {
   static constexpr std::string_view kShapeName = "DeleteRepositoryCreationTemplateRequest";
   std::string prefix;
-  friend bool operator==(const DeleteRepositoryCreationTemplateRequest&, const DeleteRepositoryCreationTemplateRequest&) = default;
+  friend bool operator==(const DeleteRepositoryCreationTemplateRequest&,
+                         const DeleteRepositoryCreationTemplateRequest&) = default;
 };
 
 struct DeleteRepositoryCreationTemplateResponse {
   static constexpr std::string_view kShapeName = "DeleteRepositoryCreationTemplateResponse";
   std::optional<std::string> registryId;
   std::optional<RepositoryCreationTemplate> repositoryCreationTemplate;
-  friend bool operator==(const DeleteRepositoryCreationTemplateResponse&, const DeleteRepositoryCreationTemplateResponse&) = default;
+  friend bool operator==(const DeleteRepositoryCreationTemplateResponse&,
+                         const DeleteRepositoryCreationTemplateResponse&) = default;
 };
 
 struct DeleteRepositoryPolicyRequest {
   static constexpr std::string_view kShapeName = "DeleteRepositoryPolicyRequest";
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const DeleteRepositoryPolicyRequest&, const DeleteRepositoryPolicyRequest&) = default;
+  friend bool operator==(const DeleteRepositoryPolicyRequest&,
+                         const DeleteRepositoryPolicyRequest&) = default;
 };
 
 struct DeleteRepositoryPolicyResponse {
@@ -428,7 +458,8 @@ struct DeleteRepositoryPolicyResponse {
   std::optional<std::string> policyText;
   std::optional<std::string> registryId;
   std::optional<std::string> repositoryName;
-  friend bool operator==(const DeleteRepositoryPolicyResponse&, const DeleteRepositoryPolicyResponse&) = default;
+  friend bool operator==(const DeleteRepositoryPolicyResponse&,
+                         const DeleteRepositoryPolicyResponse&) = default;
 };
 
 struct DeleteRepositoryRequest {
@@ -442,12 +473,14 @@ struct DeleteRepositoryRequest {
 struct DeleteRepositoryResponse {
   static constexpr std::string_view kShapeName = "DeleteRepositoryResponse";
   std::optional<Repository> repository;
-  friend bool operator==(const DeleteRepositoryResponse&, const DeleteRepositoryResponse&) = default;
+  friend bool operator==(const DeleteRepositoryResponse&,
+                         const DeleteRepositoryResponse&) = default;
 };
 
 struct DeleteSigningConfigurationRequest {
   static constexpr std::string_view kShapeName = "DeleteSigningConfigurationRequest";
-  friend bool operator==(const DeleteSigningConfigurationRequest&, const DeleteSigningConfigurationRequest&) = default;
+  friend bool operator==(const DeleteSigningConfigurationRequest&,
+                         const DeleteSigningConfigurationRequest&) = default;
 };
 
 struct SigningRepositoryFilter {
@@ -474,19 +507,22 @@ struct DeleteSigningConfigurationResponse {
   static constexpr std::string_view kShapeName = "DeleteSigningConfigurationResponse";
   std::optional<std::string> registryId;
   std::optional<SigningConfiguration> signingConfiguration;
-  friend bool operator==(const DeleteSigningConfigurationResponse&, const DeleteSigningConfigurationResponse&) = default;
+  friend bool operator==(const DeleteSigningConfigurationResponse&,
+                         const DeleteSigningConfigurationResponse&) = default;
 };
 
 struct DeregisterPullTimeUpdateExclusionRequest {
   static constexpr std::string_view kShapeName = "DeregisterPullTimeUpdateExclusionRequest";
   std::string principalArn;
-  friend bool operator==(const DeregisterPullTimeUpdateExclusionRequest&, const DeregisterPullTimeUpdateExclusionRequest&) = default;
+  friend bool operator==(const DeregisterPullTimeUpdateExclusionRequest&,
+                         const DeregisterPullTimeUpdateExclusionRequest&) = default;
 };
 
 struct DeregisterPullTimeUpdateExclusionResponse {
   static constexpr std::string_view kShapeName = "DeregisterPullTimeUpdateExclusionResponse";
   std::optional<std::string> principalArn;
-  friend bool operator==(const DeregisterPullTimeUpdateExclusionResponse&, const DeregisterPullTimeUpdateExclusionResponse&) = default;
+  friend bool operator==(const DeregisterPullTimeUpdateExclusionResponse&,
+                         const DeregisterPullTimeUpdateExclusionResponse&) = default;
 };
 
 struct DescribeImageReplicationStatusRequest {
@@ -494,7 +530,8 @@ struct DescribeImageReplicationStatusRequest {
   ImageIdentifier imageId;
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const DescribeImageReplicationStatusRequest&, const DescribeImageReplicationStatusRequest&) = default;
+  friend bool operator==(const DescribeImageReplicationStatusRequest&,
+                         const DescribeImageReplicationStatusRequest&) = default;
 };
 
 struct ImageReplicationStatus {
@@ -511,7 +548,8 @@ struct DescribeImageReplicationStatusResponse {
   std::optional<ImageIdentifier> imageId;
   std::optional<std::vector<ImageReplicationStatus>> replicationStatuses;
   std::optional<std::string> repositoryName;
-  friend bool operator==(const DescribeImageReplicationStatusResponse&, const DescribeImageReplicationStatusResponse&) = default;
+  friend bool operator==(const DescribeImageReplicationStatusResponse&,
+                         const DescribeImageReplicationStatusResponse&) = default;
 };
 
 struct DescribeImageScanFindingsRequest {
@@ -521,7 +559,8 @@ struct DescribeImageScanFindingsRequest {
   std::optional<std::string> nextToken;
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const DescribeImageScanFindingsRequest&, const DescribeImageScanFindingsRequest&) = default;
+  friend bool operator==(const DescribeImageScanFindingsRequest&,
+                         const DescribeImageScanFindingsRequest&) = default;
 };
 
 struct VulnerablePackage {
@@ -550,7 +589,8 @@ struct PackageVulnerabilityDetails {
   std::optional<Timestamp> vendorUpdatedAt;
   std::optional<std::string> vulnerabilityId;
   std::optional<std::vector<VulnerablePackage>> vulnerablePackages;
-  friend bool operator==(const PackageVulnerabilityDetails&, const PackageVulnerabilityDetails&) = default;
+  friend bool operator==(const PackageVulnerabilityDetails&,
+                         const PackageVulnerabilityDetails&) = default;
 };
 
 struct Recommendation {
@@ -606,7 +646,8 @@ struct EnhancedImageScanFinding {
   std::optional<std::string> title;
   std::optional<std::string> type;
   std::optional<Timestamp> updatedAt;
-  friend bool operator==(const EnhancedImageScanFinding&, const EnhancedImageScanFinding&) = default;
+  friend bool operator==(const EnhancedImageScanFinding&,
+                         const EnhancedImageScanFinding&) = default;
 };
 
 struct ImageScanFinding {
@@ -644,7 +685,8 @@ struct DescribeImageScanFindingsResponse {
   std::optional<std::string> nextToken;
   std::optional<std::string> registryId;
   std::optional<std::string> repositoryName;
-  friend bool operator==(const DescribeImageScanFindingsResponse&, const DescribeImageScanFindingsResponse&) = default;
+  friend bool operator==(const DescribeImageScanFindingsResponse&,
+                         const DescribeImageScanFindingsResponse&) = default;
 };
 
 struct DescribeImageSigningStatusRequest {
@@ -652,7 +694,8 @@ struct DescribeImageSigningStatusRequest {
   ImageIdentifier imageId;
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const DescribeImageSigningStatusRequest&, const DescribeImageSigningStatusRequest&) = default;
+  friend bool operator==(const DescribeImageSigningStatusRequest&,
+                         const DescribeImageSigningStatusRequest&) = default;
 };
 
 struct ImageSigningStatus {
@@ -670,7 +713,8 @@ struct DescribeImageSigningStatusResponse {
   std::optional<std::string> registryId;
   std::optional<std::string> repositoryName;
   std::optional<std::vector<ImageSigningStatus>> signingStatuses;
-  friend bool operator==(const DescribeImageSigningStatusResponse&, const DescribeImageSigningStatusResponse&) = default;
+  friend bool operator==(const DescribeImageSigningStatusResponse&,
+                         const DescribeImageSigningStatusResponse&) = default;
 };
 
 struct DescribeImagesFilter {
@@ -696,7 +740,8 @@ struct ImageScanFindingsSummary {
   std::optional<std::map<std::string, std::int64_t>> findingSeverityCounts;
   std::optional<Timestamp> imageScanCompletedAt;
   std::optional<Timestamp> vulnerabilitySourceUpdatedAt;
-  friend bool operator==(const ImageScanFindingsSummary&, const ImageScanFindingsSummary&) = default;
+  friend bool operator==(const ImageScanFindingsSummary&,
+                         const ImageScanFindingsSummary&) = default;
 };
 
 struct ImageDetail {
@@ -732,7 +777,8 @@ struct DescribePullThroughCacheRulesRequest {
   std::optional<std::int64_t> maxResults;
   std::optional<std::string> nextToken;
   std::optional<std::string> registryId;
-  friend bool operator==(const DescribePullThroughCacheRulesRequest&, const DescribePullThroughCacheRulesRequest&) = default;
+  friend bool operator==(const DescribePullThroughCacheRulesRequest&,
+                         const DescribePullThroughCacheRulesRequest&) = default;
 };
 
 struct PullThroughCacheRule {
@@ -753,7 +799,8 @@ struct DescribePullThroughCacheRulesResponse {
   static constexpr std::string_view kShapeName = "DescribePullThroughCacheRulesResponse";
   std::optional<std::string> nextToken;
   std::optional<std::vector<PullThroughCacheRule>> pullThroughCacheRules;
-  friend bool operator==(const DescribePullThroughCacheRulesResponse&, const DescribePullThroughCacheRulesResponse&) = default;
+  friend bool operator==(const DescribePullThroughCacheRulesResponse&,
+                         const DescribePullThroughCacheRulesResponse&) = default;
 };
 
 struct DescribeRegistryRequest {
@@ -785,14 +832,16 @@ struct ReplicationRule {
 struct ReplicationConfiguration {
   static constexpr std::string_view kShapeName = "ReplicationConfiguration";
   std::vector<ReplicationRule> rules;
-  friend bool operator==(const ReplicationConfiguration&, const ReplicationConfiguration&) = default;
+  friend bool operator==(const ReplicationConfiguration&,
+                         const ReplicationConfiguration&) = default;
 };
 
 struct DescribeRegistryResponse {
   static constexpr std::string_view kShapeName = "DescribeRegistryResponse";
   std::optional<std::string> registryId;
   std::optional<ReplicationConfiguration> replicationConfiguration;
-  friend bool operator==(const DescribeRegistryResponse&, const DescribeRegistryResponse&) = default;
+  friend bool operator==(const DescribeRegistryResponse&,
+                         const DescribeRegistryResponse&) = default;
 };
 
 struct DescribeRepositoriesRequest {
@@ -801,14 +850,16 @@ struct DescribeRepositoriesRequest {
   std::optional<std::string> nextToken;
   std::optional<std::string> registryId;
   std::optional<std::vector<std::string>> repositoryNames;
-  friend bool operator==(const DescribeRepositoriesRequest&, const DescribeRepositoriesRequest&) = default;
+  friend bool operator==(const DescribeRepositoriesRequest&,
+                         const DescribeRepositoriesRequest&) = default;
 };
 
 struct DescribeRepositoriesResponse {
   static constexpr std::string_view kShapeName = "DescribeRepositoriesResponse";
   std::optional<std::string> nextToken;
   std::optional<std::vector<Repository>> repositories;
-  friend bool operator==(const DescribeRepositoriesResponse&, const DescribeRepositoriesResponse&) = default;
+  friend bool operator==(const DescribeRepositoriesResponse&,
+                         const DescribeRepositoriesResponse&) = default;
 };
 
 struct DescribeRepositoryCreationTemplatesRequest {
@@ -816,7 +867,8 @@ struct DescribeRepositoryCreationTemplatesRequest {
   std::optional<std::int64_t> maxResults;
   std::optional<std::string> nextToken;
   std::optional<std::vector<std::string>> prefixes;
-  friend bool operator==(const DescribeRepositoryCreationTemplatesRequest&, const DescribeRepositoryCreationTemplatesRequest&) = default;
+  friend bool operator==(const DescribeRepositoryCreationTemplatesRequest&,
+                         const DescribeRepositoryCreationTemplatesRequest&) = default;
 };
 
 struct DescribeRepositoryCreationTemplatesResponse {
@@ -824,32 +876,37 @@ struct DescribeRepositoryCreationTemplatesResponse {
   std::optional<std::string> nextToken;
   std::optional<std::string> registryId;
   std::optional<std::vector<RepositoryCreationTemplate>> repositoryCreationTemplates;
-  friend bool operator==(const DescribeRepositoryCreationTemplatesResponse&, const DescribeRepositoryCreationTemplatesResponse&) = default;
+  friend bool operator==(const DescribeRepositoryCreationTemplatesResponse&,
+                         const DescribeRepositoryCreationTemplatesResponse&) = default;
 };
 
 struct GetAccountSettingRequest {
   static constexpr std::string_view kShapeName = "GetAccountSettingRequest";
   std::string name;
-  friend bool operator==(const GetAccountSettingRequest&, const GetAccountSettingRequest&) = default;
+  friend bool operator==(const GetAccountSettingRequest&,
+                         const GetAccountSettingRequest&) = default;
 };
 
 struct GetAccountSettingResponse {
   static constexpr std::string_view kShapeName = "GetAccountSettingResponse";
   std::optional<std::string> name;
   std::optional<std::string> value;
-  friend bool operator==(const GetAccountSettingResponse&, const GetAccountSettingResponse&) = default;
+  friend bool operator==(const GetAccountSettingResponse&,
+                         const GetAccountSettingResponse&) = default;
 };
 
 struct GetAuthorizationTokenRequest {
   static constexpr std::string_view kShapeName = "GetAuthorizationTokenRequest";
   std::optional<std::vector<std::string>> registryIds;  // deprecated in the model
-  friend bool operator==(const GetAuthorizationTokenRequest&, const GetAuthorizationTokenRequest&) = default;
+  friend bool operator==(const GetAuthorizationTokenRequest&,
+                         const GetAuthorizationTokenRequest&) = default;
 };
 
 struct GetAuthorizationTokenResponse {
   static constexpr std::string_view kShapeName = "GetAuthorizationTokenResponse";
   std::optional<std::vector<AuthorizationData>> authorizationData;
-  friend bool operator==(const GetAuthorizationTokenResponse&, const GetAuthorizationTokenResponse&) = default;
+  friend bool operator==(const GetAuthorizationTokenResponse&,
+                         const GetAuthorizationTokenResponse&) = default;
 };
 
 struct GetDownloadUrlForLayerRequest {
@@ -857,20 +914,23 @@ struct GetDownloadUrlForLayerRequest {
   std::string layerDigest;
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const GetDownloadUrlForLayerRequest&, const GetDownloadUrlForLayerRequest&) = default;
+  friend bool operator==(const GetDownloadUrlForLayerRequest&,
+                         const GetDownloadUrlForLayerRequest&) = default;
 };
 
 struct GetDownloadUrlForLayerResponse {
   static constexpr std::string_view kShapeName = "GetDownloadUrlForLayerResponse";
   std::optional<std::string> downloadUrl;
   std::optional<std::string> layerDigest;
-  friend bool operator==(const GetDownloadUrlForLayerResponse&, const GetDownloadUrlForLayerResponse&) = default;
+  friend bool operator==(const GetDownloadUrlForLayerResponse&,
+                         const GetDownloadUrlForLayerResponse&) = default;
 };
 
 struct LifecyclePolicyPreviewFilter {
   static constexpr std::string_view kShapeName = "LifecyclePolicyPreviewFilter";
   std::optional<std::string> tagStatus;
-  friend bool operator==(const LifecyclePolicyPreviewFilter&, const LifecyclePolicyPreviewFilter&) = default;
+  friend bool operator==(const LifecyclePolicyPreviewFilter&,
+                         const LifecyclePolicyPreviewFilter&) = default;
 };
 
 struct GetLifecyclePolicyPreviewRequest {
@@ -881,14 +941,16 @@ struct GetLifecyclePolicyPreviewRequest {
   std::optional<std::string> nextToken;
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const GetLifecyclePolicyPreviewRequest&, const GetLifecyclePolicyPreviewRequest&) = default;
+  friend bool operator==(const GetLifecyclePolicyPreviewRequest&,
+                         const GetLifecyclePolicyPreviewRequest&) = default;
 };
 
 struct LifecyclePolicyRuleAction {
   static constexpr std::string_view kShapeName = "LifecyclePolicyRuleAction";
   std::optional<std::string> targetStorageClass;
   std::optional<std::string> type;
-  friend bool operator==(const LifecyclePolicyRuleAction&, const LifecyclePolicyRuleAction&) = default;
+  friend bool operator==(const LifecyclePolicyRuleAction&,
+                         const LifecyclePolicyRuleAction&) = default;
 };
 
 struct LifecyclePolicyPreviewResult {
@@ -899,21 +961,24 @@ struct LifecyclePolicyPreviewResult {
   std::optional<Timestamp> imagePushedAt;
   std::optional<std::vector<std::string>> imageTags;
   std::optional<std::string> storageClass;
-  friend bool operator==(const LifecyclePolicyPreviewResult&, const LifecyclePolicyPreviewResult&) = default;
+  friend bool operator==(const LifecyclePolicyPreviewResult&,
+                         const LifecyclePolicyPreviewResult&) = default;
 };
 
 struct TransitioningImageTotalCount {
   static constexpr std::string_view kShapeName = "TransitioningImageTotalCount";
   std::optional<std::int64_t> imageTotalCount;
   std::optional<std::string> targetStorageClass;
-  friend bool operator==(const TransitioningImageTotalCount&, const TransitioningImageTotalCount&) = default;
+  friend bool operator==(const TransitioningImageTotalCount&,
+                         const TransitioningImageTotalCount&) = default;
 };
 
 struct LifecyclePolicyPreviewSummary {
   static constexpr std::string_view kShapeName = "LifecyclePolicyPreviewSummary";
   std::optional<std::int64_t> expiringImageTotalCount;
   std::optional<std::vector<TransitioningImageTotalCount>> transitioningImageTotalCounts;
-  friend bool operator==(const LifecyclePolicyPreviewSummary&, const LifecyclePolicyPreviewSummary&) = default;
+  friend bool operator==(const LifecyclePolicyPreviewSummary&,
+                         const LifecyclePolicyPreviewSummary&) = default;
 };
 
 struct GetLifecyclePolicyPreviewResponse {
@@ -925,14 +990,16 @@ struct GetLifecyclePolicyPreviewResponse {
   std::optional<std::string> repositoryName;
   std::optional<std::string> status;
   std::optional<LifecyclePolicyPreviewSummary> summary;
-  friend bool operator==(const GetLifecyclePolicyPreviewResponse&, const GetLifecyclePolicyPreviewResponse&) = default;
+  friend bool operator==(const GetLifecyclePolicyPreviewResponse&,
+                         const GetLifecyclePolicyPreviewResponse&) = default;
 };
 
 struct GetLifecyclePolicyRequest {
   static constexpr std::string_view kShapeName = "GetLifecyclePolicyRequest";
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const GetLifecyclePolicyRequest&, const GetLifecyclePolicyRequest&) = default;
+  friend bool operator==(const GetLifecyclePolicyRequest&,
+                         const GetLifecyclePolicyRequest&) = default;
 };
 
 struct GetLifecyclePolicyResponse {
@@ -941,24 +1008,28 @@ struct GetLifecyclePolicyResponse {
   std::optional<std::string> lifecyclePolicyText;
   std::optional<std::string> registryId;
   std::optional<std::string> repositoryName;
-  friend bool operator==(const GetLifecyclePolicyResponse&, const GetLifecyclePolicyResponse&) = default;
+  friend bool operator==(const GetLifecyclePolicyResponse&,
+                         const GetLifecyclePolicyResponse&) = default;
 };
 
 struct GetRegistryPolicyRequest {
   static constexpr std::string_view kShapeName = "GetRegistryPolicyRequest";
-  friend bool operator==(const GetRegistryPolicyRequest&, const GetRegistryPolicyRequest&) = default;
+  friend bool operator==(const GetRegistryPolicyRequest&,
+                         const GetRegistryPolicyRequest&) = default;
 };
 
 struct GetRegistryPolicyResponse {
   static constexpr std::string_view kShapeName = "GetRegistryPolicyResponse";
   std::optional<std::string> policyText;
   std::optional<std::string> registryId;
-  friend bool operator==(const GetRegistryPolicyResponse&, const GetRegistryPolicyResponse&) = default;
+  friend bool operator==(const GetRegistryPolicyResponse&,
+                         const GetRegistryPolicyResponse&) = default;
 };
 
 struct GetRegistryScanningConfigurationRequest {
   static constexpr std::string_view kShapeName = "GetRegistryScanningConfigurationRequest";
-  friend bool operator==(const GetRegistryScanningConfigurationRequest&, const GetRegistryScanningConfigurationRequest&) = default;
+  friend bool operator==(const GetRegistryScanningConfigurationRequest&,
+                         const GetRegistryScanningConfigurationRequest&) = default;
 };
 
 struct RegistryScanningRule {
@@ -972,21 +1043,24 @@ struct RegistryScanningConfiguration {
   static constexpr std::string_view kShapeName = "RegistryScanningConfiguration";
   std::optional<std::vector<RegistryScanningRule>> rules;
   std::optional<std::string> scanType;
-  friend bool operator==(const RegistryScanningConfiguration&, const RegistryScanningConfiguration&) = default;
+  friend bool operator==(const RegistryScanningConfiguration&,
+                         const RegistryScanningConfiguration&) = default;
 };
 
 struct GetRegistryScanningConfigurationResponse {
   static constexpr std::string_view kShapeName = "GetRegistryScanningConfigurationResponse";
   std::optional<std::string> registryId;
   std::optional<RegistryScanningConfiguration> scanningConfiguration;
-  friend bool operator==(const GetRegistryScanningConfigurationResponse&, const GetRegistryScanningConfigurationResponse&) = default;
+  friend bool operator==(const GetRegistryScanningConfigurationResponse&,
+                         const GetRegistryScanningConfigurationResponse&) = default;
 };
 
 struct GetRepositoryPolicyRequest {
   static constexpr std::string_view kShapeName = "GetRepositoryPolicyRequest";
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const GetRepositoryPolicyRequest&, const GetRepositoryPolicyRequest&) = default;
+  friend bool operator==(const GetRepositoryPolicyRequest&,
+                         const GetRepositoryPolicyRequest&) = default;
 };
 
 struct GetRepositoryPolicyResponse {
@@ -994,19 +1068,22 @@ struct GetRepositoryPolicyResponse {
   std::optional<std::string> policyText;
   std::optional<std::string> registryId;
   std::optional<std::string> repositoryName;
-  friend bool operator==(const GetRepositoryPolicyResponse&, const GetRepositoryPolicyResponse&) = default;
+  friend bool operator==(const GetRepositoryPolicyResponse&,
+                         const GetRepositoryPolicyResponse&) = default;
 };
 
 struct GetSigningConfigurationRequest {
   static constexpr std::string_view kShapeName = "GetSigningConfigurationRequest";
-  friend bool operator==(const GetSigningConfigurationRequest&, const GetSigningConfigurationRequest&) = default;
+  friend bool operator==(const GetSigningConfigurationRequest&,
+                         const GetSigningConfigurationRequest&) = default;
 };
 
 struct GetSigningConfigurationResponse {
   static constexpr std::string_view kShapeName = "GetSigningConfigurationResponse";
   std::optional<std::string> registryId;
   std::optional<SigningConfiguration> signingConfiguration;
-  friend bool operator==(const GetSigningConfigurationResponse&, const GetSigningConfigurationResponse&) = default;
+  friend bool operator==(const GetSigningConfigurationResponse&,
+                         const GetSigningConfigurationResponse&) = default;
 };
 
 struct ImageReferrer {
@@ -1024,21 +1101,24 @@ struct InitiateLayerUploadRequest {
   static constexpr std::string_view kShapeName = "InitiateLayerUploadRequest";
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const InitiateLayerUploadRequest&, const InitiateLayerUploadRequest&) = default;
+  friend bool operator==(const InitiateLayerUploadRequest&,
+                         const InitiateLayerUploadRequest&) = default;
 };
 
 struct InitiateLayerUploadResponse {
   static constexpr std::string_view kShapeName = "InitiateLayerUploadResponse";
   std::optional<std::int64_t> partSize;
   std::optional<std::string> uploadId;
-  friend bool operator==(const InitiateLayerUploadResponse&, const InitiateLayerUploadResponse&) = default;
+  friend bool operator==(const InitiateLayerUploadResponse&,
+                         const InitiateLayerUploadResponse&) = default;
 };
 
 struct ListImageReferrersFilter {
   static constexpr std::string_view kShapeName = "ListImageReferrersFilter";
   std::optional<std::string> artifactStatus;
   std::optional<std::vector<std::string>> artifactTypes;
-  friend bool operator==(const ListImageReferrersFilter&, const ListImageReferrersFilter&) = default;
+  friend bool operator==(const ListImageReferrersFilter&,
+                         const ListImageReferrersFilter&) = default;
 };
 
 struct SubjectIdentifier {
@@ -1055,14 +1135,16 @@ struct ListImageReferrersRequest {
   std::optional<std::string> registryId;
   std::string repositoryName;
   SubjectIdentifier subjectId;
-  friend bool operator==(const ListImageReferrersRequest&, const ListImageReferrersRequest&) = default;
+  friend bool operator==(const ListImageReferrersRequest&,
+                         const ListImageReferrersRequest&) = default;
 };
 
 struct ListImageReferrersResponse {
   static constexpr std::string_view kShapeName = "ListImageReferrersResponse";
   std::optional<std::string> nextToken;
   std::optional<std::vector<ImageReferrer>> referrers;
-  friend bool operator==(const ListImageReferrersResponse&, const ListImageReferrersResponse&) = default;
+  friend bool operator==(const ListImageReferrersResponse&,
+                         const ListImageReferrersResponse&) = default;
 };
 
 struct ListImagesFilter {
@@ -1093,40 +1175,46 @@ struct ListPullTimeUpdateExclusionsRequest {
   static constexpr std::string_view kShapeName = "ListPullTimeUpdateExclusionsRequest";
   std::optional<std::int64_t> maxResults;
   std::optional<std::string> nextToken;
-  friend bool operator==(const ListPullTimeUpdateExclusionsRequest&, const ListPullTimeUpdateExclusionsRequest&) = default;
+  friend bool operator==(const ListPullTimeUpdateExclusionsRequest&,
+                         const ListPullTimeUpdateExclusionsRequest&) = default;
 };
 
 struct ListPullTimeUpdateExclusionsResponse {
   static constexpr std::string_view kShapeName = "ListPullTimeUpdateExclusionsResponse";
   std::optional<std::string> nextToken;
   std::optional<std::vector<std::string>> pullTimeUpdateExclusions;
-  friend bool operator==(const ListPullTimeUpdateExclusionsResponse&, const ListPullTimeUpdateExclusionsResponse&) = default;
+  friend bool operator==(const ListPullTimeUpdateExclusionsResponse&,
+                         const ListPullTimeUpdateExclusionsResponse&) = default;
 };
 
 struct ListTagsForResourceRequest {
   static constexpr std::string_view kShapeName = "ListTagsForResourceRequest";
   std::string resourceArn;
-  friend bool operator==(const ListTagsForResourceRequest&, const ListTagsForResourceRequest&) = default;
+  friend bool operator==(const ListTagsForResourceRequest&,
+                         const ListTagsForResourceRequest&) = default;
 };
 
 struct ListTagsForResourceResponse {
   static constexpr std::string_view kShapeName = "ListTagsForResourceResponse";
   std::optional<std::vector<Tag>> tags;
-  friend bool operator==(const ListTagsForResourceResponse&, const ListTagsForResourceResponse&) = default;
+  friend bool operator==(const ListTagsForResourceResponse&,
+                         const ListTagsForResourceResponse&) = default;
 };
 
 struct PutAccountSettingRequest {
   static constexpr std::string_view kShapeName = "PutAccountSettingRequest";
   std::string name;
   std::string value;
-  friend bool operator==(const PutAccountSettingRequest&, const PutAccountSettingRequest&) = default;
+  friend bool operator==(const PutAccountSettingRequest&,
+                         const PutAccountSettingRequest&) = default;
 };
 
 struct PutAccountSettingResponse {
   static constexpr std::string_view kShapeName = "PutAccountSettingResponse";
   std::optional<std::string> name;
   std::optional<std::string> value;
-  friend bool operator==(const PutAccountSettingResponse&, const PutAccountSettingResponse&) = default;
+  friend bool operator==(const PutAccountSettingResponse&,
+                         const PutAccountSettingResponse&) = default;
 };
 
 struct PutImageRequest {
@@ -1151,7 +1239,8 @@ struct PutImageScanningConfigurationRequest {
   ImageScanningConfiguration imageScanningConfiguration;
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const PutImageScanningConfigurationRequest&, const PutImageScanningConfigurationRequest&) = default;
+  friend bool operator==(const PutImageScanningConfigurationRequest&,
+                         const PutImageScanningConfigurationRequest&) = default;
 };
 
 struct PutImageScanningConfigurationResponse {
@@ -1159,7 +1248,8 @@ struct PutImageScanningConfigurationResponse {
   std::optional<ImageScanningConfiguration> imageScanningConfiguration;
   std::optional<std::string> registryId;
   std::optional<std::string> repositoryName;
-  friend bool operator==(const PutImageScanningConfigurationResponse&, const PutImageScanningConfigurationResponse&) = default;
+  friend bool operator==(const PutImageScanningConfigurationResponse&,
+                         const PutImageScanningConfigurationResponse&) = default;
 };
 
 struct PutImageTagMutabilityRequest {
@@ -1168,7 +1258,8 @@ struct PutImageTagMutabilityRequest {
   std::optional<std::vector<ImageTagMutabilityExclusionFilter>> imageTagMutabilityExclusionFilters;
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const PutImageTagMutabilityRequest&, const PutImageTagMutabilityRequest&) = default;
+  friend bool operator==(const PutImageTagMutabilityRequest&,
+                         const PutImageTagMutabilityRequest&) = default;
 };
 
 struct PutImageTagMutabilityResponse {
@@ -1177,7 +1268,8 @@ struct PutImageTagMutabilityResponse {
   std::optional<std::vector<ImageTagMutabilityExclusionFilter>> imageTagMutabilityExclusionFilters;
   std::optional<std::string> registryId;
   std::optional<std::string> repositoryName;
-  friend bool operator==(const PutImageTagMutabilityResponse&, const PutImageTagMutabilityResponse&) = default;
+  friend bool operator==(const PutImageTagMutabilityResponse&,
+                         const PutImageTagMutabilityResponse&) = default;
 };
 
 struct PutLifecyclePolicyRequest {
@@ -1185,7 +1277,8 @@ struct PutLifecyclePolicyRequest {
   std::string lifecyclePolicyText;
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const PutLifecyclePolicyRequest&, const PutLifecyclePolicyRequest&) = default;
+  friend bool operator==(const PutLifecyclePolicyRequest&,
+                         const PutLifecyclePolicyRequest&) = default;
 };
 
 struct PutLifecyclePolicyResponse {
@@ -1193,70 +1286,81 @@ struct PutLifecyclePolicyResponse {
   std::optional<std::string> lifecyclePolicyText;
   std::optional<std::string> registryId;
   std::optional<std::string> repositoryName;
-  friend bool operator==(const PutLifecyclePolicyResponse&, const PutLifecyclePolicyResponse&) = default;
+  friend bool operator==(const PutLifecyclePolicyResponse&,
+                         const PutLifecyclePolicyResponse&) = default;
 };
 
 struct PutRegistryPolicyRequest {
   static constexpr std::string_view kShapeName = "PutRegistryPolicyRequest";
   std::string policyText;
-  friend bool operator==(const PutRegistryPolicyRequest&, const PutRegistryPolicyRequest&) = default;
+  friend bool operator==(const PutRegistryPolicyRequest&,
+                         const PutRegistryPolicyRequest&) = default;
 };
 
 struct PutRegistryPolicyResponse {
   static constexpr std::string_view kShapeName = "PutRegistryPolicyResponse";
   std::optional<std::string> policyText;
   std::optional<std::string> registryId;
-  friend bool operator==(const PutRegistryPolicyResponse&, const PutRegistryPolicyResponse&) = default;
+  friend bool operator==(const PutRegistryPolicyResponse&,
+                         const PutRegistryPolicyResponse&) = default;
 };
 
 struct PutRegistryScanningConfigurationRequest {
   static constexpr std::string_view kShapeName = "PutRegistryScanningConfigurationRequest";
   std::optional<std::vector<RegistryScanningRule>> rules;
   std::optional<std::string> scanType;
-  friend bool operator==(const PutRegistryScanningConfigurationRequest&, const PutRegistryScanningConfigurationRequest&) = default;
+  friend bool operator==(const PutRegistryScanningConfigurationRequest&,
+                         const PutRegistryScanningConfigurationRequest&) = default;
 };
 
 struct PutRegistryScanningConfigurationResponse {
   static constexpr std::string_view kShapeName = "PutRegistryScanningConfigurationResponse";
   std::optional<RegistryScanningConfiguration> registryScanningConfiguration;
-  friend bool operator==(const PutRegistryScanningConfigurationResponse&, const PutRegistryScanningConfigurationResponse&) = default;
+  friend bool operator==(const PutRegistryScanningConfigurationResponse&,
+                         const PutRegistryScanningConfigurationResponse&) = default;
 };
 
 struct PutReplicationConfigurationRequest {
   static constexpr std::string_view kShapeName = "PutReplicationConfigurationRequest";
   ReplicationConfiguration replicationConfiguration;
-  friend bool operator==(const PutReplicationConfigurationRequest&, const PutReplicationConfigurationRequest&) = default;
+  friend bool operator==(const PutReplicationConfigurationRequest&,
+                         const PutReplicationConfigurationRequest&) = default;
 };
 
 struct PutReplicationConfigurationResponse {
   static constexpr std::string_view kShapeName = "PutReplicationConfigurationResponse";
   std::optional<ReplicationConfiguration> replicationConfiguration;
-  friend bool operator==(const PutReplicationConfigurationResponse&, const PutReplicationConfigurationResponse&) = default;
+  friend bool operator==(const PutReplicationConfigurationResponse&,
+                         const PutReplicationConfigurationResponse&) = default;
 };
 
 struct PutSigningConfigurationRequest {
   static constexpr std::string_view kShapeName = "PutSigningConfigurationRequest";
   SigningConfiguration signingConfiguration;
-  friend bool operator==(const PutSigningConfigurationRequest&, const PutSigningConfigurationRequest&) = default;
+  friend bool operator==(const PutSigningConfigurationRequest&,
+                         const PutSigningConfigurationRequest&) = default;
 };
 
 struct PutSigningConfigurationResponse {
   static constexpr std::string_view kShapeName = "PutSigningConfigurationResponse";
   std::optional<SigningConfiguration> signingConfiguration;
-  friend bool operator==(const PutSigningConfigurationResponse&, const PutSigningConfigurationResponse&) = default;
+  friend bool operator==(const PutSigningConfigurationResponse&,
+                         const PutSigningConfigurationResponse&) = default;
 };
 
 struct RegisterPullTimeUpdateExclusionRequest {
   static constexpr std::string_view kShapeName = "RegisterPullTimeUpdateExclusionRequest";
   std::string principalArn;
-  friend bool operator==(const RegisterPullTimeUpdateExclusionRequest&, const RegisterPullTimeUpdateExclusionRequest&) = default;
+  friend bool operator==(const RegisterPullTimeUpdateExclusionRequest&,
+                         const RegisterPullTimeUpdateExclusionRequest&) = default;
 };
 
 struct RegisterPullTimeUpdateExclusionResponse {
   static constexpr std::string_view kShapeName = "RegisterPullTimeUpdateExclusionResponse";
   std::optional<Timestamp> createdAt;
   std::optional<std::string> principalArn;
-  friend bool operator==(const RegisterPullTimeUpdateExclusionResponse&, const RegisterPullTimeUpdateExclusionResponse&) = default;
+  friend bool operator==(const RegisterPullTimeUpdateExclusionResponse&,
+                         const RegisterPullTimeUpdateExclusionResponse&) = default;
 };
 
 struct SetRepositoryPolicyRequest {
@@ -1265,7 +1369,8 @@ struct SetRepositoryPolicyRequest {
   std::string policyText;
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const SetRepositoryPolicyRequest&, const SetRepositoryPolicyRequest&) = default;
+  friend bool operator==(const SetRepositoryPolicyRequest&,
+                         const SetRepositoryPolicyRequest&) = default;
 };
 
 struct SetRepositoryPolicyResponse {
@@ -1273,7 +1378,8 @@ struct SetRepositoryPolicyResponse {
   std::optional<std::string> policyText;
   std::optional<std::string> registryId;
   std::optional<std::string> repositoryName;
-  friend bool operator==(const SetRepositoryPolicyResponse&, const SetRepositoryPolicyResponse&) = default;
+  friend bool operator==(const SetRepositoryPolicyResponse&,
+                         const SetRepositoryPolicyResponse&) = default;
 };
 
 struct StartImageScanRequest {
@@ -1298,7 +1404,8 @@ struct StartLifecyclePolicyPreviewRequest {
   std::optional<std::string> lifecyclePolicyText;
   std::optional<std::string> registryId;
   std::string repositoryName;
-  friend bool operator==(const StartLifecyclePolicyPreviewRequest&, const StartLifecyclePolicyPreviewRequest&) = default;
+  friend bool operator==(const StartLifecyclePolicyPreviewRequest&,
+                         const StartLifecyclePolicyPreviewRequest&) = default;
 };
 
 struct StartLifecyclePolicyPreviewResponse {
@@ -1307,7 +1414,8 @@ struct StartLifecyclePolicyPreviewResponse {
   std::optional<std::string> registryId;
   std::optional<std::string> repositoryName;
   std::optional<std::string> status;
-  friend bool operator==(const StartLifecyclePolicyPreviewResponse&, const StartLifecyclePolicyPreviewResponse&) = default;
+  friend bool operator==(const StartLifecyclePolicyPreviewResponse&,
+                         const StartLifecyclePolicyPreviewResponse&) = default;
 };
 
 struct TagResourceRequest {
@@ -1340,7 +1448,8 @@ struct UpdateImageStorageClassRequest {
   std::optional<std::string> registryId;
   std::string repositoryName;
   std::string targetStorageClass;
-  friend bool operator==(const UpdateImageStorageClassRequest&, const UpdateImageStorageClassRequest&) = default;
+  friend bool operator==(const UpdateImageStorageClassRequest&,
+                         const UpdateImageStorageClassRequest&) = default;
 };
 
 struct UpdateImageStorageClassResponse {
@@ -1349,7 +1458,8 @@ struct UpdateImageStorageClassResponse {
   std::optional<std::string> imageStatus;
   std::optional<std::string> registryId;
   std::optional<std::string> repositoryName;
-  friend bool operator==(const UpdateImageStorageClassResponse&, const UpdateImageStorageClassResponse&) = default;
+  friend bool operator==(const UpdateImageStorageClassResponse&,
+                         const UpdateImageStorageClassResponse&) = default;
 };
 
 struct UpdatePullThroughCacheRuleRequest {
@@ -1358,7 +1468,8 @@ struct UpdatePullThroughCacheRuleRequest {
   std::optional<std::string> customRoleArn;
   std::string ecrRepositoryPrefix;
   std::optional<std::string> registryId;
-  friend bool operator==(const UpdatePullThroughCacheRuleRequest&, const UpdatePullThroughCacheRuleRequest&) = default;
+  friend bool operator==(const UpdatePullThroughCacheRuleRequest&,
+                         const UpdatePullThroughCacheRuleRequest&) = default;
 };
 
 struct UpdatePullThroughCacheRuleResponse {
@@ -1369,7 +1480,8 @@ struct UpdatePullThroughCacheRuleResponse {
   std::optional<std::string> registryId;
   std::optional<Timestamp> updatedAt;
   std::optional<std::string> upstreamRepositoryPrefix;
-  friend bool operator==(const UpdatePullThroughCacheRuleResponse&, const UpdatePullThroughCacheRuleResponse&) = default;
+  friend bool operator==(const UpdatePullThroughCacheRuleResponse&,
+                         const UpdatePullThroughCacheRuleResponse&) = default;
 };
 
 struct UpdateRepositoryCreationTemplateRequest {
@@ -1384,14 +1496,16 @@ struct UpdateRepositoryCreationTemplateRequest {
   std::string prefix;
   std::optional<std::string> repositoryPolicy;
   std::optional<std::vector<Tag>> resourceTags;
-  friend bool operator==(const UpdateRepositoryCreationTemplateRequest&, const UpdateRepositoryCreationTemplateRequest&) = default;
+  friend bool operator==(const UpdateRepositoryCreationTemplateRequest&,
+                         const UpdateRepositoryCreationTemplateRequest&) = default;
 };
 
 struct UpdateRepositoryCreationTemplateResponse {
   static constexpr std::string_view kShapeName = "UpdateRepositoryCreationTemplateResponse";
   std::optional<std::string> registryId;
   std::optional<RepositoryCreationTemplate> repositoryCreationTemplate;
-  friend bool operator==(const UpdateRepositoryCreationTemplateResponse&, const UpdateRepositoryCreationTemplateResponse&) = default;
+  friend bool operator==(const UpdateRepositoryCreationTemplateResponse&,
+                         const UpdateRepositoryCreationTemplateResponse&) = default;
 };
 
 struct UploadLayerPartRequest {
@@ -1418,7 +1532,8 @@ struct ValidatePullThroughCacheRuleRequest {
   static constexpr std::string_view kShapeName = "ValidatePullThroughCacheRuleRequest";
   std::string ecrRepositoryPrefix;
   std::optional<std::string> registryId;
-  friend bool operator==(const ValidatePullThroughCacheRuleRequest&, const ValidatePullThroughCacheRuleRequest&) = default;
+  friend bool operator==(const ValidatePullThroughCacheRuleRequest&,
+                         const ValidatePullThroughCacheRuleRequest&) = default;
 };
 
 struct ValidatePullThroughCacheRuleResponse {
@@ -1431,7 +1546,8 @@ struct ValidatePullThroughCacheRuleResponse {
   std::optional<std::string> registryId;
   std::optional<std::string> upstreamRegistryUrl;
   std::optional<std::string> upstreamRepositoryPrefix;
-  friend bool operator==(const ValidatePullThroughCacheRuleResponse&, const ValidatePullThroughCacheRuleResponse&) = default;
+  friend bool operator==(const ValidatePullThroughCacheRuleResponse&,
+                         const ValidatePullThroughCacheRuleResponse&) = default;
 };
 
 }  // namespace ecr::api

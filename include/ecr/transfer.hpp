@@ -55,7 +55,7 @@ namespace ecr {
 // does not depend on it. 4 is the fastest measured and leaves room for the
 // round-trip latency a real region adds, which loopback does not show.
 inline constexpr int kDefaultTransferJobs = 4;
-// ECR's InitiateLayerUpload answers partSize 10485760 (reference/README.md);
+// ECR's InitiateLayerUpload answers partSize 10485760 (service quotas: parts 5-10 MiB);
 // this is the size used when a registry does not say.
 inline constexpr std::int64_t kDefaultPartSize = 10 * 1024 * 1024;
 // Every part but the last must be at least 5 MiB (LayerPartTooSmallException)

@@ -17,297 +17,440 @@ void check_token_advances(const std::optional<std::string>& sent, const std::str
 
 }  // namespace
 
-api::BatchCheckLayerAvailabilityResponse Client::batch_check_layer_availability(const api::BatchCheckLayerAvailabilityRequest& request) {
-  const std::string body = send("BatchCheckLayerAvailability", api::BatchCheckLayerAvailabilityRequest::kShapeName, api::to_json(request));
+api::BatchCheckLayerAvailabilityResponse Client::batch_check_layer_availability(
+    const api::BatchCheckLayerAvailabilityRequest& request) {
+  const std::string body =
+      send("BatchCheckLayerAvailability", api::BatchCheckLayerAvailabilityRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::BatchCheckLayerAvailabilityResponse>(std::string_view(body));
 }
 
-api::BatchDeleteImageResponse Client::batch_delete_image(const api::BatchDeleteImageRequest& request) {
-  const std::string body = send("BatchDeleteImage", api::BatchDeleteImageRequest::kShapeName, api::to_json(request));
+api::BatchDeleteImageResponse Client::batch_delete_image(
+    const api::BatchDeleteImageRequest& request) {
+  const std::string body =
+      send("BatchDeleteImage", api::BatchDeleteImageRequest::kShapeName, api::to_json(request));
   return api::from_json<api::BatchDeleteImageResponse>(std::string_view(body));
 }
 
 api::BatchGetImageResponse Client::batch_get_image(const api::BatchGetImageRequest& request) {
-  const std::string body = send("BatchGetImage", api::BatchGetImageRequest::kShapeName, api::to_json(request));
+  const std::string body =
+      send("BatchGetImage", api::BatchGetImageRequest::kShapeName, api::to_json(request));
   return api::from_json<api::BatchGetImageResponse>(std::string_view(body));
 }
 
-api::BatchGetRepositoryScanningConfigurationResponse Client::batch_get_repository_scanning_configuration(const api::BatchGetRepositoryScanningConfigurationRequest& request) {
-  const std::string body = send("BatchGetRepositoryScanningConfiguration", api::BatchGetRepositoryScanningConfigurationRequest::kShapeName, api::to_json(request));
-  return api::from_json<api::BatchGetRepositoryScanningConfigurationResponse>(std::string_view(body));
+api::BatchGetRepositoryScanningConfigurationResponse
+Client::batch_get_repository_scanning_configuration(
+    const api::BatchGetRepositoryScanningConfigurationRequest& request) {
+  const std::string body =
+      send("BatchGetRepositoryScanningConfiguration",
+           api::BatchGetRepositoryScanningConfigurationRequest::kShapeName, api::to_json(request));
+  return api::from_json<api::BatchGetRepositoryScanningConfigurationResponse>(
+      std::string_view(body));
 }
 
-api::CompleteLayerUploadResponse Client::complete_layer_upload(const api::CompleteLayerUploadRequest& request) {
-  const std::string body = send("CompleteLayerUpload", api::CompleteLayerUploadRequest::kShapeName, api::to_json(request));
+api::CompleteLayerUploadResponse Client::complete_layer_upload(
+    const api::CompleteLayerUploadRequest& request) {
+  const std::string body = send("CompleteLayerUpload", api::CompleteLayerUploadRequest::kShapeName,
+                                api::to_json(request));
   return api::from_json<api::CompleteLayerUploadResponse>(std::string_view(body));
 }
 
-api::CreatePullThroughCacheRuleResponse Client::create_pull_through_cache_rule(const api::CreatePullThroughCacheRuleRequest& request) {
-  const std::string body = send("CreatePullThroughCacheRule", api::CreatePullThroughCacheRuleRequest::kShapeName, api::to_json(request));
+api::CreatePullThroughCacheRuleResponse Client::create_pull_through_cache_rule(
+    const api::CreatePullThroughCacheRuleRequest& request) {
+  const std::string body =
+      send("CreatePullThroughCacheRule", api::CreatePullThroughCacheRuleRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::CreatePullThroughCacheRuleResponse>(std::string_view(body));
 }
 
-api::CreateRepositoryResponse Client::create_repository(const api::CreateRepositoryRequest& request) {
-  const std::string body = send("CreateRepository", api::CreateRepositoryRequest::kShapeName, api::to_json(request));
+api::CreateRepositoryResponse Client::create_repository(
+    const api::CreateRepositoryRequest& request) {
+  const std::string body =
+      send("CreateRepository", api::CreateRepositoryRequest::kShapeName, api::to_json(request));
   return api::from_json<api::CreateRepositoryResponse>(std::string_view(body));
 }
 
-api::CreateRepositoryCreationTemplateResponse Client::create_repository_creation_template(const api::CreateRepositoryCreationTemplateRequest& request) {
-  const std::string body = send("CreateRepositoryCreationTemplate", api::CreateRepositoryCreationTemplateRequest::kShapeName, api::to_json(request));
+api::CreateRepositoryCreationTemplateResponse Client::create_repository_creation_template(
+    const api::CreateRepositoryCreationTemplateRequest& request) {
+  const std::string body =
+      send("CreateRepositoryCreationTemplate",
+           api::CreateRepositoryCreationTemplateRequest::kShapeName, api::to_json(request));
   return api::from_json<api::CreateRepositoryCreationTemplateResponse>(std::string_view(body));
 }
 
-api::DeleteLifecyclePolicyResponse Client::delete_lifecycle_policy(const api::DeleteLifecyclePolicyRequest& request) {
-  const std::string body = send("DeleteLifecyclePolicy", api::DeleteLifecyclePolicyRequest::kShapeName, api::to_json(request));
+api::DeleteLifecyclePolicyResponse Client::delete_lifecycle_policy(
+    const api::DeleteLifecyclePolicyRequest& request) {
+  const std::string body =
+      send("DeleteLifecyclePolicy", api::DeleteLifecyclePolicyRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::DeleteLifecyclePolicyResponse>(std::string_view(body));
 }
 
-api::DeletePullThroughCacheRuleResponse Client::delete_pull_through_cache_rule(const api::DeletePullThroughCacheRuleRequest& request) {
-  const std::string body = send("DeletePullThroughCacheRule", api::DeletePullThroughCacheRuleRequest::kShapeName, api::to_json(request));
+api::DeletePullThroughCacheRuleResponse Client::delete_pull_through_cache_rule(
+    const api::DeletePullThroughCacheRuleRequest& request) {
+  const std::string body =
+      send("DeletePullThroughCacheRule", api::DeletePullThroughCacheRuleRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::DeletePullThroughCacheRuleResponse>(std::string_view(body));
 }
 
-api::DeleteRegistryPolicyResponse Client::delete_registry_policy(const api::DeleteRegistryPolicyRequest& request) {
-  const std::string body = send("DeleteRegistryPolicy", api::DeleteRegistryPolicyRequest::kShapeName, api::to_json(request));
+api::DeleteRegistryPolicyResponse Client::delete_registry_policy(
+    const api::DeleteRegistryPolicyRequest& request) {
+  const std::string body = send(
+      "DeleteRegistryPolicy", api::DeleteRegistryPolicyRequest::kShapeName, api::to_json(request));
   return api::from_json<api::DeleteRegistryPolicyResponse>(std::string_view(body));
 }
 
-api::DeleteRepositoryResponse Client::delete_repository(const api::DeleteRepositoryRequest& request) {
-  const std::string body = send("DeleteRepository", api::DeleteRepositoryRequest::kShapeName, api::to_json(request));
+api::DeleteRepositoryResponse Client::delete_repository(
+    const api::DeleteRepositoryRequest& request) {
+  const std::string body =
+      send("DeleteRepository", api::DeleteRepositoryRequest::kShapeName, api::to_json(request));
   return api::from_json<api::DeleteRepositoryResponse>(std::string_view(body));
 }
 
-api::DeleteRepositoryCreationTemplateResponse Client::delete_repository_creation_template(const api::DeleteRepositoryCreationTemplateRequest& request) {
-  const std::string body = send("DeleteRepositoryCreationTemplate", api::DeleteRepositoryCreationTemplateRequest::kShapeName, api::to_json(request));
+api::DeleteRepositoryCreationTemplateResponse Client::delete_repository_creation_template(
+    const api::DeleteRepositoryCreationTemplateRequest& request) {
+  const std::string body =
+      send("DeleteRepositoryCreationTemplate",
+           api::DeleteRepositoryCreationTemplateRequest::kShapeName, api::to_json(request));
   return api::from_json<api::DeleteRepositoryCreationTemplateResponse>(std::string_view(body));
 }
 
-api::DeleteRepositoryPolicyResponse Client::delete_repository_policy(const api::DeleteRepositoryPolicyRequest& request) {
-  const std::string body = send("DeleteRepositoryPolicy", api::DeleteRepositoryPolicyRequest::kShapeName, api::to_json(request));
+api::DeleteRepositoryPolicyResponse Client::delete_repository_policy(
+    const api::DeleteRepositoryPolicyRequest& request) {
+  const std::string body =
+      send("DeleteRepositoryPolicy", api::DeleteRepositoryPolicyRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::DeleteRepositoryPolicyResponse>(std::string_view(body));
 }
 
-api::DeleteSigningConfigurationResponse Client::delete_signing_configuration(const api::DeleteSigningConfigurationRequest& request) {
-  const std::string body = send("DeleteSigningConfiguration", api::DeleteSigningConfigurationRequest::kShapeName, api::to_json(request));
+api::DeleteSigningConfigurationResponse Client::delete_signing_configuration(
+    const api::DeleteSigningConfigurationRequest& request) {
+  const std::string body =
+      send("DeleteSigningConfiguration", api::DeleteSigningConfigurationRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::DeleteSigningConfigurationResponse>(std::string_view(body));
 }
 
-api::DeregisterPullTimeUpdateExclusionResponse Client::deregister_pull_time_update_exclusion(const api::DeregisterPullTimeUpdateExclusionRequest& request) {
-  const std::string body = send("DeregisterPullTimeUpdateExclusion", api::DeregisterPullTimeUpdateExclusionRequest::kShapeName, api::to_json(request));
+api::DeregisterPullTimeUpdateExclusionResponse Client::deregister_pull_time_update_exclusion(
+    const api::DeregisterPullTimeUpdateExclusionRequest& request) {
+  const std::string body =
+      send("DeregisterPullTimeUpdateExclusion",
+           api::DeregisterPullTimeUpdateExclusionRequest::kShapeName, api::to_json(request));
   return api::from_json<api::DeregisterPullTimeUpdateExclusionResponse>(std::string_view(body));
 }
 
-api::DescribeImageReplicationStatusResponse Client::describe_image_replication_status(const api::DescribeImageReplicationStatusRequest& request) {
-  const std::string body = send("DescribeImageReplicationStatus", api::DescribeImageReplicationStatusRequest::kShapeName, api::to_json(request));
+api::DescribeImageReplicationStatusResponse Client::describe_image_replication_status(
+    const api::DescribeImageReplicationStatusRequest& request) {
+  const std::string body =
+      send("DescribeImageReplicationStatus", api::DescribeImageReplicationStatusRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::DescribeImageReplicationStatusResponse>(std::string_view(body));
 }
 
-api::DescribeImageScanFindingsResponse Client::describe_image_scan_findings(const api::DescribeImageScanFindingsRequest& request) {
-  const std::string body = send("DescribeImageScanFindings", api::DescribeImageScanFindingsRequest::kShapeName, api::to_json(request));
+api::DescribeImageScanFindingsResponse Client::describe_image_scan_findings(
+    const api::DescribeImageScanFindingsRequest& request) {
+  const std::string body =
+      send("DescribeImageScanFindings", api::DescribeImageScanFindingsRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::DescribeImageScanFindingsResponse>(std::string_view(body));
 }
 
-api::DescribeImageSigningStatusResponse Client::describe_image_signing_status(const api::DescribeImageSigningStatusRequest& request) {
-  const std::string body = send("DescribeImageSigningStatus", api::DescribeImageSigningStatusRequest::kShapeName, api::to_json(request));
+api::DescribeImageSigningStatusResponse Client::describe_image_signing_status(
+    const api::DescribeImageSigningStatusRequest& request) {
+  const std::string body =
+      send("DescribeImageSigningStatus", api::DescribeImageSigningStatusRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::DescribeImageSigningStatusResponse>(std::string_view(body));
 }
 
 api::DescribeImagesResponse Client::describe_images(const api::DescribeImagesRequest& request) {
-  const std::string body = send("DescribeImages", api::DescribeImagesRequest::kShapeName, api::to_json(request));
+  const std::string body =
+      send("DescribeImages", api::DescribeImagesRequest::kShapeName, api::to_json(request));
   return api::from_json<api::DescribeImagesResponse>(std::string_view(body));
 }
 
-api::DescribePullThroughCacheRulesResponse Client::describe_pull_through_cache_rules(const api::DescribePullThroughCacheRulesRequest& request) {
-  const std::string body = send("DescribePullThroughCacheRules", api::DescribePullThroughCacheRulesRequest::kShapeName, api::to_json(request));
+api::DescribePullThroughCacheRulesResponse Client::describe_pull_through_cache_rules(
+    const api::DescribePullThroughCacheRulesRequest& request) {
+  const std::string body =
+      send("DescribePullThroughCacheRules", api::DescribePullThroughCacheRulesRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::DescribePullThroughCacheRulesResponse>(std::string_view(body));
 }
 
-api::DescribeRegistryResponse Client::describe_registry(const api::DescribeRegistryRequest& request) {
-  const std::string body = send("DescribeRegistry", api::DescribeRegistryRequest::kShapeName, api::to_json(request));
+api::DescribeRegistryResponse Client::describe_registry(
+    const api::DescribeRegistryRequest& request) {
+  const std::string body =
+      send("DescribeRegistry", api::DescribeRegistryRequest::kShapeName, api::to_json(request));
   return api::from_json<api::DescribeRegistryResponse>(std::string_view(body));
 }
 
-api::DescribeRepositoriesResponse Client::describe_repositories(const api::DescribeRepositoriesRequest& request) {
-  const std::string body = send("DescribeRepositories", api::DescribeRepositoriesRequest::kShapeName, api::to_json(request));
+api::DescribeRepositoriesResponse Client::describe_repositories(
+    const api::DescribeRepositoriesRequest& request) {
+  const std::string body = send(
+      "DescribeRepositories", api::DescribeRepositoriesRequest::kShapeName, api::to_json(request));
   return api::from_json<api::DescribeRepositoriesResponse>(std::string_view(body));
 }
 
-api::DescribeRepositoryCreationTemplatesResponse Client::describe_repository_creation_templates(const api::DescribeRepositoryCreationTemplatesRequest& request) {
-  const std::string body = send("DescribeRepositoryCreationTemplates", api::DescribeRepositoryCreationTemplatesRequest::kShapeName, api::to_json(request));
+api::DescribeRepositoryCreationTemplatesResponse Client::describe_repository_creation_templates(
+    const api::DescribeRepositoryCreationTemplatesRequest& request) {
+  const std::string body =
+      send("DescribeRepositoryCreationTemplates",
+           api::DescribeRepositoryCreationTemplatesRequest::kShapeName, api::to_json(request));
   return api::from_json<api::DescribeRepositoryCreationTemplatesResponse>(std::string_view(body));
 }
 
-api::GetAccountSettingResponse Client::get_account_setting(const api::GetAccountSettingRequest& request) {
-  const std::string body = send("GetAccountSetting", api::GetAccountSettingRequest::kShapeName, api::to_json(request));
+api::GetAccountSettingResponse Client::get_account_setting(
+    const api::GetAccountSettingRequest& request) {
+  const std::string body =
+      send("GetAccountSetting", api::GetAccountSettingRequest::kShapeName, api::to_json(request));
   return api::from_json<api::GetAccountSettingResponse>(std::string_view(body));
 }
 
-api::GetAuthorizationTokenResponse Client::get_authorization_token(const api::GetAuthorizationTokenRequest& request) {
-  const std::string body = send("GetAuthorizationToken", api::GetAuthorizationTokenRequest::kShapeName, api::to_json(request));
+api::GetAuthorizationTokenResponse Client::get_authorization_token(
+    const api::GetAuthorizationTokenRequest& request) {
+  const std::string body =
+      send("GetAuthorizationToken", api::GetAuthorizationTokenRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::GetAuthorizationTokenResponse>(std::string_view(body));
 }
 
-api::GetDownloadUrlForLayerResponse Client::get_download_url_for_layer(const api::GetDownloadUrlForLayerRequest& request) {
-  const std::string body = send("GetDownloadUrlForLayer", api::GetDownloadUrlForLayerRequest::kShapeName, api::to_json(request));
+api::GetDownloadUrlForLayerResponse Client::get_download_url_for_layer(
+    const api::GetDownloadUrlForLayerRequest& request) {
+  const std::string body =
+      send("GetDownloadUrlForLayer", api::GetDownloadUrlForLayerRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::GetDownloadUrlForLayerResponse>(std::string_view(body));
 }
 
-api::GetLifecyclePolicyResponse Client::get_lifecycle_policy(const api::GetLifecyclePolicyRequest& request) {
-  const std::string body = send("GetLifecyclePolicy", api::GetLifecyclePolicyRequest::kShapeName, api::to_json(request));
+api::GetLifecyclePolicyResponse Client::get_lifecycle_policy(
+    const api::GetLifecyclePolicyRequest& request) {
+  const std::string body =
+      send("GetLifecyclePolicy", api::GetLifecyclePolicyRequest::kShapeName, api::to_json(request));
   return api::from_json<api::GetLifecyclePolicyResponse>(std::string_view(body));
 }
 
-api::GetLifecyclePolicyPreviewResponse Client::get_lifecycle_policy_preview(const api::GetLifecyclePolicyPreviewRequest& request) {
-  const std::string body = send("GetLifecyclePolicyPreview", api::GetLifecyclePolicyPreviewRequest::kShapeName, api::to_json(request));
+api::GetLifecyclePolicyPreviewResponse Client::get_lifecycle_policy_preview(
+    const api::GetLifecyclePolicyPreviewRequest& request) {
+  const std::string body =
+      send("GetLifecyclePolicyPreview", api::GetLifecyclePolicyPreviewRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::GetLifecyclePolicyPreviewResponse>(std::string_view(body));
 }
 
-api::GetRegistryPolicyResponse Client::get_registry_policy(const api::GetRegistryPolicyRequest& request) {
-  const std::string body = send("GetRegistryPolicy", api::GetRegistryPolicyRequest::kShapeName, api::to_json(request));
+api::GetRegistryPolicyResponse Client::get_registry_policy(
+    const api::GetRegistryPolicyRequest& request) {
+  const std::string body =
+      send("GetRegistryPolicy", api::GetRegistryPolicyRequest::kShapeName, api::to_json(request));
   return api::from_json<api::GetRegistryPolicyResponse>(std::string_view(body));
 }
 
-api::GetRegistryScanningConfigurationResponse Client::get_registry_scanning_configuration(const api::GetRegistryScanningConfigurationRequest& request) {
-  const std::string body = send("GetRegistryScanningConfiguration", api::GetRegistryScanningConfigurationRequest::kShapeName, api::to_json(request));
+api::GetRegistryScanningConfigurationResponse Client::get_registry_scanning_configuration(
+    const api::GetRegistryScanningConfigurationRequest& request) {
+  const std::string body =
+      send("GetRegistryScanningConfiguration",
+           api::GetRegistryScanningConfigurationRequest::kShapeName, api::to_json(request));
   return api::from_json<api::GetRegistryScanningConfigurationResponse>(std::string_view(body));
 }
 
-api::GetRepositoryPolicyResponse Client::get_repository_policy(const api::GetRepositoryPolicyRequest& request) {
-  const std::string body = send("GetRepositoryPolicy", api::GetRepositoryPolicyRequest::kShapeName, api::to_json(request));
+api::GetRepositoryPolicyResponse Client::get_repository_policy(
+    const api::GetRepositoryPolicyRequest& request) {
+  const std::string body = send("GetRepositoryPolicy", api::GetRepositoryPolicyRequest::kShapeName,
+                                api::to_json(request));
   return api::from_json<api::GetRepositoryPolicyResponse>(std::string_view(body));
 }
 
-api::GetSigningConfigurationResponse Client::get_signing_configuration(const api::GetSigningConfigurationRequest& request) {
-  const std::string body = send("GetSigningConfiguration", api::GetSigningConfigurationRequest::kShapeName, api::to_json(request));
+api::GetSigningConfigurationResponse Client::get_signing_configuration(
+    const api::GetSigningConfigurationRequest& request) {
+  const std::string body =
+      send("GetSigningConfiguration", api::GetSigningConfigurationRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::GetSigningConfigurationResponse>(std::string_view(body));
 }
 
-api::InitiateLayerUploadResponse Client::initiate_layer_upload(const api::InitiateLayerUploadRequest& request) {
-  const std::string body = send("InitiateLayerUpload", api::InitiateLayerUploadRequest::kShapeName, api::to_json(request));
+api::InitiateLayerUploadResponse Client::initiate_layer_upload(
+    const api::InitiateLayerUploadRequest& request) {
+  const std::string body = send("InitiateLayerUpload", api::InitiateLayerUploadRequest::kShapeName,
+                                api::to_json(request));
   return api::from_json<api::InitiateLayerUploadResponse>(std::string_view(body));
 }
 
-api::ListImageReferrersResponse Client::list_image_referrers(const api::ListImageReferrersRequest& request) {
-  const std::string body = send("ListImageReferrers", api::ListImageReferrersRequest::kShapeName, api::to_json(request));
+api::ListImageReferrersResponse Client::list_image_referrers(
+    const api::ListImageReferrersRequest& request) {
+  const std::string body =
+      send("ListImageReferrers", api::ListImageReferrersRequest::kShapeName, api::to_json(request));
   return api::from_json<api::ListImageReferrersResponse>(std::string_view(body));
 }
 
 api::ListImagesResponse Client::list_images(const api::ListImagesRequest& request) {
-  const std::string body = send("ListImages", api::ListImagesRequest::kShapeName, api::to_json(request));
+  const std::string body =
+      send("ListImages", api::ListImagesRequest::kShapeName, api::to_json(request));
   return api::from_json<api::ListImagesResponse>(std::string_view(body));
 }
 
-api::ListPullTimeUpdateExclusionsResponse Client::list_pull_time_update_exclusions(const api::ListPullTimeUpdateExclusionsRequest& request) {
-  const std::string body = send("ListPullTimeUpdateExclusions", api::ListPullTimeUpdateExclusionsRequest::kShapeName, api::to_json(request));
+api::ListPullTimeUpdateExclusionsResponse Client::list_pull_time_update_exclusions(
+    const api::ListPullTimeUpdateExclusionsRequest& request) {
+  const std::string body =
+      send("ListPullTimeUpdateExclusions", api::ListPullTimeUpdateExclusionsRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::ListPullTimeUpdateExclusionsResponse>(std::string_view(body));
 }
 
-api::ListTagsForResourceResponse Client::list_tags_for_resource(const api::ListTagsForResourceRequest& request) {
-  const std::string body = send("ListTagsForResource", api::ListTagsForResourceRequest::kShapeName, api::to_json(request));
+api::ListTagsForResourceResponse Client::list_tags_for_resource(
+    const api::ListTagsForResourceRequest& request) {
+  const std::string body = send("ListTagsForResource", api::ListTagsForResourceRequest::kShapeName,
+                                api::to_json(request));
   return api::from_json<api::ListTagsForResourceResponse>(std::string_view(body));
 }
 
-api::PutAccountSettingResponse Client::put_account_setting(const api::PutAccountSettingRequest& request) {
-  const std::string body = send("PutAccountSetting", api::PutAccountSettingRequest::kShapeName, api::to_json(request));
+api::PutAccountSettingResponse Client::put_account_setting(
+    const api::PutAccountSettingRequest& request) {
+  const std::string body =
+      send("PutAccountSetting", api::PutAccountSettingRequest::kShapeName, api::to_json(request));
   return api::from_json<api::PutAccountSettingResponse>(std::string_view(body));
 }
 
 api::PutImageResponse Client::put_image(const api::PutImageRequest& request) {
-  const std::string body = send("PutImage", api::PutImageRequest::kShapeName, api::to_json(request));
+  const std::string body =
+      send("PutImage", api::PutImageRequest::kShapeName, api::to_json(request));
   return api::from_json<api::PutImageResponse>(std::string_view(body));
 }
 
-api::PutImageScanningConfigurationResponse Client::put_image_scanning_configuration(const api::PutImageScanningConfigurationRequest& request) {
-  const std::string body = send("PutImageScanningConfiguration", api::PutImageScanningConfigurationRequest::kShapeName, api::to_json(request));
+api::PutImageScanningConfigurationResponse Client::put_image_scanning_configuration(
+    const api::PutImageScanningConfigurationRequest& request) {
+  const std::string body =
+      send("PutImageScanningConfiguration", api::PutImageScanningConfigurationRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::PutImageScanningConfigurationResponse>(std::string_view(body));
 }
 
-api::PutImageTagMutabilityResponse Client::put_image_tag_mutability(const api::PutImageTagMutabilityRequest& request) {
-  const std::string body = send("PutImageTagMutability", api::PutImageTagMutabilityRequest::kShapeName, api::to_json(request));
+api::PutImageTagMutabilityResponse Client::put_image_tag_mutability(
+    const api::PutImageTagMutabilityRequest& request) {
+  const std::string body =
+      send("PutImageTagMutability", api::PutImageTagMutabilityRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::PutImageTagMutabilityResponse>(std::string_view(body));
 }
 
-api::PutLifecyclePolicyResponse Client::put_lifecycle_policy(const api::PutLifecyclePolicyRequest& request) {
-  const std::string body = send("PutLifecyclePolicy", api::PutLifecyclePolicyRequest::kShapeName, api::to_json(request));
+api::PutLifecyclePolicyResponse Client::put_lifecycle_policy(
+    const api::PutLifecyclePolicyRequest& request) {
+  const std::string body =
+      send("PutLifecyclePolicy", api::PutLifecyclePolicyRequest::kShapeName, api::to_json(request));
   return api::from_json<api::PutLifecyclePolicyResponse>(std::string_view(body));
 }
 
-api::PutRegistryPolicyResponse Client::put_registry_policy(const api::PutRegistryPolicyRequest& request) {
-  const std::string body = send("PutRegistryPolicy", api::PutRegistryPolicyRequest::kShapeName, api::to_json(request));
+api::PutRegistryPolicyResponse Client::put_registry_policy(
+    const api::PutRegistryPolicyRequest& request) {
+  const std::string body =
+      send("PutRegistryPolicy", api::PutRegistryPolicyRequest::kShapeName, api::to_json(request));
   return api::from_json<api::PutRegistryPolicyResponse>(std::string_view(body));
 }
 
-api::PutRegistryScanningConfigurationResponse Client::put_registry_scanning_configuration(const api::PutRegistryScanningConfigurationRequest& request) {
-  const std::string body = send("PutRegistryScanningConfiguration", api::PutRegistryScanningConfigurationRequest::kShapeName, api::to_json(request));
+api::PutRegistryScanningConfigurationResponse Client::put_registry_scanning_configuration(
+    const api::PutRegistryScanningConfigurationRequest& request) {
+  const std::string body =
+      send("PutRegistryScanningConfiguration",
+           api::PutRegistryScanningConfigurationRequest::kShapeName, api::to_json(request));
   return api::from_json<api::PutRegistryScanningConfigurationResponse>(std::string_view(body));
 }
 
-api::PutReplicationConfigurationResponse Client::put_replication_configuration(const api::PutReplicationConfigurationRequest& request) {
-  const std::string body = send("PutReplicationConfiguration", api::PutReplicationConfigurationRequest::kShapeName, api::to_json(request));
+api::PutReplicationConfigurationResponse Client::put_replication_configuration(
+    const api::PutReplicationConfigurationRequest& request) {
+  const std::string body =
+      send("PutReplicationConfiguration", api::PutReplicationConfigurationRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::PutReplicationConfigurationResponse>(std::string_view(body));
 }
 
-api::PutSigningConfigurationResponse Client::put_signing_configuration(const api::PutSigningConfigurationRequest& request) {
-  const std::string body = send("PutSigningConfiguration", api::PutSigningConfigurationRequest::kShapeName, api::to_json(request));
+api::PutSigningConfigurationResponse Client::put_signing_configuration(
+    const api::PutSigningConfigurationRequest& request) {
+  const std::string body =
+      send("PutSigningConfiguration", api::PutSigningConfigurationRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::PutSigningConfigurationResponse>(std::string_view(body));
 }
 
-api::RegisterPullTimeUpdateExclusionResponse Client::register_pull_time_update_exclusion(const api::RegisterPullTimeUpdateExclusionRequest& request) {
-  const std::string body = send("RegisterPullTimeUpdateExclusion", api::RegisterPullTimeUpdateExclusionRequest::kShapeName, api::to_json(request));
+api::RegisterPullTimeUpdateExclusionResponse Client::register_pull_time_update_exclusion(
+    const api::RegisterPullTimeUpdateExclusionRequest& request) {
+  const std::string body =
+      send("RegisterPullTimeUpdateExclusion",
+           api::RegisterPullTimeUpdateExclusionRequest::kShapeName, api::to_json(request));
   return api::from_json<api::RegisterPullTimeUpdateExclusionResponse>(std::string_view(body));
 }
 
-api::SetRepositoryPolicyResponse Client::set_repository_policy(const api::SetRepositoryPolicyRequest& request) {
-  const std::string body = send("SetRepositoryPolicy", api::SetRepositoryPolicyRequest::kShapeName, api::to_json(request));
+api::SetRepositoryPolicyResponse Client::set_repository_policy(
+    const api::SetRepositoryPolicyRequest& request) {
+  const std::string body = send("SetRepositoryPolicy", api::SetRepositoryPolicyRequest::kShapeName,
+                                api::to_json(request));
   return api::from_json<api::SetRepositoryPolicyResponse>(std::string_view(body));
 }
 
 api::StartImageScanResponse Client::start_image_scan(const api::StartImageScanRequest& request) {
-  const std::string body = send("StartImageScan", api::StartImageScanRequest::kShapeName, api::to_json(request));
+  const std::string body =
+      send("StartImageScan", api::StartImageScanRequest::kShapeName, api::to_json(request));
   return api::from_json<api::StartImageScanResponse>(std::string_view(body));
 }
 
-api::StartLifecyclePolicyPreviewResponse Client::start_lifecycle_policy_preview(const api::StartLifecyclePolicyPreviewRequest& request) {
-  const std::string body = send("StartLifecyclePolicyPreview", api::StartLifecyclePolicyPreviewRequest::kShapeName, api::to_json(request));
+api::StartLifecyclePolicyPreviewResponse Client::start_lifecycle_policy_preview(
+    const api::StartLifecyclePolicyPreviewRequest& request) {
+  const std::string body =
+      send("StartLifecyclePolicyPreview", api::StartLifecyclePolicyPreviewRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::StartLifecyclePolicyPreviewResponse>(std::string_view(body));
 }
 
 api::TagResourceResponse Client::tag_resource(const api::TagResourceRequest& request) {
-  const std::string body = send("TagResource", api::TagResourceRequest::kShapeName, api::to_json(request));
+  const std::string body =
+      send("TagResource", api::TagResourceRequest::kShapeName, api::to_json(request));
   return api::from_json<api::TagResourceResponse>(std::string_view(body));
 }
 
 api::UntagResourceResponse Client::untag_resource(const api::UntagResourceRequest& request) {
-  const std::string body = send("UntagResource", api::UntagResourceRequest::kShapeName, api::to_json(request));
+  const std::string body =
+      send("UntagResource", api::UntagResourceRequest::kShapeName, api::to_json(request));
   return api::from_json<api::UntagResourceResponse>(std::string_view(body));
 }
 
-api::UpdateImageStorageClassResponse Client::update_image_storage_class(const api::UpdateImageStorageClassRequest& request) {
-  const std::string body = send("UpdateImageStorageClass", api::UpdateImageStorageClassRequest::kShapeName, api::to_json(request));
+api::UpdateImageStorageClassResponse Client::update_image_storage_class(
+    const api::UpdateImageStorageClassRequest& request) {
+  const std::string body =
+      send("UpdateImageStorageClass", api::UpdateImageStorageClassRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::UpdateImageStorageClassResponse>(std::string_view(body));
 }
 
-api::UpdatePullThroughCacheRuleResponse Client::update_pull_through_cache_rule(const api::UpdatePullThroughCacheRuleRequest& request) {
-  const std::string body = send("UpdatePullThroughCacheRule", api::UpdatePullThroughCacheRuleRequest::kShapeName, api::to_json(request));
+api::UpdatePullThroughCacheRuleResponse Client::update_pull_through_cache_rule(
+    const api::UpdatePullThroughCacheRuleRequest& request) {
+  const std::string body =
+      send("UpdatePullThroughCacheRule", api::UpdatePullThroughCacheRuleRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::UpdatePullThroughCacheRuleResponse>(std::string_view(body));
 }
 
-api::UpdateRepositoryCreationTemplateResponse Client::update_repository_creation_template(const api::UpdateRepositoryCreationTemplateRequest& request) {
-  const std::string body = send("UpdateRepositoryCreationTemplate", api::UpdateRepositoryCreationTemplateRequest::kShapeName, api::to_json(request));
+api::UpdateRepositoryCreationTemplateResponse Client::update_repository_creation_template(
+    const api::UpdateRepositoryCreationTemplateRequest& request) {
+  const std::string body =
+      send("UpdateRepositoryCreationTemplate",
+           api::UpdateRepositoryCreationTemplateRequest::kShapeName, api::to_json(request));
   return api::from_json<api::UpdateRepositoryCreationTemplateResponse>(std::string_view(body));
 }
 
 api::UploadLayerPartResponse Client::upload_layer_part(const api::UploadLayerPartRequest& request) {
-  const std::string body = send("UploadLayerPart", api::UploadLayerPartRequest::kShapeName, api::to_json(request));
+  const std::string body =
+      send("UploadLayerPart", api::UploadLayerPartRequest::kShapeName, api::to_json(request));
   return api::from_json<api::UploadLayerPartResponse>(std::string_view(body));
 }
 
-api::ValidatePullThroughCacheRuleResponse Client::validate_pull_through_cache_rule(const api::ValidatePullThroughCacheRuleRequest& request) {
-  const std::string body = send("ValidatePullThroughCacheRule", api::ValidatePullThroughCacheRuleRequest::kShapeName, api::to_json(request));
+api::ValidatePullThroughCacheRuleResponse Client::validate_pull_through_cache_rule(
+    const api::ValidatePullThroughCacheRuleRequest& request) {
+  const std::string body =
+      send("ValidatePullThroughCacheRule", api::ValidatePullThroughCacheRuleRequest::kShapeName,
+           api::to_json(request));
   return api::from_json<api::ValidatePullThroughCacheRuleResponse>(std::string_view(body));
 }
 
-void Client::paginate_describe_image_scan_findings(api::DescribeImageScanFindingsRequest request,
+void Client::paginate_describe_image_scan_findings(
+    api::DescribeImageScanFindingsRequest request,
     const std::function<bool(const api::DescribeImageScanFindingsResponse&)>& on_page) {
   for (;;) {
     api::DescribeImageScanFindingsResponse page = describe_image_scan_findings(request);
@@ -317,16 +460,21 @@ void Client::paginate_describe_image_scan_findings(api::DescribeImageScanFinding
   }
 }
 
-std::vector<api::ImageScanFinding> Client::describe_image_scan_findings_all(api::DescribeImageScanFindingsRequest request) {
+std::vector<api::ImageScanFinding> Client::describe_image_scan_findings_all(
+    api::DescribeImageScanFindingsRequest request) {
   std::vector<api::ImageScanFinding> all;
-  paginate_describe_image_scan_findings(std::move(request), [&all](const api::DescribeImageScanFindingsResponse& page) {
-    if (page.imageScanFindings && (*page.imageScanFindings).findings) all.insert(all.end(), (*(*page.imageScanFindings).findings).begin(), (*(*page.imageScanFindings).findings).end());
-    return true;
-  });
+  paginate_describe_image_scan_findings(
+      std::move(request), [&all](const api::DescribeImageScanFindingsResponse& page) {
+        if (page.imageScanFindings && (*page.imageScanFindings).findings)
+          all.insert(all.end(), (*(*page.imageScanFindings).findings).begin(),
+                     (*(*page.imageScanFindings).findings).end());
+        return true;
+      });
   return all;
 }
 
-void Client::paginate_describe_images(api::DescribeImagesRequest request,
+void Client::paginate_describe_images(
+    api::DescribeImagesRequest request,
     const std::function<bool(const api::DescribeImagesResponse&)>& on_page) {
   for (;;) {
     api::DescribeImagesResponse page = describe_images(request);
@@ -339,13 +487,15 @@ void Client::paginate_describe_images(api::DescribeImagesRequest request,
 std::vector<api::ImageDetail> Client::describe_images_all(api::DescribeImagesRequest request) {
   std::vector<api::ImageDetail> all;
   paginate_describe_images(std::move(request), [&all](const api::DescribeImagesResponse& page) {
-    if (page.imageDetails) all.insert(all.end(), (*page.imageDetails).begin(), (*page.imageDetails).end());
+    if (page.imageDetails)
+      all.insert(all.end(), (*page.imageDetails).begin(), (*page.imageDetails).end());
     return true;
   });
   return all;
 }
 
-void Client::paginate_describe_pull_through_cache_rules(api::DescribePullThroughCacheRulesRequest request,
+void Client::paginate_describe_pull_through_cache_rules(
+    api::DescribePullThroughCacheRulesRequest request,
     const std::function<bool(const api::DescribePullThroughCacheRulesResponse&)>& on_page) {
   for (;;) {
     api::DescribePullThroughCacheRulesResponse page = describe_pull_through_cache_rules(request);
@@ -355,16 +505,21 @@ void Client::paginate_describe_pull_through_cache_rules(api::DescribePullThrough
   }
 }
 
-std::vector<api::PullThroughCacheRule> Client::describe_pull_through_cache_rules_all(api::DescribePullThroughCacheRulesRequest request) {
+std::vector<api::PullThroughCacheRule> Client::describe_pull_through_cache_rules_all(
+    api::DescribePullThroughCacheRulesRequest request) {
   std::vector<api::PullThroughCacheRule> all;
-  paginate_describe_pull_through_cache_rules(std::move(request), [&all](const api::DescribePullThroughCacheRulesResponse& page) {
-    if (page.pullThroughCacheRules) all.insert(all.end(), (*page.pullThroughCacheRules).begin(), (*page.pullThroughCacheRules).end());
-    return true;
-  });
+  paginate_describe_pull_through_cache_rules(
+      std::move(request), [&all](const api::DescribePullThroughCacheRulesResponse& page) {
+        if (page.pullThroughCacheRules)
+          all.insert(all.end(), (*page.pullThroughCacheRules).begin(),
+                     (*page.pullThroughCacheRules).end());
+        return true;
+      });
   return all;
 }
 
-void Client::paginate_describe_repositories(api::DescribeRepositoriesRequest request,
+void Client::paginate_describe_repositories(
+    api::DescribeRepositoriesRequest request,
     const std::function<bool(const api::DescribeRepositoriesResponse&)>& on_page) {
   for (;;) {
     api::DescribeRepositoriesResponse page = describe_repositories(request);
@@ -374,35 +529,45 @@ void Client::paginate_describe_repositories(api::DescribeRepositoriesRequest req
   }
 }
 
-std::vector<api::Repository> Client::describe_repositories_all(api::DescribeRepositoriesRequest request) {
+std::vector<api::Repository> Client::describe_repositories_all(
+    api::DescribeRepositoriesRequest request) {
   std::vector<api::Repository> all;
-  paginate_describe_repositories(std::move(request), [&all](const api::DescribeRepositoriesResponse& page) {
-    if (page.repositories) all.insert(all.end(), (*page.repositories).begin(), (*page.repositories).end());
-    return true;
-  });
+  paginate_describe_repositories(
+      std::move(request), [&all](const api::DescribeRepositoriesResponse& page) {
+        if (page.repositories)
+          all.insert(all.end(), (*page.repositories).begin(), (*page.repositories).end());
+        return true;
+      });
   return all;
 }
 
-void Client::paginate_describe_repository_creation_templates(api::DescribeRepositoryCreationTemplatesRequest request,
+void Client::paginate_describe_repository_creation_templates(
+    api::DescribeRepositoryCreationTemplatesRequest request,
     const std::function<bool(const api::DescribeRepositoryCreationTemplatesResponse&)>& on_page) {
   for (;;) {
-    api::DescribeRepositoryCreationTemplatesResponse page = describe_repository_creation_templates(request);
+    api::DescribeRepositoryCreationTemplatesResponse page =
+        describe_repository_creation_templates(request);
     if (!on_page(page) || !page.nextToken) return;
     check_token_advances(request.nextToken, *page.nextToken, "DescribeRepositoryCreationTemplates");
     request.nextToken = std::move(page.nextToken);
   }
 }
 
-std::vector<api::RepositoryCreationTemplate> Client::describe_repository_creation_templates_all(api::DescribeRepositoryCreationTemplatesRequest request) {
+std::vector<api::RepositoryCreationTemplate> Client::describe_repository_creation_templates_all(
+    api::DescribeRepositoryCreationTemplatesRequest request) {
   std::vector<api::RepositoryCreationTemplate> all;
-  paginate_describe_repository_creation_templates(std::move(request), [&all](const api::DescribeRepositoryCreationTemplatesResponse& page) {
-    if (page.repositoryCreationTemplates) all.insert(all.end(), (*page.repositoryCreationTemplates).begin(), (*page.repositoryCreationTemplates).end());
-    return true;
-  });
+  paginate_describe_repository_creation_templates(
+      std::move(request), [&all](const api::DescribeRepositoryCreationTemplatesResponse& page) {
+        if (page.repositoryCreationTemplates)
+          all.insert(all.end(), (*page.repositoryCreationTemplates).begin(),
+                     (*page.repositoryCreationTemplates).end());
+        return true;
+      });
   return all;
 }
 
-void Client::paginate_get_lifecycle_policy_preview(api::GetLifecyclePolicyPreviewRequest request,
+void Client::paginate_get_lifecycle_policy_preview(
+    api::GetLifecyclePolicyPreviewRequest request,
     const std::function<bool(const api::GetLifecyclePolicyPreviewResponse&)>& on_page) {
   for (;;) {
     api::GetLifecyclePolicyPreviewResponse page = get_lifecycle_policy_preview(request);
@@ -412,16 +577,20 @@ void Client::paginate_get_lifecycle_policy_preview(api::GetLifecyclePolicyPrevie
   }
 }
 
-std::vector<api::LifecyclePolicyPreviewResult> Client::get_lifecycle_policy_preview_all(api::GetLifecyclePolicyPreviewRequest request) {
+std::vector<api::LifecyclePolicyPreviewResult> Client::get_lifecycle_policy_preview_all(
+    api::GetLifecyclePolicyPreviewRequest request) {
   std::vector<api::LifecyclePolicyPreviewResult> all;
-  paginate_get_lifecycle_policy_preview(std::move(request), [&all](const api::GetLifecyclePolicyPreviewResponse& page) {
-    if (page.previewResults) all.insert(all.end(), (*page.previewResults).begin(), (*page.previewResults).end());
-    return true;
-  });
+  paginate_get_lifecycle_policy_preview(
+      std::move(request), [&all](const api::GetLifecyclePolicyPreviewResponse& page) {
+        if (page.previewResults)
+          all.insert(all.end(), (*page.previewResults).begin(), (*page.previewResults).end());
+        return true;
+      });
   return all;
 }
 
-void Client::paginate_list_images(api::ListImagesRequest request,
+void Client::paginate_list_images(
+    api::ListImagesRequest request,
     const std::function<bool(const api::ListImagesResponse&)>& on_page) {
   for (;;) {
     api::ListImagesResponse page = list_images(request);

@@ -9,1643 +9,5203 @@ namespace ecr::api::model {
 namespace {
 
 constexpr MemberInfo kMembers[] = {
-    {"key", 10, true, false},  // Attribute
-    {"value", 12, false, false},  // Attribute
-    {"authorizationToken", 17, false, false},  // AuthorizationData
-    {"expiresAt", 91, false, false},  // AuthorizationData
-    {"proxyEndpoint", 233, false, false},  // AuthorizationData
-    {"architecture", 3, false, false},  // AwsEcrContainerImageDetails
-    {"author", 13, false, false},  // AwsEcrContainerImageDetails
-    {"imageHash", 129, false, false},  // AwsEcrContainerImageDetails
-    {"imageTags", 164, false, false},  // AwsEcrContainerImageDetails
-    {"inUseCount", 165, false, false},  // AwsEcrContainerImageDetails
-    {"lastInUseAt", 46, false, false},  // AwsEcrContainerImageDetails
-    {"platform", 229, false, false},  // AwsEcrContainerImageDetails
-    {"pushedAt", 46, false, false},  // AwsEcrContainerImageDetails
-    {"registry", 271, false, false},  // AwsEcrContainerImageDetails
-    {"repositoryName", 297, false, false},  // AwsEcrContainerImageDetails
-    {"layerDigests", 28, true, false},  // BatchCheckLayerAvailabilityRequest
-    {"registryId", 271, false, false},  // BatchCheckLayerAvailabilityRequest
-    {"repositoryName", 297, true, false},  // BatchCheckLayerAvailabilityRequest
-    {"failures", 186, false, false},  // BatchCheckLayerAvailabilityResponse
-    {"layers", 189, false, false},  // BatchCheckLayerAvailabilityResponse
-    {"imageIds", 136, true, false},  // BatchDeleteImageRequest
-    {"registryId", 271, false, false},  // BatchDeleteImageRequest
-    {"repositoryName", 297, true, false},  // BatchDeleteImageRequest
-    {"failures", 133, false, false},  // BatchDeleteImageResponse
-    {"imageIds", 136, false, false},  // BatchDeleteImageResponse
+    {"key", 10, true, false},                   // Attribute
+    {"value", 12, false, false},                // Attribute
+    {"authorizationToken", 17, false, false},   // AuthorizationData
+    {"expiresAt", 91, false, false},            // AuthorizationData
+    {"proxyEndpoint", 233, false, false},       // AuthorizationData
+    {"architecture", 3, false, false},          // AwsEcrContainerImageDetails
+    {"author", 13, false, false},               // AwsEcrContainerImageDetails
+    {"imageHash", 129, false, false},           // AwsEcrContainerImageDetails
+    {"imageTags", 164, false, false},           // AwsEcrContainerImageDetails
+    {"inUseCount", 165, false, false},          // AwsEcrContainerImageDetails
+    {"lastInUseAt", 46, false, false},          // AwsEcrContainerImageDetails
+    {"platform", 229, false, false},            // AwsEcrContainerImageDetails
+    {"pushedAt", 46, false, false},             // AwsEcrContainerImageDetails
+    {"registry", 271, false, false},            // AwsEcrContainerImageDetails
+    {"repositoryName", 297, false, false},      // AwsEcrContainerImageDetails
+    {"layerDigests", 28, true, false},          // BatchCheckLayerAvailabilityRequest
+    {"registryId", 271, false, false},          // BatchCheckLayerAvailabilityRequest
+    {"repositoryName", 297, true, false},       // BatchCheckLayerAvailabilityRequest
+    {"failures", 186, false, false},            // BatchCheckLayerAvailabilityResponse
+    {"layers", 189, false, false},              // BatchCheckLayerAvailabilityResponse
+    {"imageIds", 136, true, false},             // BatchDeleteImageRequest
+    {"registryId", 271, false, false},          // BatchDeleteImageRequest
+    {"repositoryName", 297, true, false},       // BatchDeleteImageRequest
+    {"failures", 133, false, false},            // BatchDeleteImageResponse
+    {"imageIds", 136, false, false},            // BatchDeleteImageResponse
     {"acceptedMediaTypes", 222, false, false},  // BatchGetImageRequest
-    {"imageIds", 136, true, false},  // BatchGetImageRequest
-    {"registryId", 271, false, false},  // BatchGetImageRequest
-    {"repositoryName", 297, true, false},  // BatchGetImageRequest
-    {"failures", 133, false, false},  // BatchGetImageResponse
-    {"images", 137, false, false},  // BatchGetImageResponse
-    {"repositoryNames", 321, true, false},  // BatchGetRepositoryScanningConfigurationRequest
-    {"failures", 305, false, false},  // BatchGetRepositoryScanningConfigurationResponse
-    {"scanningConfigurations", 306, false, false},  // BatchGetRepositoryScanningConfigurationResponse
-    {"message", 88, false, false},  // BlockedByOrganizationPolicyException
-    {"layerDigests", 183, true, false},  // CompleteLayerUploadRequest
-    {"registryId", 271, false, false},  // CompleteLayerUploadRequest
-    {"repositoryName", 297, true, false},  // CompleteLayerUploadRequest
-    {"uploadId", 389, true, false},  // CompleteLayerUploadRequest
-    {"layerDigest", 182, false, false},  // CompleteLayerUploadResponse
-    {"registryId", 271, false, false},  // CompleteLayerUploadResponse
-    {"repositoryName", 297, false, false},  // CompleteLayerUploadResponse
-    {"uploadId", 389, false, false},  // CompleteLayerUploadResponse
-    {"credentialArn", 39, false, false},  // CreatePullThroughCacheRuleRequest
-    {"customRoleArn", 40, false, false},  // CreatePullThroughCacheRuleRequest
+    {"imageIds", 136, true, false},             // BatchGetImageRequest
+    {"registryId", 271, false, false},          // BatchGetImageRequest
+    {"repositoryName", 297, true, false},       // BatchGetImageRequest
+    {"failures", 133, false, false},            // BatchGetImageResponse
+    {"images", 137, false, false},              // BatchGetImageResponse
+    {"repositoryNames", 321, true, false},      // BatchGetRepositoryScanningConfigurationRequest
+    {"failures", 305, false, false},            // BatchGetRepositoryScanningConfigurationResponse
+    {"scanningConfigurations", 306, false,
+     false},                                    // BatchGetRepositoryScanningConfigurationResponse
+    {"message", 88, false, false},              // BlockedByOrganizationPolicyException
+    {"layerDigests", 183, true, false},         // CompleteLayerUploadRequest
+    {"registryId", 271, false, false},          // CompleteLayerUploadRequest
+    {"repositoryName", 297, true, false},       // CompleteLayerUploadRequest
+    {"uploadId", 389, true, false},             // CompleteLayerUploadRequest
+    {"layerDigest", 182, false, false},         // CompleteLayerUploadResponse
+    {"registryId", 271, false, false},          // CompleteLayerUploadResponse
+    {"repositoryName", 297, false, false},      // CompleteLayerUploadResponse
+    {"uploadId", 389, false, false},            // CompleteLayerUploadResponse
+    {"credentialArn", 39, false, false},        // CreatePullThroughCacheRuleRequest
+    {"customRoleArn", 40, false, false},        // CreatePullThroughCacheRuleRequest
     {"ecrRepositoryPrefix", 238, true, false},  // CreatePullThroughCacheRuleRequest
-    {"registryId", 271, false, false},  // CreatePullThroughCacheRuleRequest
-    {"upstreamRegistry", 393, false, false},  // CreatePullThroughCacheRuleRequest
+    {"registryId", 271, false, false},          // CreatePullThroughCacheRuleRequest
+    {"upstreamRegistry", 393, false, false},    // CreatePullThroughCacheRuleRequest
     {"upstreamRegistryUrl", 394, true, false},  // CreatePullThroughCacheRuleRequest
     {"upstreamRepositoryPrefix", 238, false, false},  // CreatePullThroughCacheRuleRequest
-    {"createdAt", 38, false, false},  // CreatePullThroughCacheRuleResponse
-    {"credentialArn", 39, false, false},  // CreatePullThroughCacheRuleResponse
-    {"customRoleArn", 40, false, false},  // CreatePullThroughCacheRuleResponse
-    {"ecrRepositoryPrefix", 238, false, false},  // CreatePullThroughCacheRuleResponse
-    {"registryId", 271, false, false},  // CreatePullThroughCacheRuleResponse
-    {"upstreamRegistry", 393, false, false},  // CreatePullThroughCacheRuleResponse
-    {"upstreamRegistryUrl", 394, false, false},  // CreatePullThroughCacheRuleResponse
+    {"createdAt", 38, false, false},                  // CreatePullThroughCacheRuleResponse
+    {"credentialArn", 39, false, false},              // CreatePullThroughCacheRuleResponse
+    {"customRoleArn", 40, false, false},              // CreatePullThroughCacheRuleResponse
+    {"ecrRepositoryPrefix", 238, false, false},       // CreatePullThroughCacheRuleResponse
+    {"registryId", 271, false, false},                // CreatePullThroughCacheRuleResponse
+    {"upstreamRegistry", 393, false, false},          // CreatePullThroughCacheRuleResponse
+    {"upstreamRegistryUrl", 394, false, false},       // CreatePullThroughCacheRuleResponse
     {"upstreamRepositoryPrefix", 238, false, false},  // CreatePullThroughCacheRuleResponse
-    {"appliedFor", 261, true, false},  // CreateRepositoryCreationTemplateRequest
-    {"customRoleArn", 40, false, false},  // CreateRepositoryCreationTemplateRequest
-    {"description", 307, false, false},  // CreateRepositoryCreationTemplateRequest
-    {"encryptionConfiguration", 82, false, false},  // CreateRepositoryCreationTemplateRequest
-    {"imageTagMutability", 159, false, false},  // CreateRepositoryCreationTemplateRequest
-    {"imageTagMutabilityExclusionFilters", 163, false, false},  // CreateRepositoryCreationTemplateRequest
-    {"lifecyclePolicy", 207, false, false},  // CreateRepositoryCreationTemplateRequest
-    {"prefix", 230, true, false},  // CreateRepositoryCreationTemplateRequest
-    {"repositoryPolicy", 302, false, false},  // CreateRepositoryCreationTemplateRequest
-    {"resourceTags", 359, false, false},  // CreateRepositoryCreationTemplateRequest
-    {"registryId", 271, false, false},  // CreateRepositoryCreationTemplateResponse
+    {"appliedFor", 261, true, false},                 // CreateRepositoryCreationTemplateRequest
+    {"customRoleArn", 40, false, false},              // CreateRepositoryCreationTemplateRequest
+    {"description", 307, false, false},               // CreateRepositoryCreationTemplateRequest
+    {"encryptionConfiguration", 82, false, false},    // CreateRepositoryCreationTemplateRequest
+    {"imageTagMutability", 159, false, false},        // CreateRepositoryCreationTemplateRequest
+    {"imageTagMutabilityExclusionFilters", 163, false,
+     false},                                            // CreateRepositoryCreationTemplateRequest
+    {"lifecyclePolicy", 207, false, false},             // CreateRepositoryCreationTemplateRequest
+    {"prefix", 230, true, false},                       // CreateRepositoryCreationTemplateRequest
+    {"repositoryPolicy", 302, false, false},            // CreateRepositoryCreationTemplateRequest
+    {"resourceTags", 359, false, false},                // CreateRepositoryCreationTemplateRequest
+    {"registryId", 271, false, false},                  // CreateRepositoryCreationTemplateResponse
     {"repositoryCreationTemplate", 290, false, false},  // CreateRepositoryCreationTemplateResponse
-    {"encryptionConfiguration", 81, false, false},  // CreateRepositoryRequest
+    {"encryptionConfiguration", 81, false, false},      // CreateRepositoryRequest
     {"imageScanningConfiguration", 149, false, false},  // CreateRepositoryRequest
-    {"imageTagMutability", 159, false, false},  // CreateRepositoryRequest
+    {"imageTagMutability", 159, false, false},          // CreateRepositoryRequest
     {"imageTagMutabilityExclusionFilters", 163, false, false},  // CreateRepositoryRequest
-    {"registryId", 271, false, false},  // CreateRepositoryRequest
-    {"repositoryName", 297, true, false},  // CreateRepositoryRequest
-    {"tags", 359, false, false},  // CreateRepositoryRequest
-    {"repository", 288, false, false},  // CreateRepositoryResponse
-    {"baseScore", 18, false, false},  // CvssScore
-    {"scoringVector", 328, false, false},  // CvssScore
-    {"source", 347, false, false},  // CvssScore
-    {"version", 398, false, false},  // CvssScore
-    {"metric", 223, false, false},  // CvssScoreAdjustment
-    {"reason", 262, false, false},  // CvssScoreAdjustment
-    {"adjustments", 43, false, false},  // CvssScoreDetails
-    {"score", 326, false, false},  // CvssScoreDetails
-    {"scoreSource", 347, false, false},  // CvssScoreDetails
-    {"scoringVector", 328, false, false},  // CvssScoreDetails
-    {"version", 398, false, false},  // CvssScoreDetails
-    {"registryId", 271, false, false},  // DeleteLifecyclePolicyRequest
-    {"repositoryName", 297, true, false},  // DeleteLifecyclePolicyRequest
-    {"lastEvaluatedAt", 87, false, false},  // DeleteLifecyclePolicyResponse
-    {"lifecyclePolicyText", 206, false, false},  // DeleteLifecyclePolicyResponse
-    {"registryId", 271, false, false},  // DeleteLifecyclePolicyResponse
-    {"repositoryName", 297, false, false},  // DeleteLifecyclePolicyResponse
-    {"ecrRepositoryPrefix", 238, true, false},  // DeletePullThroughCacheRuleRequest
-    {"registryId", 271, false, false},  // DeletePullThroughCacheRuleRequest
-    {"createdAt", 38, false, false},  // DeletePullThroughCacheRuleResponse
-    {"credentialArn", 39, false, false},  // DeletePullThroughCacheRuleResponse
-    {"customRoleArn", 40, false, false},  // DeletePullThroughCacheRuleResponse
-    {"ecrRepositoryPrefix", 238, false, false},  // DeletePullThroughCacheRuleResponse
-    {"registryId", 271, false, false},  // DeletePullThroughCacheRuleResponse
-    {"upstreamRegistryUrl", 394, false, false},  // DeletePullThroughCacheRuleResponse
-    {"upstreamRepositoryPrefix", 238, false, false},  // DeletePullThroughCacheRuleResponse
-    {"policyText", 273, false, false},  // DeleteRegistryPolicyResponse
-    {"registryId", 271, false, false},  // DeleteRegistryPolicyResponse
-    {"prefix", 230, true, false},  // DeleteRepositoryCreationTemplateRequest
-    {"registryId", 271, false, false},  // DeleteRepositoryCreationTemplateResponse
+    {"registryId", 271, false, false},                          // CreateRepositoryRequest
+    {"repositoryName", 297, true, false},                       // CreateRepositoryRequest
+    {"tags", 359, false, false},                                // CreateRepositoryRequest
+    {"repository", 288, false, false},                          // CreateRepositoryResponse
+    {"baseScore", 18, false, false},                            // CvssScore
+    {"scoringVector", 328, false, false},                       // CvssScore
+    {"source", 347, false, false},                              // CvssScore
+    {"version", 398, false, false},                             // CvssScore
+    {"metric", 223, false, false},                              // CvssScoreAdjustment
+    {"reason", 262, false, false},                              // CvssScoreAdjustment
+    {"adjustments", 43, false, false},                          // CvssScoreDetails
+    {"score", 326, false, false},                               // CvssScoreDetails
+    {"scoreSource", 347, false, false},                         // CvssScoreDetails
+    {"scoringVector", 328, false, false},                       // CvssScoreDetails
+    {"version", 398, false, false},                             // CvssScoreDetails
+    {"registryId", 271, false, false},                          // DeleteLifecyclePolicyRequest
+    {"repositoryName", 297, true, false},                       // DeleteLifecyclePolicyRequest
+    {"lastEvaluatedAt", 87, false, false},                      // DeleteLifecyclePolicyResponse
+    {"lifecyclePolicyText", 206, false, false},                 // DeleteLifecyclePolicyResponse
+    {"registryId", 271, false, false},                          // DeleteLifecyclePolicyResponse
+    {"repositoryName", 297, false, false},                      // DeleteLifecyclePolicyResponse
+    {"ecrRepositoryPrefix", 238, true, false},                  // DeletePullThroughCacheRuleRequest
+    {"registryId", 271, false, false},                          // DeletePullThroughCacheRuleRequest
+    {"createdAt", 38, false, false},                    // DeletePullThroughCacheRuleResponse
+    {"credentialArn", 39, false, false},                // DeletePullThroughCacheRuleResponse
+    {"customRoleArn", 40, false, false},                // DeletePullThroughCacheRuleResponse
+    {"ecrRepositoryPrefix", 238, false, false},         // DeletePullThroughCacheRuleResponse
+    {"registryId", 271, false, false},                  // DeletePullThroughCacheRuleResponse
+    {"upstreamRegistryUrl", 394, false, false},         // DeletePullThroughCacheRuleResponse
+    {"upstreamRepositoryPrefix", 238, false, false},    // DeletePullThroughCacheRuleResponse
+    {"policyText", 273, false, false},                  // DeleteRegistryPolicyResponse
+    {"registryId", 271, false, false},                  // DeleteRegistryPolicyResponse
+    {"prefix", 230, true, false},                       // DeleteRepositoryCreationTemplateRequest
+    {"registryId", 271, false, false},                  // DeleteRepositoryCreationTemplateResponse
     {"repositoryCreationTemplate", 290, false, false},  // DeleteRepositoryCreationTemplateResponse
-    {"registryId", 271, false, false},  // DeleteRepositoryPolicyRequest
-    {"repositoryName", 297, true, false},  // DeleteRepositoryPolicyRequest
-    {"policyText", 302, false, false},  // DeleteRepositoryPolicyResponse
-    {"registryId", 271, false, false},  // DeleteRepositoryPolicyResponse
-    {"repositoryName", 297, false, false},  // DeleteRepositoryPolicyResponse
-    {"force", 102, false, false},  // DeleteRepositoryRequest
-    {"registryId", 271, false, false},  // DeleteRepositoryRequest
-    {"repositoryName", 297, true, false},  // DeleteRepositoryRequest
-    {"repository", 288, false, false},  // DeleteRepositoryResponse
-    {"registryId", 271, false, false},  // DeleteSigningConfigurationResponse
-    {"signingConfiguration", 335, false, false},  // DeleteSigningConfigurationResponse
-    {"principalArn", 232, true, false},  // DeregisterPullTimeUpdateExclusionRequest
-    {"principalArn", 232, false, false},  // DeregisterPullTimeUpdateExclusionResponse
-    {"imageId", 135, true, false},  // DescribeImageReplicationStatusRequest
-    {"registryId", 271, false, false},  // DescribeImageReplicationStatusRequest
-    {"repositoryName", 297, true, false},  // DescribeImageReplicationStatusRequest
-    {"imageId", 135, false, false},  // DescribeImageReplicationStatusResponse
-    {"replicationStatuses", 143, false, false},  // DescribeImageReplicationStatusResponse
-    {"repositoryName", 297, false, false},  // DescribeImageReplicationStatusResponse
-    {"imageId", 135, true, false},  // DescribeImageScanFindingsRequest
-    {"maxResults", 220, false, false},  // DescribeImageScanFindingsRequest
-    {"nextToken", 224, false, false},  // DescribeImageScanFindingsRequest
-    {"registryId", 271, false, false},  // DescribeImageScanFindingsRequest
-    {"repositoryName", 297, true, false},  // DescribeImageScanFindingsRequest
-    {"imageId", 135, false, false},  // DescribeImageScanFindingsResponse
-    {"imageScanFindings", 146, false, false},  // DescribeImageScanFindingsResponse
-    {"imageScanStatus", 148, false, false},  // DescribeImageScanFindingsResponse
-    {"nextToken", 224, false, false},  // DescribeImageScanFindingsResponse
-    {"registryId", 271, false, false},  // DescribeImageScanFindingsResponse
-    {"repositoryName", 297, false, false},  // DescribeImageScanFindingsResponse
-    {"imageId", 135, true, false},  // DescribeImageSigningStatusRequest
-    {"registryId", 271, false, false},  // DescribeImageSigningStatusRequest
-    {"repositoryName", 297, true, false},  // DescribeImageSigningStatusRequest
-    {"imageId", 135, false, false},  // DescribeImageSigningStatusResponse
-    {"registryId", 271, false, false},  // DescribeImageSigningStatusResponse
-    {"repositoryName", 297, false, false},  // DescribeImageSigningStatusResponse
-    {"signingStatuses", 151, false, false},  // DescribeImageSigningStatusResponse
-    {"imageStatus", 154, false, false},  // DescribeImagesFilter
-    {"tagStatus", 362, false, false},  // DescribeImagesFilter
-    {"filter", 69, false, false},  // DescribeImagesRequest
-    {"imageIds", 136, false, false},  // DescribeImagesRequest
-    {"maxResults", 220, false, false},  // DescribeImagesRequest
-    {"nextToken", 224, false, false},  // DescribeImagesRequest
-    {"registryId", 271, false, false},  // DescribeImagesRequest
-    {"repositoryName", 297, true, false},  // DescribeImagesRequest
-    {"imageDetails", 128, false, false},  // DescribeImagesResponse
-    {"nextToken", 224, false, false},  // DescribeImagesResponse
-    {"ecrRepositoryPrefixes", 239, false, false},  // DescribePullThroughCacheRulesRequest
-    {"maxResults", 220, false, false},  // DescribePullThroughCacheRulesRequest
-    {"nextToken", 224, false, false},  // DescribePullThroughCacheRulesRequest
-    {"registryId", 271, false, false},  // DescribePullThroughCacheRulesRequest
-    {"nextToken", 224, false, false},  // DescribePullThroughCacheRulesResponse
-    {"pullThroughCacheRules", 236, false, false},  // DescribePullThroughCacheRulesResponse
-    {"registryId", 271, false, false},  // DescribeRegistryResponse
-    {"replicationConfiguration", 281, false, false},  // DescribeRegistryResponse
-    {"maxResults", 220, false, false},  // DescribeRepositoriesRequest
-    {"nextToken", 224, false, false},  // DescribeRepositoriesRequest
-    {"registryId", 271, false, false},  // DescribeRepositoriesRequest
-    {"repositoryNames", 298, false, false},  // DescribeRepositoriesRequest
-    {"nextToken", 224, false, false},  // DescribeRepositoriesResponse
-    {"repositories", 296, false, false},  // DescribeRepositoriesResponse
+    {"registryId", 271, false, false},                  // DeleteRepositoryPolicyRequest
+    {"repositoryName", 297, true, false},               // DeleteRepositoryPolicyRequest
+    {"policyText", 302, false, false},                  // DeleteRepositoryPolicyResponse
+    {"registryId", 271, false, false},                  // DeleteRepositoryPolicyResponse
+    {"repositoryName", 297, false, false},              // DeleteRepositoryPolicyResponse
+    {"force", 102, false, false},                       // DeleteRepositoryRequest
+    {"registryId", 271, false, false},                  // DeleteRepositoryRequest
+    {"repositoryName", 297, true, false},               // DeleteRepositoryRequest
+    {"repository", 288, false, false},                  // DeleteRepositoryResponse
+    {"registryId", 271, false, false},                  // DeleteSigningConfigurationResponse
+    {"signingConfiguration", 335, false, false},        // DeleteSigningConfigurationResponse
+    {"principalArn", 232, true, false},                 // DeregisterPullTimeUpdateExclusionRequest
+    {"principalArn", 232, false, false},                // DeregisterPullTimeUpdateExclusionResponse
+    {"imageId", 135, true, false},                      // DescribeImageReplicationStatusRequest
+    {"registryId", 271, false, false},                  // DescribeImageReplicationStatusRequest
+    {"repositoryName", 297, true, false},               // DescribeImageReplicationStatusRequest
+    {"imageId", 135, false, false},                     // DescribeImageReplicationStatusResponse
+    {"replicationStatuses", 143, false, false},         // DescribeImageReplicationStatusResponse
+    {"repositoryName", 297, false, false},              // DescribeImageReplicationStatusResponse
+    {"imageId", 135, true, false},                      // DescribeImageScanFindingsRequest
+    {"maxResults", 220, false, false},                  // DescribeImageScanFindingsRequest
+    {"nextToken", 224, false, false},                   // DescribeImageScanFindingsRequest
+    {"registryId", 271, false, false},                  // DescribeImageScanFindingsRequest
+    {"repositoryName", 297, true, false},               // DescribeImageScanFindingsRequest
+    {"imageId", 135, false, false},                     // DescribeImageScanFindingsResponse
+    {"imageScanFindings", 146, false, false},           // DescribeImageScanFindingsResponse
+    {"imageScanStatus", 148, false, false},             // DescribeImageScanFindingsResponse
+    {"nextToken", 224, false, false},                   // DescribeImageScanFindingsResponse
+    {"registryId", 271, false, false},                  // DescribeImageScanFindingsResponse
+    {"repositoryName", 297, false, false},              // DescribeImageScanFindingsResponse
+    {"imageId", 135, true, false},                      // DescribeImageSigningStatusRequest
+    {"registryId", 271, false, false},                  // DescribeImageSigningStatusRequest
+    {"repositoryName", 297, true, false},               // DescribeImageSigningStatusRequest
+    {"imageId", 135, false, false},                     // DescribeImageSigningStatusResponse
+    {"registryId", 271, false, false},                  // DescribeImageSigningStatusResponse
+    {"repositoryName", 297, false, false},              // DescribeImageSigningStatusResponse
+    {"signingStatuses", 151, false, false},             // DescribeImageSigningStatusResponse
+    {"imageStatus", 154, false, false},                 // DescribeImagesFilter
+    {"tagStatus", 362, false, false},                   // DescribeImagesFilter
+    {"filter", 69, false, false},                       // DescribeImagesRequest
+    {"imageIds", 136, false, false},                    // DescribeImagesRequest
+    {"maxResults", 220, false, false},                  // DescribeImagesRequest
+    {"nextToken", 224, false, false},                   // DescribeImagesRequest
+    {"registryId", 271, false, false},                  // DescribeImagesRequest
+    {"repositoryName", 297, true, false},               // DescribeImagesRequest
+    {"imageDetails", 128, false, false},                // DescribeImagesResponse
+    {"nextToken", 224, false, false},                   // DescribeImagesResponse
+    {"ecrRepositoryPrefixes", 239, false, false},       // DescribePullThroughCacheRulesRequest
+    {"maxResults", 220, false, false},                  // DescribePullThroughCacheRulesRequest
+    {"nextToken", 224, false, false},                   // DescribePullThroughCacheRulesRequest
+    {"registryId", 271, false, false},                  // DescribePullThroughCacheRulesRequest
+    {"nextToken", 224, false, false},                   // DescribePullThroughCacheRulesResponse
+    {"pullThroughCacheRules", 236, false, false},       // DescribePullThroughCacheRulesResponse
+    {"registryId", 271, false, false},                  // DescribeRegistryResponse
+    {"replicationConfiguration", 281, false, false},    // DescribeRegistryResponse
+    {"maxResults", 220, false, false},                  // DescribeRepositoriesRequest
+    {"nextToken", 224, false, false},                   // DescribeRepositoriesRequest
+    {"registryId", 271, false, false},                  // DescribeRepositoriesRequest
+    {"repositoryNames", 298, false, false},             // DescribeRepositoriesRequest
+    {"nextToken", 224, false, false},                   // DescribeRepositoriesResponse
+    {"repositories", 296, false, false},                // DescribeRepositoriesResponse
     {"maxResults", 220, false, false},  // DescribeRepositoryCreationTemplatesRequest
-    {"nextToken", 224, false, false},  // DescribeRepositoryCreationTemplatesRequest
-    {"prefixes", 231, false, false},  // DescribeRepositoryCreationTemplatesRequest
-    {"nextToken", 224, false, false},  // DescribeRepositoryCreationTemplatesResponse
+    {"nextToken", 224, false, false},   // DescribeRepositoryCreationTemplatesRequest
+    {"prefixes", 231, false, false},    // DescribeRepositoryCreationTemplatesRequest
+    {"nextToken", 224, false, false},   // DescribeRepositoryCreationTemplatesResponse
     {"registryId", 271, false, false},  // DescribeRepositoryCreationTemplatesResponse
-    {"repositoryCreationTemplates", 291, false, false},  // DescribeRepositoryCreationTemplatesResponse
-    {"message", 88, false, false},  // EmptyUploadException
-    {"encryptionType", 83, true, false},  // EncryptionConfiguration
-    {"kmsKey", 175, false, false},  // EncryptionConfiguration
-    {"encryptionType", 83, true, false},  // EncryptionConfigurationForRepositoryCreationTemplate
-    {"kmsKey", 176, false, false},  // EncryptionConfigurationForRepositoryCreationTemplate
-    {"awsAccountId", 271, false, false},  // EnhancedImageScanFinding
-    {"description", 96, false, false},  // EnhancedImageScanFinding
+    {"repositoryCreationTemplates", 291, false,
+     false},                                 // DescribeRepositoryCreationTemplatesResponse
+    {"message", 88, false, false},           // EmptyUploadException
+    {"encryptionType", 83, true, false},     // EncryptionConfiguration
+    {"kmsKey", 175, false, false},           // EncryptionConfiguration
+    {"encryptionType", 83, true, false},     // EncryptionConfigurationForRepositoryCreationTemplate
+    {"kmsKey", 176, false, false},           // EncryptionConfigurationForRepositoryCreationTemplate
+    {"awsAccountId", 271, false, false},     // EnhancedImageScanFinding
+    {"description", 96, false, false},       // EnhancedImageScanFinding
     {"exploitAvailable", 92, false, false},  // EnhancedImageScanFinding
-    {"findingArn", 95, false, false},  // EnhancedImageScanFinding
-    {"firstObservedAt", 46, false, false},  // EnhancedImageScanFinding
-    {"fixAvailable", 100, false, false},  // EnhancedImageScanFinding
-    {"lastObservedAt", 46, false, false},  // EnhancedImageScanFinding
+    {"findingArn", 95, false, false},        // EnhancedImageScanFinding
+    {"firstObservedAt", 46, false, false},   // EnhancedImageScanFinding
+    {"fixAvailable", 100, false, false},     // EnhancedImageScanFinding
+    {"lastObservedAt", 46, false, false},    // EnhancedImageScanFinding
     {"packageVulnerabilityDetails", 227, false, false},  // EnhancedImageScanFinding
-    {"remediation", 280, false, false},  // EnhancedImageScanFinding
-    {"resources", 311, false, false},  // EnhancedImageScanFinding
-    {"score", 326, false, false},  // EnhancedImageScanFinding
-    {"scoreDetails", 327, false, false},  // EnhancedImageScanFinding
-    {"severity", 333, false, false},  // EnhancedImageScanFinding
-    {"status", 353, false, false},  // EnhancedImageScanFinding
-    {"title", 368, false, false},  // EnhancedImageScanFinding
-    {"type", 372, false, false},  // EnhancedImageScanFinding
-    {"updatedAt", 46, false, false},  // EnhancedImageScanFinding
-    {"message", 88, false, false},  // ExclusionAlreadyExistsException
-    {"message", 88, false, false},  // ExclusionNotFoundException
-    {"name", 0, true, false},  // GetAccountSettingRequest
-    {"name", 0, false, false},  // GetAccountSettingResponse
-    {"value", 0, false, false},  // GetAccountSettingResponse
-    {"registryIds", 105, false, true},  // GetAuthorizationTokenRequest
-    {"authorizationData", 15, false, false},  // GetAuthorizationTokenResponse
-    {"layerDigest", 182, true, false},  // GetDownloadUrlForLayerRequest
-    {"registryId", 271, false, false},  // GetDownloadUrlForLayerRequest
-    {"repositoryName", 297, true, false},  // GetDownloadUrlForLayerRequest
-    {"downloadUrl", 394, false, false},  // GetDownloadUrlForLayerResponse
-    {"layerDigest", 182, false, false},  // GetDownloadUrlForLayerResponse
-    {"filter", 195, false, false},  // GetLifecyclePolicyPreviewRequest
-    {"imageIds", 136, false, false},  // GetLifecyclePolicyPreviewRequest
-    {"maxResults", 208, false, false},  // GetLifecyclePolicyPreviewRequest
-    {"nextToken", 224, false, false},  // GetLifecyclePolicyPreviewRequest
-    {"registryId", 271, false, false},  // GetLifecyclePolicyPreviewRequest
-    {"repositoryName", 297, true, false},  // GetLifecyclePolicyPreviewRequest
-    {"lifecyclePolicyText", 206, false, false},  // GetLifecyclePolicyPreviewResponse
-    {"nextToken", 224, false, false},  // GetLifecyclePolicyPreviewResponse
-    {"previewResults", 199, false, false},  // GetLifecyclePolicyPreviewResponse
-    {"registryId", 271, false, false},  // GetLifecyclePolicyPreviewResponse
-    {"repositoryName", 297, false, false},  // GetLifecyclePolicyPreviewResponse
-    {"status", 200, false, false},  // GetLifecyclePolicyPreviewResponse
-    {"summary", 201, false, false},  // GetLifecyclePolicyPreviewResponse
-    {"registryId", 271, false, false},  // GetLifecyclePolicyRequest
-    {"repositoryName", 297, true, false},  // GetLifecyclePolicyRequest
-    {"lastEvaluatedAt", 87, false, false},  // GetLifecyclePolicyResponse
-    {"lifecyclePolicyText", 206, false, false},  // GetLifecyclePolicyResponse
-    {"registryId", 271, false, false},  // GetLifecyclePolicyResponse
-    {"repositoryName", 297, false, false},  // GetLifecyclePolicyResponse
-    {"policyText", 273, false, false},  // GetRegistryPolicyResponse
-    {"registryId", 271, false, false},  // GetRegistryPolicyResponse
-    {"registryId", 271, false, false},  // GetRegistryScanningConfigurationResponse
-    {"scanningConfiguration", 274, false, false},  // GetRegistryScanningConfigurationResponse
-    {"registryId", 271, false, false},  // GetRepositoryPolicyRequest
-    {"repositoryName", 297, true, false},  // GetRepositoryPolicyRequest
-    {"policyText", 302, false, false},  // GetRepositoryPolicyResponse
-    {"registryId", 271, false, false},  // GetRepositoryPolicyResponse
-    {"repositoryName", 297, false, false},  // GetRepositoryPolicyResponse
-    {"registryId", 271, false, false},  // GetSigningConfigurationResponse
-    {"signingConfiguration", 335, false, false},  // GetSigningConfigurationResponse
-    {"imageId", 135, false, false},  // Image
-    {"imageManifest", 138, false, false},  // Image
-    {"imageManifestMediaType", 221, false, false},  // Image
-    {"registryId", 271, false, false},  // Image
-    {"repositoryName", 297, false, false},  // Image
-    {"message", 88, false, false},  // ImageAlreadyExistsException
-    {"message", 88, false, false},  // ImageArchivedException
-    {"artifactMediaType", 221, false, false},  // ImageDetail
-    {"imageDigest", 129, false, false},  // ImageDetail
-    {"imageManifestMediaType", 221, false, false},  // ImageDetail
-    {"imagePushedAt", 241, false, false},  // ImageDetail
-    {"imageScanFindingsSummary", 147, false, false},  // ImageDetail
-    {"imageScanStatus", 148, false, false},  // ImageDetail
-    {"imageSizeInBytes", 152, false, false},  // ImageDetail
-    {"imageStatus", 153, false, false},  // ImageDetail
-    {"imageTags", 158, false, false},  // ImageDetail
-    {"lastActivatedAt", 177, false, false},  // ImageDetail
-    {"lastArchivedAt", 178, false, false},  // ImageDetail
-    {"lastRecordedPullTime", 265, false, false},  // ImageDetail
-    {"registryId", 271, false, false},  // ImageDetail
-    {"repositoryName", 297, false, false},  // ImageDetail
-    {"subjectManifestDigest", 129, false, false},  // ImageDetail
-    {"message", 88, false, false},  // ImageDigestDoesNotMatchException
-    {"failureCode", 132, false, false},  // ImageFailure
-    {"failureReason", 134, false, false},  // ImageFailure
-    {"imageId", 135, false, false},  // ImageFailure
-    {"imageDigest", 129, false, false},  // ImageIdentifier
-    {"imageTag", 156, false, false},  // ImageIdentifier
-    {"message", 88, false, false},  // ImageNotFoundException
-    {"annotations", 2, false, false},  // ImageReferrer
-    {"artifactStatus", 5, false, false},  // ImageReferrer
-    {"artifactType", 7, false, false},  // ImageReferrer
-    {"digest", 129, true, false},  // ImageReferrer
-    {"mediaType", 221, true, false},  // ImageReferrer
-    {"size", 152, true, false},  // ImageReferrer
-    {"failureCode", 284, false, false},  // ImageReplicationStatus
-    {"region", 268, false, false},  // ImageReplicationStatus
-    {"registryId", 271, false, false},  // ImageReplicationStatus
-    {"status", 287, false, false},  // ImageReplicationStatus
-    {"attributes", 11, false, false},  // ImageScanFinding
-    {"description", 96, false, false},  // ImageScanFinding
-    {"name", 97, false, false},  // ImageScanFinding
-    {"severity", 98, false, false},  // ImageScanFinding
-    {"uri", 394, false, false},  // ImageScanFinding
-    {"enhancedFindings", 85, false, false},  // ImageScanFindings
-    {"findingSeverityCounts", 99, false, false},  // ImageScanFindings
-    {"findings", 145, false, false},  // ImageScanFindings
-    {"imageScanCompletedAt", 317, false, false},  // ImageScanFindings
+    {"remediation", 280, false, false},                  // EnhancedImageScanFinding
+    {"resources", 311, false, false},                    // EnhancedImageScanFinding
+    {"score", 326, false, false},                        // EnhancedImageScanFinding
+    {"scoreDetails", 327, false, false},                 // EnhancedImageScanFinding
+    {"severity", 333, false, false},                     // EnhancedImageScanFinding
+    {"status", 353, false, false},                       // EnhancedImageScanFinding
+    {"title", 368, false, false},                        // EnhancedImageScanFinding
+    {"type", 372, false, false},                         // EnhancedImageScanFinding
+    {"updatedAt", 46, false, false},                     // EnhancedImageScanFinding
+    {"message", 88, false, false},                       // ExclusionAlreadyExistsException
+    {"message", 88, false, false},                       // ExclusionNotFoundException
+    {"name", 0, true, false},                            // GetAccountSettingRequest
+    {"name", 0, false, false},                           // GetAccountSettingResponse
+    {"value", 0, false, false},                          // GetAccountSettingResponse
+    {"registryIds", 105, false, true},                   // GetAuthorizationTokenRequest
+    {"authorizationData", 15, false, false},             // GetAuthorizationTokenResponse
+    {"layerDigest", 182, true, false},                   // GetDownloadUrlForLayerRequest
+    {"registryId", 271, false, false},                   // GetDownloadUrlForLayerRequest
+    {"repositoryName", 297, true, false},                // GetDownloadUrlForLayerRequest
+    {"downloadUrl", 394, false, false},                  // GetDownloadUrlForLayerResponse
+    {"layerDigest", 182, false, false},                  // GetDownloadUrlForLayerResponse
+    {"filter", 195, false, false},                       // GetLifecyclePolicyPreviewRequest
+    {"imageIds", 136, false, false},                     // GetLifecyclePolicyPreviewRequest
+    {"maxResults", 208, false, false},                   // GetLifecyclePolicyPreviewRequest
+    {"nextToken", 224, false, false},                    // GetLifecyclePolicyPreviewRequest
+    {"registryId", 271, false, false},                   // GetLifecyclePolicyPreviewRequest
+    {"repositoryName", 297, true, false},                // GetLifecyclePolicyPreviewRequest
+    {"lifecyclePolicyText", 206, false, false},          // GetLifecyclePolicyPreviewResponse
+    {"nextToken", 224, false, false},                    // GetLifecyclePolicyPreviewResponse
+    {"previewResults", 199, false, false},               // GetLifecyclePolicyPreviewResponse
+    {"registryId", 271, false, false},                   // GetLifecyclePolicyPreviewResponse
+    {"repositoryName", 297, false, false},               // GetLifecyclePolicyPreviewResponse
+    {"status", 200, false, false},                       // GetLifecyclePolicyPreviewResponse
+    {"summary", 201, false, false},                      // GetLifecyclePolicyPreviewResponse
+    {"registryId", 271, false, false},                   // GetLifecyclePolicyRequest
+    {"repositoryName", 297, true, false},                // GetLifecyclePolicyRequest
+    {"lastEvaluatedAt", 87, false, false},               // GetLifecyclePolicyResponse
+    {"lifecyclePolicyText", 206, false, false},          // GetLifecyclePolicyResponse
+    {"registryId", 271, false, false},                   // GetLifecyclePolicyResponse
+    {"repositoryName", 297, false, false},               // GetLifecyclePolicyResponse
+    {"policyText", 273, false, false},                   // GetRegistryPolicyResponse
+    {"registryId", 271, false, false},                   // GetRegistryPolicyResponse
+    {"registryId", 271, false, false},                   // GetRegistryScanningConfigurationResponse
+    {"scanningConfiguration", 274, false, false},        // GetRegistryScanningConfigurationResponse
+    {"registryId", 271, false, false},                   // GetRepositoryPolicyRequest
+    {"repositoryName", 297, true, false},                // GetRepositoryPolicyRequest
+    {"policyText", 302, false, false},                   // GetRepositoryPolicyResponse
+    {"registryId", 271, false, false},                   // GetRepositoryPolicyResponse
+    {"repositoryName", 297, false, false},               // GetRepositoryPolicyResponse
+    {"registryId", 271, false, false},                   // GetSigningConfigurationResponse
+    {"signingConfiguration", 335, false, false},         // GetSigningConfigurationResponse
+    {"imageId", 135, false, false},                      // Image
+    {"imageManifest", 138, false, false},                // Image
+    {"imageManifestMediaType", 221, false, false},       // Image
+    {"registryId", 271, false, false},                   // Image
+    {"repositoryName", 297, false, false},               // Image
+    {"message", 88, false, false},                       // ImageAlreadyExistsException
+    {"message", 88, false, false},                       // ImageArchivedException
+    {"artifactMediaType", 221, false, false},            // ImageDetail
+    {"imageDigest", 129, false, false},                  // ImageDetail
+    {"imageManifestMediaType", 221, false, false},       // ImageDetail
+    {"imagePushedAt", 241, false, false},                // ImageDetail
+    {"imageScanFindingsSummary", 147, false, false},     // ImageDetail
+    {"imageScanStatus", 148, false, false},              // ImageDetail
+    {"imageSizeInBytes", 152, false, false},             // ImageDetail
+    {"imageStatus", 153, false, false},                  // ImageDetail
+    {"imageTags", 158, false, false},                    // ImageDetail
+    {"lastActivatedAt", 177, false, false},              // ImageDetail
+    {"lastArchivedAt", 178, false, false},               // ImageDetail
+    {"lastRecordedPullTime", 265, false, false},         // ImageDetail
+    {"registryId", 271, false, false},                   // ImageDetail
+    {"repositoryName", 297, false, false},               // ImageDetail
+    {"subjectManifestDigest", 129, false, false},        // ImageDetail
+    {"message", 88, false, false},                       // ImageDigestDoesNotMatchException
+    {"failureCode", 132, false, false},                  // ImageFailure
+    {"failureReason", 134, false, false},                // ImageFailure
+    {"imageId", 135, false, false},                      // ImageFailure
+    {"imageDigest", 129, false, false},                  // ImageIdentifier
+    {"imageTag", 156, false, false},                     // ImageIdentifier
+    {"message", 88, false, false},                       // ImageNotFoundException
+    {"annotations", 2, false, false},                    // ImageReferrer
+    {"artifactStatus", 5, false, false},                 // ImageReferrer
+    {"artifactType", 7, false, false},                   // ImageReferrer
+    {"digest", 129, true, false},                        // ImageReferrer
+    {"mediaType", 221, true, false},                     // ImageReferrer
+    {"size", 152, true, false},                          // ImageReferrer
+    {"failureCode", 284, false, false},                  // ImageReplicationStatus
+    {"region", 268, false, false},                       // ImageReplicationStatus
+    {"registryId", 271, false, false},                   // ImageReplicationStatus
+    {"status", 287, false, false},                       // ImageReplicationStatus
+    {"attributes", 11, false, false},                    // ImageScanFinding
+    {"description", 96, false, false},                   // ImageScanFinding
+    {"name", 97, false, false},                          // ImageScanFinding
+    {"severity", 98, false, false},                      // ImageScanFinding
+    {"uri", 394, false, false},                          // ImageScanFinding
+    {"enhancedFindings", 85, false, false},              // ImageScanFindings
+    {"findingSeverityCounts", 99, false, false},         // ImageScanFindings
+    {"findings", 145, false, false},                     // ImageScanFindings
+    {"imageScanCompletedAt", 317, false, false},         // ImageScanFindings
     {"vulnerabilitySourceUpdatedAt", 400, false, false},  // ImageScanFindings
-    {"findingSeverityCounts", 99, false, false},  // ImageScanFindingsSummary
-    {"imageScanCompletedAt", 317, false, false},  // ImageScanFindingsSummary
+    {"findingSeverityCounts", 99, false, false},          // ImageScanFindingsSummary
+    {"imageScanCompletedAt", 317, false, false},          // ImageScanFindingsSummary
     {"vulnerabilitySourceUpdatedAt", 400, false, false},  // ImageScanFindingsSummary
-    {"description", 316, false, false},  // ImageScanStatus
-    {"status", 315, false, false},  // ImageScanStatus
-    {"scanOnPush", 314, false, false},  // ImageScanningConfiguration
-    {"failureCode", 345, false, false},  // ImageSigningStatus
-    {"failureReason", 346, false, false},  // ImageSigningStatus
-    {"signingProfileArn", 337, false, false},  // ImageSigningStatus
-    {"status", 344, false, false},  // ImageSigningStatus
-    {"message", 88, false, false},  // ImageStorageClassUpdateNotSupportedException
-    {"message", 88, false, false},  // ImageTagAlreadyExistsException
-    {"filter", 162, true, false},  // ImageTagMutabilityExclusionFilter
-    {"filterType", 161, true, false},  // ImageTagMutabilityExclusionFilter
-    {"registryId", 271, false, false},  // InitiateLayerUploadRequest
-    {"repositoryName", 297, true, false},  // InitiateLayerUploadRequest
-    {"partSize", 228, false, false},  // InitiateLayerUploadResponse
-    {"uploadId", 389, false, false},  // InitiateLayerUploadResponse
-    {"message", 88, false, false},  // InvalidLayerException
-    {"lastValidByteReceived", 228, false, false},  // InvalidLayerPartException
-    {"message", 88, false, false},  // InvalidLayerPartException
-    {"registryId", 271, false, false},  // InvalidLayerPartException
-    {"repositoryName", 297, false, false},  // InvalidLayerPartException
-    {"uploadId", 389, false, false},  // InvalidLayerPartException
-    {"message", 88, false, false},  // InvalidParameterException
-    {"message", 88, false, false},  // InvalidTagParameterException
-    {"kmsError", 173, false, false},  // KmsException
-    {"message", 88, false, false},  // KmsException
-    {"layerAvailability", 181, false, false},  // Layer
-    {"layerDigest", 182, false, false},  // Layer
-    {"layerSize", 192, false, false},  // Layer
-    {"mediaType", 221, false, false},  // Layer
-    {"message", 88, false, false},  // LayerAlreadyExistsException
-    {"failureCode", 185, false, false},  // LayerFailure
-    {"failureReason", 187, false, false},  // LayerFailure
-    {"layerDigest", 27, false, false},  // LayerFailure
-    {"message", 88, false, false},  // LayerInaccessibleException
-    {"message", 88, false, false},  // LayerPartTooSmallException
-    {"message", 88, false, false},  // LayersNotFoundException
-    {"message", 88, false, false},  // LifecyclePolicyNotFoundException
-    {"tagStatus", 362, false, false},  // LifecyclePolicyPreviewFilter
-    {"message", 88, false, false},  // LifecyclePolicyPreviewInProgressException
-    {"message", 88, false, false},  // LifecyclePolicyPreviewNotFoundException
-    {"action", 202, false, false},  // LifecyclePolicyPreviewResult
-    {"appliedRulePriority", 203, false, false},  // LifecyclePolicyPreviewResult
-    {"imageDigest", 129, false, false},  // LifecyclePolicyPreviewResult
-    {"imagePushedAt", 241, false, false},  // LifecyclePolicyPreviewResult
-    {"imageTags", 158, false, false},  // LifecyclePolicyPreviewResult
-    {"storageClass", 204, false, false},  // LifecyclePolicyPreviewResult
+    {"description", 316, false, false},                   // ImageScanStatus
+    {"status", 315, false, false},                        // ImageScanStatus
+    {"scanOnPush", 314, false, false},                    // ImageScanningConfiguration
+    {"failureCode", 345, false, false},                   // ImageSigningStatus
+    {"failureReason", 346, false, false},                 // ImageSigningStatus
+    {"signingProfileArn", 337, false, false},             // ImageSigningStatus
+    {"status", 344, false, false},                        // ImageSigningStatus
+    {"message", 88, false, false},                   // ImageStorageClassUpdateNotSupportedException
+    {"message", 88, false, false},                   // ImageTagAlreadyExistsException
+    {"filter", 162, true, false},                    // ImageTagMutabilityExclusionFilter
+    {"filterType", 161, true, false},                // ImageTagMutabilityExclusionFilter
+    {"registryId", 271, false, false},               // InitiateLayerUploadRequest
+    {"repositoryName", 297, true, false},            // InitiateLayerUploadRequest
+    {"partSize", 228, false, false},                 // InitiateLayerUploadResponse
+    {"uploadId", 389, false, false},                 // InitiateLayerUploadResponse
+    {"message", 88, false, false},                   // InvalidLayerException
+    {"lastValidByteReceived", 228, false, false},    // InvalidLayerPartException
+    {"message", 88, false, false},                   // InvalidLayerPartException
+    {"registryId", 271, false, false},               // InvalidLayerPartException
+    {"repositoryName", 297, false, false},           // InvalidLayerPartException
+    {"uploadId", 389, false, false},                 // InvalidLayerPartException
+    {"message", 88, false, false},                   // InvalidParameterException
+    {"message", 88, false, false},                   // InvalidTagParameterException
+    {"kmsError", 173, false, false},                 // KmsException
+    {"message", 88, false, false},                   // KmsException
+    {"layerAvailability", 181, false, false},        // Layer
+    {"layerDigest", 182, false, false},              // Layer
+    {"layerSize", 192, false, false},                // Layer
+    {"mediaType", 221, false, false},                // Layer
+    {"message", 88, false, false},                   // LayerAlreadyExistsException
+    {"failureCode", 185, false, false},              // LayerFailure
+    {"failureReason", 187, false, false},            // LayerFailure
+    {"layerDigest", 27, false, false},               // LayerFailure
+    {"message", 88, false, false},                   // LayerInaccessibleException
+    {"message", 88, false, false},                   // LayerPartTooSmallException
+    {"message", 88, false, false},                   // LayersNotFoundException
+    {"message", 88, false, false},                   // LifecyclePolicyNotFoundException
+    {"tagStatus", 362, false, false},                // LifecyclePolicyPreviewFilter
+    {"message", 88, false, false},                   // LifecyclePolicyPreviewInProgressException
+    {"message", 88, false, false},                   // LifecyclePolicyPreviewNotFoundException
+    {"action", 202, false, false},                   // LifecyclePolicyPreviewResult
+    {"appliedRulePriority", 203, false, false},      // LifecyclePolicyPreviewResult
+    {"imageDigest", 129, false, false},              // LifecyclePolicyPreviewResult
+    {"imagePushedAt", 241, false, false},            // LifecyclePolicyPreviewResult
+    {"imageTags", 158, false, false},                // LifecyclePolicyPreviewResult
+    {"storageClass", 204, false, false},             // LifecyclePolicyPreviewResult
     {"expiringImageTotalCount", 126, false, false},  // LifecyclePolicyPreviewSummary
     {"transitioningImageTotalCounts", 371, false, false},  // LifecyclePolicyPreviewSummary
-    {"targetStorageClass", 205, false, false},  // LifecyclePolicyRuleAction
-    {"type", 123, false, false},  // LifecyclePolicyRuleAction
-    {"message", 88, false, false},  // LimitExceededException
-    {"artifactStatus", 6, false, false},  // ListImageReferrersFilter
-    {"artifactTypes", 8, false, false},  // ListImageReferrersFilter
-    {"filter", 210, false, false},  // ListImageReferrersRequest
-    {"maxResults", 93, false, false},  // ListImageReferrersRequest
-    {"nextToken", 224, false, false},  // ListImageReferrersRequest
-    {"registryId", 271, false, false},  // ListImageReferrersRequest
-    {"repositoryName", 297, true, false},  // ListImageReferrersRequest
-    {"subjectId", 355, true, false},  // ListImageReferrersRequest
-    {"nextToken", 224, false, false},  // ListImageReferrersResponse
-    {"referrers", 141, false, false},  // ListImageReferrersResponse
-    {"imageStatus", 154, false, false},  // ListImagesFilter
-    {"tagStatus", 362, false, false},  // ListImagesFilter
-    {"filter", 213, false, false},  // ListImagesRequest
-    {"maxResults", 220, false, false},  // ListImagesRequest
-    {"nextToken", 224, false, false},  // ListImagesRequest
-    {"registryId", 271, false, false},  // ListImagesRequest
-    {"repositoryName", 297, true, false},  // ListImagesRequest
-    {"imageIds", 136, false, false},  // ListImagesResponse
-    {"nextToken", 224, false, false},  // ListImagesResponse
-    {"maxResults", 220, false, false},  // ListPullTimeUpdateExclusionsRequest
-    {"nextToken", 224, false, false},  // ListPullTimeUpdateExclusionsRequest
-    {"nextToken", 224, false, false},  // ListPullTimeUpdateExclusionsResponse
-    {"pullTimeUpdateExclusions", 240, false, false},  // ListPullTimeUpdateExclusionsResponse
-    {"resourceArn", 4, true, false},  // ListTagsForResourceRequest
-    {"tags", 359, false, false},  // ListTagsForResourceResponse
-    {"cvss", 45, false, false},  // PackageVulnerabilityDetails
-    {"referenceUrls", 266, false, false},  // PackageVulnerabilityDetails
-    {"relatedVulnerabilities", 277, false, false},  // PackageVulnerabilityDetails
-    {"source", 347, false, false},  // PackageVulnerabilityDetails
-    {"sourceUrl", 394, false, false},  // PackageVulnerabilityDetails
-    {"vendorCreatedAt", 46, false, false},  // PackageVulnerabilityDetails
-    {"vendorSeverity", 333, false, false},  // PackageVulnerabilityDetails
-    {"vendorUpdatedAt", 46, false, false},  // PackageVulnerabilityDetails
-    {"vulnerabilityId", 399, false, false},  // PackageVulnerabilityDetails
-    {"vulnerablePackages", 403, false, false},  // PackageVulnerabilityDetails
-    {"createdAt", 38, false, false},  // PullThroughCacheRule
-    {"credentialArn", 39, false, false},  // PullThroughCacheRule
-    {"customRoleArn", 40, false, false},  // PullThroughCacheRule
-    {"ecrRepositoryPrefix", 238, false, false},  // PullThroughCacheRule
-    {"registryId", 271, false, false},  // PullThroughCacheRule
-    {"updatedAt", 388, false, false},  // PullThroughCacheRule
-    {"upstreamRegistry", 393, false, false},  // PullThroughCacheRule
-    {"upstreamRegistryUrl", 394, false, false},  // PullThroughCacheRule
-    {"upstreamRepositoryPrefix", 238, false, false},  // PullThroughCacheRule
-    {"message", 88, false, false},  // PullThroughCacheRuleAlreadyExistsException
-    {"message", 88, false, false},  // PullThroughCacheRuleNotFoundException
-    {"name", 0, true, false},  // PutAccountSettingRequest
-    {"value", 1, true, false},  // PutAccountSettingRequest
-    {"name", 0, false, false},  // PutAccountSettingResponse
-    {"value", 1, false, false},  // PutAccountSettingResponse
-    {"imageDigest", 129, false, false},  // PutImageRequest
-    {"imageManifest", 138, true, false},  // PutImageRequest
-    {"imageManifestMediaType", 221, false, false},  // PutImageRequest
-    {"imageTag", 156, false, false},  // PutImageRequest
-    {"registryId", 271, false, false},  // PutImageRequest
-    {"repositoryName", 297, true, false},  // PutImageRequest
-    {"image", 122, false, false},  // PutImageResponse
+    {"targetStorageClass", 205, false, false},             // LifecyclePolicyRuleAction
+    {"type", 123, false, false},                           // LifecyclePolicyRuleAction
+    {"message", 88, false, false},                         // LimitExceededException
+    {"artifactStatus", 6, false, false},                   // ListImageReferrersFilter
+    {"artifactTypes", 8, false, false},                    // ListImageReferrersFilter
+    {"filter", 210, false, false},                         // ListImageReferrersRequest
+    {"maxResults", 93, false, false},                      // ListImageReferrersRequest
+    {"nextToken", 224, false, false},                      // ListImageReferrersRequest
+    {"registryId", 271, false, false},                     // ListImageReferrersRequest
+    {"repositoryName", 297, true, false},                  // ListImageReferrersRequest
+    {"subjectId", 355, true, false},                       // ListImageReferrersRequest
+    {"nextToken", 224, false, false},                      // ListImageReferrersResponse
+    {"referrers", 141, false, false},                      // ListImageReferrersResponse
+    {"imageStatus", 154, false, false},                    // ListImagesFilter
+    {"tagStatus", 362, false, false},                      // ListImagesFilter
+    {"filter", 213, false, false},                         // ListImagesRequest
+    {"maxResults", 220, false, false},                     // ListImagesRequest
+    {"nextToken", 224, false, false},                      // ListImagesRequest
+    {"registryId", 271, false, false},                     // ListImagesRequest
+    {"repositoryName", 297, true, false},                  // ListImagesRequest
+    {"imageIds", 136, false, false},                       // ListImagesResponse
+    {"nextToken", 224, false, false},                      // ListImagesResponse
+    {"maxResults", 220, false, false},                     // ListPullTimeUpdateExclusionsRequest
+    {"nextToken", 224, false, false},                      // ListPullTimeUpdateExclusionsRequest
+    {"nextToken", 224, false, false},                      // ListPullTimeUpdateExclusionsResponse
+    {"pullTimeUpdateExclusions", 240, false, false},       // ListPullTimeUpdateExclusionsResponse
+    {"resourceArn", 4, true, false},                       // ListTagsForResourceRequest
+    {"tags", 359, false, false},                           // ListTagsForResourceResponse
+    {"cvss", 45, false, false},                            // PackageVulnerabilityDetails
+    {"referenceUrls", 266, false, false},                  // PackageVulnerabilityDetails
+    {"relatedVulnerabilities", 277, false, false},         // PackageVulnerabilityDetails
+    {"source", 347, false, false},                         // PackageVulnerabilityDetails
+    {"sourceUrl", 394, false, false},                      // PackageVulnerabilityDetails
+    {"vendorCreatedAt", 46, false, false},                 // PackageVulnerabilityDetails
+    {"vendorSeverity", 333, false, false},                 // PackageVulnerabilityDetails
+    {"vendorUpdatedAt", 46, false, false},                 // PackageVulnerabilityDetails
+    {"vulnerabilityId", 399, false, false},                // PackageVulnerabilityDetails
+    {"vulnerablePackages", 403, false, false},             // PackageVulnerabilityDetails
+    {"createdAt", 38, false, false},                       // PullThroughCacheRule
+    {"credentialArn", 39, false, false},                   // PullThroughCacheRule
+    {"customRoleArn", 40, false, false},                   // PullThroughCacheRule
+    {"ecrRepositoryPrefix", 238, false, false},            // PullThroughCacheRule
+    {"registryId", 271, false, false},                     // PullThroughCacheRule
+    {"updatedAt", 388, false, false},                      // PullThroughCacheRule
+    {"upstreamRegistry", 393, false, false},               // PullThroughCacheRule
+    {"upstreamRegistryUrl", 394, false, false},            // PullThroughCacheRule
+    {"upstreamRepositoryPrefix", 238, false, false},       // PullThroughCacheRule
+    {"message", 88, false, false},                     // PullThroughCacheRuleAlreadyExistsException
+    {"message", 88, false, false},                     // PullThroughCacheRuleNotFoundException
+    {"name", 0, true, false},                          // PutAccountSettingRequest
+    {"value", 1, true, false},                         // PutAccountSettingRequest
+    {"name", 0, false, false},                         // PutAccountSettingResponse
+    {"value", 1, false, false},                        // PutAccountSettingResponse
+    {"imageDigest", 129, false, false},                // PutImageRequest
+    {"imageManifest", 138, true, false},               // PutImageRequest
+    {"imageManifestMediaType", 221, false, false},     // PutImageRequest
+    {"imageTag", 156, false, false},                   // PutImageRequest
+    {"registryId", 271, false, false},                 // PutImageRequest
+    {"repositoryName", 297, true, false},              // PutImageRequest
+    {"image", 122, false, false},                      // PutImageResponse
     {"imageScanningConfiguration", 149, true, false},  // PutImageScanningConfigurationRequest
-    {"registryId", 271, false, false},  // PutImageScanningConfigurationRequest
-    {"repositoryName", 297, true, false},  // PutImageScanningConfigurationRequest
+    {"registryId", 271, false, false},                 // PutImageScanningConfigurationRequest
+    {"repositoryName", 297, true, false},              // PutImageScanningConfigurationRequest
     {"imageScanningConfiguration", 149, false, false},  // PutImageScanningConfigurationResponse
-    {"registryId", 271, false, false},  // PutImageScanningConfigurationResponse
-    {"repositoryName", 297, false, false},  // PutImageScanningConfigurationResponse
-    {"imageTagMutability", 159, true, false},  // PutImageTagMutabilityRequest
+    {"registryId", 271, false, false},                  // PutImageScanningConfigurationResponse
+    {"repositoryName", 297, false, false},              // PutImageScanningConfigurationResponse
+    {"imageTagMutability", 159, true, false},           // PutImageTagMutabilityRequest
     {"imageTagMutabilityExclusionFilters", 163, false, false},  // PutImageTagMutabilityRequest
-    {"registryId", 271, false, false},  // PutImageTagMutabilityRequest
-    {"repositoryName", 297, true, false},  // PutImageTagMutabilityRequest
-    {"imageTagMutability", 159, false, false},  // PutImageTagMutabilityResponse
+    {"registryId", 271, false, false},                          // PutImageTagMutabilityRequest
+    {"repositoryName", 297, true, false},                       // PutImageTagMutabilityRequest
+    {"imageTagMutability", 159, false, false},                  // PutImageTagMutabilityResponse
     {"imageTagMutabilityExclusionFilters", 163, false, false},  // PutImageTagMutabilityResponse
-    {"registryId", 271, false, false},  // PutImageTagMutabilityResponse
-    {"repositoryName", 297, false, false},  // PutImageTagMutabilityResponse
-    {"lifecyclePolicyText", 206, true, false},  // PutLifecyclePolicyRequest
-    {"registryId", 271, false, false},  // PutLifecyclePolicyRequest
-    {"repositoryName", 297, true, false},  // PutLifecyclePolicyRequest
-    {"lifecyclePolicyText", 206, false, false},  // PutLifecyclePolicyResponse
-    {"registryId", 271, false, false},  // PutLifecyclePolicyResponse
-    {"repositoryName", 297, false, false},  // PutLifecyclePolicyResponse
-    {"policyText", 273, true, false},  // PutRegistryPolicyRequest
-    {"policyText", 273, false, false},  // PutRegistryPolicyResponse
-    {"registryId", 271, false, false},  // PutRegistryPolicyResponse
-    {"rules", 276, false, false},  // PutRegistryScanningConfigurationRequest
+    {"registryId", 271, false, false},                          // PutImageTagMutabilityResponse
+    {"repositoryName", 297, false, false},                      // PutImageTagMutabilityResponse
+    {"lifecyclePolicyText", 206, true, false},                  // PutLifecyclePolicyRequest
+    {"registryId", 271, false, false},                          // PutLifecyclePolicyRequest
+    {"repositoryName", 297, true, false},                       // PutLifecyclePolicyRequest
+    {"lifecyclePolicyText", 206, false, false},                 // PutLifecyclePolicyResponse
+    {"registryId", 271, false, false},                          // PutLifecyclePolicyResponse
+    {"repositoryName", 297, false, false},                      // PutLifecyclePolicyResponse
+    {"policyText", 273, true, false},                           // PutRegistryPolicyRequest
+    {"policyText", 273, false, false},                          // PutRegistryPolicyResponse
+    {"registryId", 271, false, false},                          // PutRegistryPolicyResponse
+    {"rules", 276, false, false},     // PutRegistryScanningConfigurationRequest
     {"scanType", 318, false, false},  // PutRegistryScanningConfigurationRequest
-    {"registryScanningConfiguration", 274, false, false},  // PutRegistryScanningConfigurationResponse
-    {"replicationConfiguration", 281, true, false},  // PutReplicationConfigurationRequest
-    {"replicationConfiguration", 281, false, false},  // PutReplicationConfigurationResponse
-    {"signingConfiguration", 335, true, false},  // PutSigningConfigurationRequest
-    {"signingConfiguration", 335, false, false},  // PutSigningConfigurationResponse
-    {"text", 264, false, false},  // Recommendation
-    {"url", 394, false, false},  // Recommendation
-    {"message", 88, false, false},  // ReferencedImagesNotFoundException
-    {"principalArn", 232, true, false},  // RegisterPullTimeUpdateExclusionRequest
-    {"createdAt", 38, false, false},  // RegisterPullTimeUpdateExclusionResponse
-    {"principalArn", 232, false, false},  // RegisterPullTimeUpdateExclusionResponse
-    {"message", 88, false, false},  // RegistryPolicyNotFoundException
-    {"rules", 276, false, false},  // RegistryScanningConfiguration
-    {"scanType", 318, false, false},  // RegistryScanningConfiguration
-    {"repositoryFilters", 323, true, false},  // RegistryScanningRule
-    {"scanFrequency", 312, true, false},  // RegistryScanningRule
-    {"recommendation", 263, false, false},  // Remediation
-    {"rules", 286, true, false},  // ReplicationConfiguration
-    {"region", 268, true, false},  // ReplicationDestination
-    {"registryId", 271, true, false},  // ReplicationDestination
-    {"destinations", 283, true, false},  // ReplicationRule
-    {"repositoryFilters", 293, false, false},  // ReplicationRule
-    {"createdAt", 38, false, false},  // Repository
-    {"encryptionConfiguration", 81, false, false},  // Repository
+    {"registryScanningConfiguration", 274, false,
+     false},                                            // PutRegistryScanningConfigurationResponse
+    {"replicationConfiguration", 281, true, false},     // PutReplicationConfigurationRequest
+    {"replicationConfiguration", 281, false, false},    // PutReplicationConfigurationResponse
+    {"signingConfiguration", 335, true, false},         // PutSigningConfigurationRequest
+    {"signingConfiguration", 335, false, false},        // PutSigningConfigurationResponse
+    {"text", 264, false, false},                        // Recommendation
+    {"url", 394, false, false},                         // Recommendation
+    {"message", 88, false, false},                      // ReferencedImagesNotFoundException
+    {"principalArn", 232, true, false},                 // RegisterPullTimeUpdateExclusionRequest
+    {"createdAt", 38, false, false},                    // RegisterPullTimeUpdateExclusionResponse
+    {"principalArn", 232, false, false},                // RegisterPullTimeUpdateExclusionResponse
+    {"message", 88, false, false},                      // RegistryPolicyNotFoundException
+    {"rules", 276, false, false},                       // RegistryScanningConfiguration
+    {"scanType", 318, false, false},                    // RegistryScanningConfiguration
+    {"repositoryFilters", 323, true, false},            // RegistryScanningRule
+    {"scanFrequency", 312, true, false},                // RegistryScanningRule
+    {"recommendation", 263, false, false},              // Remediation
+    {"rules", 286, true, false},                        // ReplicationConfiguration
+    {"region", 268, true, false},                       // ReplicationDestination
+    {"registryId", 271, true, false},                   // ReplicationDestination
+    {"destinations", 283, true, false},                 // ReplicationRule
+    {"repositoryFilters", 293, false, false},           // ReplicationRule
+    {"createdAt", 38, false, false},                    // Repository
+    {"encryptionConfiguration", 81, false, false},      // Repository
     {"imageScanningConfiguration", 149, false, false},  // Repository
-    {"imageTagMutability", 159, false, false},  // Repository
+    {"imageTagMutability", 159, false, false},          // Repository
     {"imageTagMutabilityExclusionFilters", 163, false, false},  // Repository
-    {"registryId", 271, false, false},  // Repository
-    {"repositoryArn", 4, false, false},  // Repository
-    {"repositoryName", 297, false, false},  // Repository
-    {"repositoryUri", 394, false, false},  // Repository
-    {"message", 88, false, false},  // RepositoryAlreadyExistsException
-    {"appliedFor", 261, false, false},  // RepositoryCreationTemplate
-    {"createdAt", 46, false, false},  // RepositoryCreationTemplate
-    {"customRoleArn", 40, false, false},  // RepositoryCreationTemplate
-    {"description", 307, false, false},  // RepositoryCreationTemplate
-    {"encryptionConfiguration", 82, false, false},  // RepositoryCreationTemplate
-    {"imageTagMutability", 159, false, false},  // RepositoryCreationTemplate
+    {"registryId", 271, false, false},                          // Repository
+    {"repositoryArn", 4, false, false},                         // Repository
+    {"repositoryName", 297, false, false},                      // Repository
+    {"repositoryUri", 394, false, false},                       // Repository
+    {"message", 88, false, false},                              // RepositoryAlreadyExistsException
+    {"appliedFor", 261, false, false},                          // RepositoryCreationTemplate
+    {"createdAt", 46, false, false},                            // RepositoryCreationTemplate
+    {"customRoleArn", 40, false, false},                        // RepositoryCreationTemplate
+    {"description", 307, false, false},                         // RepositoryCreationTemplate
+    {"encryptionConfiguration", 82, false, false},              // RepositoryCreationTemplate
+    {"imageTagMutability", 159, false, false},                  // RepositoryCreationTemplate
     {"imageTagMutabilityExclusionFilters", 163, false, false},  // RepositoryCreationTemplate
-    {"lifecyclePolicy", 207, false, false},  // RepositoryCreationTemplate
-    {"prefix", 230, false, false},  // RepositoryCreationTemplate
-    {"repositoryPolicy", 302, false, false},  // RepositoryCreationTemplate
-    {"resourceTags", 359, false, false},  // RepositoryCreationTemplate
-    {"updatedAt", 46, false, false},  // RepositoryCreationTemplate
-    {"filter", 295, true, false},  // RepositoryFilter
-    {"filterType", 294, true, false},  // RepositoryFilter
-    {"message", 88, false, false},  // RepositoryNotEmptyException
-    {"message", 88, false, false},  // RepositoryNotFoundException
-    {"message", 88, false, false},  // RepositoryPolicyNotFoundException
-    {"appliedScanFilters", 323, false, false},  // RepositoryScanningConfiguration
-    {"repositoryArn", 4, false, false},  // RepositoryScanningConfiguration
-    {"repositoryName", 297, false, false},  // RepositoryScanningConfiguration
-    {"scanFrequency", 312, false, false},  // RepositoryScanningConfiguration
-    {"scanOnPush", 314, false, false},  // RepositoryScanningConfiguration
-    {"failureCode", 319, false, false},  // RepositoryScanningConfigurationFailure
-    {"failureReason", 320, false, false},  // RepositoryScanningConfigurationFailure
-    {"repositoryName", 297, false, false},  // RepositoryScanningConfigurationFailure
-    {"details", 309, false, false},  // Resource
-    {"id", 310, false, false},  // Resource
-    {"tags", 364, false, false},  // Resource
-    {"type", 372, false, false},  // Resource
-    {"awsEcrContainerImage", 16, false, false},  // ResourceDetails
-    {"message", 88, false, false},  // ScanNotFoundException
-    {"filter", 325, true, false},  // ScanningRepositoryFilter
-    {"filterType", 324, true, false},  // ScanningRepositoryFilter
-    {"cvss", 44, false, false},  // ScoreDetails
-    {"message", 88, false, false},  // SecretNotFoundException
-    {"message", 88, false, false},  // ServerException
-    {"force", 102, false, false},  // SetRepositoryPolicyRequest
-    {"policyText", 302, true, false},  // SetRepositoryPolicyRequest
-    {"registryId", 271, false, false},  // SetRepositoryPolicyRequest
-    {"repositoryName", 297, true, false},  // SetRepositoryPolicyRequest
-    {"policyText", 302, false, false},  // SetRepositoryPolicyResponse
-    {"registryId", 271, false, false},  // SetRepositoryPolicyResponse
-    {"repositoryName", 297, false, false},  // SetRepositoryPolicyResponse
-    {"rules", 343, true, false},  // SigningConfiguration
-    {"message", 88, false, false},  // SigningConfigurationNotFoundException
-    {"filter", 341, true, false},  // SigningRepositoryFilter
-    {"filterType", 340, true, false},  // SigningRepositoryFilter
-    {"repositoryFilters", 339, false, false},  // SigningRule
-    {"signingProfileArn", 337, true, false},  // SigningRule
-    {"imageId", 135, true, false},  // StartImageScanRequest
-    {"registryId", 271, false, false},  // StartImageScanRequest
-    {"repositoryName", 297, true, false},  // StartImageScanRequest
-    {"imageId", 135, false, false},  // StartImageScanResponse
-    {"imageScanStatus", 148, false, false},  // StartImageScanResponse
-    {"registryId", 271, false, false},  // StartImageScanResponse
-    {"repositoryName", 297, false, false},  // StartImageScanResponse
-    {"lifecyclePolicyText", 206, false, false},  // StartLifecyclePolicyPreviewRequest
-    {"registryId", 271, false, false},  // StartLifecyclePolicyPreviewRequest
-    {"repositoryName", 297, true, false},  // StartLifecyclePolicyPreviewRequest
-    {"lifecyclePolicyText", 206, false, false},  // StartLifecyclePolicyPreviewResponse
-    {"registryId", 271, false, false},  // StartLifecyclePolicyPreviewResponse
-    {"repositoryName", 297, false, false},  // StartLifecyclePolicyPreviewResponse
-    {"status", 200, false, false},  // StartLifecyclePolicyPreviewResponse
-    {"imageDigest", 129, true, false},  // SubjectIdentifier
-    {"Key", 357, true, false},  // Tag
-    {"Value", 363, true, false},  // Tag
-    {"resourceArn", 4, true, false},  // TagResourceRequest
-    {"tags", 359, true, false},  // TagResourceRequest
-    {"message", 88, false, false},  // TemplateAlreadyExistsException
-    {"message", 88, false, false},  // TemplateNotFoundException
-    {"message", 88, false, false},  // TooManyTagsException
-    {"imageTotalCount", 126, false, false},  // TransitioningImageTotalCount
-    {"targetStorageClass", 205, false, false},  // TransitioningImageTotalCount
-    {"message", 88, false, false},  // UnableToAccessSecretException
-    {"message", 88, false, false},  // UnableToDecryptSecretValueException
-    {"message", 88, false, false},  // UnableToGetUpstreamImageException
-    {"message", 88, false, false},  // UnableToGetUpstreamLayerException
-    {"message", 88, false, false},  // UnableToListUpstreamImageReferrersException
-    {"message", 88, false, false},  // UnsupportedImageTypeException
-    {"message", 88, false, false},  // UnsupportedUpstreamRegistryException
-    {"resourceArn", 4, true, false},  // UntagResourceRequest
-    {"tagKeys", 358, true, false},  // UntagResourceRequest
-    {"imageId", 135, true, false},  // UpdateImageStorageClassRequest
-    {"registryId", 271, false, false},  // UpdateImageStorageClassRequest
-    {"repositoryName", 297, true, false},  // UpdateImageStorageClassRequest
-    {"targetStorageClass", 365, true, false},  // UpdateImageStorageClassRequest
-    {"imageId", 135, false, false},  // UpdateImageStorageClassResponse
-    {"imageStatus", 153, false, false},  // UpdateImageStorageClassResponse
-    {"registryId", 271, false, false},  // UpdateImageStorageClassResponse
-    {"repositoryName", 297, false, false},  // UpdateImageStorageClassResponse
-    {"credentialArn", 39, false, false},  // UpdatePullThroughCacheRuleRequest
-    {"customRoleArn", 40, false, false},  // UpdatePullThroughCacheRuleRequest
-    {"ecrRepositoryPrefix", 238, true, false},  // UpdatePullThroughCacheRuleRequest
-    {"registryId", 271, false, false},  // UpdatePullThroughCacheRuleRequest
-    {"credentialArn", 39, false, false},  // UpdatePullThroughCacheRuleResponse
-    {"customRoleArn", 40, false, false},  // UpdatePullThroughCacheRuleResponse
-    {"ecrRepositoryPrefix", 238, false, false},  // UpdatePullThroughCacheRuleResponse
-    {"registryId", 271, false, false},  // UpdatePullThroughCacheRuleResponse
-    {"updatedAt", 388, false, false},  // UpdatePullThroughCacheRuleResponse
+    {"lifecyclePolicy", 207, false, false},                     // RepositoryCreationTemplate
+    {"prefix", 230, false, false},                              // RepositoryCreationTemplate
+    {"repositoryPolicy", 302, false, false},                    // RepositoryCreationTemplate
+    {"resourceTags", 359, false, false},                        // RepositoryCreationTemplate
+    {"updatedAt", 46, false, false},                            // RepositoryCreationTemplate
+    {"filter", 295, true, false},                               // RepositoryFilter
+    {"filterType", 294, true, false},                           // RepositoryFilter
+    {"message", 88, false, false},                              // RepositoryNotEmptyException
+    {"message", 88, false, false},                              // RepositoryNotFoundException
+    {"message", 88, false, false},                              // RepositoryPolicyNotFoundException
+    {"appliedScanFilters", 323, false, false},                  // RepositoryScanningConfiguration
+    {"repositoryArn", 4, false, false},                         // RepositoryScanningConfiguration
+    {"repositoryName", 297, false, false},                      // RepositoryScanningConfiguration
+    {"scanFrequency", 312, false, false},                       // RepositoryScanningConfiguration
+    {"scanOnPush", 314, false, false},                          // RepositoryScanningConfiguration
+    {"failureCode", 319, false, false},               // RepositoryScanningConfigurationFailure
+    {"failureReason", 320, false, false},             // RepositoryScanningConfigurationFailure
+    {"repositoryName", 297, false, false},            // RepositoryScanningConfigurationFailure
+    {"details", 309, false, false},                   // Resource
+    {"id", 310, false, false},                        // Resource
+    {"tags", 364, false, false},                      // Resource
+    {"type", 372, false, false},                      // Resource
+    {"awsEcrContainerImage", 16, false, false},       // ResourceDetails
+    {"message", 88, false, false},                    // ScanNotFoundException
+    {"filter", 325, true, false},                     // ScanningRepositoryFilter
+    {"filterType", 324, true, false},                 // ScanningRepositoryFilter
+    {"cvss", 44, false, false},                       // ScoreDetails
+    {"message", 88, false, false},                    // SecretNotFoundException
+    {"message", 88, false, false},                    // ServerException
+    {"force", 102, false, false},                     // SetRepositoryPolicyRequest
+    {"policyText", 302, true, false},                 // SetRepositoryPolicyRequest
+    {"registryId", 271, false, false},                // SetRepositoryPolicyRequest
+    {"repositoryName", 297, true, false},             // SetRepositoryPolicyRequest
+    {"policyText", 302, false, false},                // SetRepositoryPolicyResponse
+    {"registryId", 271, false, false},                // SetRepositoryPolicyResponse
+    {"repositoryName", 297, false, false},            // SetRepositoryPolicyResponse
+    {"rules", 343, true, false},                      // SigningConfiguration
+    {"message", 88, false, false},                    // SigningConfigurationNotFoundException
+    {"filter", 341, true, false},                     // SigningRepositoryFilter
+    {"filterType", 340, true, false},                 // SigningRepositoryFilter
+    {"repositoryFilters", 339, false, false},         // SigningRule
+    {"signingProfileArn", 337, true, false},          // SigningRule
+    {"imageId", 135, true, false},                    // StartImageScanRequest
+    {"registryId", 271, false, false},                // StartImageScanRequest
+    {"repositoryName", 297, true, false},             // StartImageScanRequest
+    {"imageId", 135, false, false},                   // StartImageScanResponse
+    {"imageScanStatus", 148, false, false},           // StartImageScanResponse
+    {"registryId", 271, false, false},                // StartImageScanResponse
+    {"repositoryName", 297, false, false},            // StartImageScanResponse
+    {"lifecyclePolicyText", 206, false, false},       // StartLifecyclePolicyPreviewRequest
+    {"registryId", 271, false, false},                // StartLifecyclePolicyPreviewRequest
+    {"repositoryName", 297, true, false},             // StartLifecyclePolicyPreviewRequest
+    {"lifecyclePolicyText", 206, false, false},       // StartLifecyclePolicyPreviewResponse
+    {"registryId", 271, false, false},                // StartLifecyclePolicyPreviewResponse
+    {"repositoryName", 297, false, false},            // StartLifecyclePolicyPreviewResponse
+    {"status", 200, false, false},                    // StartLifecyclePolicyPreviewResponse
+    {"imageDigest", 129, true, false},                // SubjectIdentifier
+    {"Key", 357, true, false},                        // Tag
+    {"Value", 363, true, false},                      // Tag
+    {"resourceArn", 4, true, false},                  // TagResourceRequest
+    {"tags", 359, true, false},                       // TagResourceRequest
+    {"message", 88, false, false},                    // TemplateAlreadyExistsException
+    {"message", 88, false, false},                    // TemplateNotFoundException
+    {"message", 88, false, false},                    // TooManyTagsException
+    {"imageTotalCount", 126, false, false},           // TransitioningImageTotalCount
+    {"targetStorageClass", 205, false, false},        // TransitioningImageTotalCount
+    {"message", 88, false, false},                    // UnableToAccessSecretException
+    {"message", 88, false, false},                    // UnableToDecryptSecretValueException
+    {"message", 88, false, false},                    // UnableToGetUpstreamImageException
+    {"message", 88, false, false},                    // UnableToGetUpstreamLayerException
+    {"message", 88, false, false},                    // UnableToListUpstreamImageReferrersException
+    {"message", 88, false, false},                    // UnsupportedImageTypeException
+    {"message", 88, false, false},                    // UnsupportedUpstreamRegistryException
+    {"resourceArn", 4, true, false},                  // UntagResourceRequest
+    {"tagKeys", 358, true, false},                    // UntagResourceRequest
+    {"imageId", 135, true, false},                    // UpdateImageStorageClassRequest
+    {"registryId", 271, false, false},                // UpdateImageStorageClassRequest
+    {"repositoryName", 297, true, false},             // UpdateImageStorageClassRequest
+    {"targetStorageClass", 365, true, false},         // UpdateImageStorageClassRequest
+    {"imageId", 135, false, false},                   // UpdateImageStorageClassResponse
+    {"imageStatus", 153, false, false},               // UpdateImageStorageClassResponse
+    {"registryId", 271, false, false},                // UpdateImageStorageClassResponse
+    {"repositoryName", 297, false, false},            // UpdateImageStorageClassResponse
+    {"credentialArn", 39, false, false},              // UpdatePullThroughCacheRuleRequest
+    {"customRoleArn", 40, false, false},              // UpdatePullThroughCacheRuleRequest
+    {"ecrRepositoryPrefix", 238, true, false},        // UpdatePullThroughCacheRuleRequest
+    {"registryId", 271, false, false},                // UpdatePullThroughCacheRuleRequest
+    {"credentialArn", 39, false, false},              // UpdatePullThroughCacheRuleResponse
+    {"customRoleArn", 40, false, false},              // UpdatePullThroughCacheRuleResponse
+    {"ecrRepositoryPrefix", 238, false, false},       // UpdatePullThroughCacheRuleResponse
+    {"registryId", 271, false, false},                // UpdatePullThroughCacheRuleResponse
+    {"updatedAt", 388, false, false},                 // UpdatePullThroughCacheRuleResponse
     {"upstreamRepositoryPrefix", 238, false, false},  // UpdatePullThroughCacheRuleResponse
-    {"appliedFor", 261, false, false},  // UpdateRepositoryCreationTemplateRequest
-    {"customRoleArn", 40, false, false},  // UpdateRepositoryCreationTemplateRequest
-    {"description", 307, false, false},  // UpdateRepositoryCreationTemplateRequest
-    {"encryptionConfiguration", 82, false, false},  // UpdateRepositoryCreationTemplateRequest
-    {"imageTagMutability", 159, false, false},  // UpdateRepositoryCreationTemplateRequest
-    {"imageTagMutabilityExclusionFilters", 163, false, false},  // UpdateRepositoryCreationTemplateRequest
-    {"lifecyclePolicy", 207, false, false},  // UpdateRepositoryCreationTemplateRequest
-    {"prefix", 230, true, false},  // UpdateRepositoryCreationTemplateRequest
-    {"repositoryPolicy", 302, false, false},  // UpdateRepositoryCreationTemplateRequest
-    {"resourceTags", 359, false, false},  // UpdateRepositoryCreationTemplateRequest
-    {"registryId", 271, false, false},  // UpdateRepositoryCreationTemplateResponse
+    {"appliedFor", 261, false, false},                // UpdateRepositoryCreationTemplateRequest
+    {"customRoleArn", 40, false, false},              // UpdateRepositoryCreationTemplateRequest
+    {"description", 307, false, false},               // UpdateRepositoryCreationTemplateRequest
+    {"encryptionConfiguration", 82, false, false},    // UpdateRepositoryCreationTemplateRequest
+    {"imageTagMutability", 159, false, false},        // UpdateRepositoryCreationTemplateRequest
+    {"imageTagMutabilityExclusionFilters", 163, false,
+     false},                                            // UpdateRepositoryCreationTemplateRequest
+    {"lifecyclePolicy", 207, false, false},             // UpdateRepositoryCreationTemplateRequest
+    {"prefix", 230, true, false},                       // UpdateRepositoryCreationTemplateRequest
+    {"repositoryPolicy", 302, false, false},            // UpdateRepositoryCreationTemplateRequest
+    {"resourceTags", 359, false, false},                // UpdateRepositoryCreationTemplateRequest
+    {"registryId", 271, false, false},                  // UpdateRepositoryCreationTemplateResponse
     {"repositoryCreationTemplate", 290, false, false},  // UpdateRepositoryCreationTemplateResponse
-    {"layerPartBlob", 190, true, false},  // UploadLayerPartRequest
-    {"partFirstByte", 228, true, false},  // UploadLayerPartRequest
-    {"partLastByte", 228, true, false},  // UploadLayerPartRequest
-    {"registryId", 271, false, false},  // UploadLayerPartRequest
-    {"repositoryName", 297, true, false},  // UploadLayerPartRequest
-    {"uploadId", 389, true, false},  // UploadLayerPartRequest
-    {"lastByteReceived", 228, false, false},  // UploadLayerPartResponse
-    {"registryId", 271, false, false},  // UploadLayerPartResponse
-    {"repositoryName", 297, false, false},  // UploadLayerPartResponse
-    {"uploadId", 389, false, false},  // UploadLayerPartResponse
-    {"message", 88, false, false},  // UploadNotFoundException
-    {"ecrRepositoryPrefix", 238, true, false},  // ValidatePullThroughCacheRuleRequest
-    {"registryId", 271, false, false},  // ValidatePullThroughCacheRuleRequest
-    {"credentialArn", 39, false, false},  // ValidatePullThroughCacheRuleResponse
-    {"customRoleArn", 40, false, false},  // ValidatePullThroughCacheRuleResponse
-    {"ecrRepositoryPrefix", 238, false, false},  // ValidatePullThroughCacheRuleResponse
-    {"failure", 225, false, false},  // ValidatePullThroughCacheRuleResponse
-    {"isValid", 172, false, false},  // ValidatePullThroughCacheRuleResponse
-    {"registryId", 271, false, false},  // ValidatePullThroughCacheRuleResponse
-    {"upstreamRegistryUrl", 394, false, false},  // ValidatePullThroughCacheRuleResponse
-    {"upstreamRepositoryPrefix", 238, false, false},  // ValidatePullThroughCacheRuleResponse
-    {"message", 88, false, false},  // ValidationException
-    {"arch", 3, false, false},  // VulnerablePackage
-    {"epoch", 86, false, false},  // VulnerablePackage
-    {"filePath", 94, false, false},  // VulnerablePackage
-    {"fixedInVersion", 101, false, false},  // VulnerablePackage
-    {"name", 402, false, false},  // VulnerablePackage
-    {"packageManager", 226, false, false},  // VulnerablePackage
-    {"release", 279, false, false},  // VulnerablePackage
-    {"sourceLayerHash", 348, false, false},  // VulnerablePackage
-    {"version", 398, false, false},  // VulnerablePackage
+    {"layerPartBlob", 190, true, false},                // UploadLayerPartRequest
+    {"partFirstByte", 228, true, false},                // UploadLayerPartRequest
+    {"partLastByte", 228, true, false},                 // UploadLayerPartRequest
+    {"registryId", 271, false, false},                  // UploadLayerPartRequest
+    {"repositoryName", 297, true, false},               // UploadLayerPartRequest
+    {"uploadId", 389, true, false},                     // UploadLayerPartRequest
+    {"lastByteReceived", 228, false, false},            // UploadLayerPartResponse
+    {"registryId", 271, false, false},                  // UploadLayerPartResponse
+    {"repositoryName", 297, false, false},              // UploadLayerPartResponse
+    {"uploadId", 389, false, false},                    // UploadLayerPartResponse
+    {"message", 88, false, false},                      // UploadNotFoundException
+    {"ecrRepositoryPrefix", 238, true, false},          // ValidatePullThroughCacheRuleRequest
+    {"registryId", 271, false, false},                  // ValidatePullThroughCacheRuleRequest
+    {"credentialArn", 39, false, false},                // ValidatePullThroughCacheRuleResponse
+    {"customRoleArn", 40, false, false},                // ValidatePullThroughCacheRuleResponse
+    {"ecrRepositoryPrefix", 238, false, false},         // ValidatePullThroughCacheRuleResponse
+    {"failure", 225, false, false},                     // ValidatePullThroughCacheRuleResponse
+    {"isValid", 172, false, false},                     // ValidatePullThroughCacheRuleResponse
+    {"registryId", 271, false, false},                  // ValidatePullThroughCacheRuleResponse
+    {"upstreamRegistryUrl", 394, false, false},         // ValidatePullThroughCacheRuleResponse
+    {"upstreamRepositoryPrefix", 238, false, false},    // ValidatePullThroughCacheRuleResponse
+    {"message", 88, false, false},                      // ValidationException
+    {"arch", 3, false, false},                          // VulnerablePackage
+    {"epoch", 86, false, false},                        // VulnerablePackage
+    {"filePath", 94, false, false},                     // VulnerablePackage
+    {"fixedInVersion", 101, false, false},              // VulnerablePackage
+    {"name", 402, false, false},                        // VulnerablePackage
+    {"packageManager", 226, false, false},              // VulnerablePackage
+    {"release", 279, false, false},                     // VulnerablePackage
+    {"sourceLayerHash", 348, false, false},             // VulnerablePackage
+    {"version", 398, false, false},                     // VulnerablePackage
 };
 
 constexpr std::string_view kEnumValues[] = {
-    "ACTIVE", "ARCHIVED", "ACTIVATING",  // ArtifactStatus
-    "ACTIVE", "ARCHIVED", "ACTIVATING", "ANY",  // ArtifactStatusFilter
-    "AES256", "KMS", "KMS_DSSE",  // EncryptionType
-    "INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL", "UNDEFINED",  // FindingSeverity
-    "EXPIRE", "TRANSITION",  // ImageActionType
-    "InvalidImageDigest", "InvalidImageTag", "ImageTagDoesNotMatchDigest", "ImageNotFound", "MissingDigestAndTag", "ImageReferencedByManifestList", "KmsError", "UpstreamAccessDenied", "UpstreamTooManyRequests", "UpstreamUnavailable", "ImageInaccessible",  // ImageFailureCode
-    "ACTIVE", "ARCHIVED", "ACTIVATING",  // ImageStatus
-    "ACTIVE", "ARCHIVED", "ACTIVATING", "ANY",  // ImageStatusFilter
-    "MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION",  // ImageTagMutability
-    "WILDCARD",  // ImageTagMutabilityExclusionFilterType
-    "AVAILABLE", "UNAVAILABLE", "ARCHIVED",  // LayerAvailability
-    "InvalidLayerDigest", "MissingLayerDigest",  // LayerFailureCode
-    "IN_PROGRESS", "COMPLETE", "EXPIRED", "FAILED",  // LifecyclePolicyPreviewStatus
-    "ARCHIVE", "STANDARD",  // LifecyclePolicyStorageClass
-    "ARCHIVE",  // LifecyclePolicyTargetStorageClass
-    "REPLICATION", "PULL_THROUGH_CACHE", "CREATE_ON_PUSH",  // RCTAppliedFor
-    "IN_PROGRESS", "COMPLETE", "FAILED",  // ReplicationStatus
+    "ACTIVE",
+    "ARCHIVED",
+    "ACTIVATING",  // ArtifactStatus
+    "ACTIVE",
+    "ARCHIVED",
+    "ACTIVATING",
+    "ANY",  // ArtifactStatusFilter
+    "AES256",
+    "KMS",
+    "KMS_DSSE",  // EncryptionType
+    "INFORMATIONAL",
+    "LOW",
+    "MEDIUM",
+    "HIGH",
+    "CRITICAL",
+    "UNDEFINED",  // FindingSeverity
+    "EXPIRE",
+    "TRANSITION",  // ImageActionType
+    "InvalidImageDigest",
+    "InvalidImageTag",
+    "ImageTagDoesNotMatchDigest",
+    "ImageNotFound",
+    "MissingDigestAndTag",
+    "ImageReferencedByManifestList",
+    "KmsError",
+    "UpstreamAccessDenied",
+    "UpstreamTooManyRequests",
+    "UpstreamUnavailable",
+    "ImageInaccessible",  // ImageFailureCode
+    "ACTIVE",
+    "ARCHIVED",
+    "ACTIVATING",  // ImageStatus
+    "ACTIVE",
+    "ARCHIVED",
+    "ACTIVATING",
+    "ANY",  // ImageStatusFilter
+    "MUTABLE",
+    "IMMUTABLE",
+    "IMMUTABLE_WITH_EXCLUSION",
+    "MUTABLE_WITH_EXCLUSION",  // ImageTagMutability
+    "WILDCARD",                // ImageTagMutabilityExclusionFilterType
+    "AVAILABLE",
+    "UNAVAILABLE",
+    "ARCHIVED",  // LayerAvailability
+    "InvalidLayerDigest",
+    "MissingLayerDigest",  // LayerFailureCode
+    "IN_PROGRESS",
+    "COMPLETE",
+    "EXPIRED",
+    "FAILED",  // LifecyclePolicyPreviewStatus
+    "ARCHIVE",
+    "STANDARD",  // LifecyclePolicyStorageClass
+    "ARCHIVE",   // LifecyclePolicyTargetStorageClass
+    "REPLICATION",
+    "PULL_THROUGH_CACHE",
+    "CREATE_ON_PUSH",  // RCTAppliedFor
+    "IN_PROGRESS",
+    "COMPLETE",
+    "FAILED",        // ReplicationStatus
     "PREFIX_MATCH",  // RepositoryFilterType
-    "SCAN_ON_PUSH", "CONTINUOUS_SCAN", "MANUAL",  // ScanFrequency
-    "IN_PROGRESS", "COMPLETE", "FAILED", "UNSUPPORTED_IMAGE", "ACTIVE", "PENDING", "SCAN_ELIGIBILITY_EXPIRED", "FINDINGS_UNAVAILABLE", "LIMIT_EXCEEDED", "IMAGE_ARCHIVED",  // ScanStatus
-    "BASIC", "ENHANCED",  // ScanType
+    "SCAN_ON_PUSH",
+    "CONTINUOUS_SCAN",
+    "MANUAL",  // ScanFrequency
+    "IN_PROGRESS",
+    "COMPLETE",
+    "FAILED",
+    "UNSUPPORTED_IMAGE",
+    "ACTIVE",
+    "PENDING",
+    "SCAN_ELIGIBILITY_EXPIRED",
+    "FINDINGS_UNAVAILABLE",
+    "LIMIT_EXCEEDED",
+    "IMAGE_ARCHIVED",  // ScanStatus
+    "BASIC",
+    "ENHANCED",              // ScanType
     "REPOSITORY_NOT_FOUND",  // ScanningConfigurationFailureCode
-    "WILDCARD",  // ScanningRepositoryFilterType
-    "WILDCARD_MATCH",  // SigningRepositoryFilterType
-    "IN_PROGRESS", "COMPLETE", "FAILED",  // SigningStatus
-    "TAGGED", "UNTAGGED", "ANY",  // TagStatus
-    "STANDARD", "ARCHIVE",  // TargetStorageClass
-    "ecr", "ecr-public", "quay", "k8s", "docker-hub", "github-container-registry", "azure-container-registry", "gitlab-container-registry", "chainguard",  // UpstreamRegistry
+    "WILDCARD",              // ScanningRepositoryFilterType
+    "WILDCARD_MATCH",        // SigningRepositoryFilterType
+    "IN_PROGRESS",
+    "COMPLETE",
+    "FAILED",  // SigningStatus
+    "TAGGED",
+    "UNTAGGED",
+    "ANY",  // TagStatus
+    "STANDARD",
+    "ARCHIVE",  // TargetStorageClass
+    "ecr",
+    "ecr-public",
+    "quay",
+    "k8s",
+    "docker-hub",
+    "github-container-registry",
+    "azure-container-registry",
+    "gitlab-container-registry",
+    "chainguard",  // UpstreamRegistry
 };
 
 constexpr std::string_view kOperationErrors[] = {
-    "RepositoryNotFoundException", "InvalidParameterException", "ServerException",  // BatchCheckLayerAvailability
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException",  // BatchDeleteImage
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "LimitExceededException", "UnableToGetUpstreamImageException",  // BatchGetImage
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "ValidationException",  // BatchGetRepositoryScanningConfiguration
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "UploadNotFoundException", "InvalidLayerException", "LayerPartTooSmallException", "LayerAlreadyExistsException", "EmptyUploadException", "KmsException",  // CompleteLayerUpload
-    "ServerException", "InvalidParameterException", "ValidationException", "PullThroughCacheRuleAlreadyExistsException", "UnsupportedUpstreamRegistryException", "LimitExceededException", "UnableToAccessSecretException", "SecretNotFoundException", "UnableToDecryptSecretValueException",  // CreatePullThroughCacheRule
-    "ServerException", "InvalidParameterException", "InvalidTagParameterException", "TooManyTagsException", "RepositoryAlreadyExistsException", "LimitExceededException", "KmsException",  // CreateRepository
-    "ServerException", "ValidationException", "InvalidParameterException", "LimitExceededException", "TemplateAlreadyExistsException",  // CreateRepositoryCreationTemplate
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "LifecyclePolicyNotFoundException", "ValidationException",  // DeleteLifecyclePolicy
-    "ServerException", "InvalidParameterException", "ValidationException", "PullThroughCacheRuleNotFoundException",  // DeletePullThroughCacheRule
-    "ServerException", "InvalidParameterException", "RegistryPolicyNotFoundException", "ValidationException",  // DeleteRegistryPolicy
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "RepositoryNotEmptyException", "KmsException",  // DeleteRepository
-    "ServerException", "ValidationException", "InvalidParameterException", "TemplateNotFoundException",  // DeleteRepositoryCreationTemplate
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "RepositoryPolicyNotFoundException",  // DeleteRepositoryPolicy
-    "ServerException", "ValidationException", "SigningConfigurationNotFoundException",  // DeleteSigningConfiguration
-    "InvalidParameterException", "ExclusionNotFoundException", "LimitExceededException", "ValidationException", "ServerException",  // DeregisterPullTimeUpdateExclusion
-    "ServerException", "InvalidParameterException", "ImageNotFoundException", "RepositoryNotFoundException", "ValidationException",  // DescribeImageReplicationStatus
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "ImageNotFoundException", "ScanNotFoundException", "ValidationException",  // DescribeImageScanFindings
-    "ServerException", "InvalidParameterException", "ValidationException", "ImageNotFoundException", "RepositoryNotFoundException",  // DescribeImageSigningStatus
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "ImageNotFoundException",  // DescribeImages
-    "ServerException", "InvalidParameterException", "ValidationException", "PullThroughCacheRuleNotFoundException",  // DescribePullThroughCacheRules
-    "ServerException", "InvalidParameterException", "ValidationException",  // DescribeRegistry
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException",  // DescribeRepositories
-    "ServerException", "ValidationException", "InvalidParameterException",  // DescribeRepositoryCreationTemplates
-    "ServerException", "ValidationException", "InvalidParameterException",  // GetAccountSetting
-    "ServerException", "InvalidParameterException",  // GetAuthorizationToken
-    "ServerException", "InvalidParameterException", "LayersNotFoundException", "LayerInaccessibleException", "RepositoryNotFoundException", "UnableToGetUpstreamLayerException",  // GetDownloadUrlForLayer
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "LifecyclePolicyNotFoundException", "ValidationException",  // GetLifecyclePolicy
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "LifecyclePolicyPreviewNotFoundException", "ValidationException",  // GetLifecyclePolicyPreview
-    "ServerException", "InvalidParameterException", "RegistryPolicyNotFoundException", "ValidationException",  // GetRegistryPolicy
-    "ServerException", "InvalidParameterException", "ValidationException",  // GetRegistryScanningConfiguration
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "RepositoryPolicyNotFoundException",  // GetRepositoryPolicy
-    "ServerException", "InvalidParameterException", "ValidationException", "SigningConfigurationNotFoundException",  // GetSigningConfiguration
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "KmsException",  // InitiateLayerUpload
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "ValidationException", "UnableToListUpstreamImageReferrersException",  // ListImageReferrers
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException",  // ListImages
-    "InvalidParameterException", "ValidationException", "LimitExceededException", "ServerException",  // ListPullTimeUpdateExclusions
-    "InvalidParameterException", "RepositoryNotFoundException", "ServerException",  // ListTagsForResource
-    "ServerException", "ValidationException", "InvalidParameterException", "LimitExceededException",  // PutAccountSetting
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "ImageAlreadyExistsException", "LayersNotFoundException", "ReferencedImagesNotFoundException", "LimitExceededException", "ImageTagAlreadyExistsException", "ImageDigestDoesNotMatchException", "KmsException",  // PutImage
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "ValidationException",  // PutImageScanningConfiguration
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException",  // PutImageTagMutability
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "ValidationException",  // PutLifecyclePolicy
-    "ServerException", "InvalidParameterException", "ValidationException",  // PutRegistryPolicy
-    "ServerException", "InvalidParameterException", "ValidationException", "BlockedByOrganizationPolicyException",  // PutRegistryScanningConfiguration
-    "ServerException", "InvalidParameterException", "ValidationException",  // PutReplicationConfiguration
-    "ServerException", "InvalidParameterException", "ValidationException",  // PutSigningConfiguration
-    "InvalidParameterException", "ExclusionAlreadyExistsException", "LimitExceededException", "ValidationException", "ServerException",  // RegisterPullTimeUpdateExclusion
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException",  // SetRepositoryPolicy
-    "ServerException", "InvalidParameterException", "UnsupportedImageTypeException", "LimitExceededException", "RepositoryNotFoundException", "ImageNotFoundException", "ValidationException", "ImageArchivedException",  // StartImageScan
-    "ServerException", "InvalidParameterException", "RepositoryNotFoundException", "LifecyclePolicyNotFoundException", "LifecyclePolicyPreviewInProgressException", "ValidationException",  // StartLifecyclePolicyPreview
-    "InvalidParameterException", "InvalidTagParameterException", "TooManyTagsException", "RepositoryNotFoundException", "ServerException",  // TagResource
-    "InvalidParameterException", "InvalidTagParameterException", "TooManyTagsException", "RepositoryNotFoundException", "ServerException",  // UntagResource
-    "InvalidParameterException", "ImageNotFoundException", "ImageStorageClassUpdateNotSupportedException", "RepositoryNotFoundException", "ServerException", "ValidationException",  // UpdateImageStorageClass
-    "ServerException", "InvalidParameterException", "ValidationException", "UnableToAccessSecretException", "PullThroughCacheRuleNotFoundException", "SecretNotFoundException", "UnableToDecryptSecretValueException",  // UpdatePullThroughCacheRule
-    "ServerException", "ValidationException", "InvalidParameterException", "TemplateNotFoundException",  // UpdateRepositoryCreationTemplate
-    "ServerException", "InvalidParameterException", "InvalidLayerPartException", "RepositoryNotFoundException", "UploadNotFoundException", "LimitExceededException", "KmsException",  // UploadLayerPart
-    "ServerException", "InvalidParameterException", "ValidationException", "PullThroughCacheRuleNotFoundException",  // ValidatePullThroughCacheRule
+    "RepositoryNotFoundException",
+    "InvalidParameterException",
+    "ServerException",  // BatchCheckLayerAvailability
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",  // BatchDeleteImage
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "LimitExceededException",
+    "UnableToGetUpstreamImageException",  // BatchGetImage
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "ValidationException",  // BatchGetRepositoryScanningConfiguration
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "UploadNotFoundException",
+    "InvalidLayerException",
+    "LayerPartTooSmallException",
+    "LayerAlreadyExistsException",
+    "EmptyUploadException",
+    "KmsException",  // CompleteLayerUpload
+    "ServerException",
+    "InvalidParameterException",
+    "ValidationException",
+    "PullThroughCacheRuleAlreadyExistsException",
+    "UnsupportedUpstreamRegistryException",
+    "LimitExceededException",
+    "UnableToAccessSecretException",
+    "SecretNotFoundException",
+    "UnableToDecryptSecretValueException",  // CreatePullThroughCacheRule
+    "ServerException",
+    "InvalidParameterException",
+    "InvalidTagParameterException",
+    "TooManyTagsException",
+    "RepositoryAlreadyExistsException",
+    "LimitExceededException",
+    "KmsException",  // CreateRepository
+    "ServerException",
+    "ValidationException",
+    "InvalidParameterException",
+    "LimitExceededException",
+    "TemplateAlreadyExistsException",  // CreateRepositoryCreationTemplate
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "LifecyclePolicyNotFoundException",
+    "ValidationException",  // DeleteLifecyclePolicy
+    "ServerException",
+    "InvalidParameterException",
+    "ValidationException",
+    "PullThroughCacheRuleNotFoundException",  // DeletePullThroughCacheRule
+    "ServerException",
+    "InvalidParameterException",
+    "RegistryPolicyNotFoundException",
+    "ValidationException",  // DeleteRegistryPolicy
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "RepositoryNotEmptyException",
+    "KmsException",  // DeleteRepository
+    "ServerException",
+    "ValidationException",
+    "InvalidParameterException",
+    "TemplateNotFoundException",  // DeleteRepositoryCreationTemplate
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "RepositoryPolicyNotFoundException",  // DeleteRepositoryPolicy
+    "ServerException",
+    "ValidationException",
+    "SigningConfigurationNotFoundException",  // DeleteSigningConfiguration
+    "InvalidParameterException",
+    "ExclusionNotFoundException",
+    "LimitExceededException",
+    "ValidationException",
+    "ServerException",  // DeregisterPullTimeUpdateExclusion
+    "ServerException",
+    "InvalidParameterException",
+    "ImageNotFoundException",
+    "RepositoryNotFoundException",
+    "ValidationException",  // DescribeImageReplicationStatus
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "ImageNotFoundException",
+    "ScanNotFoundException",
+    "ValidationException",  // DescribeImageScanFindings
+    "ServerException",
+    "InvalidParameterException",
+    "ValidationException",
+    "ImageNotFoundException",
+    "RepositoryNotFoundException",  // DescribeImageSigningStatus
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "ImageNotFoundException",  // DescribeImages
+    "ServerException",
+    "InvalidParameterException",
+    "ValidationException",
+    "PullThroughCacheRuleNotFoundException",  // DescribePullThroughCacheRules
+    "ServerException",
+    "InvalidParameterException",
+    "ValidationException",  // DescribeRegistry
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",  // DescribeRepositories
+    "ServerException",
+    "ValidationException",
+    "InvalidParameterException",  // DescribeRepositoryCreationTemplates
+    "ServerException",
+    "ValidationException",
+    "InvalidParameterException",  // GetAccountSetting
+    "ServerException",
+    "InvalidParameterException",  // GetAuthorizationToken
+    "ServerException",
+    "InvalidParameterException",
+    "LayersNotFoundException",
+    "LayerInaccessibleException",
+    "RepositoryNotFoundException",
+    "UnableToGetUpstreamLayerException",  // GetDownloadUrlForLayer
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "LifecyclePolicyNotFoundException",
+    "ValidationException",  // GetLifecyclePolicy
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "LifecyclePolicyPreviewNotFoundException",
+    "ValidationException",  // GetLifecyclePolicyPreview
+    "ServerException",
+    "InvalidParameterException",
+    "RegistryPolicyNotFoundException",
+    "ValidationException",  // GetRegistryPolicy
+    "ServerException",
+    "InvalidParameterException",
+    "ValidationException",  // GetRegistryScanningConfiguration
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "RepositoryPolicyNotFoundException",  // GetRepositoryPolicy
+    "ServerException",
+    "InvalidParameterException",
+    "ValidationException",
+    "SigningConfigurationNotFoundException",  // GetSigningConfiguration
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "KmsException",  // InitiateLayerUpload
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "ValidationException",
+    "UnableToListUpstreamImageReferrersException",  // ListImageReferrers
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",  // ListImages
+    "InvalidParameterException",
+    "ValidationException",
+    "LimitExceededException",
+    "ServerException",  // ListPullTimeUpdateExclusions
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "ServerException",  // ListTagsForResource
+    "ServerException",
+    "ValidationException",
+    "InvalidParameterException",
+    "LimitExceededException",  // PutAccountSetting
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "ImageAlreadyExistsException",
+    "LayersNotFoundException",
+    "ReferencedImagesNotFoundException",
+    "LimitExceededException",
+    "ImageTagAlreadyExistsException",
+    "ImageDigestDoesNotMatchException",
+    "KmsException",  // PutImage
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "ValidationException",  // PutImageScanningConfiguration
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",  // PutImageTagMutability
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "ValidationException",  // PutLifecyclePolicy
+    "ServerException",
+    "InvalidParameterException",
+    "ValidationException",  // PutRegistryPolicy
+    "ServerException",
+    "InvalidParameterException",
+    "ValidationException",
+    "BlockedByOrganizationPolicyException",  // PutRegistryScanningConfiguration
+    "ServerException",
+    "InvalidParameterException",
+    "ValidationException",  // PutReplicationConfiguration
+    "ServerException",
+    "InvalidParameterException",
+    "ValidationException",  // PutSigningConfiguration
+    "InvalidParameterException",
+    "ExclusionAlreadyExistsException",
+    "LimitExceededException",
+    "ValidationException",
+    "ServerException",  // RegisterPullTimeUpdateExclusion
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",  // SetRepositoryPolicy
+    "ServerException",
+    "InvalidParameterException",
+    "UnsupportedImageTypeException",
+    "LimitExceededException",
+    "RepositoryNotFoundException",
+    "ImageNotFoundException",
+    "ValidationException",
+    "ImageArchivedException",  // StartImageScan
+    "ServerException",
+    "InvalidParameterException",
+    "RepositoryNotFoundException",
+    "LifecyclePolicyNotFoundException",
+    "LifecyclePolicyPreviewInProgressException",
+    "ValidationException",  // StartLifecyclePolicyPreview
+    "InvalidParameterException",
+    "InvalidTagParameterException",
+    "TooManyTagsException",
+    "RepositoryNotFoundException",
+    "ServerException",  // TagResource
+    "InvalidParameterException",
+    "InvalidTagParameterException",
+    "TooManyTagsException",
+    "RepositoryNotFoundException",
+    "ServerException",  // UntagResource
+    "InvalidParameterException",
+    "ImageNotFoundException",
+    "ImageStorageClassUpdateNotSupportedException",
+    "RepositoryNotFoundException",
+    "ServerException",
+    "ValidationException",  // UpdateImageStorageClass
+    "ServerException",
+    "InvalidParameterException",
+    "ValidationException",
+    "UnableToAccessSecretException",
+    "PullThroughCacheRuleNotFoundException",
+    "SecretNotFoundException",
+    "UnableToDecryptSecretValueException",  // UpdatePullThroughCacheRule
+    "ServerException",
+    "ValidationException",
+    "InvalidParameterException",
+    "TemplateNotFoundException",  // UpdateRepositoryCreationTemplate
+    "ServerException",
+    "InvalidParameterException",
+    "InvalidLayerPartException",
+    "RepositoryNotFoundException",
+    "UploadNotFoundException",
+    "LimitExceededException",
+    "KmsException",  // UploadLayerPart
+    "ServerException",
+    "InvalidParameterException",
+    "ValidationException",
+    "PullThroughCacheRuleNotFoundException",  // ValidatePullThroughCacheRule
 };
 
 constexpr std::string_view kResultKeys[] = {
-    "imageScanFindings.findings", "imageScanFindings.enhancedFindings",  // DescribeImageScanFindings
-    "imageDetails",  // DescribeImages
-    "pullThroughCacheRules",  // DescribePullThroughCacheRules
-    "repositories",  // DescribeRepositories
-    "repositoryCreationTemplates",  // DescribeRepositoryCreationTemplates
-    "previewResults",  // GetLifecyclePolicyPreview
-    "imageIds",  // ListImages
+    "imageScanFindings.findings",
+    "imageScanFindings.enhancedFindings",  // DescribeImageScanFindings
+    "imageDetails",                        // DescribeImages
+    "pullThroughCacheRules",               // DescribePullThroughCacheRules
+    "repositories",                        // DescribeRepositories
+    "repositoryCreationTemplates",         // DescribeRepositoryCreationTemplates
+    "previewResults",                      // GetLifecyclePolicyPreview
+    "imageIds",                            // ListImages
 };
 
 constexpr std::string_view kNonAggregateKeys[] = {
-    "registryId", "repositoryName", "imageId", "imageScanStatus", "imageScanFindings",  // DescribeImageScanFindings
-    "registryId",  // DescribeRepositoryCreationTemplates
-    "registryId", "repositoryName", "lifecyclePolicyText", "status", "summary",  // GetLifecyclePolicyPreview
+    "registryId",      "repositoryName",    "imageId",
+    "imageScanStatus", "imageScanFindings",  // DescribeImageScanFindings
+    "registryId",                            // DescribeRepositoryCreationTemplates
+    "registryId",      "repositoryName",    "lifecyclePolicyText",
+    "status",          "summary",  // GetLifecyclePolicyPreview
 };
 
 constexpr std::array<ShapeInfo, 404> kShapes{{
-    ShapeInfo{"AccountSettingName", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{1}, std::int64_t{64}, "", {}, false},
-    ShapeInfo{"AccountSettingValue", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Annotations", ShapeKind::kMap, {}, 354, 354,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Arch", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Arn", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ArtifactStatus", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 0, 3), false},
-    ShapeInfo{"ArtifactStatusFilter", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 3, 4), false},
-    ShapeInfo{"ArtifactType", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{1}, std::int64_t{255}, "", {}, false},
-    ShapeInfo{"ArtifactTypeList", ShapeKind::kList, {}, 7, kNoShape,
-              std::int64_t{0}, std::int64_t{5}, "", {}, false},
-    ShapeInfo{"Attribute", ShapeKind::kStructure, std::span(kMembers + 0, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"AttributeKey", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{1}, std::int64_t{128}, "", {}, false},
-    ShapeInfo{"AttributeList", ShapeKind::kList, {}, 9, kNoShape,
-              std::int64_t{0}, std::int64_t{50}, "", {}, false},
-    ShapeInfo{"AttributeValue", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{1}, std::int64_t{256}, "", {}, false},
-    ShapeInfo{"Author", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"AuthorizationData", ShapeKind::kStructure, std::span(kMembers + 2, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"AuthorizationDataList", ShapeKind::kList, {}, 14, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"AwsEcrContainerImageDetails", ShapeKind::kStructure, std::span(kMembers + 5, 10), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Base64", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "^\\S+$", {}, false},
-    ShapeInfo{"BaseScore", ShapeKind::kDouble, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"BatchCheckLayerAvailabilityRequest", ShapeKind::kStructure, std::span(kMembers + 15, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"BatchCheckLayerAvailabilityResponse", ShapeKind::kStructure, std::span(kMembers + 18, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"BatchDeleteImageRequest", ShapeKind::kStructure, std::span(kMembers + 20, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"BatchDeleteImageResponse", ShapeKind::kStructure, std::span(kMembers + 23, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"BatchGetImageRequest", ShapeKind::kStructure, std::span(kMembers + 25, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"BatchGetImageResponse", ShapeKind::kStructure, std::span(kMembers + 29, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"BatchGetRepositoryScanningConfigurationRequest", ShapeKind::kStructure, std::span(kMembers + 31, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"BatchGetRepositoryScanningConfigurationResponse", ShapeKind::kStructure, std::span(kMembers + 32, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"BatchedOperationLayerDigest", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{0}, std::int64_t{1000}, "", {}, false},
-    ShapeInfo{"BatchedOperationLayerDigestList", ShapeKind::kList, {}, 27, kNoShape,
-              std::int64_t{1}, std::int64_t{100}, "", {}, false},
-    ShapeInfo{"BlockedByOrganizationPolicyException", ShapeKind::kStructure, std::span(kMembers + 34, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"CompleteLayerUploadRequest", ShapeKind::kStructure, std::span(kMembers + 35, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"CompleteLayerUploadResponse", ShapeKind::kStructure, std::span(kMembers + 39, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"CreatePullThroughCacheRuleRequest", ShapeKind::kStructure, std::span(kMembers + 43, 7), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"CreatePullThroughCacheRuleResponse", ShapeKind::kStructure, std::span(kMembers + 50, 8), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"CreateRepositoryCreationTemplateRequest", ShapeKind::kStructure, std::span(kMembers + 58, 10), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"CreateRepositoryCreationTemplateResponse", ShapeKind::kStructure, std::span(kMembers + 68, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"CreateRepositoryRequest", ShapeKind::kStructure, std::span(kMembers + 70, 7), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"CreateRepositoryResponse", ShapeKind::kStructure, std::span(kMembers + 77, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"CreationTimestamp", ShapeKind::kTimestamp, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"CredentialArn", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{50}, std::int64_t{612}, "^arn:aws(-\\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\\-pullthroughcache\\/[a-zA-Z0-9\\/_+=.@-]+$", {}, false},
-    ShapeInfo{"CustomRoleArn", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::int64_t{2048}, "", {}, false},
-    ShapeInfo{"CvssScore", ShapeKind::kStructure, std::span(kMembers + 78, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"CvssScoreAdjustment", ShapeKind::kStructure, std::span(kMembers + 82, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"CvssScoreAdjustmentList", ShapeKind::kList, {}, 42, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"CvssScoreDetails", ShapeKind::kStructure, std::span(kMembers + 84, 5), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"CvssScoreList", ShapeKind::kList, {}, 41, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Date", ShapeKind::kTimestamp, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeleteLifecyclePolicyRequest", ShapeKind::kStructure, std::span(kMembers + 89, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeleteLifecyclePolicyResponse", ShapeKind::kStructure, std::span(kMembers + 91, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeletePullThroughCacheRuleRequest", ShapeKind::kStructure, std::span(kMembers + 95, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeletePullThroughCacheRuleResponse", ShapeKind::kStructure, std::span(kMembers + 97, 7), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeleteRegistryPolicyRequest", ShapeKind::kStructure, std::span(kMembers + 104, 0), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeleteRegistryPolicyResponse", ShapeKind::kStructure, std::span(kMembers + 104, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeleteRepositoryCreationTemplateRequest", ShapeKind::kStructure, std::span(kMembers + 106, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeleteRepositoryCreationTemplateResponse", ShapeKind::kStructure, std::span(kMembers + 107, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeleteRepositoryPolicyRequest", ShapeKind::kStructure, std::span(kMembers + 109, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeleteRepositoryPolicyResponse", ShapeKind::kStructure, std::span(kMembers + 111, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeleteRepositoryRequest", ShapeKind::kStructure, std::span(kMembers + 114, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeleteRepositoryResponse", ShapeKind::kStructure, std::span(kMembers + 117, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeleteSigningConfigurationRequest", ShapeKind::kStructure, std::span(kMembers + 118, 0), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeleteSigningConfigurationResponse", ShapeKind::kStructure, std::span(kMembers + 118, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeregisterPullTimeUpdateExclusionRequest", ShapeKind::kStructure, std::span(kMembers + 120, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DeregisterPullTimeUpdateExclusionResponse", ShapeKind::kStructure, std::span(kMembers + 121, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribeImageReplicationStatusRequest", ShapeKind::kStructure, std::span(kMembers + 122, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribeImageReplicationStatusResponse", ShapeKind::kStructure, std::span(kMembers + 125, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribeImageScanFindingsRequest", ShapeKind::kStructure, std::span(kMembers + 128, 5), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribeImageScanFindingsResponse", ShapeKind::kStructure, std::span(kMembers + 133, 6), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribeImageSigningStatusRequest", ShapeKind::kStructure, std::span(kMembers + 139, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribeImageSigningStatusResponse", ShapeKind::kStructure, std::span(kMembers + 142, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribeImagesFilter", ShapeKind::kStructure, std::span(kMembers + 146, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribeImagesRequest", ShapeKind::kStructure, std::span(kMembers + 148, 6), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribeImagesResponse", ShapeKind::kStructure, std::span(kMembers + 154, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribePullThroughCacheRulesRequest", ShapeKind::kStructure, std::span(kMembers + 156, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribePullThroughCacheRulesResponse", ShapeKind::kStructure, std::span(kMembers + 160, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribeRegistryRequest", ShapeKind::kStructure, std::span(kMembers + 162, 0), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribeRegistryResponse", ShapeKind::kStructure, std::span(kMembers + 162, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribeRepositoriesRequest", ShapeKind::kStructure, std::span(kMembers + 164, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribeRepositoriesResponse", ShapeKind::kStructure, std::span(kMembers + 168, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribeRepositoryCreationTemplatesRequest", ShapeKind::kStructure, std::span(kMembers + 170, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"DescribeRepositoryCreationTemplatesResponse", ShapeKind::kStructure, std::span(kMembers + 173, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"EmptyUploadException", ShapeKind::kStructure, std::span(kMembers + 176, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"EncryptionConfiguration", ShapeKind::kStructure, std::span(kMembers + 177, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"EncryptionConfigurationForRepositoryCreationTemplate", ShapeKind::kStructure, std::span(kMembers + 179, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"EncryptionType", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 7, 3), false},
-    ShapeInfo{"EnhancedImageScanFinding", ShapeKind::kStructure, std::span(kMembers + 181, 17), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"EnhancedImageScanFindingList", ShapeKind::kList, {}, 84, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Epoch", ShapeKind::kInteger, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"EvaluationTimestamp", ShapeKind::kTimestamp, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ExceptionMessage", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ExclusionAlreadyExistsException", ShapeKind::kStructure, std::span(kMembers + 198, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"ExclusionNotFoundException", ShapeKind::kStructure, std::span(kMembers + 199, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"ExpirationTimestamp", ShapeKind::kTimestamp, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ExploitAvailable", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"FiftyMaxResults", ShapeKind::kInteger, {}, kNoShape, kNoShape,
-              std::int64_t{1}, std::int64_t{50}, "", {}, false},
-    ShapeInfo{"FilePath", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"FindingArn", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"FindingDescription", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"FindingName", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"FindingSeverity", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 10, 6), false},
-    ShapeInfo{"FindingSeverityCounts", ShapeKind::kMap, {}, 334, 98,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"FixAvailable", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"FixedInVersion", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ForceFlag", ShapeKind::kBoolean, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetAccountSettingRequest", ShapeKind::kStructure, std::span(kMembers + 200, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetAccountSettingResponse", ShapeKind::kStructure, std::span(kMembers + 201, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetAuthorizationTokenRegistryIdList", ShapeKind::kList, {}, 271, kNoShape,
-              std::int64_t{1}, std::int64_t{10}, "", {}, false},
-    ShapeInfo{"GetAuthorizationTokenRequest", ShapeKind::kStructure, std::span(kMembers + 203, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetAuthorizationTokenResponse", ShapeKind::kStructure, std::span(kMembers + 204, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetDownloadUrlForLayerRequest", ShapeKind::kStructure, std::span(kMembers + 205, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetDownloadUrlForLayerResponse", ShapeKind::kStructure, std::span(kMembers + 208, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetLifecyclePolicyPreviewRequest", ShapeKind::kStructure, std::span(kMembers + 210, 6), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetLifecyclePolicyPreviewResponse", ShapeKind::kStructure, std::span(kMembers + 216, 7), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetLifecyclePolicyRequest", ShapeKind::kStructure, std::span(kMembers + 223, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetLifecyclePolicyResponse", ShapeKind::kStructure, std::span(kMembers + 225, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetRegistryPolicyRequest", ShapeKind::kStructure, std::span(kMembers + 229, 0), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetRegistryPolicyResponse", ShapeKind::kStructure, std::span(kMembers + 229, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetRegistryScanningConfigurationRequest", ShapeKind::kStructure, std::span(kMembers + 231, 0), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetRegistryScanningConfigurationResponse", ShapeKind::kStructure, std::span(kMembers + 231, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetRepositoryPolicyRequest", ShapeKind::kStructure, std::span(kMembers + 233, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetRepositoryPolicyResponse", ShapeKind::kStructure, std::span(kMembers + 235, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetSigningConfigurationRequest", ShapeKind::kStructure, std::span(kMembers + 238, 0), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"GetSigningConfigurationResponse", ShapeKind::kStructure, std::span(kMembers + 238, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Image", ShapeKind::kStructure, std::span(kMembers + 240, 5), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageActionType", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 16, 2), false},
-    ShapeInfo{"ImageAlreadyExistsException", ShapeKind::kStructure, std::span(kMembers + 245, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"ImageArchivedException", ShapeKind::kStructure, std::span(kMembers + 246, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"ImageCount", ShapeKind::kInteger, {}, kNoShape, kNoShape,
-              std::int64_t{0}, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageDetail", ShapeKind::kStructure, std::span(kMembers + 247, 15), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageDetailList", ShapeKind::kList, {}, 127, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageDigest", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageDigestDoesNotMatchException", ShapeKind::kStructure, std::span(kMembers + 262, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"ImageFailure", ShapeKind::kStructure, std::span(kMembers + 263, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageFailureCode", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 18, 11), false},
-    ShapeInfo{"ImageFailureList", ShapeKind::kList, {}, 131, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageFailureReason", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageIdentifier", ShapeKind::kStructure, std::span(kMembers + 266, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageIdentifierList", ShapeKind::kList, {}, 135, kNoShape,
-              std::int64_t{1}, std::int64_t{100}, "", {}, false},
-    ShapeInfo{"ImageList", ShapeKind::kList, {}, 122, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageManifest", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{1}, std::int64_t{4194304}, "", {}, false},
-    ShapeInfo{"ImageNotFoundException", ShapeKind::kStructure, std::span(kMembers + 268, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"ImageReferrer", ShapeKind::kStructure, std::span(kMembers + 269, 6), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageReferrerList", ShapeKind::kList, {}, 140, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageReplicationStatus", ShapeKind::kStructure, std::span(kMembers + 275, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageReplicationStatusList", ShapeKind::kList, {}, 142, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageScanFinding", ShapeKind::kStructure, std::span(kMembers + 279, 5), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageScanFindingList", ShapeKind::kList, {}, 144, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageScanFindings", ShapeKind::kStructure, std::span(kMembers + 284, 5), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageScanFindingsSummary", ShapeKind::kStructure, std::span(kMembers + 289, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageScanStatus", ShapeKind::kStructure, std::span(kMembers + 292, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageScanningConfiguration", ShapeKind::kStructure, std::span(kMembers + 294, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageSigningStatus", ShapeKind::kStructure, std::span(kMembers + 295, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageSigningStatusList", ShapeKind::kList, {}, 150, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageSizeInBytes", ShapeKind::kLong, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageStatus", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 29, 3), false},
-    ShapeInfo{"ImageStatusFilter", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 32, 4), false},
-    ShapeInfo{"ImageStorageClassUpdateNotSupportedException", ShapeKind::kStructure, std::span(kMembers + 299, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"ImageTag", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{1}, std::int64_t{300}, "", {}, false},
-    ShapeInfo{"ImageTagAlreadyExistsException", ShapeKind::kStructure, std::span(kMembers + 300, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"ImageTagList", ShapeKind::kList, {}, 156, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageTagMutability", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 36, 4), false},
-    ShapeInfo{"ImageTagMutabilityExclusionFilter", ShapeKind::kStructure, std::span(kMembers + 301, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ImageTagMutabilityExclusionFilterType", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 40, 1), false},
-    ShapeInfo{"ImageTagMutabilityExclusionFilterValue", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{1}, std::int64_t{128}, "^[0-9a-zA-Z._*-]{1,128}$", {}, false},
-    ShapeInfo{"ImageTagMutabilityExclusionFilters", ShapeKind::kList, {}, 160, kNoShape,
-              std::int64_t{1}, std::int64_t{5}, "", {}, false},
-    ShapeInfo{"ImageTagsList", ShapeKind::kList, {}, 156, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"InUseCount", ShapeKind::kLong, {}, kNoShape, kNoShape,
-              std::int64_t{0}, std::nullopt, "", {}, false},
-    ShapeInfo{"InitiateLayerUploadRequest", ShapeKind::kStructure, std::span(kMembers + 303, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"InitiateLayerUploadResponse", ShapeKind::kStructure, std::span(kMembers + 305, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"InvalidLayerException", ShapeKind::kStructure, std::span(kMembers + 307, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"InvalidLayerPartException", ShapeKind::kStructure, std::span(kMembers + 308, 5), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"InvalidParameterException", ShapeKind::kStructure, std::span(kMembers + 313, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"InvalidTagParameterException", ShapeKind::kStructure, std::span(kMembers + 314, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"IsPTCRuleValid", ShapeKind::kBoolean, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"KmsError", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"KmsException", ShapeKind::kStructure, std::span(kMembers + 315, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"KmsKey", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{1}, std::int64_t{2048}, "", {}, false},
-    ShapeInfo{"KmsKeyForRepositoryCreationTemplate", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{0}, std::int64_t{2048}, "^$|arn:aws[a-z0-9-]*:kms:[a-z0-9-]+:[0-9]{12}:key\\/[a-z0-9-]+", {}, false},
-    ShapeInfo{"LastActivatedAtTimestamp", ShapeKind::kTimestamp, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"LastArchivedAtTimestamp", ShapeKind::kTimestamp, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Layer", ShapeKind::kStructure, std::span(kMembers + 317, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"LayerAlreadyExistsException", ShapeKind::kStructure, std::span(kMembers + 321, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"LayerAvailability", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 41, 3), false},
-    ShapeInfo{"LayerDigest", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+", {}, false},
-    ShapeInfo{"LayerDigestList", ShapeKind::kList, {}, 182, kNoShape,
-              std::int64_t{1}, std::int64_t{100}, "", {}, false},
-    ShapeInfo{"LayerFailure", ShapeKind::kStructure, std::span(kMembers + 322, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"LayerFailureCode", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 44, 2), false},
-    ShapeInfo{"LayerFailureList", ShapeKind::kList, {}, 184, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"LayerFailureReason", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"LayerInaccessibleException", ShapeKind::kStructure, std::span(kMembers + 325, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"LayerList", ShapeKind::kList, {}, 179, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"LayerPartBlob", ShapeKind::kBlob, {}, kNoShape, kNoShape,
-              std::int64_t{0}, std::int64_t{20971520}, "", {}, false},
-    ShapeInfo{"LayerPartTooSmallException", ShapeKind::kStructure, std::span(kMembers + 326, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"LayerSizeInBytes", ShapeKind::kLong, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"LayersNotFoundException", ShapeKind::kStructure, std::span(kMembers + 327, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"LifecyclePolicyNotFoundException", ShapeKind::kStructure, std::span(kMembers + 328, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"LifecyclePolicyPreviewFilter", ShapeKind::kStructure, std::span(kMembers + 329, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"LifecyclePolicyPreviewInProgressException", ShapeKind::kStructure, std::span(kMembers + 330, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"LifecyclePolicyPreviewNotFoundException", ShapeKind::kStructure, std::span(kMembers + 331, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"LifecyclePolicyPreviewResult", ShapeKind::kStructure, std::span(kMembers + 332, 6), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"LifecyclePolicyPreviewResultList", ShapeKind::kList, {}, 198, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"LifecyclePolicyPreviewStatus", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 46, 4), false},
-    ShapeInfo{"LifecyclePolicyPreviewSummary", ShapeKind::kStructure, std::span(kMembers + 338, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"LifecyclePolicyRuleAction", ShapeKind::kStructure, std::span(kMembers + 340, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"LifecyclePolicyRulePriority", ShapeKind::kInteger, {}, kNoShape, kNoShape,
-              std::int64_t{1}, std::nullopt, "", {}, false},
-    ShapeInfo{"LifecyclePolicyStorageClass", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 50, 2), false},
-    ShapeInfo{"LifecyclePolicyTargetStorageClass", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 52, 1), false},
-    ShapeInfo{"LifecyclePolicyText", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{100}, std::int64_t{30720}, "", {}, false},
-    ShapeInfo{"LifecyclePolicyTextForRepositoryCreationTemplate", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{0}, std::int64_t{30720}, "", {}, false},
-    ShapeInfo{"LifecyclePreviewMaxResults", ShapeKind::kInteger, {}, kNoShape, kNoShape,
-              std::int64_t{1}, std::int64_t{100}, "", {}, false},
-    ShapeInfo{"LimitExceededException", ShapeKind::kStructure, std::span(kMembers + 342, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"ListImageReferrersFilter", ShapeKind::kStructure, std::span(kMembers + 343, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ListImageReferrersRequest", ShapeKind::kStructure, std::span(kMembers + 345, 6), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ListImageReferrersResponse", ShapeKind::kStructure, std::span(kMembers + 351, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ListImagesFilter", ShapeKind::kStructure, std::span(kMembers + 353, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ListImagesRequest", ShapeKind::kStructure, std::span(kMembers + 355, 5), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ListImagesResponse", ShapeKind::kStructure, std::span(kMembers + 360, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ListPullTimeUpdateExclusionsRequest", ShapeKind::kStructure, std::span(kMembers + 362, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ListPullTimeUpdateExclusionsResponse", ShapeKind::kStructure, std::span(kMembers + 364, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ListTagsForResourceRequest", ShapeKind::kStructure, std::span(kMembers + 366, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ListTagsForResourceResponse", ShapeKind::kStructure, std::span(kMembers + 367, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"MaxResults", ShapeKind::kInteger, {}, kNoShape, kNoShape,
-              std::int64_t{1}, std::int64_t{1000}, "", {}, false},
-    ShapeInfo{"MediaType", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"MediaTypeList", ShapeKind::kList, {}, 221, kNoShape,
-              std::int64_t{1}, std::int64_t{100}, "", {}, false},
-    ShapeInfo{"Metric", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"NextToken", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PTCValidateFailure", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PackageManager", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PackageVulnerabilityDetails", ShapeKind::kStructure, std::span(kMembers + 368, 10), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PartSize", ShapeKind::kLong, {}, kNoShape, kNoShape,
-              std::int64_t{0}, std::nullopt, "", {}, false},
-    ShapeInfo{"Platform", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Prefix", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{1}, std::int64_t{256}, "^([a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*\\/?|ROOT)$", {}, false},
-    ShapeInfo{"PrefixList", ShapeKind::kList, {}, 230, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PrincipalArn", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::int64_t{200}, "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[\\w+=,.@-]+(/[\\w+=,.@-]+)*$", {}, false},
-    ShapeInfo{"ProxyEndpoint", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PullThroughCacheRule", ShapeKind::kStructure, std::span(kMembers + 378, 9), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PullThroughCacheRuleAlreadyExistsException", ShapeKind::kStructure, std::span(kMembers + 387, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"PullThroughCacheRuleList", ShapeKind::kList, {}, 234, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PullThroughCacheRuleNotFoundException", ShapeKind::kStructure, std::span(kMembers + 388, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"PullThroughCacheRuleRepositoryPrefix", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{2}, std::int64_t{30}, "^([a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*\\/?|ROOT)$", {}, false},
-    ShapeInfo{"PullThroughCacheRuleRepositoryPrefixList", ShapeKind::kList, {}, 238, kNoShape,
-              std::int64_t{1}, std::int64_t{100}, "", {}, false},
-    ShapeInfo{"PullTimeUpdateExclusionList", ShapeKind::kList, {}, 232, kNoShape,
-              std::int64_t{0}, std::int64_t{100}, "", {}, false},
-    ShapeInfo{"PushTimestamp", ShapeKind::kTimestamp, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutAccountSettingRequest", ShapeKind::kStructure, std::span(kMembers + 389, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutAccountSettingResponse", ShapeKind::kStructure, std::span(kMembers + 391, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutImageRequest", ShapeKind::kStructure, std::span(kMembers + 393, 6), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutImageResponse", ShapeKind::kStructure, std::span(kMembers + 399, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutImageScanningConfigurationRequest", ShapeKind::kStructure, std::span(kMembers + 400, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutImageScanningConfigurationResponse", ShapeKind::kStructure, std::span(kMembers + 403, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutImageTagMutabilityRequest", ShapeKind::kStructure, std::span(kMembers + 406, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutImageTagMutabilityResponse", ShapeKind::kStructure, std::span(kMembers + 410, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutLifecyclePolicyRequest", ShapeKind::kStructure, std::span(kMembers + 414, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutLifecyclePolicyResponse", ShapeKind::kStructure, std::span(kMembers + 417, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutRegistryPolicyRequest", ShapeKind::kStructure, std::span(kMembers + 420, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutRegistryPolicyResponse", ShapeKind::kStructure, std::span(kMembers + 421, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutRegistryScanningConfigurationRequest", ShapeKind::kStructure, std::span(kMembers + 423, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutRegistryScanningConfigurationResponse", ShapeKind::kStructure, std::span(kMembers + 425, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutReplicationConfigurationRequest", ShapeKind::kStructure, std::span(kMembers + 426, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutReplicationConfigurationResponse", ShapeKind::kStructure, std::span(kMembers + 427, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutSigningConfigurationRequest", ShapeKind::kStructure, std::span(kMembers + 428, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"PutSigningConfigurationResponse", ShapeKind::kStructure, std::span(kMembers + 429, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RCTAppliedFor", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 53, 3), false},
-    ShapeInfo{"RCTAppliedForList", ShapeKind::kList, {}, 260, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Reason", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Recommendation", ShapeKind::kStructure, std::span(kMembers + 430, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RecommendationText", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RecordedPullTimestamp", ShapeKind::kTimestamp, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ReferenceUrlsList", ShapeKind::kList, {}, 394, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ReferencedImagesNotFoundException", ShapeKind::kStructure, std::span(kMembers + 432, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"Region", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{2}, std::int64_t{25}, "[0-9a-z-]{2,25}", {}, false},
-    ShapeInfo{"RegisterPullTimeUpdateExclusionRequest", ShapeKind::kStructure, std::span(kMembers + 433, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RegisterPullTimeUpdateExclusionResponse", ShapeKind::kStructure, std::span(kMembers + 434, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RegistryId", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "[0-9]{12}", {}, false},
-    ShapeInfo{"RegistryPolicyNotFoundException", ShapeKind::kStructure, std::span(kMembers + 436, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"RegistryPolicyText", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{0}, std::int64_t{10240}, "", {}, false},
-    ShapeInfo{"RegistryScanningConfiguration", ShapeKind::kStructure, std::span(kMembers + 437, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RegistryScanningRule", ShapeKind::kStructure, std::span(kMembers + 439, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RegistryScanningRuleList", ShapeKind::kList, {}, 275, kNoShape,
-              std::int64_t{0}, std::int64_t{2}, "", {}, false},
-    ShapeInfo{"RelatedVulnerabilitiesList", ShapeKind::kList, {}, 278, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RelatedVulnerability", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Release", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Remediation", ShapeKind::kStructure, std::span(kMembers + 441, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ReplicationConfiguration", ShapeKind::kStructure, std::span(kMembers + 442, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ReplicationDestination", ShapeKind::kStructure, std::span(kMembers + 443, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ReplicationDestinationList", ShapeKind::kList, {}, 282, kNoShape,
-              std::int64_t{0}, std::int64_t{100}, "", {}, false},
-    ShapeInfo{"ReplicationError", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ReplicationRule", ShapeKind::kStructure, std::span(kMembers + 445, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ReplicationRuleList", ShapeKind::kList, {}, 285, kNoShape,
-              std::int64_t{0}, std::int64_t{10}, "", {}, false},
-    ShapeInfo{"ReplicationStatus", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 56, 3), false},
-    ShapeInfo{"Repository", ShapeKind::kStructure, std::span(kMembers + 447, 9), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RepositoryAlreadyExistsException", ShapeKind::kStructure, std::span(kMembers + 456, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"RepositoryCreationTemplate", ShapeKind::kStructure, std::span(kMembers + 457, 12), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RepositoryCreationTemplateList", ShapeKind::kList, {}, 290, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RepositoryFilter", ShapeKind::kStructure, std::span(kMembers + 469, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RepositoryFilterList", ShapeKind::kList, {}, 292, kNoShape,
-              std::int64_t{1}, std::int64_t{100}, "", {}, false},
-    ShapeInfo{"RepositoryFilterType", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 59, 1), false},
-    ShapeInfo{"RepositoryFilterValue", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{2}, std::int64_t{256}, "^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$", {}, false},
-    ShapeInfo{"RepositoryList", ShapeKind::kList, {}, 288, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RepositoryName", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{2}, std::int64_t{256}, "[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*", {}, false},
-    ShapeInfo{"RepositoryNameList", ShapeKind::kList, {}, 297, kNoShape,
-              std::int64_t{1}, std::int64_t{100}, "", {}, false},
-    ShapeInfo{"RepositoryNotEmptyException", ShapeKind::kStructure, std::span(kMembers + 471, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"RepositoryNotFoundException", ShapeKind::kStructure, std::span(kMembers + 472, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"RepositoryPolicyNotFoundException", ShapeKind::kStructure, std::span(kMembers + 473, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"RepositoryPolicyText", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{0}, std::int64_t{10240}, "", {}, false},
-    ShapeInfo{"RepositoryScanningConfiguration", ShapeKind::kStructure, std::span(kMembers + 474, 5), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RepositoryScanningConfigurationFailure", ShapeKind::kStructure, std::span(kMembers + 479, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RepositoryScanningConfigurationFailureList", ShapeKind::kList, {}, 304, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RepositoryScanningConfigurationList", ShapeKind::kList, {}, 303, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"RepositoryTemplateDescription", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::int64_t{256}, "", {}, false},
-    ShapeInfo{"Resource", ShapeKind::kStructure, std::span(kMembers + 482, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ResourceDetails", ShapeKind::kStructure, std::span(kMembers + 486, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ResourceId", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ResourceList", ShapeKind::kList, {}, 308, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ScanFrequency", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 60, 3), false},
-    ShapeInfo{"ScanNotFoundException", ShapeKind::kStructure, std::span(kMembers + 487, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"ScanOnPushFlag", ShapeKind::kBoolean, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ScanStatus", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 63, 10), false},
-    ShapeInfo{"ScanStatusDescription", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ScanTimestamp", ShapeKind::kTimestamp, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ScanType", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 73, 2), false},
-    ShapeInfo{"ScanningConfigurationFailureCode", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 75, 1), false},
-    ShapeInfo{"ScanningConfigurationFailureReason", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ScanningConfigurationRepositoryNameList", ShapeKind::kList, {}, 297, kNoShape,
-              std::int64_t{1}, std::int64_t{25}, "", {}, false},
-    ShapeInfo{"ScanningRepositoryFilter", ShapeKind::kStructure, std::span(kMembers + 488, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ScanningRepositoryFilterList", ShapeKind::kList, {}, 322, kNoShape,
-              std::int64_t{0}, std::int64_t{100}, "", {}, false},
-    ShapeInfo{"ScanningRepositoryFilterType", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 76, 1), false},
-    ShapeInfo{"ScanningRepositoryFilterValue", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{1}, std::int64_t{255}, "^[a-z0-9*](?:[._\\-/a-z0-9*]?[a-z0-9*]+)*$", {}, false},
-    ShapeInfo{"Score", ShapeKind::kDouble, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ScoreDetails", ShapeKind::kStructure, std::span(kMembers + 490, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ScoringVector", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"SecretNotFoundException", ShapeKind::kStructure, std::span(kMembers + 491, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"ServerException", ShapeKind::kStructure, std::span(kMembers + 492, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"SetRepositoryPolicyRequest", ShapeKind::kStructure, std::span(kMembers + 493, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"SetRepositoryPolicyResponse", ShapeKind::kStructure, std::span(kMembers + 497, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Severity", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"SeverityCount", ShapeKind::kInteger, {}, kNoShape, kNoShape,
-              std::int64_t{0}, std::nullopt, "", {}, false},
-    ShapeInfo{"SigningConfiguration", ShapeKind::kStructure, std::span(kMembers + 500, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"SigningConfigurationNotFoundException", ShapeKind::kStructure, std::span(kMembers + 501, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"SigningProfileArn", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::int64_t{200}, "^arn:aws(-[a-z]+)*:signer:[a-z0-9-]+:[0-9]{12}:\\/signing-profiles\\/[a-zA-Z0-9_]{2,}$", {}, false},
-    ShapeInfo{"SigningRepositoryFilter", ShapeKind::kStructure, std::span(kMembers + 502, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"SigningRepositoryFilterList", ShapeKind::kList, {}, 338, kNoShape,
-              std::int64_t{1}, std::int64_t{100}, "", {}, false},
-    ShapeInfo{"SigningRepositoryFilterType", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 77, 1), false},
-    ShapeInfo{"SigningRepositoryFilterValue", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::int64_t{1}, std::int64_t{256}, "^(?:[a-z0-9*]+(?:[._-][a-z0-9*]+)*/)*[a-z0-9*]+(?:[._-][a-z0-9*]+)*$", {}, false},
-    ShapeInfo{"SigningRule", ShapeKind::kStructure, std::span(kMembers + 504, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"SigningRuleList", ShapeKind::kList, {}, 342, kNoShape,
-              std::int64_t{0}, std::int64_t{10}, "", {}, false},
-    ShapeInfo{"SigningStatus", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 78, 3), false},
-    ShapeInfo{"SigningStatusFailureCode", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"SigningStatusFailureReason", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Source", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"SourceLayerHash", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"StartImageScanRequest", ShapeKind::kStructure, std::span(kMembers + 506, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"StartImageScanResponse", ShapeKind::kStructure, std::span(kMembers + 509, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"StartLifecyclePolicyPreviewRequest", ShapeKind::kStructure, std::span(kMembers + 513, 3), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"StartLifecyclePolicyPreviewResponse", ShapeKind::kStructure, std::span(kMembers + 516, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Status", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"String", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"SubjectIdentifier", ShapeKind::kStructure, std::span(kMembers + 520, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Tag", ShapeKind::kStructure, std::span(kMembers + 521, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"TagKey", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"TagKeyList", ShapeKind::kList, {}, 357, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"TagList", ShapeKind::kList, {}, 356, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"TagResourceRequest", ShapeKind::kStructure, std::span(kMembers + 523, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"TagResourceResponse", ShapeKind::kStructure, std::span(kMembers + 525, 0), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"TagStatus", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 81, 3), false},
-    ShapeInfo{"TagValue", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Tags", ShapeKind::kMap, {}, 363, 357,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"TargetStorageClass", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 84, 2), false},
-    ShapeInfo{"TemplateAlreadyExistsException", ShapeKind::kStructure, std::span(kMembers + 525, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"TemplateNotFoundException", ShapeKind::kStructure, std::span(kMembers + 526, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"Title", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"TooManyTagsException", ShapeKind::kStructure, std::span(kMembers + 527, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"TransitioningImageTotalCount", ShapeKind::kStructure, std::span(kMembers + 528, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"TransitioningImageTotalCounts", ShapeKind::kList, {}, 370, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"Type", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"UnableToAccessSecretException", ShapeKind::kStructure, std::span(kMembers + 530, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"UnableToDecryptSecretValueException", ShapeKind::kStructure, std::span(kMembers + 531, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"UnableToGetUpstreamImageException", ShapeKind::kStructure, std::span(kMembers + 532, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"UnableToGetUpstreamLayerException", ShapeKind::kStructure, std::span(kMembers + 533, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"UnableToListUpstreamImageReferrersException", ShapeKind::kStructure, std::span(kMembers + 534, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"UnsupportedImageTypeException", ShapeKind::kStructure, std::span(kMembers + 535, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"UnsupportedUpstreamRegistryException", ShapeKind::kStructure, std::span(kMembers + 536, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"UntagResourceRequest", ShapeKind::kStructure, std::span(kMembers + 537, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"UntagResourceResponse", ShapeKind::kStructure, std::span(kMembers + 539, 0), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"UpdateImageStorageClassRequest", ShapeKind::kStructure, std::span(kMembers + 539, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"UpdateImageStorageClassResponse", ShapeKind::kStructure, std::span(kMembers + 543, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"UpdatePullThroughCacheRuleRequest", ShapeKind::kStructure, std::span(kMembers + 547, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"UpdatePullThroughCacheRuleResponse", ShapeKind::kStructure, std::span(kMembers + 551, 6), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"UpdateRepositoryCreationTemplateRequest", ShapeKind::kStructure, std::span(kMembers + 557, 10), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"UpdateRepositoryCreationTemplateResponse", ShapeKind::kStructure, std::span(kMembers + 567, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"UpdatedTimestamp", ShapeKind::kTimestamp, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"UploadId", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", {}, false},
-    ShapeInfo{"UploadLayerPartRequest", ShapeKind::kStructure, std::span(kMembers + 569, 6), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"UploadLayerPartResponse", ShapeKind::kStructure, std::span(kMembers + 575, 4), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"UploadNotFoundException", ShapeKind::kStructure, std::span(kMembers + 579, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"UpstreamRegistry", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", std::span(kEnumValues + 86, 9), false},
-    ShapeInfo{"Url", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ValidatePullThroughCacheRuleRequest", ShapeKind::kStructure, std::span(kMembers + 580, 2), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ValidatePullThroughCacheRuleResponse", ShapeKind::kStructure, std::span(kMembers + 582, 8), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"ValidationException", ShapeKind::kStructure, std::span(kMembers + 590, 1), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, true},
-    ShapeInfo{"Version", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"VulnerabilityId", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"VulnerabilitySourceUpdateTimestamp", ShapeKind::kTimestamp, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"VulnerablePackage", ShapeKind::kStructure, std::span(kMembers + 591, 9), kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"VulnerablePackageName", ShapeKind::kString, {}, kNoShape, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
-    ShapeInfo{"VulnerablePackagesList", ShapeKind::kList, {}, 401, kNoShape,
-              std::nullopt, std::nullopt, "", {}, false},
+    ShapeInfo{"AccountSettingName",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{64},
+              "",
+              {},
+              false},
+    ShapeInfo{"AccountSettingValue",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{
+        "Annotations", ShapeKind::kMap, {}, 354, 354, std::nullopt, std::nullopt, "", {}, false},
+    ShapeInfo{"Arch",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Arn",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ArtifactStatus",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 0, 3),
+              false},
+    ShapeInfo{"ArtifactStatusFilter",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 3, 4),
+              false},
+    ShapeInfo{"ArtifactType",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{255},
+              "",
+              {},
+              false},
+    ShapeInfo{"ArtifactTypeList",
+              ShapeKind::kList,
+              {},
+              7,
+              kNoShape,
+              std::int64_t{0},
+              std::int64_t{5},
+              "",
+              {},
+              false},
+    ShapeInfo{"Attribute",
+              ShapeKind::kStructure,
+              std::span(kMembers + 0, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"AttributeKey",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{128},
+              "",
+              {},
+              false},
+    ShapeInfo{"AttributeList",
+              ShapeKind::kList,
+              {},
+              9,
+              kNoShape,
+              std::int64_t{0},
+              std::int64_t{50},
+              "",
+              {},
+              false},
+    ShapeInfo{"AttributeValue",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{256},
+              "",
+              {},
+              false},
+    ShapeInfo{"Author",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"AuthorizationData",
+              ShapeKind::kStructure,
+              std::span(kMembers + 2, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"AuthorizationDataList",
+              ShapeKind::kList,
+              {},
+              14,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"AwsEcrContainerImageDetails",
+              ShapeKind::kStructure,
+              std::span(kMembers + 5, 10),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Base64",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "^\\S+$",
+              {},
+              false},
+    ShapeInfo{"BaseScore",
+              ShapeKind::kDouble,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"BatchCheckLayerAvailabilityRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 15, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"BatchCheckLayerAvailabilityResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 18, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"BatchDeleteImageRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 20, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"BatchDeleteImageResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 23, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"BatchGetImageRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 25, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"BatchGetImageResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 29, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"BatchGetRepositoryScanningConfigurationRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 31, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"BatchGetRepositoryScanningConfigurationResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 32, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"BatchedOperationLayerDigest",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{0},
+              std::int64_t{1000},
+              "",
+              {},
+              false},
+    ShapeInfo{"BatchedOperationLayerDigestList",
+              ShapeKind::kList,
+              {},
+              27,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{100},
+              "",
+              {},
+              false},
+    ShapeInfo{"BlockedByOrganizationPolicyException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 34, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"CompleteLayerUploadRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 35, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"CompleteLayerUploadResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 39, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"CreatePullThroughCacheRuleRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 43, 7),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"CreatePullThroughCacheRuleResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 50, 8),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"CreateRepositoryCreationTemplateRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 58, 10),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"CreateRepositoryCreationTemplateResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 68, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"CreateRepositoryRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 70, 7),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"CreateRepositoryResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 77, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"CreationTimestamp",
+              ShapeKind::kTimestamp,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"CredentialArn",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{50},
+              std::int64_t{612},
+              "^arn:aws(-\\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\\-pullthroughcache\\/"
+              "[a-zA-Z0-9\\/_+=.@-]+$",
+              {},
+              false},
+    ShapeInfo{"CustomRoleArn",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::int64_t{2048},
+              "",
+              {},
+              false},
+    ShapeInfo{"CvssScore",
+              ShapeKind::kStructure,
+              std::span(kMembers + 78, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"CvssScoreAdjustment",
+              ShapeKind::kStructure,
+              std::span(kMembers + 82, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"CvssScoreAdjustmentList",
+              ShapeKind::kList,
+              {},
+              42,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"CvssScoreDetails",
+              ShapeKind::kStructure,
+              std::span(kMembers + 84, 5),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"CvssScoreList",
+              ShapeKind::kList,
+              {},
+              41,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Date",
+              ShapeKind::kTimestamp,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeleteLifecyclePolicyRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 89, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeleteLifecyclePolicyResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 91, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeletePullThroughCacheRuleRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 95, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeletePullThroughCacheRuleResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 97, 7),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeleteRegistryPolicyRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 104, 0),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeleteRegistryPolicyResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 104, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeleteRepositoryCreationTemplateRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 106, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeleteRepositoryCreationTemplateResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 107, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeleteRepositoryPolicyRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 109, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeleteRepositoryPolicyResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 111, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeleteRepositoryRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 114, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeleteRepositoryResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 117, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeleteSigningConfigurationRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 118, 0),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeleteSigningConfigurationResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 118, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeregisterPullTimeUpdateExclusionRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 120, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DeregisterPullTimeUpdateExclusionResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 121, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribeImageReplicationStatusRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 122, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribeImageReplicationStatusResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 125, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribeImageScanFindingsRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 128, 5),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribeImageScanFindingsResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 133, 6),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribeImageSigningStatusRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 139, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribeImageSigningStatusResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 142, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribeImagesFilter",
+              ShapeKind::kStructure,
+              std::span(kMembers + 146, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribeImagesRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 148, 6),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribeImagesResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 154, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribePullThroughCacheRulesRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 156, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribePullThroughCacheRulesResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 160, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribeRegistryRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 162, 0),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribeRegistryResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 162, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribeRepositoriesRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 164, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribeRepositoriesResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 168, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribeRepositoryCreationTemplatesRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 170, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"DescribeRepositoryCreationTemplatesResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 173, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"EmptyUploadException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 176, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"EncryptionConfiguration",
+              ShapeKind::kStructure,
+              std::span(kMembers + 177, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"EncryptionConfigurationForRepositoryCreationTemplate",
+              ShapeKind::kStructure,
+              std::span(kMembers + 179, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"EncryptionType",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 7, 3),
+              false},
+    ShapeInfo{"EnhancedImageScanFinding",
+              ShapeKind::kStructure,
+              std::span(kMembers + 181, 17),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"EnhancedImageScanFindingList",
+              ShapeKind::kList,
+              {},
+              84,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Epoch",
+              ShapeKind::kInteger,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"EvaluationTimestamp",
+              ShapeKind::kTimestamp,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ExceptionMessage",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ExclusionAlreadyExistsException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 198, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"ExclusionNotFoundException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 199, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"ExpirationTimestamp",
+              ShapeKind::kTimestamp,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ExploitAvailable",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"FiftyMaxResults",
+              ShapeKind::kInteger,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{50},
+              "",
+              {},
+              false},
+    ShapeInfo{"FilePath",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"FindingArn",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"FindingDescription",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"FindingName",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"FindingSeverity",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 10, 6),
+              false},
+    ShapeInfo{"FindingSeverityCounts",
+              ShapeKind::kMap,
+              {},
+              334,
+              98,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"FixAvailable",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"FixedInVersion",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ForceFlag",
+              ShapeKind::kBoolean,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetAccountSettingRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 200, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetAccountSettingResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 201, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetAuthorizationTokenRegistryIdList",
+              ShapeKind::kList,
+              {},
+              271,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{10},
+              "",
+              {},
+              false},
+    ShapeInfo{"GetAuthorizationTokenRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 203, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetAuthorizationTokenResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 204, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetDownloadUrlForLayerRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 205, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetDownloadUrlForLayerResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 208, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetLifecyclePolicyPreviewRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 210, 6),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetLifecyclePolicyPreviewResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 216, 7),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetLifecyclePolicyRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 223, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetLifecyclePolicyResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 225, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetRegistryPolicyRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 229, 0),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetRegistryPolicyResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 229, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetRegistryScanningConfigurationRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 231, 0),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetRegistryScanningConfigurationResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 231, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetRepositoryPolicyRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 233, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetRepositoryPolicyResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 235, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetSigningConfigurationRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 238, 0),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"GetSigningConfigurationResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 238, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Image",
+              ShapeKind::kStructure,
+              std::span(kMembers + 240, 5),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageActionType",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 16, 2),
+              false},
+    ShapeInfo{"ImageAlreadyExistsException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 245, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"ImageArchivedException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 246, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"ImageCount",
+              ShapeKind::kInteger,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{0},
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageDetail",
+              ShapeKind::kStructure,
+              std::span(kMembers + 247, 15),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageDetailList",
+              ShapeKind::kList,
+              {},
+              127,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageDigest",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageDigestDoesNotMatchException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 262, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"ImageFailure",
+              ShapeKind::kStructure,
+              std::span(kMembers + 263, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageFailureCode",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 18, 11),
+              false},
+    ShapeInfo{"ImageFailureList",
+              ShapeKind::kList,
+              {},
+              131,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageFailureReason",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageIdentifier",
+              ShapeKind::kStructure,
+              std::span(kMembers + 266, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageIdentifierList",
+              ShapeKind::kList,
+              {},
+              135,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{100},
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageList",
+              ShapeKind::kList,
+              {},
+              122,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageManifest",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{4194304},
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageNotFoundException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 268, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"ImageReferrer",
+              ShapeKind::kStructure,
+              std::span(kMembers + 269, 6),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageReferrerList",
+              ShapeKind::kList,
+              {},
+              140,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageReplicationStatus",
+              ShapeKind::kStructure,
+              std::span(kMembers + 275, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageReplicationStatusList",
+              ShapeKind::kList,
+              {},
+              142,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageScanFinding",
+              ShapeKind::kStructure,
+              std::span(kMembers + 279, 5),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageScanFindingList",
+              ShapeKind::kList,
+              {},
+              144,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageScanFindings",
+              ShapeKind::kStructure,
+              std::span(kMembers + 284, 5),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageScanFindingsSummary",
+              ShapeKind::kStructure,
+              std::span(kMembers + 289, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageScanStatus",
+              ShapeKind::kStructure,
+              std::span(kMembers + 292, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageScanningConfiguration",
+              ShapeKind::kStructure,
+              std::span(kMembers + 294, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageSigningStatus",
+              ShapeKind::kStructure,
+              std::span(kMembers + 295, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageSigningStatusList",
+              ShapeKind::kList,
+              {},
+              150,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageSizeInBytes",
+              ShapeKind::kLong,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageStatus",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 29, 3),
+              false},
+    ShapeInfo{"ImageStatusFilter",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 32, 4),
+              false},
+    ShapeInfo{"ImageStorageClassUpdateNotSupportedException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 299, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"ImageTag",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{300},
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageTagAlreadyExistsException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 300, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"ImageTagList",
+              ShapeKind::kList,
+              {},
+              156,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageTagMutability",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 36, 4),
+              false},
+    ShapeInfo{"ImageTagMutabilityExclusionFilter",
+              ShapeKind::kStructure,
+              std::span(kMembers + 301, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageTagMutabilityExclusionFilterType",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 40, 1),
+              false},
+    ShapeInfo{"ImageTagMutabilityExclusionFilterValue",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{128},
+              "^[0-9a-zA-Z._*-]{1,128}$",
+              {},
+              false},
+    ShapeInfo{"ImageTagMutabilityExclusionFilters",
+              ShapeKind::kList,
+              {},
+              160,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{5},
+              "",
+              {},
+              false},
+    ShapeInfo{"ImageTagsList",
+              ShapeKind::kList,
+              {},
+              156,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"InUseCount",
+              ShapeKind::kLong,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{0},
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"InitiateLayerUploadRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 303, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"InitiateLayerUploadResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 305, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"InvalidLayerException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 307, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"InvalidLayerPartException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 308, 5),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"InvalidParameterException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 313, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"InvalidTagParameterException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 314, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"IsPTCRuleValid",
+              ShapeKind::kBoolean,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"KmsError",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"KmsException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 315, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"KmsKey",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{2048},
+              "",
+              {},
+              false},
+    ShapeInfo{"KmsKeyForRepositoryCreationTemplate",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{0},
+              std::int64_t{2048},
+              "^$|arn:aws[a-z0-9-]*:kms:[a-z0-9-]+:[0-9]{12}:key\\/[a-z0-9-]+",
+              {},
+              false},
+    ShapeInfo{"LastActivatedAtTimestamp",
+              ShapeKind::kTimestamp,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"LastArchivedAtTimestamp",
+              ShapeKind::kTimestamp,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Layer",
+              ShapeKind::kStructure,
+              std::span(kMembers + 317, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"LayerAlreadyExistsException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 321, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"LayerAvailability",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 41, 3),
+              false},
+    ShapeInfo{"LayerDigest",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+",
+              {},
+              false},
+    ShapeInfo{"LayerDigestList",
+              ShapeKind::kList,
+              {},
+              182,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{100},
+              "",
+              {},
+              false},
+    ShapeInfo{"LayerFailure",
+              ShapeKind::kStructure,
+              std::span(kMembers + 322, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"LayerFailureCode",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 44, 2),
+              false},
+    ShapeInfo{"LayerFailureList",
+              ShapeKind::kList,
+              {},
+              184,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"LayerFailureReason",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"LayerInaccessibleException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 325, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"LayerList",
+              ShapeKind::kList,
+              {},
+              179,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"LayerPartBlob",
+              ShapeKind::kBlob,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{0},
+              std::int64_t{20971520},
+              "",
+              {},
+              false},
+    ShapeInfo{"LayerPartTooSmallException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 326, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"LayerSizeInBytes",
+              ShapeKind::kLong,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"LayersNotFoundException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 327, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"LifecyclePolicyNotFoundException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 328, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"LifecyclePolicyPreviewFilter",
+              ShapeKind::kStructure,
+              std::span(kMembers + 329, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"LifecyclePolicyPreviewInProgressException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 330, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"LifecyclePolicyPreviewNotFoundException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 331, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"LifecyclePolicyPreviewResult",
+              ShapeKind::kStructure,
+              std::span(kMembers + 332, 6),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"LifecyclePolicyPreviewResultList",
+              ShapeKind::kList,
+              {},
+              198,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"LifecyclePolicyPreviewStatus",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 46, 4),
+              false},
+    ShapeInfo{"LifecyclePolicyPreviewSummary",
+              ShapeKind::kStructure,
+              std::span(kMembers + 338, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"LifecyclePolicyRuleAction",
+              ShapeKind::kStructure,
+              std::span(kMembers + 340, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"LifecyclePolicyRulePriority",
+              ShapeKind::kInteger,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{1},
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"LifecyclePolicyStorageClass",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 50, 2),
+              false},
+    ShapeInfo{"LifecyclePolicyTargetStorageClass",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 52, 1),
+              false},
+    ShapeInfo{"LifecyclePolicyText",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{100},
+              std::int64_t{30720},
+              "",
+              {},
+              false},
+    ShapeInfo{"LifecyclePolicyTextForRepositoryCreationTemplate",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{0},
+              std::int64_t{30720},
+              "",
+              {},
+              false},
+    ShapeInfo{"LifecyclePreviewMaxResults",
+              ShapeKind::kInteger,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{100},
+              "",
+              {},
+              false},
+    ShapeInfo{"LimitExceededException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 342, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"ListImageReferrersFilter",
+              ShapeKind::kStructure,
+              std::span(kMembers + 343, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ListImageReferrersRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 345, 6),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ListImageReferrersResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 351, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ListImagesFilter",
+              ShapeKind::kStructure,
+              std::span(kMembers + 353, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ListImagesRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 355, 5),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ListImagesResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 360, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ListPullTimeUpdateExclusionsRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 362, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ListPullTimeUpdateExclusionsResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 364, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ListTagsForResourceRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 366, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ListTagsForResourceResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 367, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"MaxResults",
+              ShapeKind::kInteger,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{1000},
+              "",
+              {},
+              false},
+    ShapeInfo{"MediaType",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"MediaTypeList",
+              ShapeKind::kList,
+              {},
+              221,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{100},
+              "",
+              {},
+              false},
+    ShapeInfo{"Metric",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"NextToken",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PTCValidateFailure",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PackageManager",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PackageVulnerabilityDetails",
+              ShapeKind::kStructure,
+              std::span(kMembers + 368, 10),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PartSize",
+              ShapeKind::kLong,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{0},
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Platform",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{
+        "Prefix",
+        ShapeKind::kString,
+        {},
+        kNoShape,
+        kNoShape,
+        std::int64_t{1},
+        std::int64_t{256},
+        "^([a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*\\/?|ROOT)$",
+        {},
+        false},
+    ShapeInfo{"PrefixList",
+              ShapeKind::kList,
+              {},
+              230,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PrincipalArn",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::int64_t{200},
+              "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[\\w+=,.@-]+(/[\\w+=,.@-]+)*$",
+              {},
+              false},
+    ShapeInfo{"ProxyEndpoint",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PullThroughCacheRule",
+              ShapeKind::kStructure,
+              std::span(kMembers + 378, 9),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PullThroughCacheRuleAlreadyExistsException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 387, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"PullThroughCacheRuleList",
+              ShapeKind::kList,
+              {},
+              234,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PullThroughCacheRuleNotFoundException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 388, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{
+        "PullThroughCacheRuleRepositoryPrefix",
+        ShapeKind::kString,
+        {},
+        kNoShape,
+        kNoShape,
+        std::int64_t{2},
+        std::int64_t{30},
+        "^([a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*\\/?|ROOT)$",
+        {},
+        false},
+    ShapeInfo{"PullThroughCacheRuleRepositoryPrefixList",
+              ShapeKind::kList,
+              {},
+              238,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{100},
+              "",
+              {},
+              false},
+    ShapeInfo{"PullTimeUpdateExclusionList",
+              ShapeKind::kList,
+              {},
+              232,
+              kNoShape,
+              std::int64_t{0},
+              std::int64_t{100},
+              "",
+              {},
+              false},
+    ShapeInfo{"PushTimestamp",
+              ShapeKind::kTimestamp,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutAccountSettingRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 389, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutAccountSettingResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 391, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutImageRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 393, 6),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutImageResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 399, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutImageScanningConfigurationRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 400, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutImageScanningConfigurationResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 403, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutImageTagMutabilityRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 406, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutImageTagMutabilityResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 410, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutLifecyclePolicyRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 414, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutLifecyclePolicyResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 417, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutRegistryPolicyRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 420, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutRegistryPolicyResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 421, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutRegistryScanningConfigurationRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 423, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutRegistryScanningConfigurationResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 425, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutReplicationConfigurationRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 426, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutReplicationConfigurationResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 427, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutSigningConfigurationRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 428, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"PutSigningConfigurationResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 429, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RCTAppliedFor",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 53, 3),
+              false},
+    ShapeInfo{"RCTAppliedForList",
+              ShapeKind::kList,
+              {},
+              260,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Reason",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Recommendation",
+              ShapeKind::kStructure,
+              std::span(kMembers + 430, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RecommendationText",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RecordedPullTimestamp",
+              ShapeKind::kTimestamp,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ReferenceUrlsList",
+              ShapeKind::kList,
+              {},
+              394,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ReferencedImagesNotFoundException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 432, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"Region",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{2},
+              std::int64_t{25},
+              "[0-9a-z-]{2,25}",
+              {},
+              false},
+    ShapeInfo{"RegisterPullTimeUpdateExclusionRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 433, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RegisterPullTimeUpdateExclusionResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 434, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RegistryId",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "[0-9]{12}",
+              {},
+              false},
+    ShapeInfo{"RegistryPolicyNotFoundException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 436, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"RegistryPolicyText",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{0},
+              std::int64_t{10240},
+              "",
+              {},
+              false},
+    ShapeInfo{"RegistryScanningConfiguration",
+              ShapeKind::kStructure,
+              std::span(kMembers + 437, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RegistryScanningRule",
+              ShapeKind::kStructure,
+              std::span(kMembers + 439, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RegistryScanningRuleList",
+              ShapeKind::kList,
+              {},
+              275,
+              kNoShape,
+              std::int64_t{0},
+              std::int64_t{2},
+              "",
+              {},
+              false},
+    ShapeInfo{"RelatedVulnerabilitiesList",
+              ShapeKind::kList,
+              {},
+              278,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RelatedVulnerability",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Release",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Remediation",
+              ShapeKind::kStructure,
+              std::span(kMembers + 441, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ReplicationConfiguration",
+              ShapeKind::kStructure,
+              std::span(kMembers + 442, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ReplicationDestination",
+              ShapeKind::kStructure,
+              std::span(kMembers + 443, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ReplicationDestinationList",
+              ShapeKind::kList,
+              {},
+              282,
+              kNoShape,
+              std::int64_t{0},
+              std::int64_t{100},
+              "",
+              {},
+              false},
+    ShapeInfo{"ReplicationError",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ReplicationRule",
+              ShapeKind::kStructure,
+              std::span(kMembers + 445, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ReplicationRuleList",
+              ShapeKind::kList,
+              {},
+              285,
+              kNoShape,
+              std::int64_t{0},
+              std::int64_t{10},
+              "",
+              {},
+              false},
+    ShapeInfo{"ReplicationStatus",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 56, 3),
+              false},
+    ShapeInfo{"Repository",
+              ShapeKind::kStructure,
+              std::span(kMembers + 447, 9),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RepositoryAlreadyExistsException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 456, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"RepositoryCreationTemplate",
+              ShapeKind::kStructure,
+              std::span(kMembers + 457, 12),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RepositoryCreationTemplateList",
+              ShapeKind::kList,
+              {},
+              290,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RepositoryFilter",
+              ShapeKind::kStructure,
+              std::span(kMembers + 469, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RepositoryFilterList",
+              ShapeKind::kList,
+              {},
+              292,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{100},
+              "",
+              {},
+              false},
+    ShapeInfo{"RepositoryFilterType",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 59, 1),
+              false},
+    ShapeInfo{"RepositoryFilterValue",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{2},
+              std::int64_t{256},
+              "^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$",
+              {},
+              false},
+    ShapeInfo{"RepositoryList",
+              ShapeKind::kList,
+              {},
+              288,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RepositoryName",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{2},
+              std::int64_t{256},
+              "[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*",
+              {},
+              false},
+    ShapeInfo{"RepositoryNameList",
+              ShapeKind::kList,
+              {},
+              297,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{100},
+              "",
+              {},
+              false},
+    ShapeInfo{"RepositoryNotEmptyException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 471, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"RepositoryNotFoundException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 472, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"RepositoryPolicyNotFoundException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 473, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"RepositoryPolicyText",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{0},
+              std::int64_t{10240},
+              "",
+              {},
+              false},
+    ShapeInfo{"RepositoryScanningConfiguration",
+              ShapeKind::kStructure,
+              std::span(kMembers + 474, 5),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RepositoryScanningConfigurationFailure",
+              ShapeKind::kStructure,
+              std::span(kMembers + 479, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RepositoryScanningConfigurationFailureList",
+              ShapeKind::kList,
+              {},
+              304,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RepositoryScanningConfigurationList",
+              ShapeKind::kList,
+              {},
+              303,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"RepositoryTemplateDescription",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::int64_t{256},
+              "",
+              {},
+              false},
+    ShapeInfo{"Resource",
+              ShapeKind::kStructure,
+              std::span(kMembers + 482, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ResourceDetails",
+              ShapeKind::kStructure,
+              std::span(kMembers + 486, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ResourceId",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ResourceList",
+              ShapeKind::kList,
+              {},
+              308,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ScanFrequency",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 60, 3),
+              false},
+    ShapeInfo{"ScanNotFoundException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 487, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"ScanOnPushFlag",
+              ShapeKind::kBoolean,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ScanStatus",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 63, 10),
+              false},
+    ShapeInfo{"ScanStatusDescription",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ScanTimestamp",
+              ShapeKind::kTimestamp,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ScanType",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 73, 2),
+              false},
+    ShapeInfo{"ScanningConfigurationFailureCode",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 75, 1),
+              false},
+    ShapeInfo{"ScanningConfigurationFailureReason",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ScanningConfigurationRepositoryNameList",
+              ShapeKind::kList,
+              {},
+              297,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{25},
+              "",
+              {},
+              false},
+    ShapeInfo{"ScanningRepositoryFilter",
+              ShapeKind::kStructure,
+              std::span(kMembers + 488, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ScanningRepositoryFilterList",
+              ShapeKind::kList,
+              {},
+              322,
+              kNoShape,
+              std::int64_t{0},
+              std::int64_t{100},
+              "",
+              {},
+              false},
+    ShapeInfo{"ScanningRepositoryFilterType",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 76, 1),
+              false},
+    ShapeInfo{"ScanningRepositoryFilterValue",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{255},
+              "^[a-z0-9*](?:[._\\-/a-z0-9*]?[a-z0-9*]+)*$",
+              {},
+              false},
+    ShapeInfo{"Score",
+              ShapeKind::kDouble,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ScoreDetails",
+              ShapeKind::kStructure,
+              std::span(kMembers + 490, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ScoringVector",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"SecretNotFoundException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 491, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"ServerException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 492, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"SetRepositoryPolicyRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 493, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"SetRepositoryPolicyResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 497, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Severity",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"SeverityCount",
+              ShapeKind::kInteger,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{0},
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"SigningConfiguration",
+              ShapeKind::kStructure,
+              std::span(kMembers + 500, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"SigningConfigurationNotFoundException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 501, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{
+        "SigningProfileArn",
+        ShapeKind::kString,
+        {},
+        kNoShape,
+        kNoShape,
+        std::nullopt,
+        std::int64_t{200},
+        "^arn:aws(-[a-z]+)*:signer:[a-z0-9-]+:[0-9]{12}:\\/signing-profiles\\/[a-zA-Z0-9_]{2,}$",
+        {},
+        false},
+    ShapeInfo{"SigningRepositoryFilter",
+              ShapeKind::kStructure,
+              std::span(kMembers + 502, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"SigningRepositoryFilterList",
+              ShapeKind::kList,
+              {},
+              338,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{100},
+              "",
+              {},
+              false},
+    ShapeInfo{"SigningRepositoryFilterType",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 77, 1),
+              false},
+    ShapeInfo{"SigningRepositoryFilterValue",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::int64_t{1},
+              std::int64_t{256},
+              "^(?:[a-z0-9*]+(?:[._-][a-z0-9*]+)*/)*[a-z0-9*]+(?:[._-][a-z0-9*]+)*$",
+              {},
+              false},
+    ShapeInfo{"SigningRule",
+              ShapeKind::kStructure,
+              std::span(kMembers + 504, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"SigningRuleList",
+              ShapeKind::kList,
+              {},
+              342,
+              kNoShape,
+              std::int64_t{0},
+              std::int64_t{10},
+              "",
+              {},
+              false},
+    ShapeInfo{"SigningStatus",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 78, 3),
+              false},
+    ShapeInfo{"SigningStatusFailureCode",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"SigningStatusFailureReason",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Source",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"SourceLayerHash",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"StartImageScanRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 506, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"StartImageScanResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 509, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"StartLifecyclePolicyPreviewRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 513, 3),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"StartLifecyclePolicyPreviewResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 516, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Status",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"String",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"SubjectIdentifier",
+              ShapeKind::kStructure,
+              std::span(kMembers + 520, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Tag",
+              ShapeKind::kStructure,
+              std::span(kMembers + 521, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"TagKey",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"TagKeyList",
+              ShapeKind::kList,
+              {},
+              357,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{
+        "TagList", ShapeKind::kList, {}, 356, kNoShape, std::nullopt, std::nullopt, "", {}, false},
+    ShapeInfo{"TagResourceRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 523, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"TagResourceResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 525, 0),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"TagStatus",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 81, 3),
+              false},
+    ShapeInfo{"TagValue",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Tags", ShapeKind::kMap, {}, 363, 357, std::nullopt, std::nullopt, "", {}, false},
+    ShapeInfo{"TargetStorageClass",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 84, 2),
+              false},
+    ShapeInfo{"TemplateAlreadyExistsException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 525, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"TemplateNotFoundException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 526, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"Title",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"TooManyTagsException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 527, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"TransitioningImageTotalCount",
+              ShapeKind::kStructure,
+              std::span(kMembers + 528, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"TransitioningImageTotalCounts",
+              ShapeKind::kList,
+              {},
+              370,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"Type",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"UnableToAccessSecretException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 530, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"UnableToDecryptSecretValueException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 531, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"UnableToGetUpstreamImageException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 532, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"UnableToGetUpstreamLayerException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 533, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"UnableToListUpstreamImageReferrersException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 534, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"UnsupportedImageTypeException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 535, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"UnsupportedUpstreamRegistryException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 536, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"UntagResourceRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 537, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"UntagResourceResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 539, 0),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"UpdateImageStorageClassRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 539, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"UpdateImageStorageClassResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 543, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"UpdatePullThroughCacheRuleRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 547, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"UpdatePullThroughCacheRuleResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 551, 6),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"UpdateRepositoryCreationTemplateRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 557, 10),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"UpdateRepositoryCreationTemplateResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 567, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"UpdatedTimestamp",
+              ShapeKind::kTimestamp,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"UploadId",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+              {},
+              false},
+    ShapeInfo{"UploadLayerPartRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 569, 6),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"UploadLayerPartResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 575, 4),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"UploadNotFoundException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 579, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"UpstreamRegistry",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              std::span(kEnumValues + 86, 9),
+              false},
+    ShapeInfo{"Url",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ValidatePullThroughCacheRuleRequest",
+              ShapeKind::kStructure,
+              std::span(kMembers + 580, 2),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ValidatePullThroughCacheRuleResponse",
+              ShapeKind::kStructure,
+              std::span(kMembers + 582, 8),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"ValidationException",
+              ShapeKind::kStructure,
+              std::span(kMembers + 590, 1),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              true},
+    ShapeInfo{"Version",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"VulnerabilityId",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"VulnerabilitySourceUpdateTimestamp",
+              ShapeKind::kTimestamp,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"VulnerablePackage",
+              ShapeKind::kStructure,
+              std::span(kMembers + 591, 9),
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"VulnerablePackageName",
+              ShapeKind::kString,
+              {},
+              kNoShape,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
+    ShapeInfo{"VulnerablePackagesList",
+              ShapeKind::kList,
+              {},
+              401,
+              kNoShape,
+              std::nullopt,
+              std::nullopt,
+              "",
+              {},
+              false},
 }};
 
 constexpr std::array<OperationInfo, 58> kOperations{{
-    OperationInfo{"BatchCheckLayerAvailability", "batch-check-layer-availability", "BatchCheckLayerAvailabilityRequest", "BatchCheckLayerAvailabilityResponse",
+    OperationInfo{"BatchCheckLayerAvailability", "batch-check-layer-availability",
+                  "BatchCheckLayerAvailabilityRequest", "BatchCheckLayerAvailabilityResponse",
                   std::span(kOperationErrors + 0, 3), std::nullopt},
-    OperationInfo{"BatchDeleteImage", "batch-delete-image", "BatchDeleteImageRequest", "BatchDeleteImageResponse",
-                  std::span(kOperationErrors + 3, 3), std::nullopt},
-    OperationInfo{"BatchGetImage", "batch-get-image", "BatchGetImageRequest", "BatchGetImageResponse",
-                  std::span(kOperationErrors + 6, 5), std::nullopt},
-    OperationInfo{"BatchGetRepositoryScanningConfiguration", "batch-get-repository-scanning-configuration", "BatchGetRepositoryScanningConfigurationRequest", "BatchGetRepositoryScanningConfigurationResponse",
+    OperationInfo{"BatchDeleteImage", "batch-delete-image", "BatchDeleteImageRequest",
+                  "BatchDeleteImageResponse", std::span(kOperationErrors + 3, 3), std::nullopt},
+    OperationInfo{"BatchGetImage", "batch-get-image", "BatchGetImageRequest",
+                  "BatchGetImageResponse", std::span(kOperationErrors + 6, 5), std::nullopt},
+    OperationInfo{"BatchGetRepositoryScanningConfiguration",
+                  "batch-get-repository-scanning-configuration",
+                  "BatchGetRepositoryScanningConfigurationRequest",
+                  "BatchGetRepositoryScanningConfigurationResponse",
                   std::span(kOperationErrors + 11, 4), std::nullopt},
-    OperationInfo{"CompleteLayerUpload", "complete-layer-upload", "CompleteLayerUploadRequest", "CompleteLayerUploadResponse",
-                  std::span(kOperationErrors + 15, 9), std::nullopt},
-    OperationInfo{"CreatePullThroughCacheRule", "create-pull-through-cache-rule", "CreatePullThroughCacheRuleRequest", "CreatePullThroughCacheRuleResponse",
+    OperationInfo{"CompleteLayerUpload", "complete-layer-upload", "CompleteLayerUploadRequest",
+                  "CompleteLayerUploadResponse", std::span(kOperationErrors + 15, 9), std::nullopt},
+    OperationInfo{"CreatePullThroughCacheRule", "create-pull-through-cache-rule",
+                  "CreatePullThroughCacheRuleRequest", "CreatePullThroughCacheRuleResponse",
                   std::span(kOperationErrors + 24, 9), std::nullopt},
-    OperationInfo{"CreateRepository", "create-repository", "CreateRepositoryRequest", "CreateRepositoryResponse",
-                  std::span(kOperationErrors + 33, 7), std::nullopt},
-    OperationInfo{"CreateRepositoryCreationTemplate", "create-repository-creation-template", "CreateRepositoryCreationTemplateRequest", "CreateRepositoryCreationTemplateResponse",
-                  std::span(kOperationErrors + 40, 5), std::nullopt},
-    OperationInfo{"DeleteLifecyclePolicy", "delete-lifecycle-policy", "DeleteLifecyclePolicyRequest", "DeleteLifecyclePolicyResponse",
+    OperationInfo{"CreateRepository", "create-repository", "CreateRepositoryRequest",
+                  "CreateRepositoryResponse", std::span(kOperationErrors + 33, 7), std::nullopt},
+    OperationInfo{"CreateRepositoryCreationTemplate", "create-repository-creation-template",
+                  "CreateRepositoryCreationTemplateRequest",
+                  "CreateRepositoryCreationTemplateResponse", std::span(kOperationErrors + 40, 5),
+                  std::nullopt},
+    OperationInfo{"DeleteLifecyclePolicy", "delete-lifecycle-policy",
+                  "DeleteLifecyclePolicyRequest", "DeleteLifecyclePolicyResponse",
                   std::span(kOperationErrors + 45, 5), std::nullopt},
-    OperationInfo{"DeletePullThroughCacheRule", "delete-pull-through-cache-rule", "DeletePullThroughCacheRuleRequest", "DeletePullThroughCacheRuleResponse",
+    OperationInfo{"DeletePullThroughCacheRule", "delete-pull-through-cache-rule",
+                  "DeletePullThroughCacheRuleRequest", "DeletePullThroughCacheRuleResponse",
                   std::span(kOperationErrors + 50, 4), std::nullopt},
-    OperationInfo{"DeleteRegistryPolicy", "delete-registry-policy", "DeleteRegistryPolicyRequest", "DeleteRegistryPolicyResponse",
-                  std::span(kOperationErrors + 54, 4), std::nullopt},
-    OperationInfo{"DeleteRepository", "delete-repository", "DeleteRepositoryRequest", "DeleteRepositoryResponse",
-                  std::span(kOperationErrors + 58, 5), std::nullopt},
-    OperationInfo{"DeleteRepositoryCreationTemplate", "delete-repository-creation-template", "DeleteRepositoryCreationTemplateRequest", "DeleteRepositoryCreationTemplateResponse",
-                  std::span(kOperationErrors + 63, 4), std::nullopt},
-    OperationInfo{"DeleteRepositoryPolicy", "delete-repository-policy", "DeleteRepositoryPolicyRequest", "DeleteRepositoryPolicyResponse",
+    OperationInfo{"DeleteRegistryPolicy", "delete-registry-policy", "DeleteRegistryPolicyRequest",
+                  "DeleteRegistryPolicyResponse", std::span(kOperationErrors + 54, 4),
+                  std::nullopt},
+    OperationInfo{"DeleteRepository", "delete-repository", "DeleteRepositoryRequest",
+                  "DeleteRepositoryResponse", std::span(kOperationErrors + 58, 5), std::nullopt},
+    OperationInfo{"DeleteRepositoryCreationTemplate", "delete-repository-creation-template",
+                  "DeleteRepositoryCreationTemplateRequest",
+                  "DeleteRepositoryCreationTemplateResponse", std::span(kOperationErrors + 63, 4),
+                  std::nullopt},
+    OperationInfo{"DeleteRepositoryPolicy", "delete-repository-policy",
+                  "DeleteRepositoryPolicyRequest", "DeleteRepositoryPolicyResponse",
                   std::span(kOperationErrors + 67, 4), std::nullopt},
-    OperationInfo{"DeleteSigningConfiguration", "delete-signing-configuration", "DeleteSigningConfigurationRequest", "DeleteSigningConfigurationResponse",
+    OperationInfo{"DeleteSigningConfiguration", "delete-signing-configuration",
+                  "DeleteSigningConfigurationRequest", "DeleteSigningConfigurationResponse",
                   std::span(kOperationErrors + 71, 3), std::nullopt},
-    OperationInfo{"DeregisterPullTimeUpdateExclusion", "deregister-pull-time-update-exclusion", "DeregisterPullTimeUpdateExclusionRequest", "DeregisterPullTimeUpdateExclusionResponse",
-                  std::span(kOperationErrors + 74, 5), std::nullopt},
-    OperationInfo{"DescribeImageReplicationStatus", "describe-image-replication-status", "DescribeImageReplicationStatusRequest", "DescribeImageReplicationStatusResponse",
+    OperationInfo{"DeregisterPullTimeUpdateExclusion", "deregister-pull-time-update-exclusion",
+                  "DeregisterPullTimeUpdateExclusionRequest",
+                  "DeregisterPullTimeUpdateExclusionResponse", std::span(kOperationErrors + 74, 5),
+                  std::nullopt},
+    OperationInfo{"DescribeImageReplicationStatus", "describe-image-replication-status",
+                  "DescribeImageReplicationStatusRequest", "DescribeImageReplicationStatusResponse",
                   std::span(kOperationErrors + 79, 5), std::nullopt},
-    OperationInfo{"DescribeImageScanFindings", "describe-image-scan-findings", "DescribeImageScanFindingsRequest", "DescribeImageScanFindingsResponse",
-                  std::span(kOperationErrors + 84, 6), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 0, 2), std::span(kNonAggregateKeys + 0, 5)}},
-    OperationInfo{"DescribeImageSigningStatus", "describe-image-signing-status", "DescribeImageSigningStatusRequest", "DescribeImageSigningStatusResponse",
+    OperationInfo{
+        "DescribeImageScanFindings", "describe-image-scan-findings",
+        "DescribeImageScanFindingsRequest", "DescribeImageScanFindingsResponse",
+        std::span(kOperationErrors + 84, 6),
+        PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 0, 2),
+                      std::span(kNonAggregateKeys + 0, 5)}},
+    OperationInfo{"DescribeImageSigningStatus", "describe-image-signing-status",
+                  "DescribeImageSigningStatusRequest", "DescribeImageSigningStatusResponse",
                   std::span(kOperationErrors + 90, 5), std::nullopt},
-    OperationInfo{"DescribeImages", "describe-images", "DescribeImagesRequest", "DescribeImagesResponse",
-                  std::span(kOperationErrors + 95, 4), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 2, 1), std::span(kNonAggregateKeys + 5, 0)}},
-    OperationInfo{"DescribePullThroughCacheRules", "describe-pull-through-cache-rules", "DescribePullThroughCacheRulesRequest", "DescribePullThroughCacheRulesResponse",
-                  std::span(kOperationErrors + 99, 4), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 3, 1), std::span(kNonAggregateKeys + 5, 0)}},
-    OperationInfo{"DescribeRegistry", "describe-registry", "DescribeRegistryRequest", "DescribeRegistryResponse",
-                  std::span(kOperationErrors + 103, 3), std::nullopt},
-    OperationInfo{"DescribeRepositories", "describe-repositories", "DescribeRepositoriesRequest", "DescribeRepositoriesResponse",
-                  std::span(kOperationErrors + 106, 3), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 4, 1), std::span(kNonAggregateKeys + 5, 0)}},
-    OperationInfo{"DescribeRepositoryCreationTemplates", "describe-repository-creation-templates", "DescribeRepositoryCreationTemplatesRequest", "DescribeRepositoryCreationTemplatesResponse",
-                  std::span(kOperationErrors + 109, 3), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 5, 1), std::span(kNonAggregateKeys + 5, 1)}},
-    OperationInfo{"GetAccountSetting", "get-account-setting", "GetAccountSettingRequest", "GetAccountSettingResponse",
-                  std::span(kOperationErrors + 112, 3), std::nullopt},
-    OperationInfo{"GetAuthorizationToken", "get-authorization-token", "GetAuthorizationTokenRequest", "GetAuthorizationTokenResponse",
+    OperationInfo{
+        "DescribeImages", "describe-images", "DescribeImagesRequest", "DescribeImagesResponse",
+        std::span(kOperationErrors + 95, 4),
+        PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 2, 1),
+                      std::span(kNonAggregateKeys + 5, 0)}},
+    OperationInfo{
+        "DescribePullThroughCacheRules", "describe-pull-through-cache-rules",
+        "DescribePullThroughCacheRulesRequest", "DescribePullThroughCacheRulesResponse",
+        std::span(kOperationErrors + 99, 4),
+        PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 3, 1),
+                      std::span(kNonAggregateKeys + 5, 0)}},
+    OperationInfo{"DescribeRegistry", "describe-registry", "DescribeRegistryRequest",
+                  "DescribeRegistryResponse", std::span(kOperationErrors + 103, 3), std::nullopt},
+    OperationInfo{
+        "DescribeRepositories", "describe-repositories", "DescribeRepositoriesRequest",
+        "DescribeRepositoriesResponse", std::span(kOperationErrors + 106, 3),
+        PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 4, 1),
+                      std::span(kNonAggregateKeys + 5, 0)}},
+    OperationInfo{
+        "DescribeRepositoryCreationTemplates", "describe-repository-creation-templates",
+        "DescribeRepositoryCreationTemplatesRequest", "DescribeRepositoryCreationTemplatesResponse",
+        std::span(kOperationErrors + 109, 3),
+        PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 5, 1),
+                      std::span(kNonAggregateKeys + 5, 1)}},
+    OperationInfo{"GetAccountSetting", "get-account-setting", "GetAccountSettingRequest",
+                  "GetAccountSettingResponse", std::span(kOperationErrors + 112, 3), std::nullopt},
+    OperationInfo{"GetAuthorizationToken", "get-authorization-token",
+                  "GetAuthorizationTokenRequest", "GetAuthorizationTokenResponse",
                   std::span(kOperationErrors + 115, 2), std::nullopt},
-    OperationInfo{"GetDownloadUrlForLayer", "get-download-url-for-layer", "GetDownloadUrlForLayerRequest", "GetDownloadUrlForLayerResponse",
+    OperationInfo{"GetDownloadUrlForLayer", "get-download-url-for-layer",
+                  "GetDownloadUrlForLayerRequest", "GetDownloadUrlForLayerResponse",
                   std::span(kOperationErrors + 117, 6), std::nullopt},
-    OperationInfo{"GetLifecyclePolicy", "get-lifecycle-policy", "GetLifecyclePolicyRequest", "GetLifecyclePolicyResponse",
-                  std::span(kOperationErrors + 123, 5), std::nullopt},
-    OperationInfo{"GetLifecyclePolicyPreview", "get-lifecycle-policy-preview", "GetLifecyclePolicyPreviewRequest", "GetLifecyclePolicyPreviewResponse",
-                  std::span(kOperationErrors + 128, 5), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 6, 1), std::span(kNonAggregateKeys + 6, 5)}},
-    OperationInfo{"GetRegistryPolicy", "get-registry-policy", "GetRegistryPolicyRequest", "GetRegistryPolicyResponse",
-                  std::span(kOperationErrors + 133, 4), std::nullopt},
-    OperationInfo{"GetRegistryScanningConfiguration", "get-registry-scanning-configuration", "GetRegistryScanningConfigurationRequest", "GetRegistryScanningConfigurationResponse",
-                  std::span(kOperationErrors + 137, 3), std::nullopt},
-    OperationInfo{"GetRepositoryPolicy", "get-repository-policy", "GetRepositoryPolicyRequest", "GetRepositoryPolicyResponse",
-                  std::span(kOperationErrors + 140, 4), std::nullopt},
-    OperationInfo{"GetSigningConfiguration", "get-signing-configuration", "GetSigningConfigurationRequest", "GetSigningConfigurationResponse",
+    OperationInfo{"GetLifecyclePolicy", "get-lifecycle-policy", "GetLifecyclePolicyRequest",
+                  "GetLifecyclePolicyResponse", std::span(kOperationErrors + 123, 5), std::nullopt},
+    OperationInfo{
+        "GetLifecyclePolicyPreview", "get-lifecycle-policy-preview",
+        "GetLifecyclePolicyPreviewRequest", "GetLifecyclePolicyPreviewResponse",
+        std::span(kOperationErrors + 128, 5),
+        PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 6, 1),
+                      std::span(kNonAggregateKeys + 6, 5)}},
+    OperationInfo{"GetRegistryPolicy", "get-registry-policy", "GetRegistryPolicyRequest",
+                  "GetRegistryPolicyResponse", std::span(kOperationErrors + 133, 4), std::nullopt},
+    OperationInfo{"GetRegistryScanningConfiguration", "get-registry-scanning-configuration",
+                  "GetRegistryScanningConfigurationRequest",
+                  "GetRegistryScanningConfigurationResponse", std::span(kOperationErrors + 137, 3),
+                  std::nullopt},
+    OperationInfo{"GetRepositoryPolicy", "get-repository-policy", "GetRepositoryPolicyRequest",
+                  "GetRepositoryPolicyResponse", std::span(kOperationErrors + 140, 4),
+                  std::nullopt},
+    OperationInfo{"GetSigningConfiguration", "get-signing-configuration",
+                  "GetSigningConfigurationRequest", "GetSigningConfigurationResponse",
                   std::span(kOperationErrors + 144, 4), std::nullopt},
-    OperationInfo{"InitiateLayerUpload", "initiate-layer-upload", "InitiateLayerUploadRequest", "InitiateLayerUploadResponse",
-                  std::span(kOperationErrors + 148, 4), std::nullopt},
-    OperationInfo{"ListImageReferrers", "list-image-referrers", "ListImageReferrersRequest", "ListImageReferrersResponse",
-                  std::span(kOperationErrors + 152, 5), std::nullopt},
-    OperationInfo{"ListImages", "list-images", "ListImagesRequest", "ListImagesResponse",
-                  std::span(kOperationErrors + 157, 3), PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 7, 1), std::span(kNonAggregateKeys + 11, 0)}},
-    OperationInfo{"ListPullTimeUpdateExclusions", "list-pull-time-update-exclusions", "ListPullTimeUpdateExclusionsRequest", "ListPullTimeUpdateExclusionsResponse",
+    OperationInfo{"InitiateLayerUpload", "initiate-layer-upload", "InitiateLayerUploadRequest",
+                  "InitiateLayerUploadResponse", std::span(kOperationErrors + 148, 4),
+                  std::nullopt},
+    OperationInfo{"ListImageReferrers", "list-image-referrers", "ListImageReferrersRequest",
+                  "ListImageReferrersResponse", std::span(kOperationErrors + 152, 5), std::nullopt},
+    OperationInfo{
+        "ListImages", "list-images", "ListImagesRequest", "ListImagesResponse",
+        std::span(kOperationErrors + 157, 3),
+        PaginatorInfo{"nextToken", "nextToken", "maxResults", std::span(kResultKeys + 7, 1),
+                      std::span(kNonAggregateKeys + 11, 0)}},
+    OperationInfo{"ListPullTimeUpdateExclusions", "list-pull-time-update-exclusions",
+                  "ListPullTimeUpdateExclusionsRequest", "ListPullTimeUpdateExclusionsResponse",
                   std::span(kOperationErrors + 160, 4), std::nullopt},
-    OperationInfo{"ListTagsForResource", "list-tags-for-resource", "ListTagsForResourceRequest", "ListTagsForResourceResponse",
-                  std::span(kOperationErrors + 164, 3), std::nullopt},
-    OperationInfo{"PutAccountSetting", "put-account-setting", "PutAccountSettingRequest", "PutAccountSettingResponse",
-                  std::span(kOperationErrors + 167, 4), std::nullopt},
+    OperationInfo{"ListTagsForResource", "list-tags-for-resource", "ListTagsForResourceRequest",
+                  "ListTagsForResourceResponse", std::span(kOperationErrors + 164, 3),
+                  std::nullopt},
+    OperationInfo{"PutAccountSetting", "put-account-setting", "PutAccountSettingRequest",
+                  "PutAccountSettingResponse", std::span(kOperationErrors + 167, 4), std::nullopt},
     OperationInfo{"PutImage", "put-image", "PutImageRequest", "PutImageResponse",
                   std::span(kOperationErrors + 171, 10), std::nullopt},
-    OperationInfo{"PutImageScanningConfiguration", "put-image-scanning-configuration", "PutImageScanningConfigurationRequest", "PutImageScanningConfigurationResponse",
+    OperationInfo{"PutImageScanningConfiguration", "put-image-scanning-configuration",
+                  "PutImageScanningConfigurationRequest", "PutImageScanningConfigurationResponse",
                   std::span(kOperationErrors + 181, 4), std::nullopt},
-    OperationInfo{"PutImageTagMutability", "put-image-tag-mutability", "PutImageTagMutabilityRequest", "PutImageTagMutabilityResponse",
+    OperationInfo{"PutImageTagMutability", "put-image-tag-mutability",
+                  "PutImageTagMutabilityRequest", "PutImageTagMutabilityResponse",
                   std::span(kOperationErrors + 185, 3), std::nullopt},
-    OperationInfo{"PutLifecyclePolicy", "put-lifecycle-policy", "PutLifecyclePolicyRequest", "PutLifecyclePolicyResponse",
-                  std::span(kOperationErrors + 188, 4), std::nullopt},
-    OperationInfo{"PutRegistryPolicy", "put-registry-policy", "PutRegistryPolicyRequest", "PutRegistryPolicyResponse",
-                  std::span(kOperationErrors + 192, 3), std::nullopt},
-    OperationInfo{"PutRegistryScanningConfiguration", "put-registry-scanning-configuration", "PutRegistryScanningConfigurationRequest", "PutRegistryScanningConfigurationResponse",
-                  std::span(kOperationErrors + 195, 4), std::nullopt},
-    OperationInfo{"PutReplicationConfiguration", "put-replication-configuration", "PutReplicationConfigurationRequest", "PutReplicationConfigurationResponse",
+    OperationInfo{"PutLifecyclePolicy", "put-lifecycle-policy", "PutLifecyclePolicyRequest",
+                  "PutLifecyclePolicyResponse", std::span(kOperationErrors + 188, 4), std::nullopt},
+    OperationInfo{"PutRegistryPolicy", "put-registry-policy", "PutRegistryPolicyRequest",
+                  "PutRegistryPolicyResponse", std::span(kOperationErrors + 192, 3), std::nullopt},
+    OperationInfo{"PutRegistryScanningConfiguration", "put-registry-scanning-configuration",
+                  "PutRegistryScanningConfigurationRequest",
+                  "PutRegistryScanningConfigurationResponse", std::span(kOperationErrors + 195, 4),
+                  std::nullopt},
+    OperationInfo{"PutReplicationConfiguration", "put-replication-configuration",
+                  "PutReplicationConfigurationRequest", "PutReplicationConfigurationResponse",
                   std::span(kOperationErrors + 199, 3), std::nullopt},
-    OperationInfo{"PutSigningConfiguration", "put-signing-configuration", "PutSigningConfigurationRequest", "PutSigningConfigurationResponse",
+    OperationInfo{"PutSigningConfiguration", "put-signing-configuration",
+                  "PutSigningConfigurationRequest", "PutSigningConfigurationResponse",
                   std::span(kOperationErrors + 202, 3), std::nullopt},
-    OperationInfo{"RegisterPullTimeUpdateExclusion", "register-pull-time-update-exclusion", "RegisterPullTimeUpdateExclusionRequest", "RegisterPullTimeUpdateExclusionResponse",
-                  std::span(kOperationErrors + 205, 5), std::nullopt},
-    OperationInfo{"SetRepositoryPolicy", "set-repository-policy", "SetRepositoryPolicyRequest", "SetRepositoryPolicyResponse",
-                  std::span(kOperationErrors + 210, 3), std::nullopt},
-    OperationInfo{"StartImageScan", "start-image-scan", "StartImageScanRequest", "StartImageScanResponse",
-                  std::span(kOperationErrors + 213, 8), std::nullopt},
-    OperationInfo{"StartLifecyclePolicyPreview", "start-lifecycle-policy-preview", "StartLifecyclePolicyPreviewRequest", "StartLifecyclePolicyPreviewResponse",
+    OperationInfo{"RegisterPullTimeUpdateExclusion", "register-pull-time-update-exclusion",
+                  "RegisterPullTimeUpdateExclusionRequest",
+                  "RegisterPullTimeUpdateExclusionResponse", std::span(kOperationErrors + 205, 5),
+                  std::nullopt},
+    OperationInfo{"SetRepositoryPolicy", "set-repository-policy", "SetRepositoryPolicyRequest",
+                  "SetRepositoryPolicyResponse", std::span(kOperationErrors + 210, 3),
+                  std::nullopt},
+    OperationInfo{"StartImageScan", "start-image-scan", "StartImageScanRequest",
+                  "StartImageScanResponse", std::span(kOperationErrors + 213, 8), std::nullopt},
+    OperationInfo{"StartLifecyclePolicyPreview", "start-lifecycle-policy-preview",
+                  "StartLifecyclePolicyPreviewRequest", "StartLifecyclePolicyPreviewResponse",
                   std::span(kOperationErrors + 221, 6), std::nullopt},
     OperationInfo{"TagResource", "tag-resource", "TagResourceRequest", "TagResourceResponse",
                   std::span(kOperationErrors + 227, 5), std::nullopt},
-    OperationInfo{"UntagResource", "untag-resource", "UntagResourceRequest", "UntagResourceResponse",
-                  std::span(kOperationErrors + 232, 5), std::nullopt},
-    OperationInfo{"UpdateImageStorageClass", "update-image-storage-class", "UpdateImageStorageClassRequest", "UpdateImageStorageClassResponse",
+    OperationInfo{"UntagResource", "untag-resource", "UntagResourceRequest",
+                  "UntagResourceResponse", std::span(kOperationErrors + 232, 5), std::nullopt},
+    OperationInfo{"UpdateImageStorageClass", "update-image-storage-class",
+                  "UpdateImageStorageClassRequest", "UpdateImageStorageClassResponse",
                   std::span(kOperationErrors + 237, 6), std::nullopt},
-    OperationInfo{"UpdatePullThroughCacheRule", "update-pull-through-cache-rule", "UpdatePullThroughCacheRuleRequest", "UpdatePullThroughCacheRuleResponse",
+    OperationInfo{"UpdatePullThroughCacheRule", "update-pull-through-cache-rule",
+                  "UpdatePullThroughCacheRuleRequest", "UpdatePullThroughCacheRuleResponse",
                   std::span(kOperationErrors + 243, 7), std::nullopt},
-    OperationInfo{"UpdateRepositoryCreationTemplate", "update-repository-creation-template", "UpdateRepositoryCreationTemplateRequest", "UpdateRepositoryCreationTemplateResponse",
-                  std::span(kOperationErrors + 250, 4), std::nullopt},
-    OperationInfo{"UploadLayerPart", "upload-layer-part", "UploadLayerPartRequest", "UploadLayerPartResponse",
-                  std::span(kOperationErrors + 254, 7), std::nullopt},
-    OperationInfo{"ValidatePullThroughCacheRule", "validate-pull-through-cache-rule", "ValidatePullThroughCacheRuleRequest", "ValidatePullThroughCacheRuleResponse",
+    OperationInfo{"UpdateRepositoryCreationTemplate", "update-repository-creation-template",
+                  "UpdateRepositoryCreationTemplateRequest",
+                  "UpdateRepositoryCreationTemplateResponse", std::span(kOperationErrors + 250, 4),
+                  std::nullopt},
+    OperationInfo{"UploadLayerPart", "upload-layer-part", "UploadLayerPartRequest",
+                  "UploadLayerPartResponse", std::span(kOperationErrors + 254, 7), std::nullopt},
+    OperationInfo{"ValidatePullThroughCacheRule", "validate-pull-through-cache-rule",
+                  "ValidatePullThroughCacheRuleRequest", "ValidatePullThroughCacheRuleResponse",
                   std::span(kOperationErrors + 261, 4), std::nullopt},
 }};
 
@@ -1660,15 +5220,16 @@ std::span<const OperationInfo> operations() noexcept { return kOperations; }
 const ShapeInfo& shape_at(std::uint16_t index) noexcept { return kShapes[index]; }
 
 const ShapeInfo* find_shape(std::string_view name) noexcept {
-  const auto it = std::lower_bound(kShapes.begin(), kShapes.end(), name,
-                                   [](const ShapeInfo& s, std::string_view n) { return s.name < n; });
+  const auto it =
+      std::lower_bound(kShapes.begin(), kShapes.end(), name,
+                       [](const ShapeInfo& s, std::string_view n) { return s.name < n; });
   return it != kShapes.end() && it->name == name ? &*it : nullptr;
 }
 
 const OperationInfo* find_operation(std::string_view name) noexcept {
-  const auto it = std::lower_bound(
-      kOperations.begin(), kOperations.end(), name,
-      [](const OperationInfo& o, std::string_view n) { return o.name < n; });
+  const auto it =
+      std::lower_bound(kOperations.begin(), kOperations.end(), name,
+                       [](const OperationInfo& o, std::string_view n) { return o.name < n; });
   return it != kOperations.end() && it->name == name ? &*it : nullptr;
 }
 

@@ -1,7 +1,7 @@
 // The ECR service model as constant tables: every shape with its members and
 // constraints, every operation with its shapes, errors and paging rules.
 // Validation walks these; the `ecr` CLI maps options to members with them.
-// The data is generated (model_table.cpp) from reference/ecr-service-model.json
+// The data is generated (model_table.cpp) from third_party/aws/ecr-service-model.json
 // and ecr-paginators.json; all views point into static storage.
 #pragma once
 

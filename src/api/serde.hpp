@@ -26,9 +26,11 @@ void read(simdjson::dom::element e, AuthorizationData& out, serde::MemberPath& p
 void to_json(json::Writer& w, const AwsEcrContainerImageDetails& v);
 void read(simdjson::dom::element e, AwsEcrContainerImageDetails& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const BatchCheckLayerAvailabilityRequest& v);
-void read(simdjson::dom::element e, BatchCheckLayerAvailabilityRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, BatchCheckLayerAvailabilityRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const BatchCheckLayerAvailabilityResponse& v);
-void read(simdjson::dom::element e, BatchCheckLayerAvailabilityResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, BatchCheckLayerAvailabilityResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const BatchDeleteImageRequest& v);
 void read(simdjson::dom::element e, BatchDeleteImageRequest& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const BatchDeleteImageResponse& v);
@@ -38,21 +40,27 @@ void read(simdjson::dom::element e, BatchGetImageRequest& out, serde::MemberPath
 void to_json(json::Writer& w, const BatchGetImageResponse& v);
 void read(simdjson::dom::element e, BatchGetImageResponse& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const BatchGetRepositoryScanningConfigurationRequest& v);
-void read(simdjson::dom::element e, BatchGetRepositoryScanningConfigurationRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, BatchGetRepositoryScanningConfigurationRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const BatchGetRepositoryScanningConfigurationResponse& v);
-void read(simdjson::dom::element e, BatchGetRepositoryScanningConfigurationResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, BatchGetRepositoryScanningConfigurationResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const CompleteLayerUploadRequest& v);
 void read(simdjson::dom::element e, CompleteLayerUploadRequest& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const CompleteLayerUploadResponse& v);
 void read(simdjson::dom::element e, CompleteLayerUploadResponse& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const CreatePullThroughCacheRuleRequest& v);
-void read(simdjson::dom::element e, CreatePullThroughCacheRuleRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, CreatePullThroughCacheRuleRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const CreatePullThroughCacheRuleResponse& v);
-void read(simdjson::dom::element e, CreatePullThroughCacheRuleResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, CreatePullThroughCacheRuleResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const CreateRepositoryCreationTemplateRequest& v);
-void read(simdjson::dom::element e, CreateRepositoryCreationTemplateRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, CreateRepositoryCreationTemplateRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const CreateRepositoryCreationTemplateResponse& v);
-void read(simdjson::dom::element e, CreateRepositoryCreationTemplateResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, CreateRepositoryCreationTemplateResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const CreateRepositoryRequest& v);
 void read(simdjson::dom::element e, CreateRepositoryRequest& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const CreateRepositoryResponse& v);
@@ -68,17 +76,21 @@ void read(simdjson::dom::element e, DeleteLifecyclePolicyRequest& out, serde::Me
 void to_json(json::Writer& w, const DeleteLifecyclePolicyResponse& v);
 void read(simdjson::dom::element e, DeleteLifecyclePolicyResponse& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const DeletePullThroughCacheRuleRequest& v);
-void read(simdjson::dom::element e, DeletePullThroughCacheRuleRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DeletePullThroughCacheRuleRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DeletePullThroughCacheRuleResponse& v);
-void read(simdjson::dom::element e, DeletePullThroughCacheRuleResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DeletePullThroughCacheRuleResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DeleteRegistryPolicyRequest& v);
 void read(simdjson::dom::element e, DeleteRegistryPolicyRequest& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const DeleteRegistryPolicyResponse& v);
 void read(simdjson::dom::element e, DeleteRegistryPolicyResponse& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const DeleteRepositoryCreationTemplateRequest& v);
-void read(simdjson::dom::element e, DeleteRepositoryCreationTemplateRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DeleteRepositoryCreationTemplateRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DeleteRepositoryCreationTemplateResponse& v);
-void read(simdjson::dom::element e, DeleteRepositoryCreationTemplateResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DeleteRepositoryCreationTemplateResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DeleteRepositoryPolicyRequest& v);
 void read(simdjson::dom::element e, DeleteRepositoryPolicyRequest& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const DeleteRepositoryPolicyResponse& v);
@@ -88,25 +100,34 @@ void read(simdjson::dom::element e, DeleteRepositoryRequest& out, serde::MemberP
 void to_json(json::Writer& w, const DeleteRepositoryResponse& v);
 void read(simdjson::dom::element e, DeleteRepositoryResponse& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const DeleteSigningConfigurationRequest& v);
-void read(simdjson::dom::element e, DeleteSigningConfigurationRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DeleteSigningConfigurationRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DeleteSigningConfigurationResponse& v);
-void read(simdjson::dom::element e, DeleteSigningConfigurationResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DeleteSigningConfigurationResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DeregisterPullTimeUpdateExclusionRequest& v);
-void read(simdjson::dom::element e, DeregisterPullTimeUpdateExclusionRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DeregisterPullTimeUpdateExclusionRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DeregisterPullTimeUpdateExclusionResponse& v);
-void read(simdjson::dom::element e, DeregisterPullTimeUpdateExclusionResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DeregisterPullTimeUpdateExclusionResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DescribeImageReplicationStatusRequest& v);
-void read(simdjson::dom::element e, DescribeImageReplicationStatusRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DescribeImageReplicationStatusRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DescribeImageReplicationStatusResponse& v);
-void read(simdjson::dom::element e, DescribeImageReplicationStatusResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DescribeImageReplicationStatusResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DescribeImageScanFindingsRequest& v);
 void read(simdjson::dom::element e, DescribeImageScanFindingsRequest& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const DescribeImageScanFindingsResponse& v);
-void read(simdjson::dom::element e, DescribeImageScanFindingsResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DescribeImageScanFindingsResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DescribeImageSigningStatusRequest& v);
-void read(simdjson::dom::element e, DescribeImageSigningStatusRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DescribeImageSigningStatusRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DescribeImageSigningStatusResponse& v);
-void read(simdjson::dom::element e, DescribeImageSigningStatusResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DescribeImageSigningStatusResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DescribeImagesFilter& v);
 void read(simdjson::dom::element e, DescribeImagesFilter& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const DescribeImagesRequest& v);
@@ -114,9 +135,11 @@ void read(simdjson::dom::element e, DescribeImagesRequest& out, serde::MemberPat
 void to_json(json::Writer& w, const DescribeImagesResponse& v);
 void read(simdjson::dom::element e, DescribeImagesResponse& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const DescribePullThroughCacheRulesRequest& v);
-void read(simdjson::dom::element e, DescribePullThroughCacheRulesRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DescribePullThroughCacheRulesRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DescribePullThroughCacheRulesResponse& v);
-void read(simdjson::dom::element e, DescribePullThroughCacheRulesResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DescribePullThroughCacheRulesResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DescribeRegistryRequest& v);
 void read(simdjson::dom::element e, DescribeRegistryRequest& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const DescribeRegistryResponse& v);
@@ -126,13 +149,16 @@ void read(simdjson::dom::element e, DescribeRepositoriesRequest& out, serde::Mem
 void to_json(json::Writer& w, const DescribeRepositoriesResponse& v);
 void read(simdjson::dom::element e, DescribeRepositoriesResponse& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const DescribeRepositoryCreationTemplatesRequest& v);
-void read(simdjson::dom::element e, DescribeRepositoryCreationTemplatesRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DescribeRepositoryCreationTemplatesRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const DescribeRepositoryCreationTemplatesResponse& v);
-void read(simdjson::dom::element e, DescribeRepositoryCreationTemplatesResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, DescribeRepositoryCreationTemplatesResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const EncryptionConfiguration& v);
 void read(simdjson::dom::element e, EncryptionConfiguration& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const EncryptionConfigurationForRepositoryCreationTemplate& v);
-void read(simdjson::dom::element e, EncryptionConfigurationForRepositoryCreationTemplate& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, EncryptionConfigurationForRepositoryCreationTemplate& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const EnhancedImageScanFinding& v);
 void read(simdjson::dom::element e, EnhancedImageScanFinding& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const GetAccountSettingRequest& v);
@@ -150,7 +176,8 @@ void read(simdjson::dom::element e, GetDownloadUrlForLayerResponse& out, serde::
 void to_json(json::Writer& w, const GetLifecyclePolicyPreviewRequest& v);
 void read(simdjson::dom::element e, GetLifecyclePolicyPreviewRequest& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const GetLifecyclePolicyPreviewResponse& v);
-void read(simdjson::dom::element e, GetLifecyclePolicyPreviewResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, GetLifecyclePolicyPreviewResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const GetLifecyclePolicyRequest& v);
 void read(simdjson::dom::element e, GetLifecyclePolicyRequest& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const GetLifecyclePolicyResponse& v);
@@ -160,9 +187,11 @@ void read(simdjson::dom::element e, GetRegistryPolicyRequest& out, serde::Member
 void to_json(json::Writer& w, const GetRegistryPolicyResponse& v);
 void read(simdjson::dom::element e, GetRegistryPolicyResponse& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const GetRegistryScanningConfigurationRequest& v);
-void read(simdjson::dom::element e, GetRegistryScanningConfigurationRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, GetRegistryScanningConfigurationRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const GetRegistryScanningConfigurationResponse& v);
-void read(simdjson::dom::element e, GetRegistryScanningConfigurationResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, GetRegistryScanningConfigurationResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const GetRepositoryPolicyRequest& v);
 void read(simdjson::dom::element e, GetRepositoryPolicyRequest& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const GetRepositoryPolicyResponse& v);
@@ -196,7 +225,8 @@ void read(simdjson::dom::element e, ImageScanningConfiguration& out, serde::Memb
 void to_json(json::Writer& w, const ImageSigningStatus& v);
 void read(simdjson::dom::element e, ImageSigningStatus& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const ImageTagMutabilityExclusionFilter& v);
-void read(simdjson::dom::element e, ImageTagMutabilityExclusionFilter& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, ImageTagMutabilityExclusionFilter& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const InitiateLayerUploadRequest& v);
 void read(simdjson::dom::element e, InitiateLayerUploadRequest& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const InitiateLayerUploadResponse& v);
@@ -226,9 +256,11 @@ void read(simdjson::dom::element e, ListImagesRequest& out, serde::MemberPath& p
 void to_json(json::Writer& w, const ListImagesResponse& v);
 void read(simdjson::dom::element e, ListImagesResponse& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const ListPullTimeUpdateExclusionsRequest& v);
-void read(simdjson::dom::element e, ListPullTimeUpdateExclusionsRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, ListPullTimeUpdateExclusionsRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const ListPullTimeUpdateExclusionsResponse& v);
-void read(simdjson::dom::element e, ListPullTimeUpdateExclusionsResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, ListPullTimeUpdateExclusionsResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const ListTagsForResourceRequest& v);
 void read(simdjson::dom::element e, ListTagsForResourceRequest& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const ListTagsForResourceResponse& v);
@@ -246,9 +278,11 @@ void read(simdjson::dom::element e, PutImageRequest& out, serde::MemberPath& pat
 void to_json(json::Writer& w, const PutImageResponse& v);
 void read(simdjson::dom::element e, PutImageResponse& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const PutImageScanningConfigurationRequest& v);
-void read(simdjson::dom::element e, PutImageScanningConfigurationRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, PutImageScanningConfigurationRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const PutImageScanningConfigurationResponse& v);
-void read(simdjson::dom::element e, PutImageScanningConfigurationResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, PutImageScanningConfigurationResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const PutImageTagMutabilityRequest& v);
 void read(simdjson::dom::element e, PutImageTagMutabilityRequest& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const PutImageTagMutabilityResponse& v);
@@ -262,13 +296,17 @@ void read(simdjson::dom::element e, PutRegistryPolicyRequest& out, serde::Member
 void to_json(json::Writer& w, const PutRegistryPolicyResponse& v);
 void read(simdjson::dom::element e, PutRegistryPolicyResponse& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const PutRegistryScanningConfigurationRequest& v);
-void read(simdjson::dom::element e, PutRegistryScanningConfigurationRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, PutRegistryScanningConfigurationRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const PutRegistryScanningConfigurationResponse& v);
-void read(simdjson::dom::element e, PutRegistryScanningConfigurationResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, PutRegistryScanningConfigurationResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const PutReplicationConfigurationRequest& v);
-void read(simdjson::dom::element e, PutReplicationConfigurationRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, PutReplicationConfigurationRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const PutReplicationConfigurationResponse& v);
-void read(simdjson::dom::element e, PutReplicationConfigurationResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, PutReplicationConfigurationResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const PutSigningConfigurationRequest& v);
 void read(simdjson::dom::element e, PutSigningConfigurationRequest& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const PutSigningConfigurationResponse& v);
@@ -276,9 +314,11 @@ void read(simdjson::dom::element e, PutSigningConfigurationResponse& out, serde:
 void to_json(json::Writer& w, const Recommendation& v);
 void read(simdjson::dom::element e, Recommendation& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const RegisterPullTimeUpdateExclusionRequest& v);
-void read(simdjson::dom::element e, RegisterPullTimeUpdateExclusionRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, RegisterPullTimeUpdateExclusionRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const RegisterPullTimeUpdateExclusionResponse& v);
-void read(simdjson::dom::element e, RegisterPullTimeUpdateExclusionResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, RegisterPullTimeUpdateExclusionResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const RegistryScanningConfiguration& v);
 void read(simdjson::dom::element e, RegistryScanningConfiguration& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const RegistryScanningRule& v);
@@ -300,7 +340,8 @@ void read(simdjson::dom::element e, RepositoryFilter& out, serde::MemberPath& pa
 void to_json(json::Writer& w, const RepositoryScanningConfiguration& v);
 void read(simdjson::dom::element e, RepositoryScanningConfiguration& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const RepositoryScanningConfigurationFailure& v);
-void read(simdjson::dom::element e, RepositoryScanningConfigurationFailure& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, RepositoryScanningConfigurationFailure& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const Resource& v);
 void read(simdjson::dom::element e, Resource& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const ResourceDetails& v);
@@ -324,9 +365,11 @@ void read(simdjson::dom::element e, StartImageScanRequest& out, serde::MemberPat
 void to_json(json::Writer& w, const StartImageScanResponse& v);
 void read(simdjson::dom::element e, StartImageScanResponse& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const StartLifecyclePolicyPreviewRequest& v);
-void read(simdjson::dom::element e, StartLifecyclePolicyPreviewRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, StartLifecyclePolicyPreviewRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const StartLifecyclePolicyPreviewResponse& v);
-void read(simdjson::dom::element e, StartLifecyclePolicyPreviewResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, StartLifecyclePolicyPreviewResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const SubjectIdentifier& v);
 void read(simdjson::dom::element e, SubjectIdentifier& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const Tag& v);
@@ -346,26 +389,32 @@ void read(simdjson::dom::element e, UpdateImageStorageClassRequest& out, serde::
 void to_json(json::Writer& w, const UpdateImageStorageClassResponse& v);
 void read(simdjson::dom::element e, UpdateImageStorageClassResponse& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const UpdatePullThroughCacheRuleRequest& v);
-void read(simdjson::dom::element e, UpdatePullThroughCacheRuleRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, UpdatePullThroughCacheRuleRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const UpdatePullThroughCacheRuleResponse& v);
-void read(simdjson::dom::element e, UpdatePullThroughCacheRuleResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, UpdatePullThroughCacheRuleResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const UpdateRepositoryCreationTemplateRequest& v);
-void read(simdjson::dom::element e, UpdateRepositoryCreationTemplateRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, UpdateRepositoryCreationTemplateRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const UpdateRepositoryCreationTemplateResponse& v);
-void read(simdjson::dom::element e, UpdateRepositoryCreationTemplateResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, UpdateRepositoryCreationTemplateResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const UploadLayerPartRequest& v);
 void read(simdjson::dom::element e, UploadLayerPartRequest& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const UploadLayerPartResponse& v);
 void read(simdjson::dom::element e, UploadLayerPartResponse& out, serde::MemberPath& path);
 void to_json(json::Writer& w, const ValidatePullThroughCacheRuleRequest& v);
-void read(simdjson::dom::element e, ValidatePullThroughCacheRuleRequest& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, ValidatePullThroughCacheRuleRequest& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const ValidatePullThroughCacheRuleResponse& v);
-void read(simdjson::dom::element e, ValidatePullThroughCacheRuleResponse& out, serde::MemberPath& path);
+void read(simdjson::dom::element e, ValidatePullThroughCacheRuleResponse& out,
+          serde::MemberPath& path);
 void to_json(json::Writer& w, const VulnerablePackage& v);
 void read(simdjson::dom::element e, VulnerablePackage& out, serde::MemberPath& path);
 
 template <class S>
-  requires requires { S::kShapeName; }
+requires requires { S::kShapeName; }
 std::string to_json(const S& value) {
   std::string out;
   json::Writer w(out);
@@ -374,7 +423,7 @@ std::string to_json(const S& value) {
 }
 
 template <class S>
-  requires requires { S::kShapeName; }
+requires requires { S::kShapeName; }
 S from_json(simdjson::dom::element e) {
   S value{};
   serde::MemberPath path;
@@ -384,7 +433,7 @@ S from_json(simdjson::dom::element e) {
 
 // Parses `text` (an empty body reads as {}) and converts it.
 template <class S>
-  requires requires { S::kShapeName; }
+requires requires { S::kShapeName; }
 S from_json(std::string_view text) {
   return from_json<S>(serde::parse_document(text, S::kShapeName));
 }

@@ -90,7 +90,8 @@ void to_json(json::Writer& w, const BatchCheckLayerAvailabilityRequest& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, BatchCheckLayerAvailabilityRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, BatchCheckLayerAvailabilityRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "layerDigests") {
       serde::read_member(field.value, out.layerDigests, path, "layerDigests");
@@ -152,7 +153,8 @@ void to_json(json::Writer& w, const BatchCheckLayerAvailabilityResponse& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, BatchCheckLayerAvailabilityResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, BatchCheckLayerAvailabilityResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "failures") {
       serde::read_member(field.value, out.failures, path, "failures");
@@ -308,7 +310,8 @@ void to_json(json::Writer& w, const BatchGetRepositoryScanningConfigurationReque
   w.end_object();
 }
 
-void read(simdjson::dom::element e, BatchGetRepositoryScanningConfigurationRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, BatchGetRepositoryScanningConfigurationRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "repositoryNames") {
       serde::read_member(field.value, out.repositoryNames, path, "repositoryNames");
@@ -324,7 +327,8 @@ void to_json(json::Writer& w, const RepositoryScanningConfigurationFailure& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, RepositoryScanningConfigurationFailure& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, RepositoryScanningConfigurationFailure& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "failureCode") {
       serde::read_member(field.value, out.failureCode, path, "failureCode");
@@ -386,7 +390,8 @@ void to_json(json::Writer& w, const BatchGetRepositoryScanningConfigurationRespo
   w.end_object();
 }
 
-void read(simdjson::dom::element e, BatchGetRepositoryScanningConfigurationResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, BatchGetRepositoryScanningConfigurationResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "failures") {
       serde::read_member(field.value, out.failures, path, "failures");
@@ -454,7 +459,8 @@ void to_json(json::Writer& w, const CreatePullThroughCacheRuleRequest& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, CreatePullThroughCacheRuleRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, CreatePullThroughCacheRuleRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "credentialArn") {
       serde::read_member(field.value, out.credentialArn, path, "credentialArn");
@@ -469,7 +475,8 @@ void read(simdjson::dom::element e, CreatePullThroughCacheRuleRequest& out, serd
     } else if (field.key == "upstreamRegistryUrl") {
       serde::read_member(field.value, out.upstreamRegistryUrl, path, "upstreamRegistryUrl");
     } else if (field.key == "upstreamRepositoryPrefix") {
-      serde::read_member(field.value, out.upstreamRepositoryPrefix, path, "upstreamRepositoryPrefix");
+      serde::read_member(field.value, out.upstreamRepositoryPrefix, path,
+                         "upstreamRepositoryPrefix");
     }
   }
 }
@@ -487,7 +494,8 @@ void to_json(json::Writer& w, const CreatePullThroughCacheRuleResponse& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, CreatePullThroughCacheRuleResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, CreatePullThroughCacheRuleResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "createdAt") {
       serde::read_member(field.value, out.createdAt, path, "createdAt");
@@ -504,7 +512,8 @@ void read(simdjson::dom::element e, CreatePullThroughCacheRuleResponse& out, ser
     } else if (field.key == "upstreamRegistryUrl") {
       serde::read_member(field.value, out.upstreamRegistryUrl, path, "upstreamRegistryUrl");
     } else if (field.key == "upstreamRepositoryPrefix") {
-      serde::read_member(field.value, out.upstreamRepositoryPrefix, path, "upstreamRepositoryPrefix");
+      serde::read_member(field.value, out.upstreamRepositoryPrefix, path,
+                         "upstreamRepositoryPrefix");
     }
   }
 }
@@ -516,7 +525,8 @@ void to_json(json::Writer& w, const EncryptionConfigurationForRepositoryCreation
   w.end_object();
 }
 
-void read(simdjson::dom::element e, EncryptionConfigurationForRepositoryCreationTemplate& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, EncryptionConfigurationForRepositoryCreationTemplate& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "encryptionType") {
       serde::read_member(field.value, out.encryptionType, path, "encryptionType");
@@ -533,7 +543,8 @@ void to_json(json::Writer& w, const ImageTagMutabilityExclusionFilter& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, ImageTagMutabilityExclusionFilter& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, ImageTagMutabilityExclusionFilter& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "filter") {
       serde::read_member(field.value, out.filter, path, "filter");
@@ -567,7 +578,8 @@ void to_json(json::Writer& w, const CreateRepositoryCreationTemplateRequest& v) 
   serde::write_member(w, "description", v.description);
   serde::write_member(w, "encryptionConfiguration", v.encryptionConfiguration);
   serde::write_member(w, "imageTagMutability", v.imageTagMutability);
-  serde::write_member(w, "imageTagMutabilityExclusionFilters", v.imageTagMutabilityExclusionFilters);
+  serde::write_member(w, "imageTagMutabilityExclusionFilters",
+                      v.imageTagMutabilityExclusionFilters);
   serde::write_member(w, "lifecyclePolicy", v.lifecyclePolicy);
   serde::write_member(w, "prefix", v.prefix);
   serde::write_member(w, "repositoryPolicy", v.repositoryPolicy);
@@ -575,7 +587,8 @@ void to_json(json::Writer& w, const CreateRepositoryCreationTemplateRequest& v) 
   w.end_object();
 }
 
-void read(simdjson::dom::element e, CreateRepositoryCreationTemplateRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, CreateRepositoryCreationTemplateRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "appliedFor") {
       serde::read_member(field.value, out.appliedFor, path, "appliedFor");
@@ -588,7 +601,8 @@ void read(simdjson::dom::element e, CreateRepositoryCreationTemplateRequest& out
     } else if (field.key == "imageTagMutability") {
       serde::read_member(field.value, out.imageTagMutability, path, "imageTagMutability");
     } else if (field.key == "imageTagMutabilityExclusionFilters") {
-      serde::read_member(field.value, out.imageTagMutabilityExclusionFilters, path, "imageTagMutabilityExclusionFilters");
+      serde::read_member(field.value, out.imageTagMutabilityExclusionFilters, path,
+                         "imageTagMutabilityExclusionFilters");
     } else if (field.key == "lifecyclePolicy") {
       serde::read_member(field.value, out.lifecyclePolicy, path, "lifecyclePolicy");
     } else if (field.key == "prefix") {
@@ -609,7 +623,8 @@ void to_json(json::Writer& w, const RepositoryCreationTemplate& v) {
   serde::write_member(w, "description", v.description);
   serde::write_member(w, "encryptionConfiguration", v.encryptionConfiguration);
   serde::write_member(w, "imageTagMutability", v.imageTagMutability);
-  serde::write_member(w, "imageTagMutabilityExclusionFilters", v.imageTagMutabilityExclusionFilters);
+  serde::write_member(w, "imageTagMutabilityExclusionFilters",
+                      v.imageTagMutabilityExclusionFilters);
   serde::write_member(w, "lifecyclePolicy", v.lifecyclePolicy);
   serde::write_member(w, "prefix", v.prefix);
   serde::write_member(w, "repositoryPolicy", v.repositoryPolicy);
@@ -633,7 +648,8 @@ void read(simdjson::dom::element e, RepositoryCreationTemplate& out, serde::Memb
     } else if (field.key == "imageTagMutability") {
       serde::read_member(field.value, out.imageTagMutability, path, "imageTagMutability");
     } else if (field.key == "imageTagMutabilityExclusionFilters") {
-      serde::read_member(field.value, out.imageTagMutabilityExclusionFilters, path, "imageTagMutabilityExclusionFilters");
+      serde::read_member(field.value, out.imageTagMutabilityExclusionFilters, path,
+                         "imageTagMutabilityExclusionFilters");
     } else if (field.key == "lifecyclePolicy") {
       serde::read_member(field.value, out.lifecyclePolicy, path, "lifecyclePolicy");
     } else if (field.key == "prefix") {
@@ -655,12 +671,14 @@ void to_json(json::Writer& w, const CreateRepositoryCreationTemplateResponse& v)
   w.end_object();
 }
 
-void read(simdjson::dom::element e, CreateRepositoryCreationTemplateResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, CreateRepositoryCreationTemplateResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "registryId") {
       serde::read_member(field.value, out.registryId, path, "registryId");
     } else if (field.key == "repositoryCreationTemplate") {
-      serde::read_member(field.value, out.repositoryCreationTemplate, path, "repositoryCreationTemplate");
+      serde::read_member(field.value, out.repositoryCreationTemplate, path,
+                         "repositoryCreationTemplate");
     }
   }
 }
@@ -701,7 +719,8 @@ void to_json(json::Writer& w, const CreateRepositoryRequest& v) {
   serde::write_member(w, "encryptionConfiguration", v.encryptionConfiguration);
   serde::write_member(w, "imageScanningConfiguration", v.imageScanningConfiguration);
   serde::write_member(w, "imageTagMutability", v.imageTagMutability);
-  serde::write_member(w, "imageTagMutabilityExclusionFilters", v.imageTagMutabilityExclusionFilters);
+  serde::write_member(w, "imageTagMutabilityExclusionFilters",
+                      v.imageTagMutabilityExclusionFilters);
   serde::write_member(w, "registryId", v.registryId);
   serde::write_member(w, "repositoryName", v.repositoryName);
   serde::write_member(w, "tags", v.tags);
@@ -713,11 +732,13 @@ void read(simdjson::dom::element e, CreateRepositoryRequest& out, serde::MemberP
     if (field.key == "encryptionConfiguration") {
       serde::read_member(field.value, out.encryptionConfiguration, path, "encryptionConfiguration");
     } else if (field.key == "imageScanningConfiguration") {
-      serde::read_member(field.value, out.imageScanningConfiguration, path, "imageScanningConfiguration");
+      serde::read_member(field.value, out.imageScanningConfiguration, path,
+                         "imageScanningConfiguration");
     } else if (field.key == "imageTagMutability") {
       serde::read_member(field.value, out.imageTagMutability, path, "imageTagMutability");
     } else if (field.key == "imageTagMutabilityExclusionFilters") {
-      serde::read_member(field.value, out.imageTagMutabilityExclusionFilters, path, "imageTagMutabilityExclusionFilters");
+      serde::read_member(field.value, out.imageTagMutabilityExclusionFilters, path,
+                         "imageTagMutabilityExclusionFilters");
     } else if (field.key == "registryId") {
       serde::read_member(field.value, out.registryId, path, "registryId");
     } else if (field.key == "repositoryName") {
@@ -734,7 +755,8 @@ void to_json(json::Writer& w, const Repository& v) {
   serde::write_member(w, "encryptionConfiguration", v.encryptionConfiguration);
   serde::write_member(w, "imageScanningConfiguration", v.imageScanningConfiguration);
   serde::write_member(w, "imageTagMutability", v.imageTagMutability);
-  serde::write_member(w, "imageTagMutabilityExclusionFilters", v.imageTagMutabilityExclusionFilters);
+  serde::write_member(w, "imageTagMutabilityExclusionFilters",
+                      v.imageTagMutabilityExclusionFilters);
   serde::write_member(w, "registryId", v.registryId);
   serde::write_member(w, "repositoryArn", v.repositoryArn);
   serde::write_member(w, "repositoryName", v.repositoryName);
@@ -749,11 +771,13 @@ void read(simdjson::dom::element e, Repository& out, serde::MemberPath& path) {
     } else if (field.key == "encryptionConfiguration") {
       serde::read_member(field.value, out.encryptionConfiguration, path, "encryptionConfiguration");
     } else if (field.key == "imageScanningConfiguration") {
-      serde::read_member(field.value, out.imageScanningConfiguration, path, "imageScanningConfiguration");
+      serde::read_member(field.value, out.imageScanningConfiguration, path,
+                         "imageScanningConfiguration");
     } else if (field.key == "imageTagMutability") {
       serde::read_member(field.value, out.imageTagMutability, path, "imageTagMutability");
     } else if (field.key == "imageTagMutabilityExclusionFilters") {
-      serde::read_member(field.value, out.imageTagMutabilityExclusionFilters, path, "imageTagMutabilityExclusionFilters");
+      serde::read_member(field.value, out.imageTagMutabilityExclusionFilters, path,
+                         "imageTagMutabilityExclusionFilters");
     } else if (field.key == "registryId") {
       serde::read_member(field.value, out.registryId, path, "registryId");
     } else if (field.key == "repositoryArn") {

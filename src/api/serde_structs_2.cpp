@@ -51,7 +51,8 @@ void to_json(json::Writer& w, const DeletePullThroughCacheRuleRequest& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DeletePullThroughCacheRuleRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DeletePullThroughCacheRuleRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "ecrRepositoryPrefix") {
       serde::read_member(field.value, out.ecrRepositoryPrefix, path, "ecrRepositoryPrefix");
@@ -73,7 +74,8 @@ void to_json(json::Writer& w, const DeletePullThroughCacheRuleResponse& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DeletePullThroughCacheRuleResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DeletePullThroughCacheRuleResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "createdAt") {
       serde::read_member(field.value, out.createdAt, path, "createdAt");
@@ -88,7 +90,8 @@ void read(simdjson::dom::element e, DeletePullThroughCacheRuleResponse& out, ser
     } else if (field.key == "upstreamRegistryUrl") {
       serde::read_member(field.value, out.upstreamRegistryUrl, path, "upstreamRegistryUrl");
     } else if (field.key == "upstreamRepositoryPrefix") {
-      serde::read_member(field.value, out.upstreamRepositoryPrefix, path, "upstreamRepositoryPrefix");
+      serde::read_member(field.value, out.upstreamRepositoryPrefix, path,
+                         "upstreamRepositoryPrefix");
     }
   }
 }
@@ -126,7 +129,8 @@ void to_json(json::Writer& w, const DeleteRepositoryCreationTemplateRequest& v) 
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DeleteRepositoryCreationTemplateRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DeleteRepositoryCreationTemplateRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "prefix") {
       serde::read_member(field.value, out.prefix, path, "prefix");
@@ -141,12 +145,14 @@ void to_json(json::Writer& w, const DeleteRepositoryCreationTemplateResponse& v)
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DeleteRepositoryCreationTemplateResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DeleteRepositoryCreationTemplateResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "registryId") {
       serde::read_member(field.value, out.registryId, path, "registryId");
     } else if (field.key == "repositoryCreationTemplate") {
-      serde::read_member(field.value, out.repositoryCreationTemplate, path, "repositoryCreationTemplate");
+      serde::read_member(field.value, out.repositoryCreationTemplate, path,
+                         "repositoryCreationTemplate");
     }
   }
 }
@@ -227,7 +233,8 @@ void to_json(json::Writer& w, const DeleteSigningConfigurationRequest& /*v*/) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DeleteSigningConfigurationRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DeleteSigningConfigurationRequest& out,
+          serde::MemberPath& path) {
   serde::expect_object(e, path);
   (void)out;
 }
@@ -287,7 +294,8 @@ void to_json(json::Writer& w, const DeleteSigningConfigurationResponse& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DeleteSigningConfigurationResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DeleteSigningConfigurationResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "registryId") {
       serde::read_member(field.value, out.registryId, path, "registryId");
@@ -303,7 +311,8 @@ void to_json(json::Writer& w, const DeregisterPullTimeUpdateExclusionRequest& v)
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DeregisterPullTimeUpdateExclusionRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DeregisterPullTimeUpdateExclusionRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "principalArn") {
       serde::read_member(field.value, out.principalArn, path, "principalArn");
@@ -317,7 +326,8 @@ void to_json(json::Writer& w, const DeregisterPullTimeUpdateExclusionResponse& v
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DeregisterPullTimeUpdateExclusionResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DeregisterPullTimeUpdateExclusionResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "principalArn") {
       serde::read_member(field.value, out.principalArn, path, "principalArn");
@@ -333,7 +343,8 @@ void to_json(json::Writer& w, const DescribeImageReplicationStatusRequest& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DescribeImageReplicationStatusRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DescribeImageReplicationStatusRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "imageId") {
       serde::read_member(field.value, out.imageId, path, "imageId");
@@ -376,7 +387,8 @@ void to_json(json::Writer& w, const DescribeImageReplicationStatusResponse& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DescribeImageReplicationStatusResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DescribeImageReplicationStatusResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "imageId") {
       serde::read_member(field.value, out.imageId, path, "imageId");
@@ -398,7 +410,8 @@ void to_json(json::Writer& w, const DescribeImageScanFindingsRequest& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DescribeImageScanFindingsRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DescribeImageScanFindingsRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "imageId") {
       serde::read_member(field.value, out.imageId, path, "imageId");
@@ -614,7 +627,8 @@ void read(simdjson::dom::element e, EnhancedImageScanFinding& out, serde::Member
     } else if (field.key == "lastObservedAt") {
       serde::read_member(field.value, out.lastObservedAt, path, "lastObservedAt");
     } else if (field.key == "packageVulnerabilityDetails") {
-      serde::read_member(field.value, out.packageVulnerabilityDetails, path, "packageVulnerabilityDetails");
+      serde::read_member(field.value, out.packageVulnerabilityDetails, path,
+                         "packageVulnerabilityDetails");
     } else if (field.key == "remediation") {
       serde::read_member(field.value, out.remediation, path, "remediation");
     } else if (field.key == "resources") {
@@ -684,7 +698,8 @@ void read(simdjson::dom::element e, ImageScanFindings& out, serde::MemberPath& p
     } else if (field.key == "imageScanCompletedAt") {
       serde::read_member(field.value, out.imageScanCompletedAt, path, "imageScanCompletedAt");
     } else if (field.key == "vulnerabilitySourceUpdatedAt") {
-      serde::read_member(field.value, out.vulnerabilitySourceUpdatedAt, path, "vulnerabilitySourceUpdatedAt");
+      serde::read_member(field.value, out.vulnerabilitySourceUpdatedAt, path,
+                         "vulnerabilitySourceUpdatedAt");
     }
   }
 }
@@ -717,7 +732,8 @@ void to_json(json::Writer& w, const DescribeImageScanFindingsResponse& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DescribeImageScanFindingsResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DescribeImageScanFindingsResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "imageId") {
       serde::read_member(field.value, out.imageId, path, "imageId");
@@ -743,7 +759,8 @@ void to_json(json::Writer& w, const DescribeImageSigningStatusRequest& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DescribeImageSigningStatusRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DescribeImageSigningStatusRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "imageId") {
       serde::read_member(field.value, out.imageId, path, "imageId");
@@ -787,7 +804,8 @@ void to_json(json::Writer& w, const DescribeImageSigningStatusResponse& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DescribeImageSigningStatusResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DescribeImageSigningStatusResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "imageId") {
       serde::read_member(field.value, out.imageId, path, "imageId");
@@ -862,7 +880,8 @@ void read(simdjson::dom::element e, ImageScanFindingsSummary& out, serde::Member
     } else if (field.key == "imageScanCompletedAt") {
       serde::read_member(field.value, out.imageScanCompletedAt, path, "imageScanCompletedAt");
     } else if (field.key == "vulnerabilitySourceUpdatedAt") {
-      serde::read_member(field.value, out.vulnerabilitySourceUpdatedAt, path, "vulnerabilitySourceUpdatedAt");
+      serde::read_member(field.value, out.vulnerabilitySourceUpdatedAt, path,
+                         "vulnerabilitySourceUpdatedAt");
     }
   }
 }

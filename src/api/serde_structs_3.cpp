@@ -35,7 +35,8 @@ void read(simdjson::dom::element e, ImageDetail& out, serde::MemberPath& path) {
     } else if (field.key == "imagePushedAt") {
       serde::read_member(field.value, out.imagePushedAt, path, "imagePushedAt");
     } else if (field.key == "imageScanFindingsSummary") {
-      serde::read_member(field.value, out.imageScanFindingsSummary, path, "imageScanFindingsSummary");
+      serde::read_member(field.value, out.imageScanFindingsSummary, path,
+                         "imageScanFindingsSummary");
     } else if (field.key == "imageScanStatus") {
       serde::read_member(field.value, out.imageScanStatus, path, "imageScanStatus");
     } else if (field.key == "imageSizeInBytes") {
@@ -86,7 +87,8 @@ void to_json(json::Writer& w, const DescribePullThroughCacheRulesRequest& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DescribePullThroughCacheRulesRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DescribePullThroughCacheRulesRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "ecrRepositoryPrefixes") {
       serde::read_member(field.value, out.ecrRepositoryPrefixes, path, "ecrRepositoryPrefixes");
@@ -133,7 +135,8 @@ void read(simdjson::dom::element e, PullThroughCacheRule& out, serde::MemberPath
     } else if (field.key == "upstreamRegistryUrl") {
       serde::read_member(field.value, out.upstreamRegistryUrl, path, "upstreamRegistryUrl");
     } else if (field.key == "upstreamRepositoryPrefix") {
-      serde::read_member(field.value, out.upstreamRepositoryPrefix, path, "upstreamRepositoryPrefix");
+      serde::read_member(field.value, out.upstreamRepositoryPrefix, path,
+                         "upstreamRepositoryPrefix");
     }
   }
 }
@@ -145,7 +148,8 @@ void to_json(json::Writer& w, const DescribePullThroughCacheRulesResponse& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DescribePullThroughCacheRulesResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DescribePullThroughCacheRulesResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "nextToken") {
       serde::read_member(field.value, out.nextToken, path, "nextToken");
@@ -242,7 +246,8 @@ void read(simdjson::dom::element e, DescribeRegistryResponse& out, serde::Member
     if (field.key == "registryId") {
       serde::read_member(field.value, out.registryId, path, "registryId");
     } else if (field.key == "replicationConfiguration") {
-      serde::read_member(field.value, out.replicationConfiguration, path, "replicationConfiguration");
+      serde::read_member(field.value, out.replicationConfiguration, path,
+                         "replicationConfiguration");
     }
   }
 }
@@ -295,7 +300,8 @@ void to_json(json::Writer& w, const DescribeRepositoryCreationTemplatesRequest& 
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DescribeRepositoryCreationTemplatesRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DescribeRepositoryCreationTemplatesRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "maxResults") {
       serde::read_member(field.value, out.maxResults, path, "maxResults");
@@ -315,14 +321,16 @@ void to_json(json::Writer& w, const DescribeRepositoryCreationTemplatesResponse&
   w.end_object();
 }
 
-void read(simdjson::dom::element e, DescribeRepositoryCreationTemplatesResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, DescribeRepositoryCreationTemplatesResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "nextToken") {
       serde::read_member(field.value, out.nextToken, path, "nextToken");
     } else if (field.key == "registryId") {
       serde::read_member(field.value, out.registryId, path, "registryId");
     } else if (field.key == "repositoryCreationTemplates") {
-      serde::read_member(field.value, out.repositoryCreationTemplates, path, "repositoryCreationTemplates");
+      serde::read_member(field.value, out.repositoryCreationTemplates, path,
+                         "repositoryCreationTemplates");
     }
   }
 }
@@ -448,7 +456,8 @@ void to_json(json::Writer& w, const GetLifecyclePolicyPreviewRequest& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, GetLifecyclePolicyPreviewRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, GetLifecyclePolicyPreviewRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "filter") {
       serde::read_member(field.value, out.filter, path, "filter");
@@ -541,7 +550,8 @@ void read(simdjson::dom::element e, LifecyclePolicyPreviewSummary& out, serde::M
     if (field.key == "expiringImageTotalCount") {
       serde::read_member(field.value, out.expiringImageTotalCount, path, "expiringImageTotalCount");
     } else if (field.key == "transitioningImageTotalCounts") {
-      serde::read_member(field.value, out.transitioningImageTotalCounts, path, "transitioningImageTotalCounts");
+      serde::read_member(field.value, out.transitioningImageTotalCounts, path,
+                         "transitioningImageTotalCounts");
     }
   }
 }
@@ -558,7 +568,8 @@ void to_json(json::Writer& w, const GetLifecyclePolicyPreviewResponse& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, GetLifecyclePolicyPreviewResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, GetLifecyclePolicyPreviewResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "lifecyclePolicyText") {
       serde::read_member(field.value, out.lifecyclePolicyText, path, "lifecyclePolicyText");
@@ -650,7 +661,8 @@ void to_json(json::Writer& w, const GetRegistryScanningConfigurationRequest& /*v
   w.end_object();
 }
 
-void read(simdjson::dom::element e, GetRegistryScanningConfigurationRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, GetRegistryScanningConfigurationRequest& out,
+          serde::MemberPath& path) {
   serde::expect_object(e, path);
   (void)out;
 }
@@ -696,7 +708,8 @@ void to_json(json::Writer& w, const GetRegistryScanningConfigurationResponse& v)
   w.end_object();
 }
 
-void read(simdjson::dom::element e, GetRegistryScanningConfigurationResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, GetRegistryScanningConfigurationResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "registryId") {
       serde::read_member(field.value, out.registryId, path, "registryId");

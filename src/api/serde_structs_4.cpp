@@ -54,7 +54,8 @@ void to_json(json::Writer& w, const ListPullTimeUpdateExclusionsRequest& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, ListPullTimeUpdateExclusionsRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, ListPullTimeUpdateExclusionsRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "maxResults") {
       serde::read_member(field.value, out.maxResults, path, "maxResults");
@@ -71,12 +72,14 @@ void to_json(json::Writer& w, const ListPullTimeUpdateExclusionsResponse& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, ListPullTimeUpdateExclusionsResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, ListPullTimeUpdateExclusionsResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "nextToken") {
       serde::read_member(field.value, out.nextToken, path, "nextToken");
     } else if (field.key == "pullTimeUpdateExclusions") {
-      serde::read_member(field.value, out.pullTimeUpdateExclusions, path, "pullTimeUpdateExclusions");
+      serde::read_member(field.value, out.pullTimeUpdateExclusions, path,
+                         "pullTimeUpdateExclusions");
     }
   }
 }
@@ -194,10 +197,12 @@ void to_json(json::Writer& w, const PutImageScanningConfigurationRequest& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, PutImageScanningConfigurationRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, PutImageScanningConfigurationRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "imageScanningConfiguration") {
-      serde::read_member(field.value, out.imageScanningConfiguration, path, "imageScanningConfiguration");
+      serde::read_member(field.value, out.imageScanningConfiguration, path,
+                         "imageScanningConfiguration");
     } else if (field.key == "registryId") {
       serde::read_member(field.value, out.registryId, path, "registryId");
     } else if (field.key == "repositoryName") {
@@ -214,10 +219,12 @@ void to_json(json::Writer& w, const PutImageScanningConfigurationResponse& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, PutImageScanningConfigurationResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, PutImageScanningConfigurationResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "imageScanningConfiguration") {
-      serde::read_member(field.value, out.imageScanningConfiguration, path, "imageScanningConfiguration");
+      serde::read_member(field.value, out.imageScanningConfiguration, path,
+                         "imageScanningConfiguration");
     } else if (field.key == "registryId") {
       serde::read_member(field.value, out.registryId, path, "registryId");
     } else if (field.key == "repositoryName") {
@@ -229,7 +236,8 @@ void read(simdjson::dom::element e, PutImageScanningConfigurationResponse& out, 
 void to_json(json::Writer& w, const PutImageTagMutabilityRequest& v) {
   w.begin_object();
   serde::write_member(w, "imageTagMutability", v.imageTagMutability);
-  serde::write_member(w, "imageTagMutabilityExclusionFilters", v.imageTagMutabilityExclusionFilters);
+  serde::write_member(w, "imageTagMutabilityExclusionFilters",
+                      v.imageTagMutabilityExclusionFilters);
   serde::write_member(w, "registryId", v.registryId);
   serde::write_member(w, "repositoryName", v.repositoryName);
   w.end_object();
@@ -240,7 +248,8 @@ void read(simdjson::dom::element e, PutImageTagMutabilityRequest& out, serde::Me
     if (field.key == "imageTagMutability") {
       serde::read_member(field.value, out.imageTagMutability, path, "imageTagMutability");
     } else if (field.key == "imageTagMutabilityExclusionFilters") {
-      serde::read_member(field.value, out.imageTagMutabilityExclusionFilters, path, "imageTagMutabilityExclusionFilters");
+      serde::read_member(field.value, out.imageTagMutabilityExclusionFilters, path,
+                         "imageTagMutabilityExclusionFilters");
     } else if (field.key == "registryId") {
       serde::read_member(field.value, out.registryId, path, "registryId");
     } else if (field.key == "repositoryName") {
@@ -252,7 +261,8 @@ void read(simdjson::dom::element e, PutImageTagMutabilityRequest& out, serde::Me
 void to_json(json::Writer& w, const PutImageTagMutabilityResponse& v) {
   w.begin_object();
   serde::write_member(w, "imageTagMutability", v.imageTagMutability);
-  serde::write_member(w, "imageTagMutabilityExclusionFilters", v.imageTagMutabilityExclusionFilters);
+  serde::write_member(w, "imageTagMutabilityExclusionFilters",
+                      v.imageTagMutabilityExclusionFilters);
   serde::write_member(w, "registryId", v.registryId);
   serde::write_member(w, "repositoryName", v.repositoryName);
   w.end_object();
@@ -263,7 +273,8 @@ void read(simdjson::dom::element e, PutImageTagMutabilityResponse& out, serde::M
     if (field.key == "imageTagMutability") {
       serde::read_member(field.value, out.imageTagMutability, path, "imageTagMutability");
     } else if (field.key == "imageTagMutabilityExclusionFilters") {
-      serde::read_member(field.value, out.imageTagMutabilityExclusionFilters, path, "imageTagMutabilityExclusionFilters");
+      serde::read_member(field.value, out.imageTagMutabilityExclusionFilters, path,
+                         "imageTagMutabilityExclusionFilters");
     } else if (field.key == "registryId") {
       serde::read_member(field.value, out.registryId, path, "registryId");
     } else if (field.key == "repositoryName") {
@@ -350,7 +361,8 @@ void to_json(json::Writer& w, const PutRegistryScanningConfigurationRequest& v) 
   w.end_object();
 }
 
-void read(simdjson::dom::element e, PutRegistryScanningConfigurationRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, PutRegistryScanningConfigurationRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "rules") {
       serde::read_member(field.value, out.rules, path, "rules");
@@ -366,10 +378,12 @@ void to_json(json::Writer& w, const PutRegistryScanningConfigurationResponse& v)
   w.end_object();
 }
 
-void read(simdjson::dom::element e, PutRegistryScanningConfigurationResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, PutRegistryScanningConfigurationResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "registryScanningConfiguration") {
-      serde::read_member(field.value, out.registryScanningConfiguration, path, "registryScanningConfiguration");
+      serde::read_member(field.value, out.registryScanningConfiguration, path,
+                         "registryScanningConfiguration");
     }
   }
 }
@@ -380,10 +394,12 @@ void to_json(json::Writer& w, const PutReplicationConfigurationRequest& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, PutReplicationConfigurationRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, PutReplicationConfigurationRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "replicationConfiguration") {
-      serde::read_member(field.value, out.replicationConfiguration, path, "replicationConfiguration");
+      serde::read_member(field.value, out.replicationConfiguration, path,
+                         "replicationConfiguration");
     }
   }
 }
@@ -394,10 +410,12 @@ void to_json(json::Writer& w, const PutReplicationConfigurationResponse& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, PutReplicationConfigurationResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, PutReplicationConfigurationResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "replicationConfiguration") {
-      serde::read_member(field.value, out.replicationConfiguration, path, "replicationConfiguration");
+      serde::read_member(field.value, out.replicationConfiguration, path,
+                         "replicationConfiguration");
     }
   }
 }
@@ -436,7 +454,8 @@ void to_json(json::Writer& w, const RegisterPullTimeUpdateExclusionRequest& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, RegisterPullTimeUpdateExclusionRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, RegisterPullTimeUpdateExclusionRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "principalArn") {
       serde::read_member(field.value, out.principalArn, path, "principalArn");
@@ -451,7 +470,8 @@ void to_json(json::Writer& w, const RegisterPullTimeUpdateExclusionResponse& v) 
   w.end_object();
 }
 
-void read(simdjson::dom::element e, RegisterPullTimeUpdateExclusionResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, RegisterPullTimeUpdateExclusionResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "createdAt") {
       serde::read_member(field.value, out.createdAt, path, "createdAt");
@@ -555,7 +575,8 @@ void to_json(json::Writer& w, const StartLifecyclePolicyPreviewRequest& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, StartLifecyclePolicyPreviewRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, StartLifecyclePolicyPreviewRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "lifecyclePolicyText") {
       serde::read_member(field.value, out.lifecyclePolicyText, path, "lifecyclePolicyText");
@@ -576,7 +597,8 @@ void to_json(json::Writer& w, const StartLifecyclePolicyPreviewResponse& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, StartLifecyclePolicyPreviewResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, StartLifecyclePolicyPreviewResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "lifecyclePolicyText") {
       serde::read_member(field.value, out.lifecyclePolicyText, path, "lifecyclePolicyText");
@@ -699,7 +721,8 @@ void to_json(json::Writer& w, const UpdatePullThroughCacheRuleRequest& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, UpdatePullThroughCacheRuleRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, UpdatePullThroughCacheRuleRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "credentialArn") {
       serde::read_member(field.value, out.credentialArn, path, "credentialArn");
@@ -724,7 +747,8 @@ void to_json(json::Writer& w, const UpdatePullThroughCacheRuleResponse& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, UpdatePullThroughCacheRuleResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, UpdatePullThroughCacheRuleResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "credentialArn") {
       serde::read_member(field.value, out.credentialArn, path, "credentialArn");
@@ -737,7 +761,8 @@ void read(simdjson::dom::element e, UpdatePullThroughCacheRuleResponse& out, ser
     } else if (field.key == "updatedAt") {
       serde::read_member(field.value, out.updatedAt, path, "updatedAt");
     } else if (field.key == "upstreamRepositoryPrefix") {
-      serde::read_member(field.value, out.upstreamRepositoryPrefix, path, "upstreamRepositoryPrefix");
+      serde::read_member(field.value, out.upstreamRepositoryPrefix, path,
+                         "upstreamRepositoryPrefix");
     }
   }
 }
@@ -749,7 +774,8 @@ void to_json(json::Writer& w, const UpdateRepositoryCreationTemplateRequest& v) 
   serde::write_member(w, "description", v.description);
   serde::write_member(w, "encryptionConfiguration", v.encryptionConfiguration);
   serde::write_member(w, "imageTagMutability", v.imageTagMutability);
-  serde::write_member(w, "imageTagMutabilityExclusionFilters", v.imageTagMutabilityExclusionFilters);
+  serde::write_member(w, "imageTagMutabilityExclusionFilters",
+                      v.imageTagMutabilityExclusionFilters);
   serde::write_member(w, "lifecyclePolicy", v.lifecyclePolicy);
   serde::write_member(w, "prefix", v.prefix);
   serde::write_member(w, "repositoryPolicy", v.repositoryPolicy);
@@ -757,7 +783,8 @@ void to_json(json::Writer& w, const UpdateRepositoryCreationTemplateRequest& v) 
   w.end_object();
 }
 
-void read(simdjson::dom::element e, UpdateRepositoryCreationTemplateRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, UpdateRepositoryCreationTemplateRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "appliedFor") {
       serde::read_member(field.value, out.appliedFor, path, "appliedFor");
@@ -770,7 +797,8 @@ void read(simdjson::dom::element e, UpdateRepositoryCreationTemplateRequest& out
     } else if (field.key == "imageTagMutability") {
       serde::read_member(field.value, out.imageTagMutability, path, "imageTagMutability");
     } else if (field.key == "imageTagMutabilityExclusionFilters") {
-      serde::read_member(field.value, out.imageTagMutabilityExclusionFilters, path, "imageTagMutabilityExclusionFilters");
+      serde::read_member(field.value, out.imageTagMutabilityExclusionFilters, path,
+                         "imageTagMutabilityExclusionFilters");
     } else if (field.key == "lifecyclePolicy") {
       serde::read_member(field.value, out.lifecyclePolicy, path, "lifecyclePolicy");
     } else if (field.key == "prefix") {
@@ -790,12 +818,14 @@ void to_json(json::Writer& w, const UpdateRepositoryCreationTemplateResponse& v)
   w.end_object();
 }
 
-void read(simdjson::dom::element e, UpdateRepositoryCreationTemplateResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, UpdateRepositoryCreationTemplateResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "registryId") {
       serde::read_member(field.value, out.registryId, path, "registryId");
     } else if (field.key == "repositoryCreationTemplate") {
-      serde::read_member(field.value, out.repositoryCreationTemplate, path, "repositoryCreationTemplate");
+      serde::read_member(field.value, out.repositoryCreationTemplate, path,
+                         "repositoryCreationTemplate");
     }
   }
 }
@@ -859,7 +889,8 @@ void to_json(json::Writer& w, const ValidatePullThroughCacheRuleRequest& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, ValidatePullThroughCacheRuleRequest& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, ValidatePullThroughCacheRuleRequest& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "ecrRepositoryPrefix") {
       serde::read_member(field.value, out.ecrRepositoryPrefix, path, "ecrRepositoryPrefix");
@@ -882,7 +913,8 @@ void to_json(json::Writer& w, const ValidatePullThroughCacheRuleResponse& v) {
   w.end_object();
 }
 
-void read(simdjson::dom::element e, ValidatePullThroughCacheRuleResponse& out, serde::MemberPath& path) {
+void read(simdjson::dom::element e, ValidatePullThroughCacheRuleResponse& out,
+          serde::MemberPath& path) {
   for (const auto field : serde::expect_object(e, path)) {
     if (field.key == "credentialArn") {
       serde::read_member(field.value, out.credentialArn, path, "credentialArn");
@@ -899,7 +931,8 @@ void read(simdjson::dom::element e, ValidatePullThroughCacheRuleResponse& out, s
     } else if (field.key == "upstreamRegistryUrl") {
       serde::read_member(field.value, out.upstreamRegistryUrl, path, "upstreamRegistryUrl");
     } else if (field.key == "upstreamRepositoryPrefix") {
-      serde::read_member(field.value, out.upstreamRepositoryPrefix, path, "upstreamRepositoryPrefix");
+      serde::read_member(field.value, out.upstreamRepositoryPrefix, path,
+                         "upstreamRepositoryPrefix");
     }
   }
 }

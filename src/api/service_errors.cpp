@@ -61,8 +61,8 @@ Fields fields_from(std::string_view body, void (*read)(simdjson::dom::element, F
   return fields;
 }
 
-using Thrower = void (*)(const std::string& message, int http_status,
-                         const std::string& request_id, std::string_view body);
+using Thrower = void (*)(const std::string& message, int http_status, const std::string& request_id,
+                         std::string_view body);
 
 struct ErrorEntry {
   std::string_view name;
@@ -71,202 +71,208 @@ struct ErrorEntry {
 
 // Sorted by name for binary search.
 constexpr std::array kErrors{
-    ErrorEntry{"BlockedByOrganizationPolicyException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw BlockedByOrganizationPolicyException(message, status, id);
-    }},
-    ErrorEntry{"EmptyUploadException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw EmptyUploadException(message, status, id);
-    }},
-    ErrorEntry{"ExclusionAlreadyExistsException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw ExclusionAlreadyExistsException(message, status, id);
-    }},
-    ErrorEntry{"ExclusionNotFoundException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw ExclusionNotFoundException(message, status, id);
-    }},
-    ErrorEntry{"ImageAlreadyExistsException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw ImageAlreadyExistsException(message, status, id);
-    }},
-    ErrorEntry{"ImageArchivedException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw ImageArchivedException(message, status, id);
-    }},
-    ErrorEntry{"ImageDigestDoesNotMatchException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw ImageDigestDoesNotMatchException(message, status, id);
-    }},
-    ErrorEntry{"ImageNotFoundException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw ImageNotFoundException(message, status, id);
-    }},
-    ErrorEntry{"ImageStorageClassUpdateNotSupportedException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw ImageStorageClassUpdateNotSupportedException(message, status, id);
-    }},
-    ErrorEntry{"ImageTagAlreadyExistsException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw ImageTagAlreadyExistsException(message, status, id);
-    }},
-    ErrorEntry{"InvalidLayerException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw InvalidLayerException(message, status, id);
-    }},
-    ErrorEntry{"InvalidLayerPartException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view body) {
-      throw InvalidLayerPartException(message, fields_from<InvalidLayerPartException::Fields>(body, read_fields), status, id);
-    }},
-    ErrorEntry{"InvalidParameterException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw InvalidParameterException(message, status, id);
-    }},
-    ErrorEntry{"InvalidTagParameterException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw InvalidTagParameterException(message, status, id);
-    }},
-    ErrorEntry{"KmsException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view body) {
-      throw KmsException(message, fields_from<KmsException::Fields>(body, read_fields), status, id);
-    }},
-    ErrorEntry{"LayerAlreadyExistsException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw LayerAlreadyExistsException(message, status, id);
-    }},
-    ErrorEntry{"LayerInaccessibleException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw LayerInaccessibleException(message, status, id);
-    }},
-    ErrorEntry{"LayerPartTooSmallException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw LayerPartTooSmallException(message, status, id);
-    }},
-    ErrorEntry{"LayersNotFoundException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw LayersNotFoundException(message, status, id);
-    }},
-    ErrorEntry{"LifecyclePolicyNotFoundException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw LifecyclePolicyNotFoundException(message, status, id);
-    }},
-    ErrorEntry{"LifecyclePolicyPreviewInProgressException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw LifecyclePolicyPreviewInProgressException(message, status, id);
-    }},
-    ErrorEntry{"LifecyclePolicyPreviewNotFoundException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw LifecyclePolicyPreviewNotFoundException(message, status, id);
-    }},
-    ErrorEntry{"LimitExceededException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw LimitExceededException(message, status, id);
-    }},
-    ErrorEntry{"PullThroughCacheRuleAlreadyExistsException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw PullThroughCacheRuleAlreadyExistsException(message, status, id);
-    }},
-    ErrorEntry{"PullThroughCacheRuleNotFoundException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw PullThroughCacheRuleNotFoundException(message, status, id);
-    }},
-    ErrorEntry{"ReferencedImagesNotFoundException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw ReferencedImagesNotFoundException(message, status, id);
-    }},
-    ErrorEntry{"RegistryPolicyNotFoundException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw RegistryPolicyNotFoundException(message, status, id);
-    }},
-    ErrorEntry{"RepositoryAlreadyExistsException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw RepositoryAlreadyExistsException(message, status, id);
-    }},
-    ErrorEntry{"RepositoryNotEmptyException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw RepositoryNotEmptyException(message, status, id);
-    }},
-    ErrorEntry{"RepositoryNotFoundException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw RepositoryNotFoundException(message, status, id);
-    }},
-    ErrorEntry{"RepositoryPolicyNotFoundException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw RepositoryPolicyNotFoundException(message, status, id);
-    }},
-    ErrorEntry{"ScanNotFoundException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw ScanNotFoundException(message, status, id);
-    }},
-    ErrorEntry{"SecretNotFoundException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw SecretNotFoundException(message, status, id);
-    }},
-    ErrorEntry{"ServerException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw ServerException(message, status, id);
-    }},
-    ErrorEntry{"SigningConfigurationNotFoundException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw SigningConfigurationNotFoundException(message, status, id);
-    }},
-    ErrorEntry{"TemplateAlreadyExistsException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw TemplateAlreadyExistsException(message, status, id);
-    }},
-    ErrorEntry{"TemplateNotFoundException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw TemplateNotFoundException(message, status, id);
-    }},
-    ErrorEntry{"TooManyTagsException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw TooManyTagsException(message, status, id);
-    }},
-    ErrorEntry{"UnableToAccessSecretException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw UnableToAccessSecretException(message, status, id);
-    }},
-    ErrorEntry{"UnableToDecryptSecretValueException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw UnableToDecryptSecretValueException(message, status, id);
-    }},
-    ErrorEntry{"UnableToGetUpstreamImageException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw UnableToGetUpstreamImageException(message, status, id);
-    }},
-    ErrorEntry{"UnableToGetUpstreamLayerException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw UnableToGetUpstreamLayerException(message, status, id);
-    }},
-    ErrorEntry{"UnableToListUpstreamImageReferrersException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw UnableToListUpstreamImageReferrersException(message, status, id);
-    }},
-    ErrorEntry{"UnsupportedImageTypeException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw UnsupportedImageTypeException(message, status, id);
-    }},
-    ErrorEntry{"UnsupportedUpstreamRegistryException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw UnsupportedUpstreamRegistryException(message, status, id);
-    }},
-    ErrorEntry{"UploadNotFoundException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw UploadNotFoundException(message, status, id);
-    }},
-    ErrorEntry{"ValidationException", [](const std::string& message, int status, const std::string& id,
-                             std::string_view) {
-      throw ValidationException(message, status, id);
-    }},
+    ErrorEntry{"BlockedByOrganizationPolicyException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw BlockedByOrganizationPolicyException(message, status, id);
+               }},
+    ErrorEntry{"EmptyUploadException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw EmptyUploadException(message, status, id);
+               }},
+    ErrorEntry{"ExclusionAlreadyExistsException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw ExclusionAlreadyExistsException(message, status, id);
+               }},
+    ErrorEntry{"ExclusionNotFoundException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw ExclusionNotFoundException(message, status, id);
+               }},
+    ErrorEntry{"ImageAlreadyExistsException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw ImageAlreadyExistsException(message, status, id);
+               }},
+    ErrorEntry{"ImageArchivedException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw ImageArchivedException(message, status, id);
+               }},
+    ErrorEntry{"ImageDigestDoesNotMatchException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw ImageDigestDoesNotMatchException(message, status, id);
+               }},
+    ErrorEntry{"ImageNotFoundException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw ImageNotFoundException(message, status, id);
+               }},
+    ErrorEntry{"ImageStorageClassUpdateNotSupportedException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw ImageStorageClassUpdateNotSupportedException(message, status, id);
+               }},
+    ErrorEntry{"ImageTagAlreadyExistsException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw ImageTagAlreadyExistsException(message, status, id);
+               }},
+    ErrorEntry{"InvalidLayerException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw InvalidLayerException(message, status, id);
+               }},
+    ErrorEntry{
+        "InvalidLayerPartException",
+        [](const std::string& message, int status, const std::string& id, std::string_view body) {
+          throw InvalidLayerPartException(
+              message, fields_from<InvalidLayerPartException::Fields>(body, read_fields), status,
+              id);
+        }},
+    ErrorEntry{"InvalidParameterException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw InvalidParameterException(message, status, id);
+               }},
+    ErrorEntry{"InvalidTagParameterException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw InvalidTagParameterException(message, status, id);
+               }},
+    ErrorEntry{
+        "KmsException",
+        [](const std::string& message, int status, const std::string& id, std::string_view body) {
+          throw KmsException(message, fields_from<KmsException::Fields>(body, read_fields), status,
+                             id);
+        }},
+    ErrorEntry{"LayerAlreadyExistsException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw LayerAlreadyExistsException(message, status, id);
+               }},
+    ErrorEntry{"LayerInaccessibleException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw LayerInaccessibleException(message, status, id);
+               }},
+    ErrorEntry{"LayerPartTooSmallException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw LayerPartTooSmallException(message, status, id);
+               }},
+    ErrorEntry{"LayersNotFoundException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw LayersNotFoundException(message, status, id);
+               }},
+    ErrorEntry{"LifecyclePolicyNotFoundException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw LifecyclePolicyNotFoundException(message, status, id);
+               }},
+    ErrorEntry{"LifecyclePolicyPreviewInProgressException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw LifecyclePolicyPreviewInProgressException(message, status, id);
+               }},
+    ErrorEntry{"LifecyclePolicyPreviewNotFoundException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw LifecyclePolicyPreviewNotFoundException(message, status, id);
+               }},
+    ErrorEntry{"LimitExceededException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw LimitExceededException(message, status, id);
+               }},
+    ErrorEntry{"PullThroughCacheRuleAlreadyExistsException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw PullThroughCacheRuleAlreadyExistsException(message, status, id);
+               }},
+    ErrorEntry{"PullThroughCacheRuleNotFoundException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw PullThroughCacheRuleNotFoundException(message, status, id);
+               }},
+    ErrorEntry{"ReferencedImagesNotFoundException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw ReferencedImagesNotFoundException(message, status, id);
+               }},
+    ErrorEntry{"RegistryPolicyNotFoundException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw RegistryPolicyNotFoundException(message, status, id);
+               }},
+    ErrorEntry{"RepositoryAlreadyExistsException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw RepositoryAlreadyExistsException(message, status, id);
+               }},
+    ErrorEntry{"RepositoryNotEmptyException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw RepositoryNotEmptyException(message, status, id);
+               }},
+    ErrorEntry{"RepositoryNotFoundException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw RepositoryNotFoundException(message, status, id);
+               }},
+    ErrorEntry{"RepositoryPolicyNotFoundException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw RepositoryPolicyNotFoundException(message, status, id);
+               }},
+    ErrorEntry{"ScanNotFoundException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw ScanNotFoundException(message, status, id);
+               }},
+    ErrorEntry{"SecretNotFoundException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw SecretNotFoundException(message, status, id);
+               }},
+    ErrorEntry{"ServerException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw ServerException(message, status, id);
+               }},
+    ErrorEntry{"SigningConfigurationNotFoundException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw SigningConfigurationNotFoundException(message, status, id);
+               }},
+    ErrorEntry{"TemplateAlreadyExistsException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw TemplateAlreadyExistsException(message, status, id);
+               }},
+    ErrorEntry{"TemplateNotFoundException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw TemplateNotFoundException(message, status, id);
+               }},
+    ErrorEntry{"TooManyTagsException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw TooManyTagsException(message, status, id);
+               }},
+    ErrorEntry{"UnableToAccessSecretException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw UnableToAccessSecretException(message, status, id);
+               }},
+    ErrorEntry{"UnableToDecryptSecretValueException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw UnableToDecryptSecretValueException(message, status, id);
+               }},
+    ErrorEntry{"UnableToGetUpstreamImageException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw UnableToGetUpstreamImageException(message, status, id);
+               }},
+    ErrorEntry{"UnableToGetUpstreamLayerException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw UnableToGetUpstreamLayerException(message, status, id);
+               }},
+    ErrorEntry{"UnableToListUpstreamImageReferrersException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw UnableToListUpstreamImageReferrersException(message, status, id);
+               }},
+    ErrorEntry{"UnsupportedImageTypeException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw UnsupportedImageTypeException(message, status, id);
+               }},
+    ErrorEntry{"UnsupportedUpstreamRegistryException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw UnsupportedUpstreamRegistryException(message, status, id);
+               }},
+    ErrorEntry{"UploadNotFoundException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw UploadNotFoundException(message, status, id);
+               }},
+    ErrorEntry{"ValidationException",
+               [](const std::string& message, int status, const std::string& id, std::string_view) {
+                 throw ValidationException(message, status, id);
+               }},
 };
 
 }  // namespace
 
 void throw_service_error(const std::string& name, const std::string& message, int http_status,
                          const std::string& request_id, std::string_view body) {
-  const auto it = std::lower_bound(kErrors.begin(), kErrors.end(), name,
-                                   [](const ErrorEntry& e, std::string_view n) { return e.name < n; });
+  const auto it =
+      std::lower_bound(kErrors.begin(), kErrors.end(), name,
+                       [](const ErrorEntry& e, std::string_view n) { return e.name < n; });
   if (it != kErrors.end() && it->name == name) it->thrower(message, http_status, request_id, body);
   throw ServiceError(name, message, http_status, request_id);
 }
@@ -279,7 +285,8 @@ std::string error_document(const ServiceError& error) {
   w.string(error.name());
   w.key("message");
   w.string(error.message());
-  if (const auto* typed = dynamic_cast<const InvalidLayerPartException*>(&error)) write_fields(w, *typed);
+  if (const auto* typed = dynamic_cast<const InvalidLayerPartException*>(&error))
+    write_fields(w, *typed);
   if (const auto* typed = dynamic_cast<const KmsException*>(&error)) write_fields(w, *typed);
   w.end_object();
   return out;

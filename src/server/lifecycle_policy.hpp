@@ -1,5 +1,5 @@
 // ECR lifecycle policies: the JSON document, parsed and validated by the rules
-// ECR enforces (see ../shared/reference/README.md), and the evaluator that
+// ECR enforces (the Amazon ECR User Guide's lifecycle policy properties), and the evaluator that
 // decides which images a policy expires. Pure logic: no storage, no clock of
 // its own, so the same code serves previews, periodic runs and tests.
 #pragma once

@@ -6,7 +6,7 @@
 namespace ecr::server::ops {
 namespace {
 
-// What ECR's InitiateLayerUpload answers (reference/README.md).
+// What ECR's InitiateLayerUpload answers (ECR's service quotas: layer parts 5-10 MiB).
 constexpr std::int64_t kPartSize = 10'485'760;
 
 }  // namespace

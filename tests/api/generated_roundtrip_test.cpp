@@ -84,7 +84,8 @@ api::ImageIdentifier sample_ImageIdentifier() {
 
 api::BatchDeleteImageRequest sample_BatchDeleteImageRequest() {
   api::BatchDeleteImageRequest v;
-  v.imageIds = std::vector<api::ImageIdentifier>{sample_ImageIdentifier(), sample_ImageIdentifier()};
+  v.imageIds =
+      std::vector<api::ImageIdentifier>{sample_ImageIdentifier(), sample_ImageIdentifier()};
   v.registryId = "123456789012";
   v.repositoryName = "team/app";
   return v;
@@ -101,14 +102,17 @@ api::ImageFailure sample_ImageFailure() {
 api::BatchDeleteImageResponse sample_BatchDeleteImageResponse() {
   api::BatchDeleteImageResponse v;
   v.failures = std::vector<api::ImageFailure>{sample_ImageFailure(), sample_ImageFailure()};
-  v.imageIds = std::vector<api::ImageIdentifier>{sample_ImageIdentifier(), sample_ImageIdentifier()};
+  v.imageIds =
+      std::vector<api::ImageIdentifier>{sample_ImageIdentifier(), sample_ImageIdentifier()};
   return v;
 }
 
 api::BatchGetImageRequest sample_BatchGetImageRequest() {
   api::BatchGetImageRequest v;
-  v.acceptedMediaTypes = std::vector<std::string>{"sample-acceptedMediaTypes0", "sample-acceptedMediaTypes1"};
-  v.imageIds = std::vector<api::ImageIdentifier>{sample_ImageIdentifier(), sample_ImageIdentifier()};
+  v.acceptedMediaTypes =
+      std::vector<std::string>{"sample-acceptedMediaTypes0", "sample-acceptedMediaTypes1"};
+  v.imageIds =
+      std::vector<api::ImageIdentifier>{sample_ImageIdentifier(), sample_ImageIdentifier()};
   v.registryId = "123456789012";
   v.repositoryName = "team/app";
   return v;
@@ -131,7 +135,8 @@ api::BatchGetImageResponse sample_BatchGetImageResponse() {
   return v;
 }
 
-api::BatchGetRepositoryScanningConfigurationRequest sample_BatchGetRepositoryScanningConfigurationRequest() {
+api::BatchGetRepositoryScanningConfigurationRequest
+sample_BatchGetRepositoryScanningConfigurationRequest() {
   api::BatchGetRepositoryScanningConfigurationRequest v;
   v.repositoryNames = std::vector<std::string>{"team/app", "team/app"};
   return v;
@@ -154,7 +159,8 @@ api::ScanningRepositoryFilter sample_ScanningRepositoryFilter() {
 
 api::RepositoryScanningConfiguration sample_RepositoryScanningConfiguration() {
   api::RepositoryScanningConfiguration v;
-  v.appliedScanFilters = std::vector<api::ScanningRepositoryFilter>{sample_ScanningRepositoryFilter(), sample_ScanningRepositoryFilter()};
+  v.appliedScanFilters = std::vector<api::ScanningRepositoryFilter>{
+      sample_ScanningRepositoryFilter(), sample_ScanningRepositoryFilter()};
   v.repositoryArn = "sample-repositoryArn";
   v.repositoryName = "team/app";
   v.scanFrequency = "CONTINUOUS_SCAN";
@@ -162,16 +168,22 @@ api::RepositoryScanningConfiguration sample_RepositoryScanningConfiguration() {
   return v;
 }
 
-api::BatchGetRepositoryScanningConfigurationResponse sample_BatchGetRepositoryScanningConfigurationResponse() {
+api::BatchGetRepositoryScanningConfigurationResponse
+sample_BatchGetRepositoryScanningConfigurationResponse() {
   api::BatchGetRepositoryScanningConfigurationResponse v;
-  v.failures = std::vector<api::RepositoryScanningConfigurationFailure>{sample_RepositoryScanningConfigurationFailure(), sample_RepositoryScanningConfigurationFailure()};
-  v.scanningConfigurations = std::vector<api::RepositoryScanningConfiguration>{sample_RepositoryScanningConfiguration(), sample_RepositoryScanningConfiguration()};
+  v.failures = std::vector<api::RepositoryScanningConfigurationFailure>{
+      sample_RepositoryScanningConfigurationFailure(),
+      sample_RepositoryScanningConfigurationFailure()};
+  v.scanningConfigurations = std::vector<api::RepositoryScanningConfiguration>{
+      sample_RepositoryScanningConfiguration(), sample_RepositoryScanningConfiguration()};
   return v;
 }
 
 api::CompleteLayerUploadRequest sample_CompleteLayerUploadRequest() {
   api::CompleteLayerUploadRequest v;
-  v.layerDigests = std::vector<std::string>{"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"};
+  v.layerDigests = std::vector<std::string>{
+      "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+      "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"};
   v.registryId = "123456789012";
   v.repositoryName = "team/app";
   v.uploadId = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
@@ -189,7 +201,8 @@ api::CompleteLayerUploadResponse sample_CompleteLayerUploadResponse() {
 
 api::CreatePullThroughCacheRuleRequest sample_CreatePullThroughCacheRuleRequest() {
   api::CreatePullThroughCacheRuleRequest v;
-  v.credentialArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub";
+  v.credentialArn =
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub";
   v.customRoleArn = "sample-customRoleArn";
   v.ecrRepositoryPrefix = "team/app";
   v.registryId = "123456789012";
@@ -202,7 +215,8 @@ api::CreatePullThroughCacheRuleRequest sample_CreatePullThroughCacheRuleRequest(
 api::CreatePullThroughCacheRuleResponse sample_CreatePullThroughCacheRuleResponse() {
   api::CreatePullThroughCacheRuleResponse v;
   v.createdAt = api::Timestamp{std::chrono::milliseconds{1700000000500}};
-  v.credentialArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub";
+  v.credentialArn =
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub";
   v.customRoleArn = "sample-customRoleArn";
   v.ecrRepositoryPrefix = "team/app";
   v.registryId = "123456789012";
@@ -212,7 +226,8 @@ api::CreatePullThroughCacheRuleResponse sample_CreatePullThroughCacheRuleRespons
   return v;
 }
 
-api::EncryptionConfigurationForRepositoryCreationTemplate sample_EncryptionConfigurationForRepositoryCreationTemplate() {
+api::EncryptionConfigurationForRepositoryCreationTemplate
+sample_EncryptionConfigurationForRepositoryCreationTemplate() {
   api::EncryptionConfigurationForRepositoryCreationTemplate v;
   v.encryptionType = "KMS_DSSE";
   v.kmsKey = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab";
@@ -240,7 +255,8 @@ api::CreateRepositoryCreationTemplateRequest sample_CreateRepositoryCreationTemp
   v.description = "sample-description";
   v.encryptionConfiguration = sample_EncryptionConfigurationForRepositoryCreationTemplate();
   v.imageTagMutability = "IMMUTABLE_WITH_EXCLUSION";
-  v.imageTagMutabilityExclusionFilters = std::vector<api::ImageTagMutabilityExclusionFilter>{sample_ImageTagMutabilityExclusionFilter(), sample_ImageTagMutabilityExclusionFilter()};
+  v.imageTagMutabilityExclusionFilters = std::vector<api::ImageTagMutabilityExclusionFilter>{
+      sample_ImageTagMutabilityExclusionFilter(), sample_ImageTagMutabilityExclusionFilter()};
   v.lifecyclePolicy = "sample-lifecyclePolicy";
   v.prefix = "team/app";
   v.repositoryPolicy = "sample-repositoryPolicy";
@@ -256,7 +272,8 @@ api::RepositoryCreationTemplate sample_RepositoryCreationTemplate() {
   v.description = "sample-description";
   v.encryptionConfiguration = sample_EncryptionConfigurationForRepositoryCreationTemplate();
   v.imageTagMutability = "IMMUTABLE_WITH_EXCLUSION";
-  v.imageTagMutabilityExclusionFilters = std::vector<api::ImageTagMutabilityExclusionFilter>{sample_ImageTagMutabilityExclusionFilter(), sample_ImageTagMutabilityExclusionFilter()};
+  v.imageTagMutabilityExclusionFilters = std::vector<api::ImageTagMutabilityExclusionFilter>{
+      sample_ImageTagMutabilityExclusionFilter(), sample_ImageTagMutabilityExclusionFilter()};
   v.lifecyclePolicy = "sample-lifecyclePolicy";
   v.prefix = "team/app";
   v.repositoryPolicy = "sample-repositoryPolicy";
@@ -290,7 +307,8 @@ api::CreateRepositoryRequest sample_CreateRepositoryRequest() {
   v.encryptionConfiguration = sample_EncryptionConfiguration();
   v.imageScanningConfiguration = sample_ImageScanningConfiguration();
   v.imageTagMutability = "IMMUTABLE_WITH_EXCLUSION";
-  v.imageTagMutabilityExclusionFilters = std::vector<api::ImageTagMutabilityExclusionFilter>{sample_ImageTagMutabilityExclusionFilter(), sample_ImageTagMutabilityExclusionFilter()};
+  v.imageTagMutabilityExclusionFilters = std::vector<api::ImageTagMutabilityExclusionFilter>{
+      sample_ImageTagMutabilityExclusionFilter(), sample_ImageTagMutabilityExclusionFilter()};
   v.registryId = "123456789012";
   v.repositoryName = "team/app";
   v.tags = std::vector<api::Tag>{sample_Tag(), sample_Tag()};
@@ -303,7 +321,8 @@ api::Repository sample_Repository() {
   v.encryptionConfiguration = sample_EncryptionConfiguration();
   v.imageScanningConfiguration = sample_ImageScanningConfiguration();
   v.imageTagMutability = "IMMUTABLE_WITH_EXCLUSION";
-  v.imageTagMutabilityExclusionFilters = std::vector<api::ImageTagMutabilityExclusionFilter>{sample_ImageTagMutabilityExclusionFilter(), sample_ImageTagMutabilityExclusionFilter()};
+  v.imageTagMutabilityExclusionFilters = std::vector<api::ImageTagMutabilityExclusionFilter>{
+      sample_ImageTagMutabilityExclusionFilter(), sample_ImageTagMutabilityExclusionFilter()};
   v.registryId = "123456789012";
   v.repositoryArn = "sample-repositoryArn";
   v.repositoryName = "team/app";
@@ -335,7 +354,8 @@ api::CvssScoreAdjustment sample_CvssScoreAdjustment() {
 
 api::CvssScoreDetails sample_CvssScoreDetails() {
   api::CvssScoreDetails v;
-  v.adjustments = std::vector<api::CvssScoreAdjustment>{sample_CvssScoreAdjustment(), sample_CvssScoreAdjustment()};
+  v.adjustments = std::vector<api::CvssScoreAdjustment>{sample_CvssScoreAdjustment(),
+                                                        sample_CvssScoreAdjustment()};
   v.score = 7.5;
   v.scoreSource = "sample-scoreSource";
   v.scoringVector = "sample-scoringVector";
@@ -353,7 +373,10 @@ api::DeleteLifecyclePolicyRequest sample_DeleteLifecyclePolicyRequest() {
 api::DeleteLifecyclePolicyResponse sample_DeleteLifecyclePolicyResponse() {
   api::DeleteLifecyclePolicyResponse v;
   v.lastEvaluatedAt = api::Timestamp{std::chrono::milliseconds{1700000000500}};
-  v.lifecyclePolicyText = "sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+  v.lifecyclePolicyText =
+      "sample-"
+      "lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "x";
   v.registryId = "123456789012";
   v.repositoryName = "team/app";
   return v;
@@ -369,7 +392,8 @@ api::DeletePullThroughCacheRuleRequest sample_DeletePullThroughCacheRuleRequest(
 api::DeletePullThroughCacheRuleResponse sample_DeletePullThroughCacheRuleResponse() {
   api::DeletePullThroughCacheRuleResponse v;
   v.createdAt = api::Timestamp{std::chrono::milliseconds{1700000000500}};
-  v.credentialArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub";
+  v.credentialArn =
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub";
   v.customRoleArn = "sample-customRoleArn";
   v.ecrRepositoryPrefix = "team/app";
   v.registryId = "123456789012";
@@ -446,7 +470,8 @@ api::SigningRepositoryFilter sample_SigningRepositoryFilter() {
 
 api::SigningRule sample_SigningRule() {
   api::SigningRule v;
-  v.repositoryFilters = std::vector<api::SigningRepositoryFilter>{sample_SigningRepositoryFilter(), sample_SigningRepositoryFilter()};
+  v.repositoryFilters = std::vector<api::SigningRepositoryFilter>{sample_SigningRepositoryFilter(),
+                                                                  sample_SigningRepositoryFilter()};
   v.signingProfileArn = "arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1";
   return v;
 }
@@ -496,7 +521,8 @@ api::ImageReplicationStatus sample_ImageReplicationStatus() {
 api::DescribeImageReplicationStatusResponse sample_DescribeImageReplicationStatusResponse() {
   api::DescribeImageReplicationStatusResponse v;
   v.imageId = sample_ImageIdentifier();
-  v.replicationStatuses = std::vector<api::ImageReplicationStatus>{sample_ImageReplicationStatus(), sample_ImageReplicationStatus()};
+  v.replicationStatuses = std::vector<api::ImageReplicationStatus>{sample_ImageReplicationStatus(),
+                                                                   sample_ImageReplicationStatus()};
   v.repositoryName = "team/app";
   return v;
 }
@@ -529,14 +555,16 @@ api::PackageVulnerabilityDetails sample_PackageVulnerabilityDetails() {
   api::PackageVulnerabilityDetails v;
   v.cvss = std::vector<api::CvssScore>{sample_CvssScore(), sample_CvssScore()};
   v.referenceUrls = std::vector<std::string>{"sample-referenceUrls0", "sample-referenceUrls1"};
-  v.relatedVulnerabilities = std::vector<std::string>{"sample-relatedVulnerabilities0", "sample-relatedVulnerabilities1"};
+  v.relatedVulnerabilities =
+      std::vector<std::string>{"sample-relatedVulnerabilities0", "sample-relatedVulnerabilities1"};
   v.source = "sample-source";
   v.sourceUrl = "sample-sourceUrl";
   v.vendorCreatedAt = api::Timestamp{std::chrono::milliseconds{1700000000500}};
   v.vendorSeverity = "sample-vendorSeverity";
   v.vendorUpdatedAt = api::Timestamp{std::chrono::milliseconds{1700000000500}};
   v.vulnerabilityId = "sample-vulnerabilityId";
-  v.vulnerablePackages = std::vector<api::VulnerablePackage>{sample_VulnerablePackage(), sample_VulnerablePackage()};
+  v.vulnerablePackages =
+      std::vector<api::VulnerablePackage>{sample_VulnerablePackage(), sample_VulnerablePackage()};
   return v;
 }
 
@@ -608,9 +636,11 @@ api::ImageScanFinding sample_ImageScanFinding() {
 
 api::ImageScanFindings sample_ImageScanFindings() {
   api::ImageScanFindings v;
-  v.enhancedFindings = std::vector<api::EnhancedImageScanFinding>{sample_EnhancedImageScanFinding(), sample_EnhancedImageScanFinding()};
+  v.enhancedFindings = std::vector<api::EnhancedImageScanFinding>{
+      sample_EnhancedImageScanFinding(), sample_EnhancedImageScanFinding()};
   v.findingSeverityCounts = std::map<std::string, std::int64_t>{{"INFORMATIONAL", std::int64_t{7}}};
-  v.findings = std::vector<api::ImageScanFinding>{sample_ImageScanFinding(), sample_ImageScanFinding()};
+  v.findings =
+      std::vector<api::ImageScanFinding>{sample_ImageScanFinding(), sample_ImageScanFinding()};
   v.imageScanCompletedAt = api::Timestamp{std::chrono::milliseconds{1700000000500}};
   v.vulnerabilitySourceUpdatedAt = api::Timestamp{std::chrono::milliseconds{1700000000500}};
   return v;
@@ -656,7 +686,8 @@ api::DescribeImageSigningStatusResponse sample_DescribeImageSigningStatusRespons
   v.imageId = sample_ImageIdentifier();
   v.registryId = "123456789012";
   v.repositoryName = "team/app";
-  v.signingStatuses = std::vector<api::ImageSigningStatus>{sample_ImageSigningStatus(), sample_ImageSigningStatus()};
+  v.signingStatuses = std::vector<api::ImageSigningStatus>{sample_ImageSigningStatus(),
+                                                           sample_ImageSigningStatus()};
   return v;
 }
 
@@ -670,7 +701,8 @@ api::DescribeImagesFilter sample_DescribeImagesFilter() {
 api::DescribeImagesRequest sample_DescribeImagesRequest() {
   api::DescribeImagesRequest v;
   v.filter = sample_DescribeImagesFilter();
-  v.imageIds = std::vector<api::ImageIdentifier>{sample_ImageIdentifier(), sample_ImageIdentifier()};
+  v.imageIds =
+      std::vector<api::ImageIdentifier>{sample_ImageIdentifier(), sample_ImageIdentifier()};
   v.maxResults = std::int64_t{7};
   v.nextToken = "sample-nextToken";
   v.registryId = "123456789012";
@@ -725,7 +757,8 @@ api::DescribePullThroughCacheRulesRequest sample_DescribePullThroughCacheRulesRe
 api::PullThroughCacheRule sample_PullThroughCacheRule() {
   api::PullThroughCacheRule v;
   v.createdAt = api::Timestamp{std::chrono::milliseconds{1700000000500}};
-  v.credentialArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub";
+  v.credentialArn =
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub";
   v.customRoleArn = "sample-customRoleArn";
   v.ecrRepositoryPrefix = "team/app";
   v.registryId = "123456789012";
@@ -739,7 +772,8 @@ api::PullThroughCacheRule sample_PullThroughCacheRule() {
 api::DescribePullThroughCacheRulesResponse sample_DescribePullThroughCacheRulesResponse() {
   api::DescribePullThroughCacheRulesResponse v;
   v.nextToken = "sample-nextToken";
-  v.pullThroughCacheRules = std::vector<api::PullThroughCacheRule>{sample_PullThroughCacheRule(), sample_PullThroughCacheRule()};
+  v.pullThroughCacheRules = std::vector<api::PullThroughCacheRule>{sample_PullThroughCacheRule(),
+                                                                   sample_PullThroughCacheRule()};
   return v;
 }
 
@@ -764,8 +798,10 @@ api::RepositoryFilter sample_RepositoryFilter() {
 
 api::ReplicationRule sample_ReplicationRule() {
   api::ReplicationRule v;
-  v.destinations = std::vector<api::ReplicationDestination>{sample_ReplicationDestination(), sample_ReplicationDestination()};
-  v.repositoryFilters = std::vector<api::RepositoryFilter>{sample_RepositoryFilter(), sample_RepositoryFilter()};
+  v.destinations = std::vector<api::ReplicationDestination>{sample_ReplicationDestination(),
+                                                            sample_ReplicationDestination()};
+  v.repositoryFilters =
+      std::vector<api::RepositoryFilter>{sample_RepositoryFilter(), sample_RepositoryFilter()};
   return v;
 }
 
@@ -798,7 +834,8 @@ api::DescribeRepositoriesResponse sample_DescribeRepositoriesResponse() {
   return v;
 }
 
-api::DescribeRepositoryCreationTemplatesRequest sample_DescribeRepositoryCreationTemplatesRequest() {
+api::DescribeRepositoryCreationTemplatesRequest
+sample_DescribeRepositoryCreationTemplatesRequest() {
   api::DescribeRepositoryCreationTemplatesRequest v;
   v.maxResults = std::int64_t{7};
   v.nextToken = "sample-nextToken";
@@ -806,11 +843,13 @@ api::DescribeRepositoryCreationTemplatesRequest sample_DescribeRepositoryCreatio
   return v;
 }
 
-api::DescribeRepositoryCreationTemplatesResponse sample_DescribeRepositoryCreationTemplatesResponse() {
+api::DescribeRepositoryCreationTemplatesResponse
+sample_DescribeRepositoryCreationTemplatesResponse() {
   api::DescribeRepositoryCreationTemplatesResponse v;
   v.nextToken = "sample-nextToken";
   v.registryId = "123456789012";
-  v.repositoryCreationTemplates = std::vector<api::RepositoryCreationTemplate>{sample_RepositoryCreationTemplate(), sample_RepositoryCreationTemplate()};
+  v.repositoryCreationTemplates = std::vector<api::RepositoryCreationTemplate>{
+      sample_RepositoryCreationTemplate(), sample_RepositoryCreationTemplate()};
   return v;
 }
 
@@ -835,7 +874,8 @@ api::GetAuthorizationTokenRequest sample_GetAuthorizationTokenRequest() {
 
 api::GetAuthorizationTokenResponse sample_GetAuthorizationTokenResponse() {
   api::GetAuthorizationTokenResponse v;
-  v.authorizationData = std::vector<api::AuthorizationData>{sample_AuthorizationData(), sample_AuthorizationData()};
+  v.authorizationData =
+      std::vector<api::AuthorizationData>{sample_AuthorizationData(), sample_AuthorizationData()};
   return v;
 }
 
@@ -863,7 +903,8 @@ api::LifecyclePolicyPreviewFilter sample_LifecyclePolicyPreviewFilter() {
 api::GetLifecyclePolicyPreviewRequest sample_GetLifecyclePolicyPreviewRequest() {
   api::GetLifecyclePolicyPreviewRequest v;
   v.filter = sample_LifecyclePolicyPreviewFilter();
-  v.imageIds = std::vector<api::ImageIdentifier>{sample_ImageIdentifier(), sample_ImageIdentifier()};
+  v.imageIds =
+      std::vector<api::ImageIdentifier>{sample_ImageIdentifier(), sample_ImageIdentifier()};
   v.maxResults = std::int64_t{7};
   v.nextToken = "sample-nextToken";
   v.registryId = "123456789012";
@@ -899,15 +940,20 @@ api::TransitioningImageTotalCount sample_TransitioningImageTotalCount() {
 api::LifecyclePolicyPreviewSummary sample_LifecyclePolicyPreviewSummary() {
   api::LifecyclePolicyPreviewSummary v;
   v.expiringImageTotalCount = std::int64_t{7};
-  v.transitioningImageTotalCounts = std::vector<api::TransitioningImageTotalCount>{sample_TransitioningImageTotalCount(), sample_TransitioningImageTotalCount()};
+  v.transitioningImageTotalCounts = std::vector<api::TransitioningImageTotalCount>{
+      sample_TransitioningImageTotalCount(), sample_TransitioningImageTotalCount()};
   return v;
 }
 
 api::GetLifecyclePolicyPreviewResponse sample_GetLifecyclePolicyPreviewResponse() {
   api::GetLifecyclePolicyPreviewResponse v;
-  v.lifecyclePolicyText = "sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+  v.lifecyclePolicyText =
+      "sample-"
+      "lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "x";
   v.nextToken = "sample-nextToken";
-  v.previewResults = std::vector<api::LifecyclePolicyPreviewResult>{sample_LifecyclePolicyPreviewResult(), sample_LifecyclePolicyPreviewResult()};
+  v.previewResults = std::vector<api::LifecyclePolicyPreviewResult>{
+      sample_LifecyclePolicyPreviewResult(), sample_LifecyclePolicyPreviewResult()};
   v.registryId = "123456789012";
   v.repositoryName = "team/app";
   v.status = "EXPIRED";
@@ -925,7 +971,10 @@ api::GetLifecyclePolicyRequest sample_GetLifecyclePolicyRequest() {
 api::GetLifecyclePolicyResponse sample_GetLifecyclePolicyResponse() {
   api::GetLifecyclePolicyResponse v;
   v.lastEvaluatedAt = api::Timestamp{std::chrono::milliseconds{1700000000500}};
-  v.lifecyclePolicyText = "sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+  v.lifecyclePolicyText =
+      "sample-"
+      "lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "x";
   v.registryId = "123456789012";
   v.repositoryName = "team/app";
   return v;
@@ -950,14 +999,16 @@ api::GetRegistryScanningConfigurationRequest sample_GetRegistryScanningConfigura
 
 api::RegistryScanningRule sample_RegistryScanningRule() {
   api::RegistryScanningRule v;
-  v.repositoryFilters = std::vector<api::ScanningRepositoryFilter>{sample_ScanningRepositoryFilter(), sample_ScanningRepositoryFilter()};
+  v.repositoryFilters = std::vector<api::ScanningRepositoryFilter>{
+      sample_ScanningRepositoryFilter(), sample_ScanningRepositoryFilter()};
   v.scanFrequency = "CONTINUOUS_SCAN";
   return v;
 }
 
 api::RegistryScanningConfiguration sample_RegistryScanningConfiguration() {
   api::RegistryScanningConfiguration v;
-  v.rules = std::vector<api::RegistryScanningRule>{sample_RegistryScanningRule(), sample_RegistryScanningRule()};
+  v.rules = std::vector<api::RegistryScanningRule>{sample_RegistryScanningRule(),
+                                                   sample_RegistryScanningRule()};
   v.scanType = "BASIC";
   return v;
 }
@@ -998,7 +1049,8 @@ api::GetSigningConfigurationResponse sample_GetSigningConfigurationResponse() {
 
 api::ImageReferrer sample_ImageReferrer() {
   api::ImageReferrer v;
-  v.annotations = std::map<std::string, std::string>{{"sample-annotationskey", "sample-annotationsvalue"}};
+  v.annotations =
+      std::map<std::string, std::string>{{"sample-annotationskey", "sample-annotationsvalue"}};
   v.artifactStatus = "ACTIVATING";
   v.artifactType = "sample-artifactType";
   v.digest = "sample-digest";
@@ -1071,7 +1123,8 @@ api::ListImagesRequest sample_ListImagesRequest() {
 
 api::ListImagesResponse sample_ListImagesResponse() {
   api::ListImagesResponse v;
-  v.imageIds = std::vector<api::ImageIdentifier>{sample_ImageIdentifier(), sample_ImageIdentifier()};
+  v.imageIds =
+      std::vector<api::ImageIdentifier>{sample_ImageIdentifier(), sample_ImageIdentifier()};
   v.nextToken = "sample-nextToken";
   return v;
 }
@@ -1086,7 +1139,8 @@ api::ListPullTimeUpdateExclusionsRequest sample_ListPullTimeUpdateExclusionsRequ
 api::ListPullTimeUpdateExclusionsResponse sample_ListPullTimeUpdateExclusionsResponse() {
   api::ListPullTimeUpdateExclusionsResponse v;
   v.nextToken = "sample-nextToken";
-  v.pullTimeUpdateExclusions = std::vector<std::string>{"arn:aws:iam::123456789012:role/ecr-role", "arn:aws:iam::123456789012:role/ecr-role"};
+  v.pullTimeUpdateExclusions = std::vector<std::string>{"arn:aws:iam::123456789012:role/ecr-role",
+                                                        "arn:aws:iam::123456789012:role/ecr-role"};
   return v;
 }
 
@@ -1152,7 +1206,8 @@ api::PutImageScanningConfigurationResponse sample_PutImageScanningConfigurationR
 api::PutImageTagMutabilityRequest sample_PutImageTagMutabilityRequest() {
   api::PutImageTagMutabilityRequest v;
   v.imageTagMutability = "IMMUTABLE_WITH_EXCLUSION";
-  v.imageTagMutabilityExclusionFilters = std::vector<api::ImageTagMutabilityExclusionFilter>{sample_ImageTagMutabilityExclusionFilter(), sample_ImageTagMutabilityExclusionFilter()};
+  v.imageTagMutabilityExclusionFilters = std::vector<api::ImageTagMutabilityExclusionFilter>{
+      sample_ImageTagMutabilityExclusionFilter(), sample_ImageTagMutabilityExclusionFilter()};
   v.registryId = "123456789012";
   v.repositoryName = "team/app";
   return v;
@@ -1161,7 +1216,8 @@ api::PutImageTagMutabilityRequest sample_PutImageTagMutabilityRequest() {
 api::PutImageTagMutabilityResponse sample_PutImageTagMutabilityResponse() {
   api::PutImageTagMutabilityResponse v;
   v.imageTagMutability = "IMMUTABLE_WITH_EXCLUSION";
-  v.imageTagMutabilityExclusionFilters = std::vector<api::ImageTagMutabilityExclusionFilter>{sample_ImageTagMutabilityExclusionFilter(), sample_ImageTagMutabilityExclusionFilter()};
+  v.imageTagMutabilityExclusionFilters = std::vector<api::ImageTagMutabilityExclusionFilter>{
+      sample_ImageTagMutabilityExclusionFilter(), sample_ImageTagMutabilityExclusionFilter()};
   v.registryId = "123456789012";
   v.repositoryName = "team/app";
   return v;
@@ -1169,7 +1225,10 @@ api::PutImageTagMutabilityResponse sample_PutImageTagMutabilityResponse() {
 
 api::PutLifecyclePolicyRequest sample_PutLifecyclePolicyRequest() {
   api::PutLifecyclePolicyRequest v;
-  v.lifecyclePolicyText = "sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+  v.lifecyclePolicyText =
+      "sample-"
+      "lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "x";
   v.registryId = "123456789012";
   v.repositoryName = "team/app";
   return v;
@@ -1177,7 +1236,10 @@ api::PutLifecyclePolicyRequest sample_PutLifecyclePolicyRequest() {
 
 api::PutLifecyclePolicyResponse sample_PutLifecyclePolicyResponse() {
   api::PutLifecyclePolicyResponse v;
-  v.lifecyclePolicyText = "sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+  v.lifecyclePolicyText =
+      "sample-"
+      "lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "x";
   v.registryId = "123456789012";
   v.repositoryName = "team/app";
   return v;
@@ -1198,7 +1260,8 @@ api::PutRegistryPolicyResponse sample_PutRegistryPolicyResponse() {
 
 api::PutRegistryScanningConfigurationRequest sample_PutRegistryScanningConfigurationRequest() {
   api::PutRegistryScanningConfigurationRequest v;
-  v.rules = std::vector<api::RegistryScanningRule>{sample_RegistryScanningRule(), sample_RegistryScanningRule()};
+  v.rules = std::vector<api::RegistryScanningRule>{sample_RegistryScanningRule(),
+                                                   sample_RegistryScanningRule()};
   v.scanType = "BASIC";
   return v;
 }
@@ -1282,7 +1345,10 @@ api::StartImageScanResponse sample_StartImageScanResponse() {
 
 api::StartLifecyclePolicyPreviewRequest sample_StartLifecyclePolicyPreviewRequest() {
   api::StartLifecyclePolicyPreviewRequest v;
-  v.lifecyclePolicyText = "sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+  v.lifecyclePolicyText =
+      "sample-"
+      "lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "x";
   v.registryId = "123456789012";
   v.repositoryName = "team/app";
   return v;
@@ -1290,7 +1356,10 @@ api::StartLifecyclePolicyPreviewRequest sample_StartLifecyclePolicyPreviewReques
 
 api::StartLifecyclePolicyPreviewResponse sample_StartLifecyclePolicyPreviewResponse() {
   api::StartLifecyclePolicyPreviewResponse v;
-  v.lifecyclePolicyText = "sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+  v.lifecyclePolicyText =
+      "sample-"
+      "lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "x";
   v.registryId = "123456789012";
   v.repositoryName = "team/app";
   v.status = "EXPIRED";
@@ -1341,7 +1410,8 @@ api::UpdateImageStorageClassResponse sample_UpdateImageStorageClassResponse() {
 
 api::UpdatePullThroughCacheRuleRequest sample_UpdatePullThroughCacheRuleRequest() {
   api::UpdatePullThroughCacheRuleRequest v;
-  v.credentialArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub";
+  v.credentialArn =
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub";
   v.customRoleArn = "sample-customRoleArn";
   v.ecrRepositoryPrefix = "team/app";
   v.registryId = "123456789012";
@@ -1350,7 +1420,8 @@ api::UpdatePullThroughCacheRuleRequest sample_UpdatePullThroughCacheRuleRequest(
 
 api::UpdatePullThroughCacheRuleResponse sample_UpdatePullThroughCacheRuleResponse() {
   api::UpdatePullThroughCacheRuleResponse v;
-  v.credentialArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub";
+  v.credentialArn =
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub";
   v.customRoleArn = "sample-customRoleArn";
   v.ecrRepositoryPrefix = "team/app";
   v.registryId = "123456789012";
@@ -1366,7 +1437,8 @@ api::UpdateRepositoryCreationTemplateRequest sample_UpdateRepositoryCreationTemp
   v.description = "sample-description";
   v.encryptionConfiguration = sample_EncryptionConfigurationForRepositoryCreationTemplate();
   v.imageTagMutability = "IMMUTABLE_WITH_EXCLUSION";
-  v.imageTagMutabilityExclusionFilters = std::vector<api::ImageTagMutabilityExclusionFilter>{sample_ImageTagMutabilityExclusionFilter(), sample_ImageTagMutabilityExclusionFilter()};
+  v.imageTagMutabilityExclusionFilters = std::vector<api::ImageTagMutabilityExclusionFilter>{
+      sample_ImageTagMutabilityExclusionFilter(), sample_ImageTagMutabilityExclusionFilter()};
   v.lifecyclePolicy = "sample-lifecyclePolicy";
   v.prefix = "team/app";
   v.repositoryPolicy = "sample-repositoryPolicy";
@@ -1410,7 +1482,8 @@ api::ValidatePullThroughCacheRuleRequest sample_ValidatePullThroughCacheRuleRequ
 
 api::ValidatePullThroughCacheRuleResponse sample_ValidatePullThroughCacheRuleResponse() {
   api::ValidatePullThroughCacheRuleResponse v;
-  v.credentialArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub";
+  v.credentialArn =
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub";
   v.customRoleArn = "sample-customRoleArn";
   v.ecrRepositoryPrefix = "team/app";
   v.failure = "sample-failure";
@@ -1422,24 +1495,34 @@ api::ValidatePullThroughCacheRuleResponse sample_ValidatePullThroughCacheRuleRes
 }
 
 TEST(GeneratedRoundTrip, BatchCheckLayerAvailabilityRequest) {
-  const api::BatchCheckLayerAvailabilityRequest sample = sample_BatchCheckLayerAvailabilityRequest();
+  const api::BatchCheckLayerAvailabilityRequest sample =
+      sample_BatchCheckLayerAvailabilityRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"layerDigests":["sample-layerDigests0","sample-layerDigests1"],"registryId":"123456789012","repositoryName":"team/app"})json");
-  EXPECT_EQ(api::from_json<api::BatchCheckLayerAvailabilityRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"layerDigests":["sample-layerDigests0","sample-layerDigests1"],"registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(api::from_json<api::BatchCheckLayerAvailabilityRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, BatchCheckLayerAvailabilityResponse) {
-  const api::BatchCheckLayerAvailabilityResponse sample = sample_BatchCheckLayerAvailabilityResponse();
+  const api::BatchCheckLayerAvailabilityResponse sample =
+      sample_BatchCheckLayerAvailabilityResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"failures":[{"failureCode":"MissingLayerDigest","failureReason":"sample-failureReason","layerDigest":"sample-layerDigest"},{"failureCode":"MissingLayerDigest","failureReason":"sample-failureReason","layerDigest":"sample-layerDigest"}],"layers":[{"layerAvailability":"ARCHIVED","layerDigest":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","layerSize":5242880,"mediaType":"sample-mediaType"},{"layerAvailability":"ARCHIVED","layerDigest":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","layerSize":5242880,"mediaType":"sample-mediaType"}]})json");
-  EXPECT_EQ(api::from_json<api::BatchCheckLayerAvailabilityResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"failures":[{"failureCode":"MissingLayerDigest","failureReason":"sample-failureReason","layerDigest":"sample-layerDigest"},{"failureCode":"MissingLayerDigest","failureReason":"sample-failureReason","layerDigest":"sample-layerDigest"}],"layers":[{"layerAvailability":"ARCHIVED","layerDigest":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","layerSize":5242880,"mediaType":"sample-mediaType"},{"layerAvailability":"ARCHIVED","layerDigest":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","layerSize":5242880,"mediaType":"sample-mediaType"}]})json");
+  EXPECT_EQ(api::from_json<api::BatchCheckLayerAvailabilityResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, BatchDeleteImageRequest) {
   const api::BatchDeleteImageRequest sample = sample_BatchDeleteImageRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageIds":[{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}],"registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"imageIds":[{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}],"registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::BatchDeleteImageRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -1447,14 +1530,18 @@ TEST(GeneratedRoundTrip, BatchDeleteImageRequest) {
 TEST(GeneratedRoundTrip, BatchDeleteImageResponse) {
   const api::BatchDeleteImageResponse sample = sample_BatchDeleteImageResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"failures":[{"failureCode":"InvalidImageDigest","failureReason":"sample-failureReason","imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}},{"failureCode":"InvalidImageDigest","failureReason":"sample-failureReason","imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}}],"imageIds":[{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}]})json");
+  EXPECT_EQ(
+      json,
+      R"json({"failures":[{"failureCode":"InvalidImageDigest","failureReason":"sample-failureReason","imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}},{"failureCode":"InvalidImageDigest","failureReason":"sample-failureReason","imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}}],"imageIds":[{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}]})json");
   EXPECT_EQ(api::from_json<api::BatchDeleteImageResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, BatchGetImageRequest) {
   const api::BatchGetImageRequest sample = sample_BatchGetImageRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"acceptedMediaTypes":["sample-acceptedMediaTypes0","sample-acceptedMediaTypes1"],"imageIds":[{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}],"registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"acceptedMediaTypes":["sample-acceptedMediaTypes0","sample-acceptedMediaTypes1"],"imageIds":[{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}],"registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::BatchGetImageRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -1462,29 +1549,41 @@ TEST(GeneratedRoundTrip, BatchGetImageRequest) {
 TEST(GeneratedRoundTrip, BatchGetImageResponse) {
   const api::BatchGetImageResponse sample = sample_BatchGetImageResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"failures":[{"failureCode":"InvalidImageDigest","failureReason":"sample-failureReason","imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}},{"failureCode":"InvalidImageDigest","failureReason":"sample-failureReason","imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}}],"images":[{"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"imageManifest":"sample-imageManifest","imageManifestMediaType":"sample-imageManifestMediaType","registryId":"123456789012","repositoryName":"team/app"},{"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"imageManifest":"sample-imageManifest","imageManifestMediaType":"sample-imageManifestMediaType","registryId":"123456789012","repositoryName":"team/app"}]})json");
+  EXPECT_EQ(
+      json,
+      R"json({"failures":[{"failureCode":"InvalidImageDigest","failureReason":"sample-failureReason","imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}},{"failureCode":"InvalidImageDigest","failureReason":"sample-failureReason","imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}}],"images":[{"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"imageManifest":"sample-imageManifest","imageManifestMediaType":"sample-imageManifestMediaType","registryId":"123456789012","repositoryName":"team/app"},{"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"imageManifest":"sample-imageManifest","imageManifestMediaType":"sample-imageManifestMediaType","registryId":"123456789012","repositoryName":"team/app"}]})json");
   EXPECT_EQ(api::from_json<api::BatchGetImageResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, BatchGetRepositoryScanningConfigurationRequest) {
-  const api::BatchGetRepositoryScanningConfigurationRequest sample = sample_BatchGetRepositoryScanningConfigurationRequest();
+  const api::BatchGetRepositoryScanningConfigurationRequest sample =
+      sample_BatchGetRepositoryScanningConfigurationRequest();
   const std::string json = api::to_json(sample);
   EXPECT_EQ(json, R"json({"repositoryNames":["team/app","team/app"]})json");
-  EXPECT_EQ(api::from_json<api::BatchGetRepositoryScanningConfigurationRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      api::from_json<api::BatchGetRepositoryScanningConfigurationRequest>(std::string_view(json)),
+      sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, BatchGetRepositoryScanningConfigurationResponse) {
-  const api::BatchGetRepositoryScanningConfigurationResponse sample = sample_BatchGetRepositoryScanningConfigurationResponse();
+  const api::BatchGetRepositoryScanningConfigurationResponse sample =
+      sample_BatchGetRepositoryScanningConfigurationResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"failures":[{"failureCode":"REPOSITORY_NOT_FOUND","failureReason":"sample-failureReason","repositoryName":"team/app"},{"failureCode":"REPOSITORY_NOT_FOUND","failureReason":"sample-failureReason","repositoryName":"team/app"}],"scanningConfigurations":[{"appliedScanFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"repositoryArn":"sample-repositoryArn","repositoryName":"team/app","scanFrequency":"CONTINUOUS_SCAN","scanOnPush":true},{"appliedScanFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"repositoryArn":"sample-repositoryArn","repositoryName":"team/app","scanFrequency":"CONTINUOUS_SCAN","scanOnPush":true}]})json");
-  EXPECT_EQ(api::from_json<api::BatchGetRepositoryScanningConfigurationResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"failures":[{"failureCode":"REPOSITORY_NOT_FOUND","failureReason":"sample-failureReason","repositoryName":"team/app"},{"failureCode":"REPOSITORY_NOT_FOUND","failureReason":"sample-failureReason","repositoryName":"team/app"}],"scanningConfigurations":[{"appliedScanFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"repositoryArn":"sample-repositoryArn","repositoryName":"team/app","scanFrequency":"CONTINUOUS_SCAN","scanOnPush":true},{"appliedScanFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"repositoryArn":"sample-repositoryArn","repositoryName":"team/app","scanFrequency":"CONTINUOUS_SCAN","scanOnPush":true}]})json");
+  EXPECT_EQ(
+      api::from_json<api::BatchGetRepositoryScanningConfigurationResponse>(std::string_view(json)),
+      sample);
 }
 
 TEST(GeneratedRoundTrip, CompleteLayerUploadRequest) {
   const api::CompleteLayerUploadRequest sample = sample_CompleteLayerUploadRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"layerDigests":["sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],"registryId":"123456789012","repositoryName":"team/app","uploadId":"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"layerDigests":["sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],"registryId":"123456789012","repositoryName":"team/app","uploadId":"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"})json");
   EXPECT_EQ(api::from_json<api::CompleteLayerUploadRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -1492,29 +1591,39 @@ TEST(GeneratedRoundTrip, CompleteLayerUploadRequest) {
 TEST(GeneratedRoundTrip, CompleteLayerUploadResponse) {
   const api::CompleteLayerUploadResponse sample = sample_CompleteLayerUploadResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"layerDigest":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","registryId":"123456789012","repositoryName":"team/app","uploadId":"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"layerDigest":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","registryId":"123456789012","repositoryName":"team/app","uploadId":"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"})json");
   EXPECT_EQ(api::from_json<api::CompleteLayerUploadResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, CreatePullThroughCacheRuleRequest) {
   const api::CreatePullThroughCacheRuleRequest sample = sample_CreatePullThroughCacheRuleRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","registryId":"123456789012","upstreamRegistry":"gitlab-container-registry","upstreamRegistryUrl":"sample-upstreamRegistryUrl","upstreamRepositoryPrefix":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","registryId":"123456789012","upstreamRegistry":"gitlab-container-registry","upstreamRegistryUrl":"sample-upstreamRegistryUrl","upstreamRepositoryPrefix":"team/app"})json");
   EXPECT_EQ(api::from_json<api::CreatePullThroughCacheRuleRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, CreatePullThroughCacheRuleResponse) {
-  const api::CreatePullThroughCacheRuleResponse sample = sample_CreatePullThroughCacheRuleResponse();
+  const api::CreatePullThroughCacheRuleResponse sample =
+      sample_CreatePullThroughCacheRuleResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"createdAt":1700000000.5,"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","registryId":"123456789012","upstreamRegistry":"gitlab-container-registry","upstreamRegistryUrl":"sample-upstreamRegistryUrl","upstreamRepositoryPrefix":"team/app"})json");
-  EXPECT_EQ(api::from_json<api::CreatePullThroughCacheRuleResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"createdAt":1700000000.5,"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","registryId":"123456789012","upstreamRegistry":"gitlab-container-registry","upstreamRegistryUrl":"sample-upstreamRegistryUrl","upstreamRepositoryPrefix":"team/app"})json");
+  EXPECT_EQ(api::from_json<api::CreatePullThroughCacheRuleResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, CreateRepositoryRequest) {
   const api::CreateRepositoryRequest sample = sample_CreateRepositoryRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"sample-kmsKey"},"imageScanningConfiguration":{"scanOnPush":true},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"registryId":"123456789012","repositoryName":"team/app","tags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}]})json");
+  EXPECT_EQ(
+      json,
+      R"json({"encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"sample-kmsKey"},"imageScanningConfiguration":{"scanOnPush":true},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"registryId":"123456789012","repositoryName":"team/app","tags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}]})json");
   EXPECT_EQ(api::from_json<api::CreateRepositoryRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -1522,23 +1631,33 @@ TEST(GeneratedRoundTrip, CreateRepositoryRequest) {
 TEST(GeneratedRoundTrip, CreateRepositoryResponse) {
   const api::CreateRepositoryResponse sample = sample_CreateRepositoryResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"repository":{"createdAt":1700000000.5,"encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"sample-kmsKey"},"imageScanningConfiguration":{"scanOnPush":true},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"registryId":"123456789012","repositoryArn":"sample-repositoryArn","repositoryName":"team/app","repositoryUri":"sample-repositoryUri"}})json");
+  EXPECT_EQ(
+      json,
+      R"json({"repository":{"createdAt":1700000000.5,"encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"sample-kmsKey"},"imageScanningConfiguration":{"scanOnPush":true},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"registryId":"123456789012","repositoryArn":"sample-repositoryArn","repositoryName":"team/app","repositoryUri":"sample-repositoryUri"}})json");
   EXPECT_EQ(api::from_json<api::CreateRepositoryResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, CreateRepositoryCreationTemplateRequest) {
-  const api::CreateRepositoryCreationTemplateRequest sample = sample_CreateRepositoryCreationTemplateRequest();
+  const api::CreateRepositoryCreationTemplateRequest sample =
+      sample_CreateRepositoryCreationTemplateRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"appliedFor":["CREATE_ON_PUSH","CREATE_ON_PUSH"],"customRoleArn":"sample-customRoleArn","description":"sample-description","encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"lifecyclePolicy":"sample-lifecyclePolicy","prefix":"team/app","repositoryPolicy":"sample-repositoryPolicy","resourceTags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}]})json");
-  EXPECT_EQ(api::from_json<api::CreateRepositoryCreationTemplateRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"appliedFor":["CREATE_ON_PUSH","CREATE_ON_PUSH"],"customRoleArn":"sample-customRoleArn","description":"sample-description","encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"lifecyclePolicy":"sample-lifecyclePolicy","prefix":"team/app","repositoryPolicy":"sample-repositoryPolicy","resourceTags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}]})json");
+  EXPECT_EQ(api::from_json<api::CreateRepositoryCreationTemplateRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, CreateRepositoryCreationTemplateResponse) {
-  const api::CreateRepositoryCreationTemplateResponse sample = sample_CreateRepositoryCreationTemplateResponse();
+  const api::CreateRepositoryCreationTemplateResponse sample =
+      sample_CreateRepositoryCreationTemplateResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"registryId":"123456789012","repositoryCreationTemplate":{"appliedFor":["CREATE_ON_PUSH","CREATE_ON_PUSH"],"createdAt":1700000000.5,"customRoleArn":"sample-customRoleArn","description":"sample-description","encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"lifecyclePolicy":"sample-lifecyclePolicy","prefix":"team/app","repositoryPolicy":"sample-repositoryPolicy","resourceTags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}],"updatedAt":1700000000.5}})json");
-  EXPECT_EQ(api::from_json<api::CreateRepositoryCreationTemplateResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"registryId":"123456789012","repositoryCreationTemplate":{"appliedFor":["CREATE_ON_PUSH","CREATE_ON_PUSH"],"createdAt":1700000000.5,"customRoleArn":"sample-customRoleArn","description":"sample-description","encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"lifecyclePolicy":"sample-lifecyclePolicy","prefix":"team/app","repositoryPolicy":"sample-repositoryPolicy","resourceTags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}],"updatedAt":1700000000.5}})json");
+  EXPECT_EQ(api::from_json<api::CreateRepositoryCreationTemplateResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, DeleteLifecyclePolicyRequest) {
@@ -1552,7 +1671,9 @@ TEST(GeneratedRoundTrip, DeleteLifecyclePolicyRequest) {
 TEST(GeneratedRoundTrip, DeleteLifecyclePolicyResponse) {
   const api::DeleteLifecyclePolicyResponse sample = sample_DeleteLifecyclePolicyResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"lastEvaluatedAt":1700000000.5,"lifecyclePolicyText":"sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"lastEvaluatedAt":1700000000.5,"lifecyclePolicyText":"sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::DeleteLifecyclePolicyResponse>(std::string_view(json)), sample);
 }
 
@@ -1565,10 +1686,14 @@ TEST(GeneratedRoundTrip, DeletePullThroughCacheRuleRequest) {
 }
 
 TEST(GeneratedRoundTrip, DeletePullThroughCacheRuleResponse) {
-  const api::DeletePullThroughCacheRuleResponse sample = sample_DeletePullThroughCacheRuleResponse();
+  const api::DeletePullThroughCacheRuleResponse sample =
+      sample_DeletePullThroughCacheRuleResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"createdAt":1700000000.5,"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","registryId":"123456789012","upstreamRegistryUrl":"sample-upstreamRegistryUrl","upstreamRepositoryPrefix":"team/app"})json");
-  EXPECT_EQ(api::from_json<api::DeletePullThroughCacheRuleResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"createdAt":1700000000.5,"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","registryId":"123456789012","upstreamRegistryUrl":"sample-upstreamRegistryUrl","upstreamRepositoryPrefix":"team/app"})json");
+  EXPECT_EQ(api::from_json<api::DeletePullThroughCacheRuleResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, DeleteRegistryPolicyRequest) {
@@ -1589,7 +1714,8 @@ TEST(GeneratedRoundTrip, DeleteRegistryPolicyResponse) {
 TEST(GeneratedRoundTrip, DeleteRepositoryRequest) {
   const api::DeleteRepositoryRequest sample = sample_DeleteRepositoryRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"force":true,"registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(json,
+            R"json({"force":true,"registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::DeleteRepositoryRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -1597,23 +1723,31 @@ TEST(GeneratedRoundTrip, DeleteRepositoryRequest) {
 TEST(GeneratedRoundTrip, DeleteRepositoryResponse) {
   const api::DeleteRepositoryResponse sample = sample_DeleteRepositoryResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"repository":{"createdAt":1700000000.5,"encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"sample-kmsKey"},"imageScanningConfiguration":{"scanOnPush":true},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"registryId":"123456789012","repositoryArn":"sample-repositoryArn","repositoryName":"team/app","repositoryUri":"sample-repositoryUri"}})json");
+  EXPECT_EQ(
+      json,
+      R"json({"repository":{"createdAt":1700000000.5,"encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"sample-kmsKey"},"imageScanningConfiguration":{"scanOnPush":true},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"registryId":"123456789012","repositoryArn":"sample-repositoryArn","repositoryName":"team/app","repositoryUri":"sample-repositoryUri"}})json");
   EXPECT_EQ(api::from_json<api::DeleteRepositoryResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, DeleteRepositoryCreationTemplateRequest) {
-  const api::DeleteRepositoryCreationTemplateRequest sample = sample_DeleteRepositoryCreationTemplateRequest();
+  const api::DeleteRepositoryCreationTemplateRequest sample =
+      sample_DeleteRepositoryCreationTemplateRequest();
   const std::string json = api::to_json(sample);
   EXPECT_EQ(json, R"json({"prefix":"team/app"})json");
-  EXPECT_EQ(api::from_json<api::DeleteRepositoryCreationTemplateRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(api::from_json<api::DeleteRepositoryCreationTemplateRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, DeleteRepositoryCreationTemplateResponse) {
-  const api::DeleteRepositoryCreationTemplateResponse sample = sample_DeleteRepositoryCreationTemplateResponse();
+  const api::DeleteRepositoryCreationTemplateResponse sample =
+      sample_DeleteRepositoryCreationTemplateResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"registryId":"123456789012","repositoryCreationTemplate":{"appliedFor":["CREATE_ON_PUSH","CREATE_ON_PUSH"],"createdAt":1700000000.5,"customRoleArn":"sample-customRoleArn","description":"sample-description","encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"lifecyclePolicy":"sample-lifecyclePolicy","prefix":"team/app","repositoryPolicy":"sample-repositoryPolicy","resourceTags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}],"updatedAt":1700000000.5}})json");
-  EXPECT_EQ(api::from_json<api::DeleteRepositoryCreationTemplateResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"registryId":"123456789012","repositoryCreationTemplate":{"appliedFor":["CREATE_ON_PUSH","CREATE_ON_PUSH"],"createdAt":1700000000.5,"customRoleArn":"sample-customRoleArn","description":"sample-description","encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"lifecyclePolicy":"sample-lifecyclePolicy","prefix":"team/app","repositoryPolicy":"sample-repositoryPolicy","resourceTags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}],"updatedAt":1700000000.5}})json");
+  EXPECT_EQ(api::from_json<api::DeleteRepositoryCreationTemplateResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, DeleteRepositoryPolicyRequest) {
@@ -1627,7 +1761,9 @@ TEST(GeneratedRoundTrip, DeleteRepositoryPolicyRequest) {
 TEST(GeneratedRoundTrip, DeleteRepositoryPolicyResponse) {
   const api::DeleteRepositoryPolicyResponse sample = sample_DeleteRepositoryPolicyResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"policyText":"sample-policyText","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"policyText":"sample-policyText","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::DeleteRepositoryPolicyResponse>(std::string_view(json)), sample);
 }
 
@@ -1640,46 +1776,64 @@ TEST(GeneratedRoundTrip, DeleteSigningConfigurationRequest) {
 }
 
 TEST(GeneratedRoundTrip, DeleteSigningConfigurationResponse) {
-  const api::DeleteSigningConfigurationResponse sample = sample_DeleteSigningConfigurationResponse();
+  const api::DeleteSigningConfigurationResponse sample =
+      sample_DeleteSigningConfigurationResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"registryId":"123456789012","signingConfiguration":{"rules":[{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"},{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"}]}})json");
-  EXPECT_EQ(api::from_json<api::DeleteSigningConfigurationResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"registryId":"123456789012","signingConfiguration":{"rules":[{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"},{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"}]}})json");
+  EXPECT_EQ(api::from_json<api::DeleteSigningConfigurationResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, DeregisterPullTimeUpdateExclusionRequest) {
-  const api::DeregisterPullTimeUpdateExclusionRequest sample = sample_DeregisterPullTimeUpdateExclusionRequest();
+  const api::DeregisterPullTimeUpdateExclusionRequest sample =
+      sample_DeregisterPullTimeUpdateExclusionRequest();
   const std::string json = api::to_json(sample);
   EXPECT_EQ(json, R"json({"principalArn":"arn:aws:iam::123456789012:role/ecr-role"})json");
-  EXPECT_EQ(api::from_json<api::DeregisterPullTimeUpdateExclusionRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(api::from_json<api::DeregisterPullTimeUpdateExclusionRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, DeregisterPullTimeUpdateExclusionResponse) {
-  const api::DeregisterPullTimeUpdateExclusionResponse sample = sample_DeregisterPullTimeUpdateExclusionResponse();
+  const api::DeregisterPullTimeUpdateExclusionResponse sample =
+      sample_DeregisterPullTimeUpdateExclusionResponse();
   const std::string json = api::to_json(sample);
   EXPECT_EQ(json, R"json({"principalArn":"arn:aws:iam::123456789012:role/ecr-role"})json");
-  EXPECT_EQ(api::from_json<api::DeregisterPullTimeUpdateExclusionResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(api::from_json<api::DeregisterPullTimeUpdateExclusionResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, DescribeImageReplicationStatusRequest) {
-  const api::DescribeImageReplicationStatusRequest sample = sample_DescribeImageReplicationStatusRequest();
+  const api::DescribeImageReplicationStatusRequest sample =
+      sample_DescribeImageReplicationStatusRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"registryId":"123456789012","repositoryName":"team/app"})json");
-  EXPECT_EQ(api::from_json<api::DescribeImageReplicationStatusRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(api::from_json<api::DescribeImageReplicationStatusRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, DescribeImageReplicationStatusResponse) {
-  const api::DescribeImageReplicationStatusResponse sample = sample_DescribeImageReplicationStatusResponse();
+  const api::DescribeImageReplicationStatusResponse sample =
+      sample_DescribeImageReplicationStatusResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"replicationStatuses":[{"failureCode":"sample-failureCode","region":"us-east-1","registryId":"123456789012","status":"IN_PROGRESS"},{"failureCode":"sample-failureCode","region":"us-east-1","registryId":"123456789012","status":"IN_PROGRESS"}],"repositoryName":"team/app"})json");
-  EXPECT_EQ(api::from_json<api::DescribeImageReplicationStatusResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"replicationStatuses":[{"failureCode":"sample-failureCode","region":"us-east-1","registryId":"123456789012","status":"IN_PROGRESS"},{"failureCode":"sample-failureCode","region":"us-east-1","registryId":"123456789012","status":"IN_PROGRESS"}],"repositoryName":"team/app"})json");
+  EXPECT_EQ(api::from_json<api::DescribeImageReplicationStatusResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, DescribeImageScanFindingsRequest) {
   const api::DescribeImageScanFindingsRequest sample = sample_DescribeImageScanFindingsRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"maxResults":7,"nextToken":"sample-nextToken","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"maxResults":7,"nextToken":"sample-nextToken","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::DescribeImageScanFindingsRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -1687,29 +1841,39 @@ TEST(GeneratedRoundTrip, DescribeImageScanFindingsRequest) {
 TEST(GeneratedRoundTrip, DescribeImageScanFindingsResponse) {
   const api::DescribeImageScanFindingsResponse sample = sample_DescribeImageScanFindingsResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"imageScanFindings":{"enhancedFindings":[{"awsAccountId":"123456789012","description":"sample-description","exploitAvailable":"sample-exploitAvailable","findingArn":"sample-findingArn","firstObservedAt":1700000000.5,"fixAvailable":"sample-fixAvailable","lastObservedAt":1700000000.5,"packageVulnerabilityDetails":{"cvss":[{"baseScore":7.5,"scoringVector":"sample-scoringVector","source":"sample-source","version":"sample-version"},{"baseScore":7.5,"scoringVector":"sample-scoringVector","source":"sample-source","version":"sample-version"}],"referenceUrls":["sample-referenceUrls0","sample-referenceUrls1"],"relatedVulnerabilities":["sample-relatedVulnerabilities0","sample-relatedVulnerabilities1"],"source":"sample-source","sourceUrl":"sample-sourceUrl","vendorCreatedAt":1700000000.5,"vendorSeverity":"sample-vendorSeverity","vendorUpdatedAt":1700000000.5,"vulnerabilityId":"sample-vulnerabilityId","vulnerablePackages":[{"arch":"sample-arch","epoch":7,"filePath":"sample-filePath","fixedInVersion":"sample-fixedInVersion","name":"sample-name","packageManager":"sample-packageManager","release":"sample-release","sourceLayerHash":"sample-sourceLayerHash","version":"sample-version"},{"arch":"sample-arch","epoch":7,"filePath":"sample-filePath","fixedInVersion":"sample-fixedInVersion","name":"sample-name","packageManager":"sample-packageManager","release":"sample-release","sourceLayerHash":"sample-sourceLayerHash","version":"sample-version"}]},"remediation":{"recommendation":{"text":"sample-text","url":"sample-url"}},"resources":[{"details":{"awsEcrContainerImage":{"architecture":"sample-architecture","author":"sample-author","imageHash":"sample-imageHash","imageTags":["sample-imageTags0","sample-imageTags1"],"inUseCount":5242880,"lastInUseAt":1700000000.5,"platform":"sample-platform","pushedAt":1700000000.5,"registry":"123456789012","repositoryName":"team/app"}},"id":"sample-id","tags":{"sample-tagskey":"sample-tagsvalue"},"type":"sample-type"},{"details":{"awsEcrContainerImage":{"architecture":"sample-architecture","author":"sample-author","imageHash":"sample-imageHash","imageTags":["sample-imageTags0","sample-imageTags1"],"inUseCount":5242880,"lastInUseAt":1700000000.5,"platform":"sample-platform","pushedAt":1700000000.5,"registry":"123456789012","repositoryName":"team/app"}},"id":"sample-id","tags":{"sample-tagskey":"sample-tagsvalue"},"type":"sample-type"}],"score":7.5,"scoreDetails":{"cvss":{"adjustments":[{"metric":"sample-metric","reason":"sample-reason"},{"metric":"sample-metric","reason":"sample-reason"}],"score":7.5,"scoreSource":"sample-scoreSource","scoringVector":"sample-scoringVector","version":"sample-version"}},"severity":"sample-severity","status":"sample-status","title":"sample-title","type":"sample-type","updatedAt":1700000000.5},{"awsAccountId":"123456789012","description":"sample-description","exploitAvailable":"sample-exploitAvailable","findingArn":"sample-findingArn","firstObservedAt":1700000000.5,"fixAvailable":"sample-fixAvailable","lastObservedAt":1700000000.5,"packageVulnerabilityDetails":{"cvss":[{"baseScore":7.5,"scoringVector":"sample-scoringVector","source":"sample-source","version":"sample-version"},{"baseScore":7.5,"scoringVector":"sample-scoringVector","source":"sample-source","version":"sample-version"}],"referenceUrls":["sample-referenceUrls0","sample-referenceUrls1"],"relatedVulnerabilities":["sample-relatedVulnerabilities0","sample-relatedVulnerabilities1"],"source":"sample-source","sourceUrl":"sample-sourceUrl","vendorCreatedAt":1700000000.5,"vendorSeverity":"sample-vendorSeverity","vendorUpdatedAt":1700000000.5,"vulnerabilityId":"sample-vulnerabilityId","vulnerablePackages":[{"arch":"sample-arch","epoch":7,"filePath":"sample-filePath","fixedInVersion":"sample-fixedInVersion","name":"sample-name","packageManager":"sample-packageManager","release":"sample-release","sourceLayerHash":"sample-sourceLayerHash","version":"sample-version"},{"arch":"sample-arch","epoch":7,"filePath":"sample-filePath","fixedInVersion":"sample-fixedInVersion","name":"sample-name","packageManager":"sample-packageManager","release":"sample-release","sourceLayerHash":"sample-sourceLayerHash","version":"sample-version"}]},"remediation":{"recommendation":{"text":"sample-text","url":"sample-url"}},"resources":[{"details":{"awsEcrContainerImage":{"architecture":"sample-architecture","author":"sample-author","imageHash":"sample-imageHash","imageTags":["sample-imageTags0","sample-imageTags1"],"inUseCount":5242880,"lastInUseAt":1700000000.5,"platform":"sample-platform","pushedAt":1700000000.5,"registry":"123456789012","repositoryName":"team/app"}},"id":"sample-id","tags":{"sample-tagskey":"sample-tagsvalue"},"type":"sample-type"},{"details":{"awsEcrContainerImage":{"architecture":"sample-architecture","author":"sample-author","imageHash":"sample-imageHash","imageTags":["sample-imageTags0","sample-imageTags1"],"inUseCount":5242880,"lastInUseAt":1700000000.5,"platform":"sample-platform","pushedAt":1700000000.5,"registry":"123456789012","repositoryName":"team/app"}},"id":"sample-id","tags":{"sample-tagskey":"sample-tagsvalue"},"type":"sample-type"}],"score":7.5,"scoreDetails":{"cvss":{"adjustments":[{"metric":"sample-metric","reason":"sample-reason"},{"metric":"sample-metric","reason":"sample-reason"}],"score":7.5,"scoreSource":"sample-scoreSource","scoringVector":"sample-scoringVector","version":"sample-version"}},"severity":"sample-severity","status":"sample-status","title":"sample-title","type":"sample-type","updatedAt":1700000000.5}],"findingSeverityCounts":{"INFORMATIONAL":7},"findings":[{"attributes":[{"key":"sample-key","value":"sample-value"},{"key":"sample-key","value":"sample-value"}],"description":"sample-description","name":"sample-name","severity":"MEDIUM","uri":"sample-uri"},{"attributes":[{"key":"sample-key","value":"sample-value"},{"key":"sample-key","value":"sample-value"}],"description":"sample-description","name":"sample-name","severity":"MEDIUM","uri":"sample-uri"}],"imageScanCompletedAt":1700000000.5,"vulnerabilitySourceUpdatedAt":1700000000.5},"imageScanStatus":{"description":"sample-description","status":"SCAN_ELIGIBILITY_EXPIRED"},"nextToken":"sample-nextToken","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"imageScanFindings":{"enhancedFindings":[{"awsAccountId":"123456789012","description":"sample-description","exploitAvailable":"sample-exploitAvailable","findingArn":"sample-findingArn","firstObservedAt":1700000000.5,"fixAvailable":"sample-fixAvailable","lastObservedAt":1700000000.5,"packageVulnerabilityDetails":{"cvss":[{"baseScore":7.5,"scoringVector":"sample-scoringVector","source":"sample-source","version":"sample-version"},{"baseScore":7.5,"scoringVector":"sample-scoringVector","source":"sample-source","version":"sample-version"}],"referenceUrls":["sample-referenceUrls0","sample-referenceUrls1"],"relatedVulnerabilities":["sample-relatedVulnerabilities0","sample-relatedVulnerabilities1"],"source":"sample-source","sourceUrl":"sample-sourceUrl","vendorCreatedAt":1700000000.5,"vendorSeverity":"sample-vendorSeverity","vendorUpdatedAt":1700000000.5,"vulnerabilityId":"sample-vulnerabilityId","vulnerablePackages":[{"arch":"sample-arch","epoch":7,"filePath":"sample-filePath","fixedInVersion":"sample-fixedInVersion","name":"sample-name","packageManager":"sample-packageManager","release":"sample-release","sourceLayerHash":"sample-sourceLayerHash","version":"sample-version"},{"arch":"sample-arch","epoch":7,"filePath":"sample-filePath","fixedInVersion":"sample-fixedInVersion","name":"sample-name","packageManager":"sample-packageManager","release":"sample-release","sourceLayerHash":"sample-sourceLayerHash","version":"sample-version"}]},"remediation":{"recommendation":{"text":"sample-text","url":"sample-url"}},"resources":[{"details":{"awsEcrContainerImage":{"architecture":"sample-architecture","author":"sample-author","imageHash":"sample-imageHash","imageTags":["sample-imageTags0","sample-imageTags1"],"inUseCount":5242880,"lastInUseAt":1700000000.5,"platform":"sample-platform","pushedAt":1700000000.5,"registry":"123456789012","repositoryName":"team/app"}},"id":"sample-id","tags":{"sample-tagskey":"sample-tagsvalue"},"type":"sample-type"},{"details":{"awsEcrContainerImage":{"architecture":"sample-architecture","author":"sample-author","imageHash":"sample-imageHash","imageTags":["sample-imageTags0","sample-imageTags1"],"inUseCount":5242880,"lastInUseAt":1700000000.5,"platform":"sample-platform","pushedAt":1700000000.5,"registry":"123456789012","repositoryName":"team/app"}},"id":"sample-id","tags":{"sample-tagskey":"sample-tagsvalue"},"type":"sample-type"}],"score":7.5,"scoreDetails":{"cvss":{"adjustments":[{"metric":"sample-metric","reason":"sample-reason"},{"metric":"sample-metric","reason":"sample-reason"}],"score":7.5,"scoreSource":"sample-scoreSource","scoringVector":"sample-scoringVector","version":"sample-version"}},"severity":"sample-severity","status":"sample-status","title":"sample-title","type":"sample-type","updatedAt":1700000000.5},{"awsAccountId":"123456789012","description":"sample-description","exploitAvailable":"sample-exploitAvailable","findingArn":"sample-findingArn","firstObservedAt":1700000000.5,"fixAvailable":"sample-fixAvailable","lastObservedAt":1700000000.5,"packageVulnerabilityDetails":{"cvss":[{"baseScore":7.5,"scoringVector":"sample-scoringVector","source":"sample-source","version":"sample-version"},{"baseScore":7.5,"scoringVector":"sample-scoringVector","source":"sample-source","version":"sample-version"}],"referenceUrls":["sample-referenceUrls0","sample-referenceUrls1"],"relatedVulnerabilities":["sample-relatedVulnerabilities0","sample-relatedVulnerabilities1"],"source":"sample-source","sourceUrl":"sample-sourceUrl","vendorCreatedAt":1700000000.5,"vendorSeverity":"sample-vendorSeverity","vendorUpdatedAt":1700000000.5,"vulnerabilityId":"sample-vulnerabilityId","vulnerablePackages":[{"arch":"sample-arch","epoch":7,"filePath":"sample-filePath","fixedInVersion":"sample-fixedInVersion","name":"sample-name","packageManager":"sample-packageManager","release":"sample-release","sourceLayerHash":"sample-sourceLayerHash","version":"sample-version"},{"arch":"sample-arch","epoch":7,"filePath":"sample-filePath","fixedInVersion":"sample-fixedInVersion","name":"sample-name","packageManager":"sample-packageManager","release":"sample-release","sourceLayerHash":"sample-sourceLayerHash","version":"sample-version"}]},"remediation":{"recommendation":{"text":"sample-text","url":"sample-url"}},"resources":[{"details":{"awsEcrContainerImage":{"architecture":"sample-architecture","author":"sample-author","imageHash":"sample-imageHash","imageTags":["sample-imageTags0","sample-imageTags1"],"inUseCount":5242880,"lastInUseAt":1700000000.5,"platform":"sample-platform","pushedAt":1700000000.5,"registry":"123456789012","repositoryName":"team/app"}},"id":"sample-id","tags":{"sample-tagskey":"sample-tagsvalue"},"type":"sample-type"},{"details":{"awsEcrContainerImage":{"architecture":"sample-architecture","author":"sample-author","imageHash":"sample-imageHash","imageTags":["sample-imageTags0","sample-imageTags1"],"inUseCount":5242880,"lastInUseAt":1700000000.5,"platform":"sample-platform","pushedAt":1700000000.5,"registry":"123456789012","repositoryName":"team/app"}},"id":"sample-id","tags":{"sample-tagskey":"sample-tagsvalue"},"type":"sample-type"}],"score":7.5,"scoreDetails":{"cvss":{"adjustments":[{"metric":"sample-metric","reason":"sample-reason"},{"metric":"sample-metric","reason":"sample-reason"}],"score":7.5,"scoreSource":"sample-scoreSource","scoringVector":"sample-scoringVector","version":"sample-version"}},"severity":"sample-severity","status":"sample-status","title":"sample-title","type":"sample-type","updatedAt":1700000000.5}],"findingSeverityCounts":{"INFORMATIONAL":7},"findings":[{"attributes":[{"key":"sample-key","value":"sample-value"},{"key":"sample-key","value":"sample-value"}],"description":"sample-description","name":"sample-name","severity":"MEDIUM","uri":"sample-uri"},{"attributes":[{"key":"sample-key","value":"sample-value"},{"key":"sample-key","value":"sample-value"}],"description":"sample-description","name":"sample-name","severity":"MEDIUM","uri":"sample-uri"}],"imageScanCompletedAt":1700000000.5,"vulnerabilitySourceUpdatedAt":1700000000.5},"imageScanStatus":{"description":"sample-description","status":"SCAN_ELIGIBILITY_EXPIRED"},"nextToken":"sample-nextToken","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::DescribeImageScanFindingsResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, DescribeImageSigningStatusRequest) {
   const api::DescribeImageSigningStatusRequest sample = sample_DescribeImageSigningStatusRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::DescribeImageSigningStatusRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, DescribeImageSigningStatusResponse) {
-  const api::DescribeImageSigningStatusResponse sample = sample_DescribeImageSigningStatusResponse();
+  const api::DescribeImageSigningStatusResponse sample =
+      sample_DescribeImageSigningStatusResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"registryId":"123456789012","repositoryName":"team/app","signingStatuses":[{"failureCode":"sample-failureCode","failureReason":"sample-failureReason","signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1","status":"IN_PROGRESS"},{"failureCode":"sample-failureCode","failureReason":"sample-failureReason","signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1","status":"IN_PROGRESS"}]})json");
-  EXPECT_EQ(api::from_json<api::DescribeImageSigningStatusResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"registryId":"123456789012","repositoryName":"team/app","signingStatuses":[{"failureCode":"sample-failureCode","failureReason":"sample-failureReason","signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1","status":"IN_PROGRESS"},{"failureCode":"sample-failureCode","failureReason":"sample-failureReason","signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1","status":"IN_PROGRESS"}]})json");
+  EXPECT_EQ(api::from_json<api::DescribeImageSigningStatusResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, DescribeImagesRequest) {
   const api::DescribeImagesRequest sample = sample_DescribeImagesRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"filter":{"imageStatus":"ANY","tagStatus":"TAGGED"},"imageIds":[{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}],"maxResults":7,"nextToken":"sample-nextToken","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"filter":{"imageStatus":"ANY","tagStatus":"TAGGED"},"imageIds":[{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}],"maxResults":7,"nextToken":"sample-nextToken","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::DescribeImagesRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -1717,23 +1881,32 @@ TEST(GeneratedRoundTrip, DescribeImagesRequest) {
 TEST(GeneratedRoundTrip, DescribeImagesResponse) {
   const api::DescribeImagesResponse sample = sample_DescribeImagesResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageDetails":[{"artifactMediaType":"sample-artifactMediaType","imageDigest":"sample-imageDigest","imageManifestMediaType":"sample-imageManifestMediaType","imagePushedAt":1700000000.5,"imageScanFindingsSummary":{"findingSeverityCounts":{"INFORMATIONAL":7},"imageScanCompletedAt":1700000000.5,"vulnerabilitySourceUpdatedAt":1700000000.5},"imageScanStatus":{"description":"sample-description","status":"SCAN_ELIGIBILITY_EXPIRED"},"imageSizeInBytes":5242880,"imageStatus":"ACTIVATING","imageTags":["sample-imageTags0","sample-imageTags1"],"lastActivatedAt":1700000000.5,"lastArchivedAt":1700000000.5,"lastRecordedPullTime":1700000000.5,"registryId":"123456789012","repositoryName":"team/app","subjectManifestDigest":"sample-subjectManifestDigest"},{"artifactMediaType":"sample-artifactMediaType","imageDigest":"sample-imageDigest","imageManifestMediaType":"sample-imageManifestMediaType","imagePushedAt":1700000000.5,"imageScanFindingsSummary":{"findingSeverityCounts":{"INFORMATIONAL":7},"imageScanCompletedAt":1700000000.5,"vulnerabilitySourceUpdatedAt":1700000000.5},"imageScanStatus":{"description":"sample-description","status":"SCAN_ELIGIBILITY_EXPIRED"},"imageSizeInBytes":5242880,"imageStatus":"ACTIVATING","imageTags":["sample-imageTags0","sample-imageTags1"],"lastActivatedAt":1700000000.5,"lastArchivedAt":1700000000.5,"lastRecordedPullTime":1700000000.5,"registryId":"123456789012","repositoryName":"team/app","subjectManifestDigest":"sample-subjectManifestDigest"}],"nextToken":"sample-nextToken"})json");
+  EXPECT_EQ(json,
+            R"json({"imageDetails":[{"artifactMediaType":"sample-artifactMediaType","imageDigest":"sample-imageDigest","imageManifestMediaType":"sample-imageManifestMediaType","imagePushedAt":1700000000.5,"imageScanFindingsSummary":{"findingSeverityCounts":{"INFORMATIONAL":7},"imageScanCompletedAt":1700000000.5,"vulnerabilitySourceUpdatedAt":1700000000.5},"imageScanStatus":{"description":"sample-description","status":"SCAN_ELIGIBILITY_EXPIRED"},"imageSizeInBytes":5242880,"imageStatus":"ACTIVATING","imageTags":["sample-imageTags0","sample-imageTags1"],"lastActivatedAt":1700000000.5,"lastArchivedAt":1700000000.5,"lastRecordedPullTime":1700000000.5,"registryId":"123456789012","repositoryName":"team/app","subjectManifestDigest":"sample-subjectManifestDigest"},{"artifactMediaType":"sample-artifactMediaType","imageDigest":"sample-imageDigest","imageManifestMediaType":"sample-imageManifestMediaType","imagePushedAt":1700000000.5,"imageScanFindingsSummary":{"findingSeverityCounts":{"INFORMATIONAL":7},"imageScanCompletedAt":1700000000.5,"vulnerabilitySourceUpdatedAt":1700000000.5},"imageScanStatus":{"description":"sample-description","status":"SCAN_ELIGIBILITY_EXPIRED"},"imageSizeInBytes":5242880,"imageStatus":"ACTIVATING","imageTags":["sample-imageTags0","sample-imageTags1"],"lastActivatedAt":1700000000.5,"lastArchivedAt":1700000000.5,"lastRecordedPullTime":1700000000.5,"registryId":"123456789012","repositoryName":"team/app","subjectManifestDigest":"sample-subjectManifestDigest"}],"nextToken":"sample-nextToken"})json");
   EXPECT_EQ(api::from_json<api::DescribeImagesResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, DescribePullThroughCacheRulesRequest) {
-  const api::DescribePullThroughCacheRulesRequest sample = sample_DescribePullThroughCacheRulesRequest();
+  const api::DescribePullThroughCacheRulesRequest sample =
+      sample_DescribePullThroughCacheRulesRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"ecrRepositoryPrefixes":["team/app","team/app"],"maxResults":7,"nextToken":"sample-nextToken","registryId":"123456789012"})json");
-  EXPECT_EQ(api::from_json<api::DescribePullThroughCacheRulesRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"ecrRepositoryPrefixes":["team/app","team/app"],"maxResults":7,"nextToken":"sample-nextToken","registryId":"123456789012"})json");
+  EXPECT_EQ(api::from_json<api::DescribePullThroughCacheRulesRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, DescribePullThroughCacheRulesResponse) {
-  const api::DescribePullThroughCacheRulesResponse sample = sample_DescribePullThroughCacheRulesResponse();
+  const api::DescribePullThroughCacheRulesResponse sample =
+      sample_DescribePullThroughCacheRulesResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"nextToken":"sample-nextToken","pullThroughCacheRules":[{"createdAt":1700000000.5,"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","registryId":"123456789012","updatedAt":1700000000.5,"upstreamRegistry":"gitlab-container-registry","upstreamRegistryUrl":"sample-upstreamRegistryUrl","upstreamRepositoryPrefix":"team/app"},{"createdAt":1700000000.5,"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","registryId":"123456789012","updatedAt":1700000000.5,"upstreamRegistry":"gitlab-container-registry","upstreamRegistryUrl":"sample-upstreamRegistryUrl","upstreamRepositoryPrefix":"team/app"}]})json");
-  EXPECT_EQ(api::from_json<api::DescribePullThroughCacheRulesResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"nextToken":"sample-nextToken","pullThroughCacheRules":[{"createdAt":1700000000.5,"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","registryId":"123456789012","updatedAt":1700000000.5,"upstreamRegistry":"gitlab-container-registry","upstreamRegistryUrl":"sample-upstreamRegistryUrl","upstreamRepositoryPrefix":"team/app"},{"createdAt":1700000000.5,"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","registryId":"123456789012","updatedAt":1700000000.5,"upstreamRegistry":"gitlab-container-registry","upstreamRegistryUrl":"sample-upstreamRegistryUrl","upstreamRepositoryPrefix":"team/app"}]})json");
+  EXPECT_EQ(api::from_json<api::DescribePullThroughCacheRulesResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, DescribeRegistryRequest) {
@@ -1747,14 +1920,18 @@ TEST(GeneratedRoundTrip, DescribeRegistryRequest) {
 TEST(GeneratedRoundTrip, DescribeRegistryResponse) {
   const api::DescribeRegistryResponse sample = sample_DescribeRegistryResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"registryId":"123456789012","replicationConfiguration":{"rules":[{"destinations":[{"region":"us-east-1","registryId":"123456789012"},{"region":"us-east-1","registryId":"123456789012"}],"repositoryFilters":[{"filter":"team/app","filterType":"PREFIX_MATCH"},{"filter":"team/app","filterType":"PREFIX_MATCH"}]},{"destinations":[{"region":"us-east-1","registryId":"123456789012"},{"region":"us-east-1","registryId":"123456789012"}],"repositoryFilters":[{"filter":"team/app","filterType":"PREFIX_MATCH"},{"filter":"team/app","filterType":"PREFIX_MATCH"}]}]}})json");
+  EXPECT_EQ(
+      json,
+      R"json({"registryId":"123456789012","replicationConfiguration":{"rules":[{"destinations":[{"region":"us-east-1","registryId":"123456789012"},{"region":"us-east-1","registryId":"123456789012"}],"repositoryFilters":[{"filter":"team/app","filterType":"PREFIX_MATCH"},{"filter":"team/app","filterType":"PREFIX_MATCH"}]},{"destinations":[{"region":"us-east-1","registryId":"123456789012"},{"region":"us-east-1","registryId":"123456789012"}],"repositoryFilters":[{"filter":"team/app","filterType":"PREFIX_MATCH"},{"filter":"team/app","filterType":"PREFIX_MATCH"}]}]}})json");
   EXPECT_EQ(api::from_json<api::DescribeRegistryResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, DescribeRepositoriesRequest) {
   const api::DescribeRepositoriesRequest sample = sample_DescribeRepositoriesRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"maxResults":7,"nextToken":"sample-nextToken","registryId":"123456789012","repositoryNames":["team/app","team/app"]})json");
+  EXPECT_EQ(
+      json,
+      R"json({"maxResults":7,"nextToken":"sample-nextToken","registryId":"123456789012","repositoryNames":["team/app","team/app"]})json");
   EXPECT_EQ(api::from_json<api::DescribeRepositoriesRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -1762,23 +1939,34 @@ TEST(GeneratedRoundTrip, DescribeRepositoriesRequest) {
 TEST(GeneratedRoundTrip, DescribeRepositoriesResponse) {
   const api::DescribeRepositoriesResponse sample = sample_DescribeRepositoriesResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"nextToken":"sample-nextToken","repositories":[{"createdAt":1700000000.5,"encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"sample-kmsKey"},"imageScanningConfiguration":{"scanOnPush":true},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"registryId":"123456789012","repositoryArn":"sample-repositoryArn","repositoryName":"team/app","repositoryUri":"sample-repositoryUri"},{"createdAt":1700000000.5,"encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"sample-kmsKey"},"imageScanningConfiguration":{"scanOnPush":true},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"registryId":"123456789012","repositoryArn":"sample-repositoryArn","repositoryName":"team/app","repositoryUri":"sample-repositoryUri"}]})json");
+  EXPECT_EQ(
+      json,
+      R"json({"nextToken":"sample-nextToken","repositories":[{"createdAt":1700000000.5,"encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"sample-kmsKey"},"imageScanningConfiguration":{"scanOnPush":true},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"registryId":"123456789012","repositoryArn":"sample-repositoryArn","repositoryName":"team/app","repositoryUri":"sample-repositoryUri"},{"createdAt":1700000000.5,"encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"sample-kmsKey"},"imageScanningConfiguration":{"scanOnPush":true},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"registryId":"123456789012","repositoryArn":"sample-repositoryArn","repositoryName":"team/app","repositoryUri":"sample-repositoryUri"}]})json");
   EXPECT_EQ(api::from_json<api::DescribeRepositoriesResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, DescribeRepositoryCreationTemplatesRequest) {
-  const api::DescribeRepositoryCreationTemplatesRequest sample = sample_DescribeRepositoryCreationTemplatesRequest();
+  const api::DescribeRepositoryCreationTemplatesRequest sample =
+      sample_DescribeRepositoryCreationTemplatesRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"maxResults":7,"nextToken":"sample-nextToken","prefixes":["team/app","team/app"]})json");
-  EXPECT_EQ(api::from_json<api::DescribeRepositoryCreationTemplatesRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"maxResults":7,"nextToken":"sample-nextToken","prefixes":["team/app","team/app"]})json");
+  EXPECT_EQ(api::from_json<api::DescribeRepositoryCreationTemplatesRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, DescribeRepositoryCreationTemplatesResponse) {
-  const api::DescribeRepositoryCreationTemplatesResponse sample = sample_DescribeRepositoryCreationTemplatesResponse();
+  const api::DescribeRepositoryCreationTemplatesResponse sample =
+      sample_DescribeRepositoryCreationTemplatesResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"nextToken":"sample-nextToken","registryId":"123456789012","repositoryCreationTemplates":[{"appliedFor":["CREATE_ON_PUSH","CREATE_ON_PUSH"],"createdAt":1700000000.5,"customRoleArn":"sample-customRoleArn","description":"sample-description","encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"lifecyclePolicy":"sample-lifecyclePolicy","prefix":"team/app","repositoryPolicy":"sample-repositoryPolicy","resourceTags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}],"updatedAt":1700000000.5},{"appliedFor":["CREATE_ON_PUSH","CREATE_ON_PUSH"],"createdAt":1700000000.5,"customRoleArn":"sample-customRoleArn","description":"sample-description","encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"lifecyclePolicy":"sample-lifecyclePolicy","prefix":"team/app","repositoryPolicy":"sample-repositoryPolicy","resourceTags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}],"updatedAt":1700000000.5}]})json");
-  EXPECT_EQ(api::from_json<api::DescribeRepositoryCreationTemplatesResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"nextToken":"sample-nextToken","registryId":"123456789012","repositoryCreationTemplates":[{"appliedFor":["CREATE_ON_PUSH","CREATE_ON_PUSH"],"createdAt":1700000000.5,"customRoleArn":"sample-customRoleArn","description":"sample-description","encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"lifecyclePolicy":"sample-lifecyclePolicy","prefix":"team/app","repositoryPolicy":"sample-repositoryPolicy","resourceTags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}],"updatedAt":1700000000.5},{"appliedFor":["CREATE_ON_PUSH","CREATE_ON_PUSH"],"createdAt":1700000000.5,"customRoleArn":"sample-customRoleArn","description":"sample-description","encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"lifecyclePolicy":"sample-lifecyclePolicy","prefix":"team/app","repositoryPolicy":"sample-repositoryPolicy","resourceTags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}],"updatedAt":1700000000.5}]})json");
+  EXPECT_EQ(
+      api::from_json<api::DescribeRepositoryCreationTemplatesResponse>(std::string_view(json)),
+      sample);
 }
 
 TEST(GeneratedRoundTrip, GetAccountSettingRequest) {
@@ -1807,14 +1995,18 @@ TEST(GeneratedRoundTrip, GetAuthorizationTokenRequest) {
 TEST(GeneratedRoundTrip, GetAuthorizationTokenResponse) {
   const api::GetAuthorizationTokenResponse sample = sample_GetAuthorizationTokenResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"authorizationData":[{"authorizationToken":"c2FtcGxl","expiresAt":1700000000.5,"proxyEndpoint":"sample-proxyEndpoint"},{"authorizationToken":"c2FtcGxl","expiresAt":1700000000.5,"proxyEndpoint":"sample-proxyEndpoint"}]})json");
+  EXPECT_EQ(
+      json,
+      R"json({"authorizationData":[{"authorizationToken":"c2FtcGxl","expiresAt":1700000000.5,"proxyEndpoint":"sample-proxyEndpoint"},{"authorizationToken":"c2FtcGxl","expiresAt":1700000000.5,"proxyEndpoint":"sample-proxyEndpoint"}]})json");
   EXPECT_EQ(api::from_json<api::GetAuthorizationTokenResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, GetDownloadUrlForLayerRequest) {
   const api::GetDownloadUrlForLayerRequest sample = sample_GetDownloadUrlForLayerRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"layerDigest":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"layerDigest":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::GetDownloadUrlForLayerRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -1822,7 +2014,9 @@ TEST(GeneratedRoundTrip, GetDownloadUrlForLayerRequest) {
 TEST(GeneratedRoundTrip, GetDownloadUrlForLayerResponse) {
   const api::GetDownloadUrlForLayerResponse sample = sample_GetDownloadUrlForLayerResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"downloadUrl":"sample-downloadUrl","layerDigest":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"downloadUrl":"sample-downloadUrl","layerDigest":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"})json");
   EXPECT_EQ(api::from_json<api::GetDownloadUrlForLayerResponse>(std::string_view(json)), sample);
 }
 
@@ -1837,14 +2031,18 @@ TEST(GeneratedRoundTrip, GetLifecyclePolicyRequest) {
 TEST(GeneratedRoundTrip, GetLifecyclePolicyResponse) {
   const api::GetLifecyclePolicyResponse sample = sample_GetLifecyclePolicyResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"lastEvaluatedAt":1700000000.5,"lifecyclePolicyText":"sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"lastEvaluatedAt":1700000000.5,"lifecyclePolicyText":"sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::GetLifecyclePolicyResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, GetLifecyclePolicyPreviewRequest) {
   const api::GetLifecyclePolicyPreviewRequest sample = sample_GetLifecyclePolicyPreviewRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"filter":{"tagStatus":"TAGGED"},"imageIds":[{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}],"maxResults":7,"nextToken":"sample-nextToken","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"filter":{"tagStatus":"TAGGED"},"imageIds":[{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}],"maxResults":7,"nextToken":"sample-nextToken","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::GetLifecyclePolicyPreviewRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -1852,7 +2050,9 @@ TEST(GeneratedRoundTrip, GetLifecyclePolicyPreviewRequest) {
 TEST(GeneratedRoundTrip, GetLifecyclePolicyPreviewResponse) {
   const api::GetLifecyclePolicyPreviewResponse sample = sample_GetLifecyclePolicyPreviewResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"lifecyclePolicyText":"sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","nextToken":"sample-nextToken","previewResults":[{"action":{"targetStorageClass":"ARCHIVE","type":"EXPIRE"},"appliedRulePriority":7,"imageDigest":"sample-imageDigest","imagePushedAt":1700000000.5,"imageTags":["sample-imageTags0","sample-imageTags1"],"storageClass":"ARCHIVE"},{"action":{"targetStorageClass":"ARCHIVE","type":"EXPIRE"},"appliedRulePriority":7,"imageDigest":"sample-imageDigest","imagePushedAt":1700000000.5,"imageTags":["sample-imageTags0","sample-imageTags1"],"storageClass":"ARCHIVE"}],"registryId":"123456789012","repositoryName":"team/app","status":"EXPIRED","summary":{"expiringImageTotalCount":7,"transitioningImageTotalCounts":[{"imageTotalCount":7,"targetStorageClass":"ARCHIVE"},{"imageTotalCount":7,"targetStorageClass":"ARCHIVE"}]}})json");
+  EXPECT_EQ(
+      json,
+      R"json({"lifecyclePolicyText":"sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","nextToken":"sample-nextToken","previewResults":[{"action":{"targetStorageClass":"ARCHIVE","type":"EXPIRE"},"appliedRulePriority":7,"imageDigest":"sample-imageDigest","imagePushedAt":1700000000.5,"imageTags":["sample-imageTags0","sample-imageTags1"],"storageClass":"ARCHIVE"},{"action":{"targetStorageClass":"ARCHIVE","type":"EXPIRE"},"appliedRulePriority":7,"imageDigest":"sample-imageDigest","imagePushedAt":1700000000.5,"imageTags":["sample-imageTags0","sample-imageTags1"],"storageClass":"ARCHIVE"}],"registryId":"123456789012","repositoryName":"team/app","status":"EXPIRED","summary":{"expiringImageTotalCount":7,"transitioningImageTotalCounts":[{"imageTotalCount":7,"targetStorageClass":"ARCHIVE"},{"imageTotalCount":7,"targetStorageClass":"ARCHIVE"}]}})json");
   EXPECT_EQ(api::from_json<api::GetLifecyclePolicyPreviewResponse>(std::string_view(json)), sample);
 }
 
@@ -1872,18 +2072,24 @@ TEST(GeneratedRoundTrip, GetRegistryPolicyResponse) {
 }
 
 TEST(GeneratedRoundTrip, GetRegistryScanningConfigurationRequest) {
-  const api::GetRegistryScanningConfigurationRequest sample = sample_GetRegistryScanningConfigurationRequest();
+  const api::GetRegistryScanningConfigurationRequest sample =
+      sample_GetRegistryScanningConfigurationRequest();
   const std::string json = api::to_json(sample);
   EXPECT_EQ(json, R"json({})json");
-  EXPECT_EQ(api::from_json<api::GetRegistryScanningConfigurationRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(api::from_json<api::GetRegistryScanningConfigurationRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, GetRegistryScanningConfigurationResponse) {
-  const api::GetRegistryScanningConfigurationResponse sample = sample_GetRegistryScanningConfigurationResponse();
+  const api::GetRegistryScanningConfigurationResponse sample =
+      sample_GetRegistryScanningConfigurationResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"registryId":"123456789012","scanningConfiguration":{"rules":[{"repositoryFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"scanFrequency":"CONTINUOUS_SCAN"},{"repositoryFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"scanFrequency":"CONTINUOUS_SCAN"}],"scanType":"BASIC"}})json");
-  EXPECT_EQ(api::from_json<api::GetRegistryScanningConfigurationResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"registryId":"123456789012","scanningConfiguration":{"rules":[{"repositoryFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"scanFrequency":"CONTINUOUS_SCAN"},{"repositoryFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"scanFrequency":"CONTINUOUS_SCAN"}],"scanType":"BASIC"}})json");
+  EXPECT_EQ(api::from_json<api::GetRegistryScanningConfigurationResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, GetRepositoryPolicyRequest) {
@@ -1897,7 +2103,9 @@ TEST(GeneratedRoundTrip, GetRepositoryPolicyRequest) {
 TEST(GeneratedRoundTrip, GetRepositoryPolicyResponse) {
   const api::GetRepositoryPolicyResponse sample = sample_GetRepositoryPolicyResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"policyText":"sample-policyText","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"policyText":"sample-policyText","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::GetRepositoryPolicyResponse>(std::string_view(json)), sample);
 }
 
@@ -1912,7 +2120,9 @@ TEST(GeneratedRoundTrip, GetSigningConfigurationRequest) {
 TEST(GeneratedRoundTrip, GetSigningConfigurationResponse) {
   const api::GetSigningConfigurationResponse sample = sample_GetSigningConfigurationResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"registryId":"123456789012","signingConfiguration":{"rules":[{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"},{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"}]}})json");
+  EXPECT_EQ(
+      json,
+      R"json({"registryId":"123456789012","signingConfiguration":{"rules":[{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"},{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"}]}})json");
   EXPECT_EQ(api::from_json<api::GetSigningConfigurationResponse>(std::string_view(json)), sample);
 }
 
@@ -1927,14 +2137,17 @@ TEST(GeneratedRoundTrip, InitiateLayerUploadRequest) {
 TEST(GeneratedRoundTrip, InitiateLayerUploadResponse) {
   const api::InitiateLayerUploadResponse sample = sample_InitiateLayerUploadResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"partSize":5242880,"uploadId":"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"})json");
+  EXPECT_EQ(json,
+            R"json({"partSize":5242880,"uploadId":"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"})json");
   EXPECT_EQ(api::from_json<api::InitiateLayerUploadResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, ListImageReferrersRequest) {
   const api::ListImageReferrersRequest sample = sample_ListImageReferrersRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"filter":{"artifactStatus":"ACTIVATING","artifactTypes":["sample-artifactTypes0","sample-artifactTypes1"]},"maxResults":7,"nextToken":"sample-nextToken","registryId":"123456789012","repositoryName":"team/app","subjectId":{"imageDigest":"sample-imageDigest"}})json");
+  EXPECT_EQ(
+      json,
+      R"json({"filter":{"artifactStatus":"ACTIVATING","artifactTypes":["sample-artifactTypes0","sample-artifactTypes1"]},"maxResults":7,"nextToken":"sample-nextToken","registryId":"123456789012","repositoryName":"team/app","subjectId":{"imageDigest":"sample-imageDigest"}})json");
   EXPECT_EQ(api::from_json<api::ListImageReferrersRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -1942,14 +2155,18 @@ TEST(GeneratedRoundTrip, ListImageReferrersRequest) {
 TEST(GeneratedRoundTrip, ListImageReferrersResponse) {
   const api::ListImageReferrersResponse sample = sample_ListImageReferrersResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"nextToken":"sample-nextToken","referrers":[{"annotations":{"sample-annotationskey":"sample-annotationsvalue"},"artifactStatus":"ACTIVATING","artifactType":"sample-artifactType","digest":"sample-digest","mediaType":"sample-mediaType","size":5242880},{"annotations":{"sample-annotationskey":"sample-annotationsvalue"},"artifactStatus":"ACTIVATING","artifactType":"sample-artifactType","digest":"sample-digest","mediaType":"sample-mediaType","size":5242880}]})json");
+  EXPECT_EQ(
+      json,
+      R"json({"nextToken":"sample-nextToken","referrers":[{"annotations":{"sample-annotationskey":"sample-annotationsvalue"},"artifactStatus":"ACTIVATING","artifactType":"sample-artifactType","digest":"sample-digest","mediaType":"sample-mediaType","size":5242880},{"annotations":{"sample-annotationskey":"sample-annotationsvalue"},"artifactStatus":"ACTIVATING","artifactType":"sample-artifactType","digest":"sample-digest","mediaType":"sample-mediaType","size":5242880}]})json");
   EXPECT_EQ(api::from_json<api::ListImageReferrersResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, ListImagesRequest) {
   const api::ListImagesRequest sample = sample_ListImagesRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"filter":{"imageStatus":"ANY","tagStatus":"TAGGED"},"maxResults":7,"nextToken":"sample-nextToken","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"filter":{"imageStatus":"ANY","tagStatus":"TAGGED"},"maxResults":7,"nextToken":"sample-nextToken","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::ListImagesRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -1957,23 +2174,31 @@ TEST(GeneratedRoundTrip, ListImagesRequest) {
 TEST(GeneratedRoundTrip, ListImagesResponse) {
   const api::ListImagesResponse sample = sample_ListImagesResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageIds":[{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}],"nextToken":"sample-nextToken"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"imageIds":[{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"}],"nextToken":"sample-nextToken"})json");
   EXPECT_EQ(api::from_json<api::ListImagesResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, ListPullTimeUpdateExclusionsRequest) {
-  const api::ListPullTimeUpdateExclusionsRequest sample = sample_ListPullTimeUpdateExclusionsRequest();
+  const api::ListPullTimeUpdateExclusionsRequest sample =
+      sample_ListPullTimeUpdateExclusionsRequest();
   const std::string json = api::to_json(sample);
   EXPECT_EQ(json, R"json({"maxResults":7,"nextToken":"sample-nextToken"})json");
-  EXPECT_EQ(api::from_json<api::ListPullTimeUpdateExclusionsRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(api::from_json<api::ListPullTimeUpdateExclusionsRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, ListPullTimeUpdateExclusionsResponse) {
-  const api::ListPullTimeUpdateExclusionsResponse sample = sample_ListPullTimeUpdateExclusionsResponse();
+  const api::ListPullTimeUpdateExclusionsResponse sample =
+      sample_ListPullTimeUpdateExclusionsResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"nextToken":"sample-nextToken","pullTimeUpdateExclusions":["arn:aws:iam::123456789012:role/ecr-role","arn:aws:iam::123456789012:role/ecr-role"]})json");
-  EXPECT_EQ(api::from_json<api::ListPullTimeUpdateExclusionsResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"nextToken":"sample-nextToken","pullTimeUpdateExclusions":["arn:aws:iam::123456789012:role/ecr-role","arn:aws:iam::123456789012:role/ecr-role"]})json");
+  EXPECT_EQ(api::from_json<api::ListPullTimeUpdateExclusionsResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, ListTagsForResourceRequest) {
@@ -1987,7 +2212,9 @@ TEST(GeneratedRoundTrip, ListTagsForResourceRequest) {
 TEST(GeneratedRoundTrip, ListTagsForResourceResponse) {
   const api::ListTagsForResourceResponse sample = sample_ListTagsForResourceResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"tags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}]})json");
+  EXPECT_EQ(
+      json,
+      R"json({"tags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}]})json");
   EXPECT_EQ(api::from_json<api::ListTagsForResourceResponse>(std::string_view(json)), sample);
 }
 
@@ -2009,7 +2236,9 @@ TEST(GeneratedRoundTrip, PutAccountSettingResponse) {
 TEST(GeneratedRoundTrip, PutImageRequest) {
   const api::PutImageRequest sample = sample_PutImageRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageDigest":"sample-imageDigest","imageManifest":"sample-imageManifest","imageManifestMediaType":"sample-imageManifestMediaType","imageTag":"sample-imageTag","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"imageDigest":"sample-imageDigest","imageManifest":"sample-imageManifest","imageManifestMediaType":"sample-imageManifestMediaType","imageTag":"sample-imageTag","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::PutImageRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -2017,29 +2246,41 @@ TEST(GeneratedRoundTrip, PutImageRequest) {
 TEST(GeneratedRoundTrip, PutImageResponse) {
   const api::PutImageResponse sample = sample_PutImageResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"image":{"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"imageManifest":"sample-imageManifest","imageManifestMediaType":"sample-imageManifestMediaType","registryId":"123456789012","repositoryName":"team/app"}})json");
+  EXPECT_EQ(
+      json,
+      R"json({"image":{"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"imageManifest":"sample-imageManifest","imageManifestMediaType":"sample-imageManifestMediaType","registryId":"123456789012","repositoryName":"team/app"}})json");
   EXPECT_EQ(api::from_json<api::PutImageResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, PutImageScanningConfigurationRequest) {
-  const api::PutImageScanningConfigurationRequest sample = sample_PutImageScanningConfigurationRequest();
+  const api::PutImageScanningConfigurationRequest sample =
+      sample_PutImageScanningConfigurationRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageScanningConfiguration":{"scanOnPush":true},"registryId":"123456789012","repositoryName":"team/app"})json");
-  EXPECT_EQ(api::from_json<api::PutImageScanningConfigurationRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"imageScanningConfiguration":{"scanOnPush":true},"registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(api::from_json<api::PutImageScanningConfigurationRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, PutImageScanningConfigurationResponse) {
-  const api::PutImageScanningConfigurationResponse sample = sample_PutImageScanningConfigurationResponse();
+  const api::PutImageScanningConfigurationResponse sample =
+      sample_PutImageScanningConfigurationResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageScanningConfiguration":{"scanOnPush":true},"registryId":"123456789012","repositoryName":"team/app"})json");
-  EXPECT_EQ(api::from_json<api::PutImageScanningConfigurationResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"imageScanningConfiguration":{"scanOnPush":true},"registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(api::from_json<api::PutImageScanningConfigurationResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, PutImageTagMutabilityRequest) {
   const api::PutImageTagMutabilityRequest sample = sample_PutImageTagMutabilityRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::PutImageTagMutabilityRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -2047,14 +2288,18 @@ TEST(GeneratedRoundTrip, PutImageTagMutabilityRequest) {
 TEST(GeneratedRoundTrip, PutImageTagMutabilityResponse) {
   const api::PutImageTagMutabilityResponse sample = sample_PutImageTagMutabilityResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::PutImageTagMutabilityResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, PutLifecyclePolicyRequest) {
   const api::PutLifecyclePolicyRequest sample = sample_PutLifecyclePolicyRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"lifecyclePolicyText":"sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"lifecyclePolicyText":"sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::PutLifecyclePolicyRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -2062,7 +2307,9 @@ TEST(GeneratedRoundTrip, PutLifecyclePolicyRequest) {
 TEST(GeneratedRoundTrip, PutLifecyclePolicyResponse) {
   const api::PutLifecyclePolicyResponse sample = sample_PutLifecyclePolicyResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"lifecyclePolicyText":"sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"lifecyclePolicyText":"sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::PutLifecyclePolicyResponse>(std::string_view(json)), sample);
 }
 
@@ -2082,39 +2329,57 @@ TEST(GeneratedRoundTrip, PutRegistryPolicyResponse) {
 }
 
 TEST(GeneratedRoundTrip, PutRegistryScanningConfigurationRequest) {
-  const api::PutRegistryScanningConfigurationRequest sample = sample_PutRegistryScanningConfigurationRequest();
+  const api::PutRegistryScanningConfigurationRequest sample =
+      sample_PutRegistryScanningConfigurationRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"rules":[{"repositoryFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"scanFrequency":"CONTINUOUS_SCAN"},{"repositoryFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"scanFrequency":"CONTINUOUS_SCAN"}],"scanType":"BASIC"})json");
-  EXPECT_EQ(api::from_json<api::PutRegistryScanningConfigurationRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"rules":[{"repositoryFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"scanFrequency":"CONTINUOUS_SCAN"},{"repositoryFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"scanFrequency":"CONTINUOUS_SCAN"}],"scanType":"BASIC"})json");
+  EXPECT_EQ(api::from_json<api::PutRegistryScanningConfigurationRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, PutRegistryScanningConfigurationResponse) {
-  const api::PutRegistryScanningConfigurationResponse sample = sample_PutRegistryScanningConfigurationResponse();
+  const api::PutRegistryScanningConfigurationResponse sample =
+      sample_PutRegistryScanningConfigurationResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"registryScanningConfiguration":{"rules":[{"repositoryFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"scanFrequency":"CONTINUOUS_SCAN"},{"repositoryFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"scanFrequency":"CONTINUOUS_SCAN"}],"scanType":"BASIC"}})json");
-  EXPECT_EQ(api::from_json<api::PutRegistryScanningConfigurationResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"registryScanningConfiguration":{"rules":[{"repositoryFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"scanFrequency":"CONTINUOUS_SCAN"},{"repositoryFilters":[{"filter":"team/*","filterType":"WILDCARD"},{"filter":"team/*","filterType":"WILDCARD"}],"scanFrequency":"CONTINUOUS_SCAN"}],"scanType":"BASIC"}})json");
+  EXPECT_EQ(api::from_json<api::PutRegistryScanningConfigurationResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, PutReplicationConfigurationRequest) {
-  const api::PutReplicationConfigurationRequest sample = sample_PutReplicationConfigurationRequest();
+  const api::PutReplicationConfigurationRequest sample =
+      sample_PutReplicationConfigurationRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"replicationConfiguration":{"rules":[{"destinations":[{"region":"us-east-1","registryId":"123456789012"},{"region":"us-east-1","registryId":"123456789012"}],"repositoryFilters":[{"filter":"team/app","filterType":"PREFIX_MATCH"},{"filter":"team/app","filterType":"PREFIX_MATCH"}]},{"destinations":[{"region":"us-east-1","registryId":"123456789012"},{"region":"us-east-1","registryId":"123456789012"}],"repositoryFilters":[{"filter":"team/app","filterType":"PREFIX_MATCH"},{"filter":"team/app","filterType":"PREFIX_MATCH"}]}]}})json");
-  EXPECT_EQ(api::from_json<api::PutReplicationConfigurationRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"replicationConfiguration":{"rules":[{"destinations":[{"region":"us-east-1","registryId":"123456789012"},{"region":"us-east-1","registryId":"123456789012"}],"repositoryFilters":[{"filter":"team/app","filterType":"PREFIX_MATCH"},{"filter":"team/app","filterType":"PREFIX_MATCH"}]},{"destinations":[{"region":"us-east-1","registryId":"123456789012"},{"region":"us-east-1","registryId":"123456789012"}],"repositoryFilters":[{"filter":"team/app","filterType":"PREFIX_MATCH"},{"filter":"team/app","filterType":"PREFIX_MATCH"}]}]}})json");
+  EXPECT_EQ(api::from_json<api::PutReplicationConfigurationRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, PutReplicationConfigurationResponse) {
-  const api::PutReplicationConfigurationResponse sample = sample_PutReplicationConfigurationResponse();
+  const api::PutReplicationConfigurationResponse sample =
+      sample_PutReplicationConfigurationResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"replicationConfiguration":{"rules":[{"destinations":[{"region":"us-east-1","registryId":"123456789012"},{"region":"us-east-1","registryId":"123456789012"}],"repositoryFilters":[{"filter":"team/app","filterType":"PREFIX_MATCH"},{"filter":"team/app","filterType":"PREFIX_MATCH"}]},{"destinations":[{"region":"us-east-1","registryId":"123456789012"},{"region":"us-east-1","registryId":"123456789012"}],"repositoryFilters":[{"filter":"team/app","filterType":"PREFIX_MATCH"},{"filter":"team/app","filterType":"PREFIX_MATCH"}]}]}})json");
-  EXPECT_EQ(api::from_json<api::PutReplicationConfigurationResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"replicationConfiguration":{"rules":[{"destinations":[{"region":"us-east-1","registryId":"123456789012"},{"region":"us-east-1","registryId":"123456789012"}],"repositoryFilters":[{"filter":"team/app","filterType":"PREFIX_MATCH"},{"filter":"team/app","filterType":"PREFIX_MATCH"}]},{"destinations":[{"region":"us-east-1","registryId":"123456789012"},{"region":"us-east-1","registryId":"123456789012"}],"repositoryFilters":[{"filter":"team/app","filterType":"PREFIX_MATCH"},{"filter":"team/app","filterType":"PREFIX_MATCH"}]}]}})json");
+  EXPECT_EQ(api::from_json<api::PutReplicationConfigurationResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, PutSigningConfigurationRequest) {
   const api::PutSigningConfigurationRequest sample = sample_PutSigningConfigurationRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"signingConfiguration":{"rules":[{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"},{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"}]}})json");
+  EXPECT_EQ(
+      json,
+      R"json({"signingConfiguration":{"rules":[{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"},{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"}]}})json");
   EXPECT_EQ(api::from_json<api::PutSigningConfigurationRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -2122,29 +2387,39 @@ TEST(GeneratedRoundTrip, PutSigningConfigurationRequest) {
 TEST(GeneratedRoundTrip, PutSigningConfigurationResponse) {
   const api::PutSigningConfigurationResponse sample = sample_PutSigningConfigurationResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"signingConfiguration":{"rules":[{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"},{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"}]}})json");
+  EXPECT_EQ(
+      json,
+      R"json({"signingConfiguration":{"rules":[{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"},{"repositoryFilters":[{"filter":"team/app-*","filterType":"WILDCARD_MATCH"},{"filter":"team/app-*","filterType":"WILDCARD_MATCH"}],"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/profile_1"}]}})json");
   EXPECT_EQ(api::from_json<api::PutSigningConfigurationResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, RegisterPullTimeUpdateExclusionRequest) {
-  const api::RegisterPullTimeUpdateExclusionRequest sample = sample_RegisterPullTimeUpdateExclusionRequest();
+  const api::RegisterPullTimeUpdateExclusionRequest sample =
+      sample_RegisterPullTimeUpdateExclusionRequest();
   const std::string json = api::to_json(sample);
   EXPECT_EQ(json, R"json({"principalArn":"arn:aws:iam::123456789012:role/ecr-role"})json");
-  EXPECT_EQ(api::from_json<api::RegisterPullTimeUpdateExclusionRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(api::from_json<api::RegisterPullTimeUpdateExclusionRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, RegisterPullTimeUpdateExclusionResponse) {
-  const api::RegisterPullTimeUpdateExclusionResponse sample = sample_RegisterPullTimeUpdateExclusionResponse();
+  const api::RegisterPullTimeUpdateExclusionResponse sample =
+      sample_RegisterPullTimeUpdateExclusionResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"createdAt":1700000000.5,"principalArn":"arn:aws:iam::123456789012:role/ecr-role"})json");
-  EXPECT_EQ(api::from_json<api::RegisterPullTimeUpdateExclusionResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"createdAt":1700000000.5,"principalArn":"arn:aws:iam::123456789012:role/ecr-role"})json");
+  EXPECT_EQ(api::from_json<api::RegisterPullTimeUpdateExclusionResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, SetRepositoryPolicyRequest) {
   const api::SetRepositoryPolicyRequest sample = sample_SetRepositoryPolicyRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"force":true,"policyText":"sample-policyText","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"force":true,"policyText":"sample-policyText","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::SetRepositoryPolicyRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -2152,14 +2427,18 @@ TEST(GeneratedRoundTrip, SetRepositoryPolicyRequest) {
 TEST(GeneratedRoundTrip, SetRepositoryPolicyResponse) {
   const api::SetRepositoryPolicyResponse sample = sample_SetRepositoryPolicyResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"policyText":"sample-policyText","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"policyText":"sample-policyText","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::SetRepositoryPolicyResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, StartImageScanRequest) {
   const api::StartImageScanRequest sample = sample_StartImageScanRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::StartImageScanRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -2167,29 +2446,41 @@ TEST(GeneratedRoundTrip, StartImageScanRequest) {
 TEST(GeneratedRoundTrip, StartImageScanResponse) {
   const api::StartImageScanResponse sample = sample_StartImageScanResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"imageScanStatus":{"description":"sample-description","status":"SCAN_ELIGIBILITY_EXPIRED"},"registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"imageScanStatus":{"description":"sample-description","status":"SCAN_ELIGIBILITY_EXPIRED"},"registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::StartImageScanResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, StartLifecyclePolicyPreviewRequest) {
-  const api::StartLifecyclePolicyPreviewRequest sample = sample_StartLifecyclePolicyPreviewRequest();
+  const api::StartLifecyclePolicyPreviewRequest sample =
+      sample_StartLifecyclePolicyPreviewRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"lifecyclePolicyText":"sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","registryId":"123456789012","repositoryName":"team/app"})json");
-  EXPECT_EQ(api::from_json<api::StartLifecyclePolicyPreviewRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"lifecyclePolicyText":"sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(api::from_json<api::StartLifecyclePolicyPreviewRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, StartLifecyclePolicyPreviewResponse) {
-  const api::StartLifecyclePolicyPreviewResponse sample = sample_StartLifecyclePolicyPreviewResponse();
+  const api::StartLifecyclePolicyPreviewResponse sample =
+      sample_StartLifecyclePolicyPreviewResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"lifecyclePolicyText":"sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","registryId":"123456789012","repositoryName":"team/app","status":"EXPIRED"})json");
-  EXPECT_EQ(api::from_json<api::StartLifecyclePolicyPreviewResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"lifecyclePolicyText":"sample-lifecyclePolicyTextxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","registryId":"123456789012","repositoryName":"team/app","status":"EXPIRED"})json");
+  EXPECT_EQ(api::from_json<api::StartLifecyclePolicyPreviewResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, TagResourceRequest) {
   const api::TagResourceRequest sample = sample_TagResourceRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"resourceArn":"sample-resourceArn","tags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}]})json");
+  EXPECT_EQ(
+      json,
+      R"json({"resourceArn":"sample-resourceArn","tags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}]})json");
   EXPECT_EQ(api::from_json<api::TagResourceRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -2204,7 +2495,9 @@ TEST(GeneratedRoundTrip, TagResourceResponse) {
 TEST(GeneratedRoundTrip, UntagResourceRequest) {
   const api::UntagResourceRequest sample = sample_UntagResourceRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"resourceArn":"sample-resourceArn","tagKeys":["sample-tagKeys0","sample-tagKeys1"]})json");
+  EXPECT_EQ(
+      json,
+      R"json({"resourceArn":"sample-resourceArn","tagKeys":["sample-tagKeys0","sample-tagKeys1"]})json");
   EXPECT_EQ(api::from_json<api::UntagResourceRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -2219,7 +2512,9 @@ TEST(GeneratedRoundTrip, UntagResourceResponse) {
 TEST(GeneratedRoundTrip, UpdateImageStorageClassRequest) {
   const api::UpdateImageStorageClassRequest sample = sample_UpdateImageStorageClassRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"registryId":"123456789012","repositoryName":"team/app","targetStorageClass":"STANDARD"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"registryId":"123456789012","repositoryName":"team/app","targetStorageClass":"STANDARD"})json");
   EXPECT_EQ(api::from_json<api::UpdateImageStorageClassRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -2227,44 +2522,62 @@ TEST(GeneratedRoundTrip, UpdateImageStorageClassRequest) {
 TEST(GeneratedRoundTrip, UpdateImageStorageClassResponse) {
   const api::UpdateImageStorageClassResponse sample = sample_UpdateImageStorageClassResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"imageStatus":"ACTIVATING","registryId":"123456789012","repositoryName":"team/app"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"imageId":{"imageDigest":"sample-imageDigest","imageTag":"sample-imageTag"},"imageStatus":"ACTIVATING","registryId":"123456789012","repositoryName":"team/app"})json");
   EXPECT_EQ(api::from_json<api::UpdateImageStorageClassResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, UpdatePullThroughCacheRuleRequest) {
   const api::UpdatePullThroughCacheRuleRequest sample = sample_UpdatePullThroughCacheRuleRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","registryId":"123456789012"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","registryId":"123456789012"})json");
   EXPECT_EQ(api::from_json<api::UpdatePullThroughCacheRuleRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, UpdatePullThroughCacheRuleResponse) {
-  const api::UpdatePullThroughCacheRuleResponse sample = sample_UpdatePullThroughCacheRuleResponse();
+  const api::UpdatePullThroughCacheRuleResponse sample =
+      sample_UpdatePullThroughCacheRuleResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","registryId":"123456789012","updatedAt":1700000000.5,"upstreamRepositoryPrefix":"team/app"})json");
-  EXPECT_EQ(api::from_json<api::UpdatePullThroughCacheRuleResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","registryId":"123456789012","updatedAt":1700000000.5,"upstreamRepositoryPrefix":"team/app"})json");
+  EXPECT_EQ(api::from_json<api::UpdatePullThroughCacheRuleResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, UpdateRepositoryCreationTemplateRequest) {
-  const api::UpdateRepositoryCreationTemplateRequest sample = sample_UpdateRepositoryCreationTemplateRequest();
+  const api::UpdateRepositoryCreationTemplateRequest sample =
+      sample_UpdateRepositoryCreationTemplateRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"appliedFor":["CREATE_ON_PUSH","CREATE_ON_PUSH"],"customRoleArn":"sample-customRoleArn","description":"sample-description","encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"lifecyclePolicy":"sample-lifecyclePolicy","prefix":"team/app","repositoryPolicy":"sample-repositoryPolicy","resourceTags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}]})json");
-  EXPECT_EQ(api::from_json<api::UpdateRepositoryCreationTemplateRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"appliedFor":["CREATE_ON_PUSH","CREATE_ON_PUSH"],"customRoleArn":"sample-customRoleArn","description":"sample-description","encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"lifecyclePolicy":"sample-lifecyclePolicy","prefix":"team/app","repositoryPolicy":"sample-repositoryPolicy","resourceTags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}]})json");
+  EXPECT_EQ(api::from_json<api::UpdateRepositoryCreationTemplateRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, UpdateRepositoryCreationTemplateResponse) {
-  const api::UpdateRepositoryCreationTemplateResponse sample = sample_UpdateRepositoryCreationTemplateResponse();
+  const api::UpdateRepositoryCreationTemplateResponse sample =
+      sample_UpdateRepositoryCreationTemplateResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"registryId":"123456789012","repositoryCreationTemplate":{"appliedFor":["CREATE_ON_PUSH","CREATE_ON_PUSH"],"createdAt":1700000000.5,"customRoleArn":"sample-customRoleArn","description":"sample-description","encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"lifecyclePolicy":"sample-lifecyclePolicy","prefix":"team/app","repositoryPolicy":"sample-repositoryPolicy","resourceTags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}],"updatedAt":1700000000.5}})json");
-  EXPECT_EQ(api::from_json<api::UpdateRepositoryCreationTemplateResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"registryId":"123456789012","repositoryCreationTemplate":{"appliedFor":["CREATE_ON_PUSH","CREATE_ON_PUSH"],"createdAt":1700000000.5,"customRoleArn":"sample-customRoleArn","description":"sample-description","encryptionConfiguration":{"encryptionType":"KMS_DSSE","kmsKey":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"},"imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filter":"release-*","filterType":"WILDCARD"},{"filter":"release-*","filterType":"WILDCARD"}],"lifecyclePolicy":"sample-lifecyclePolicy","prefix":"team/app","repositoryPolicy":"sample-repositoryPolicy","resourceTags":[{"Key":"sample-Key","Value":"sample-Value"},{"Key":"sample-Key","Value":"sample-Value"}],"updatedAt":1700000000.5}})json");
+  EXPECT_EQ(api::from_json<api::UpdateRepositoryCreationTemplateResponse>(std::string_view(json)),
+            sample);
 }
 
 TEST(GeneratedRoundTrip, UploadLayerPartRequest) {
   const api::UploadLayerPartRequest sample = sample_UploadLayerPartRequest();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"layerPartBlob":"AAEC/3BhcnQ=","partFirstByte":5242880,"partLastByte":5242880,"registryId":"123456789012","repositoryName":"team/app","uploadId":"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"layerPartBlob":"AAEC/3BhcnQ=","partFirstByte":5242880,"partLastByte":5242880,"registryId":"123456789012","repositoryName":"team/app","uploadId":"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"})json");
   EXPECT_EQ(api::from_json<api::UploadLayerPartRequest>(std::string_view(json)), sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
@@ -2272,23 +2585,31 @@ TEST(GeneratedRoundTrip, UploadLayerPartRequest) {
 TEST(GeneratedRoundTrip, UploadLayerPartResponse) {
   const api::UploadLayerPartResponse sample = sample_UploadLayerPartResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"lastByteReceived":5242880,"registryId":"123456789012","repositoryName":"team/app","uploadId":"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"})json");
+  EXPECT_EQ(
+      json,
+      R"json({"lastByteReceived":5242880,"registryId":"123456789012","repositoryName":"team/app","uploadId":"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"})json");
   EXPECT_EQ(api::from_json<api::UploadLayerPartResponse>(std::string_view(json)), sample);
 }
 
 TEST(GeneratedRoundTrip, ValidatePullThroughCacheRuleRequest) {
-  const api::ValidatePullThroughCacheRuleRequest sample = sample_ValidatePullThroughCacheRuleRequest();
+  const api::ValidatePullThroughCacheRuleRequest sample =
+      sample_ValidatePullThroughCacheRuleRequest();
   const std::string json = api::to_json(sample);
   EXPECT_EQ(json, R"json({"ecrRepositoryPrefix":"team/app","registryId":"123456789012"})json");
-  EXPECT_EQ(api::from_json<api::ValidatePullThroughCacheRuleRequest>(std::string_view(json)), sample);
+  EXPECT_EQ(api::from_json<api::ValidatePullThroughCacheRuleRequest>(std::string_view(json)),
+            sample);
   EXPECT_NO_THROW(api::validate(sample));
 }
 
 TEST(GeneratedRoundTrip, ValidatePullThroughCacheRuleResponse) {
-  const api::ValidatePullThroughCacheRuleResponse sample = sample_ValidatePullThroughCacheRuleResponse();
+  const api::ValidatePullThroughCacheRuleResponse sample =
+      sample_ValidatePullThroughCacheRuleResponse();
   const std::string json = api::to_json(sample);
-  EXPECT_EQ(json, R"json({"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","failure":"sample-failure","isValid":true,"registryId":"123456789012","upstreamRegistryUrl":"sample-upstreamRegistryUrl","upstreamRepositoryPrefix":"team/app"})json");
-  EXPECT_EQ(api::from_json<api::ValidatePullThroughCacheRuleResponse>(std::string_view(json)), sample);
+  EXPECT_EQ(
+      json,
+      R"json({"credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub","customRoleArn":"sample-customRoleArn","ecrRepositoryPrefix":"team/app","failure":"sample-failure","isValid":true,"registryId":"123456789012","upstreamRegistryUrl":"sample-upstreamRegistryUrl","upstreamRepositoryPrefix":"team/app"})json");
+  EXPECT_EQ(api::from_json<api::ValidatePullThroughCacheRuleResponse>(std::string_view(json)),
+            sample);
 }
 
 }  // namespace

@@ -7,7 +7,9 @@ Reads a JSON description on stdin:
    "access_key": "...", "secret_key": "...", "token": "" ,
    "timestamp": "20150830T123600Z"}
 The clock is pinned the way botocore's own tests pin it: by patching
-botocore.auth.get_current_datetime. Exit status 3 means botocore is missing.
+botocore.auth.get_current_datetime, or, in a botocore without it (Debian
+12's 1.29), the datetime.datetime.utcnow() that SigV4Auth calls there.
+Exit status 3 means botocore is missing.
 """
 import base64
 import datetime
@@ -23,6 +25,18 @@ except ImportError:
     sys.exit(3)
 
 
+def pinned_clock(when):
+    if hasattr(botocore.auth, "get_current_datetime"):
+        return mock.patch("botocore.auth.get_current_datetime", return_value=when)
+
+    class PinnedDatetime(datetime.datetime):
+        @classmethod
+        def utcnow(cls):
+            return when
+
+    return mock.patch("botocore.auth.datetime.datetime", PinnedDatetime)
+
+
 def main():
     spec = json.load(sys.stdin)
     request = AWSRequest(
@@ -35,7 +49,7 @@ def main():
     credentials = Credentials(spec["access_key"], spec["secret_key"], spec.get("token") or None)
     signer = botocore.auth.SigV4Auth(credentials, spec["service"], spec["region"])
     when = datetime.datetime.strptime(spec["timestamp"], "%Y%m%dT%H%M%SZ")
-    with mock.patch("botocore.auth.get_current_datetime", return_value=when):
+    with pinned_clock(when):
         signer.add_auth(request)
     sys.stdout.write(request.headers["Authorization"])
 

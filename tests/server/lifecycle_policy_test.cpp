@@ -1,4 +1,4 @@
-// The lifecycle rules of ../shared/reference/README.md, one test per rule, and a
+// The lifecycle rules ECR documents (Amazon ECR User Guide), one test per rule, and a
 // table of mixed policies with the expirations ECR would make.
 #include "server/lifecycle_policy.hpp"
 
