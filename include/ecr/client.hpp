@@ -17,22 +17,20 @@
 #include <vector>
 
 #include "ecr/config.hpp"
-#include "ecr/errors.hpp"
 #include "ecr/model.hpp"
+#include "ecr/service_errors.hpp"
 
 namespace ecr {
 
-namespace http {
-class Transport;
-}  // namespace http
+namespace api {
+class ClientFactory;
+}  // namespace api
 
 class Client {
  public:
   // Resolves `config` (see config.hpp; throws InputError when no region or
   // credentials are found) and talks HTTP through libcurl.
   explicit Client(ClientConfig config = {});
-  // As above over `transport` (tests pass a fake one). `transport` must not be null.
-  Client(ClientConfig config, std::shared_ptr<http::Transport> transport);
   ~Client();
   Client(Client&&) noexcept;
   Client& operator=(Client&&) noexcept;
@@ -188,11 +186,16 @@ class Client {
   std::vector<api::ImageIdentifier> list_images_all(api::ListImagesRequest request);
 
  private:
+  // A Client over another HTTP transport (src/api/client_factory.hpp: the
+  // tests' fakes); the transport seam is not part of the public surface.
+  friend class api::ClientFactory;
+  struct State;
+  explicit Client(std::unique_ptr<State> state);
+
   // Validates `body` as `input_shape`, sends it, returns the response body.
   std::string send(std::string_view operation, std::string_view input_shape,
                    const std::string& body);
 
-  struct State;
   std::unique_ptr<State> state_;
 };
 

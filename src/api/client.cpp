@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "api/client_factory.hpp"
 #include "api/model_table.hpp"
 #include "api/serde_support.hpp"
 #include "api/validate.hpp"
@@ -34,16 +35,18 @@ aws::JsonServiceInfo ecr_service() {
 
 }  // namespace
 
-Client::Client(ClientConfig config)
-    : Client(config, http::make_curl_transport(transport_options(config))) {}
-
-Client::Client(ClientConfig config, std::shared_ptr<http::Transport> transport) {
+Client api::ClientFactory::over(ClientConfig config, std::shared_ptr<http::Transport> transport) {
   if (!transport) throw InputError("ecr::Client needs a transport");
   ResolvedConfig resolved = resolve_config(config);
-  state_ = std::make_unique<State>(State{aws::JsonProtocolClient(
+  return Client(std::make_unique<Client::State>(Client::State{aws::JsonProtocolClient(
       std::move(transport), std::move(resolved), ecr_service(), &api::throw_service_error,
-      config.max_attempts, std::move(config.debug))});
+      config.max_attempts, std::move(config.debug))}));
 }
+
+Client::Client(ClientConfig config)
+    : Client(api::ClientFactory::over(config, http::make_curl_transport(transport_options(config)))) {}
+
+Client::Client(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
 Client::~Client() = default;
 Client::Client(Client&&) noexcept = default;

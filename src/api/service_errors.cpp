@@ -7,7 +7,7 @@
 #include "api/error_document.hpp"
 #include "api/serde.hpp"
 #include "core/json_reader.hpp"
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 
 namespace ecr::api {
 namespace {

@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "api/serde.hpp"
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 
 namespace ecr::api {
 

@@ -12,7 +12,7 @@
 
 #include "core/blob_commit.hpp"
 #include "core/file.hpp"
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 
 namespace ecr::server {
 namespace fs = std::filesystem;

@@ -10,7 +10,7 @@
 
 #include "aws/crypto.hpp"
 #include "aws/percent_encoding.hpp"
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 
 namespace ecr::server {
 namespace {

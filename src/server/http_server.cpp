@@ -11,7 +11,7 @@
 #include "api/error_document.hpp"
 #include "aws/sigv4.hpp"
 #include "core/file.hpp"
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 
 namespace ecr::server {
 namespace {

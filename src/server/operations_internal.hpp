@@ -8,7 +8,7 @@
 
 #include "api/serde.hpp"
 #include "api/validate.hpp"
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 #include "ecr/model.hpp"
 #include "server/operations.hpp"
 #include "server/registry.hpp"

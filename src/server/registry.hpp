@@ -4,7 +4,7 @@
 // Every method is one ECR operation's semantics on domain values, independent
 // of the wire: it validates what the model cannot (existence, state, byte
 // ranges), changes state in one SQLite transaction, and throws the client's
-// typed errors (ecr/errors.hpp: api::RepositoryNotFoundException,
+// typed errors (ecr/service_errors.hpp: api::RepositoryNotFoundException,
 // api::InvalidLayerPartException with lastValidByteReceived, ...). Thread-safe:
 // metadata access is serialised on one connection, while blob bytes (part
 // writes, hashing on completion) are written outside that lock, so uploads of
@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 #include "server/blob_store.hpp"
 #include "server/lifecycle_policy.hpp"
 #include "server/sqlite.hpp"

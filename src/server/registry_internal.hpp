@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 #include "server/registry.hpp"
 
 namespace ecr::server {

@@ -2,7 +2,7 @@
 
 #include <sqlite3.h>
 
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 
 namespace ecr::server::sql {
 namespace {

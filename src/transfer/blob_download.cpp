@@ -6,7 +6,7 @@
 #include <cstring>
 #include <algorithm>
 
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 
 namespace ecr::transfer {
 

@@ -13,7 +13,7 @@
 #include <optional>
 #include <span>
 
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 #include "transfer/parallel.hpp"
 
 namespace ecr::transfer {

@@ -1,6 +1,6 @@
 #include "transfer/ecr_sink.hpp"
 
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 #include "transfer/layer_upload.hpp"
 
 namespace ecr::transfer {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 #include "transfer/ranged_get.hpp"
 
 namespace ecr::transfer {

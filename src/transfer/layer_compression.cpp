@@ -1,6 +1,6 @@
 #include "transfer/layer_compression.hpp"
 
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 
 namespace ecr::transfer {
 

@@ -12,7 +12,7 @@
 
 #include "core/base64.hpp"
 #include "core/json_writer.hpp"
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 
 namespace ecr::transfer {
 

@@ -1,6 +1,6 @@
 #include "transfer/ranged_get.hpp"
 
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 #include "transfer/engine.hpp"
 
 namespace ecr::transfer {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "api/client_factory.hpp"
 #include "ecr/client.hpp"
 #include "http/transport.hpp"
 
@@ -71,7 +72,7 @@ class ScriptedTransport final : public http::Transport {
 
 class ClientTest : public ::testing::Test {
  protected:
-  ClientTest() : transport_(std::make_shared<ScriptedTransport>()), client_(config(), transport_) {}
+  ClientTest() : transport_(std::make_shared<ScriptedTransport>()), client_(api::ClientFactory::over(config(), transport_)) {}
 
   static ClientConfig config() {
     ClientConfig c;

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "api/error_document.hpp"
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 
 namespace ecr {
 namespace {

@@ -1,7 +1,7 @@
 // What `ecr` prints: botocore's parsed response, json.dumps(indent=4).
 #include <gtest/gtest.h>
 
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 #include "ecr/transfer.hpp"
 #include "exit_status.hpp"
 #include "login_password.hpp"

@@ -21,7 +21,7 @@
 
 #include "ecr/client.hpp"
 #include "ecr/digest.hpp"
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 #include "http/transport.hpp"
 #include "support/ecr_local_server.hpp"
 

@@ -6,7 +6,7 @@
 
 #include <atomic>
 
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 #include "transfer/ecr_source.hpp"
 #include "transfer/engine.hpp"
 #include "transfer/fake_registry.hpp"

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "ecr/cache.hpp"
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 #include "ecr/transfer.hpp"
 #include "transfer/engine.hpp"
 #include "transfer/fake_registry.hpp"

@@ -11,7 +11,7 @@
 #include <mutex>
 #include <thread>
 
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 #include "ecr/transfer.hpp"
 #include "transfer/engine.hpp"
 #include "transfer/fake_registry.hpp"

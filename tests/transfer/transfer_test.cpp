@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 #include "ecr/transfer.hpp"
 #include "transfer/engine.hpp"
 #include "transfer/fake_registry.hpp"

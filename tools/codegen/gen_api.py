@@ -5,7 +5,7 @@ The model is the single source of truth for wire names, types, constraints and
 error names, so everything that merely restates it is generated:
 
   include/ecr/model.hpp             one struct per structure shape
-  include/ecr/errors.hpp            one exception class per error shape
+  include/ecr/service_errors.hpp    one exception class per error shape
   include/ecr/client.hpp            ecr::Client, one method per operation + paginators
   src/api/serde.hpp                 to_json / read declarations per structure
   src/api/serde_structs_<n>.cpp     their definitions, split to compile in parallel
@@ -231,7 +231,7 @@ using Timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
     return "".join(out)
 
 
-# ---------------------------------------------------------------- errors.hpp
+# -------------------------------------------------------- service_errors.hpp
 
 def error_fields(m, name):
     return [(k, v["shape"]) for k, v in m.shape(name)["members"].items() if k != "message"]
@@ -433,7 +433,7 @@ def gen_service_errors_cpp(m):
 #include "api/error_document.hpp"
 #include "api/serde.hpp"
 #include "core/json_reader.hpp"
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 
 namespace ecr::api {
 namespace {
@@ -716,22 +716,20 @@ def gen_client_hpp(m):
 #include <vector>
 
 #include "ecr/config.hpp"
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 #include "ecr/model.hpp"
 
 namespace ecr {
 
-namespace http {
-class Transport;
-}  // namespace http
+namespace api {
+class ClientFactory;
+}  // namespace api
 
 class Client {
  public:
   // Resolves `config` (see config.hpp; throws InputError when no region or
   // credentials are found) and talks HTTP through libcurl.
   explicit Client(ClientConfig config = {});
-  // As above over `transport` (tests pass a fake one). `transport` must not be null.
-  Client(ClientConfig config, std::shared_ptr<http::Transport> transport);
   ~Client();
   Client(Client&&) noexcept;
   Client& operator=(Client&&) noexcept;
@@ -771,11 +769,16 @@ class Client {
                    f"  std::vector<{elem}> {snake(op)}_all(api::{inp} request{default});\n")
     out.append("""
  private:
+  // A Client over another HTTP transport (src/api/client_factory.hpp: the
+  // tests' fakes); the transport seam is not part of the public surface.
+  friend class api::ClientFactory;
+  struct State;
+  explicit Client(std::unique_ptr<State> state);
+
   // Validates `body` as `input_shape`, sends it, returns the response body.
   std::string send(std::string_view operation, std::string_view input_shape,
                    const std::string& body);
 
-  struct State;
   std::unique_ptr<State> state_;
 };
 
@@ -982,7 +985,7 @@ def qualify_types(m, expr):
 def outputs(m):
     files = {
         "include/ecr/model.hpp": gen_model_hpp(m),
-        "include/ecr/errors.hpp": gen_errors_hpp(m),
+        "include/ecr/service_errors.hpp": gen_errors_hpp(m),
         "include/ecr/client.hpp": gen_client_hpp(m),
         "src/api/serde.hpp": gen_serde_hpp(m),
         "src/api/service_errors.cpp": gen_service_errors_cpp(m),

@@ -2,7 +2,7 @@
 
 #include <CLI/Error.hpp>
 
-#include "ecr/errors.hpp"
+#include "ecr/service_errors.hpp"
 #include "ecr/transfer.hpp"
 #include "usage_error.hpp"
 
