@@ -70,9 +70,9 @@ struct CompressOptions {
 inline constexpr std::size_t kGzipBlockSize = 128 * 1024;
 
 struct CompressedLayer {
-  Digest digest;                    // of the compressed bytes
-  std::int64_t size = 0;            // compressed
-  Digest diff_id;                   // of the uncompressed bytes
+  Digest digest;          // of the compressed bytes
+  std::int64_t size = 0;  // compressed
+  Digest diff_id;         // of the uncompressed bytes
   std::int64_t uncompressed_size = 0;
 };
 

@@ -1,6 +1,7 @@
 // Where images live, named as skopeo names them:
 //   oci:DIR[:REF]  oci-archive:FILE[:REF]  docker-archive:FILE[:REF]
-//   ecr:REPO[:TAG|@DIGEST]  docker://URI  <account>.dkr.ecr.<region>.amazonaws.com/REPO[:TAG|@DIGEST]
+//   ecr:REPO[:TAG|@DIGEST]  docker://URI
+//   <account>.dkr.ecr.<region>.amazonaws.com/REPO[:TAG|@DIGEST]
 // or a bare path whose content says which (sources only).
 #pragma once
 

@@ -85,12 +85,12 @@ enum class ManifestKind { kImage, kIndex };
 // A parsed manifest or index, holding the bytes it was parsed from.
 struct ParsedManifest {
   ManifestKind kind = ManifestKind::kImage;
-  std::string media_type;  // the effective media type (document's, else the hint's)
-  std::string raw;         // the bytes exactly as stored
-  Digest digest;           // sha256 over `raw`
-  std::optional<Descriptor> config{};    // image manifests: always set
-  std::vector<Descriptor> layers{};      // image manifests
-  std::vector<Descriptor> manifests{};   // indexes: the child manifests
+  std::string media_type;               // the effective media type (document's, else the hint's)
+  std::string raw;                      // the bytes exactly as stored
+  Digest digest;                        // sha256 over `raw`
+  std::optional<Descriptor> config{};   // image manifests: always set
+  std::vector<Descriptor> layers{};     // image manifests
+  std::vector<Descriptor> manifests{};  // indexes: the child manifests
   std::map<std::string, std::string> annotations{};
   std::optional<Descriptor> subject{};
 
@@ -133,8 +133,8 @@ struct HistoryEntry {
 struct ImageConfig {
   std::string raw;
   Digest digest;
-  Platform platform{};                // os, architecture, variant, os.version
-  std::vector<Digest> diff_ids{};     // rootfs.diff_ids, bottom layer first
+  Platform platform{};             // os, architecture, variant, os.version
+  std::vector<Digest> diff_ids{};  // rootfs.diff_ids, bottom layer first
   std::vector<HistoryEntry> history{};
   std::string created{};
 };

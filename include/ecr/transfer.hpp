@@ -132,8 +132,8 @@ struct BlobResult {
 };
 
 struct TransferResult {
-  Digest digest;            // of the root manifest or index written
-  std::string media_type;   // its media type
+  Digest digest;                  // of the root manifest or index written
+  std::string media_type;         // its media type
   std::vector<BlobResult> blobs;  // configs and layers, each digest once
   // Bytes uploaded to a registry destination, else downloaded from a
   // registry source (re-sends and refetches included); 0 between local places.
@@ -155,8 +155,8 @@ using PullResult = TransferResult;
 // answers another digest), ServiceError subclasses named as in the model
 // (RepositoryNotFoundException, ImageNotFoundException, ...), TransportError,
 // Cancelled. A local destination holds nothing new unless the call returns.
-TransferResult copy(const ImageLocation& from, const ImageLocation& to,
-                    const ClientConfig& config, const TransferOptions& options = {});
+TransferResult copy(const ImageLocation& from, const ImageLocation& to, const ClientConfig& config,
+                    const TransferOptions& options = {});
 
 // The same walk between places the caller opened (its own ImageSource and
 // ImageSink implementations too). The root is named options.tags, or the
@@ -178,10 +178,11 @@ PushResult push(std::string_view source_location, const ImageReference& dest,
 // into `sink`, names the root `names`, and commits the sink. Picks the
 // host's platform from an index unless options.platform or
 // options.all_platforms say otherwise, and compresses no layer (the image is
-// written as the registry holds it; options.compression is not used). Throws as copy; a missing image is
-// api::ImageNotFoundException.
-PullResult pull(const ImageReference& source, ImageSink& sink, const std::vector<std::string>& names,
-                const ClientConfig& config, const TransferOptions& options = {});
+// written as the registry holds it; options.compression is not used). Throws as copy; a missing
+// image is api::ImageNotFoundException.
+PullResult pull(const ImageReference& source, ImageSink& sink,
+                const std::vector<std::string>& names, const ClientConfig& config,
+                const TransferOptions& options = {});
 // As above into a location (`oci:DIR`, `oci-archive:FILE`, `docker-archive:FILE`
 // with an optional `:REF` naming the image; default name: the source's tag).
 PullResult pull(const ImageReference& source, std::string_view dest_location,

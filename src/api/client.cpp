@@ -44,7 +44,8 @@ Client api::ClientFactory::over(ClientConfig config, std::shared_ptr<http::Trans
 }
 
 Client::Client(ClientConfig config)
-    : Client(api::ClientFactory::over(config, http::make_curl_transport(transport_options(config)))) {}
+    : Client(
+          api::ClientFactory::over(config, http::make_curl_transport(transport_options(config)))) {}
 
 Client::Client(std::unique_ptr<State> state) : state_(std::move(state)) {}
 

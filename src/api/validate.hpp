@@ -29,9 +29,7 @@ void validate_json(std::string_view shape_name, simdjson::dom::element value);
 void validate_json_text(std::string_view shape_name, std::string_view json_text);
 
 template <class S>
-  requires requires { S::kShapeName; }
-void validate(const S& value) {
-  validate_json_text(S::kShapeName, to_json(value));
-}
+requires requires { S::kShapeName; }
+void validate(const S& value) { validate_json_text(S::kShapeName, to_json(value)); }
 
 }  // namespace ecr::api

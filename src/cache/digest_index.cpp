@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "cache/file_ops.hpp"
 #include "cache/digest_index.hpp"
+#include "cache/file_ops.hpp"
 #include "core/file.hpp"
 #include "ecr/error.hpp"
 

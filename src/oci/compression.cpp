@@ -75,10 +75,9 @@ CompressedLayer gzip_parallel(ByteStream& in, const Sink& out, const CompressOpt
     out(bytes);
   };
   // Fixed header: no name, mtime 0, OS "unknown", so it never varies.
-  static constexpr std::byte kHeader[10] = {std::byte{0x1f}, std::byte{0x8b}, std::byte{8},
-                                            std::byte{0},    std::byte{0},    std::byte{0},
-                                            std::byte{0},    std::byte{0},    std::byte{0},
-                                            std::byte{255}};
+  static constexpr std::byte kHeader[10] = {
+      std::byte{0x1f}, std::byte{0x8b}, std::byte{8}, std::byte{0}, std::byte{0},
+      std::byte{0},    std::byte{0},    std::byte{0}, std::byte{0}, std::byte{255}};
   emit(kHeader);
 
   uLong crc = crc32(0, nullptr, 0);
@@ -108,9 +107,8 @@ CompressedLayer gzip_parallel(ByteStream& in, const Sink& out, const CompressOpt
     input->insert(input->end(), block.begin(), block.begin() + static_cast<std::ptrdiff_t>(n));
     const std::size_t dict = previous_tail.size();
     const int level = o.effective_level();
-    pending.push_back(pool.submit([input, dict, level, last] {
-      return deflate_block(*input, dict, level, last);
-    }));
+    pending.push_back(pool.submit(
+        [input, dict, level, last] { return deflate_block(*input, dict, level, last); }));
     if (pending.size() >= max_in_flight) drain_one();
     if (last) break;
     const std::size_t keep = std::min(n, kDictSize);
@@ -211,8 +209,8 @@ class Decompressor final : public ByteStream {
             (produced_ > limits_.ratio_floor && produced_ / (consumed_ + 1) > limits_.max_ratio)) {
           throw InputError("decompression bomb: " + std::string(compression_name(alg_)) +
                            " data expands past " + std::to_string(produced_) + " bytes from " +
-                           std::to_string(consumed_) + " (limits: " +
-                           std::to_string(limits_.max_bytes) + " bytes, ratio " +
+                           std::to_string(consumed_) +
+                           " (limits: " + std::to_string(limits_.max_bytes) + " bytes, ratio " +
                            std::to_string(limits_.max_ratio) + ")");
         }
         return n;
@@ -243,7 +241,8 @@ class Decompressor final : public ByteStream {
     if (rc == Z_STREAM_END) {
       at_frame_end_ = true;
     } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      throw InputError(std::string("gzip data is corrupt: ") + (z_.msg ? z_.msg : "inflate failed"));
+      throw InputError(std::string("gzip data is corrupt: ") +
+                       (z_.msg ? z_.msg : "inflate failed"));
     }
     return out.size() - z_.avail_out;
   }

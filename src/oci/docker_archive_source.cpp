@@ -75,8 +75,8 @@ DockerArchiveSource::DockerArchiveSource(std::unique_ptr<FileTree> tree) : tree_
       paths_.insert_or_assign(d.digest, path);
       layers.push_back(std::move(d));
     }
-    ParsedManifest m = parse_manifest(serialize_oci_manifest(config_desc, layers),
-                                      media_type::kOciManifest);
+    ParsedManifest m =
+        parse_manifest(serialize_oci_manifest(config_desc, layers), media_type::kOciManifest);
     images_.push_back(ImageEntry{.names = tags, .descriptor = m.descriptor()});
     manifests_.insert_or_assign(m.digest, std::move(m));
   }

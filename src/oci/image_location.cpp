@@ -37,8 +37,9 @@ bool is_registry_uri(std::string_view text) {
 }
 
 std::string registry_not_local(const ImageLocation& loc) {
-  return loc.str() + " is a registry image; open it with the client configuration "
-                     "(ecr::copy, ecr::open_registry_source)";
+  return loc.str() +
+         " is a registry image; open it with the client configuration "
+         "(ecr::copy, ecr::open_registry_source)";
 }
 
 }  // namespace
@@ -107,7 +108,8 @@ std::unique_ptr<ImageSource> open_image_source(const ImageLocation& loc,
     return std::make_unique<oci::OciLayoutSource>(std::make_unique<oci::DirectoryTree>(loc.path));
   }
   auto tree = std::make_unique<oci::TarTree>(loc.path, limits);
-  if (tree->has("manifest.json")) return std::make_unique<oci::DockerArchiveSource>(std::move(tree));
+  if (tree->has("manifest.json"))
+    return std::make_unique<oci::DockerArchiveSource>(std::move(tree));
   if (tree->has("index.json")) return std::make_unique<oci::OciLayoutSource>(std::move(tree));
   throw InputError(loc.path.string() +
                    " is neither a docker-archive (manifest.json) nor an oci-archive (index.json)");

@@ -47,8 +47,8 @@ Descriptor ImageSink::write_streamed_blob(const StreamedBlob& blob, TransferCont
     return d;
   }();
   if (!has_blob(written.digest)) {
-    BlobReader reader(written, std::make_unique<oci::FileRangeStream>(
-                                   oci::open_regular_file(path), 0, written.size));
+    BlobReader reader(written, std::make_unique<oci::FileRangeStream>(oci::open_regular_file(path),
+                                                                      0, written.size));
     write_blob(reader);
   }
   return written;

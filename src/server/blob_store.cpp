@@ -81,7 +81,8 @@ BlobStore::BlobStore(fs::path root) : root_(std::move(root)) {
   fs::create_directories(root_ / "blobs" / "sha256", ec);
   if (!ec) fs::create_directories(root_ / "uploads", ec);
   if (ec) {
-    throw api::ServerException("blob store: cannot create directories under " + root_.string() + ": " + ec.message());
+    throw api::ServerException("blob store: cannot create directories under " + root_.string() +
+                               ": " + ec.message());
   }
   // Temp files of put() that a crash left behind are never referenced.
   for (const auto& entry : fs::directory_iterator(root_ / "blobs" / "sha256")) {

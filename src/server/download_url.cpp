@@ -24,7 +24,8 @@ std::string create_key(const std::filesystem::path& key_file) {
   }
   int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return {};  // another process created it first: read theirs
-  bool ok = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
+  bool ok =
+      ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) throw api::ServerException("cannot write " + key_file.string());
   return key;
@@ -45,8 +46,8 @@ DownloadSigner::DownloadSigner(const std::filesystem::path& key_file) {
 
 std::string DownloadSigner::sign(std::string_view digest, std::string_view repository,
                                  std::string_view expires) const {
-  std::string message = "GET\n" + std::string(digest) + "\n" + std::string(repository) + "\n" +
-                        std::string(expires);
+  std::string message =
+      "GET\n" + std::string(digest) + "\n" + std::string(repository) + "\n" + std::string(expires);
   return aws::to_hex(aws::hmac_sha256(key_, message));
 }
 
@@ -61,8 +62,10 @@ std::string DownloadSigner::make_url(std::string_view base_url, std::string_view
          "&signature=" + sign(digest, repository, expiry);
 }
 
-std::optional<std::string> DownloadSigner::refuse(std::string_view digest, std::string_view repository,
-                                                  std::string_view expires, std::string_view signature,
+std::optional<std::string> DownloadSigner::refuse(std::string_view digest,
+                                                  std::string_view repository,
+                                                  std::string_view expires,
+                                                  std::string_view signature,
                                                   std::chrono::system_clock::time_point now) const {
   if (expires.empty() || expires.size() > 12 ||
       expires.find_first_not_of("0123456789") != std::string_view::npos) {
@@ -73,7 +76,8 @@ std::optional<std::string> DownloadSigner::refuse(std::string_view digest, std::
       CRYPTO_memcmp(signature.data(), expected.data(), expected.size()) != 0) {
     return "the URL signature does not match";
   }
-  auto deadline = std::chrono::system_clock::time_point(std::chrono::seconds(std::stoll(std::string(expires))));
+  auto deadline =
+      std::chrono::system_clock::time_point(std::chrono::seconds(std::stoll(std::string(expires))));
   if (now > deadline) return "the URL has expired";
   return std::nullopt;
 }

@@ -24,7 +24,8 @@ class DownloadSigner {
   explicit DownloadSigner(const std::filesystem::path& key_file);
 
   std::string make_url(std::string_view base_url, std::string_view repository,
-                       std::string_view digest, std::chrono::system_clock::time_point expires) const;
+                       std::string_view digest,
+                       std::chrono::system_clock::time_point expires) const;
 
   // Checks a request for /blobs/sha256/<hex>: the signature must match the
   // digest, repository and expiry, and the expiry must not have passed.

@@ -125,7 +125,9 @@ bool matches_selection(const LifecycleRule& rule, const LifecycleImage& image) {
     case TagStatus::kTagged:
       break;
   }
-  auto some_tag = [&](auto&& pred) { return std::any_of(image.tags.begin(), image.tags.end(), pred); };
+  auto some_tag = [&](auto&& pred) {
+    return std::any_of(image.tags.begin(), image.tags.end(), pred);
+  };
   for (const auto& prefix : rule.tag_prefixes) {
     if (!some_tag([&](const std::string& t) { return t.starts_with(prefix); })) return false;
   }
@@ -190,13 +192,13 @@ bool tag_matches_pattern(std::string_view tag, std::string_view pattern) noexcep
 }
 
 std::vector<Expiration> evaluate_lifecycle(const LifecyclePolicy& policy,
-                                           std::span<const LifecycleImage> images,
-                                           Timestamp now) {
+                                           std::span<const LifecycleImage> images, Timestamp now) {
   // Newest first, digest as the tie-break so equal push times give one answer.
   std::vector<std::size_t> newest_first(images.size());
   for (std::size_t i = 0; i < images.size(); ++i) newest_first[i] = i;
   std::sort(newest_first.begin(), newest_first.end(), [&](std::size_t a, std::size_t b) {
-    if (images[a].pushed_at != images[b].pushed_at) return images[a].pushed_at > images[b].pushed_at;
+    if (images[a].pushed_at != images[b].pushed_at)
+      return images[a].pushed_at > images[b].pushed_at;
     return images[a].digest < images[b].digest;
   });
 

@@ -30,7 +30,8 @@ std::vector<ImageRef> refs_of(const std::vector<api::ImageIdentifier>& ids) {
 
 std::vector<api::ImageFailure> to_api(const std::vector<ImageFailure>& failures) {
   std::vector<api::ImageFailure> out;
-  for (const auto& f : failures) out.push_back(api::ImageFailure{f.code, f.reason, ops::to_api(f.ref)});
+  for (const auto& f : failures)
+    out.push_back(api::ImageFailure{f.code, f.reason, ops::to_api(f.ref)});
   return out;
 }
 
@@ -38,8 +39,8 @@ api::Image to_api_image(Env& env, const std::string& repository, const ImageInfo
   api::Image image;
   image.registryId = env.account();
   image.repositoryName = repository;
-  image.imageId = api::ImageIdentifier{info.digest, info.tags.empty() ? std::nullopt
-                                                                      : std::optional(info.tags.front())};
+  image.imageId = api::ImageIdentifier{
+      info.digest, info.tags.empty() ? std::nullopt : std::optional(info.tags.front())};
   image.imageManifest = info.manifest;
   image.imageManifestMediaType = info.media_type;
   return image;
@@ -50,7 +51,8 @@ api::Image to_api_image(Env& env, const std::string& repository, const ImageInfo
 std::string put_image(Env& env, simdjson::dom::element body) {
   return run<api::PutImageRequest>(body, [&](const api::PutImageRequest& r) {
     check_registry(env, r.registryId);
-    env.registry.repository(r.repositoryName);  // RepositoryNotFoundException before manifest errors
+    env.registry.repository(
+        r.repositoryName);  // RepositoryNotFoundException before manifest errors
     ManifestFacts facts;
     try {
       facts = facts_of(parse_manifest(r.imageManifest, r.imageManifestMediaType.value_or("")));
@@ -59,8 +61,8 @@ std::string put_image(Env& env, simdjson::dom::element body) {
           std::string("Invalid parameter at 'imageManifest' failed to satisfy constraint: '") +
           e.what() + "'");
     }
-    ImageInfo info = env.registry.put_image(r.repositoryName, r.imageManifest, facts,
-                                            r.imageTag, r.imageDigest);
+    ImageInfo info =
+        env.registry.put_image(r.repositoryName, r.imageManifest, facts, r.imageTag, r.imageDigest);
     api::Image image = to_api_image(env, r.repositoryName, info);
     image.imageId->imageTag = r.imageTag;
     return api::PutImageResponse{image};
@@ -79,7 +81,8 @@ std::string batch_get_image(Env& env, simdjson::dom::element body) {
       if (r.acceptedMediaTypes &&
           std::find(r.acceptedMediaTypes->begin(), r.acceptedMediaTypes->end(), info.media_type) ==
               r.acceptedMediaTypes->end()) {
-        ImageRef ref{info.digest, info.tags.empty() ? std::nullopt : std::optional(info.tags.front())};
+        ImageRef ref{info.digest,
+                     info.tags.empty() ? std::nullopt : std::optional(info.tags.front())};
         failures.push_back({ref, "ImageNotFound",
                             "Requested image's media type '" + info.media_type +
                                 "' is not among the accepted media types"});
@@ -98,7 +101,8 @@ std::string batch_delete_image(Env& env, simdjson::dom::element body) {
     std::vector<ImageFailure> failures;
     api::BatchDeleteImageResponse out;
     out.imageIds.emplace();
-    for (const auto& ref : env.registry.delete_images(r.repositoryName, refs_of(r.imageIds), failures)) {
+    for (const auto& ref :
+         env.registry.delete_images(r.repositoryName, refs_of(r.imageIds), failures)) {
       out.imageIds->push_back(ops::to_api(ref));
     }
     out.failures = to_api(failures);
@@ -113,7 +117,8 @@ std::string list_images(Env& env, simdjson::dom::element body) {
     std::optional<std::string> next;
     api::ListImagesResponse out;
     out.imageIds.emplace();
-    for (const auto& ref : env.registry.list_images(r.repositoryName, status, {r.maxResults, r.nextToken}, next)) {
+    for (const auto& ref :
+         env.registry.list_images(r.repositoryName, status, {r.maxResults, r.nextToken}, next)) {
       out.imageIds->push_back(ops::to_api(ref));
     }
     out.nextToken = next;

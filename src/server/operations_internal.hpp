@@ -8,8 +8,8 @@
 
 #include "api/serde.hpp"
 #include "api/validate.hpp"
-#include "ecr/service_errors.hpp"
 #include "ecr/model.hpp"
+#include "ecr/service_errors.hpp"
 #include "server/operations.hpp"
 #include "server/registry.hpp"
 

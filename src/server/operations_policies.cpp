@@ -19,7 +19,8 @@ std::string set_repository_policy(Env& env, simdjson::dom::element body) {
     check_registry(env, r.registryId);
     simdjson::dom::parser parser;
     try {
-      if (!json::parse(parser, r.policyText, "policyText").is_object()) throw InputError("not an object");
+      if (!json::parse(parser, r.policyText, "policyText").is_object())
+        throw InputError("not an object");
     } catch (const InputError&) {
       throw api::InvalidParameterException(
           "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository "
@@ -39,11 +40,13 @@ std::string get_repository_policy(Env& env, simdjson::dom::element body) {
 }
 
 std::string delete_repository_policy(Env& env, simdjson::dom::element body) {
-  return run<api::DeleteRepositoryPolicyRequest>(body, [&](const api::DeleteRepositoryPolicyRequest& r) {
-    check_registry(env, r.registryId);
-    return api::DeleteRepositoryPolicyResponse{env.registry.delete_repository_policy(r.repositoryName),
-                                               env.account(), r.repositoryName};
-  });
+  return run<api::DeleteRepositoryPolicyRequest>(
+      body, [&](const api::DeleteRepositoryPolicyRequest& r) {
+        check_registry(env, r.registryId);
+        return api::DeleteRepositoryPolicyResponse{
+            env.registry.delete_repository_policy(r.repositoryName), env.account(),
+            r.repositoryName};
+      });
 }
 
 std::string put_lifecycle_policy(Env& env, simdjson::dom::element body) {
@@ -67,11 +70,12 @@ std::string get_lifecycle_policy(Env& env, simdjson::dom::element body) {
 }
 
 std::string delete_lifecycle_policy(Env& env, simdjson::dom::element body) {
-  return run<api::DeleteLifecyclePolicyRequest>(body, [&](const api::DeleteLifecyclePolicyRequest& r) {
-    check_registry(env, r.registryId);
-    auto [text, evaluated] = env.registry.delete_lifecycle_policy(r.repositoryName);
-    return api::DeleteLifecyclePolicyResponse{evaluated, text, env.account(), r.repositoryName};
-  });
+  return run<api::DeleteLifecyclePolicyRequest>(
+      body, [&](const api::DeleteLifecyclePolicyRequest& r) {
+        check_registry(env, r.registryId);
+        auto [text, evaluated] = env.registry.delete_lifecycle_policy(r.repositoryName);
+        return api::DeleteLifecyclePolicyResponse{evaluated, text, env.account(), r.repositoryName};
+      });
 }
 
 std::string start_lifecycle_policy_preview(Env& env, simdjson::dom::element body) {

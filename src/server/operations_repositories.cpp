@@ -16,8 +16,8 @@ constexpr std::size_t kMaxResourceTags = 50;
 // GetAuthorizationToken tokens are valid for 12 hours in ECR.
 constexpr std::chrono::hours kAuthorizationTokenLifetime{12};
 
-std::map<std::string, std::string> checked_tags(const std::vector<api::Tag>& tags,
-                                                const std::map<std::string, std::string>& existing = {}) {
+std::map<std::string, std::string> checked_tags(
+    const std::vector<api::Tag>& tags, const std::map<std::string, std::string>& existing = {}) {
   std::map<std::string, std::string> out;
   for (const auto& tag : tags) {
     if (tag.Key.starts_with("aws:")) {
@@ -67,22 +67,24 @@ std::string create_repository(Env& env, simdjson::dom::element body) {
 }
 
 std::string describe_repositories(Env& env, simdjson::dom::element body) {
-  return run<api::DescribeRepositoriesRequest>(body, [&](const api::DescribeRepositoriesRequest& r) {
-    check_registry(env, r.registryId);
-    std::vector<std::string> names = r.repositoryNames.value_or(std::vector<std::string>{});
-    if (!names.empty() && (r.maxResults || r.nextToken)) {
-      throw api::InvalidParameterException(
-          "Invalid parameter: maxResults and nextToken cannot be used with repositoryNames");
-    }
-    std::optional<std::string> next;
-    api::DescribeRepositoriesResponse out;
-    out.repositories.emplace();
-    for (const auto& info : env.registry.describe_repositories(names, {r.maxResults, r.nextToken}, next)) {
-      out.repositories->push_back(to_api(env, info));
-    }
-    out.nextToken = next;
-    return out;
-  });
+  return run<api::DescribeRepositoriesRequest>(
+      body, [&](const api::DescribeRepositoriesRequest& r) {
+        check_registry(env, r.registryId);
+        std::vector<std::string> names = r.repositoryNames.value_or(std::vector<std::string>{});
+        if (!names.empty() && (r.maxResults || r.nextToken)) {
+          throw api::InvalidParameterException(
+              "Invalid parameter: maxResults and nextToken cannot be used with repositoryNames");
+        }
+        std::optional<std::string> next;
+        api::DescribeRepositoriesResponse out;
+        out.repositories.emplace();
+        for (const auto& info :
+             env.registry.describe_repositories(names, {r.maxResults, r.nextToken}, next)) {
+          out.repositories->push_back(to_api(env, info));
+        }
+        out.nextToken = next;
+        return out;
+      });
 }
 
 std::string delete_repository(Env& env, simdjson::dom::element body) {
@@ -94,19 +96,20 @@ std::string delete_repository(Env& env, simdjson::dom::element body) {
 }
 
 std::string put_image_tag_mutability(Env& env, simdjson::dom::element body) {
-  return run<api::PutImageTagMutabilityRequest>(body, [&](const api::PutImageTagMutabilityRequest& r) {
-    check_registry(env, r.registryId);
-    if (r.imageTagMutability != "MUTABLE" && r.imageTagMutability != "IMMUTABLE") {
-      throw api::InvalidParameterException(
-          "ecr-local supports imageTagMutability MUTABLE and IMMUTABLE only");
-    }
-    env.registry.set_tag_mutability(r.repositoryName, r.imageTagMutability);
-    api::PutImageTagMutabilityResponse out;
-    out.registryId = env.account();
-    out.repositoryName = r.repositoryName;
-    out.imageTagMutability = r.imageTagMutability;
-    return out;
-  });
+  return run<api::PutImageTagMutabilityRequest>(
+      body, [&](const api::PutImageTagMutabilityRequest& r) {
+        check_registry(env, r.registryId);
+        if (r.imageTagMutability != "MUTABLE" && r.imageTagMutability != "IMMUTABLE") {
+          throw api::InvalidParameterException(
+              "ecr-local supports imageTagMutability MUTABLE and IMMUTABLE only");
+        }
+        env.registry.set_tag_mutability(r.repositoryName, r.imageTagMutability);
+        api::PutImageTagMutabilityResponse out;
+        out.registryId = env.account();
+        out.repositoryName = r.repositoryName;
+        out.imageTagMutability = r.imageTagMutability;
+        return out;
+      });
 }
 
 std::string put_image_scanning_configuration(Env& env, simdjson::dom::element body) {
@@ -149,7 +152,8 @@ std::string list_tags_for_resource(Env& env, simdjson::dom::element body) {
   return run<api::ListTagsForResourceRequest>(body, [&](const api::ListTagsForResourceRequest& r) {
     api::ListTagsForResourceResponse out;
     out.tags.emplace();
-    for (const auto& [k, v] : env.registry.repository_tags(repository_from_arn(env, r.resourceArn))) {
+    for (const auto& [k, v] :
+         env.registry.repository_tags(repository_from_arn(env, r.resourceArn))) {
       out.tags->push_back(api::Tag{k, v});
     }
     return out;
@@ -166,21 +170,23 @@ std::string describe_registry(Env& env, simdjson::dom::element body) {
 }
 
 std::string get_authorization_token(Env& env, simdjson::dom::element body) {
-  return run<api::GetAuthorizationTokenRequest>(body, [&](const api::GetAuthorizationTokenRequest&) {
-    unsigned char secret[32];
-    if (RAND_bytes(secret, sizeof secret) != 1) {
-      throw api::ServerException("no randomness for a token");
-    }
-    std::string password = base64::encode(std::string_view(reinterpret_cast<char*>(secret), sizeof secret));
-    api::AuthorizationData data;
-    data.authorizationToken = base64::encode("AWS:" + password);
-    data.expiresAt = std::chrono::time_point_cast<std::chrono::seconds>(
-        env.registry.now() + kAuthorizationTokenLifetime);
-    data.proxyEndpoint = env.request.base_url;
-    api::GetAuthorizationTokenResponse out;
-    out.authorizationData = std::vector<api::AuthorizationData>{data};
-    return out;
-  });
+  return run<api::GetAuthorizationTokenRequest>(
+      body, [&](const api::GetAuthorizationTokenRequest&) {
+        unsigned char secret[32];
+        if (RAND_bytes(secret, sizeof secret) != 1) {
+          throw api::ServerException("no randomness for a token");
+        }
+        std::string password =
+            base64::encode(std::string_view(reinterpret_cast<char*>(secret), sizeof secret));
+        api::AuthorizationData data;
+        data.authorizationToken = base64::encode("AWS:" + password);
+        data.expiresAt = std::chrono::time_point_cast<std::chrono::seconds>(
+            env.registry.now() + kAuthorizationTokenLifetime);
+        data.proxyEndpoint = env.request.base_url;
+        api::GetAuthorizationTokenResponse out;
+        out.authorizationData = std::vector<api::AuthorizationData>{data};
+        return out;
+      });
 }
 
 }  // namespace ecr::server::ops

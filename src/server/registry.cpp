@@ -108,8 +108,9 @@ Registry::~Registry() = default;
 void Registry::add_blob_timestamps() {
   // Databases made before garbage collection have no added_at: their layers
   // count as added now, so none goes before a full retention period.
-  sql::Statement columns(*db_, "SELECT 1 FROM pragma_table_info('repository_blobs') "
-                               "WHERE name = 'added_at'");
+  sql::Statement columns(*db_,
+                         "SELECT 1 FROM pragma_table_info('repository_blobs') "
+                         "WHERE name = 'added_at'");
   if (columns.step()) return;
   sql::Transaction tx(*db_);
   db_->exec("ALTER TABLE repository_blobs ADD COLUMN added_at INTEGER NOT NULL DEFAULT 0");

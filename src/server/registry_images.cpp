@@ -33,8 +33,10 @@ ImageInfo Registry::load_image(std::int64_t repo_id, const std::string& digest) 
                    "WHERE repo_id = ? AND digest = ?");
   s.bind(1, repo_id).bind(2, digest);
   if (!s.step()) throw api::ImageNotFoundException("image " + digest + " vanished");
-  ImageInfo info{digest, s.blob(0), s.text(1), s.optional_text(2), from_ms(s.integer(3)), s.integer(4), {}};
-  sql::Statement t(*db_, "SELECT tag FROM image_tags WHERE repo_id = ? AND digest = ? ORDER BY tag");
+  ImageInfo info{digest,       s.blob(0), s.text(1), s.optional_text(2), from_ms(s.integer(3)),
+                 s.integer(4), {}};
+  sql::Statement t(*db_,
+                   "SELECT tag FROM image_tags WHERE repo_id = ? AND digest = ? ORDER BY tag");
   t.bind(1, repo_id).bind(2, digest);
   while (t.step()) info.tags.push_back(t.text(0));
   return info;
@@ -42,7 +44,8 @@ ImageInfo Registry::load_image(std::int64_t repo_id, const std::string& digest) 
 
 std::vector<ImageInfo> Registry::load_images(std::int64_t repo_id) {
   // Newest first, digest as tie-break: the stable order pages are cut from.
-  sql::Statement s(*db_, "SELECT digest FROM images WHERE repo_id = ? ORDER BY pushed_at DESC, digest");
+  sql::Statement s(*db_,
+                   "SELECT digest FROM images WHERE repo_id = ? ORDER BY pushed_at DESC, digest");
   s.bind(1, repo_id);
   std::vector<std::string> digests;
   while (s.step()) digests.push_back(s.text(0));
@@ -120,20 +123,26 @@ ImageInfo Registry::put_image(const std::string& repository, const std::string& 
         "' repository and cannot be overwritten because the repository is immutable.");
   }
   if (!image_exists) {
-    sql::Statement ins(*db_,
-                       "INSERT INTO images(repo_id, digest, manifest, media_type, artifact_media_type, "
-                       "pushed_at, size) VALUES(?,?,?,?,?,?,?)");
+    sql::Statement ins(
+        *db_,
+        "INSERT INTO images(repo_id, digest, manifest, media_type, artifact_media_type, "
+        "pushed_at, size) VALUES(?,?,?,?,?,?,?)");
     ins.bind(1, repo.id).bind(2, digest).bind_blob(3, manifest).bind(4, facts.media_type);
     ins.bind(5, facts.artifact_media_type).bind(6, to_ms(clock_()));
     ins.bind(7, facts.children.empty() ? facts.layers_size : children_size).run();
     for (const auto& blob : facts.blobs) {
-      sql::Statement ref(*db_, "INSERT OR IGNORE INTO image_blobs(repo_id, image_digest, blob_digest) VALUES(?,?,?)");
+      sql::Statement ref(
+          *db_,
+          "INSERT OR IGNORE INTO image_blobs(repo_id, image_digest, blob_digest) VALUES(?,?,?)");
       ref.bind(1, repo.id).bind(2, digest).bind(3, blob.digest).run();
-      sql::Statement mt(*db_, "UPDATE repository_blobs SET media_type = ? WHERE repo_id = ? AND digest = ?");
+      sql::Statement mt(
+          *db_, "UPDATE repository_blobs SET media_type = ? WHERE repo_id = ? AND digest = ?");
       mt.bind(1, blob.media_type).bind(2, repo.id).bind(3, blob.digest).run();
     }
     for (const auto& child : facts.children) {
-      sql::Statement ref(*db_, "INSERT OR IGNORE INTO image_children(repo_id, image_digest, child_digest) VALUES(?,?,?)");
+      sql::Statement ref(*db_,
+                         "INSERT OR IGNORE INTO image_children(repo_id, image_digest, "
+                         "child_digest) VALUES(?,?,?)");
       ref.bind(1, repo.id).bind(2, digest).bind(3, child).run();
     }
   }
@@ -154,11 +163,14 @@ std::vector<ImageInfo> Registry::get_images(const std::string& repository,
   std::vector<ImageInfo> out;
   for (const ImageRef& ref : ids) {
     if (!ref.digest && !ref.tag) {
-      failures.push_back({ref, "MissingDigestAndTag", "Invalid request parameters: image tag and digest are both missing"});
+      failures.push_back({ref, "MissingDigestAndTag",
+                          "Invalid request parameters: image tag and digest are both missing"});
       continue;
     }
     if (ref.digest && !Digest::valid(*ref.digest)) {
-      failures.push_back({ref, "InvalidImageDigest", "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'"});
+      failures.push_back({ref, "InvalidImageDigest",
+                          "Invalid request parameters: image digest should satisfy the regex "
+                          "'[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'"});
       continue;
     }
     if (ref.tag && !aws::is_valid_image_tag(*ref.tag)) {
@@ -169,7 +181,9 @@ std::vector<ImageInfo> Registry::get_images(const std::string& repository,
     if (ref.tag) {
       auto tagged = digest_for_tag(repo.id, *ref.tag);
       if (tagged && digest && *tagged != *digest) {
-        failures.push_back({ref, "ImageTagDoesNotMatchDigest", "Invalid request parameters: given tag does not match the given digest"});
+        failures.push_back(
+            {ref, "ImageTagDoesNotMatchDigest",
+             "Invalid request parameters: given tag does not match the given digest"});
         continue;
       }
       digest = tagged;
@@ -198,17 +212,21 @@ std::vector<ImageRef> Registry::delete_images(const std::string& repository,
   std::vector<ImageRef> deleted;
   for (const ImageRef& ref : ids) {
     if (!ref.digest && !ref.tag) {
-      failures.push_back({ref, "MissingDigestAndTag", "Invalid request parameters: image tag and digest are both missing"});
+      failures.push_back({ref, "MissingDigestAndTag",
+                          "Invalid request parameters: image tag and digest are both missing"});
       continue;
     }
     if (ref.digest && !Digest::valid(*ref.digest)) {
-      failures.push_back({ref, "InvalidImageDigest", "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'"});
+      failures.push_back({ref, "InvalidImageDigest",
+                          "Invalid request parameters: image digest should satisfy the regex "
+                          "'[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'"});
       continue;
     }
     std::optional<std::string> digest = ref.digest;
     std::optional<std::string> tagged = ref.tag ? digest_for_tag(repo.id, *ref.tag) : std::nullopt;
     if (ref.tag && digest && tagged && *tagged != *digest) {
-      failures.push_back({ref, "ImageTagDoesNotMatchDigest", "Invalid request parameters: given tag does not match the given digest"});
+      failures.push_back({ref, "ImageTagDoesNotMatchDigest",
+                          "Invalid request parameters: given tag does not match the given digest"});
       continue;
     }
     if (ref.tag) digest = tagged;
@@ -226,11 +244,13 @@ std::vector<ImageRef> Registry::delete_images(const std::string& repository,
       left.bind(1, repo.id).bind(2, *digest);
       if (left.step()) continue;  // the image keeps its other tags
     }
-    sql::Statement parent(*db_, "SELECT 1 FROM image_children WHERE repo_id = ? AND child_digest = ? LIMIT 1");
+    sql::Statement parent(
+        *db_, "SELECT 1 FROM image_children WHERE repo_id = ? AND child_digest = ? LIMIT 1");
     parent.bind(1, repo.id).bind(2, *digest);
     if (parent.step()) {
       if (!ref.tag) {
-        failures.push_back({ref, "ImageReferencedByManifestList", "Requested image is referenced by a manifest list"});
+        failures.push_back({ref, "ImageReferencedByManifestList",
+                            "Requested image is referenced by a manifest list"});
       }
       continue;
     }
@@ -247,7 +267,8 @@ std::vector<ImageRef> Registry::delete_images(const std::string& repository,
 
 std::vector<ImageRef> Registry::list_images(const std::string& repository,
                                             const std::optional<std::string>& tag_status,
-                                            const Page& page, std::optional<std::string>& next_token) {
+                                            const Page& page,
+                                            std::optional<std::string>& next_token) {
   std::lock_guard lock(mu_);
   RepoRow repo = find_repository(repository);
   std::string status = tag_status.value_or("ANY");
@@ -294,7 +315,8 @@ std::vector<ImageInfo> Registry::describe_images(const std::string& repository,
   }
   std::string status = tag_status.value_or("ANY");
   for (ImageInfo& image : load_images(repo.id)) {
-    if ((status == "TAGGED" && image.tags.empty()) || (status == "UNTAGGED" && !image.tags.empty())) {
+    if ((status == "TAGGED" && image.tags.empty()) ||
+        (status == "UNTAGGED" && !image.tags.empty())) {
       continue;
     }
     out.push_back(std::move(image));

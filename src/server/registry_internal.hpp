@@ -26,13 +26,15 @@ inline Timestamp from_ms(std::int64_t ms) { return Timestamp(std::chrono::millis
 // Cuts one page out of `all` (a stable ordering) and sets `next_token` when
 // more remain.
 template <class T>
-std::vector<T> take_page(std::vector<T> all, const Page& page, std::optional<std::string>& next_token) {
+std::vector<T> take_page(std::vector<T> all, const Page& page,
+                         std::optional<std::string>& next_token) {
   std::size_t offset = page.next_token ? decode_page_token(*page.next_token) : 0;
   std::size_t limit = static_cast<std::size_t>(page.max_results.value_or(kDefaultPageSize));
   next_token.reset();
   if (offset >= all.size()) return {};
   std::vector<T> out;
-  for (std::size_t i = offset; i < all.size() && out.size() < limit; ++i) out.push_back(std::move(all[i]));
+  for (std::size_t i = offset; i < all.size() && out.size() < limit; ++i)
+    out.push_back(std::move(all[i]));
   if (offset + out.size() < all.size()) next_token = encode_page_token(offset + out.size());
   return out;
 }

@@ -209,8 +209,8 @@ std::vector<LayerAvailability> Registry::check_layers(const std::string& reposit
   if (!renew.empty()) {
     sql::Transaction tx(*db_);
     for (const auto& digest : renew) {
-      sql::Statement touch(*db_,
-                           "UPDATE repository_blobs SET added_at = ? WHERE repo_id = ? AND digest = ?");
+      sql::Statement touch(
+          *db_, "UPDATE repository_blobs SET added_at = ? WHERE repo_id = ? AND digest = ?");
       touch.bind(1, to_ms(clock_())).bind(2, repo.id).bind(3, digest).run();
     }
     tx.commit();

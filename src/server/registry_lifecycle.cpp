@@ -26,7 +26,8 @@ std::vector<std::string> split_tags(const std::string& text) {
 
 }  // namespace
 
-std::vector<PreviewResult> Registry::evaluate(std::int64_t repo_id, const std::string& policy_text) {
+std::vector<PreviewResult> Registry::evaluate(std::int64_t repo_id,
+                                              const std::string& policy_text) {
   LifecyclePolicy policy = parse_lifecycle_policy(policy_text);
   std::vector<ImageInfo> images = load_images(repo_id);
   std::vector<LifecycleImage> view;
@@ -60,15 +61,18 @@ LifecyclePreview Registry::start_lifecycle_preview(const std::string& repository
     throw api::LifecyclePolicyPreviewInProgressException(
         "Previous lifecycle policy preview request has not been completed");
   }
-  std::vector<PreviewResult> results = evaluate(repo.id, text);  // throws InputError on a bad policy
+  std::vector<PreviewResult> results =
+      evaluate(repo.id, text);  // throws InputError on a bad policy
   sql::Statement clear(*db_, "DELETE FROM lifecycle_previews WHERE repo_id = ?");
   clear.bind(1, repo.id).run();
-  sql::Statement ins(*db_, "INSERT INTO lifecycle_previews(repo_id, status, policy) VALUES(?, 'IN_PROGRESS', ?)");
+  sql::Statement ins(
+      *db_, "INSERT INTO lifecycle_previews(repo_id, status, policy) VALUES(?, 'IN_PROGRESS', ?)");
   ins.bind(1, repo.id).bind(2, text).run();
   for (std::size_t i = 0; i < results.size(); ++i) {
-    sql::Statement r(*db_,
-                     "INSERT INTO lifecycle_preview_results(repo_id, position, digest, tags, pushed_at, "
-                     "rule_priority) VALUES(?,?,?,?,?,?)");
+    sql::Statement r(
+        *db_,
+        "INSERT INTO lifecycle_preview_results(repo_id, position, digest, tags, pushed_at, "
+        "rule_priority) VALUES(?,?,?,?,?,?)");
     r.bind(1, repo.id).bind(2, static_cast<std::int64_t>(i)).bind(3, results[i].digest);
     r.bind(4, join_tags(results[i].tags)).bind(5, to_ms(results[i].pushed_at));
     r.bind(6, results[i].rule_priority).run();
@@ -98,7 +102,8 @@ LifecyclePreview Registry::lifecycle_preview(const std::string& repository) {
                    "WHERE repo_id = ? ORDER BY position");
   r.bind(1, repo.id);
   while (r.step()) {
-    preview.results.push_back({r.text(0), split_tags(r.text(1)), from_ms(r.integer(2)), r.integer(3)});
+    preview.results.push_back(
+        {r.text(0), split_tags(r.text(1)), from_ms(r.integer(2)), r.integer(3)});
   }
   tx.commit();
   return preview;
@@ -109,7 +114,8 @@ std::size_t Registry::apply_lifecycle_policies() {
   sql::Transaction tx(*db_);
   std::vector<std::pair<std::int64_t, std::string>> policies;
   {
-    sql::Statement s(*db_, "SELECT id, lifecycle_policy FROM repositories WHERE lifecycle_policy IS NOT NULL");
+    sql::Statement s(
+        *db_, "SELECT id, lifecycle_policy FROM repositories WHERE lifecycle_policy IS NOT NULL");
     while (s.step()) policies.emplace_back(s.integer(0), s.text(1));
   }
   std::size_t expired = 0;
@@ -122,7 +128,8 @@ std::size_t Registry::apply_lifecycle_policies() {
     }
     for (const auto& r : results) {
       // An image an index still references stays, as BatchDeleteImage would refuse it.
-      sql::Statement parent(*db_, "SELECT 1 FROM image_children WHERE repo_id = ? AND child_digest = ? LIMIT 1");
+      sql::Statement parent(
+          *db_, "SELECT 1 FROM image_children WHERE repo_id = ? AND child_digest = ? LIMIT 1");
       parent.bind(1, repo_id).bind(2, r.digest);
       if (parent.step()) continue;
       delete_image_row(repo_id, r.digest);

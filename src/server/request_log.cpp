@@ -23,7 +23,8 @@ void Log::write(LogLevel level, std::string_view line) const {
   static constexpr const char* kNames[] = {"ERROR", "WARN", "INFO", "DEBUG"};
   auto now = std::chrono::system_clock::now();
   std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm utc{};
   gmtime_r(&seconds, &utc);
   char stamp[40];

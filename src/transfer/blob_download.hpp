@@ -31,7 +31,8 @@ inline constexpr std::int64_t kWriteBytes = 1 << 20;
 // One blob being downloaded; shared by the threads fetching its ranges.
 class BlobFetch {
  public:
-  BlobFetch(RegistrySession& session, Descriptor descriptor, RangeWriter write, TransferContext& reporter)
+  BlobFetch(RegistrySession& session, Descriptor descriptor, RangeWriter write,
+            TransferContext& reporter)
       : session_(session),
         d_(std::move(descriptor)),
         url_(session, d_.digest),

@@ -26,9 +26,9 @@
 #include <vector>
 
 #include "cache/in_order_hasher.hpp"
+#include "core/file.hpp"
 #include "ecr/cache.hpp"
 #include "ecr/image.hpp"
-#include "core/file.hpp"
 #include "oci/file_io.hpp"
 #include "transfer/blob_download.hpp"
 #include "transfer/registry_session.hpp"
@@ -85,8 +85,8 @@ class BlobLanding {
   // do not match again whole, at most kMaxIntegrityRefetches times. Returns
   // the bytes received. Throws IntegrityError naming the digest when a blob
   // still does not match, and what the downloads throw.
-  std::int64_t download_all(std::vector<std::unique_ptr<Download>>& blobs,
-                            TransferContext& context, const DownloadTuning& tuning);
+  std::int64_t download_all(std::vector<std::unique_ptr<Download>>& blobs, TransferContext& context,
+                            const DownloadTuning& tuning);
 
   // The file holding a downloaded blob, or a cached one (nullopt when the
   // cache no longer has it).

@@ -60,8 +60,8 @@ void EcrImageSink::write_blob(BlobReader& in) {
 
 void EcrImageSink::copy_blob(ImageSource& source, const Descriptor& descriptor,
                              TransferContext& context) {
-  const UploadStats stats = upload_blob(*session_, descriptor, transfer::copy_blob(source, descriptor),
-                                        pool_, part_size_, context);
+  const UploadStats stats = upload_blob(
+      *session_, descriptor, transfer::copy_blob(source, descriptor), pool_, part_size_, context);
   context.add_sent(stats.bytes_sent);
 }
 

@@ -18,9 +18,9 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <map>
-#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>

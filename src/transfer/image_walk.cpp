@@ -180,7 +180,8 @@ TransferResult copy_image(ImageSource& source, std::string_view ref, ImageSink& 
       continue;
     }
     // What the sink holds for it: the blob, or the layer compressed.
-    const Descriptor& stored = compression.contains(d.digest) ? *compression.compressed(d.digest) : d;
+    const Descriptor& stored =
+        compression.contains(d.digest) ? *compression.compressed(d.digest) : d;
     if (held.contains(stored.digest)) {
       outcomes[i] = BlobResult{stored.digest, stored.size, BlobAction::kExists};
       result.bytes_skipped += stored.size;
@@ -208,13 +209,13 @@ TransferResult copy_image(ImageSource& source, std::string_view ref, ImageSink& 
     if (outcome->action == BlobAction::kCached) result.bytes_skipped += outcome->size;
     result.blobs.push_back(std::move(*outcome));
   }
-  result.bytes_moved = traits.written_as == BlobAction::kUploaded ? context.sent() : context.received();
+  result.bytes_moved =
+      traits.written_as == BlobAction::kUploaded ? context.sent() : context.received();
 
   context.throw_if_cancelled();
   // Manifests are rewritten from the digests computed on the way, children
   // first, so an index names its children as written.
-  const std::vector<std::string> root_names =
-      names ? *names : names_of(source, plan.root().digest);
+  const std::vector<std::string> root_names = names ? *names : names_of(source, plan.root().digest);
   std::map<Digest, ParsedManifest> rewritten;
   for (const auto& m : plan.manifests) {
     ParsedManifest out =

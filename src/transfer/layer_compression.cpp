@@ -109,9 +109,9 @@ void LayerCompression::written(const Digest& layer, const Descriptor& compressed
   l.compressed = compressed;
   if (!l.key) return;
   try {
-    index_->record(*l.key, IndexedDigest{.digest = compressed.digest,
-                                         .size = compressed.size,
-                                         .extra = layer.str()});
+    index_->record(
+        *l.key,
+        IndexedDigest{.digest = compressed.digest, .size = compressed.size, .extra = layer.str()});
   } catch (const InputError&) {
     // Best effort, as above: the next push compresses again.
   }

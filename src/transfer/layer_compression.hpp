@@ -47,8 +47,7 @@ class LayerCompression {
 
   // `layer` of `source` compressed as a sink writes it, reporting the
   // uncompressed bytes read as `layer`'s progress.
-  StreamedBlob stream(ImageSource& source, const Descriptor& layer,
-                      TransferContext& context) const;
+  StreamedBlob stream(ImageSource& source, const Descriptor& layer, TransferContext& context) const;
   // Remembers the blob written for `layer` (in the index too, when there is
   // one: best effort, a cache that cannot be written does not fail a
   // transfer). Safe to call for different layers from several threads.

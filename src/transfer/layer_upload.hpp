@@ -18,8 +18,8 @@
 #include <string_view>
 
 #include "ecr/image.hpp"
-#include "transfer/part_buffer_pool.hpp"
 #include "ecr/progress.hpp"
+#include "transfer/part_buffer_pool.hpp"
 #include "transfer/registry_session.hpp"
 
 namespace ecr::transfer {

@@ -104,8 +104,9 @@ TransferResult copy(const ImageLocation& from, const ImageLocation& to, const Cl
     auto source = open_source(from, config, options);
     auto sink = open_sink(to, config, options);
     TransferContext context(options.jobs, options.progress, options.cancel);
-    TransferResult r = transfer::copy_image(*source, from.kind == LocationKind::kEcr ? "" : from.ref,
-                                            *sink, names_at(to, options), options, context);
+    TransferResult r =
+        transfer::copy_image(*source, from.kind == LocationKind::kEcr ? "" : from.ref, *sink,
+                             names_at(to, options), options, context);
     context.throw_if_cancelled();
     sink->commit();
     return r;
@@ -116,9 +117,9 @@ TransferResult copy(ImageSource& source, std::string_view ref, ImageSink& sink,
                     const TransferOptions& options) {
   return cancellable(options, [&] {
     TransferContext context(options.jobs, options.progress, options.cancel);
-    return transfer::copy_image(
-        source, ref, sink,
-        options.tags.empty() ? std::nullopt : std::optional(options.tags), options, context);
+    return transfer::copy_image(source, ref, sink,
+                                options.tags.empty() ? std::nullopt : std::optional(options.tags),
+                                options, context);
   });
 }
 
@@ -137,8 +138,9 @@ PushResult push(std::string_view source_location, const ImageReference& dest,
   return copy(ImageLocation::parse(source_location), registry(dest), config, options);
 }
 
-PullResult pull(const ImageReference& source, ImageSink& sink, const std::vector<std::string>& names,
-                const ClientConfig& config, const TransferOptions& options) {
+PullResult pull(const ImageReference& source, ImageSink& sink,
+                const std::vector<std::string>& names, const ClientConfig& config,
+                const TransferOptions& options) {
   const TransferOptions o = pull_options(options);
   return cancellable(o, [&] {
     auto from = open_source(registry(source), config, o);
@@ -152,8 +154,7 @@ PullResult pull(const ImageReference& source, ImageSink& sink, const std::vector
 
 PullResult pull(const ImageReference& source, std::string_view dest_location,
                 const ClientConfig& config, const TransferOptions& options) {
-  return copy(registry(source), ImageLocation::parse(dest_location), config,
-              pull_options(options));
+  return copy(registry(source), ImageLocation::parse(dest_location), config, pull_options(options));
 }
 
 PushResult copy(const ImageReference& source, const ImageReference& dest,
@@ -189,8 +190,9 @@ PullResult pull_image(RegistrySession& session, const ImageReference& source, Im
                       const DownloadTuning& tuning) {
   const TransferOptions o = pull_options(options);
   o.validate();
-  EcrImageSource from(borrowed(session), default_ref(source),
-                      EcrSourceOptions{.cache_dir = o.cache_dir, .cancel = o.cancel, .tuning = tuning});
+  EcrImageSource from(
+      borrowed(session), default_ref(source),
+      EcrSourceOptions{.cache_dir = o.cache_dir, .cancel = o.cancel, .tuning = tuning});
   TransferContext context(o.jobs, o.progress, o.cancel);
   PullResult r = copy_image(from, "", sink, names, o, context);
   context.throw_if_cancelled();

@@ -72,7 +72,9 @@ class ScriptedTransport final : public http::Transport {
 
 class ClientTest : public ::testing::Test {
  protected:
-  ClientTest() : transport_(std::make_shared<ScriptedTransport>()), client_(api::ClientFactory::over(config(), transport_)) {}
+  ClientTest()
+      : transport_(std::make_shared<ScriptedTransport>()),
+        client_(api::ClientFactory::over(config(), transport_)) {}
 
   static ClientConfig config() {
     ClientConfig c;
@@ -88,9 +90,10 @@ class ClientTest : public ::testing::Test {
 };
 
 TEST_F(ClientTest, CreateRepositorySendsExactBodyAndTarget) {
-  transport_->answer(200, R"({"repository":{"repositoryName":"team/app",)"
-                          R"("repositoryUri":"123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app",)"
-                          R"("createdAt":1700000000.5,"imageTagMutability":"MUTABLE"}})");
+  transport_->answer(200,
+                     R"({"repository":{"repositoryName":"team/app",)"
+                     R"("repositoryUri":"123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app",)"
+                     R"("createdAt":1700000000.5,"imageTagMutability":"MUTABLE"}})");
   api::CreateRepositoryRequest request;
   request.repositoryName = "team/app";
   request.tags = std::vector<api::Tag>{{"team", "build"}};
@@ -100,10 +103,12 @@ TEST_F(ClientTest, CreateRepositorySendsExactBodyAndTarget) {
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].method, "POST");
   EXPECT_EQ(sent[0].url, "http://127.0.0.1:5000/");
-  EXPECT_EQ(sent[0].header("X-Amz-Target"), "AmazonEC2ContainerRegistry_V20150921.CreateRepository");
+  EXPECT_EQ(sent[0].header("X-Amz-Target"),
+            "AmazonEC2ContainerRegistry_V20150921.CreateRepository");
   EXPECT_EQ(sent[0].header("Content-Type"), "application/x-amz-json-1.1");
   EXPECT_NE(sent[0].header("Authorization").find("/us-east-1/ecr/aws4_request"), std::string::npos);
-  EXPECT_EQ(sent[0].body, R"({"repositoryName":"team/app","tags":[{"Key":"team","Value":"build"}]})");
+  EXPECT_EQ(sent[0].body,
+            R"({"repositoryName":"team/app","tags":[{"Key":"team","Value":"build"}]})");
 
   ASSERT_TRUE(response.repository.has_value());
   EXPECT_EQ(response.repository->repositoryName, "team/app");
@@ -113,9 +118,10 @@ TEST_F(ClientTest, CreateRepositorySendsExactBodyAndTarget) {
 }
 
 TEST_F(ClientTest, EmptyInputSendsEmptyObject) {
-  transport_->answer(200, R"({"authorizationData":[{"authorizationToken":"QVdTOnB3",)"
-                          R"("proxyEndpoint":"https://123456789012.dkr.ecr.us-east-1.amazonaws.com",)"
-                          R"("expiresAt":1700043200}]})");
+  transport_->answer(200,
+                     R"({"authorizationData":[{"authorizationToken":"QVdTOnB3",)"
+                     R"("proxyEndpoint":"https://123456789012.dkr.ecr.us-east-1.amazonaws.com",)"
+                     R"("expiresAt":1700043200}]})");
   const auto response = client_.get_authorization_token();
   const auto sent = transport_->sent();
   ASSERT_EQ(sent.size(), 1u);
@@ -213,7 +219,8 @@ TEST_F(ClientTest, AllConcatenatesTheResultKeyOfEveryPage) {
 }
 
 TEST_F(ClientTest, AllOfScanFindingsCollectsNestedFindings) {
-  transport_->answer(200, R"({"imageScanFindings":{"findings":[{"name":"CVE-1"}]},"nextToken":"t"})");
+  transport_->answer(200,
+                     R"({"imageScanFindings":{"findings":[{"name":"CVE-1"}]},"nextToken":"t"})");
   transport_->answer(200, R"({"imageScanFindings":{"findings":[{"name":"CVE-2"}]}})");
   api::DescribeImageScanFindingsRequest request;
   request.repositoryName = "app";

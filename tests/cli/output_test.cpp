@@ -16,12 +16,13 @@ const api::model::OperationInfo& op(std::string_view name) {
 }
 
 TEST(ResponseOutput, DropsUnmodeledAndNullMembersAndKeepsReceivedOrder) {
-  const JsonValue response = parse_response(
-      R"({"repository":{"repositoryUri":"u","extra":1,"createdAt":1795463572.183,)"
-      R"("registryId":null,"repositoryName":"app"},"unknown":"x"})",
-      op("CreateRepository"));
-  EXPECT_EQ(to_compact_json(response),
-            R"({"repository":{"repositoryUri":"u","createdAt":1795463572.183,"repositoryName":"app"}})");
+  const JsonValue response =
+      parse_response(R"({"repository":{"repositoryUri":"u","extra":1,"createdAt":1795463572.183,)"
+                     R"("registryId":null,"repositoryName":"app"},"unknown":"x"})",
+                     op("CreateRepository"));
+  EXPECT_EQ(
+      to_compact_json(response),
+      R"({"repository":{"repositoryUri":"u","createdAt":1795463572.183,"repositoryName":"app"}})");
 }
 
 TEST(ResponseOutput, PrintsPythonIndentFourJson) {
@@ -76,8 +77,8 @@ Failure failure_of(const std::function<void()>& thrower, std::string_view operat
 }
 
 TEST(ExitStatus, UsageErrorsAre252) {
-  const Failure f = failure_of([] { throw UsageError("the following arguments are required: --x"); },
-                               "CreateRepository");
+  const Failure f = failure_of(
+      [] { throw UsageError("the following arguments are required: --x"); }, "CreateRepository");
   EXPECT_EQ(f.status, 252);
   EXPECT_EQ(f.message, "ecr: error: the following arguments are required: --x\n");
 }
@@ -98,7 +99,8 @@ TEST(ExitStatus, ServiceErrorsAre254AndReadAsTheAwsCli) {
   EXPECT_EQ(f.message,
             "\nAn error occurred (RepositoryNotFoundException) when calling the "
             "DescribeRepositories operation: The repository with name 'x' does not exist\n");
-  EXPECT_EQ(failure_of([] { throw ServiceError("Unmodeled", "m", 500); }, "ListImages").status, 254);
+  EXPECT_EQ(failure_of([] { throw ServiceError("Unmodeled", "m", 500); }, "ListImages").status,
+            254);
 }
 
 TEST(ExitStatus, ServiceErrorOutsideOneOperationNamesOnlyTheError) {
@@ -114,8 +116,8 @@ TEST(ExitStatus, InterruptedTransferIs130) {
 }
 
 TEST(ExitStatus, TransportInputAndIntegrityErrorsAre255) {
-  const Failure transport =
-      failure_of([] { throw TransportError("Could not connect to the endpoint URL"); }, "ListImages");
+  const Failure transport = failure_of(
+      [] { throw TransportError("Could not connect to the endpoint URL"); }, "ListImages");
   EXPECT_EQ(transport.status, 255);
   EXPECT_EQ(transport.message, "\nCould not connect to the endpoint URL\n");
   EXPECT_EQ(failure_of([] { throw InputError("no region"); }, "ListImages").status, 255);

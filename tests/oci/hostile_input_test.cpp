@@ -65,8 +65,7 @@ TEST(HostileArchive, RefusesPathTraversal) {
 TEST(HostileArchive, RefusesAbsolutePaths) {
   REQUIRE_PYTHON();
   ScratchDir dir;
-  EXPECT_THAT(open_error(make_tar(dir, "t.tar", "file /etc/evil x\n")),
-              HasSubstr("is absolute"));
+  EXPECT_THAT(open_error(make_tar(dir, "t.tar", "file /etc/evil x\n")), HasSubstr("is absolute"));
 }
 
 TEST(HostileArchive, RefusesSymlinkLeavingArchive) {
@@ -97,18 +96,24 @@ TEST(HostileArchive, RefusesDuplicateEntriesWithDifferentContent) {
 TEST(HostileArchive, RefusesNonRegularEntries) {
   REQUIRE_PYTHON();
   ScratchDir dir;
-  EXPECT_THAT(open_error(make_tar(dir, "t.tar", "fifo blobs/sha256/p\n")),
-              HasSubstr("archive entry \"blobs/sha256/p\" is not a regular file, directory or link"));
+  EXPECT_THAT(
+      open_error(make_tar(dir, "t.tar", "fifo blobs/sha256/p\n")),
+      HasSubstr("archive entry \"blobs/sha256/p\" is not a regular file, directory or link"));
 }
 
 TEST(HostileArchive, RefusesInvalidJsonAndWrongMediaType) {
   REQUIRE_PYTHON();
   ScratchDir dir;
   const std::string layout = "file oci-layout {\"imageLayoutVersion\":\"1.0.0\"}\n";
-  EXPECT_THAT(open_error(make_tar(dir, "t.tar", layout + "file index.json {\"schemaVersion\":2,\n")),
-              HasSubstr("index.json: invalid JSON in manifest"));
   EXPECT_THAT(
-      open_error(make_tar(dir, "u.tar", layout + R"(file index.json {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","manifests":[]})" "\n")),
+      open_error(make_tar(dir, "t.tar", layout + "file index.json {\"schemaVersion\":2,\n")),
+      HasSubstr("index.json: invalid JSON in manifest"));
+  EXPECT_THAT(
+      open_error(make_tar(
+          dir, "u.tar",
+          layout +
+              R"(file index.json {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","manifests":[]})"
+              "\n")),
       HasSubstr("manifest media type mismatch"));
 }
 
@@ -122,7 +127,8 @@ TEST(HostileArchive, RefusesTruncatedArchive) {
 
 TEST(HostileArchive, CompressedOuterTarBombIsCapped) {
   ScratchDir dir;
-  run("cd " + dir.path().string() + " && head -c 8000000 /dev/zero > zeros && tar czf bomb.tar.gz zeros");
+  run("cd " + dir.path().string() +
+      " && head -c 8000000 /dev/zero > zeros && tar czf bomb.tar.gz zeros");
   DecompressionLimits limits;
   limits.max_bytes = 1 << 20;
   try {

@@ -17,9 +17,9 @@ namespace ecr {
 namespace {
 
 using test::fixture;
-using test::skopeo_digest;
 using test::run;
 using test::ScratchDir;
+using test::skopeo_digest;
 using ::testing::HasSubstr;
 
 constexpr const char* kHelloManifest =

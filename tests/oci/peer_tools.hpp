@@ -58,6 +58,6 @@ inline std::string skopeo_digest(const std::string& location) {
 
 }  // namespace ecr::test
 
-#define REQUIRE_PEERS()                                               \
+#define REQUIRE_PEERS()                                                      \
   if (!::ecr::test::have_tool("skopeo") || !::ecr::test::have_tool("umoci")) \
   GTEST_SKIP() << "skopeo and umoci are needed (Debian packages skopeo, umoci)"

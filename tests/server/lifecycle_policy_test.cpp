@@ -56,70 +56,99 @@ std::vector<std::string> expire(const std::string& text, const std::vector<Lifec
 }
 
 TEST(LifecyclePolicy, RulePrioritiesMustBeUnique) {
-  auto text = policy({rule(1, R"("tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1)"),
-                      rule(1, R"("tagStatus":"tagged","tagPrefixList":["a"],"countType":"imageCountMoreThan","countNumber":1)")});
+  auto text = policy(
+      {rule(1, R"("tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1)"),
+       rule(
+           1,
+           R"("tagStatus":"tagged","tagPrefixList":["a"],"countType":"imageCountMoreThan","countNumber":1)")});
   EXPECT_EQ(refusal(text), "rulePriority 1 is used more than once");
 }
 
 TEST(LifecyclePolicy, TaggedNeedsPrefixOrPatternList) {
-  auto text = policy({rule(1, R"("tagStatus":"tagged","countType":"imageCountMoreThan","countNumber":1)")});
+  auto text =
+      policy({rule(1, R"("tagStatus":"tagged","countType":"imageCountMoreThan","countNumber":1)")});
   EXPECT_EQ(refusal(text), "rule 1: tagStatus 'tagged' requires tagPrefixList or tagPatternList");
 }
 
 TEST(LifecyclePolicy, UntaggedTakesNoTagLists) {
-  auto text = policy({rule(1, R"("tagStatus":"untagged","tagPrefixList":["a"],"countType":"imageCountMoreThan","countNumber":1)")});
-  EXPECT_EQ(refusal(text), "rule 1: tagPrefixList and tagPatternList are only allowed with tagStatus 'tagged'");
+  auto text = policy({rule(
+      1,
+      R"("tagStatus":"untagged","tagPrefixList":["a"],"countType":"imageCountMoreThan","countNumber":1)")});
+  EXPECT_EQ(refusal(text),
+            "rule 1: tagPrefixList and tagPatternList are only allowed with tagStatus 'tagged'");
 }
 
 TEST(LifecyclePolicy, PatternsHoldAtMostFourWildcards) {
-  auto ok = policy({rule(1, R"("tagStatus":"tagged","tagPatternList":["*a*b*c*"],"countType":"imageCountMoreThan","countNumber":1)")});
-  auto bad = policy({rule(1, R"("tagStatus":"tagged","tagPatternList":["*a*b*c*d*"],"countType":"imageCountMoreThan","countNumber":1)")});
+  auto ok = policy({rule(
+      1,
+      R"("tagStatus":"tagged","tagPatternList":["*a*b*c*"],"countType":"imageCountMoreThan","countNumber":1)")});
+  auto bad = policy({rule(
+      1,
+      R"("tagStatus":"tagged","tagPatternList":["*a*b*c*d*"],"countType":"imageCountMoreThan","countNumber":1)")});
   EXPECT_EQ(refusal(ok), "accepted");
   EXPECT_EQ(refusal(bad), "rule 1: tagPatternList entry '*a*b*c*d*' has more than 4 wildcards");
 }
 
 TEST(LifecyclePolicy, AnyRuleMustHaveTheHighestPriorityNumber) {
-  auto text = policy({rule(1, R"("tagStatus":"any","countType":"imageCountMoreThan","countNumber":1)"),
-                      rule(2, R"("tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1)")});
+  auto text = policy(
+      {rule(1, R"("tagStatus":"any","countType":"imageCountMoreThan","countNumber":1)"),
+       rule(2, R"("tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1)")});
   EXPECT_EQ(refusal(text), "a rule with tagStatus 'any' must have the highest rulePriority");
 }
 
 TEST(LifecyclePolicy, SinceImagePushedNeedsDays) {
-  auto none = policy({rule(1, R"("tagStatus":"untagged","countType":"sinceImagePushed","countNumber":1)")});
-  auto hours_unit = policy({rule(1, R"("tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"hours","countNumber":1)")});
+  auto none =
+      policy({rule(1, R"("tagStatus":"untagged","countType":"sinceImagePushed","countNumber":1)")});
+  auto hours_unit = policy({rule(
+      1,
+      R"("tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"hours","countNumber":1)")});
   EXPECT_EQ(refusal(none), "rule 1: countType 'sinceImagePushed' requires countUnit 'days'");
   EXPECT_EQ(refusal(hours_unit), "rule 1: countType 'sinceImagePushed' requires countUnit 'days'");
 }
 
 TEST(LifecyclePolicy, ImageCountMoreThanTakesNoUnit) {
-  auto text = policy({rule(1, R"("tagStatus":"untagged","countType":"imageCountMoreThan","countUnit":"days","countNumber":1)")});
+  auto text = policy({rule(
+      1,
+      R"("tagStatus":"untagged","countType":"imageCountMoreThan","countUnit":"days","countNumber":1)")});
   EXPECT_EQ(refusal(text), "rule 1: countUnit is not allowed with countType 'imageCountMoreThan'");
 }
 
 TEST(LifecyclePolicy, UnknownCountTypeAndActionAreRefused) {
-  EXPECT_EQ(refusal(policy({rule(1, R"("tagStatus":"untagged","countType":"bytes","countNumber":1)")})),
-            "rule 1: countType must be imageCountMoreThan or sinceImagePushed, not 'bytes'");
-  EXPECT_EQ(refusal(R"({"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"archive"}}]})"),
-            "rule 1: action.type must be 'expire'");
+  EXPECT_EQ(
+      refusal(policy({rule(1, R"("tagStatus":"untagged","countType":"bytes","countNumber":1)")})),
+      "rule 1: countType must be imageCountMoreThan or sinceImagePushed, not 'bytes'");
+  EXPECT_EQ(
+      refusal(
+          R"({"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"archive"}}]})"),
+      "rule 1: action.type must be 'expire'");
   EXPECT_EQ(refusal(R"({"rules":[]})"), "'rules' must hold at least one rule");
   EXPECT_EQ(refusal("{not json"), refusal("{not json"));  // InputError, not a crash
 }
 
 TEST(LifecyclePolicy, ImageCountMoreThanKeepsTheNewest) {
-  auto text = policy({rule(1, R"("tagStatus":"any","countType":"imageCountMoreThan","countNumber":2)")});
-  EXPECT_EQ(expire(text, images({{"a"}, {}, {"b"}, {"c"}})), (std::vector<std::string>{"0@1", "1@1"}));
+  auto text =
+      policy({rule(1, R"("tagStatus":"any","countType":"imageCountMoreThan","countNumber":2)")});
+  EXPECT_EQ(expire(text, images({{"a"}, {}, {"b"}, {"c"}})),
+            (std::vector<std::string>{"0@1", "1@1"}));
 }
 
 TEST(LifecyclePolicy, SinceImagePushedCountsDays) {
-  auto text = policy({rule(1, R"("tagStatus":"any","countType":"sinceImagePushed","countUnit":"days","countNumber":2)")});
+  auto text = policy({rule(
+      1,
+      R"("tagStatus":"any","countType":"sinceImagePushed","countUnit":"days","countNumber":2)")});
   // Pushed 4, 3, 2 and 1 days ago: only those strictly older than 2 days go.
-  EXPECT_EQ(expire(text, images({{"a"}, {"b"}, {"c"}, {"d"}})), (std::vector<std::string>{"0@1", "1@1"}));
+  EXPECT_EQ(expire(text, images({{"a"}, {"b"}, {"c"}, {"d"}})),
+            (std::vector<std::string>{"0@1", "1@1"}));
 }
 
 TEST(LifecyclePolicy, TagPrefixListNeedsEveryPrefixMatched) {
-  auto text = policy({rule(1, R"("tagStatus":"tagged","tagPrefixList":["prod","v1"],"countType":"imageCountMoreThan","countNumber":0)")});
+  auto text = policy({rule(
+      1,
+      R"("tagStatus":"tagged","tagPrefixList":["prod","v1"],"countType":"imageCountMoreThan","countNumber":0)")});
   // countNumber 0 is refused, so keep 1 of the matching images.
-  auto one = policy({rule(1, R"("tagStatus":"tagged","tagPrefixList":["prod","v1"],"countType":"imageCountMoreThan","countNumber":1)")});
+  auto one = policy({rule(
+      1,
+      R"("tagStatus":"tagged","tagPrefixList":["prod","v1"],"countType":"imageCountMoreThan","countNumber":1)")});
   EXPECT_EQ(refusal(text), "rule 1: countNumber must be at least 1");
   EXPECT_EQ(expire(one, images({{"prod-a", "v1.0"}, {"prod-b"}, {"prod-c", "v1.1"}})),
             (std::vector<std::string>{"0@1"}));
@@ -132,28 +161,37 @@ TEST(LifecyclePolicy, TagPatternListMatchesWildcards) {
   EXPECT_FALSE(tag_matches_pattern("production", "prod*x"));
   EXPECT_FALSE(tag_matches_pattern("xprod", "prod*"));
   EXPECT_TRUE(tag_matches_pattern("a-b-c", "*-*-*"));
-  auto text = policy({rule(1, R"("tagStatus":"tagged","tagPatternList":["*-rc*"],"countType":"imageCountMoreThan","countNumber":1)")});
+  auto text = policy({rule(
+      1,
+      R"("tagStatus":"tagged","tagPatternList":["*-rc*"],"countType":"imageCountMoreThan","countNumber":1)")});
   EXPECT_EQ(expire(text, images({{"v1-rc1"}, {"v1"}, {"v2-rc2"}, {"v2-rc3"}})),
             (std::vector<std::string>{"0@1", "2@1"}));
 }
 
 TEST(LifecyclePolicy, UntaggedSelectsOnlyImagesWithoutTags) {
-  auto text = policy({rule(1, R"("tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1)")});
+  auto text = policy(
+      {rule(1, R"("tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1)")});
   EXPECT_EQ(expire(text, images({{}, {"a"}, {}, {}})), (std::vector<std::string>{"0@1", "2@1"}));
 }
 
 TEST(LifecyclePolicy, AnImageIsExpiredByAtMostOneRuleInPriorityOrder) {
   // Rule 1 selects prod images (keeps 1); rule 2 (any, keep 1) may not expire
   // a prod image even though it counts them.
-  auto text = policy({rule(1, R"("tagStatus":"tagged","tagPrefixList":["prod"],"countType":"imageCountMoreThan","countNumber":1)"),
-                      rule(2, R"("tagStatus":"any","countType":"imageCountMoreThan","countNumber":1)")});
+  auto text = policy(
+      {rule(
+           1,
+           R"("tagStatus":"tagged","tagPrefixList":["prod"],"countType":"imageCountMoreThan","countNumber":1)"),
+       rule(2, R"("tagStatus":"any","countType":"imageCountMoreThan","countNumber":1)")});
   EXPECT_EQ(expire(text, images({{"prod1"}, {"dev1"}, {"prod2"}, {"dev2"}})),
             (std::vector<std::string>{"0@1", "1@2"}));
 }
 
 TEST(LifecyclePolicy, ExpirationsComeOldestFirst) {
-  auto text = policy({rule(2, R"("tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1)"),
-                      rule(1, R"("tagStatus":"tagged","tagPrefixList":["x"],"countType":"imageCountMoreThan","countNumber":1)")});
+  auto text = policy(
+      {rule(2, R"("tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1)"),
+       rule(
+           1,
+           R"("tagStatus":"tagged","tagPrefixList":["x"],"countType":"imageCountMoreThan","countNumber":1)")});
   EXPECT_EQ(expire(text, images({{"x1"}, {}, {"x2"}, {}, {"x3"}, {}})),
             (std::vector<std::string>{"0@1", "1@2", "2@1", "3@2"}));
 }
@@ -172,30 +210,40 @@ TEST_P(MixedPolicies, ExpireTheExpectedImages) {
   EXPECT_EQ(expire(policy(c.rules), images(c.tags)), c.expected) << c.name;
 }
 
-const char* kUntaggedKeep1 = R"("tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1)";
-const char* kProdKeep2 = R"("tagStatus":"tagged","tagPrefixList":["prod"],"countType":"imageCountMoreThan","countNumber":2)";
-const char* kAnyOlder3Days = R"("tagStatus":"any","countType":"sinceImagePushed","countUnit":"days","countNumber":3)";
-const char* kReleasePattern = R"("tagStatus":"tagged","tagPatternList":["release-*"],"countType":"sinceImagePushed","countUnit":"days","countNumber":5)";
+const char* kUntaggedKeep1 =
+    R"("tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1)";
+const char* kProdKeep2 =
+    R"("tagStatus":"tagged","tagPrefixList":["prod"],"countType":"imageCountMoreThan","countNumber":2)";
+const char* kAnyOlder3Days =
+    R"("tagStatus":"any","countType":"sinceImagePushed","countUnit":"days","countNumber":3)";
+const char* kReleasePattern =
+    R"("tagStatus":"tagged","tagPatternList":["release-*"],"countType":"sinceImagePushed","countUnit":"days","countNumber":5)";
 
 INSTANTIATE_TEST_SUITE_P(
     Table, MixedPolicies,
     ::testing::Values(
-        MixedCase{"untagged then prod", {rule(1, kUntaggedKeep1), rule(2, kProdKeep2)},
+        MixedCase{"untagged then prod",
+                  {rule(1, kUntaggedKeep1), rule(2, kProdKeep2)},
                   {{}, {"prod1"}, {}, {"prod2"}, {"prod3"}, {}},
                   {"0@1", "1@2", "2@1"}},
-        MixedCase{"prod then any by age", {rule(1, kProdKeep2), rule(9, kAnyOlder3Days)},
+        MixedCase{"prod then any by age",
+                  {rule(1, kProdKeep2), rule(9, kAnyOlder3Days)},
                   {{"prod1"}, {"dev"}, {"prod2"}, {}, {"prod3"}},
                   // pushed 5..1 days ago; prod1 goes by rule 1; prod2 is protected
                   // from rule 9 because rule 1 selected it.
                   {"0@1", "1@9"}},
-        MixedCase{"pattern by age and untagged", {rule(3, kReleasePattern), rule(4, kUntaggedKeep1)},
+        MixedCase{"pattern by age and untagged",
+                  {rule(3, kReleasePattern), rule(4, kUntaggedKeep1)},
                   {{"release-1"}, {}, {"release-2"}, {}, {}, {}, {"release-3"}},
                   {"0@3", "1@4", "3@4", "4@4"}},
         MixedCase{"nothing matches", {rule(1, kProdKeep2)}, {{"dev1"}, {"dev2"}, {}}, {}},
-        MixedCase{"image with two matching tags counted once",
-                  {rule(1, R"("tagStatus":"tagged","tagPatternList":["v*"],"countType":"imageCountMoreThan","countNumber":1)")},
-                  {{"v1", "v1.0"}, {"v2", "v2.0"}},
-                  {"0@1"}}));
+        MixedCase{
+            "image with two matching tags counted once",
+            {rule(
+                1,
+                R"("tagStatus":"tagged","tagPatternList":["v*"],"countType":"imageCountMoreThan","countNumber":1)")},
+            {{"v1", "v1.0"}, {"v2", "v2.0"}},
+            {"0@1"}}));
 
 }  // namespace
 }  // namespace ecr::server

@@ -15,9 +15,9 @@ namespace ecr {
 namespace {
 
 using test::fixture;
-using test::skopeo_digest;
 using test::run;
 using test::ScratchDir;
+using test::skopeo_digest;
 using ::testing::HasSubstr;
 
 constexpr const char* kHelloManifest =
@@ -35,7 +35,7 @@ TEST(OciArchive, WhatWeWriteSkopeoReadsWithSameDigest) {
   REQUIRE_PEERS();
   ScratchDir dir;
   TransferResult r = copy_local(ImageLocation::parse(fixture("hello.oci.tar")),
-                            ImageLocation::parse("oci-archive:" + (dir / "out.tar") + ":v2"));
+                                ImageLocation::parse("oci-archive:" + (dir / "out.tar") + ":v2"));
   EXPECT_EQ(r.digest.str(), kHelloManifest);
   EXPECT_EQ(skopeo_digest("oci-archive:" + (dir / "out.tar") + ":v2"), kHelloManifest);
   run("skopeo copy -q oci-archive:" + (dir / "out.tar") + ":v2 oci:" + (dir / "back") + ":v2");
@@ -75,7 +75,7 @@ TEST(RoundTrip, LayoutToArchiveToLayoutKeepsEveryDigest) {
   copy_local(ImageLocation::parse("oci:" + (dir / "a") + ":latest"),
              ImageLocation::parse("oci-archive:" + (dir / "b.tar")));
   TransferResult r = copy_local(ImageLocation::parse("oci-archive:" + (dir / "b.tar")),
-                            ImageLocation::parse("oci:" + (dir / "c")));
+                                ImageLocation::parse("oci:" + (dir / "c")));
   EXPECT_EQ(r.digest.str(), kHelloManifest);
 }
 
@@ -84,7 +84,7 @@ TEST(RoundTrip, DockerToCompressedOciToDockerKeepsDiffIds) {
   TransferOptions two_threads;
   two_threads.compression.threads = 2;
   TransferResult oci = copy_local(ImageLocation::parse(fixture("hello.docker.tar")),
-                              ImageLocation::parse("oci:" + (dir / "o")), two_threads);
+                                  ImageLocation::parse("oci:" + (dir / "o")), two_threads);
   auto source = open_image_source(ImageLocation::parse("oci:" + (dir / "o")));
   ParsedManifest m = source->resolve("");
   EXPECT_EQ(m.digest, oci.digest);
@@ -92,7 +92,7 @@ TEST(RoundTrip, DockerToCompressedOciToDockerKeepsDiffIds) {
   TransferOptions one_thread;
   one_thread.compression.threads = 1;
   TransferResult again = copy_local(ImageLocation::parse(fixture("hello.docker.tar")),
-                                ImageLocation::parse("oci:" + (dir / "o1")), one_thread);
+                                    ImageLocation::parse("oci:" + (dir / "o1")), one_thread);
   EXPECT_EQ(again.digest, oci.digest) << "compression must not depend on the thread count";
   copy_local(ImageLocation::parse("oci:" + (dir / "o")),
              ImageLocation::parse("docker-archive:" + (dir / "d.tar") + ":x:y"));
@@ -114,7 +114,8 @@ TEST(HostileArchive, BlobNotMatchingItsNameIsAnIntegrityErrorAndNothingIsWritten
   ScratchDir dir;
   run("mkdir " + (dir / "src") + " && tar xf " + fixture("hello.oci.tar") + " -C " + (dir / "src"));
   // Same size, different bytes: only the digest check can notice.
-  const std::string config = dir / "src/blobs/sha256/0fdf461982b910da467a36a9360f284ecf0ba15bb9d3a583a135e33d4ba737b3";
+  const std::string config =
+      dir / "src/blobs/sha256/0fdf461982b910da467a36a9360f284ecf0ba15bb9d3a583a135e33d4ba737b3";
   run("chmod u+w " + config + " && sed -i 's/amd64/AMD64/' " + config);
   std::filesystem::create_directory(dir / "out");
   try {
@@ -122,7 +123,10 @@ TEST(HostileArchive, BlobNotMatchingItsNameIsAnIntegrityErrorAndNothingIsWritten
                ImageLocation::parse("oci-archive:" + (dir / "out/x.tar")));
     FAIL() << "copy accepted a corrupted blob";
   } catch (const IntegrityError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("blob sha256:0fdf461982b910da467a36a9360f284ecf0ba15bb9d3a583a135e33d4ba737b3 does not match its content"));
+    EXPECT_THAT(
+        e.what(),
+        HasSubstr("blob sha256:0fdf461982b910da467a36a9360f284ecf0ba15bb9d3a583a135e33d4ba737b3 "
+                  "does not match its content"));
   }
   EXPECT_TRUE(std::filesystem::is_empty(dir / "out"));
 }

@@ -164,9 +164,7 @@ class PushPipelineTest : public ::testing::Test {
     session_ = testing::open_fake_session(registry_);
   }
 
-  PushResult push() {
-    return transfer::push_image(*session_, source_, "", {"v1"}, options_);
-  }
+  PushResult push() { return transfer::push_image(*session_, source_, "", {"v1"}, options_); }
 
   // The manifest digest ecr::copy gives the source's image with its layers
   // gzipped: what pushing through a staging OCI layout produced.
@@ -257,8 +255,8 @@ TEST_F(PushPipelineTest, UncompressedLayersAreReadOnceAndGzippedDuringTheUpload)
 // names the compressed blob the registry now holds.
 TEST_F(PushPipelineTest, CompressedLayerProgressCountsSourceBytesAndNamesThePushedBlob) {
   const std::int64_t size = 3 * (1 << 20) + 12345;
-  const auto layers = source_.add_image(
-      {make_bytes(static_cast<std::size_t>(size), 6, true)}, kTarLayer);
+  const auto layers =
+      source_.add_image({make_bytes(static_cast<std::size_t>(size), 6, true)}, kTarLayer);
   std::vector<ProgressEvent> events;
   options_.progress = [&](const ProgressEvent& e) {
     if (e.digest == layers[0].digest) events.push_back(e);

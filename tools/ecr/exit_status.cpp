@@ -22,7 +22,8 @@ Failure describe_current_exception(std::string_view operation) {
   } catch (const PlatformError& e) {
     std::string choices;
     for (const auto& p : e.offered()) choices += " " + p;
-    return {kExitOtherError, "\n" + std::string(e.what()) + "; choose with --platform:" + choices + "\n"};
+    return {kExitOtherError,
+            "\n" + std::string(e.what()) + "; choose with --platform:" + choices + "\n"};
   } catch (const Cancelled&) {
     return {kExitCancelled, "\ninterrupted\n"};
   } catch (const ServiceError& e) {

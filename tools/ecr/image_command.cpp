@@ -7,8 +7,8 @@
 #include <optional>
 
 #include "ecr/error.hpp"
-#include "ecr/inspect.hpp"
 #include "ecr/image_location.hpp"
+#include "ecr/inspect.hpp"
 #include "ecr/transfer.hpp"
 #include "transfer_cli.hpp"
 
@@ -93,7 +93,7 @@ CLI::App* add_image_command(CLI::App& parent, std::function<ClientConfig()> clie
     const std::string digest = [&] {
       const ProgressFinisher finisher;  // before the digest is printed
       return ecr::copy(ImageLocation::parse(args->source), ImageLocation::parse(args->dest),
-                  client_config(), transfer_options(*args))
+                       client_config(), transfer_options(*args))
           .digest.str();
     }();
     std::cout << digest << "\n";
