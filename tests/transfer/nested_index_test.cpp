@@ -223,5 +223,52 @@ TEST_F(NestedIndexTest, LocalCopyRefusesAnIndexNestedThreeLevelsBeforeWritingAny
   EXPECT_TRUE(fs::is_empty(dir_.path()));
 }
 
+// BUG (found by these tests, not fixed here): with a platform chosen (every
+// pull unless --all-platforms: the host's), plan_image
+// (src/transfer/image_walk.cpp:90-96) narrows an index only through
+// children whose descriptor names a platform (choose_platform, line 28).
+// The inner indexes of an index of indexes name none (the image-spec
+// defines platform for manifests), so the pull fails with PlatformError
+// "index <top> has no manifest for linux/arm64; it offers <inner_a>,
+// <inner_b>" although inner_a holds a linux/arm64 manifest. It should look
+// inside a child index without a platform (as containerd's platform filter
+// keeps such children), up to kMaxIndexLevels, and pick `arm`.
+TEST_F(NestedIndexTest, PullOfOnePlatformLooksInsideTheInnerIndexes) {
+  name_root(image_.top);
+  transfer::push_image(*session_, source_, "", {"v1"}, options_);
+  TransferOptions arm64 = options_;
+  arm64.platform = Platform{.os = "linux", .architecture = "arm64"};
+  RecordingSink sink;
+
+  const PullResult r =
+      transfer::pull_image(*session_, ImageReference::parse("team/app:v1"), sink, {"v1"}, arm64);
+
+  EXPECT_EQ(r.digest, image_.arm.digest);
+  EXPECT_EQ(sink.manifests(), std::vector<Digest>{image_.arm.digest});
+}
+
+// The same BUG: with a platform chosen, an index nested three levels deep
+// is refused with PlatformError ("index <deep> has no manifest for
+// linux/arm64; it offers <top>") instead of the nesting limit every other
+// transfer names.
+TEST_F(NestedIndexTest, CopyOfOnePlatformRefusesThreeLevelsNamingTheNestingLimit) {
+  name_root(add_index(source_, {image_.top}));
+  TransferOptions arm64 = options_;
+  arm64.platform = Platform{.os = "linux", .architecture = "arm64"};
+  RecordingSink sink;
+
+  try {
+    copy(source_, "", sink, arm64);
+    FAIL() << "a three-level index was copied";
+  } catch (const PlatformError& e) {
+    ADD_FAILURE() << "refused for its platform, not its depth: " << e.what();
+  } catch (const InputError& e) {
+    EXPECT_TRUE(
+        std::string(e.what()).ends_with("indexes nested more than 2 levels deep are not supported"))
+        << e.what();
+  }
+  EXPECT_EQ(sink.calls, std::vector<std::string>{});
+}
+
 }  // namespace
 }  // namespace ecr
