@@ -25,14 +25,37 @@ std::string joined(const std::vector<std::string>& items) {
   return s;
 }
 
-const Descriptor& choose_platform(const ParsedManifest& index, const Platform& wanted) {
+[[noreturn]] void throw_too_deep(const ParsedManifest& index, const Descriptor& child) {
+  throw InputError("index " + index.digest.str() + " names index " + child.digest.str() +
+                   ": indexes nested more than " + std::to_string(kMaxIndexLevels) +
+                   " levels deep are not supported");
+}
+
+// The manifest for `wanted` in `index` (at depth `level`, 1 for the root). A
+// child index that names no platform (the inner indexes of an index of
+// indexes) is looked inside, as containerd's platform filter does; one that
+// names a matching platform is narrowed again. `offered` collects what the
+// indexes hold, for the error.
+std::optional<ParsedManifest> find_platform(ImageSource& source, const ParsedManifest& index,
+                                            const Platform& wanted, int level,
+                                            std::vector<std::string>& offered) {
   for (const auto& child : index.manifests) {
-    if (child.platform && child.platform->matches(wanted)) return child;
+    const bool matches = child.platform && child.platform->matches(wanted);
+    const bool nested = !child.platform && is_index_media_type(child.media_type);
+    if (!matches && !nested) {
+      offered.push_back(child.platform ? child.platform->str() : child.digest.str());
+      continue;
+    }
+    if (nested && level >= kMaxIndexLevels) throw_too_deep(index, child);
+    ParsedManifest m = source.fetch_manifest(child);
+    if (!m.is_index()) {
+      if (matches) return m;
+      continue;
+    }
+    if (level >= kMaxIndexLevels) throw_too_deep(index, child);
+    if (auto found = find_platform(source, m, wanted, level + 1, offered)) return found;
   }
-  const auto offered = offered_platforms(index);
-  throw PlatformError("index " + index.digest.str() + " has no manifest for " + wanted.str() +
-                          "; it offers " + joined(offered),
-                      offered);
+  return std::nullopt;
 }
 
 class Planner {
@@ -46,11 +69,7 @@ class Planner {
     if (m.is_index()) {
       for (const auto& child : m.manifests) {
         ParsedManifest c = source_.fetch_manifest(child);
-        if (c.is_index() && level >= kMaxIndexLevels) {
-          throw InputError("index " + m.digest.str() + " names index " + c.digest.str() +
-                           ": indexes nested more than " + std::to_string(kMaxIndexLevels) +
-                           " levels deep are not supported");
-        }
+        if (c.is_index() && level >= kMaxIndexLevels) throw_too_deep(m, child);
         add(std::move(c), level + 1);
       }
     } else {
@@ -85,16 +104,15 @@ std::vector<std::string> names_of(ImageSource& source, const Digest& digest) {
 ImagePlan plan_image(ImageSource& source, std::string_view ref, const ImageSink& sink,
                      const std::optional<Platform>& platform) {
   ParsedManifest root = source.resolve(ref);
-  int level = 1;
-  if (platform) {
-    while (root.is_index()) {
-      if (level > kMaxIndexLevels) {
-        throw InputError("indexes nested more than " + std::to_string(kMaxIndexLevels) +
-                         " levels deep are not supported");
-      }
-      root = source.fetch_manifest(choose_platform(root, *platform));
-      ++level;
+  if (platform && root.is_index()) {
+    std::vector<std::string> offered;
+    auto found = find_platform(source, root, *platform, 1, offered);
+    if (!found) {
+      throw PlatformError("index " + root.digest.str() + " has no manifest for " +
+                              platform->str() + "; it offers " + joined(offered),
+                          offered);
     }
+    root = std::move(*found);
   }
   if (root.is_index() && !sink.traits().accepts_index) {
     const auto offered = offered_platforms(root);
@@ -104,7 +122,7 @@ ImagePlan plan_image(ImageSource& source, std::string_view ref, const ImageSink&
                         offered);
   }
   Planner planner(source);
-  planner.add(std::move(root), level);
+  planner.add(std::move(root), 1);
   return planner.take();
 }
 

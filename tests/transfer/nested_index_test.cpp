@@ -223,16 +223,10 @@ TEST_F(NestedIndexTest, LocalCopyRefusesAnIndexNestedThreeLevelsBeforeWritingAny
   EXPECT_TRUE(fs::is_empty(dir_.path()));
 }
 
-// BUG (found by these tests, not fixed here): with a platform chosen (every
-// pull unless --all-platforms: the host's), plan_image
-// (src/transfer/image_walk.cpp:90-96) narrows an index only through
-// children whose descriptor names a platform (choose_platform, line 28).
-// The inner indexes of an index of indexes name none (the image-spec
-// defines platform for manifests), so the pull fails with PlatformError
-// "index <top> has no manifest for linux/arm64; it offers <inner_a>,
-// <inner_b>" although inner_a holds a linux/arm64 manifest. It should look
-// inside a child index without a platform (as containerd's platform filter
-// keeps such children), up to kMaxIndexLevels, and pick `arm`.
+// With a platform chosen (every pull unless --all-platforms: the host's),
+// an index of indexes is narrowed through its inner indexes, which name no
+// platform of their own (the image-spec defines platform for manifests), as
+// containerd's platform filter keeps such children.
 TEST_F(NestedIndexTest, PullOfOnePlatformLooksInsideTheInnerIndexes) {
   name_root(image_.top);
   transfer::push_image(*session_, source_, "", {"v1"}, options_);
@@ -247,10 +241,8 @@ TEST_F(NestedIndexTest, PullOfOnePlatformLooksInsideTheInnerIndexes) {
   EXPECT_EQ(sink.manifests(), std::vector<Digest>{image_.arm.digest});
 }
 
-// The same BUG: with a platform chosen, an index nested three levels deep
-// is refused with PlatformError ("index <deep> has no manifest for
-// linux/arm64; it offers <top>") instead of the nesting limit every other
-// transfer names.
+// With a platform chosen, an index nested three levels deep is refused for
+// its depth, with the message every other transfer gives, not for its platform.
 TEST_F(NestedIndexTest, CopyOfOnePlatformRefusesThreeLevelsNamingTheNestingLimit) {
   name_root(add_index(source_, {image_.top}));
   TransferOptions arm64 = options_;
