@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/pattern.hpp"
 #include "cache/cache_test_support.hpp"
 #include "ecr/cache.hpp"
 #include "ecr/error.hpp"
@@ -17,15 +18,7 @@ namespace fs = std::filesystem;
 using testing::read_file;
 using testing::ScratchDir;
 
-std::string pattern(std::size_t size, char seed) {
-  std::string s(size, '\0');
-  std::uint32_t x = static_cast<std::uint32_t>(seed);
-  for (auto& c : s) {
-    x = x * 1103515245u + 12345u;
-    c = static_cast<char>(x >> 16);
-  }
-  return s;
-}
+using testing::pattern;
 
 class RangedWriterTest : public ::testing::Test {
  protected:

@@ -25,13 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace e2e;
 
-// fixtures/hello.docker.tar's layer gzipped at the default level, as every
-// path pushes it (push_repush_test.cpp pins the same digest).
-constexpr const char* kHelloDockerGzipDigest =
-    "sha256:7171258d7a12fada6a76c34e62400b231cc588b1978e80268313bce270fc3883";
-constexpr const char* kHelloDiffId =
-    "sha256:fcbe0f98103baa30ca79f04a80992cd94eb33daeee547f66989dcb53c2e2f728";
-
 // What one path wrote: the manifest's digest and its layers' descriptors.
 struct Written {
   std::string manifest;

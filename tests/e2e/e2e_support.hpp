@@ -28,6 +28,14 @@ inline const std::string kDockerArchive =
 // fixtures/README.md: the manifest digest of hello.oci.tar.
 inline const std::string kHelloDigest =
     "sha256:2c08ddd3f6dd05fb9768756e6ba3b1c203e4ad69cff1673318968b122e8458de";
+// hello.docker.tar with its layer gzipped by the deterministic compressor at
+// the default level, as every path (ecr-push, ecr image copy, the library)
+// writes it.
+inline constexpr const char* kHelloDockerGzipDigest =
+    "sha256:7171258d7a12fada6a76c34e62400b231cc588b1978e80268313bce270fc3883";
+// Its layer's diff_id (fixtures/README.md).
+inline constexpr const char* kHelloDiffId =
+    "sha256:fcbe0f98103baa30ca79f04a80992cd94eb33daeee547f66989dcb53c2e2f728";
 inline constexpr auto kToolTimeout = std::chrono::seconds(120);
 
 inline constexpr const char* kOciManifest = "application/vnd.oci.image.manifest.v1+json";

@@ -21,12 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace e2e;
 
-// hello.docker.tar with its layer gzipped by the deterministic compressor
-// (level 1), as `ecr image copy docker-archive:fixtures/hello.docker.tar oci:DIR`
-// writes it: the digest pushes had when they staged the compressed image.
-constexpr const char* kHelloDockerGzipDigest =
-    "sha256:7171258d7a12fada6a76c34e62400b231cc588b1978e80268313bce270fc3883";
-
 class Repush : public ::testing::Test {
  protected:
   ~Repush() override {

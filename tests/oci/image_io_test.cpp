@@ -17,17 +17,14 @@ namespace ecr {
 namespace {
 
 using test::fixture;
+using test::kHelloDiffId;
+using test::kHelloLayer;
+using test::kHelloManifest;
 using test::run;
 using test::ScratchDir;
 using test::skopeo_digest;
 using ::testing::HasSubstr;
 
-constexpr const char* kHelloManifest =
-    "sha256:2c08ddd3f6dd05fb9768756e6ba3b1c203e4ad69cff1673318968b122e8458de";
-constexpr const char* kHelloDiffId =
-    "sha256:fcbe0f98103baa30ca79f04a80992cd94eb33daeee547f66989dcb53c2e2f728";
-constexpr const char* kHelloLayer =
-    "sha256:3b9190f95437c9410ee4985a105c68bf3f622372b78ba9292b05919af2aff1a2";
 
 TEST(OciArchive, ReadsFixtureWithDigestsSkopeoReports) {
   auto source = open_image_source(ImageLocation::parse("oci-archive:" + fixture("hello.oci.tar")));

@@ -46,6 +46,14 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
+// fixtures/README.md: the digests of the hello image.
+inline constexpr const char* kHelloManifest =
+    "sha256:2c08ddd3f6dd05fb9768756e6ba3b1c203e4ad69cff1673318968b122e8458de";
+inline constexpr const char* kHelloDiffId =
+    "sha256:fcbe0f98103baa30ca79f04a80992cd94eb33daeee547f66989dcb53c2e2f728";
+inline constexpr const char* kHelloLayer =
+    "sha256:3b9190f95437c9410ee4985a105c68bf3f622372b78ba9292b05919af2aff1a2";
+
 inline std::string fixture(const std::string& name) {
   return std::string(ECR_SOURCE_DIR) + "/fixtures/" + name;
 }

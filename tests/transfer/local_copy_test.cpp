@@ -15,15 +15,13 @@ namespace ecr {
 namespace {
 
 using test::fixture;
+using test::kHelloDiffId;
+using test::kHelloManifest;
 using test::run;
 using test::ScratchDir;
 using test::skopeo_digest;
 using ::testing::HasSubstr;
 
-constexpr const char* kHelloManifest =
-    "sha256:2c08ddd3f6dd05fb9768756e6ba3b1c203e4ad69cff1673318968b122e8458de";
-constexpr const char* kHelloDiffId =
-    "sha256:fcbe0f98103baa30ca79f04a80992cd94eb33daeee547f66989dcb53c2e2f728";
 
 // A copy between local places needs no client configuration.
 TransferResult copy_local(const ImageLocation& from, const ImageLocation& to,

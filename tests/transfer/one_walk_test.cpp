@@ -4,6 +4,7 @@
 // MemorySource and from an EcrImageSource over the fake registry holding it.
 #include <gtest/gtest.h>
 
+#include "support/pattern.hpp"
 #include "ecr/compression.hpp"
 #include "ecr/transfer.hpp"
 #include "support/string_stream.hpp"
@@ -20,15 +21,7 @@ using testing::FakeRegistry;
 using testing::MemorySource;
 using testing::RecordingSink;
 
-std::string pattern(std::size_t size, char seed) {
-  std::string s(size, '\0');
-  std::uint32_t x = static_cast<std::uint32_t>(seed);
-  for (auto& c : s) {
-    x = x * 1103515245u + 12345u;
-    c = static_cast<char>(x >> 16);
-  }
-  return s;
-}
+using testing::pattern;
 
 std::string config_json(const char* arch, const std::vector<Digest>& diff_ids) {
   std::string ids;
