@@ -25,7 +25,6 @@ using test::ScratchDir;
 using test::skopeo_digest;
 using ::testing::HasSubstr;
 
-
 TEST(OciArchive, ReadsFixtureWithDigestsSkopeoReports) {
   auto source = open_image_source(ImageLocation::parse("oci-archive:" + fixture("hello.oci.tar")));
   ParsedManifest m = source->resolve("latest");

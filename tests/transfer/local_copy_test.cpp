@@ -22,7 +22,6 @@ using test::ScratchDir;
 using test::skopeo_digest;
 using ::testing::HasSubstr;
 
-
 // A copy between local places needs no client configuration.
 TransferResult copy_local(const ImageLocation& from, const ImageLocation& to,
                           const TransferOptions& options = {}) {

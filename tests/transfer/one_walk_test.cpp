@@ -4,9 +4,9 @@
 // MemorySource and from an EcrImageSource over the fake registry holding it.
 #include <gtest/gtest.h>
 
-#include "support/pattern.hpp"
 #include "ecr/compression.hpp"
 #include "ecr/transfer.hpp"
+#include "support/pattern.hpp"
 #include "support/string_stream.hpp"
 #include "transfer/ecr_source.hpp"
 #include "transfer/engine.hpp"
