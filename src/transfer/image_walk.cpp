@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include "transfer/layer_compression.hpp"
 #include "transfer/parallel.hpp"
@@ -108,8 +109,8 @@ ImagePlan plan_image(ImageSource& source, std::string_view ref, const ImageSink&
     std::vector<std::string> offered;
     auto found = find_platform(source, root, *platform, 1, offered);
     if (!found) {
-      throw PlatformError("index " + root.digest.str() + " has no manifest for " +
-                              platform->str() + "; it offers " + joined(offered),
+      throw PlatformError("index " + root.digest.str() + " has no manifest for " + platform->str() +
+                              "; it offers " + joined(offered),
                           offered);
     }
     root = std::move(*found);
@@ -126,126 +127,167 @@ ImagePlan plan_image(ImageSource& source, std::string_view ref, const ImageSink&
   return planner.take();
 }
 
+namespace {
+
+// One run of the walk after planning: what the sink holds, the blobs it
+// lacks, then the manifests. Each step is a member, in the order they run.
+class Walk {
+ public:
+  Walk(ImageSource& source, ImageSink& sink, const ImagePlan& plan, const TransferOptions& options,
+       TransferContext& context)
+      : source_(source),
+        sink_(sink),
+        plan_(plan),
+        traits_(sink.traits()),
+        context_(context),
+        compression_(options.compression, options.cache_dir) {
+    // Uncompressed layers a sink wants compressed are compressed on the way,
+    // unless the digest index already knows what they compress to.
+    if (traits_.wants_compressed_layers && options.compression.algorithm != Compression::kNone) {
+      for (const auto& d : plan_.blobs) {
+        if (is_uncompressed_layer(d.media_type)) compression_.add(source_, d);
+      }
+    }
+  }
+
+  // Asks the sink about every blob whose digest is known before writing (a
+  // layer compressed on the way is named only once it is written), then
+  // checks the configs of the images whose layers will be compressed.
+  void ask_sink() {
+    std::vector<Descriptor> known;
+    for (const auto& d : plan_.blobs) {
+      if (!compression_.contains(d.digest)) {
+        known.push_back(d);
+      } else if (const auto& c = compression_.compressed(d.digest)) {
+        known.push_back(*c);
+      }
+    }
+    for (const auto& d : known) context_.report(d.digest, BlobState::kChecking, 0, d.size);
+    const std::vector<bool> has = sink_.has_blobs(known, context_);
+    for (std::size_t i = 0; i < known.size(); ++i) {
+      if (has[i]) held_.insert(known[i].digest);
+    }
+    for (const auto& m : plan_.manifests) {
+      if (m.is_index()) continue;
+      for (const auto& l : m.layers) {
+        if (must_compress(l.digest)) {
+          check_diff_ids(source_, m, compression_);
+          break;
+        }
+      }
+    }
+  }
+
+  // Writes every blob the sink lacks: on `jobs` threads where the sink takes
+  // concurrent writes, else one at a time in plan order (an archive is
+  // written front to back) once the source has fetched them all.
+  void write_blobs(TransferResult& result) {
+    std::vector<std::optional<BlobResult>> outcomes(plan_.blobs.size());
+    std::vector<std::function<void()>> writes;
+    std::vector<Descriptor> fetched;
+    for (std::size_t i = 0; i < plan_.blobs.size(); ++i) {
+      const Descriptor& d = plan_.blobs[i];
+      if (must_compress(d.digest)) {
+        fetched.push_back(d);
+        writes.push_back([this, &d, &outcome = outcomes[i]] { outcome = write_compressed(d); });
+        continue;
+      }
+      // What the sink holds for it: the blob, or the layer compressed.
+      const Descriptor& stored =
+          compression_.contains(d.digest) ? *compression_.compressed(d.digest) : d;
+      if (held_.contains(stored.digest)) {
+        outcomes[i] = BlobResult{stored.digest, stored.size, BlobAction::kExists};
+        result.bytes_skipped += stored.size;
+        context_.report(stored.digest, BlobState::kExists, stored.size, stored.size);
+        continue;
+      }
+      fetched.push_back(d);
+      writes.push_back([this, &d, &outcome = outcomes[i]] { outcome = write(d); });
+    }
+    if (traits_.concurrent_writes) {
+      run_all(static_cast<std::size_t>(context_.jobs()), writes);
+    } else {
+      source_.fetch_ahead(fetched, sink_, context_);
+      for (const auto& w : writes) w();
+    }
+    for (auto& outcome : outcomes) {
+      if (outcome->action == BlobAction::kCached) result.bytes_skipped += outcome->size;
+      result.blobs.push_back(std::move(*outcome));
+    }
+    result.bytes_moved =
+        traits_.written_as == BlobAction::kUploaded ? context_.sent() : context_.received();
+  }
+
+  // Writes the manifests, rewritten from the digests computed on the way,
+  // children first, so an index names its children as written; the root
+  // under `names`. Returns the root as written.
+  ParsedManifest write_manifests(const std::vector<std::string>& names) {
+    context_.throw_if_cancelled();
+    std::map<Digest, ParsedManifest> rewritten;
+    for (const auto& m : plan_.manifests) {
+      ParsedManifest out =
+          m.is_index() ? LayerCompression::rewrite_index(m, rewritten) : compression_.rewrite(m);
+      const bool root = &m == &plan_.root();
+      sink_.write_manifest(out, root ? names : std::vector<std::string>{}, root);
+      if (root) return out;
+      rewritten.emplace(m.digest, std::move(out));
+    }
+    throw std::logic_error("a plan ends with its root");
+  }
+
+ private:
+  bool must_compress(const Digest& layer) const {
+    if (!compression_.contains(layer)) return false;
+    const auto& c = compression_.compressed(layer);
+    return !c || !held_.contains(c->digest);
+  }
+
+  BlobResult write_compressed(const Descriptor& layer) {
+    context_.throw_if_cancelled();
+    const Descriptor stored =
+        sink_.write_streamed_blob(compression_.stream(source_, layer, context_), context_);
+    // Recorded only now: the sink holds the blob the index names.
+    compression_.written(layer.digest, stored);
+    context_.report(layer.digest, BlobState::kDone, layer.size, layer.size, stored);
+    return BlobResult{stored.digest, stored.size, traits_.written_as};
+  }
+
+  BlobResult write(const Descriptor& blob) {
+    context_.throw_if_cancelled();
+    const BlobAction action = source_.send_blob(blob, sink_, context_);
+    context_.report(blob.digest, BlobState::kDone, blob.size, blob.size);
+    return BlobResult{blob.digest, blob.size, action};
+  }
+
+  ImageSource& source_;
+  ImageSink& sink_;
+  const ImagePlan& plan_;
+  const SinkTraits traits_;
+  TransferContext& context_;
+  LayerCompression compression_;
+  std::set<Digest> held_;
+};
+
+}  // namespace
+
 TransferResult copy_image(ImageSource& source, std::string_view ref, ImageSink& sink,
                           const std::optional<std::vector<std::string>>& names,
                           const TransferOptions& options, TransferContext& context) {
   const auto started = std::chrono::steady_clock::now();
   const ImagePlan plan = plan_image(source, ref, sink, options.platform);
-  const SinkTraits traits = sink.traits();
-
-  // Uncompressed layers a sink wants compressed are compressed on the way,
-  // unless the digest index already knows what they compress to.
-  LayerCompression compression(options.compression, options.cache_dir);
-  if (traits.wants_compressed_layers && options.compression.algorithm != Compression::kNone) {
-    for (const auto& d : plan.blobs) {
-      if (is_uncompressed_layer(d.media_type)) compression.add(source, d);
-    }
-  }
-  // The sink is asked about every blob whose digest is known before writing;
-  // a layer compressed on the way is named only once it is written.
-  std::vector<Descriptor> known;
-  for (const auto& d : plan.blobs) {
-    if (!compression.contains(d.digest)) {
-      known.push_back(d);
-    } else if (const auto& c = compression.compressed(d.digest)) {
-      known.push_back(*c);
-    }
-  }
-  for (const auto& d : known) context.report(d.digest, BlobState::kChecking, 0, d.size);
-  std::set<Digest> held;
-  const std::vector<bool> has = sink.has_blobs(known, context);
-  for (std::size_t i = 0; i < known.size(); ++i) {
-    if (has[i]) held.insert(known[i].digest);
-  }
-  const auto must_compress = [&](const Digest& layer) {
-    if (!compression.contains(layer)) return false;
-    const auto& c = compression.compressed(layer);
-    return !c || !held.contains(c->digest);
-  };
-  for (const auto& m : plan.manifests) {
-    if (m.is_index()) continue;
-    for (const auto& l : m.layers) {
-      if (must_compress(l.digest)) {
-        check_diff_ids(source, m, compression);
-        break;
-      }
-    }
-  }
-
+  Walk walk(source, sink, plan, options, context);
+  walk.ask_sink();
   TransferResult result{.digest = plan.root().digest,
                         .media_type = plan.root().media_type,
                         .blobs = {},
                         .bytes_moved = 0,
                         .bytes_skipped = 0,
                         .seconds = 0};
-  std::vector<std::optional<BlobResult>> outcomes(plan.blobs.size());
-  std::vector<std::function<void()>> writes;
-  std::vector<Descriptor> fetched;  // what the source reads for the sink as it is
-  for (std::size_t i = 0; i < plan.blobs.size(); ++i) {
-    const Descriptor& d = plan.blobs[i];
-    if (must_compress(d.digest)) {
-      fetched.push_back(d);
-      writes.push_back([&, i] {
-        context.throw_if_cancelled();
-        const Descriptor& layer = plan.blobs[i];
-        const Descriptor stored =
-            sink.write_streamed_blob(compression.stream(source, layer, context), context);
-        // Recorded only now: the sink holds the blob the index names.
-        compression.written(layer.digest, stored);
-        outcomes[i] = BlobResult{stored.digest, stored.size, traits.written_as};
-        context.report(layer.digest, BlobState::kDone, layer.size, layer.size, stored);
-      });
-      continue;
-    }
-    // What the sink holds for it: the blob, or the layer compressed.
-    const Descriptor& stored =
-        compression.contains(d.digest) ? *compression.compressed(d.digest) : d;
-    if (held.contains(stored.digest)) {
-      outcomes[i] = BlobResult{stored.digest, stored.size, BlobAction::kExists};
-      result.bytes_skipped += stored.size;
-      context.report(stored.digest, BlobState::kExists, stored.size, stored.size);
-      continue;
-    }
-    fetched.push_back(d);
-    writes.push_back([&, i] {
-      context.throw_if_cancelled();
-      const Descriptor& blob = plan.blobs[i];
-      const BlobAction action = source.send_blob(blob, sink, context);
-      outcomes[i] = BlobResult{blob.digest, blob.size, action};
-      context.report(blob.digest, BlobState::kDone, blob.size, blob.size);
-    });
-  }
-  if (traits.concurrent_writes) {
-    run_all(static_cast<std::size_t>(context.jobs()), writes);
-  } else {
-    // One blob at a time, in plan order (an archive is written front to
-    // back), once the source has fetched them all (in parallel, if it can).
-    source.fetch_ahead(fetched, sink, context);
-    for (const auto& write : writes) write();
-  }
-  for (auto& outcome : outcomes) {
-    if (outcome->action == BlobAction::kCached) result.bytes_skipped += outcome->size;
-    result.blobs.push_back(std::move(*outcome));
-  }
-  result.bytes_moved =
-      traits.written_as == BlobAction::kUploaded ? context.sent() : context.received();
-
-  context.throw_if_cancelled();
-  // Manifests are rewritten from the digests computed on the way, children
-  // first, so an index names its children as written.
-  const std::vector<std::string> root_names = names ? *names : names_of(source, plan.root().digest);
-  std::map<Digest, ParsedManifest> rewritten;
-  for (const auto& m : plan.manifests) {
-    ParsedManifest out =
-        m.is_index() ? LayerCompression::rewrite_index(m, rewritten) : compression.rewrite(m);
-    const bool root = &m == &plan.root();
-    sink.write_manifest(out, root ? root_names : std::vector<std::string>{}, root);
-    if (root) {
-      result.digest = out.digest;
-      result.media_type = out.media_type;
-    }
-    rewritten.emplace(m.digest, std::move(out));
-  }
+  walk.write_blobs(result);
+  const ParsedManifest root =
+      walk.write_manifests(names ? *names : names_of(source, plan.root().digest));
+  result.digest = root.digest;
+  result.media_type = root.media_type;
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;
