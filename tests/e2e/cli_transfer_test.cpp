@@ -83,6 +83,65 @@ TEST_F(CliTransfer, PullOfAMissingTagExits1NamingImageNotFound) {
   EXPECT_FALSE(fs::exists(work_ / "never.tar"));
 }
 
+// An OCI layout holding an index of a linux/amd64 and a linux/arm64 image,
+// named "multi".
+void write_two_platform_layout(const fs::path& layout) {
+  LayoutWriter w(layout);
+  const std::string amd = w.add_image("amd64", random_bytes(3000, 1));
+  const std::string arm = w.add_image("arm64", random_bytes(5000, 2));
+  const std::string index = w.add(
+      "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(kOciIndex) + "\",\"manifests\":[" +
+      descriptor_json(kOciManifest, amd,
+                      ",\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}") +
+      "," +
+      descriptor_json(kOciManifest, arm,
+                      ",\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\"}") +
+      "]}");
+  w.name(kOciIndex, index, "multi");
+}
+
+// The library's PlatformError speaks of TransferOptions::platform; the tools
+// say which --platform values there are.
+TEST_F(CliTransfer, PullOfAPlatformTheIndexLacksExits1ListingTheChoices) {
+  const fs::path layout = work_ / "two-platforms";
+  write_two_platform_layout(layout);
+  ASSERT_EQ(run(kEcrPush, {"--quiet", "--create-repository", "oci:" + layout.string() + ":multi",
+                           "platforms:v1"})
+                .exit_status,
+            0);
+  const testing::ProcessResult r =
+      run(kEcrPull, {"--platform", "linux/s390x", "platforms:v1", (work_ / "never.tar").string()});
+  EXPECT_EQ(r.exit_status, 1) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("has no manifest for linux/s390x; it offers linux/amd64, "
+                               "linux/arm64; choose with --platform: linux/amd64 linux/arm64"),
+            std::string::npos)
+      << r.stderr_text;
+  EXPECT_EQ(r.stderr_text.find("TransferOptions"), std::string::npos) << r.stderr_text;
+  EXPECT_FALSE(fs::exists(work_ / "never.tar"));
+}
+
+TEST_F(CliTransfer, CopyOfAnIndexIntoADockerArchiveAsksForAPlatform) {
+  const fs::path layout = work_ / "two-platforms-local";
+  write_two_platform_layout(layout);
+  const fs::path out = work_ / "never-docker.tar";
+  const testing::ProcessResult r =
+      run(kEcrCli,
+          {"image", "copy", "oci:" + layout.string() + ":multi", "docker-archive:" + out.string()});
+  EXPECT_EQ(r.exit_status, 255) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("the destination holds single-platform images"), std::string::npos)
+      << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("; choose with --platform: linux/amd64 linux/arm64\n"),
+            std::string::npos)
+      << r.stderr_text;
+  EXPECT_FALSE(fs::exists(out));
+
+  const testing::ProcessResult arm =
+      run(kEcrCli, {"image", "copy", "--platform", "linux/arm64",
+                    "oci:" + layout.string() + ":multi", "docker-archive:" + out.string()});
+  EXPECT_EQ(arm.exit_status, 0) << arm.stderr_text;
+  EXPECT_TRUE(fs::exists(out));
+}
+
 TEST_F(CliTransfer, ProgressOnAPipeIsOneLinePerBlobStateChange) {
   const testing::ProcessResult first =
       run(kEcrPush, {"--create-repository", kOciArchive, "progress:v1"});
