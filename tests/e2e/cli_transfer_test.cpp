@@ -83,28 +83,11 @@ TEST_F(CliTransfer, PullOfAMissingTagExits1NamingImageNotFound) {
   EXPECT_FALSE(fs::exists(work_ / "never.tar"));
 }
 
-// An OCI layout holding an index of a linux/amd64 and a linux/arm64 image,
-// named "multi".
-void write_two_platform_layout(const fs::path& layout) {
-  LayoutWriter w(layout);
-  const std::string amd = w.add_image("amd64", random_bytes(3000, 1));
-  const std::string arm = w.add_image("arm64", random_bytes(5000, 2));
-  const std::string index = w.add(
-      "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(kOciIndex) + "\",\"manifests\":[" +
-      descriptor_json(kOciManifest, amd,
-                      ",\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}") +
-      "," +
-      descriptor_json(kOciManifest, arm,
-                      ",\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\"}") +
-      "]}");
-  w.name(kOciIndex, index, "multi");
-}
-
 // The library's PlatformError speaks of TransferOptions::platform; the tools
 // say which --platform values there are.
 TEST_F(CliTransfer, PullOfAPlatformTheIndexLacksExits1ListingTheChoices) {
   const fs::path layout = work_ / "two-platforms";
-  write_two_platform_layout(layout);
+  write_two_platform_layout(layout, "multi");
   ASSERT_EQ(run(kEcrPush, {"--quiet", "--create-repository", "oci:" + layout.string() + ":multi",
                            "platforms:v1"})
                 .exit_status,
@@ -122,7 +105,7 @@ TEST_F(CliTransfer, PullOfAPlatformTheIndexLacksExits1ListingTheChoices) {
 
 TEST_F(CliTransfer, CopyOfAnIndexIntoADockerArchiveAsksForAPlatform) {
   const fs::path layout = work_ / "two-platforms-local";
-  write_two_platform_layout(layout);
+  write_two_platform_layout(layout, "multi");
   const fs::path out = work_ / "never-docker.tar";
   const testing::ProcessResult r =
       run(kEcrCli,

@@ -172,4 +172,22 @@ Summary EcrLocalSuite::run_json(const std::string& binary, const std::vector<std
   return parse_summary(r.stdout_text, bytes_key);
 }
 
+TwoPlatformImage write_two_platform_layout(const std::filesystem::path& dir,
+                                           const std::string& name) {
+  LayoutWriter w(dir);
+  TwoPlatformImage image;
+  image.amd = w.add_image("amd64", random_bytes(3000, 1));
+  image.arm = w.add_image("arm64", random_bytes(5000, 2));
+  image.index = w.add(
+      "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(kOciIndex) + "\",\"manifests\":[" +
+      descriptor_json(kOciManifest, image.amd,
+                      ",\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}") +
+      "," +
+      descriptor_json(kOciManifest, image.arm,
+                      ",\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\"}") +
+      "]}");
+  w.name(kOciIndex, image.index, name);
+  return image;
+}
+
 }  // namespace ecr::e2e

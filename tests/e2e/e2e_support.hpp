@@ -89,6 +89,16 @@ struct OciImage {
 };
 OciImage write_image(const std::filesystem::path& dir, std::string layer, const std::string& tag);
 
+// An OCI layout in `dir` holding an index (named `name`) of a linux/amd64 and
+// a linux/arm64 image of one random layer each; the three documents' bytes.
+struct TwoPlatformImage {
+  std::string amd;
+  std::string arm;
+  std::string index;
+};
+TwoPlatformImage write_two_platform_layout(const std::filesystem::path& dir,
+                                           const std::string& name);
+
 // One entry of the summary's "blobs".
 struct BlobLine {
   std::string digest;

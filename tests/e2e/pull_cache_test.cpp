@@ -77,18 +77,7 @@ TEST_F(PullCache, WarmPullDownloadsNothingAndWritesTheSameArchive) {
 
 TEST_F(PullCache, MultiArchIndexRoundTripsDigestForDigestAndPullsWarmInOneRequest) {
   const fs::path layout = work_ / "multi-layout";
-  LayoutWriter w(layout);
-  const std::string amd = w.add_image("amd64", random_bytes(3000, 1));
-  const std::string arm = w.add_image("arm64", random_bytes(5000, 2));
-  const std::string index = w.add(
-      "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(kOciIndex) + "\",\"manifests\":[" +
-      descriptor_json(kOciManifest, amd,
-                      ",\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}") +
-      "," +
-      descriptor_json(kOciManifest, arm,
-                      ",\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\"}") +
-      "]}");
-  w.name(kOciIndex, index, "multi");
+  const auto [amd, arm, index] = write_two_platform_layout(layout, "multi");
   const fs::path cache = work_ / "multi-cache";
 
   const Summary pushed = push("oci:" + layout.string() + ":multi", "cache/multi:v1");
