@@ -117,13 +117,13 @@ class ImageSource {
                            TransferContext& context);
   // Writes blob `descriptor` into `sink` and says how it got there. The
   // default lets the sink read it (ImageSink::copy_blob) and answers the
-  // sink's SinkTraits::written_as; a registry source
-  // hands over what fetch_ahead landed (as a file, to a sink that places
-  // files) and fetches again a cached copy that turns out damaged.
+  // sink's SinkTraits::written_as; a registry source hands over what
+  // fetch_ahead landed (as a file, to a sink that places files) and fetches
+  // again a cached copy that turns out damaged.
   virtual BlobAction send_blob(const Descriptor& descriptor, ImageSink& sink,
                                TransferContext& context);
   // The local file whose identity (path, size, mtime, inode) stands for the
-  // blob's bytes, so push's digest index (cache.hpp) can remember what an
+  // blob's bytes, so the digest index (docs/cache.md) can remember what an
   // uncompressed layer compresses to: a layout's blob file, or an archive's
   // own file. nullopt (the default) where there is none (a registry).
   virtual std::optional<std::filesystem::path> identity_file(const Descriptor& descriptor) const;
@@ -188,9 +188,9 @@ class ImageSink {
   virtual void copy_blob(ImageSource& source, const Descriptor& descriptor,
                          TransferContext& context);
   // Writes a blob whose digest is known only at its end and returns its
-  // descriptor. The default stages it in a temp file while hashing it, then
-  // writes it through write_blob (unless the sink already has it); a registry
-  // uploads it as it is produced.
+  // descriptor. The default stages it in a temp file, then writes it through
+  // write_blob, verified against the descriptor the blob returned (unless the
+  // sink already has it); a registry uploads it as it is produced.
   virtual Descriptor write_streamed_blob(const StreamedBlob& blob, TransferContext& context);
   // Takes the blob `descriptor` from `file`, a local file the caller has
   // verified against it (e.g. a cache entry), without reading it through:
