@@ -136,9 +136,12 @@ for i in "${!commands[@]}"; do
   out="$target/check-$((i + 1)).log"
   log "running: $command (output: $out)"
   begin=$(date +%s)
-  if env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
-       PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-       chroot "$target" /bin/bash -c "cd /root/ecr && $command" </dev/null 2>&1 | tee "$out"; then
+  # In the background with a wait, so that a signal to this script is handled
+  # at once (the trap ends what runs in the root) rather than after the command.
+  (env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+     chroot "$target" /bin/bash -c "cd /root/ecr && $command" </dev/null 2>&1 | tee "$out") &
+  if wait $!; then
     verdict=PASS
   else
     verdict=FAIL

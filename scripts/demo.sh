@@ -9,7 +9,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$root/build"
-"$root/scripts/setup.sh" "$build" >&2
+# Release, as scripts/test.sh builds build/: running the two one after the
+# other then builds the tree once, not twice.
+"$root/scripts/setup.sh" "$build" -DCMAKE_BUILD_TYPE=Release >&2
 
 work=$(mktemp -d)
 server_pid=

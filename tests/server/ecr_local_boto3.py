@@ -71,6 +71,21 @@ def sha(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def pinned_clock(when):
+    """Makes botocore's signer see `when` as the time: botocore.auth's
+    get_current_datetime, or in a botocore without it (Debian 12's 1.29) the
+    datetime.datetime.utcnow() that SigV4Auth calls there."""
+    if hasattr(botocore.auth, "get_current_datetime"):
+        return mock.patch("botocore.auth.get_current_datetime", return_value=when)
+
+    class PinnedDatetime(datetime.datetime):
+        @classmethod
+        def utcnow(cls):
+            return when
+
+    return mock.patch("botocore.auth.datetime.datetime", PinnedDatetime)
+
+
 def raw_post(port, operation, body, headers=None, sign=True, secret=SECRET, when=None):
     """POSTs `body` as it is, signed with botocore's SigV4 unless sign=False."""
     url = f"http://127.0.0.1:{port}/"
@@ -84,7 +99,7 @@ def raw_post(port, operation, body, headers=None, sign=True, secret=SECRET, when
         if when is None:
             botocore.auth.SigV4Auth(creds, "ecr", "us-east-1").add_auth(req)
         else:
-            with mock.patch("botocore.auth.get_current_datetime", return_value=when):
+            with pinned_clock(when):
                 botocore.auth.SigV4Auth(creds, "ecr", "us-east-1").add_auth(req)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.request("POST", "/", body=body, headers=dict(req.headers.items()))
