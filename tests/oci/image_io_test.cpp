@@ -107,5 +107,48 @@ TEST(ImageLocation, ParsesSkopeoTransports) {
   EXPECT_THROW(ImageLocation::parse("oci:"), InputError);
 }
 
+TEST(ImageLocation, ParsesRegistryImagesByPrefixUriOrBareKind) {
+  const ImageLocation e = ImageLocation::parse("ecr:team/app:v1");
+  EXPECT_EQ(e.kind, LocationKind::kEcr);
+  ASSERT_TRUE(e.image);
+  EXPECT_EQ(e.image->repository, "team/app");
+  EXPECT_EQ(e.image->tag, "v1");
+  EXPECT_EQ(e.str(), "ecr:team/app:v1");
+
+  const ImageLocation d = ImageLocation::parse(
+      "docker://team/app@sha256:2c08ddd3f6dd05fb9768756e6ba3b1c203e4ad69cff1673318968b122e8458de");
+  EXPECT_EQ(d.kind, LocationKind::kEcr);
+  EXPECT_EQ(d.image->digest->str(), kHelloManifest);
+
+  const ImageLocation uri =
+      ImageLocation::parse("123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.0");
+  EXPECT_EQ(uri.kind, LocationKind::kEcr);
+  EXPECT_EQ(uri.image->registry_id, "123456789012");
+  EXPECT_EQ(uri.image->region, "eu-west-1");
+
+  // Without a prefix, text is a registry image only when the caller says so.
+  EXPECT_EQ(ImageLocation::parse("app:1.0").kind, LocationKind::kDetect);
+  EXPECT_EQ(ImageLocation::parse("app:1.0", LocationKind::kEcr).image->tag, "1.0");
+  EXPECT_EQ(ImageLocation::parse("out.tar", LocationKind::kOciArchive).kind,
+            LocationKind::kOciArchive);
+}
+
+TEST(ImageLocation, RefusesBadRegistryReferencesNamingThePart) {
+  EXPECT_THAT([] { ImageLocation::parse("ecr:"); },
+              ::testing::ThrowsMessage<InputError>(HasSubstr("empty image reference")));
+  EXPECT_THAT([] { ImageLocation::parse("ecr:team/app:bad tag"); },
+              ::testing::ThrowsMessage<InputError>(HasSubstr("tag")));
+  EXPECT_THAT([] { ImageLocation::parse("docker://docker.io/library/alpine"); },
+              ::testing::ThrowsMessage<InputError>(HasSubstr("not an Amazon ECR registry")));
+}
+
+TEST(ImageLocation, ARegistryImageIsNotOpenedAsALocalPlace) {
+  EXPECT_THAT([] { open_image_source(ImageLocation::parse("ecr:team/app:v1")); },
+              ::testing::ThrowsMessage<InputError>(
+                  HasSubstr("ecr:team/app:v1 is a registry image; open it with the client")));
+  EXPECT_THAT([] { open_image_sink(ImageLocation::parse("ecr:team/app:v1")); },
+              ::testing::ThrowsMessage<InputError>(HasSubstr("is a registry image")));
+}
+
 }  // namespace
 }  // namespace ecr
