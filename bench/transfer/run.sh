@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The transfer benchmark, in one command:
 #
-#   bench/transfer/run.sh [--size 770MB|4GiB] [--quick] [--sweep] [--build DIR] [--jobs N]
+#   bench/transfer/run.sh [--profile realistic,docker-save,synthetic,big-layer]
+#                         [--size 770MB|4GiB] [--quick] [--sweep] [--build DIR] [--jobs N]
 #                         [--no-skopeo] [--keep-work]
 #
 # Installs what it needs that is missing (Debian's docker-registry and skopeo,
 # and the project's build dependencies through scripts/setup.sh), builds
 # ecr-push, ecr-pull, ecr-local and the image generator (an optimised
 # RelWithDebInfo build in build/ unless --build says otherwise), then runs
-# transfer_bench.py: generates the test image once (cached in
+# transfer_bench.py: generates each profile's image once (cached in
 # ~/.cache/ecr-bench), measures ecr-push/ecr-pull against ecr-local and skopeo
 # against a distribution registry, both on free loopback ports, and prints the
 # figures and the ratios against the targets. See docs/performance.md.
