@@ -33,6 +33,7 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ecr-bench", "AWS_SECRET_ACCESS_KEY": "ecr-b
 # CPU and RSS targets.
 TARGETS = {
     "realistic": {"push": 2.0, "pull": 2.0},
+    "wan": {"push": None, "pull": 1.0},
     "docker-save": {"push": 2.5, "pull": None},
     "synthetic": {"push": 2.5, "pull": 2.2},
     "big-layer": {"push": 2.0, "pull": 2.0},
@@ -40,7 +41,11 @@ TARGETS = {
 TARGET_REPUSH_S = 0.1
 TARGET_CPU_PER_GB = 1.3
 TARGET_RSS_MB = 256
-PROFILES = ["realistic", "docker-save", "synthetic", "big-layer"]
+PROFILES = ["realistic", "docker-save", "synthetic", "big-layer", "wan"]
+# The wan profile's link (bench/transfer/wan_proxy.cpp): 20 ms of round trip,
+# 1 Gbit/s each way.
+WAN_DELAY_MS = 10
+WAN_RATE_MBIT = 1000
 DEFAULT_PROFILES = ["realistic", "docker-save", "synthetic"]
 # Bumped when a profile's image changes shape, so a cached one is remade.
 PROFILE_VERSION = 1
@@ -263,6 +268,8 @@ class Bench:
         self.bin = args.build
         self.work = tempfile.mkdtemp(prefix="ecr-transfer-bench-", dir=args.tmp)
         self.servers = []
+        # Set for the wan profile: registries are reached through wan_proxy.
+        self.wan = False
         self.log = open(os.path.join(self.work, "commands.log"), "w")
         # The tools read credentials from the environment; nothing of the
         # user's (profiles, endpoints, cache) leaks in.
@@ -295,7 +302,21 @@ class Bench:
             server.stop()
             raise RuntimeError(f"ecr-local did not start: {open(self.path(name + '.log')).read()}")
         server.url = url
+        if self.wan:
+            # Clients talk to the link; ecr-local builds its download URLs
+            # from the Host header, so the blobs cross the link too.
+            server.url = self.start_link(name, url.split("//", 1)[1])
         return server
+
+    def start_link(self, name, target):
+        proxy = Server([os.path.join(self.bin, "bench", "transfer", "wan_proxy"), "--target", target,
+                        "--delay-ms", str(WAN_DELAY_MS), "--rate-mbit", str(WAN_RATE_MBIT)],
+                       self.path(name + "-link.log"), stdout=subprocess.PIPE)
+        self.servers.append(proxy)
+        url = proxy.proc.stdout.readline().decode().strip()
+        if not url.startswith("http://"):
+            raise RuntimeError(f"wan_proxy did not start: {open(self.path(name + '-link.log')).read()}")
+        return url
 
     def stop_server(self, server, name):
         status = server.stop()
@@ -330,6 +351,8 @@ http:
             self.servers.append(server)
             if wait_http(f"http://127.0.0.1:{port}/v2/", server.proc):
                 server.address = f"127.0.0.1:{port}"
+                if self.wan:
+                    server.address = self.start_link("distribution", server.address).split("//")[1]
                 return server
             self.stop_server(server, "docker-registry")
         raise RuntimeError("docker-registry did not start: " + open(self.path("distribution.log")).read())
@@ -382,7 +405,7 @@ http:
                                check=True)
                 os.rename(archive + ".partial", archive)
             return f"docker-archive:{archive}", None, os.path.getsize(archive), None
-        if name == "realistic":
+        if name in ("realistic", "wan"):
             layout, digest, size = self.realistic()
             return f"oci:{layout}:latest", digest, size, layout
         layout, digest, size = self.big_layer()
@@ -688,6 +711,24 @@ def report_floors(layout, work, image_bytes, theirs):
         print(f"  {what} wall >= {floor:.2f} s ({why}){ceiling}")
 
 
+def report_link(ours, theirs, image_bytes):
+    """The wan profile's floor: the bytes each transfer must put on the link,
+    over its bandwidth (a push sends its parts in base64, 4/3 of the bytes;
+    the link's round trips come on top)."""
+    rate = WAN_RATE_MBIT * 1e6 / 8
+    floors = {"cold push": image_bytes * 4 / 3 / rate, "cold pull": image_bytes / rate,
+              "cold pull archive": image_bytes / rate}
+    targets = {"cold push": 1.35, "cold pull": 1.15, "cold pull archive": 1.15}
+    o = {m.label: m for m in ours}
+    t = {m.label: m for m in theirs} if theirs else {}
+    print(f"\nthe link: {2 * WAN_DELAY_MS} ms round trip, {WAN_RATE_MBIT} Mbit/s each way")
+    for label, floor in floors.items():
+        ratio = o[label].wall / floor
+        skopeo = f"; skopeo {t[label].wall / floor:.2f}x" if label in t else ""
+        print(f"  {label:<18} floor {floor:.2f} s: ecr {ratio:.2f}x{skopeo}"
+              f"   target <= {targets[label]}x {verdict(ratio <= targets[label])}")
+
+
 def machine_line():
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
@@ -748,12 +789,15 @@ def main():
             return 0
         for profile in profiles:
             source, digest, image_bytes, layout = bench.profile(profile)
+            bench.wan = profile == "wan"
             print(f"\n=== {profile}: {source} ({human(image_bytes)})")
             print(f"machine: {machine_line()}")
             ours = bench.ours(source, digest)
             theirs = None if args.no_skopeo else bench.reference(source)
             report(profile, ours, theirs, image_bytes)
-            if layout:
+            if profile == "wan":
+                report_link(ours, theirs, image_bytes)
+            elif layout:
                 report_floors(layout, bench.work, image_bytes, theirs)
             print(f"\nload average after the run: {machine_line().split('load average ')[1]}")
         return 0
