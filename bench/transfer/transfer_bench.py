@@ -175,6 +175,16 @@ def wait_http(url, proc, seconds=30):
     return False
 
 
+def layout_image(layout):
+    """(manifest digest, bytes of its config and layers) of a layout's only image."""
+    with open(os.path.join(layout, "index.json")) as f:
+        manifest_desc = json.load(f)["manifests"][0]
+    with open(os.path.join(layout, "blobs", "sha256", manifest_desc["digest"][7:])) as f:
+        manifest = json.load(f)
+    size = sum(l["size"] for l in manifest["layers"]) + manifest["config"]["size"]
+    return manifest_desc["digest"], size
+
+
 def file_sha256(path):
     import hashlib
     h = hashlib.sha256()
@@ -380,12 +390,7 @@ http:
                             "--out", cache, "--size", str(size), "--layers", str(LAYERS)],
                            check=True, stdout=subprocess.DEVNULL)
             print(f"  generated in {time.perf_counter() - start:.1f} s (cached for later runs)")
-        with open(os.path.join(cache, "index.json")) as f:
-            manifest_desc = json.load(f)["manifests"][0]
-        with open(os.path.join(cache, "blobs", "sha256", manifest_desc["digest"][7:])) as f:
-            manifest = json.load(f)
-        blob_bytes = sum(l["size"] for l in manifest["layers"]) + manifest["config"]["size"]
-        return cache, manifest_desc["digest"], blob_bytes
+        return (cache, *layout_image(cache))
 
     # --- the profiles' images ---------------------------------------------------------
 
@@ -429,12 +434,7 @@ http:
             if child.exitcode != 0:
                 raise RuntimeError(f"making the {name} image failed (exit {child.exitcode})")
             print(f"  made in {time.perf_counter() - start:.1f} s (cached for later runs)")
-        with open(os.path.join(out, "index.json")) as f:
-            manifest_desc = json.load(f)["manifests"][0]
-        with open(os.path.join(out, "blobs", "sha256", manifest_desc["digest"][7:])) as f:
-            manifest = json.load(f)
-        size = sum(l["size"] for l in manifest["layers"]) + manifest["config"]["size"]
-        return out, manifest_desc["digest"], size
+        return (out, *layout_image(out))
 
     def realistic(self):
         """Three uneven layers of real files, as an application image has: the
