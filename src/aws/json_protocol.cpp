@@ -138,9 +138,14 @@ JsonProtocolClient::JsonProtocolClient(std::shared_ptr<http::Transport> transpor
 }
 
 std::string JsonProtocolClient::call(std::string_view operation, std::string_view body) {
-  const std::string target = service_.target_prefix + "." + std::string(operation);
   // Hashed once: the body is the same on every attempt, and may be 27 MB.
-  const std::string payload_hash(Digest::of(body).hex());
+  return call(operation, body, Digest::of(body));
+}
+
+std::string JsonProtocolClient::call(std::string_view operation, std::string_view body,
+                                     const Digest& body_sha256) {
+  const std::string target = service_.target_prefix + "." + std::string(operation);
+  const std::string payload_hash(body_sha256.hex());
   return retry_->run([&] { return attempt(target, body, payload_hash); });
 }
 

@@ -10,6 +10,7 @@
 
 #include "aws/retry.hpp"
 #include "ecr/config.hpp"
+#include "ecr/digest.hpp"
 #include "http/transport.hpp"
 
 namespace ecr::aws {
@@ -50,6 +51,9 @@ class JsonProtocolClient {
   // gets each request and response line by line, signature and session token
   // redacted, bodies cut at 4 KiB.
   std::string call(std::string_view operation, std::string_view body);
+  // The same, for a body whose SHA-256 (the SigV4 payload hash) the caller
+  // has already taken, e.g. while writing it.
+  std::string call(std::string_view operation, std::string_view body, const Digest& body_sha256);
 
   // The time used to sign; a test seam (default: the system clock).
   using Clock = std::function<std::chrono::system_clock::time_point()>;

@@ -41,9 +41,10 @@ class RegistrySession {
   Response call(std::string_view operation, const Request& request) {
     return api::from_json<Response>(client_.call(operation, api::to_json(request)));
   }
-  // Sends an already-built JSON body.
-  std::string call_raw(std::string_view operation, std::string_view body) {
-    return client_.call(operation, body);
+  // Sends an already-built JSON body whose SHA-256 the caller computed.
+  std::string call_raw(std::string_view operation, std::string_view body,
+                       const Digest& body_sha256) {
+    return client_.call(operation, body, body_sha256);
   }
 
   const std::optional<std::string>& registry_id() const noexcept { return registry_id_; }

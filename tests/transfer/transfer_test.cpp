@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "core/base64.hpp"
 #include "ecr/service_errors.hpp"
 #include "ecr/transfer.hpp"
 #include "transfer/engine.hpp"
@@ -257,12 +258,31 @@ TEST(UploadPartBodyTest, EncodesThePartInPlace) {
 
 TEST(UploadPartBodyTest, ReusedLongerBodyIsCutToTheRequestAndTheOffsetFindsTheBlob) {
   std::string body(1000, 'x');
-  const std::size_t at =
+  const transfer::PartBody made =
       transfer::build_upload_part_body(body, std::nullopt, "team/app", "u-2", 0, "hi!");
   EXPECT_EQ(body,
             "{\"repositoryName\":\"team/app\",\"uploadId\":\"u-2\",\"partFirstByte\":0,"
             "\"partLastByte\":2,\"layerPartBlob\":\"aGkh\"}");
-  EXPECT_EQ(body.substr(at, 4), "aGkh");
+  EXPECT_EQ(body.substr(made.encoded_at, 4), "aGkh");
+  EXPECT_EQ(made.sha256, Digest::of(body));
+}
+
+// The body is hashed slice by slice as it is encoded: parts of every length
+// around the slice boundary (48 KiB) must still hash to the body's SHA-256
+// and encode to the whole part's base64.
+TEST(UploadPartBodyTest, HashTakenWhileEncodingIsTheBodysHash) {
+  constexpr std::size_t kSlice = 3 * 16 * 1024;
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}, kSlice - 1, kSlice, kSlice + 1,
+                        3 * kSlice + 2, std::size_t{1} << 20}) {
+    std::string part(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) part[i] = static_cast<char>((i * 131 + 7) % 251);
+    std::string body;
+    const transfer::PartBody made =
+        transfer::build_upload_part_body(body, std::nullopt, "r", "u", 5, part);
+    EXPECT_EQ(made.sha256, Digest::of(body)) << n << " bytes";
+    EXPECT_EQ(body.substr(made.encoded_at, base64::encoded_size(n)), base64::encode(part))
+        << n << " bytes";
+  }
 }
 
 }  // namespace
