@@ -15,6 +15,7 @@ import platform
 import re
 import shutil
 import signal
+import statistics
 import socket
 import subprocess
 import sys
@@ -567,6 +568,34 @@ http:
               "(src/transfer/blob_landing.hpp DownloadTuning); see docs/performance.md.")
 
 
+def median_of_runs(runs):
+    """runs: one [Measured] per run, the same labels in the same order. Returns
+    one [Measured] whose every figure is the median of that figure over the
+    runs (so a row's wall and CPU may come from different runs)."""
+    if len(runs) == 1:
+        return runs[0]
+    out = []
+    for rows in zip(*runs):
+        def med(field):
+            values = [getattr(m, field) for m in rows]
+            return None if any(v is None for v in values) else statistics.median(values)
+        m = Measured(rows[0].label, med("wall"), med("cpu"), med("rss_mb") * 1024,
+                     (med("server_cpu"), med("server_rss_mb")), rows[0].output, med("disk_mb") * 1e6)
+        if m.server_cpu is None:
+            m.server_cpu, m.server_rss_mb = None, None
+        out.append(m)
+    return out
+
+
+def print_runs(tool, runs):
+    """The wall time of every run, so the spread behind a median shows."""
+    if len(runs) < 2:
+        return
+    for rows in zip(*runs):
+        walls = " ".join(f"{m.wall:.2f}" for m in rows)
+        print(f"  {tool} {rows[0].label:<24} wall s of each run: {walls}")
+
+
 def fmt(value, spec):
     return "-" if value is None else format(value, spec)
 
@@ -758,6 +787,9 @@ def main():
                    help="instead of the comparison: push and pull with each --sweep-jobs value")
     p.add_argument("--sweep-jobs", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4, 8])
     p.add_argument("--keep-work", action="store_true", help="keep the work directory (logs)")
+    p.add_argument("--runs", type=int, default=1,
+                   help="measure each profile this many times, alternating the tools, and "
+                        "report medians (the issue's targets are medians of 3)")
     p.add_argument("--profile", default=",".join(DEFAULT_PROFILES),
                    help="comma-separated images to measure: " + ", ".join(PROFILES) +
                    " (default: " + ",".join(DEFAULT_PROFILES) + "); --size and --quick apply "
@@ -792,8 +824,19 @@ def main():
             bench.wan = profile == "wan"
             print(f"\n=== {profile}: {source} ({human(image_bytes)})")
             print(f"machine: {machine_line()}")
-            ours = bench.ours(source, digest)
-            theirs = None if args.no_skopeo else bench.reference(source)
+            # Runs alternate between the tools, so a change in the machine's
+            # load falls on both; the report gives each figure's median.
+            our_runs, their_runs = [], []
+            for _ in range(args.runs):
+                our_runs.append(bench.ours(source, digest))
+                if not args.no_skopeo:
+                    their_runs.append(bench.reference(source))
+            ours = median_of_runs(our_runs)
+            theirs = median_of_runs(their_runs) if their_runs else None
+            if args.runs > 1:
+                print(f"\nmedians of {args.runs} runs")
+                print_runs("ecr", our_runs)
+                print_runs("skopeo", their_runs)
             report(profile, ours, theirs, image_bytes)
             if profile == "wan":
                 report_link(ours, theirs, image_bytes)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/base64.hpp"
+#include "core/huge_pages.hpp"
 #include "core/json_writer.hpp"
 #include "ecr/service_errors.hpp"
 
@@ -44,6 +45,7 @@ PartBody build_upload_part_body(std::string& out, const std::optional<std::strin
   // `out` is a pooled body that held a part of the same size before, so this
   // resize rarely grows it: every byte is overwritten below, and growing is
   // the only case where std::string zero-fills (13 MiB per part otherwise).
+  reserve_huge(out, at + encoded + tail.size());
   out.resize(at + encoded + tail.size());
   Sha256 hash;
   std::memcpy(out.data(), frame.data(), at);
@@ -209,6 +211,7 @@ class ChannelPartWriter final : public PartWriter {
         skip_until_(skip_until),
         reporter_(reporter) {
     // Sized once; later parts and layers reuse the capacity.
+    reserve_huge(scratch_, static_cast<std::size_t>(target_.part_size));
     scratch_.resize(static_cast<std::size_t>(target_.part_size));
     take_buffer();
   }
