@@ -22,6 +22,10 @@ void advise_huge_pages(void* data, std::size_t size) noexcept {
 
 void reserve_huge(std::string& buffer, std::size_t capacity) {
   if (buffer.capacity() >= capacity) return;
+  if (capacity < kHugePage) {  // no whole huge page fits: ordinary storage
+    buffer.reserve(capacity);
+    return;
+  }
   // One huge page more than asked, so the 2 MiB-aligned span inside the
   // allocation still covers the size asked for.
   buffer.reserve(capacity + kHugePage);

@@ -18,7 +18,9 @@ namespace ecr {
 void advise_huge_pages(void* data, std::size_t size) noexcept;
 
 // Makes `buffer` hold at least `capacity` bytes, advising huge pages for new
-// storage. Keeps its contents; does nothing when it is big enough already.
+// storage of 2 MiB or more (it then takes up to 2 MiB more than asked, so
+// that whole huge pages cover the bytes asked for). Keeps its contents; does
+// nothing when it is big enough already.
 void reserve_huge(std::string& buffer, std::size_t capacity);
 
 }  // namespace ecr
