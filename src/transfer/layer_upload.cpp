@@ -17,14 +17,58 @@
 
 namespace ecr::transfer {
 
-PartBody build_upload_part_body(std::string& out, const std::optional<std::string>& registry_id,
-                                std::string_view repository, std::string_view upload_id,
-                                std::int64_t first_byte, std::string_view part) {
-  // The JSON around the blob, written with an empty blob: `frame` is
-  // {...,"layerPartBlob":""} and the blob goes at `at`, between the quotes.
-  std::string frame;
-  json::Writer w(frame);
+namespace {
+
+// The body starts with the blob, so its bytes can be encoded and hashed as
+// they come, before the part's length (partLastByte) is known; JSON leaves
+// the members' order free, and ECR and ecr-local read them in any order.
+constexpr std::string_view kBodyHead = "{\"layerPartBlob\":\"";
+// Room kept after the blob for the members that follow it (names of at most
+// 256 characters, an upload id, two integers); more is made when needed.
+constexpr std::size_t kTailRoom = 1024;
+
+}  // namespace
+
+PartBodyBuilder::PartBodyBuilder(std::string& body, std::size_t max_part) : body_(body) {
+  // The body never shrinks: a pooled body that held a part before keeps its
+  // size, so nothing is zero-filled again (std::string fills what it grows
+  // by), and huge pages back a new one (core/huge_pages.hpp).
+  const std::size_t room = kBodyHead.size() + base64::encoded_size(max_part) + kTailRoom;
+  if (body_.size() < room) {
+    reserve_huge(body_, room);
+    body_.resize(room);
+  }
+  std::memcpy(body_.data(), kBodyHead.data(), kBodyHead.size());
+  at_ = kBodyHead.size();
+  hash_.update(kBodyHead);
+}
+
+void PartBodyBuilder::encode(std::string_view bytes) {
+  const std::size_t need = at_ + base64::encoded_size(bytes.size()) + kTailRoom;
+  if (body_.size() < need) body_.resize(need);
+  // Encoded and hashed a slice at a time, while the slice is in the CPU's
+  // cache: the SigV4 payload hash costs no second pass over the body.
+  constexpr std::size_t kSlice = 3 * 16 * 1024;  // 48 KiB in, 64 KiB out
+  for (std::size_t from = 0; from < bytes.size(); from += kSlice) {
+    const std::size_t n = base64::encode_to(bytes.substr(from, kSlice), body_.data() + at_);
+    hash_.update(body_.data() + at_, n);
+    at_ += n;
+  }
+}
+
+PartBody PartBodyBuilder::finish(const std::optional<std::string>& registry_id,
+                                 std::string_view repository, std::string_view upload_id,
+                                 std::int64_t first_byte, std::int64_t length) {
+  // The string's closing quote, then the other members. The writer only
+  // writes whole objects, so it writes {"partFirstByte":...} and the "{" is
+  // then turned into the "," that follows the blob's member.
+  std::string tail = "\"";
+  json::Writer w(tail);
   w.begin_object();
+  w.key("partFirstByte");
+  w.integer(first_byte);
+  w.key("partLastByte");
+  w.integer(first_byte + length - 1);
   if (registry_id) {
     w.key("registryId");
     w.string(*registry_id);
@@ -33,36 +77,22 @@ PartBody build_upload_part_body(std::string& out, const std::optional<std::strin
   w.string(repository);
   w.key("uploadId");
   w.string(upload_id);
-  w.key("partFirstByte");
-  w.integer(first_byte);
-  w.key("partLastByte");
-  w.integer(first_byte + static_cast<std::int64_t>(part.size()) - 1);
-  w.key("layerPartBlob");
-  const auto at = static_cast<std::size_t>(w.string_in_place(0) - frame.data());
   w.end_object();
-  const std::string_view tail = std::string_view(frame).substr(at);
-  const std::size_t encoded = base64::encoded_size(part.size());
-  // `out` is a pooled body that held a part of the same size before, so this
-  // resize rarely grows it: every byte is overwritten below, and growing is
-  // the only case where std::string zero-fills (13 MiB per part otherwise).
-  reserve_huge(out, at + encoded + tail.size());
-  out.resize(at + encoded + tail.size());
-  Sha256 hash;
-  std::memcpy(out.data(), frame.data(), at);
-  hash.update(out.data(), at);
-  // Slices of a multiple of 3 bytes encode without padding, so the slices'
-  // encodings laid end to end are the encoding of the whole part. 48 KiB in,
-  // 64 KiB out: both stay in L2 between the encoder and the hash.
-  constexpr std::size_t kSlice = 3 * 16 * 1024;
-  char* to = out.data() + at;
-  for (std::size_t from = 0; from < part.size(); from += kSlice) {
-    const std::size_t n = base64::encode_to(part.substr(from, kSlice), to);
-    hash.update(to, n);
-    to += n;
-  }
-  std::memcpy(to, tail.data(), tail.size());
-  hash.update(to, tail.size());
-  return PartBody{.encoded_at = at, .sha256 = hash.finish()};
+  // tail is now "\"{...}": make it "\",...}".
+  tail[1] = ',';
+  if (body_.size() < at_ + tail.size()) body_.resize(at_ + tail.size());
+  std::memcpy(body_.data() + at_, tail.data(), tail.size());
+  hash_.update(tail);
+  return PartBody{.encoded_at = kBodyHead.size(), .size = at_ + tail.size(), .sha256 = hash_.finish()};
+}
+
+PartBody build_upload_part_body(std::string& out, const std::optional<std::string>& registry_id,
+                                std::string_view repository, std::string_view upload_id,
+                                std::int64_t first_byte, std::string_view part) {
+  PartBodyBuilder body(out, part.size());
+  body.encode(part);
+  return body.finish(registry_id, repository, upload_id, first_byte,
+                     static_cast<std::int64_t>(part.size()));
 }
 
 void PartWriter::write(std::span<const std::byte> bytes) {
@@ -188,12 +218,13 @@ class PartChannel {
   bool stopped_ = false;
 };
 
-// Cuts the producer's bytes into parts and encodes each one. Bytes are read
-// into `scratch` (one part's worth, reused for every part) and encoded into
-// the body of a buffer from the channel; only bodies wait for the sender, so
-// an upload holds one raw part and kPartBuffersPerUpload encoded ones. Bytes
-// before `skip_until` (already held by the registry) are produced, so they
-// are hashed, but not kept.
+// Cuts the producer's bytes into parts and encodes each one into the body of
+// a buffer from the channel as the bytes come: they are read into `staging`
+// (kPartStagingBytes, reused for every part) and encoded from there, so a part's
+// raw bytes are never held whole; only bodies wait for the sender, so an
+// upload holds kPartBuffersPerUpload encoded parts. Bytes before
+// `skip_until` (already held by the registry) are produced, so they are
+// hashed, but not kept.
 class ChannelPartWriter final : public PartWriter {
  public:
   struct Target {
@@ -203,25 +234,25 @@ class ChannelPartWriter final : public PartWriter {
     std::int64_t part_size;
   };
 
-  ChannelPartWriter(PartChannel& channel, const Target& target, std::string& scratch,
+  ChannelPartWriter(PartChannel& channel, const Target& target, std::string& staging,
                     std::int64_t skip_until, const TransferContext& reporter)
       : channel_(channel),
         target_(target),
-        scratch_(scratch),
+        staging_(staging),
         skip_until_(skip_until),
         reporter_(reporter) {
-    // Sized once; later parts and layers reuse the capacity.
-    reserve_huge(scratch_, static_cast<std::size_t>(target_.part_size));
-    scratch_.resize(static_cast<std::size_t>(target_.part_size));
+    // Sized once; later parts and layers reuse it.
+    if (staging_.size() < kPartStagingBytes) staging_.resize(kPartStagingBytes);
     take_buffer();
   }
 
   std::span<std::byte> space() override {
-    auto room = static_cast<std::size_t>(target_.part_size) - held_;
+    auto* data = reinterpret_cast<std::byte*>(staging_.data());
     if (position_ < skip_until_) {
-      room = std::min(room, static_cast<std::size_t>(skip_until_ - position_));
+      return {data, std::min(kPartStagingBytes, static_cast<std::size_t>(skip_until_ - position_))};
     }
-    return {reinterpret_cast<std::byte*>(scratch_.data()) + held_, room};
+    return {data + staged_, std::min(kPartStagingBytes - staged_,
+                                     static_cast<std::size_t>(target_.part_size) - held_)};
   }
 
   void advance(std::size_t n) override {
@@ -231,10 +262,13 @@ class ChannelPartWriter final : public PartWriter {
       first_ = position_;
       return;
     }
+    staged_ += n;
     held_ += n;
     if (held_ == static_cast<std::size_t>(target_.part_size)) {
       seal();
       take_buffer();
+    } else if (staged_ == kPartStagingBytes) {
+      encode_staged();
     }
   }
 
@@ -253,25 +287,34 @@ class ChannelPartWriter final : public PartWriter {
   void take_buffer() {
     reporter_.throw_if_cancelled();
     current_ = channel_.take_free();
+    body_.emplace(current_->body, static_cast<std::size_t>(target_.part_size));
     held_ = 0;
+    staged_ = 0;
     first_ = position_;
   }
 
+  void encode_staged() {
+    body_->encode(std::string_view(staging_.data(), staged_));
+    staged_ = 0;
+  }
+
   void seal() {
-    PartBody body =
-        build_upload_part_body(current_->body, target_.registry_id, target_.repository,
-                               target_.upload_id, first_, std::string_view(scratch_.data(), held_));
-    channel_.push_ready(SealedPart{
-        .buffer = current_, .first = first_, .length = held_, .body = std::move(body)});
+    encode_staged();
+    const PartBody body = body_->finish(target_.registry_id, target_.repository, target_.upload_id,
+                                        first_, static_cast<std::int64_t>(held_));
+    body_.reset();
+    channel_.push_ready(SealedPart{.buffer = current_, .first = first_, .length = held_, .body = body});
     current_ = nullptr;
   }
 
   PartChannel& channel_;
   const Target& target_;
-  std::string& scratch_;
+  std::string& staging_;
   std::int64_t skip_until_;
   const TransferContext& reporter_;
   PartBuffer* current_ = nullptr;
+  std::optional<PartBodyBuilder> body_;  // of the current part
+  std::size_t staged_ = 0;     // bytes in staging_, not yet encoded
   std::size_t held_ = 0;       // bytes of the current part
   std::int64_t first_ = 0;     // blob offset of the current part's first byte
   std::int64_t position_ = 0;  // bytes produced
@@ -334,7 +377,7 @@ class LayerUpload {
                                            upload_id_, part_size};
     std::jthread producer([&] {
       try {
-        ChannelPartWriter writer(channel, target, buffers_.front()->raw, start, reporter_);
+        ChannelPartWriter writer(channel, target, buffers_.front()->staging, start, reporter_);
         writer.finish(produce_(writer));
       } catch (const PipelineStopped&) {
         // The sender gave up; its exception is the one that matters.
@@ -359,12 +402,14 @@ class LayerUpload {
   void send_part(const SealedPart& part) {
     const std::int64_t end = part.first + static_cast<std::int64_t>(part.length);
     std::int64_t at = part.first;
-    Digest body_hash = part.body.sha256;
+    PartBody body = part.body;
+    std::optional<std::string> decoded;  // the part's bytes, once a resume needs them
     for (;;) {
       reporter_.throw_if_cancelled();
       stats_.bytes_sent += end - at;
       try {
-        session_.call_raw("UploadLayerPart", part.buffer->body, body_hash);
+        session_.call_raw("UploadLayerPart", std::string_view(part.buffer->body).substr(0, body.size),
+                          body.sha256);
         break;
       } catch (const api::InvalidLayerPartException& e) {
         // The registry kept fewer bytes than sent (a connection reset mid-part
@@ -376,17 +421,18 @@ class LayerUpload {
         if (resume_at == end) break;
         if (resume_at < part.first) throw Rewind{resume_at};
         at = resume_at;
-        // The raw bytes are gone (the producer reuses its scratch): decode
-        // them back from the body. Rare (a fault mid-part), so a temporary.
-        const std::string bytes =
-            base64::decode(std::string_view(part.buffer->body)
-                               .substr(part.body.encoded_at, base64::encoded_size(part.length)));
+        // The raw bytes were never kept whole (the producer encodes from a
+        // small staging buffer): decode them back from the body, once, before
+        // the body is rebuilt for the tail. Rare (a fault mid-part), so a
+        // temporary.
+        if (!decoded) {
+          decoded = base64::decode(std::string_view(part.buffer->body)
+                                       .substr(part.body.encoded_at, base64::encoded_size(part.length)));
+        }
         const auto offset = static_cast<std::size_t>(at - part.first);
-        body_hash =
-            build_upload_part_body(part.buffer->body, session_.registry_id(), session_.repository(),
-                                   upload_id_, at,
-                                   std::string_view(bytes).substr(offset, part.length - offset))
-                .sha256;
+        body = build_upload_part_body(part.buffer->body, session_.registry_id(),
+                                      session_.repository(), upload_id_, at,
+                                      std::string_view(*decoded).substr(offset, part.length - offset));
       }
     }
     if (progress_ == UploadProgress::kPartsSent) {

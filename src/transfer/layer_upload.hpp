@@ -3,11 +3,12 @@
 // lastValidByteReceived.
 //
 // Each upload runs two threads: a producer that reads (and, for docker save
-// layers, compresses) the blob, hashes it and base64-encodes each part into
-// its request body, and a sender (the caller's thread) that sends the parts in
-// order. They pass kPartBuffersPerUpload buffers back and forth, so part n+1
-// is read and encoded while part n is in flight: an upload holds one raw part
-// (the producer's) and that many encoded ones, whatever the blob's size.
+// layers, compresses) the blob and base64-encodes each part into its request
+// body as the bytes come, hashing the body for its signature on the way, and
+// a sender (the caller's thread) that signs and sends the parts in order.
+// They pass kPartBuffersPerUpload buffers back and forth, so part n+1 is read
+// and encoded while part n is in flight: an upload holds that many encoded
+// parts and a 192 KiB staging buffer, whatever the blob's size.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +40,11 @@ inline constexpr int kMaxUploadRestarts = 2;
 // read and encoded. More would only help when reading a part takes longer
 // than sending one, and then the source, not the pipeline, bounds the push.
 inline constexpr std::size_t kPartBuffersPerUpload = 2;
+// The producer reads a part's bytes through a buffer of this size on their
+// way to the encoder: a multiple of 3 (every slice but a part's last encodes
+// without padding), small enough to stay in the CPU's cache between the read
+// and the encoder.
+inline constexpr std::size_t kPartStagingBytes = 3 * 64 * 1024;
 
 // The producer's end of the pipeline: bytes written here are cut into parts of
 // the upload's part size, each encoded into its request body and handed to
@@ -66,18 +72,38 @@ using BlobProducer = std::function<Descriptor(PartWriter& out)>;
 // A producer that copies `descriptor`'s blob from `source`, verifying it.
 BlobProducer copy_blob(ImageSource& source, const Descriptor& descriptor);
 
-// An UploadLayerPart request body and what its signature needs of it.
+// An UploadLayerPart request body, built in a pooled buffer, and what its
+// signature needs of it.
 struct PartBody {
-  std::size_t encoded_at = 0;  // offset of the base64 part in the body
-  Digest sha256;               // of the whole body: the SigV4 payload hash
+  std::size_t encoded_at = 0;  // offset of the base64 part in the buffer
+  std::size_t size = 0;        // the body is the buffer's first `size` bytes
+  Digest sha256;               // of the body: the SigV4 payload hash
 };
 
-// Makes `out` the UploadLayerPart request for `part` (replacing what it
-// held), base64-encoding the part straight into the body. The body's SHA-256
-// is taken as it is written, a slice at a time while the slice is still in
-// the CPU's cache, instead of by a second pass over the 13 MB body when it
-// is signed; the producer does it, so the sender's thread only signs and
-// sends.
+// Builds an UploadLayerPart body in `body`, a pooled buffer, as the part's
+// bytes come: {"layerPartBlob":"<base64>","partFirstByte":...,...}. The blob
+// comes first, so it is encoded and hashed slice by slice before the part's
+// length is known; the buffer keeps its size from part to part (only the
+// first PartBody::size bytes are the request), so a warm buffer is never
+// zero-filled again.
+class PartBodyBuilder {
+ public:
+  // `max_part`: the most bytes the part will hold (room is made for it).
+  PartBodyBuilder(std::string& body, std::size_t max_part);
+  // Appends the encoding of `bytes`; every call but the last must pass a
+  // multiple of 3 bytes (so no padding falls inside the blob).
+  void encode(std::string_view bytes);
+  // Writes the members after the blob and returns the body's extent and hash.
+  PartBody finish(const std::optional<std::string>& registry_id, std::string_view repository,
+                  std::string_view upload_id, std::int64_t first_byte, std::int64_t length);
+
+ private:
+  std::string& body_;
+  std::size_t at_ = 0;
+  Sha256 hash_;
+};
+
+// The UploadLayerPart body for the whole of `part`, in `out` (a pooled buffer).
 PartBody build_upload_part_body(std::string& out, const std::optional<std::string>& registry_id,
                                 std::string_view repository, std::string_view upload_id,
                                 std::int64_t first_byte, std::string_view part);

@@ -13,11 +13,12 @@
 
 namespace ecr::transfer {
 
-// One part: the raw bytes read from the source and the JSON request body they
-// are base64-encoded into. An upload reads into the raw bytes of its first
-// buffer only (layer_upload.hpp); every buffer's body carries one part.
+// One part: the JSON request body it is base64-encoded into, and a small
+// staging buffer the source's bytes are read into on their way to the
+// encoder. An upload stages through its first buffer's `staging` only
+// (layer_upload.hpp); every buffer's body carries one part.
 struct PartBuffer {
-  std::string raw;
+  std::string staging;
   std::string body;
 };
 

@@ -211,9 +211,9 @@ TEST_F(PushPipelineTest, AnUploadHoldsTwoPartBuffersReusedFromPartToPart) {
   EXPECT_EQ(registry_->blobs().at(layers[0].digest.str()), source_.bytes(layers[0].digest));
   EXPECT_EQ(pool.peak_in_use(), transfer::kPartBuffersPerUpload);
   // 65 parts went through the same two buffers, each still the size of one
-  // part (raw) and one encoded request (body).
+  // encoded request (body) and the staging buffer bytes are read through.
   for (auto& buffer : pool.acquire(transfer::kPartBuffersPerUpload)) {
-    EXPECT_LE(buffer->raw.capacity(), 2u * 4096);
+    EXPECT_LE(buffer->staging.capacity(), 2 * transfer::kPartStagingBytes);
     EXPECT_LE(buffer->body.capacity(), 2u * 4096 * 4 / 3 + 1024);
   }
 }

@@ -249,38 +249,50 @@ TEST(TransferOptionsTest, ValidateRefusesBadJobsAndPartSizes) {
 
 TEST(UploadPartBodyTest, EncodesThePartInPlace) {
   std::string body = "stale content";
-  transfer::build_upload_part_body(body, std::string("123456789012"), "team/app", "u-1", 10,
-                                   "hello");
-  EXPECT_EQ(body,
-            "{\"registryId\":\"123456789012\",\"repositoryName\":\"team/app\",\"uploadId\":\"u-1\","
-            "\"partFirstByte\":10,\"partLastByte\":14,\"layerPartBlob\":\"aGVsbG8=\"}");
+  const transfer::PartBody made = transfer::build_upload_part_body(
+      body, std::string("123456789012"), "team/app", "u-1", 10, "hello");
+  EXPECT_EQ(body.substr(0, made.size),
+            "{\"layerPartBlob\":\"aGVsbG8=\",\"partFirstByte\":10,\"partLastByte\":14,"
+            "\"registryId\":\"123456789012\",\"repositoryName\":\"team/app\",\"uploadId\":\"u-1\"}");
+  EXPECT_EQ(made.sha256, Digest::of(body.substr(0, made.size)));
 }
 
-TEST(UploadPartBodyTest, ReusedLongerBodyIsCutToTheRequestAndTheOffsetFindsTheBlob) {
-  std::string body(1000, 'x');
+TEST(UploadPartBodyTest, ReusedLongerBodyKeepsItsSizeAndTheExtentFindsTheRequest) {
+  std::string body(100000, 'x');
   const transfer::PartBody made =
       transfer::build_upload_part_body(body, std::nullopt, "team/app", "u-2", 0, "hi!");
-  EXPECT_EQ(body,
-            "{\"repositoryName\":\"team/app\",\"uploadId\":\"u-2\",\"partFirstByte\":0,"
-            "\"partLastByte\":2,\"layerPartBlob\":\"aGkh\"}");
+  EXPECT_EQ(body.size(), 100000u);  // never shrunk, so never zero-filled again
+  EXPECT_EQ(body.substr(0, made.size),
+            "{\"layerPartBlob\":\"aGkh\",\"partFirstByte\":0,\"partLastByte\":2,"
+            "\"repositoryName\":\"team/app\",\"uploadId\":\"u-2\"}");
   EXPECT_EQ(body.substr(made.encoded_at, 4), "aGkh");
-  EXPECT_EQ(made.sha256, Digest::of(body));
+  EXPECT_EQ(made.sha256, Digest::of(body.substr(0, made.size)));
 }
 
-// The body is hashed slice by slice as it is encoded: parts of every length
-// around the slice boundary (48 KiB) must still hash to the body's SHA-256
-// and encode to the whole part's base64.
+// The body is hashed slice by slice as it is encoded, from bytes given in
+// pieces as the producer stages them: parts of every length around the slice
+// and staging boundaries must still hash to the body's SHA-256 and hold the
+// whole part's base64.
 TEST(UploadPartBodyTest, HashTakenWhileEncodingIsTheBodysHash) {
   constexpr std::size_t kSlice = 3 * 16 * 1024;
   for (std::size_t n : {std::size_t{0}, std::size_t{1}, kSlice - 1, kSlice, kSlice + 1,
-                        3 * kSlice + 2, std::size_t{1} << 20}) {
+                        3 * kSlice + 2, transfer::kPartStagingBytes + 5, std::size_t{1} << 20}) {
     std::string part(n, '\0');
     for (std::size_t i = 0; i < n; ++i) part[i] = static_cast<char>((i * 131 + 7) % 251);
     std::string body;
+    transfer::PartBodyBuilder builder(body, n);
+    for (std::size_t at = 0; at < n; at += transfer::kPartStagingBytes) {
+      builder.encode(std::string_view(part).substr(at, transfer::kPartStagingBytes));
+    }
     const transfer::PartBody made =
-        transfer::build_upload_part_body(body, std::nullopt, "r", "u", 5, part);
-    EXPECT_EQ(made.sha256, Digest::of(body)) << n << " bytes";
-    EXPECT_EQ(body.substr(made.encoded_at, base64::encoded_size(n)), base64::encode(part))
+        builder.finish(std::nullopt, "r", "u", 5, static_cast<std::int64_t>(n));
+    const std::string request = body.substr(0, made.size);
+    EXPECT_EQ(made.sha256, Digest::of(request)) << n << " bytes";
+    EXPECT_EQ(request.substr(made.encoded_at, base64::encoded_size(n)), base64::encode(part))
+        << n << " bytes";
+    EXPECT_EQ(request.substr(made.encoded_at + base64::encoded_size(n)),
+              "\",\"partFirstByte\":5,\"partLastByte\":" + std::to_string(4 + n) +
+                  ",\"repositoryName\":\"r\",\"uploadId\":\"u\"}")
         << n << " bytes";
   }
 }
