@@ -43,9 +43,21 @@ std::unique_ptr<ByteStream> decompressing_stream(std::unique_ptr<ByteStream> com
 // The level each algorithm compresses at unless told otherwise, chosen once
 // for every path (ecr-push, ecr image copy, the library), so one layer gives
 // one digest whichever tool pushed it.
-// gzip 1 (zlib's fastest): measured in bench/compress_bench.cpp, level 1 keeps
-// a 2-thread compressor near the speed of the SHA-256 pass that bounds a push
-// (DESIGN.md performance model); higher levels gain a few percent of size.
+// gzip 1: the fastest level, which bounds a docker-archive push (DESIGN.md
+// performance model); higher levels gain a few percent of size.
+//
+// Which deflate engine makes each gzip level (docs/performance.md has the
+// figures, from bench/compress_bench.cpp on a tar of Python and Perl sources):
+//   1 -> ISA-L igzip level 1: zlib 1's size (+0.6%) at ~5x its speed per core.
+//   2 -> ISA-L igzip level 2: between zlib 1 and 2 in size, ~4.5x zlib 2's speed.
+//   3-9 -> zlib at the same level: what these levels are asked for is size,
+//          which only zlib gives (ISA-L's best is larger than zlib 3).
+// ISA-L level 3 is not used although it exists: its output differs between
+// CPUs (its AVX-512, AVX2 and SSE4.2 kernels make different bytes, checked
+// under qemu), and a layer's digest must not depend on the machine that
+// compressed it. Levels 1 and 2 make the same bytes on every x86-64 with
+// SSE4.2 (every server CPU since 2008); without SSE4.2 ISA-L falls back to a
+// C kernel with another hash, and the bytes (still valid gzip) differ.
 inline constexpr int kDefaultGzipLevel = 1;
 // zstd 3: zstd's own default, and what `zstd` and containerd's zstd layers use.
 inline constexpr int kDefaultZstdLevel = 3;

@@ -1,8 +1,8 @@
 // Layer compression. gzip is pigz-style: the input is cut into fixed
-// kGzipBlockSize blocks, each deflated on the pool as a raw deflate stream
+// kGzipBlockSize blocks, each deflated on the pool as a raw deflate fragment
 // primed with the 32 KiB before it and ended with a sync flush (the last with
-// Z_FINISH), so the concatenation is one valid deflate stream whose bytes do
-// not depend on how many threads made it.
+// the final block), so the concatenation is one valid deflate stream whose
+// bytes do not depend on how many threads made it (oci/deflate_block.hpp).
 #include "ecr/compression.hpp"
 
 #include <zlib.h>
@@ -14,43 +14,10 @@
 
 #include "core/thread_pool.hpp"
 #include "ecr/error.hpp"
+#include "oci/deflate_block.hpp"
 
 namespace ecr {
 namespace {
-
-constexpr std::size_t kDictSize = 32 * 1024;  // DEFLATE's window
-
-struct DeflatedBlock {
-  std::vector<std::byte> data;
-  uLong crc = 0;
-  std::size_t length = 0;
-};
-
-DeflatedBlock deflate_block(const std::vector<std::byte>& input, std::size_t dict_len, int level,
-                            bool last) {
-  z_stream z{};
-  // Raw deflate (-15): the gzip header and trailer are written once, around all blocks.
-  if (deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    throw InputError("zlib: cannot initialize deflate at level " + std::to_string(level));
-  }
-  const auto* in = reinterpret_cast<const Bytef*>(input.data());
-  if (dict_len) deflateSetDictionary(&z, in, static_cast<uInt>(dict_len));
-  const std::size_t len = input.size() - dict_len;
-  DeflatedBlock out;
-  out.length = len;
-  out.crc = crc32(0, in + dict_len, static_cast<uInt>(len));
-  out.data.resize(deflateBound(&z, len) + 64);
-  z.next_in = const_cast<Bytef*>(in + dict_len);
-  z.avail_in = static_cast<uInt>(len);
-  z.next_out = reinterpret_cast<Bytef*>(out.data.data());
-  z.avail_out = static_cast<uInt>(out.data.size());
-  const int rc = deflate(&z, last ? Z_FINISH : Z_SYNC_FLUSH);
-  const bool ok = last ? rc == Z_STREAM_END : rc == Z_OK && z.avail_in == 0;
-  out.data.resize(out.data.size() - z.avail_out);
-  deflateEnd(&z);
-  if (!ok) throw InputError("zlib: deflate failed");
-  return out;
-}
 
 std::size_t read_full(ByteStream& in, std::byte* dst, std::size_t n) {
   std::size_t got = 0;
@@ -80,42 +47,43 @@ CompressedLayer gzip_parallel(ByteStream& in, const Sink& out, const CompressOpt
       std::byte{0},    std::byte{0},    std::byte{0}, std::byte{0}, std::byte{255}};
   emit(kHeader);
 
-  uLong crc = crc32(0, nullptr, 0);
+  std::uint32_t crc = 0;
   std::uint64_t total = 0;
   // Bounded look-ahead: memory is (2 x threads) blocks, whatever the layer size.
   const std::size_t max_in_flight = 2 * pool.size();
-  std::deque<std::future<DeflatedBlock>> pending;
+  std::deque<std::future<oci::DeflatedBlock>> pending;
   auto drain_one = [&] {
-    DeflatedBlock b = pending.front().get();
+    oci::DeflatedBlock b = pending.front().get();
     pending.pop_front();
-    crc = crc32_combine(crc, b.crc, static_cast<z_off_t>(b.length));
+    crc = static_cast<std::uint32_t>(crc32_combine(crc, b.crc, static_cast<z_off_t>(b.length)));
     emit(b.data);
   };
 
-  std::vector<std::byte> previous_tail;  // last 32 KiB of the previous block
-  std::vector<std::byte> block(kGzipBlockSize);
-  std::size_t n = read_full(in, block.data(), block.size());
+  const oci::DeflateSetting setting = oci::deflate_setting_for_gzip_level(o.effective_level());
+  // Each block is shared by its own task and the next block's, which reads its
+  // last 32 KiB as the dictionary.
+  using Block = std::shared_ptr<const std::vector<std::byte>>;
+  auto read_block = [&in] {
+    auto b = std::make_shared<std::vector<std::byte>>(kGzipBlockSize);
+    b->resize(read_full(in, b->data(), b->size()));
+    return b;
+  };
+  Block previous;
+  Block block = read_block();
   while (true) {
-    std::vector<std::byte> next(kGzipBlockSize);
-    const std::size_t next_n = n == kGzipBlockSize ? read_full(in, next.data(), next.size()) : 0;
-    const bool last = next_n == 0;
-    plain_hash.update(block.data(), n);
-    total += n;
-    auto input = std::make_shared<std::vector<std::byte>>();
-    input->reserve(previous_tail.size() + n);
-    input->insert(input->end(), previous_tail.begin(), previous_tail.end());
-    input->insert(input->end(), block.begin(), block.begin() + static_cast<std::ptrdiff_t>(n));
-    const std::size_t dict = previous_tail.size();
-    const int level = o.effective_level();
-    pending.push_back(pool.submit(
-        [input, dict, level, last] { return deflate_block(*input, dict, level, last); }));
+    Block next = block->size() == kGzipBlockSize ? read_block() : nullptr;
+    const bool last = !next || next->empty();
+    plain_hash.update(block->data(), block->size());
+    total += block->size();
+    pending.push_back(pool.submit([previous, block, setting, last] {
+      const std::span<const std::byte> dict =
+          previous ? std::span<const std::byte>(*previous) : std::span<const std::byte>();
+      return oci::deflate_block(dict, *block, setting, last);
+    }));
     if (pending.size() >= max_in_flight) drain_one();
     if (last) break;
-    const std::size_t keep = std::min(n, kDictSize);
-    previous_tail.assign(block.begin() + static_cast<std::ptrdiff_t>(n - keep),
-                         block.begin() + static_cast<std::ptrdiff_t>(n));
-    block.swap(next);
-    n = next_n;
+    previous = std::move(block);
+    block = std::move(next);
   }
   while (!pending.empty()) drain_one();
   std::byte trailer[8];
