@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "ecr/digest.hpp"
@@ -80,6 +81,14 @@ struct CompressOptions {
 // gzip block size: pigz's default. Each block is compressed independently,
 // primed with the 32 KiB before it, so the output depends only on the input.
 inline constexpr std::size_t kGzipBlockSize = 128 * 1024;
+
+// Names the compressor that `options` select: algorithm, level, and for gzip
+// the deflate engine ("gzip level 1 igzip", "gzip level 6 zlib", "zstd level
+// 3"). Digests remembered for compressed layers (the push digest index) are
+// keyed by it, so a change of engine, which changes the bytes, misses the
+// entries an older build recorded instead of reusing a digest it would no
+// longer produce.
+std::string compressor_name(const CompressOptions& options);
 
 struct CompressedLayer {
   Digest digest;          // of the compressed bytes

@@ -286,6 +286,16 @@ void CompressOptions::validate() const {
   }
 }
 
+std::string compressor_name(const CompressOptions& options) {
+  std::string name = std::string(compression_name(options.algorithm)) + " level " +
+                     std::to_string(options.effective_level());
+  if (options.algorithm == Compression::kGzip) {
+    const auto setting = oci::deflate_setting_for_gzip_level(options.effective_level());
+    name += setting.engine == oci::DeflateEngine::kIsal ? " igzip" : " zlib";
+  }
+  return name;
+}
+
 CompressedLayer compress_layer(ByteStream& in, const Sink& out, const CompressOptions& options) {
   switch (options.algorithm) {
     case Compression::kGzip:

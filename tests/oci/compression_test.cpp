@@ -161,6 +161,12 @@ TEST(Compression, GzipIsReadByGzipAndPython) {
   }
 }
 
+TEST(Compression, CompressorNameSaysTheEngine) {
+  EXPECT_EQ(compressor_name({}), "gzip level 1 igzip");
+  EXPECT_EQ(compressor_name({.algorithm = Compression::kGzip, .level = 6}), "gzip level 6 zlib");
+  EXPECT_EQ(compressor_name({.algorithm = Compression::kZstd}), "zstd level 3");
+}
+
 TEST(Compression, TruncatedGzipIsRefused) {
   auto [out, c] = compress(mixed_input(), Compression::kGzip, 1);
   out.resize(out.size() / 2);
