@@ -49,16 +49,17 @@ std::unique_ptr<ByteStream> decompressing_stream(std::unique_ptr<ByteStream> com
 //
 // Which deflate engine makes each gzip level (docs/performance.md has the
 // figures, from bench/compress_bench.cpp on a tar of Python and Perl sources):
-//   1 -> ISA-L igzip level 1: zlib 1's size (+0.6%) at ~5x its speed per core.
-//   2 -> ISA-L igzip level 2: between zlib 1 and 2 in size, ~4.5x zlib 2's speed.
+//   1 -> ISA-L igzip level 1: zlib 1's size (+0.6-2.3%) at ~6x its speed per core.
+//   2 -> ISA-L igzip level 2: between zlib 1 and 2 in size, ~6x zlib 2's speed.
 //   3-9 -> zlib at the same level: what these levels are asked for is size,
 //          which only zlib gives (ISA-L's best is larger than zlib 3).
 // ISA-L level 3 is not used although it exists: its output differs between
-// CPUs (its AVX-512, AVX2 and SSE4.2 kernels make different bytes, checked
-// under qemu), and a layer's digest must not depend on the machine that
-// compressed it. Levels 1 and 2 make the same bytes on every x86-64 with
-// SSE4.2 (every server CPU since 2008); without SSE4.2 ISA-L falls back to a
-// C kernel with another hash, and the bytes (still valid gzip) differ.
+// CPUs (its AVX-512, AVX2 and SSE4.2 kernels each make other bytes), and a
+// layer's digest must not depend on the machine that compressed it. Levels 1
+// and 2 made the same bytes with all three kernels (docs/performance.md, how
+// it was checked); on an x86-64 without SSE4.2 (none since 2008) ISA-L falls
+// back to a C kernel with another hash, and the bytes, still valid gzip,
+// differ. aarch64 has not been compared yet.
 inline constexpr int kDefaultGzipLevel = 1;
 // zstd 3: zstd's own default, and what `zstd` and containerd's zstd layers use.
 inline constexpr int kDefaultZstdLevel = 3;
