@@ -167,6 +167,26 @@ TEST(Compression, CompressorNameSaysTheEngine) {
   EXPECT_EQ(compressor_name({.algorithm = Compression::kZstd}), "zstd level 3");
 }
 
+// pigz -i and `cat a.gz b.gz` write several members; they are one stream.
+TEST(Compression, ConcatenatedGzipMembersDecompressAsOne) {
+  const std::string a = mixed_input(), b = "tail member\n";
+  const std::string joined = compress(a, Compression::kGzip, 2).first +
+                             compress("", Compression::kGzip, 1).first +
+                             compress(b, Compression::kGzip, 1).first;
+  EXPECT_EQ(decompress(joined, Compression::kGzip), a + b);
+}
+
+TEST(Compression, GzipWithACorruptCrcIsRefused) {
+  std::string out = compress(mixed_input(), Compression::kGzip, 1).first;
+  out[out.size() - 8] = static_cast<char>(out[out.size() - 8] ^ 1);  // the CRC-32's first byte
+  EXPECT_THROW(decompress(out, Compression::kGzip), InputError);
+}
+
+TEST(Compression, GzipFollowedByGarbageIsRefused) {
+  const std::string out = compress("payload", Compression::kGzip, 1).first + "not gzip at all";
+  EXPECT_THROW(decompress(out, Compression::kGzip), InputError);
+}
+
 TEST(Compression, TruncatedGzipIsRefused) {
   auto [out, c] = compress(mixed_input(), Compression::kGzip, 1);
   out.resize(out.size() / 2);
