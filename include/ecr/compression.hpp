@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "ecr/digest.hpp"
@@ -43,9 +44,22 @@ std::unique_ptr<ByteStream> decompressing_stream(std::unique_ptr<ByteStream> com
 // The level each algorithm compresses at unless told otherwise, chosen once
 // for every path (ecr-push, ecr image copy, the library), so one layer gives
 // one digest whichever tool pushed it.
-// gzip 1 (zlib's fastest): measured in bench/compress_bench.cpp, level 1 keeps
-// a 2-thread compressor near the speed of the SHA-256 pass that bounds a push
-// (DESIGN.md performance model); higher levels gain a few percent of size.
+// gzip 1: the fastest level, which bounds a docker-archive push (DESIGN.md
+// performance model); higher levels gain a few percent of size.
+//
+// Which deflate engine makes each gzip level (docs/performance.md has the
+// figures, from bench/compress_bench.cpp on a tar of Python and Perl sources):
+//   1 -> ISA-L igzip level 1: zlib 1's size (+0.6-2.3%) at ~6x its speed per core.
+//   2 -> ISA-L igzip level 2: between zlib 1 and 2 in size, ~6x zlib 2's speed.
+//   3-9 -> zlib at the same level: what these levels are asked for is size,
+//          which only zlib gives (ISA-L's best is larger than zlib 3).
+// ISA-L level 3 is not used although it exists: its output differs between
+// CPUs (its AVX-512, AVX2 and SSE4.2 kernels each make other bytes), and a
+// layer's digest must not depend on the machine that compressed it. Levels 1
+// and 2 made the same bytes with all three kernels (docs/performance.md, how
+// it was checked); on an x86-64 without SSE4.2 (none since 2008) ISA-L falls
+// back to a C kernel with another hash, and the bytes, still valid gzip,
+// differ. aarch64 has not been compared yet.
 inline constexpr int kDefaultGzipLevel = 1;
 // zstd 3: zstd's own default, and what `zstd` and containerd's zstd layers use.
 inline constexpr int kDefaultZstdLevel = 3;
@@ -68,6 +82,14 @@ struct CompressOptions {
 // gzip block size: pigz's default. Each block is compressed independently,
 // primed with the 32 KiB before it, so the output depends only on the input.
 inline constexpr std::size_t kGzipBlockSize = 128 * 1024;
+
+// Names the compressor that `options` select: algorithm, level, and for gzip
+// the deflate engine ("gzip level 1 igzip", "gzip level 6 zlib", "zstd level
+// 3"). Digests remembered for compressed layers (the push digest index) are
+// keyed by it, so a change of engine, which changes the bytes, misses the
+// entries an older build recorded instead of reusing a digest it would no
+// longer produce.
+std::string compressor_name(const CompressOptions& options);
 
 struct CompressedLayer {
   Digest digest;          // of the compressed bytes

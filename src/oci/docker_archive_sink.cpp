@@ -63,8 +63,8 @@ void DockerArchiveSink::write_blob(BlobReader& in) {
   }
   head.resize(n);
   const Compression c = is_layer(d.media_type) ? detect_compression(head) : Compression::kNone;
-  auto plain = decompressing_stream(std::make_unique<PrefixedStream>(std::move(head), in), c,
-                                    limits_);
+  auto plain =
+      decompressing_stream(std::make_unique<PrefixedStream>(std::move(head), in), c, limits_);
   FileWriter out(path);
   Sha256 h;
   std::vector<std::byte> buf(1 << 20);
@@ -93,7 +93,8 @@ void DockerArchiveSink::write_manifest(const ParsedManifest& manifest,
   for (const auto& d : image.layers) {
     if (!blobs_.contains(d)) throw InputError("layer " + d.str() + " was not written");
   }
-  if (!blobs_.contains(image.config)) throw InputError("config " + image.config.str() + " was not written");
+  if (!blobs_.contains(image.config))
+    throw InputError("config " + image.config.str() + " was not written");
   images_.push_back(std::move(image));
 }
 

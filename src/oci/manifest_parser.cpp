@@ -28,8 +28,8 @@ std::string effective_media_type(oci::JsonObject doc, std::string_view hint) {
   const std::string_view hinted = strip_parameters(hint);
   for (std::string_view t : {std::string_view(in_doc), hinted}) {
     if (t == media_type::kDockerSchema1 || t == media_type::kDockerSchema1Signed) {
-      throw InputError("Docker schema1 manifests are not supported (media type " +
-                       std::string(t) + ")");
+      throw InputError("Docker schema1 manifests are not supported (media type " + std::string(t) +
+                       ")");
     }
   }
   if (!in_doc.empty() && !hinted.empty() && in_doc != hinted) {
@@ -88,9 +88,8 @@ bool is_manifest_media_type(std::string_view t) noexcept {
 }
 
 Descriptor ParsedManifest::descriptor() const {
-  return Descriptor{.media_type = media_type,
-                    .digest = digest,
-                    .size = static_cast<std::int64_t>(raw.size())};
+  return Descriptor{
+      .media_type = media_type, .digest = digest, .size = static_cast<std::int64_t>(raw.size())};
 }
 
 ParsedManifest parse_manifest(std::string_view bytes, std::string_view media_type_hint) {

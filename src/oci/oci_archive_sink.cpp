@@ -23,7 +23,8 @@ void OciArchiveSink::commit() {
     blobs.push_back(e.path().filename().string());
   }
   std::sort(blobs.begin(), blobs.end());
-  for (const auto& hex : blobs) tar.add_file("blobs/sha256/" + hex, root / "blobs" / "sha256" / hex);
+  for (const auto& hex : blobs)
+    tar.add_file("blobs/sha256/" + hex, root / "blobs" / "sha256" / hex);
   tar.commit();
 }
 

@@ -8,8 +8,7 @@ std::string blob_path(const Digest& digest) {
 }
 
 OciLayoutSource::OciLayoutSource(std::unique_ptr<FileTree> tree)
-    : tree_(std::move(tree)),
-      index_([this] {
+    : tree_(std::move(tree)), index_([this] {
         const std::string layout = tree_->read("oci-layout", 4096);
         if (layout.find("\"imageLayoutVersion\"") == std::string::npos) {
           throw InputError(tree_->describe() + ": oci-layout has no imageLayoutVersion");
@@ -39,9 +38,8 @@ std::unique_ptr<ByteStream> OciLayoutSource::open_raw(const Descriptor& d) {
   auto size = tree_->file_size(path);
   if (!size) throw InputError(tree_->describe() + ": blob " + d.digest.str() + " is missing");
   if (*size != d.size) {
-    throw IntegrityError("blob " + d.digest.str() + " is " + std::to_string(*size) +
-                         " bytes in " + tree_->describe() + " but its descriptor says " +
-                         std::to_string(d.size));
+    throw IntegrityError("blob " + d.digest.str() + " is " + std::to_string(*size) + " bytes in " +
+                         tree_->describe() + " but its descriptor says " + std::to_string(d.size));
   }
   return tree_->open(path);
 }

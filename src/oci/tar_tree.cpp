@@ -167,9 +167,8 @@ void TarTree::index(const DecompressionLimits& limits) {
           if (extracted > limits.max_bytes ||
               (extracted > limits.ratio_floor && extracted / (consumed + 1) > limits.max_ratio)) {
             throw InputError(archive_.string() + ": decompression bomb: the archive expands past " +
-                             std::to_string(extracted) + " bytes from " +
-                             std::to_string(consumed) + " (limits: " +
-                             std::to_string(limits.max_bytes) + " bytes, ratio " +
+                             std::to_string(extracted) + " bytes from " + std::to_string(consumed) +
+                             " (limits: " + std::to_string(limits.max_bytes) + " bytes, ratio " +
                              std::to_string(limits.max_ratio) + ")");
           }
           out.write(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n)));
@@ -191,8 +190,8 @@ void TarTree::index(const DecompressionLimits& limits) {
   // Every link must land on a file or directory inside the archive.
   for (const auto& [name, entry] : entries_) {
     if (entry.kind == Entry::kLink && !find(name)) {
-      throw InputError(archive_.string() + ": archive entry \"" + name +
-                       "\" links to \"" + entry.target + "\", which the archive does not hold");
+      throw InputError(archive_.string() + ": archive entry \"" + name + "\" links to \"" +
+                       entry.target + "\", which the archive does not hold");
     }
   }
 }
@@ -204,10 +203,10 @@ void TarTree::add(std::string name, Entry entry) {
     return;
   }
   const Entry& old = it->second;
-  const bool same = old.kind == entry.kind &&
-                    (old.kind == Entry::kDirectory ||
-                     (old.kind == Entry::kLink && old.target == entry.target) ||
-                     (old.kind == Entry::kFile && same_content(old, entry)));
+  const bool same =
+      old.kind == entry.kind &&
+      (old.kind == Entry::kDirectory || (old.kind == Entry::kLink && old.target == entry.target) ||
+       (old.kind == Entry::kFile && same_content(old, entry)));
   if (!same) {
     throw InputError(archive_.string() + ": duplicate archive entry \"" + name +
                      "\" with different content");

@@ -59,10 +59,10 @@ std::optional<SourceFileKey> LayerCompression::key_for(const ImageSource& source
   try {
     const auto file = source.identity_file(layer);
     if (!file) return std::nullopt;
-    // The level is the one used, so a changed default is a different entry.
-    return SourceFileKey::of(*file, "layer " + layer.digest.str() + " " +
-                                        std::string(compression_name(options_.algorithm)) +
-                                        " level " + std::to_string(options_.effective_level()));
+    // The level and engine are the ones used, so a changed default or engine
+    // is a different entry.
+    return SourceFileKey::of(*file,
+                             "layer " + layer.digest.str() + " " + compressor_name(options_));
   } catch (const InputError&) {
     return std::nullopt;  // not a file we can stat: nothing to remember it by
   }

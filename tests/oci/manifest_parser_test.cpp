@@ -19,20 +19,24 @@ const std::string kLayerDigest =
 std::string oci_manifest(const std::string& extra = "") {
   return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
          R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
-         kConfigDigest + R"(","size":7023},"layers":[{"mediaType":)"
+         kConfigDigest +
+         R"(","size":7023},"layers":[{"mediaType":)"
          R"("application/vnd.oci.image.layer.v1.tar+gzip","digest":")" +
-         kLayerDigest + R"(","size":32654,"urls":["https://example.com/l"],)"
-         R"("annotations":{"a":"b"}}])" + extra + "}";
+         kLayerDigest +
+         R"(","size":32654,"urls":["https://example.com/l"],)"
+         R"("annotations":{"a":"b"}}])" +
+         extra + "}";
 }
 
 std::string index_with(const std::string& manifests) {
   return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",)"
-         R"("manifests":[)" + manifests + "]}";
+         R"("manifests":[)" +
+         manifests + "]}";
 }
 
 std::string child(const std::string& platform) {
-  return R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
-         kLayerDigest + R"(","size":10,"platform":)" + platform + "}";
+  return R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + kLayerDigest +
+         R"(","size":10,"platform":)" + platform + "}";
 }
 
 std::string error_of(std::string_view bytes, std::string_view hint = "") {
@@ -73,9 +77,12 @@ TEST(ManifestParser, ParsesDockerManifestList) {
   const std::string bytes =
       R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json",)"
       R"("manifests":[{"mediaType":"application/vnd.docker.distribution.manifest.v2+json",)"
-      R"("digest":")" + kLayerDigest + R"(","size":528,"platform":{"architecture":"arm",)"
+      R"("digest":")" +
+      kLayerDigest +
+      R"(","size":528,"platform":{"architecture":"arm",)"
       R"("os":"linux","variant":"v7","os.version":"10.0","os.features":["x"],"features":["sse4"]}}]})";
-  ParsedManifest m = parse_manifest(bytes, "application/vnd.docker.distribution.manifest.list.v2+json");
+  ParsedManifest m =
+      parse_manifest(bytes, "application/vnd.docker.distribution.manifest.list.v2+json");
   EXPECT_TRUE(m.is_index());
   ASSERT_EQ(m.manifests.size(), 1u);
   const Platform& p = *m.manifests[0].platform;
@@ -147,8 +154,10 @@ TEST(ManifestParser, RefusesNegativeAndFractionalSizes) {
 }
 
 TEST(ManifestParser, RefusesMissingFields) {
-  EXPECT_EQ(error_of(R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]})"),
-            "manifest.config is missing");
+  EXPECT_EQ(
+      error_of(
+          R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]})"),
+      "manifest.config is missing");
   std::string no_layers = oci_manifest();
   no_layers = R"({"schemaVersion":2,"config":{"mediaType":"a/b","digest":")" + kConfigDigest +
               R"(","size":1}})";
@@ -169,10 +178,10 @@ TEST(ManifestParser, RefusesInvalidJsonAndNonObjects) {
 }
 
 TEST(ManifestParser, RefusesOversizedDocument) {
-  std::string big = oci_manifest(",\"annotations\":{\"pad\":\"" +
-                                 std::string(kMaxManifestBytes, 'x') + "\"}");
-  EXPECT_EQ(error_of(big), "manifest is " + std::to_string(big.size()) +
-                               " bytes; at most 4194304 are accepted");
+  std::string big =
+      oci_manifest(",\"annotations\":{\"pad\":\"" + std::string(kMaxManifestBytes, 'x') + "\"}");
+  EXPECT_EQ(error_of(big),
+            "manifest is " + std::to_string(big.size()) + " bytes; at most 4194304 are accepted");
 }
 
 TEST(ManifestParser, RefusesIndexOverTenThousandEntries) {
@@ -200,11 +209,13 @@ TEST(ManifestParser, SerializesIndexWithPlatform) {
                .digest = Digest::parse(kLayerDigest),
                .size = 10};
   d.platform = Platform::parse("linux/arm64/v8");
-  EXPECT_EQ(serialize_oci_index({d}),
-            R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",)"
-            R"("manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
-            R"("digest":")" + kLayerDigest +
-                R"(","size":10,"platform":{"architecture":"arm64","os":"linux","variant":"v8"}}]})");
+  EXPECT_EQ(
+      serialize_oci_index({d}),
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",)"
+      R"("manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("digest":")" +
+          kLayerDigest +
+          R"(","size":10,"platform":{"architecture":"arm64","os":"linux","variant":"v8"}}]})");
 }
 
 TEST(Platform, ParsesAndMatches) {
@@ -218,7 +229,9 @@ TEST(Platform, ParsesAndMatches) {
 TEST(ImageConfig, ParsesDiffIdsAndHistory) {
   const std::string bytes =
       R"({"architecture":"amd64","os":"linux","created":"2024-01-01T00:00:00Z",)"
-      R"("rootfs":{"type":"layers","diff_ids":[")" + kLayerDigest + R"("]},)"
+      R"("rootfs":{"type":"layers","diff_ids":[")" +
+      kLayerDigest +
+      R"("]},)"
       R"("history":[{"created_by":"COPY x /","empty_layer":true}]})";
   ImageConfig c = parse_image_config(bytes);
   EXPECT_EQ(c.platform.str(), "linux/amd64");
@@ -232,7 +245,8 @@ TEST(ImageConfig, ParsesDiffIdsAndHistory) {
 
 TEST(ImageConfig, RefusesWrongRootfsType) {
   try {
-    parse_image_config(R"({"architecture":"amd64","os":"linux","rootfs":{"type":"x","diff_ids":[]}})");
+    parse_image_config(
+        R"({"architecture":"amd64","os":"linux","rootfs":{"type":"x","diff_ids":[]}})");
     FAIL();
   } catch (const InputError& e) {
     EXPECT_STREQ(e.what(), "config.rootfs.type must be \"layers\" (found \"x\")");
