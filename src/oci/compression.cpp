@@ -5,6 +5,7 @@
 // bytes do not depend on how many threads made it (oci/deflate_block.hpp).
 #include "ecr/compression.hpp"
 
+#include <isa-l.h>  // ISAL_MAJOR_VERSION, ISAL_MINOR_VERSION
 #include <isa-l/igzip_lib.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -315,7 +316,12 @@ std::string compressor_name(const CompressOptions& options) {
                      std::to_string(options.effective_level());
   if (options.algorithm == Compression::kGzip) {
     const auto setting = oci::deflate_setting_for_gzip_level(options.effective_level());
-    name += setting.engine == oci::DeflateEngine::kIsal ? " igzip" : " zlib";
+    // The library's version is part of the name: a new ISA-L may cut
+    // different bytes, and the digest index must then miss.
+    name += setting.engine == oci::DeflateEngine::kIsal
+                ? " igzip " + std::to_string(ISAL_MAJOR_VERSION) + "." +
+                      std::to_string(ISAL_MINOR_VERSION)
+                : " zlib";
   }
   return name;
 }

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <isa-l.h>
 
 #include <cstring>
 #include <fstream>
@@ -162,7 +163,9 @@ TEST(Compression, GzipIsReadByGzipAndPython) {
 }
 
 TEST(Compression, CompressorNameSaysTheEngine) {
-  EXPECT_EQ(compressor_name({}), "gzip level 1 igzip");
+  // igzip with the version of ISA-L built against (a new one may cut other bytes).
+  EXPECT_EQ(compressor_name({}), "gzip level 1 igzip " + std::to_string(ISAL_MAJOR_VERSION) + "." +
+                                     std::to_string(ISAL_MINOR_VERSION));
   EXPECT_EQ(compressor_name({.algorithm = Compression::kGzip, .level = 6}), "gzip level 6 zlib");
   EXPECT_EQ(compressor_name({.algorithm = Compression::kZstd}), "zstd level 3");
 }
