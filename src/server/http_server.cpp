@@ -149,8 +149,9 @@ std::optional<ServiceError> signature_refusal(const ServerOptions& options,
     if (key == options.access_key) return options.secret_key;
     return std::nullopt;
   };
-  aws::VerifyResult verdict = aws::verify_headers("POST", req.target, req.headers, req.body(),
-                                                  lookup, std::chrono::system_clock::now());
+  // The listener hashed the body as it arrived (HttpRequest::body_sha256).
+  aws::VerifyResult verdict = aws::verify_headers_with_body_hash(
+      "POST", req.target, req.headers, req.body_sha256, lookup, std::chrono::system_clock::now());
   if (verdict.ok()) return std::nullopt;
   return auth_error(verdict);
 }
