@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -48,8 +49,9 @@ constexpr std::size_t kBodyReadBytes = 1u << 20;
 constexpr std::size_t kFirstReadBytes = 8 * 1024;
 // A chunked body is decoded by Beast's parser through this much at a time.
 constexpr std::size_t kChunkedReadBytes = 256 * 1024;
-// A blob download is sent from its file this much at a time.
-constexpr std::size_t kFileWriteBytes = 256 * 1024;
+// A blob download is sent from its file this much at a time: each piece is a
+// round trip to a handler thread (write_file_piece), so a large one.
+constexpr std::size_t kFileWriteBytes = 1u << 20;
 // Descriptors kept free of connections: the listener, the database, blob
 // files being written and read, the log.
 constexpr std::size_t kReservedDescriptors = 128;
@@ -139,6 +141,7 @@ class HttpListener::Session : public std::enable_shared_from_this<Session> {
   void refuse(Refusal why);
   void respond();
   void write_file_piece();
+  void send_file_piece(ssize_t n);
   void exchange_done(bool completed);
   void linger();
   void close();
@@ -430,16 +433,27 @@ void HttpListener::Session::respond() {
   });
 }
 
-// Sends the next piece of a file range. The read is a pread on the I/O
-// thread: blob downloads are served from the page cache in the common case,
-// and a piece is small enough that a cold read holds the thread briefly.
+// Sends the next piece of a file range. The piece is read on a handler
+// thread: a blob not in the page cache (parts are written with O_DIRECT,
+// blob_store.cpp) is read from the disk, and that wait must not stall the
+// I/O threads and every connection on them.
 void HttpListener::Session::write_file_piece() {
   const FileRange& range = *response_.file;
   if (file_sent_ == range.length) return exchange_done(true);
-  const std::size_t want =
-      static_cast<std::size_t>(std::min<std::uint64_t>(chunk_.size(), range.length - file_sent_));
-  const ssize_t n = ::pread(range.file->get(), chunk_.data(), want,
-                            static_cast<off_t>(range.offset + file_sent_));
+  asio::post(*listener_.handlers_, [self = shared_from_this()] {
+    const FileRange& file = *self->response_.file;
+    const std::size_t want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(self->chunk_.size(), file.length - self->file_sent_));
+    ssize_t n;
+    do {
+      n = ::pread(file.file->get(), self->chunk_.data(), want,
+                  static_cast<off_t>(file.offset + self->file_sent_));
+    } while (n < 0 && errno == EINTR);
+    asio::post(self->stream_.get_executor(), [self, n] { self->send_file_piece(n); });
+  });
+}
+
+void HttpListener::Session::send_file_piece(ssize_t n) {
   if (n <= 0) return exchange_done(false);  // the file shrank under us: cut the response short
   stream_.expires_after(listener_.options_.write_timeout);
   asio::async_write(stream_, asio::buffer(chunk_.data(), static_cast<std::size_t>(n)),

@@ -2,8 +2,8 @@
 // Boost.Asio and Boost.Beast that feeds HttpRoutes (http_exchange.hpp).
 //
 // A few I/O threads accept connections, read headers and bodies, write
-// responses and run the timers; a route's handle() runs on a separate pool
-// of handler threads, so a slow or idle client costs a socket and a few
+// responses and run the timers; a route's handle(), and the file reads of a
+// download, run on a separate pool of handler threads, so a slow or idle client costs a socket and a few
 // kilobytes, never a thread. Per connection:
 //   - waiting for a request: closed after `idle_timeout` without a byte;
 //   - once a request's first byte arrives: its header must be complete
