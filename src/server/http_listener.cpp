@@ -355,7 +355,10 @@ void HttpListener::Session::read_chunked_body() {
   bhttp::async_read_some(
       stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
         if (ec == bhttp::error::need_buffer) ec = {};
-        if (ec == bhttp::error::body_limit) return self->refuse(Refusal::kBodyTooLarge);
+        if (ec == bhttp::error::body_limit) {
+          self->body_unread_ = true;  // the client may still be sending: linger
+          return self->refuse(Refusal::kBodyTooLarge);
+        }
         if (ec == bhttp::error::partial_message || ec == bhttp::error::end_of_stream) {
           return self->refuse(Refusal::kIncompleteBody);
         }

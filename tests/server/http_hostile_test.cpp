@@ -288,6 +288,19 @@ TEST_F(HostileHttp, ChunkedBodyIsReadWhole) {
   EXPECT_EQ(health->status, 200);
 }
 
+TEST_F(HostileHttp, ChunkedBodyOverTheLimitIs413) {
+  RawConnection c(server_->port());
+  ASSERT_TRUE(c.connected());
+  c.send(
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\n"
+      "X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.DescribeRepositories\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n");
+  const std::string chunk = "100000\r\n" + std::string(1u << 20, ' ') + "\r\n";  // 1 MiB
+  for (int i = 0; i < 29 && c.send(chunk); ++i) {
+  }
+  expect_error(c.read_response(), 413, "RequestEntityTooLargeException");
+}
+
 TEST_F(HostileHttp, ClientLeavingMidDownloadDoesNotDisturbTheServer) {
   Client client(client_config(*server_));
   api::CreateRepositoryRequest create;
