@@ -9,7 +9,12 @@ CXX="${CXX:-clang++}" cmake -S "$root/fuzz" -B "$build" -G Ninja >/dev/null
 cmake --build "$build" -j2
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/manifest" "$work/archive"
+mkdir -p "$work/manifest" "$work/archive" "$work/http" "$work/part"
+printf '{"repositoryName":"a","uploadId":"u","partFirstByte":0,"partLastByte":2,"layerPartBlob":"QUJD"}' \
+  > "$work/part/plain"
+printf '{"x":{"y":["}",{"z":"\\"q"}]},"layerPartBlob":"QU\\/D"}' > "$work/part/escaped"
+printf 'bytes=0-99\n/blobs/sha256/ab?repository=a%%2Fb&expires=1&signature=x+y' > "$work/http/download"
+printf 'bytes=-5\n/?a&&b=%%zz&c=%%41' > "$work/http/suffix"
 cp "$root"/fixtures/*.tar "$work/archive/"
 for t in "$root"/fixtures/*.tar; do
   tar -xOf "$t" index.json > "$work/manifest/$(basename "$t").index" 2>/dev/null || true
@@ -17,3 +22,5 @@ for t in "$root"/fixtures/*.tar; do
 done
 "$build/manifest_fuzz" -max_total_time="$seconds" -max_len=65536 "$work/manifest"
 "$build/archive_fuzz" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 "$work/archive"
+"$build/http_request_fuzz" -max_total_time="$seconds" -max_len=4096 "$work/http"
+"$build/layer_part_fuzz" -max_total_time="$seconds" -max_len=4096 "$work/part"

@@ -103,6 +103,17 @@ VerifyResult verify_headers(std::string_view method, std::string_view target,
                             const SecretLookup& lookup, std::chrono::system_clock::time_point now,
                             std::chrono::seconds max_skew = std::chrono::minutes(15));
 
+// The same for a body the caller already hashed as it received it (ecr-local
+// hashes each body while reading it, cache-hot): `body_sha256_hex` is the
+// lowercase hex SHA-256 of the body actually received — never a client's
+// X-Amz-Content-SHA256 claim, or a tampered body would verify.
+VerifyResult verify_headers_with_body_hash(std::string_view method, std::string_view target,
+                                           const http::Headers& headers,
+                                           std::string_view body_sha256_hex,
+                                           const SecretLookup& lookup,
+                                           std::chrono::system_clock::time_point now,
+                                           std::chrono::seconds max_skew = std::chrono::minutes(15));
+
 // Verifies a pre-signed (query-signed) request, such as a download URL that
 // ecr-local handed out: X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date,
 // X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature must be in the

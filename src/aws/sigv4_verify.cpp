@@ -192,10 +192,16 @@ ParsedAuthorization parse_authorization(std::string_view value) {
   return out;
 }
 
-VerifyResult verify_headers(std::string_view method, std::string_view target,
-                            const http::Headers& headers, std::string_view body,
-                            const SecretLookup& lookup, std::chrono::system_clock::time_point now,
-                            std::chrono::seconds max_skew) {
+namespace {
+
+// verify_headers() with the payload hash from `payload_hash()`, called only
+// once the cheap checks passed.
+template <class PayloadHash>
+VerifyResult verify_headers_claim(std::string_view method, std::string_view target,
+                                  const http::Headers& headers, const PayloadHash& payload_hash,
+                                  const SecretLookup& lookup,
+                                  std::chrono::system_clock::time_point now,
+                                  std::chrono::seconds max_skew) {
   const auto authorization = header_value(headers, "authorization");
   if (!authorization) return fail(VerifyFailure::kMissing, "Missing Authentication Token");
   Claim claim;
@@ -232,10 +238,31 @@ VerifyResult verify_headers(std::string_view method, std::string_view target,
   claim.amz_date = *amz_date;
   const auto [path, query] = split_target(target);
   claim.canonical_query = canonical_query(parse_query(query));
+  claim.payload_hash = payload_hash();
+  return check_signature(method, path, headers, claim, lookup);
+}
+
+}  // namespace
+
+VerifyResult verify_headers(std::string_view method, std::string_view target,
+                            const http::Headers& headers, std::string_view body,
+                            const SecretLookup& lookup, std::chrono::system_clock::time_point now,
+                            std::chrono::seconds max_skew) {
   // The server hashes the body it actually received, whatever a client's
   // X-Amz-Content-SHA256 header claims, so a tampered body cannot verify.
-  claim.payload_hash = sha256_hex(body);
-  return check_signature(method, path, headers, claim, lookup);
+  return verify_headers_claim(
+      method, target, headers, [body] { return sha256_hex(body); }, lookup, now, max_skew);
+}
+
+VerifyResult verify_headers_with_body_hash(std::string_view method, std::string_view target,
+                                           const http::Headers& headers,
+                                           std::string_view body_sha256_hex,
+                                           const SecretLookup& lookup,
+                                           std::chrono::system_clock::time_point now,
+                                           std::chrono::seconds max_skew) {
+  return verify_headers_claim(
+      method, target, headers, [body_sha256_hex] { return std::string(body_sha256_hex); },
+      lookup, now, max_skew);
 }
 
 VerifyResult verify_presigned(std::string_view method, std::string_view target,

@@ -39,7 +39,8 @@ class BlobStore {
 
   // Writes `bytes` at `offset` of the upload's file and syncs its data and
   // length (fdatasync), so the part is durable before the client hears it
-  // was received. Bytes beyond offset+size from an earlier unacknowledged
+  // was received. When `offset` and `bytes.data()` are 4 KiB-aligned the
+  // bytes bypass the page cache (O_DIRECT), all but an unaligned tail. Bytes beyond offset+size from an earlier unacknowledged
   // attempt are truncated away.
   void write_part(std::string_view upload_id, std::uint64_t offset, std::string_view bytes) const;
 

@@ -1,7 +1,6 @@
 #include "server/http_server.hpp"
 
 #include <fcntl.h>
-#include <httplib.h>
 #include <openssl/rand.h>
 #include <unistd.h>
 
@@ -18,15 +17,7 @@ namespace {
 
 constexpr std::string_view kTargetPrefix = "AmazonEC2ContainerRegistry_V20150921.";
 constexpr const char* kJsonContentType = "application/x-amz-json-1.1";
-// Chunk size for streaming a blob to a download client.
-constexpr std::size_t kDownloadChunkBytes = 256 * 1024;
-
-// When the request being handled on this thread started (for the log line);
-// httplib runs each request start to end on one thread.
-thread_local std::optional<std::chrono::steady_clock::time_point> t_request_start;
-// Body bytes of the API request being handled on this thread (for the log
-// line): the API route reads its body itself, so Request::body stays empty.
-thread_local std::size_t t_request_body_bytes = 0;
+constexpr std::string_view kBlobPathPrefix = "/blobs/sha256/";
 
 std::string new_request_id() {
   unsigned char b[16];
@@ -41,10 +32,12 @@ std::string new_request_id() {
   return out;
 }
 
-void send_error(httplib::Response& res, const ServiceError& e, int status) {
+void send_error(HttpResponse& res, const ServiceError& e, int status) {
   res.status = status;
   res.set_header("x-amzn-ErrorType", e.name());
-  res.set_content(api::error_document(e), kJsonContentType);
+  res.set_header("Content-Type", kJsonContentType);
+  res.body = api::error_document(e);
+  res.file.reset();
 }
 
 int status_for(const ServiceError& e) { return e.http_status() == 500 ? 500 : 400; }
@@ -78,10 +71,19 @@ ServiceError auth_error(const aws::VerifyResult& result) {
       403);
 }
 
-http::Headers headers_of(const httplib::Request& req) {
-  http::Headers out;
-  for (const auto& [name, value] : req.headers) out.emplace_back(name, value);
-  return out;
+// "/blobs/sha256/<64 lowercase hex>" -> the hex; empty for any other path.
+std::string_view blob_hex(std::string_view path) {
+  if (!path.starts_with(kBlobPathPrefix)) return {};
+  std::string_view hex = path.substr(kBlobPathPrefix.size());
+  if (hex.size() != 64) return {};
+  for (char c : hex) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return {};
+  }
+  return hex;
+}
+
+bool is_get(const HttpRequest& request) {
+  return request.method == "GET" || request.method == "HEAD";
 }
 
 }  // namespace
@@ -92,9 +94,8 @@ RegistryServer::RegistryServer(ServerOptions options)
       registry_(options_.root, options_.registry),
       signer_(options_.root / "download-url.key"),
       operations_(registry_, signer_, options_.download_url_lifetime),
-      http_(std::make_unique<httplib::Server>()) {
+      listener_(options_.http, *this, scratch_) {
   registry_.expire_uploads();
-  install_routes();
   if (options_.maintenance_interval.count() > 0) maintenance_ = std::thread([this] { maintain(); });
 }
 
@@ -123,16 +124,11 @@ void RegistryServer::maintain() {
 }
 
 int RegistryServer::bind() {
-  port_ = options_.port == 0
-              ? http_->bind_to_any_port(options_.host)
-              : (http_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
-  if (port_ <= 0) {
-    throw InputError("cannot listen on " + options_.host + ":" + std::to_string(options_.port));
-  }
+  port_ = listener_.bind(options_.host, options_.port);
   return port_;
 }
 
-void RegistryServer::run() { http_->listen_after_bind(); }
+void RegistryServer::run() { listener_.run(); }
 
 void RegistryServer::stop() {
   {
@@ -140,204 +136,198 @@ void RegistryServer::stop() {
     stopping_ = true;
   }
   maintenance_wake_.notify_all();
-  http_->stop();
+  listener_.stop();
 }
 
 namespace {
 
-// Reads an API request's body into `body` itself rather than through
-// httplib: into a leased scratch reserved from Content-Length with room for
-// simdjson's padding, so no growing string, no copy before parsing, warm
-// memory (request_scratch.hpp). httplib still refuses a body over
-// kMaxRequestBytes with 413. False when the read failed.
-bool read_api_body(const httplib::Request& req, const httplib::ContentReader& content_reader,
-                   std::string& body) {
-  std::string length_text = req.get_header_value("Content-Length");
-  std::size_t length = 0;
-  std::from_chars(length_text.data(), length_text.data() + length_text.size(), length);
-  body.reserve(std::min(length, kMaxRequestBytes) + simdjson::SIMDJSON_PADDING);
-  bool read = content_reader([&body](const char* data, std::size_t size) {
-    body.append(data, size);
-    return true;
-  });
-  t_request_body_bytes = body.size();
-  if (!read) return false;
-  body.reserve(body.size() + simdjson::SIMDJSON_PADDING);  // a chunked body had no length
-  return true;
-}
-
 // The error answering an API request whose SigV4 signature does not verify
 // against the configured key; nullopt when it does.
 std::optional<ServiceError> signature_refusal(const ServerOptions& options,
-                                              const httplib::Request& req, std::string_view body) {
+                                              const HttpRequest& req) {
   aws::SecretLookup lookup = [&options](std::string_view key) -> std::optional<std::string> {
     if (key == options.access_key) return options.secret_key;
     return std::nullopt;
   };
-  aws::VerifyResult verdict = aws::verify_headers("POST", req.target, headers_of(req), body, lookup,
-                                                  std::chrono::system_clock::now());
+  // The listener hashed the body as it arrived (HttpRequest::body_sha256).
+  aws::VerifyResult verdict = aws::verify_headers_with_body_hash(
+      "POST", req.target, req.headers, req.body_sha256, lookup, std::chrono::system_clock::now());
   if (verdict.ok()) return std::nullopt;
   return auth_error(verdict);
 }
 
 }  // namespace
 
-void RegistryServer::install_routes() {
-  configure_connections();
-  install_request_log();
-  install_refusal_answers();
-  install_health_check();
-  install_api_endpoint();
-  install_blob_downloads();
+// Every response carries an x-amzn-RequestId. Only the three routes exist;
+// anything else is answered 404 from its header. Bodies are buffered, up to
+// kMaxRequestBytes (the listener answers a larger Content-Length with 413
+// before reading any of it).
+BodyPlan RegistryServer::screen(const HttpRequest& request, HttpResponse& response) {
+  response.set_header("x-amzn-RequestId", new_request_id());
+  const bool known = (request.path == "/" && (is_get(request) || request.method == "POST")) ||
+                     (!blob_hex(request.path).empty() && is_get(request));
+  if (!known) {
+    send_error(response, ServiceError("NotFoundException", "No such resource"), 404);
+    return BodyPlan{BodyPlan::Kind::kAnswered, 0};
+  }
+  return BodyPlan{BodyPlan::Kind::kBuffer, kMaxRequestBytes};
 }
 
-void RegistryServer::configure_connections() {
-  httplib::Server& http = *http_;
-  std::size_t threads = options_.threads;
-  // httplib takes ownership of the raw pointer it is given.
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http.set_payload_max_length(kMaxRequestBytes);
-  http.set_keep_alive_max_count(1000);
-  // cpp-httplib writes headers and body separately; without TCP_NODELAY each
-  // small response waits ~40 ms for the peer's delayed ACK (measured: 27.8 ms
-  // per keep-alive call without, 0.5 ms with).
-  http.set_tcp_nodelay(true);
-  http.set_read_timeout(std::chrono::seconds(60));
-  http.set_write_timeout(std::chrono::seconds(60));
+void RegistryServer::handle(HttpRequest& request, HttpResponse& response) {
+  if (request.path == "/") {
+    if (request.method == "POST") return answer_api_call(request, response);
+    return answer_health_check(response);
+  }
+  answer_blob_download(request, response);
 }
 
-// Every response carries an x-amzn-RequestId; every request gets one log
-// line with its status, duration, body sizes and that id.
-void RegistryServer::install_request_log() {
-  httplib::Server& http = *http_;
-  http.set_pre_routing_handler([](const httplib::Request&, httplib::Response& res) {
-    t_request_start = std::chrono::steady_clock::now();
-    res.set_header("x-amzn-RequestId", new_request_id());
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-
-  http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    if (!log_.enabled(LogLevel::kInfo)) return;
-    std::string what = req.method + " " + req.path;
-    if (auto target = req.get_header_value("X-Amz-Target"); !target.empty()) {
-      what = target.substr(target.find('.') + 1);
-    }
-    long long ms = 0;
-    if (t_request_start) {
-      ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                 *t_request_start)
-               .count();
-    }
-    t_request_start.reset();
-    std::size_t in = req.body.size() + t_request_body_bytes;
-    t_request_body_bytes = 0;
-    std::size_t out = res.body.size() + (res.content_length_ ? res.content_length_ : 0);
-    log_.write(LogLevel::kInfo, what + " " + std::to_string(res.status) + " " + std::to_string(ms) +
-                                    "ms in=" + std::to_string(in) + " out=" + std::to_string(out) +
-                                    " id=" + res.get_header_value("x-amzn-RequestId"));
-  });
-}
-
-void RegistryServer::install_refusal_answers() {
-  httplib::Server& http = *http_;
-  // Answers httplib's own refusals (413 for an oversize body, 404, 400 for a
-  // malformed request line) as ECR-style JSON errors; leaves ours alone.
-  http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&,
-                                                                 httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    if (!res.has_header("x-amzn-RequestId")) res.set_header("x-amzn-RequestId", new_request_id());
-    if (res.status == 413) {
-      send_error(res,
+void RegistryServer::refuse(Refusal why, const HttpRequest&, HttpResponse& response) {
+  if (response.header("x-amzn-RequestId").empty()) {
+    response.set_header("x-amzn-RequestId", new_request_id());
+  }
+  switch (why) {
+    case Refusal::kBodyTooLarge:
+      send_error(response,
                  ServiceError("RequestEntityTooLargeException",
                               "Request body exceeds the limit of " +
                                   std::to_string(kMaxRequestBytes) + " bytes"),
                  413);
-    } else if (res.status == 404) {
-      send_error(res, ServiceError("NotFoundException", "No such resource"), 404);
-    } else {
-      send_error(res, ServiceError("BadRequestException", "Malformed HTTP request"), res.status);
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+      return;
+    case Refusal::kHeaderTooLarge:
+      send_error(response,
+                 ServiceError("BadRequestException",
+                              "Request header exceeds the limit of " +
+                                  std::to_string(options_.http.max_header_bytes) + " bytes"),
+                 431);
+      return;
+    case Refusal::kIncompleteBody:
+      send_error(response,
+                 ServiceError("BadRequestException",
+                              "The connection ended before the request body was complete"),
+                 400);
+      return;
+    case Refusal::kTooManyConnections:
+      send_error(response,
+                 ServiceError("ServiceUnavailableException",
+                              "Too many open connections; try again later", 503),
+                 503);
+      return;
+    case Refusal::kInternal:
+      send_error(response, api::ServerException("Internal error"), 500);
+      return;
+    case Refusal::kMalformed:
+      break;
+  }
+  send_error(response, ServiceError("BadRequestException", "Malformed HTTP request"), 400);
 }
 
-void RegistryServer::install_health_check() {
-  http_->Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("{\"status\":\"ok\"}", "application/json");
-  });
+// One log line per request: operation (or method and path), status,
+// milliseconds, body bytes in and out, request id.
+void RegistryServer::record(const HttpRequest& request, const HttpResponse& response,
+                            const ExchangeRecord& record) {
+  if (!log_.enabled(LogLevel::kInfo)) return;
+  std::string what = request.method.empty() ? std::string("-")
+                                             : request.method + " " + request.path;
+  if (auto target = request.header("X-Amz-Target"); !target.empty()) {
+    what = std::string(target.substr(target.find('.') + 1));
+  }
+  const long long ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(record.elapsed).count();
+  log_.write(LogLevel::kInfo,
+             what + " " + std::to_string(response.status) + " " + std::to_string(ms) +
+                 "ms in=" + std::to_string(record.bytes_in) +
+                 " out=" + std::to_string(record.bytes_out) + " id=" +
+                 std::string(response.header("x-amzn-RequestId")) +
+                 (record.completed ? "" : " (connection lost)"));
+}
+
+void RegistryServer::answer_health_check(HttpResponse& response) {
+  response.status = 200;
+  response.set_header("Content-Type", "application/json");
+  response.body = "{\"status\":\"ok\"}";
 }
 
 // POST / with X-Amz-Target: the awsJson1_1 API, SigV4-verified unless
-// require_auth is off, errors answered as ECR's error documents.
-void RegistryServer::install_api_endpoint() {
-  http_->Post("/", [this](const httplib::Request& req, httplib::Response& res,
-                          const httplib::ContentReader& content_reader) {
-    ScratchPool::Lease scratch = scratch_.lease();
-    // On a failed read httplib has set the status (413, 400); the error handler answers.
-    if (!read_api_body(req, content_reader, scratch->body)) return;
-    try {
-      if (options_.require_auth) {
-        if (auto refusal = signature_refusal(options_, req, scratch->body)) {
-          send_error(res, *refusal, 403);
-          return;
-        }
-      }
-      std::string target = req.get_header_value("X-Amz-Target");
-      if (!target.starts_with(kTargetPrefix)) {
-        send_error(res, ServiceError("UnknownOperationException", ""), 400);
+// require_auth is off, errors answered as ECR's error documents. The body is
+// parsed where it lies in the request's scratch (request_scratch.hpp).
+void RegistryServer::answer_api_call(HttpRequest& request, HttpResponse& response) {
+  if (!request.scratch) {  // an empty body: parsed in a scratch all the same
+    request.scratch = std::make_unique<ScratchPool::Lease>(scratch_.lease());
+    (*request.scratch)->body.clear();
+    (*request.scratch)->body.reserve(simdjson::SIMDJSON_PADDING);
+  }
+  try {
+    if (options_.require_auth) {
+      if (auto refusal = signature_refusal(options_, request)) {
+        send_error(response, *refusal, 403);
         return;
       }
-      RequestContext context;
-      context.base_url = options_.public_url.value_or(
-          "http://" + (req.has_header("Host") ? req.get_header_value("Host")
-                                              : options_.host + ":" + std::to_string(port_)));
-      std::string answer = operations_.invoke(std::string_view(target).substr(kTargetPrefix.size()),
-                                              *scratch, context);
-      res.status = 200;
-      res.set_content(std::move(answer), kJsonContentType);
-    } catch (const ServiceError& e) {
-      if (status_for(e) == 500) log_.write(LogLevel::kError, e.what());
-      send_error(res, e, status_for(e));
-    } catch (const std::exception& e) {
-      log_.write(LogLevel::kError, std::string("internal error: ") + e.what());
-      send_error(res, api::ServerException("Internal error"), 500);
     }
-  });
+    const std::string_view target = request.header("X-Amz-Target");
+    if (!target.starts_with(kTargetPrefix)) {
+      send_error(response, ServiceError("UnknownOperationException", ""), 400);
+      return;
+    }
+    RequestContext context;
+    const std::string_view host = request.header("Host");
+    context.base_url = options_.public_url.value_or(
+        "http://" + (request.has_header("Host") ? std::string(host)
+                                                : options_.host + ":" + std::to_string(port_)));
+    response.body =
+        operations_.invoke(target.substr(kTargetPrefix.size()), **request.scratch, context);
+    response.status = 200;
+    response.set_header("Content-Type", kJsonContentType);
+  } catch (const ServiceError& e) {
+    if (status_for(e) == 500) log_.write(LogLevel::kError, e.what());
+    send_error(response, e, status_for(e));
+  } catch (const std::exception& e) {
+    log_.write(LogLevel::kError, std::string("internal error: ") + e.what());
+    send_error(response, api::ServerException("Internal error"), 500);
+  }
 }
 
 // GET /blobs/sha256/<hex>: layer bytes through the signed URLs that
-// GetDownloadUrlForLayer hands out (download_url.hpp), with Range support.
-void RegistryServer::install_blob_downloads() {
-  httplib::Server& http = *http_;
-  http.Get(R"(/blobs/sha256/([0-9a-f]{64}))", [this](const httplib::Request& req,
-                                                     httplib::Response& res) {
-    std::string digest = "sha256:" + std::string(req.matches[1]);
-    auto refusal =
-        signer_.refuse(digest, req.get_param_value("repository"), req.get_param_value("expires"),
-                       req.get_param_value("signature"), std::chrono::system_clock::now());
-    if (refusal) {
-      send_error(res, ServiceError("AccessDenied", "Access denied: " + *refusal, 403), 403);
-      return;
+// GetDownloadUrlForLayer hands out (download_url.hpp), with a single byte
+// Range (206; 416 when it lies past the end; several ranges get the whole).
+void RegistryServer::answer_blob_download(const HttpRequest& request, HttpResponse& response) {
+  const std::string digest = "sha256:" + std::string(blob_hex(request.path));
+  auto refusal = signer_.refuse(digest, std::string(request.query_value("repository")),
+                                std::string(request.query_value("expires")),
+                                std::string(request.query_value("signature")),
+                                std::chrono::system_clock::now());
+  if (refusal) {
+    send_error(response, ServiceError("AccessDenied", "Access denied: " + *refusal, 403), 403);
+    return;
+  }
+  const Digest d = Digest::parse(digest);
+  auto file = std::make_shared<const UniqueFd>(
+      ::open(registry_.blobs().blob_path(d).c_str(), O_RDONLY | O_CLOEXEC));
+  const auto size = registry_.blobs().size(d);
+  if (!file->valid() || !size) {
+    send_error(response, ServiceError("NoSuchKey", "The blob does not exist", 404), 404);
+    return;
+  }
+  const auto total = static_cast<std::uint64_t>(*size);
+  response.set_header("ETag", "\"" + std::string(d.hex()) + "\"");
+  response.set_header("Accept-Ranges", "bytes");
+  FileRange range{std::move(file), 0, total};
+  if (request.has_header("Range")) {
+    if (auto wanted = parse_byte_range(request.header("Range"), total)) {
+      if (wanted->length == 0) {
+        response.status = 416;
+        response.set_header("Content-Range", "bytes */" + std::to_string(total));
+        return;
+      }
+      response.status = 206;
+      response.set_header("Content-Range", "bytes " + std::to_string(wanted->first) + "-" +
+                                               std::to_string(wanted->first + wanted->length - 1) +
+                                               "/" + std::to_string(total));
+      range.offset = wanted->first;
+      range.length = wanted->length;
     }
-    Digest d = Digest::parse(digest);
-    auto file = std::make_shared<UniqueFd>(
-        ::open(registry_.blobs().blob_path(d).c_str(), O_RDONLY | O_CLOEXEC));
-    auto size = registry_.blobs().size(d);
-    if (!file->valid() || !size) {
-      send_error(res, ServiceError("NoSuchKey", "The blob does not exist", 404), 404);
-      return;
-    }
-    res.set_header("ETag", "\"" + std::string(d.hex()) + "\"");
-    res.set_content_provider(
-        static_cast<std::size_t>(*size), "application/octet-stream",
-        [file](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-          std::string buffer(std::min(length, kDownloadChunkBytes), '\0');
-          ssize_t n =
-              ::pread(file->get(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
-          if (n <= 0) return false;
-          return sink.write(buffer.data(), static_cast<std::size_t>(n));
-        });
-  });
+  }
+  response.set_header("Content-Type", "application/octet-stream");
+  response.file = std::move(range);
 }
 
 }  // namespace ecr::server

@@ -1,6 +1,8 @@
 // ecr-local's HTTP face: the awsJson1_1 endpoint (POST / with X-Amz-Target),
 // SigV4 verification of every API request, ECR-shaped error documents, the
 // health check (GET /) and pre-signed blob downloads with Range support.
+// The routes are written against HttpRoutes (http_exchange.hpp); the
+// sockets, timeouts and connection limits are HttpListener's.
 #pragma once
 
 #include <chrono>
@@ -14,14 +16,12 @@
 #include <thread>
 
 #include "server/download_url.hpp"
+#include "server/http_exchange.hpp"
+#include "server/http_listener.hpp"
 #include "server/operations.hpp"
 #include "server/registry.hpp"
 #include "server/request_log.hpp"
 #include "server/request_scratch.hpp"
-
-namespace httplib {
-class Server;
-}
 
 namespace ecr::server {
 
@@ -49,41 +49,44 @@ struct ServerOptions {
   std::chrono::seconds download_url_lifetime{std::chrono::hours(1)};
   // How often lifecycle policies are applied and idle uploads expired; 0: never.
   std::chrono::seconds maintenance_interval{std::chrono::hours(1)};
-  // Request threads. Idle keep-alive connections hold one each, so this is
-  // sized for a few parallel clients with their connection pools.
-  std::size_t threads = 32;
+  // Threads, timeouts and connection limits of the HTTP listener.
+  ListenerOptions http;
   LogLevel log_level = LogLevel::kInfo;
 };
 
-class RegistryServer {
+class RegistryServer : private HttpRoutes {
  public:
   // Opens the storage under options.root. Throws ServiceError
   // "ServerException" when it cannot be used.
   explicit RegistryServer(ServerOptions options);
   // Stops serving and joins the maintenance thread.
-  ~RegistryServer();
+  ~RegistryServer() override;
   RegistryServer(const RegistryServer&) = delete;
   RegistryServer& operator=(const RegistryServer&) = delete;
 
   // Binds the listening socket; returns the port. Throws InputError when
   // the address cannot be bound.
   int bind();
-  // Serves until stop(); call after bind().
+  // Serves until stop(); call after bind(). Returns promptly after stop()
+  // even with connections open (HttpListener::run).
   void run();
-  // Thread-safe; makes run() return.
+  // Thread-safe, also before run(); makes run() return.
   void stop();
 
   Registry& registry() noexcept { return registry_; }
 
  private:
-  // install_routes() installs each of these on http_.
-  void install_routes();
-  void configure_connections();    // thread pool, body limit, keep-alive, timeouts
-  void install_request_log();      // request ids, one log line per request
-  void install_refusal_answers();  // httplib's own 400/404/413 as JSON errors
-  void install_health_check();     // GET /
-  void install_api_endpoint();     // POST /: the ECR API
-  void install_blob_downloads();   // GET /blobs/sha256/<hex>: signed layer downloads
+  // HttpRoutes: request ids on every response, refusals as ECR error
+  // documents, one log line per request.
+  BodyPlan screen(const HttpRequest& request, HttpResponse& response) override;
+  void handle(HttpRequest& request, HttpResponse& response) override;
+  void refuse(Refusal why, const HttpRequest& request, HttpResponse& response) override;
+  void record(const HttpRequest& request, const HttpResponse& response,
+              const ExchangeRecord& record) override;
+
+  void answer_health_check(HttpResponse& response);                       // GET /
+  void answer_api_call(HttpRequest& request, HttpResponse& response);     // POST /
+  void answer_blob_download(const HttpRequest& request, HttpResponse& response);  // GET /blobs/
   void maintain();
 
   ServerOptions options_;
@@ -91,14 +94,16 @@ class RegistryServer {
   Registry registry_;
   DownloadSigner signer_;
   Operations operations_;
+  // Declared before the listener: its connections return scratches here.
   ScratchPool scratch_;
-  std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
 
   std::mutex maintenance_mu_;
   std::condition_variable maintenance_wake_;
   bool stopping_ = false;
   std::thread maintenance_;
+  // Last: goes first, so no request is in flight while the rest goes.
+  HttpListener listener_;
 };
 
 }  // namespace ecr::server

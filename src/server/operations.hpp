@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -39,7 +40,10 @@ class Operations {
                      const RequestContext& context);
   // The same for the body in `scratch.body` (padded as RequestScratch says):
   // parsed where it lies with the scratch's parser, a layer part decoded into
-  // scratch.part. Answers and errors are exactly those of the other form.
+  // scratch.part. An UploadLayerPart's base64 is decoded from where it lies
+  // and cut out of scratch.body before the rest is parsed
+  // (layer_part_body.hpp). Answers and errors are exactly those of the other
+  // form.
   std::string invoke(std::string_view operation, RequestScratch& scratch,
                      const RequestContext& context);
 
@@ -47,9 +51,12 @@ class Operations {
   static bool implements(std::string_view operation) noexcept;
 
  private:
+  // `decoded_part`: UploadLayerPart's part, already decoded from the body
+  // (whose layerPartBlob is then empty); see invoke(RequestScratch&).
   std::string dispatch(std::string_view operation, simdjson::dom::parser& parser,
                        std::string_view body, bool padded, std::string* part_buffer,
-                       const RequestContext& context);
+                       const RequestContext& context,
+                       std::optional<std::string_view> decoded_part = std::nullopt);
 
   Registry& registry_;
   const DownloadSigner& signer_;

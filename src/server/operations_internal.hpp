@@ -4,6 +4,8 @@
 #include <simdjson.h>
 
 #include <chrono>
+#include <optional>
+#include <string_view>
 #include <string>
 
 #include "api/serde.hpp"
@@ -23,6 +25,9 @@ struct Env {
   // Where UploadLayerPart decodes its part (RequestScratch::part); null: a
   // buffer of its own.
   std::string* part_buffer = nullptr;
+  // UploadLayerPart's part when it was decoded before parsing (it lies in
+  // *part_buffer; the body's layerPartBlob is empty then).
+  std::optional<std::string_view> decoded_part;
   const std::string& account() const { return registry.settings().account_id; }
 };
 

@@ -24,6 +24,24 @@ std::string initiate_layer_upload(Env& env, simdjson::dom::element body) {
 std::string upload_layer_part(Env& env, simdjson::dom::element body) {
   using Req = api::UploadLayerPartRequest;
   api::validate_json(Req::kShapeName, body);
+  auto store = [&env](const Req& r, std::string_view part) {
+    check_registry(env, r.registryId);
+    api::UploadLayerPartResponse out;
+    out.lastByteReceived = env.registry.upload_part(r.repositoryName, r.uploadId, r.partFirstByte,
+                                                    r.partLastByte, part);
+    out.registryId = env.account();
+    out.repositoryName = r.repositoryName;
+    out.uploadId = r.uploadId;
+    return api::to_json(out);
+  };
+  api::serde::MemberPath path;
+  if (env.decoded_part) {
+    // Decoded where it lay in the body (Operations::invoke); the body's
+    // layerPartBlob is empty and reads as no bytes.
+    Req r;
+    api::read(body, r, path);
+    return store(r, *env.decoded_part);
+  }
   // The part is decoded into the pooled buffer (serde's read_blob reuses a
   // string's storage), so a 20 MiB part gets no fresh, zeroed memory per
   // request. validate_json has made sure layerPartBlob is there, so nothing
@@ -38,16 +56,8 @@ std::string upload_layer_part(Env& env, simdjson::dom::element body) {
     std::string& taken;
     ~GiveBack() { pool = std::move(taken); }
   } give_back{buffer, r.layerPartBlob};
-  api::serde::MemberPath path;
   api::read(body, r, path);
-  check_registry(env, r.registryId);
-  api::UploadLayerPartResponse out;
-  out.lastByteReceived = env.registry.upload_part(r.repositoryName, r.uploadId, r.partFirstByte,
-                                                  r.partLastByte, r.layerPartBlob);
-  out.registryId = env.account();
-  out.repositoryName = r.repositoryName;
-  out.uploadId = r.uploadId;
-  return api::to_json(out);
+  return store(r, r.layerPartBlob);
 }
 
 std::string complete_layer_upload(Env& env, simdjson::dom::element body) {

@@ -41,6 +41,8 @@ class ScratchPool {
     Lease(ScratchPool& pool, std::unique_ptr<RequestScratch> scratch)
         : pool_(pool), scratch_(std::move(scratch)) {}
     ~Lease() { pool_.give_back(std::move(scratch_)); }
+    // A moved-from lease gives nothing back.
+    Lease(Lease&& other) noexcept : pool_(other.pool_), scratch_(std::move(other.scratch_)) {}
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
     RequestScratch& operator*() const noexcept { return *scratch_; }

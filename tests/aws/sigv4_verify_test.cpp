@@ -5,6 +5,7 @@
 
 #include "aws/amz_date.hpp"
 #include "aws/sigv4.hpp"
+#include "ecr/digest.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr::aws {
@@ -74,6 +75,21 @@ TEST(SigV4Verify, ValidRequestVerifies) {
   EXPECT_EQ(result.authorization.date, "20240315");
   EXPECT_EQ(result.authorization.signed_headers,
             (std::vector<std::string>{"content-type", "host", "x-amz-date", "x-amz-target"}));
+}
+
+TEST(SigV4Verify, BodyHashedByTheCallerVerifiesOnlyWhenItIsTheBodys) {
+  const Received r = sign_and_receive(params_with());
+  Sha256 right;
+  right.update(r.body);
+  Sha256 other;
+  other.update(r.body + " ");
+  EXPECT_TRUE(verify_headers_with_body_hash("POST", "/", r.headers, right.finish().hex(), lookup,
+                                            kNow)
+                  .ok());
+  EXPECT_EQ(verify_headers_with_body_hash("POST", "/", r.headers, other.finish().hex(), lookup,
+                                          kNow)
+                .failure,
+            VerifyFailure::kBadSignature);
 }
 
 TEST(SigV4Verify, SessionTokenIsSignedAndVerifies) {

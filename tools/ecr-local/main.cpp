@@ -53,9 +53,9 @@ void parse_listen(const std::string& text, ServerOptions& options) {
   options.port = port;
 }
 
-// How long a stop waits for requests in flight. A request whose client has
-// gone quiet mid-body would otherwise hold the stop for the whole read
-// timeout (60 s).
+// How long a stop waits for the server to return. It returns promptly with
+// connections open (they are abandoned, HttpListener::run), after the request
+// handlers already running finish; this bounds a handler stuck on storage.
 constexpr std::chrono::seconds kStopGrace{2};
 
 // Set by main() once the server has stopped; the waiter watches it.
@@ -66,12 +66,13 @@ struct Stopped {
 };
 
 // Blocks SIGINT/SIGTERM in every thread and waits for them on one, so the
-// server stops cleanly instead of dying mid-write. Connections still open
-// kStopGrace after the signal (a request in flight, or a client's idle
-// keep-alive connection, which httplib also waits out) are abandoned: the process exits 0 without
-// waiting for them. That is safe by the storage rules: every acknowledged
-// part, blob and metadata change is already durable, and an SQLite
-// transaction cut short is rolled back (docs/ecr-local.md).
+// server stops cleanly instead of dying mid-write. The server stops reading
+// and writing at once; requests being read or waiting for an answer are
+// abandoned, handlers already running finish. Should one still run
+// kStopGrace after the signal, the process exits 0 without it. Both are safe
+// by the storage rules: every acknowledged part, blob and metadata change is
+// already durable, and an SQLite transaction cut short is rolled back
+// (docs/ecr-local.md).
 std::thread stop_on_signal(ecr::server::RegistryServer& server, sigset_t signals,
                            Stopped& stopped) {
   return std::thread([&server, signals, &stopped] {
@@ -80,7 +81,7 @@ std::thread stop_on_signal(ecr::server::RegistryServer& server, sigset_t signals
     server.stop();
     std::unique_lock lock(stopped.mu);
     if (stopped.cv.wait_for(lock, kStopGrace, [&] { return stopped.done; })) return;
-    std::cerr << "ecr-local: connections still open " << kStopGrace.count()
+    std::cerr << "ecr-local: requests still running " << kStopGrace.count()
               << " s after the stop signal; exiting without them\n";
     std::_Exit(0);
   });
@@ -97,6 +98,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   long long upload_expiry_s = 24 * 3600, lifecycle_interval_s = 3600, download_expiry_s = 3600,
             blob_retention_s = 24 * 3600;
+  double idle_timeout_s = 60, header_timeout_s = 30, body_timeout_s = 30;
   bool no_auth = false;
 
   app.add_option("--root", root, "Directory holding blobs and metadata (created when missing)")
@@ -132,9 +134,31 @@ int main(int argc, char** argv) {
   app.add_option("--download-url-expiry", download_expiry_s, "Seconds a download URL stays valid")
       ->capture_default_str()
       ->check(CLI::Range(1LL, 604800LL));
-  app.add_option("--threads", options.threads, "Request threads")
+  app.add_option("--threads", options.http.handler_threads,
+                 "Request handler threads (connections do not hold one; only a request whose "
+                 "body is in does)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
+  app.add_option("--io-threads", options.http.io_threads,
+                 "Threads reading and writing connections")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--max-connections", options.http.max_connections,
+                 "Connections served at once; more are answered 503")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000));
+  app.add_option("--idle-timeout", idle_timeout_s,
+                 "Seconds a connection may wait between requests")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--header-timeout", header_timeout_s,
+                 "Seconds from a request's first byte to the end of its header")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--body-timeout", body_timeout_s,
+                 "Seconds a request body may go without a byte arriving")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   auto* apply = app.add_subcommand("apply-lifecycle",
                                    "Apply every repository's lifecycle policy now and exit");
   auto* gc = app.add_subcommand(
@@ -167,6 +191,12 @@ int main(int argc, char** argv) {
     options.registry.blob_retention = std::chrono::seconds(blob_retention_s);
     options.maintenance_interval = std::chrono::seconds(lifecycle_interval_s);
     options.download_url_lifetime = std::chrono::seconds(download_expiry_s);
+    const auto millis = [](double seconds) {
+      return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+    };
+    options.http.idle_timeout = millis(idle_timeout_s);
+    options.http.header_timeout = millis(header_timeout_s);
+    options.http.body_timeout = millis(body_timeout_s);
   } catch (const ecr::InputError& e) {
     std::cerr << "ecr-local: " << e.what() << "\n";
     return 2;
