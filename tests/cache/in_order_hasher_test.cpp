@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "cache/cache_test_support.hpp"
-#include "cache/in_order_hasher.hpp"
+#include "core/in_order_hasher.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr::cache {
