@@ -155,8 +155,9 @@ bool InPlaceArchive::place(const Descriptor& d, const std::filesystem::path& fil
       return false;
     }
     if (n < 0) throw_file_error("copy " + file.string() + " into", temp_.path());
-    if (n == 0) throw InputError(file.string() + " ends before its " + std::to_string(m.size) +
-                                 " bytes (blob " + d.digest.str() + ")");
+    if (n == 0)
+      throw InputError(file.string() + " ends before its " + std::to_string(m.size) +
+                       " bytes (blob " + d.digest.str() + ")");
     wrote(static_cast<std::size_t>(n));
   }
   mark_written(d.digest);

@@ -16,11 +16,10 @@ void OciArchiveSink::expect(const WritePlan& plan) {
   for (const auto& m : plan.manifests) blobs.push_back(m.descriptor());
   std::sort(blobs.begin(), blobs.end(),
             [](const Descriptor& a, const Descriptor& b) { return a.digest < b.digest; });
-  blobs.erase(std::unique(blobs.begin(), blobs.end(),
-                          [](const Descriptor& a, const Descriptor& b) {
-                            return a.digest == b.digest;
-                          }),
-              blobs.end());
+  blobs.erase(
+      std::unique(blobs.begin(), blobs.end(),
+                  [](const Descriptor& a, const Descriptor& b) { return a.digest == b.digest; }),
+      blobs.end());
   std::vector<Descriptor> entries;
   list_in_index(entries, plan.manifests.back().descriptor(),
                 std::vector<std::string>(plan.names.begin(), plan.names.end()));
@@ -92,7 +91,8 @@ void OciArchiveSink::commit_staged() {
     blobs.push_back(e.path().filename().string());
   }
   std::sort(blobs.begin(), blobs.end());
-  for (const auto& hex : blobs) tar.add_file("blobs/sha256/" + hex, root / "blobs" / "sha256" / hex);
+  for (const auto& hex : blobs)
+    tar.add_file("blobs/sha256/" + hex, root / "blobs" / "sha256" / hex);
   tar.commit();
 }
 

@@ -54,7 +54,8 @@ struct LayoutOutput {
 
 [[noreturn]] void throw_layout_error(archive* a, std::string_view what) {
   const char* msg = archive_error_string(a);
-  throw InputError("laying out a tar (" + std::string(what) + "): " + (msg ? msg : "unknown error"));
+  throw InputError("laying out a tar (" + std::string(what) +
+                   "): " + (msg ? msg : "unknown error"));
 }
 
 }  // namespace

@@ -120,7 +120,8 @@ void BlobLanding::finish(Download& blob, TransferContext& context) {
     context.throw_if_cancelled();
     if (blob.in_sink()) {
       blob.slot = blob.sink->blob_slot(d);
-      if (!blob.slot) throw std::logic_error("a sink took blob " + d.digest.str() + " and then not");
+      if (!blob.slot)
+        throw std::logic_error("a sink took blob " + d.digest.str() + " and then not");
     } else if (cache_) {
       blob.writer.emplace(cache_->ranged_writer(d.digest, d.size));
     } else {

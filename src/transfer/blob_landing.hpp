@@ -30,8 +30,8 @@
 #include <optional>
 #include <vector>
 
-#include "core/in_order_hasher.hpp"
 #include "core/file.hpp"
+#include "core/in_order_hasher.hpp"
 #include "ecr/cache.hpp"
 #include "ecr/image.hpp"
 #include "oci/file_io.hpp"
