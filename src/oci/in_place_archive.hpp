@@ -4,7 +4,8 @@
 // next to the destination, its headers written at once, and each blob
 // written at its place as it arrives, in any order and from several threads
 // at once (BlobSlot), so every byte is written once. It is renamed into place
-// at commit, after an fsync; destroyed uncommitted, the file goes.
+// at commit, after an fsync. Until then it has no name (UnnamedTempFile): a
+// failed transfer, or a killed process, leaves nothing behind.
 #pragma once
 
 #include <atomic>
@@ -70,7 +71,7 @@ class InPlaceArchive {
   void wrote(std::size_t bytes);
 
   std::filesystem::path target_;
-  TempFile temp_;
+  UnnamedTempFile temp_;
   std::string index_json_;
   std::map<Digest, Member> members_;  // places fixed at construction
   mutable std::mutex mutex_;          // guards Member::written

@@ -142,7 +142,7 @@ TEST_F(PullCache, LargeLayerArrivesAsParallelRangesAndIsByteEqual) {
   EXPECT_GT(new_requests()["GET"], 2);  // the config, and more than one for the layer
 }
 
-TEST_F(PullCache, PullKilledMidDownloadLeavesOnlyVerifiedBlobsAndNothingAtTheDestination) {
+TEST_F(PullCache, PullKilledMidDownloadLeavesOnlyVerifiedBlobsAndNothingNextToTheDestination) {
 #if defined(__SANITIZE_ADDRESS__)
   GTEST_SKIP() << "64 MiB push and pull: too slow under ASan";
 #endif
@@ -157,13 +157,18 @@ TEST_F(PullCache, PullKilledMidDownloadLeavesOnlyVerifiedBlobsAndNothingAtTheDes
 
   testing::Subprocess puller(tool(kEcrPull, {"--json", "--quiet", "--cache-dir", cache.string(),
                                              "cache/big:v1", "oci-archive:" + dest.string()}));
-  // Kill it once a download is under way: the archive's temp file, laid out
-  // at its full size next to the destination, is being written.
+  // Kill it once the archive is being written: the puller holds its file,
+  // laid out at its full size next to the destination, unnamed (O_TMPFILE:
+  // "<dir>/#<inode> (deleted)") or, where unnamed files are not supported,
+  // as killed.tar.tmp-<random>.
   bool downloading = false;
+  const fs::path fds = "/proc/" + std::to_string(puller.pid()) + "/fd";
   while (!downloading && puller.running()) {
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(work_, ec)) {
-      downloading = downloading || e.path().filename().string().starts_with("killed.tar.tmp-");
+    for (const auto& e : fs::directory_iterator(fds, ec)) {
+      const std::string target = fs::read_symlink(e.path(), ec).string();
+      downloading = downloading || target.starts_with((work_ / "#").string()) ||
+                    target.starts_with(dest.string() + ".tmp-");
     }
     if (!downloading) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -173,6 +178,9 @@ TEST_F(PullCache, PullKilledMidDownloadLeavesOnlyVerifiedBlobsAndNothingAtTheDes
 
   check_cache_blobs(cache);
   EXPECT_FALSE(fs::exists(dest));
+  for (const auto& e : fs::directory_iterator(work_)) {
+    EXPECT_FALSE(e.path().filename().string().starts_with("killed.tar")) << e.path();
+  }
 
   const Summary again = pull(cache, {"cache/big:v1", "oci-archive:" + dest.string()});
 
