@@ -5,8 +5,8 @@
 // Implementing a new place means implementing these two small interfaces; the
 // verification of every blob's digest and size is done here, in BlobReader,
 // not by each implementation. A place's special abilities (a registry's
-// batched availability check, ranged parallel downloads into a cache, files
-// linked into an archive) are overrides of the virtual functions below, never
+// batched availability check, ranged parallel downloads into a cache, an
+// archive written in place) are overrides of the virtual functions below, never
 // branches in the transfer that drives them (ecr::copy, transfer.hpp).
 #pragma once
 
