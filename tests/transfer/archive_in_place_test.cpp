@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ecr/image_location.hpp"
 #include "ecr/transfer.hpp"
 #include "oci/oci_archive_sink.hpp"
 #include "oci/peer_tools.hpp"
@@ -44,7 +45,7 @@ std::vector<std::string> names_in(const fs::path& dir) {
 // What the staged writer makes of `source`: the layout, then the tar of it
 // in the order OciArchiveSink's staged commit tars it (the archive the code
 // wrote before archives were written in place).
-std::string staged_archive(MemorySource& source, const fs::path& dir) {
+std::string staged_archive(ImageSource& source, const fs::path& dir) {
   const fs::path layout = dir / "expected-layout";
   {
     oci::OciLayoutSink sink(layout);
@@ -161,6 +162,23 @@ TEST_F(ArchiveInPlaceTest, AnIndexAndItsManifestsAreLaidOutAsTheStagedArchiveHas
   }
 
   EXPECT_TRUE(read_file(archive) == staged_archive(source_, dir_));
+}
+
+// Layers compressed on the way are named only once written: no plan is
+// announced, and the archive is staged and tarred as before.
+TEST_F(ArchiveInPlaceTest, ADockerArchiveCompressedOnTheWayGivesTheStagedArchive) {
+  const auto location = ImageLocation::parse("docker-archive:" + test::fixture("hello.docker.tar"));
+  const fs::path archive = out_ / "from-docker.tar";
+  {
+    auto source = open_image_source(location);
+    oci::OciArchiveSink sink(archive);
+    copy(*source, "", sink, TransferOptions{});
+    sink.commit();
+  }
+
+  auto source = open_image_source(location);
+  EXPECT_TRUE(read_file(archive) == staged_archive(*source, dir_));
+  EXPECT_EQ(names_in(out_), std::vector<std::string>{"from-docker.tar"});
 }
 
 TEST_F(ArchiveInPlaceTest, APullWritesEveryBlobOnceInPlaceAndNotIntoTheCache) {
