@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: builds the tools, starts ecr-local on a free loopback port,
 # pushes the fixture image fixtures/hello.oci.tar with ecr-push, pulls it back
-# into an oci-archive with ecr-pull (then again, served from the blob cache),
-# checks that the manifest digests match, prints what happened and stops the
+# into an oci-archive with ecr-pull (straight into the archive), into an OCI
+# layout (through the blob cache) and into an oci-archive again (served from
+# the cache), checks that the manifest digests match, prints what happened and stops the
 # server. Everything it writes (registry, cache, archives) is in a temporary
 # directory removed at the end.
 set -euo pipefail
@@ -50,7 +51,12 @@ echo "== ecr-pull hello:latest oci-archive:pulled.tar"
   hello:latest "oci-archive:$work/pulled.tar" | tee "$work/pull.json"
 
 echo
-echo "== ecr-pull again: the blobs come from the cache ($work/cache)"
+echo "== ecr-pull hello:latest oci:pulled-layout (the blobs go through the cache, $work/cache)"
+"$build/tools/ecr-pull/ecr-pull" --endpoint-url "$url" --cache-dir "$work/cache" --json \
+  hello:latest "oci:$work/pulled-layout" | tee "$work/pull-layout.json"
+
+echo
+echo "== ecr-pull into an oci-archive again: the blobs come from the cache"
 "$build/tools/ecr-pull/ecr-pull" --endpoint-url "$url" --cache-dir "$work/cache" --json \
   hello:latest "oci-archive:$work/pulled-again.tar" | tee "$work/pull-again.json"
 
@@ -73,12 +79,13 @@ echo "== summary"
 echo "fixture manifest digest: $expected"
 echo "pushed:                  $pushed ($(actions_of "$work/push.json"))"
 echo "pulled:                  $pulled ($(actions_of "$work/pull.json"))"
+echo "pulled into a layout:    $(digest_of "$work/pull-layout.json") ($(actions_of "$work/pull-layout.json"))"
 echo "pulled again:            $pulled_again ($(actions_of "$work/pull-again.json"))"
 echo "pulled archive reads as: $reread"
 if [ "$expected" = "$pushed" ] && [ "$pushed" = "$pulled" ] && [ "$pulled" = "$reread" ] &&
    [ "$pulled_again" = "$pulled" ] && cmp -s "$work/pulled.tar" "$work/pulled-again.tar"; then
   echo "OK: the image went to ecr-local and came back with the same manifest digest;"
-  echo "    the second pull wrote a byte-identical archive"
+  echo "    the pull from the cache wrote a byte-identical archive"
 else
   echo "FAILED: digests differ" >&2
   exit 1

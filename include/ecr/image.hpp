@@ -5,8 +5,8 @@
 // Implementing a new place means implementing these two small interfaces; the
 // verification of every blob's digest and size is done here, in BlobReader,
 // not by each implementation. A place's special abilities (a registry's
-// batched availability check, ranged parallel downloads into a cache, files
-// linked into an archive) are overrides of the virtual functions below, never
+// batched availability check, ranged parallel downloads into a cache, an
+// archive written in place) are overrides of the virtual functions below, never
 // branches in the transfer that drives them (ecr::copy, transfer.hpp).
 #pragma once
 
@@ -110,10 +110,11 @@ class ImageSource {
                        BlobReader::Check check = BlobReader::Check::kDigest);
 
   // Fetches `blobs` before a transfer writes them into `sink` one at a time:
-  // a registry downloads them in parallel ranges (into the blob cache, when
-  // the transfer has one). The default does nothing: a local source is read
-  // as the sink writes.
-  virtual void fetch_ahead(const std::vector<Descriptor>& blobs, const ImageSink& sink,
+  // a registry downloads them in parallel ranges, straight into the sink
+  // where it offers a BlobSlot (ImageSink::blob_slot), else into the blob
+  // cache, when the transfer has one. The default does nothing: a local
+  // source is read as the sink writes.
+  virtual void fetch_ahead(const std::vector<Descriptor>& blobs, ImageSink& sink,
                            TransferContext& context);
   // Writes blob `descriptor` into `sink` and says how it got there. The
   // default lets the sink read it (ImageSink::copy_blob) and answers the
@@ -154,6 +155,37 @@ struct SinkTraits {
   BlobAction written_as = BlobAction::kCopied;
 };
 
+// Everything a transfer is about to write into a sink, announced before the
+// first blob (ImageSink::expect). Views into the transfer's plan, valid only
+// during the call.
+struct WritePlan {
+  // Configs and layers, each digest once.
+  std::span<const Descriptor> blobs;
+  // Every manifest and index, each digest once, children before the indexes
+  // that name them; the root last.
+  std::span<const ParsedManifest> manifests;
+  // What the root is written under (write_manifest's `names`).
+  std::span<const std::string> names;
+};
+
+// Where one blob's bytes are written in place, at any offsets and from
+// several threads at once (the parallel ranges of a download), so they are
+// written once, where they stay. Destroyed without commit(), the blob is not
+// in the sink (what was written stays unseen until written again).
+class BlobSlot {
+ public:
+  virtual ~BlobSlot() = default;
+  // Writes `bytes` at `offset` of the blob. Safe to call from several
+  // threads at once. Throws IntegrityError when the bytes would lie outside
+  // the blob's size, InputError on a write failure.
+  virtual void write_at(std::int64_t offset, std::span<const std::byte> bytes) = 0;
+  // After the last write_at: checks that the blob's bytes hash to its
+  // digest (most of them were hashed as they landed in order), then the
+  // sink holds it. Throws IntegrityError naming the digest when they do not;
+  // the blob can then be written again through a new slot.
+  virtual void commit() = 0;
+};
+
 // A blob whose digest is known only once all of it is written (after
 // go-containerregistry's stream.Layer): a layer compressed on the way.
 struct StreamedBlob {
@@ -173,6 +205,15 @@ class ImageSink {
   virtual ~ImageSink() = default;
 
   virtual SinkTraits traits() const { return {}; }
+  // Told what the transfer will write, when all of it (every blob's digest
+  // and size, every manifest's bytes, the root's names) is known before the
+  // first blob is: when no layer is compressed on the way. Called at most
+  // once, before any blob or manifest is written; afterwards only what
+  // `plan` names is written, and what the sink does not already hold is all
+  // written before commit(). An oci-archive lays out its file from it, so
+  // every blob can be written at its place (blob_slot). The default does
+  // nothing.
+  virtual void expect(const WritePlan& plan);
   // True when the sink already holds this blob (copy() then skips it).
   virtual bool has_blob(const Digest& digest) = 0;
   // has_blob of each of `blobs`, in order. A registry asks in batches
@@ -200,6 +241,14 @@ class ImageSink {
   // Returns false when it cannot (the caller then streams the blob through
   // write_blob); the default always does.
   virtual bool place_file(const Descriptor& descriptor, const std::filesystem::path& file);
+  // A slot to write blob `descriptor` into in place (BlobSlot), for a source
+  // whose bytes arrive as parallel ranges (a registry download): they are
+  // then written once, at their place, with no staging copy. nullptr (the
+  // default) where the sink has none: the caller then lands the blob
+  // elsewhere and hands it over with place_file or write_blob. Safe to call
+  // from several threads at once. Throws InputError when the slot cannot be
+  // made.
+  virtual std::unique_ptr<BlobSlot> blob_slot(const Descriptor& descriptor);
   // Writes a manifest or index. `root` is true for the image's top document,
   // which is listed under `names` (tags or ref names; may be empty); a child of
   // an index is written with root false and no names.

@@ -7,8 +7,8 @@
 #include <mutex>
 #include <optional>
 
-#include "cache/in_order_hasher.hpp"
 #include "core/file.hpp"
+#include "core/in_order_hasher.hpp"
 #include "ecr/cache.hpp"
 #include "ecr/digest.hpp"
 
@@ -32,7 +32,7 @@ struct BlobWriter::Impl {
   // Ranged writers (BlobCache::ranged_writer): bytes arrive at any offset
   // from several threads and are hashed in file order as far as they reach
   // (InOrderHasher); commit() reads back the rest.
-  std::optional<cache::InOrderHasher> ranged;
+  std::optional<InOrderHasher> ranged;
   std::mutex mutex;  // guards written for a ranged writer
 };
 

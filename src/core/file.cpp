@@ -212,6 +212,40 @@ void TempFile::remove() noexcept {
   fd_.reset();
 }
 
+UnnamedTempFile::UnnamedTempFile(const fs::path& final_path)
+    : shown_(final_path.string() + " (unnamed temp file)") {
+  const fs::path dir = final_path.parent_path().empty() ? fs::path(".") : final_path.parent_path();
+  fd_ = UniqueFd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644));
+  if (fd_.valid()) return;
+  // EOPNOTSUPP: a filesystem without unnamed files; EISDIR: a kernel
+  // without O_TMPFILE (it then reads as O_DIRECTORY).
+  if (errno != EOPNOTSUPP && errno != EISDIR) throw_file_error("create a file in", dir);
+  named_.emplace(final_path);
+}
+
+void UnnamedTempFile::commit(const fs::path& target) {
+  if (named_) return named_->commit(target);
+  sync_file(fd_.get(), shown_);
+  // A name to rename from: rename(2) replaces `target` atomically, linkat
+  // does not. Through /proc, as open(2) shows for O_TMPFILE; AT_EMPTY_PATH
+  // would need CAP_DAC_READ_SEARCH.
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd_.get());
+  fs::path name;
+  for (int attempt = 0;; ++attempt) {
+    name = target.string() + ".tmp-" + random_name();
+    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0) break;
+    if (errno != EEXIST || attempt + 1 >= kTempNameAttempts) throw_file_error("name", name);
+  }
+  if (::rename(name.c_str(), target.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(name.c_str());
+    errno = err;
+    throw_file_error("rename into", target);
+  }
+  sync_directory(target.parent_path().empty() ? fs::path(".") : target.parent_path());
+  fd_.reset();
+}
+
 void write_file_atomically(const fs::path& path, std::string_view contents) {
   TempFile temp(path);
   temp.write(contents);

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -115,6 +116,33 @@ class TempFile {
       : fd_(std::move(fd)), path_(std::move(path)) {}
   UniqueFd fd_;
   std::filesystem::path path_;  // empty once committed or removed
+};
+
+// A new file next to `final_path` with no name until commit() gives it one
+// (O_TMPFILE), so a crash or kill at any moment leaves nothing behind: the
+// kernel frees it with its descriptor. Where the filesystem cannot make
+// unnamed files it is a TempFile ("<final_path>.tmp-<random>", removed on
+// destruction unless committed). For files big enough that one left behind
+// by a killed process matters (an archive laid out at its full size).
+class UnnamedTempFile {
+ public:
+  // Throws InputError.
+  explicit UnnamedTempFile(const std::filesystem::path& final_path);
+  UnnamedTempFile(const UnnamedTempFile&) = delete;
+  UnnamedTempFile& operator=(const UnnamedTempFile&) = delete;
+
+  int fd() const noexcept { return named_ ? named_->fd() : fd_.get(); }
+  // What the file is called in error messages.
+  const std::filesystem::path& path() const noexcept { return named_ ? named_->path() : shown_; }
+  // Makes the file `target` durably: fsync, a name next to it (linkat), an
+  // atomic rename over `target`, a sync of the directory; then closes it.
+  // Throws InputError, and nothing is left at a temp name then.
+  void commit(const std::filesystem::path& target);
+
+ private:
+  std::optional<TempFile> named_;  // where O_TMPFILE is not supported
+  UniqueFd fd_;
+  std::filesystem::path shown_;
 };
 
 // Writes `contents` to `path` through a TempFile next to it: readers see the

@@ -20,6 +20,9 @@ namespace {
 constexpr const char* kUserAgent = "ecr-cpp/0.1";
 // Bodies at least this large are sent in steps of this size (see send()).
 constexpr long kLargeBodyBytes = 1L << 20;
+// Bytes libcurl reads from a connection per recv and hands to a body
+// callback (its default is 16 KiB).
+constexpr long kReceiveBufferBytes = 256 * 1024;
 
 // What one transfer collects while libcurl runs its callbacks.
 struct Exchange {
@@ -197,6 +200,7 @@ class CurlTransport final : public Transport {
     // Signals are not thread-safe; libcurl then relies on its threaded resolver.
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, kUserAgent);
+    curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, kReceiveBufferBytes);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(options_.connect_timeout.count()));

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -69,6 +70,13 @@ void FileWriter::finish() {
   if (::close(closing.release()) != 0) {
     throw InputError("cannot close " + path_.string() + ": " + errno_text());
   }
+}
+
+std::size_t StringStream::read(std::span<std::byte> out) {
+  const std::size_t n = std::min(out.size(), s_.size());
+  std::memcpy(out.data(), s_.data(), n);
+  s_.remove_prefix(n);
+  return n;
 }
 
 bool link_or_copy_file(const std::filesystem::path& from, const std::filesystem::path& to) {

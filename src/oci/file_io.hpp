@@ -48,6 +48,16 @@ class FileWriter {
   UniqueFd fd_;
 };
 
+// The bytes of a string (not owned) as a stream.
+class StringStream final : public ByteStream {
+ public:
+  explicit StringStream(std::string_view s) : s_(s) {}
+  std::size_t read(std::span<std::byte> out) override;
+
+ private:
+  std::string_view s_;
+};
+
 // A directory that is removed with its content on destruction unless kept.
 class StagingDir {
  public:

@@ -19,6 +19,10 @@ class FileOutput final : public ByteOutput {
 
 }  // namespace
 
+void ImageSink::expect(const WritePlan&) {}
+
+std::unique_ptr<BlobSlot> ImageSink::blob_slot(const Descriptor&) { return nullptr; }
+
 bool ImageSink::place_file(const Descriptor&, const std::filesystem::path&) { return false; }
 
 std::vector<bool> ImageSink::has_blobs(const std::vector<Descriptor>& blobs, TransferContext&) {

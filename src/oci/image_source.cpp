@@ -57,7 +57,7 @@ BlobReader ImageSource::open_blob(const Descriptor& descriptor, BlobReader::Chec
   return BlobReader(descriptor, open_raw(descriptor), check);
 }
 
-void ImageSource::fetch_ahead(const std::vector<Descriptor>&, const ImageSink&, TransferContext&) {}
+void ImageSource::fetch_ahead(const std::vector<Descriptor>&, ImageSink&, TransferContext&) {}
 
 BlobAction ImageSource::send_blob(const Descriptor& descriptor, ImageSink& sink,
                                   TransferContext& context) {

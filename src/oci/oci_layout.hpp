@@ -19,6 +19,12 @@ inline constexpr std::string_view kOciLayoutFile = R"({"imageLayoutVersion":"1.0
 
 std::string blob_path(const Digest& digest);
 
+// Lists image `root` in `entries` (an index.json's manifests) under `names`:
+// an entry with one of the names, or (no names) an unnamed entry for the
+// same digest, is replaced.
+void list_in_index(std::vector<Descriptor>& entries, const Descriptor& root,
+                   const std::vector<std::string>& names);
+
 class OciLayoutSource final : public ImageSource {
  public:
   // Throws InputError when the tree has no valid oci-layout or index.json.

@@ -14,20 +14,6 @@ namespace {
 // write_stream_to_file used here before the commit step was shared.
 constexpr std::size_t kCopyBufferBytes = 1 << 20;
 
-class StringStream final : public ByteStream {
- public:
-  explicit StringStream(std::string_view s) : s_(s) {}
-  std::size_t read(std::span<std::byte> out) override {
-    const std::size_t n = std::min(out.size(), s_.size());
-    std::copy_n(reinterpret_cast<const std::byte*>(s_.data()), n, out.data());
-    s_.remove_prefix(n);
-    return n;
-  }
-
- private:
-  std::string_view s_;
-};
-
 }  // namespace
 
 OciLayoutSink::OciLayoutSink(std::filesystem::path dir) : dir_(std::move(dir)) {
@@ -93,28 +79,31 @@ void OciLayoutSink::store_bytes(const Digest& digest, std::string_view bytes) {
   write_blob(reader);
 }
 
-void OciLayoutSink::write_manifest(const ParsedManifest& manifest,
-                                   const std::vector<std::string>& names, bool root) {
-  store_bytes(manifest.digest, manifest.raw);
-  if (!root) return;
-  Descriptor d = manifest.descriptor();
+void list_in_index(std::vector<Descriptor>& entries, const Descriptor& root,
+                   const std::vector<std::string>& names) {
   auto same_entry = [&](const Descriptor& e, const std::string* name) {
     auto it = e.annotations.find(std::string(kRefNameAnnotation));
-    if (!name) return it == e.annotations.end() && e.digest == d.digest;
+    if (!name) return it == e.annotations.end() && e.digest == root.digest;
     return it != e.annotations.end() && it->second == *name;
   };
   if (names.empty()) {
-    std::erase_if(index_entries_, [&](const Descriptor& e) { return same_entry(e, nullptr); });
-    index_entries_.push_back(d);
+    std::erase_if(entries, [&](const Descriptor& e) { return same_entry(e, nullptr); });
+    entries.push_back(root);
     return;
   }
   for (const auto& name : names) {
     // A ref name points at one image: the new one replaces the old.
-    std::erase_if(index_entries_, [&](const Descriptor& e) { return same_entry(e, &name); });
-    Descriptor named = d;
+    std::erase_if(entries, [&](const Descriptor& e) { return same_entry(e, &name); });
+    Descriptor named = root;
     named.annotations[std::string(kRefNameAnnotation)] = name;
-    index_entries_.push_back(std::move(named));
+    entries.push_back(std::move(named));
   }
+}
+
+void OciLayoutSink::write_manifest(const ParsedManifest& manifest,
+                                   const std::vector<std::string>& names, bool root) {
+  store_bytes(manifest.digest, manifest.raw);
+  if (root) list_in_index(index_entries_, manifest.descriptor(), names);
 }
 
 void OciLayoutSink::finish_files() {

@@ -28,17 +28,43 @@ EntryPtr make_entry(std::string_view name, mode_t type, int perm, std::int64_t s
   return e;
 }
 
+// The format both TarWriter and TarLayout write: pax (restricted), ustar
+// where the names fit, extended headers otherwise; the last block not
+// padded, so the bytes written do not depend on the block size.
+void set_format(archive* a) {
+  archive_write_set_format_pax_restricted(a);
+  archive_write_add_filter_none(a);
+  archive_write_set_bytes_in_last_block(a, 1);
+}
+
+// Where TarLayout's libarchive writer output goes: headers are kept,
+// everything else (the zeros standing in for data, padding, the end blocks)
+// only counted.
+struct LayoutOutput {
+  std::int64_t position = 0;
+  std::string* keep = nullptr;
+
+  static la_ssize_t write(archive*, void* self, const void* buffer, std::size_t length) {
+    auto* out = static_cast<LayoutOutput*>(self);
+    if (out->keep) out->keep->append(static_cast<const char*>(buffer), length);
+    out->position += static_cast<std::int64_t>(length);
+    return static_cast<la_ssize_t>(length);
+  }
+};
+
+[[noreturn]] void throw_layout_error(archive* a, std::string_view what) {
+  const char* msg = archive_error_string(a);
+  throw InputError("laying out a tar (" + std::string(what) +
+                   "): " + (msg ? msg : "unknown error"));
+}
+
 }  // namespace
 
 TarWriter::TarWriter(std::filesystem::path target)
     : target_(std::move(target)), temp_(target_), a_(archive_write_new()) {
-  // pax (restricted): ustar where the names fit, extended headers otherwise.
-  archive_write_set_format_pax_restricted(a_.get());
-  archive_write_add_filter_none(a_.get());
-  archive_write_set_bytes_in_last_block(a_.get(), 1);
+  set_format(a_.get());
   // libarchive writes in blocks of this size (10 KiB by default: one write()
-  // per 10 KiB of a 770 MB archive). The bytes written do not depend on it:
-  // the last block is not padded (above).
+  // per 10 KiB of a 770 MB archive).
   archive_write_set_bytes_per_block(a_.get(), kWriteBlockBytes);
   check(archive_write_open_fd(a_.get(), temp_.fd()), "open");
 }
@@ -90,6 +116,34 @@ void TarWriter::start_writeback(std::size_t bytes) {
 void TarWriter::commit() {
   check(archive_write_close(a_.get()), "close");
   temp_.commit(target_);
+}
+
+TarLayout::TarLayout(const std::vector<Member>& members) {
+  const std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(),
+                                                                  &archive_write_free);
+  set_format(a.get());
+  // Unblocked, so every header reaches LayoutOutput as it is made, at its
+  // offset.
+  archive_write_set_bytes_per_block(a.get(), 0);
+  LayoutOutput out;
+  if (archive_write_open2(a.get(), &out, nullptr, &LayoutOutput::write, nullptr, nullptr) !=
+      ARCHIVE_OK) {
+    throw_layout_error(a.get(), "open");
+  }
+  for (const auto& m : members) {
+    // The previous member's data (zeros here) and padding, before the header.
+    if (archive_write_finish_entry(a.get()) < ARCHIVE_WARN) throw_layout_error(a.get(), m.name);
+    Header& h = headers_.emplace_back(Header{.offset = out.position, .bytes = {}});
+    out.keep = &h.bytes;
+    auto e = m.directory ? make_entry(m.name, AE_IFDIR, 0755, 0)
+                         : make_entry(m.name, AE_IFREG, 0644, m.size);
+    const int rc = archive_write_header(a.get(), e.get());
+    out.keep = nullptr;
+    if (rc < ARCHIVE_WARN) throw_layout_error(a.get(), m.name);
+    data_offsets_.push_back(out.position);
+  }
+  if (archive_write_close(a.get()) != ARCHIVE_OK) throw_layout_error(a.get(), "close");
+  size_ = out.position;
 }
 
 }  // namespace ecr::oci

@@ -6,9 +6,12 @@
 
 #include <archive.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/file.hpp"
 
@@ -40,6 +43,44 @@ class TarWriter {
   TempFile temp_;
   std::unique_ptr<archive, ArchiveWriteCloser> a_;  // after temp_: freed before the file goes
   std::size_t unsynced_ = 0;
+};
+
+// The archive TarWriter writes for members whose sizes are known before
+// their data is, laid out without the data: where each member's data goes and
+// the bytes of each header, so the archive can be written in place (members'
+// data at their offsets, in any order) and still be byte for byte what
+// TarWriter writes for the same members. The headers come from the same
+// libarchive writer, set up the same way.
+class TarLayout {
+ public:
+  struct Member {
+    std::string name;
+    bool directory = false;
+    std::int64_t size = 0;  // 0 for a directory
+  };
+  // A header (with its pax extended header when the member needs one) and
+  // where it goes.
+  struct Header {
+    std::int64_t offset = 0;
+    std::string bytes;
+  };
+
+  // Lays out `members` in this order. Throws InputError when libarchive
+  // refuses one.
+  explicit TarLayout(const std::vector<Member>& members);
+
+  // The archive's size in bytes.
+  std::int64_t size() const noexcept { return size_; }
+  // Where the data of members[i] starts.
+  std::int64_t data_offset(std::size_t i) const { return data_offsets_.at(i); }
+  // Every byte of the archive that is neither member data nor zero (data
+  // padding and the end-of-archive blocks are zeros).
+  const std::vector<Header>& headers() const noexcept { return headers_; }
+
+ private:
+  std::int64_t size_ = 0;
+  std::vector<std::int64_t> data_offsets_;
+  std::vector<Header> headers_;
 };
 
 }  // namespace ecr::oci

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <stdexcept>
 
 #include "ecr/service_errors.hpp"
 #include "transfer/parallel.hpp"
@@ -48,25 +49,29 @@ BlobLanding::BlobLanding(const std::optional<std::filesystem::path>& cache_dir) 
     // Temp files of killed pulls (a whole layer each) go now rather than
     // waiting for an `ecr cache` verb; live writers' files are flocked.
     cache_->sweep_temps();
-  } else {
-    staging_.emplace(std::filesystem::temp_directory_path() / "ecr-pull");
   }
 }
 
 std::unique_ptr<Download> BlobLanding::start(RegistrySession& session, const Descriptor& d,
-                                             TransferContext& context) {
+                                             ImageSink& sink, TransferContext& context) {
   auto blob = std::make_unique<Download>(d);
   Download* raw = blob.get();
   RangeWriter write;
-  if (cache_) {
+  if ((blob->slot = sink.blob_slot(d))) {
+    blob->sink = &sink;
+    write = [raw](std::int64_t offset, std::string_view bytes) {
+      raw->slot->write_at(offset, std::as_bytes(std::span(bytes.data(), bytes.size())));
+    };
+  } else if (cache_) {
     blob->writer.emplace(cache_->ranged_writer(d.digest, d.size));
     write = [raw](std::int64_t offset, std::string_view bytes) {
       raw->writer->write_at(offset, bytes);
     };
   } else {
+    if (!staging_) staging_.emplace(std::filesystem::temp_directory_path() / "ecr-pull");
     blob->staged = staging_->path() / std::string(d.digest.hex());
     blob->fd = create_sized_file(blob->staged, d.size);
-    blob->hasher = std::make_unique<cache::InOrderHasher>(blob->fd->get(), d.size, blob->staged);
+    blob->hasher = std::make_unique<InOrderHasher>(blob->fd->get(), d.size, blob->staged);
     write = [raw, to_file = file_range_writer(blob->fd->get())](std::int64_t offset,
                                                                 std::string_view bytes) {
       to_file(offset, bytes);
@@ -81,7 +86,14 @@ void BlobLanding::finish(Download& blob, TransferContext& context) {
   const Descriptor& d = blob.descriptor;
   for (int refetch = 0;; ++refetch) {
     std::string found;
-    if (cache_) {
+    if (blob.in_sink()) {
+      try {
+        blob.slot->commit();
+        return;
+      } catch (const IntegrityError& e) {
+        found = e.what();
+      }
+    } else if (cache_) {
       try {
         blob.writer->commit();
         return;
@@ -106,10 +118,14 @@ void BlobLanding::finish(Download& blob, TransferContext& context) {
                            std::to_string(refetch + 1) + " times)");
     }
     context.throw_if_cancelled();
-    if (cache_) {
+    if (blob.in_sink()) {
+      blob.slot = blob.sink->blob_slot(d);
+      if (!blob.slot)
+        throw std::logic_error("a sink took blob " + d.digest.str() + " and then not");
+    } else if (cache_) {
       blob.writer.emplace(cache_->ranged_writer(d.digest, d.size));
     } else {
-      blob.hasher = std::make_unique<cache::InOrderHasher>(blob.fd->get(), d.size, blob.staged);
+      blob.hasher = std::make_unique<InOrderHasher>(blob.fd->get(), d.size, blob.staged);
     }
     blob.fetch->fetch(0, d.size);
   }
@@ -117,10 +133,12 @@ void BlobLanding::finish(Download& blob, TransferContext& context) {
 
 std::optional<std::filesystem::path> BlobLanding::file(const Descriptor& d) {
   if (cache_) return cache_->path(d.digest);
+  if (!staging_) return std::nullopt;
   return staging_->path() / std::string(d.digest.hex());
 }
 
 std::unique_ptr<ByteStream> BlobLanding::open(const Descriptor& d, const Download* blob) {
+  if (blob != nullptr && blob->in_sink()) return nullptr;
   if (cache_) return cache_->open(d.digest);
   return std::make_unique<oci::FileRangeStream>(blob->fd, 0, d.size);
 }

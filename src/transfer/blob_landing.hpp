@@ -1,17 +1,22 @@
 // Where a registry source lands the blobs it fetches ahead for a local sink
-// (ImageSource::fetch_ahead): the blob cache, or a private staging directory
-// when there is none. Downloads land in files because a local sink is
-// written one blob at a time while downloads run in parallel.
+// (ImageSource::fetch_ahead): the sink itself where it offers a BlobSlot (an
+// oci-archive written in place), else the blob cache, or a private staging
+// directory when there is none. Downloads land in files because a local sink
+// is written one blob at a time while downloads run in parallel.
 //
-// With a cache (TransferOptions::cache_dir) each blob is written through a
-// ranged BlobWriter, verified and committed into blobs/sha256, and the sink
-// takes it from there; a blob already cached is not downloaded at all.
-// Without a cache the files are in a staging directory that goes with the
-// landing. Either way every blob is verified before any sink sees it.
+// Into a BlobSlot, each range is written at its place in the sink, which
+// hashes the blob as it lands and verifies it at the end; the bytes are
+// written once, and not kept in the cache (a cold pull into an archive
+// writes each byte once; docs/cache.md). With a cache
+// (TransferOptions::cache_dir) each blob is written through a ranged
+// BlobWriter, verified and committed into blobs/sha256, and the sink takes
+// it from there; a blob already cached is not downloaded at all. Without a
+// cache the files are in a staging directory that goes with the landing.
+// Every blob is verified before the sink counts it as written.
 //
 // Ranges are handed out by a RangeQueue: a worker gets the next range of the
 // first blob that has no range in flight, so each blob's bytes arrive in
-// order and are hashed as they are written (cache::InOrderHasher), and no two
+// order and are hashed as they are written (InOrderHasher), and no two
 // workers write one file (contending for its inode lock). Only when every
 // blob left has a range in flight (fewer blobs than workers, e.g. one large
 // layer) does a blob get a second one, out of order: the one with the most
@@ -25,8 +30,8 @@
 #include <optional>
 #include <vector>
 
-#include "cache/in_order_hasher.hpp"
 #include "core/file.hpp"
+#include "core/in_order_hasher.hpp"
 #include "ecr/cache.hpp"
 #include "ecr/image.hpp"
 #include "oci/file_io.hpp"
@@ -58,14 +63,18 @@ inline constexpr int kMaxDownloadAttempts = 5;
 // A blob whose bytes do not match its digest is fetched again this many times.
 inline constexpr int kMaxIntegrityRefetches = 1;
 
-// One blob being downloaded: into a staging file (`fd`, hashed by `hasher`)
-// or into the cache (`writer`); both replaced by fresh ones for a refetch.
+// One blob being downloaded: into the sink (`slot`), a staging file (`fd`,
+// hashed by `hasher`) or the cache (`writer`); each replaced by a fresh one
+// for a refetch.
 struct Download {
   explicit Download(Descriptor d) : descriptor(std::move(d)) {}
+  bool in_sink() const noexcept { return slot != nullptr; }
   Descriptor descriptor;
+  ImageSink* sink = nullptr;  // where `slot` came from
+  std::unique_ptr<BlobSlot> slot;
   std::shared_ptr<UniqueFd> fd;
   std::filesystem::path staged;
-  std::unique_ptr<cache::InOrderHasher> hasher;
+  std::unique_ptr<InOrderHasher> hasher;
   std::optional<BlobWriter> writer;
   std::unique_ptr<BlobFetch> fetch;
 };
@@ -77,8 +86,9 @@ class BlobLanding {
 
   BlobCache* cache() { return cache_ ? &*cache_ : nullptr; }
 
-  // A download of `d`, ready for download_all.
-  std::unique_ptr<Download> start(RegistrySession& session, const Descriptor& d,
+  // A download of `d` for `sink`, ready for download_all: into the sink's
+  // BlobSlot for it when it has one, else landed here.
+  std::unique_ptr<Download> start(RegistrySession& session, const Descriptor& d, ImageSink& sink,
                                   TransferContext& context);
   // Downloads `blobs` on `context.jobs()` workers (large ones as ranges) and
   // verifies (and, with a cache, commits) each, fetching a blob whose bytes
@@ -88,18 +98,18 @@ class BlobLanding {
   std::int64_t download_all(std::vector<std::unique_ptr<Download>>& blobs, TransferContext& context,
                             const DownloadTuning& tuning);
 
-  // The file holding a downloaded blob, or a cached one (nullopt when the
-  // cache no longer has it).
+  // The file holding a blob downloaded here, or a cached one (nullopt when
+  // the cache no longer has it).
   std::optional<std::filesystem::path> file(const Descriptor& d);
-  // The bytes of a downloaded blob (`blob`), or of a cached one (`blob` null;
-  // nullptr when the cache no longer has it).
+  // The bytes of a blob downloaded here (`blob`), or of a cached one (`blob`
+  // null); nullptr when the cache no longer has it, or it went into the sink.
   std::unique_ptr<ByteStream> open(const Descriptor& d, const Download* blob);
 
  private:
   void finish(Download& blob, TransferContext& context);
 
   std::optional<BlobCache> cache_;
-  std::optional<oci::StagingDir> staging_;
+  std::optional<oci::StagingDir> staging_;  // without a cache, once a blob lands here
 };
 
 // True when the cached blob `d` is there and hashes to its digest.

@@ -169,7 +169,7 @@ ParsedManifest EcrImageSource::fetch_manifest(const Descriptor& descriptor) {
   return m;
 }
 
-void EcrImageSource::fetch_ahead(const std::vector<Descriptor>& blobs, const ImageSink& sink,
+void EcrImageSource::fetch_ahead(const std::vector<Descriptor>& blobs, ImageSink& sink,
                                  TransferContext& context) {
   BlobLanding& land = landing();
   BlobCache* cache = land.cache();
@@ -185,7 +185,7 @@ void EcrImageSource::fetch_ahead(const std::vector<Descriptor>& blobs, const Ima
       landed_[d.digest] = Landed{BlobAction::kCached, nullptr};
       context.report(d.digest, BlobState::kCached, d.size, d.size);
     } else {
-      started.push_back(land.start(*session_, d, context));
+      started.push_back(land.start(*session_, d, sink, context));
       landed_[d.digest] = Landed{BlobAction::kDownloaded, started.back().get()};
     }
   }
@@ -202,6 +202,8 @@ BlobAction EcrImageSource::send_blob(const Descriptor& descriptor, ImageSink& si
 
 BlobAction EcrImageSource::deliver(const Descriptor& d, Landed landed, ImageSink& sink,
                                    TransferContext& context) {
+  // Downloaded into the sink itself, and verified there.
+  if (landed.download != nullptr && landed.download->in_sink()) return landed.action;
   BlobLanding& land = landing();
   // The landed file is known to hold `d` when this transfer downloaded and
   // checked it, or hashed the cached one up front; a sink that takes files
@@ -232,11 +234,12 @@ BlobAction EcrImageSource::deliver(const Descriptor& d, Landed landed, ImageSink
     // A cached blob that is gone (pruned by another process) or damaged on
     // disk: downloaded again, and written again.
     std::vector<std::unique_ptr<Download>> again;
-    again.push_back(land.start(*session_, d, context));
+    again.push_back(land.start(*session_, d, sink, context));
     context.add_received(land.download_all(again, context, options_.tuning));
     landed = Landed{BlobAction::kDownloaded, again.front().get()};
     downloads_.push_back(std::move(again.front()));
     landed_[d.digest] = landed;
+    if (landed.download->in_sink()) return landed.action;
     verified = true;
   }
 }

@@ -5,12 +5,14 @@
 //   fetch_manifest  BatchGetImage by digest (an index's children), served by
 //                   the blob cache when it holds the manifest
 //   fetch_ahead     for a local sink: every blob the sink lacks that the cache
-//                   does not hold is downloaded in parallel ranges into the
-//                   BlobLanding (blob_landing.hpp), verified, before the sink
-//                   writes any
+//                   does not hold is downloaded in parallel ranges, verified,
+//                   before the sink writes any: straight into the sink where
+//                   it offers a BlobSlot (an oci-archive written in place),
+//                   else into the BlobLanding (blob_landing.hpp)
 //   send_blob       a fetched-ahead blob goes to the sink as a file (a sink
-//                   that places files) or read through; a cached blob that
-//                   turns out damaged is dropped and fetched again
+//                   that places files) or read through, unless it was
+//                   downloaded into the sink; a cached blob that turns out
+//                   damaged is dropped and fetched again
 //   open_raw        otherwise (a registry sink): GetDownloadUrlForLayer, then
 //                   GETs of the blob in consecutive ranges of
 //                   kSourceRangeBytes, so memory stays at one range per open
@@ -75,7 +77,7 @@ class EcrImageSource final : public ImageSource {
   // Throws as batch_get_manifest.
   ParsedManifest resolve(std::string_view ref) override;
   ParsedManifest fetch_manifest(const Descriptor& descriptor) override;
-  void fetch_ahead(const std::vector<Descriptor>& blobs, const ImageSink& sink,
+  void fetch_ahead(const std::vector<Descriptor>& blobs, ImageSink& sink,
                    TransferContext& context) override;
   BlobAction send_blob(const Descriptor& descriptor, ImageSink& sink,
                        TransferContext& context) override;

@@ -178,6 +178,16 @@ class Walk {
     }
   }
 
+  // Tells the sink everything it will be written, when all of it is known
+  // now: when no layer is compressed on the way (such a layer, and the
+  // manifests naming it, are known only once it is written).
+  void announce(const std::vector<std::string>& names) {
+    for (const auto& d : plan_.blobs) {
+      if (compression_.contains(d.digest)) return;
+    }
+    sink_.expect(WritePlan{.blobs = plan_.blobs, .manifests = plan_.manifests, .names = names});
+  }
+
   // Writes every blob the sink lacks: on `jobs` threads where the sink takes
   // concurrent writes, else one at a time in plan order (an archive is
   // written front to back) once the source has fetched them all.
@@ -283,9 +293,10 @@ TransferResult copy_image(ImageSource& source, std::string_view ref, ImageSink& 
                         .bytes_moved = 0,
                         .bytes_skipped = 0,
                         .seconds = 0};
+  const std::vector<std::string> root_names = names ? *names : names_of(source, plan.root().digest);
+  walk.announce(root_names);
   walk.write_blobs(result);
-  const ParsedManifest root =
-      walk.write_manifests(names ? *names : names_of(source, plan.root().digest));
+  const ParsedManifest root = walk.write_manifests(root_names);
   result.digest = root.digest;
   result.media_type = root.media_type;
   result.seconds =

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "cache/cache_test_support.hpp"
-#include "cache/in_order_hasher.hpp"
+#include "core/in_order_hasher.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr::cache {
@@ -139,6 +139,22 @@ TEST_F(InOrderHasherTest, AWriteAtTheFrontierOverlappingBytesAheadRehashes) {
   write(0, std::string_view(blob).substr(0, 2000));  // overwrites 1000..2000 in the file
   write(2000, std::string_view(blob).substr(2000));
   EXPECT_EQ(hasher->finish(), Digest::of(blob));
+}
+
+TEST_F(InOrderHasherTest, ABlobAtAnOffsetOfTheFileIsHashedFromThere) {
+  const std::string blob = pattern(5000, 9);
+  open_file(100 + 5000);
+  InOrderHasher at_100(fd, 5000, path, 100);
+  // Written in two ranges, the second first: read back from offset 100 + 2000.
+  for (std::int64_t begin : {2000, 0}) {
+    const std::string_view range =
+        std::string_view(blob).substr(static_cast<std::size_t>(begin), begin == 0 ? 2000 : 3000);
+    ASSERT_EQ(::pwrite(fd, range.data(), range.size(), static_cast<off_t>(100 + begin)),
+              static_cast<ssize_t>(range.size()));
+    at_100.landed(begin, bytes(range));
+  }
+
+  EXPECT_EQ(at_100.finish(), Digest::of(blob));
 }
 
 TEST_F(InOrderHasherTest, BytesNeverWrittenHashAsZeros) {

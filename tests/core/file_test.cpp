@@ -160,6 +160,37 @@ TEST_F(FileTest, TempFileNotCommittedIsRemoved) {
   EXPECT_TRUE(names_in_dir().empty());
 }
 
+TEST_F(FileTest, UnnamedTempFileHasNoNameUntilCommitted) {
+  UnnamedTempFile temp(dir_ / "archive");
+  write_all(temp.fd(), bytes_of("the whole archive"), temp.path());
+  EXPECT_TRUE(names_in_dir().empty());
+
+  temp.commit(dir_ / "archive");
+
+  EXPECT_EQ(names_in_dir(), std::vector<std::string>{"archive"});
+  EXPECT_EQ(read_file(dir_ / "archive"), "the whole archive");
+}
+
+TEST_F(FileTest, UnnamedTempFileReplacesAnExistingFileAtCommit) {
+  write_file(dir_ / "archive", "the archive from before");
+  UnnamedTempFile temp(dir_ / "archive");
+  write_all(temp.fd(), bytes_of("the new one"), temp.path());
+  EXPECT_EQ(read_file(dir_ / "archive"), "the archive from before");
+
+  temp.commit(dir_ / "archive");
+
+  EXPECT_EQ(names_in_dir(), std::vector<std::string>{"archive"});
+  EXPECT_EQ(read_file(dir_ / "archive"), "the new one");
+}
+
+TEST_F(FileTest, UnnamedTempFileNotCommittedLeavesNothing) {
+  {
+    UnnamedTempFile temp(dir_ / "archive");
+    write_all(temp.fd(), bytes_of("half of it"), temp.path());
+  }
+  EXPECT_TRUE(names_in_dir().empty());
+}
+
 TEST_F(FileTest, TempFileIsRemovedWhenAnExceptionUnwindsPastIt) {
   EXPECT_THROW(
       {

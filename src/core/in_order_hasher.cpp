@@ -1,4 +1,4 @@
-#include "cache/in_order_hasher.hpp"
+#include "core/in_order_hasher.hpp"
 
 #include <algorithm>
 #include <iterator>
@@ -7,7 +7,7 @@
 #include "core/file.hpp"
 #include "ecr/error.hpp"
 
-namespace ecr::cache {
+namespace ecr {
 
 namespace {
 
@@ -16,8 +16,9 @@ constexpr std::size_t kReadBackBytes = 256 * 1024;
 
 }  // namespace
 
-InOrderHasher::InOrderHasher(int fd, std::int64_t size, std::filesystem::path path)
-    : fd_(fd), size_(size), path_(std::move(path)) {}
+InOrderHasher::InOrderHasher(int fd, std::int64_t size, std::filesystem::path path,
+                             std::int64_t base)
+    : fd_(fd), base_(base), size_(size), path_(std::move(path)) {}
 
 void InOrderHasher::landed(std::int64_t offset, std::span<const std::byte> data) {
   std::int64_t end = offset + static_cast<std::int64_t>(data.size());
@@ -74,7 +75,7 @@ void InOrderHasher::hash_from_file(std::int64_t end) {
     const auto want = static_cast<std::size_t>(
         std::min<std::int64_t>(end - hashed_to_, static_cast<std::int64_t>(buffer.size())));
     const std::size_t n =
-        read_some_at(fd_, std::span<std::byte>(buffer.data(), want), hashed_to_, path_);
+        read_some_at(fd_, std::span<std::byte>(buffer.data(), want), base_ + hashed_to_, path_);
     if (n == 0) {
       throw InputError("cannot hash " + path_.string() + ": it ends at " +
                        std::to_string(hashed_to_) + " bytes, before its size " +
@@ -102,4 +103,4 @@ std::int64_t InOrderHasher::hashed() const {
   return hashed_to_;
 }
 
-}  // namespace ecr::cache
+}  // namespace ecr

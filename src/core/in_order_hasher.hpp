@@ -19,12 +19,14 @@
 
 #include "ecr/digest.hpp"
 
-namespace ecr::cache {
+namespace ecr {
 
 class InOrderHasher {
  public:
-  // `fd` (not owned) holds the file of `size` bytes; `path` names it in errors.
-  InOrderHasher(int fd, std::int64_t size, std::filesystem::path path);
+  // `fd` (not owned) holds the file of `size` bytes from byte `base` of the
+  // file on (0: the whole file; an archive member's data elsewhere); offsets
+  // given to landed() count from `base`. `path` names the file in errors.
+  InOrderHasher(int fd, std::int64_t size, std::filesystem::path path, std::int64_t base = 0);
 
   // Records that `data` was written at `offset` of the file (after the
   // write). Thread-safe. Throws InputError when a read-back fails.
@@ -44,6 +46,7 @@ class InOrderHasher {
   void hash_from_file(std::int64_t end);
 
   int fd_;
+  std::int64_t base_;
   std::int64_t size_;
   std::filesystem::path path_;
   mutable std::mutex mutex_;
@@ -55,4 +58,4 @@ class InOrderHasher {
   std::map<std::int64_t, std::int64_t> pending_;
 };
 
-}  // namespace ecr::cache
+}  // namespace ecr

@@ -1,0 +1,199 @@
+#include "oci/in_place_archive.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "core/in_order_hasher.hpp"
+#include "ecr/error.hpp"
+#include "oci/oci_layout.hpp"
+#include "oci/tar_writer.hpp"
+
+namespace ecr::oci {
+namespace {
+
+// Bytes per read when a blob is streamed into its place: the 1 MiB the
+// staged layout's copies use (kCopyBufferBytes in oci_layout_sink.cpp).
+constexpr std::size_t kCopyBufferBytes = 1 << 20;
+// Bytes written between two starts of writeback: TarWriter's kWritebackBytes.
+constexpr std::int64_t kWritebackBytes = 8 << 20;
+
+// Gives the file its full size without writing it: blocks reserved (so a
+// full disk fails now, not mid pull) where the filesystem can, else a sparse
+// file. Either way every byte not written reads as zero, which is what the
+// archive holds outside headers and data.
+void allocate(int fd, std::int64_t size, const std::filesystem::path& path) {
+  if (size == 0) return;
+  if (::fallocate(fd, 0, 0, static_cast<off_t>(size)) == 0) return;
+  if (errno != EOPNOTSUPP && errno != ENOSYS) throw_file_error("allocate", path);
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) throw_file_error("size", path);
+}
+
+std::span<const std::byte> bytes_of(std::string_view s) {
+  return std::as_bytes(std::span(s.data(), s.size()));
+}
+
+}  // namespace
+
+// A blob's place in the archive, hashed as its bytes land (bytes ahead of the
+// hashed prefix are read back from the page cache once it reaches them).
+class InPlaceArchive::Slot final : public BlobSlot {
+ public:
+  Slot(InPlaceArchive& archive, Descriptor d, std::int64_t offset)
+      : archive_(archive),
+        d_(std::move(d)),
+        offset_(offset),
+        hasher_(archive.temp_.fd(), d_.size, archive.temp_.path(), offset) {}
+
+  void write_at(std::int64_t offset, std::span<const std::byte> bytes) override {
+    const auto size = static_cast<std::int64_t>(bytes.size());
+    if (offset < 0 || offset > d_.size - size) {
+      throw IntegrityError("blob " + d_.digest.str() + ": " + std::to_string(size) +
+                           " bytes at offset " + std::to_string(offset) + " lie outside its " +
+                           std::to_string(d_.size) + " bytes");
+    }
+    write_all_at(archive_.temp_.fd(), bytes, offset_ + offset, archive_.temp_.path());
+    hasher_.landed(offset, bytes);
+    archive_.wrote(bytes.size());
+  }
+
+  void commit() override {
+    const Digest got = hasher_.finish();
+    if (got != d_.digest) {
+      throw IntegrityError("blob " + d_.digest.str() + ": content hashes to " + got.str());
+    }
+    archive_.mark_written(d_.digest);
+  }
+
+ private:
+  InPlaceArchive& archive_;
+  Descriptor d_;
+  std::int64_t offset_;
+  InOrderHasher hasher_;
+};
+
+InPlaceArchive::InPlaceArchive(std::filesystem::path target, const std::vector<Descriptor>& blobs,
+                               std::string index_json)
+    : target_(std::move(target)), temp_(target_), index_json_(std::move(index_json)) {
+  for (const auto& d : blobs) members_.emplace(d.digest, Member{.size = d.size});
+  // The staged archive's order (OciArchiveSink::commit); members_ is in
+  // digest order, which for sha256 digests is hex order.
+  std::vector<TarLayout::Member> layout = {
+      {.name = "oci-layout", .size = static_cast<std::int64_t>(kOciLayoutFile.size())},
+      {.name = "index.json", .size = static_cast<std::int64_t>(index_json_.size())},
+      {.name = "blobs", .directory = true},
+      {.name = "blobs/sha256", .directory = true},
+  };
+  for (const auto& [digest, m] : members_) {
+    layout.push_back({.name = "blobs/sha256/" + std::string(digest.hex()), .size = m.size});
+  }
+  const TarLayout tar(layout);
+  std::size_t i = 4;
+  for (auto& [digest, m] : members_) m.offset = tar.data_offset(i++);
+
+  allocate(temp_.fd(), tar.size(), temp_.path());
+  for (const auto& h : tar.headers()) {
+    write_all_at(temp_.fd(), bytes_of(h.bytes), h.offset, temp_.path());
+  }
+  write_all_at(temp_.fd(), bytes_of(kOciLayoutFile), tar.data_offset(0), temp_.path());
+  write_all_at(temp_.fd(), bytes_of(index_json_), tar.data_offset(1), temp_.path());
+}
+
+bool InPlaceArchive::holds(const Digest& digest) const {
+  const std::lock_guard lock(mutex_);
+  const auto it = members_.find(digest);
+  return it != members_.end() && it->second.written;
+}
+
+InPlaceArchive::Member& InPlaceArchive::member(const Descriptor& d) {
+  const auto it = members_.find(d.digest);
+  if (it == members_.end()) {
+    throw std::logic_error("blob " + d.digest.str() + " was not in the plan the archive " +
+                           target_.string() + " was laid out for");
+  }
+  if (it->second.size != d.size) {
+    throw IntegrityError("blob " + d.digest.str() + " is described as " + std::to_string(d.size) +
+                         " bytes, and as " + std::to_string(it->second.size) +
+                         " bytes where the image first named it");
+  }
+  return it->second;
+}
+
+std::unique_ptr<BlobSlot> InPlaceArchive::slot(const Descriptor& d) {
+  if (!plans(d.digest)) return nullptr;
+  return std::make_unique<Slot>(*this, d, member(d).offset);
+}
+
+void InPlaceArchive::write(BlobReader& in) {
+  const Member& m = member(in.descriptor());
+  std::vector<std::byte> buffer(kCopyBufferBytes);
+  std::int64_t at = m.offset;
+  while (const std::size_t n = in.read(buffer)) {
+    write_all_at(temp_.fd(), std::span(buffer.data(), n), at, temp_.path());
+    at += static_cast<std::int64_t>(n);
+    wrote(n);
+  }
+  // The reader checked size and digest when it reached the end.
+  mark_written(in.descriptor().digest);
+}
+
+bool InPlaceArchive::place(const Descriptor& d, const std::filesystem::path& file) {
+  const Member& m = member(d);
+  const UniqueFd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) return false;
+  loff_t from = 0;
+  auto to = static_cast<loff_t>(m.offset);
+  while (from < m.size) {
+    const ssize_t n = ::copy_file_range(in.get(), &from, temp_.fd(), &to,
+                                        static_cast<std::size_t>(m.size - from), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && from == 0 &&
+        (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+      return false;
+    }
+    if (n < 0) throw_file_error("copy " + file.string() + " into", temp_.path());
+    if (n == 0)
+      throw InputError(file.string() + " ends before its " + std::to_string(m.size) +
+                       " bytes (blob " + d.digest.str() + ")");
+    wrote(static_cast<std::size_t>(n));
+  }
+  mark_written(d.digest);
+  return true;
+}
+
+void InPlaceArchive::mark_written(const Digest& digest) {
+  const std::lock_guard lock(mutex_);
+  members_.at(digest).written = true;
+}
+
+void InPlaceArchive::wrote(std::size_t bytes) {
+  // Only a hint: its failure changes nothing.
+  if (unsynced_.fetch_add(static_cast<std::int64_t>(bytes)) + static_cast<std::int64_t>(bytes) <
+      kWritebackBytes) {
+    return;
+  }
+  unsynced_ = 0;
+  ::sync_file_range(temp_.fd(), 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+void InPlaceArchive::commit(std::string_view index_json) {
+  if (index_json != index_json_) {
+    throw std::logic_error("the image written into " + target_.string() +
+                           " is listed otherwise than the archive was laid out for");
+  }
+  {
+    const std::lock_guard lock(mutex_);
+    for (const auto& [digest, m] : members_) {
+      if (!m.written) {
+        throw std::logic_error("blob " + digest.str() + " of " + target_.string() +
+                               " was planned but never written");
+      }
+    }
+  }
+  temp_.commit(target_);
+}
+
+}  // namespace ecr::oci
