@@ -2,6 +2,7 @@
 #include <openssl/rand.h>
 
 #include <cstdio>
+#include <thread>
 
 #include "server/registry.hpp"
 #include "server/registry_internal.hpp"
@@ -105,7 +106,28 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
   // between leaves extra bytes that the next part overwrites. The session row
   // is committed unsynced (part_db_): kill -9 cannot lose it; an OS crash can
   // take it back to an earlier part, and the client resends from there.
-  blobs_.write_part(upload_id, static_cast<std::uint64_t>(first_byte), bytes);
+  //
+  // The layer digest is fed on a second thread while this one writes and
+  // syncs the part: hashing takes the CPU, the write mostly waits for the
+  // device, so a part costs the longer of the two rather than their sum
+  // (parts of one layer are sequential, so this is the big layer's pace).
+  // The hash goes back only once the part is durable and recorded; on a
+  // failure it is dropped and completion hashes the file instead.
+  std::optional<Sha256> hash =
+      upload_hashes_.take_at(upload_id, static_cast<std::uint64_t>(first_byte));
+  bool hashed = false;
+  {
+    std::jthread hasher([&] {
+      if (!hash) return;
+      try {
+        hash->update(bytes);
+        hashed = true;
+      } catch (...) {
+        // dropped: completion hashes the file
+      }
+    });
+    blobs_.write_part(upload_id, static_cast<std::uint64_t>(first_byte), bytes);
+  }
   std::lock_guard lock(mu_);
   sql::Statement s(*part_db_,
                    "UPDATE uploads SET received = ?, last_part_size = ?, small_part = ?, "
@@ -116,7 +138,7 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
   if (part_db_->changes() == 0) {
     throw api::UploadNotFoundException("The upload with id '" + upload_id + "' does not exist");
   }
-  upload_hashes_.add(upload_id, static_cast<std::uint64_t>(first_byte), bytes);
+  if (hashed) upload_hashes_.put_back(upload_id, std::move(*hash));
   return last_byte;
 }
 

@@ -6,6 +6,18 @@ namespace ecr::server {
 
 void UploadHashes::add(const std::string& upload_id, std::uint64_t offset,
                        std::string_view bytes) noexcept {
+  std::optional<Sha256> hash = take_at(upload_id, offset);
+  if (!hash) return;
+  try {
+    hash->update(bytes);
+  } catch (...) {
+    return;  // dropped: completion hashes the file
+  }
+  put_back(upload_id, std::move(*hash));
+}
+
+std::optional<Sha256> UploadHashes::take_at(const std::string& upload_id,
+                                            std::uint64_t offset) noexcept {
   try {
     // The hash leaves the map while it is fed, so hashing a 20 MiB part
     // never holds up other uploads; parts of one upload are serialised by
@@ -20,10 +32,17 @@ void UploadHashes::add(const std::string& upload_id, std::uint64_t offset,
       }
     }
     if (offset == 0) hash.emplace();
-    if (!hash) return;
-    hash->update(bytes);
+    return hash;
+  } catch (...) {
+    forget(upload_id);
+    return std::nullopt;
+  }
+}
+
+void UploadHashes::put_back(const std::string& upload_id, Sha256 hash) noexcept {
+  try {
     std::lock_guard lock(mu_);
-    hashes_.insert_or_assign(upload_id, std::move(*hash));
+    hashes_.insert_or_assign(upload_id, std::move(hash));
   } catch (...) {
     forget(upload_id);
   }

@@ -29,6 +29,14 @@ class UploadHashes {
   // updated is dropped.
   void add(const std::string& upload_id, std::uint64_t offset, std::string_view bytes) noexcept;
 
+  // add() in two steps, for a caller that feeds the hash while it writes the
+  // part: take_at() takes the upload's hash out to be fed the part at
+  // `offset` (a new hash at offset 0; nullopt, the hash dropped, when it
+  // does not stop there), put_back() returns it once fed and written. A hash
+  // not put back is simply gone: completion then hashes the file.
+  std::optional<Sha256> take_at(const std::string& upload_id, std::uint64_t offset) noexcept;
+  void put_back(const std::string& upload_id, Sha256 hash) noexcept;
+
   // Removes the upload's hash and returns its digest when it covers exactly
   // the first `size` bytes; nullopt otherwise (the file must be hashed).
   std::optional<Digest> take(const std::string& upload_id, std::uint64_t size) noexcept;
