@@ -105,7 +105,7 @@ BlobWriter BlobCache::ranged_writer(const Digest& digest, std::int64_t size) {
                      std::to_string(size));
   }
   TempFile temp = TempFile::create_locked(root_ / "tmp", ".tmp");
-  if (::ftruncate(temp.fd(), static_cast<off_t>(size)) != 0) throw_file_error("size", temp.path());
+  allocate_file(temp.fd(), size, temp.path());
   auto impl = std::make_unique<BlobWriter::Impl>(digest, size, blob_path(digest), std::move(temp));
   impl->ranged.emplace(impl->temp.fd(), size, impl->temp.path());
   return BlobWriter(std::move(impl));

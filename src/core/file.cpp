@@ -252,4 +252,11 @@ void write_file_atomically(const fs::path& path, std::string_view contents) {
   temp.commit(path);
 }
 
+void allocate_file(int fd, std::int64_t size, const std::filesystem::path& path) {
+  if (size == 0) return;
+  if (::fallocate(fd, 0, 0, static_cast<off_t>(size)) == 0) return;
+  if (errno != EOPNOTSUPP && errno != ENOSYS) throw_file_error("allocate", path);
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) throw_file_error("size", path);
+}
+
 }  // namespace ecr

@@ -71,6 +71,13 @@ void write_all(int fd, std::span<const std::byte> data, const std::filesystem::p
 void write_all_at(int fd, std::span<const std::byte> data, std::int64_t offset,
                   const std::filesystem::path& path);
 void sync_file(int fd, const std::filesystem::path& path);
+// Gives an empty file its full `size` before it is written at any offsets
+// (ranged downloads, an archive written in place): its blocks reserved at
+// once (fallocate), so a full disk fails now rather than mid-transfer and
+// the writes that follow only copy, with no delayed allocation per page;
+// a sparse file where the filesystem cannot (tmpfs before 5.x, NFS). Every
+// byte not yet written reads as zero. Throws InputError naming `path`.
+void allocate_file(int fd, std::int64_t size, const std::filesystem::path& path);
 // fsync of a directory, so that a rename or unlink in it survives a crash.
 void sync_directory(const std::filesystem::path& dir);
 // Makes the file open as `fd` at `from` durable under the name `to`: fsync,

@@ -21,17 +21,6 @@ constexpr std::size_t kCopyBufferBytes = 1 << 20;
 // Bytes written between two starts of writeback: TarWriter's kWritebackBytes.
 constexpr std::int64_t kWritebackBytes = 8 << 20;
 
-// Gives the file its full size without writing it: blocks reserved (so a
-// full disk fails now, not mid pull) where the filesystem can, else a sparse
-// file. Either way every byte not written reads as zero, which is what the
-// archive holds outside headers and data.
-void allocate(int fd, std::int64_t size, const std::filesystem::path& path) {
-  if (size == 0) return;
-  if (::fallocate(fd, 0, 0, static_cast<off_t>(size)) == 0) return;
-  if (errno != EOPNOTSUPP && errno != ENOSYS) throw_file_error("allocate", path);
-  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) throw_file_error("size", path);
-}
-
 std::span<const std::byte> bytes_of(std::string_view s) {
   return std::as_bytes(std::span(s.data(), s.size()));
 }
@@ -94,7 +83,7 @@ InPlaceArchive::InPlaceArchive(std::filesystem::path target, const std::vector<D
   std::size_t i = 4;
   for (auto& [digest, m] : members_) m.offset = tar.data_offset(i++);
 
-  allocate(temp_.fd(), tar.size(), temp_.path());
+  allocate_file(temp_.fd(), tar.size(), temp_.path());
   for (const auto& h : tar.headers()) {
     write_all_at(temp_.fd(), bytes_of(h.bytes), h.offset, temp_.path());
   }

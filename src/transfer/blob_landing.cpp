@@ -22,7 +22,7 @@ namespace {
 
 std::shared_ptr<UniqueFd> create_sized_file(const std::filesystem::path& path, std::int64_t size) {
   auto fd = std::make_shared<UniqueFd>(open_file(path, O_RDWR | O_CREAT | O_EXCL, 0600));
-  if (::ftruncate(fd->get(), static_cast<off_t>(size)) != 0) throw_file_error("size", path);
+  allocate_file(fd->get(), size, path);
   return fd;
 }
 
