@@ -6,16 +6,12 @@
 
 namespace ecr::http {
 
-namespace {
-
 bool equal_ignoring_case(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
 }
-
-}  // namespace
 
 std::optional<std::string_view> find_header(const Headers& headers, std::string_view name) {
   for (const auto& [key, value] : headers) {

@@ -22,6 +22,8 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // Case-insensitive header lookup; the first match, or nullopt.
 std::optional<std::string_view> find_header(const Headers& headers, std::string_view name);
+// Header names (and other ASCII tokens) compared as HTTP does: ignoring case.
+bool equal_ignoring_case(std::string_view a, std::string_view b);
 
 struct Request {
   std::string method = "GET";

@@ -1,25 +1,12 @@
 #include "server/http_exchange.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
+
+#include "aws/percent_encoding.hpp"
 
 namespace ecr::server {
 namespace {
-
-bool same_name(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // A decimal number made of digits only (no sign, no spaces); nullopt on
 // anything else or overflow.
@@ -60,7 +47,7 @@ std::string_view HttpRequest::body() const {
 }
 
 void HttpResponse::set_header(std::string_view name, std::string value) {
-  std::erase_if(headers, [name](const auto& h) { return same_name(h.first, name); });
+  std::erase_if(headers, [name](const auto& h) { return http::equal_ignoring_case(h.first, name); });
   headers.emplace_back(std::string(name), std::move(value));
 }
 
@@ -69,21 +56,11 @@ std::string_view HttpResponse::header(std::string_view name) const {
 }
 
 std::string percent_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
-               hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  // Form encoding: '+' is a space (a '+' meant literally comes as %2B, which
+  // the escapes then give back); the %XY escapes are aws::percent_decode's.
+  std::string spaced(text);
+  std::replace(spaced.begin(), spaced.end(), '+', ' ');
+  return aws::percent_decode(spaced);
 }
 
 bool parse_target(std::string_view target, HttpRequest& request) {
@@ -111,7 +88,7 @@ bool parse_target(std::string_view target, HttpRequest& request) {
 std::optional<ByteRange> parse_byte_range(std::string_view header, std::uint64_t size) {
   header = trim(header);
   constexpr std::string_view kUnit = "bytes=";
-  if (header.size() < kUnit.size() || !same_name(header.substr(0, kUnit.size()), kUnit)) {
+  if (header.size() < kUnit.size() || !http::equal_ignoring_case(header.substr(0, kUnit.size()), kUnit)) {
     return std::nullopt;
   }
   const std::string_view spec = trim(header.substr(kUnit.size()));
