@@ -47,7 +47,8 @@ std::string_view HttpRequest::body() const {
 }
 
 void HttpResponse::set_header(std::string_view name, std::string value) {
-  std::erase_if(headers, [name](const auto& h) { return http::equal_ignoring_case(h.first, name); });
+  std::erase_if(headers,
+                [name](const auto& h) { return http::equal_ignoring_case(h.first, name); });
   headers.emplace_back(std::string(name), std::move(value));
 }
 
@@ -75,9 +76,9 @@ bool parse_target(std::string_view target, HttpRequest& request) {
       rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
       if (pair.empty()) continue;
       const std::size_t eq = pair.find('=');
-      query.emplace_back(percent_decode(pair.substr(0, eq)),
-                         eq == std::string_view::npos ? std::string()
-                                                      : percent_decode(pair.substr(eq + 1)));
+      query.emplace_back(
+          percent_decode(pair.substr(0, eq)),
+          eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1)));
     }
   }
   request.path = std::string(target.substr(0, mark));
@@ -88,7 +89,8 @@ bool parse_target(std::string_view target, HttpRequest& request) {
 std::optional<ByteRange> parse_byte_range(std::string_view header, std::uint64_t size) {
   header = trim(header);
   constexpr std::string_view kUnit = "bytes=";
-  if (header.size() < kUnit.size() || !http::equal_ignoring_case(header.substr(0, kUnit.size()), kUnit)) {
+  if (header.size() < kUnit.size() ||
+      !http::equal_ignoring_case(header.substr(0, kUnit.size()), kUnit)) {
     return std::nullopt;
   }
   const std::string_view spec = trim(header.substr(kUnit.size()));

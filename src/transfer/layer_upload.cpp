@@ -83,7 +83,8 @@ PartBody PartBodyBuilder::finish(const std::optional<std::string>& registry_id,
   if (body_.size() < at_ + tail.size()) body_.resize(at_ + tail.size());
   std::memcpy(body_.data() + at_, tail.data(), tail.size());
   hash_.update(tail);
-  return PartBody{.encoded_at = kBodyHead.size(), .size = at_ + tail.size(), .sha256 = hash_.finish()};
+  return PartBody{
+      .encoded_at = kBodyHead.size(), .size = at_ + tail.size(), .sha256 = hash_.finish()};
 }
 
 PartBody build_upload_part_body(std::string& out, const std::optional<std::string>& registry_id,
@@ -303,7 +304,8 @@ class ChannelPartWriter final : public PartWriter {
     const PartBody body = body_->finish(target_.registry_id, target_.repository, target_.upload_id,
                                         first_, static_cast<std::int64_t>(held_));
     body_.reset();
-    channel_.push_ready(SealedPart{.buffer = current_, .first = first_, .length = held_, .body = body});
+    channel_.push_ready(
+        SealedPart{.buffer = current_, .first = first_, .length = held_, .body = body});
     current_ = nullptr;
   }
 
@@ -314,10 +316,10 @@ class ChannelPartWriter final : public PartWriter {
   const TransferContext& reporter_;
   PartBuffer* current_ = nullptr;
   std::optional<PartBodyBuilder> body_;  // of the current part
-  std::size_t staged_ = 0;     // bytes in staging_, not yet encoded
-  std::size_t held_ = 0;       // bytes of the current part
-  std::int64_t first_ = 0;     // blob offset of the current part's first byte
-  std::int64_t position_ = 0;  // bytes produced
+  std::size_t staged_ = 0;               // bytes in staging_, not yet encoded
+  std::size_t held_ = 0;                 // bytes of the current part
+  std::int64_t first_ = 0;               // blob offset of the current part's first byte
+  std::int64_t position_ = 0;            // bytes produced
 };
 
 // What the attempts at one upload add up to.
@@ -408,8 +410,8 @@ class LayerUpload {
       reporter_.throw_if_cancelled();
       stats_.bytes_sent += end - at;
       try {
-        session_.call_raw("UploadLayerPart", std::string_view(part.buffer->body).substr(0, body.size),
-                          body.sha256);
+        session_.call_raw("UploadLayerPart",
+                          std::string_view(part.buffer->body).substr(0, body.size), body.sha256);
         break;
       } catch (const api::InvalidLayerPartException& e) {
         // The registry kept fewer bytes than sent (a connection reset mid-part
@@ -426,13 +428,14 @@ class LayerUpload {
         // the body is rebuilt for the tail. Rare (a fault mid-part), so a
         // temporary.
         if (!decoded) {
-          decoded = base64::decode(std::string_view(part.buffer->body)
-                                       .substr(part.body.encoded_at, base64::encoded_size(part.length)));
+          decoded =
+              base64::decode(std::string_view(part.buffer->body)
+                                 .substr(part.body.encoded_at, base64::encoded_size(part.length)));
         }
         const auto offset = static_cast<std::size_t>(at - part.first);
-        body = build_upload_part_body(part.buffer->body, session_.registry_id(),
-                                      session_.repository(), upload_id_, at,
-                                      std::string_view(*decoded).substr(offset, part.length - offset));
+        body = build_upload_part_body(
+            part.buffer->body, session_.registry_id(), session_.repository(), upload_id_, at,
+            std::string_view(*decoded).substr(offset, part.length - offset));
       }
     }
     if (progress_ == UploadProgress::kPartsSent) {
