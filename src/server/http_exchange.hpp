@@ -9,11 +9,11 @@
 // as the header is complete, before any byte of the body is read: it answers
 // at once (a refusal from the header alone: 404, 413 from Content-Length) or
 // says how the body is to be taken. handle() runs on a worker thread once the
-// body is in, and may block (SQLite, fsync). Today every body is buffered
-// (BodyPlan::kBuffer, in a RequestScratch leased from the ScratchPool);
-// a route that must stream its body to disk (the OCI registry API's PATCH
-// chunks) adds a plan kind whose body the listener hands over piece by
-// piece instead, without changing the routes that buffer.
+// body is in, and may block (SQLite, fsync). A body is either buffered
+// whole (BodyPlan::kBuffer, in a RequestScratch leased from the ScratchPool)
+// or streamed (BodyPlan::kStream): handed piece by piece, as it arrives, to
+// the route's BodyStream, so a body of any size (an OCI registry API PATCH
+// of a whole layer) costs a bounded buffer, never its size in memory.
 #pragma once
 
 #include <chrono>
@@ -51,9 +51,13 @@ struct HttpRequest {
   // bytes arrive, so idle connections hold none.
   std::unique_ptr<ScratchPool::Lease> scratch;
   std::size_t body_bytes = 0;
-  // Lowercase hex SHA-256 of the body, computed while it was read (SigV4's
-  // payload hash); the hash of nothing for a request without a body.
+  // kBuffer: lowercase hex SHA-256 of the body, computed while it was read
+  // (SigV4's payload hash); the hash of nothing for a request without a
+  // body. kStream: empty (the stream hashes what it needs).
   std::string body_sha256;
+  // kStream: the plan's receiver, after every piece was passed to it (or it
+  // returned false); body_bytes counts the bytes passed.
+  std::shared_ptr<BodyStream> stream;
 
   // The first header of that name (case-insensitive); empty when absent.
   std::string_view header(std::string_view name) const;
@@ -85,16 +89,37 @@ struct HttpResponse {
   std::uint64_t body_length() const noexcept { return file ? file->length : body.size(); }
 };
 
+// Where a streamed body goes (BodyPlan::kStream): a route's receiver,
+// created by screen() for one request.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  // Each piece of the body, in order, as it arrives (chunk framing already
+  // removed), on a handler thread: it may block on the disk. Calls for one
+  // request never overlap; the listener reads the next piece from the
+  // socket while this one is written. Returning false (the route could not
+  // take the piece: disk full, a limit of its own) stops the stream: no
+  // more pieces are passed, the rest of the body is read and dropped and
+  // the connection closes after the response. Must not throw; a throw is
+  // answered as Refusal::kInternal.
+  virtual bool write(std::string_view piece) = 0;
+};
+
 // How a route takes a request's body, decided from its header.
 struct BodyPlan {
   enum class Kind {
     kAnswered,  // screen() filled in the response; the body is not read
     kBuffer,    // read the whole body into a leased scratch, then handle()
+    kStream,    // pass the body to `stream` as it arrives, then handle()
   };
   Kind kind = Kind::kBuffer;
-  // kBuffer: the most bytes a body may have (checked as a chunked body
-  // arrives; a declared Content-Length over it is the route's to refuse).
-  std::size_t max_body_bytes = 0;
+  // The most bytes a body may have: a declared Content-Length over it is
+  // refused with 413 before the body is read (Refusal::kBodyTooLarge), and
+  // so is a chunked body once it passes it.
+  std::uint64_t max_body_bytes = 0;
+  // kStream: the receiver; the listener also stores it in
+  // HttpRequest::stream, where handle() finds it again.
+  std::shared_ptr<BodyStream> stream;
 };
 
 // Why the listener refuses a request before any route saw it whole.
