@@ -32,6 +32,8 @@
 
 namespace ecr::server {
 
+class BodyStream;
+
 struct HttpRequest {
   std::string method;  // as sent: "GET", "HEAD", "POST", ...
   std::string target;  // the request line's target, exactly as sent
@@ -120,6 +122,23 @@ struct BodyPlan {
   // kStream: the receiver; the listener also stores it in
   // HttpRequest::stream, where handle() finds it again.
   std::shared_ptr<BodyStream> stream;
+
+  static BodyPlan answered() { return plan(Kind::kAnswered, 0, nullptr); }
+  static BodyPlan buffer(std::uint64_t max_body_bytes) {
+    return plan(Kind::kBuffer, max_body_bytes, nullptr);
+  }
+  static BodyPlan streamed(std::shared_ptr<BodyStream> stream, std::uint64_t max_body_bytes) {
+    return plan(Kind::kStream, max_body_bytes, std::move(stream));
+  }
+
+ private:
+  static BodyPlan plan(Kind kind, std::uint64_t max, std::shared_ptr<BodyStream> stream) {
+    BodyPlan p;
+    p.kind = kind;
+    p.max_body_bytes = max;
+    p.stream = std::move(stream);
+    return p;
+  }
 };
 
 // Why the listener refuses a request before any route saw it whole.

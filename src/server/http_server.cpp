@@ -168,9 +168,9 @@ BodyPlan RegistryServer::screen(const HttpRequest& request, HttpResponse& respon
                      (!blob_hex(request.path).empty() && is_get(request));
   if (!known) {
     send_error(response, ServiceError("NotFoundException", "No such resource"), 404);
-    return BodyPlan{BodyPlan::Kind::kAnswered, 0};
+    return BodyPlan::answered();
   }
-  return BodyPlan{BodyPlan::Kind::kBuffer, kMaxRequestBytes};
+  return BodyPlan::buffer(kMaxRequestBytes);
 }
 
 void RegistryServer::handle(HttpRequest& request, HttpResponse& response) {
