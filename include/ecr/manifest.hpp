@@ -93,6 +93,7 @@ struct ParsedManifest {
   std::vector<Descriptor> manifests{};  // indexes: the child manifests
   std::map<std::string, std::string> annotations{};
   std::optional<Descriptor> subject{};
+  std::string artifact_type{};  // the document's artifactType; empty when absent
 
   bool is_index() const noexcept { return kind == ManifestKind::kIndex; }
   // A descriptor of this manifest (media type, digest, size of `raw`).

@@ -108,6 +108,7 @@ ParsedManifest parse_manifest(std::string_view bytes, std::string_view media_typ
                    .raw = std::string(bytes),
                    .digest = Digest::of(bytes)};
   m.annotations = oci::optional_string_map(doc, "annotations", "manifest");
+  m.artifact_type = oci::optional_string(doc, "artifactType", "manifest");
   if (auto s = oci::field(doc, "subject"); s && !s->is_null()) {
     m.subject = oci::parse_descriptor(*s, "manifest.subject");
   }

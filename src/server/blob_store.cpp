@@ -203,6 +203,28 @@ void BlobStore::write_part(std::string_view upload_id, std::uint64_t offset,
   });
 }
 
+UniqueFd BlobStore::open_upload(std::string_view upload_id) const {
+  const fs::path path = upload_path(upload_id);
+  return as_server_failure([&] { return open_file(path, O_WRONLY | O_CREAT); });
+}
+
+void BlobStore::write_upload(const UniqueFd& file, std::string_view upload_id,
+                             std::uint64_t offset, std::string_view bytes) const {
+  const fs::path path = upload_path(upload_id);
+  as_server_failure(
+      [&] { write_all_at(file.get(), bytes_of(bytes), static_cast<std::int64_t>(offset), path); });
+}
+
+void BlobStore::sync_upload(const UniqueFd& file, std::string_view upload_id,
+                            std::uint64_t size) const {
+  const fs::path path = upload_path(upload_id);
+  as_server_failure([&] {
+    if (::ftruncate(file.get(), static_cast<off_t>(size)) != 0) fail("truncate " + path.string());
+    fdatasync_or_fail(file.get(), path);
+    sync_directory(path.parent_path());
+  });
+}
+
 std::optional<Digest> BlobStore::commit_upload(std::string_view upload_id, std::uint64_t size,
                                                const Digest& expected,
                                                const std::optional<Digest>& known) const {

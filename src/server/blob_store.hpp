@@ -19,6 +19,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/file.hpp"
 #include "ecr/digest.hpp"
 
 namespace ecr::server {
@@ -43,6 +44,16 @@ class BlobStore {
   // bytes bypass the page cache (O_DIRECT), all but an unaligned tail. Bytes beyond offset+size from an earlier unacknowledged
   // attempt are truncated away.
   void write_part(std::string_view upload_id, std::uint64_t offset, std::string_view bytes) const;
+
+  // The registry API's uploads, whose chunks come in any size and are
+  // written a piece at a time as they arrive: the upload's file opened for
+  // writing (created when missing), a piece written at `offset` through the
+  // page cache, and the first `size` bytes made durable (data and length,
+  // anything beyond truncated away) before the chunk is acknowledged.
+  UniqueFd open_upload(std::string_view upload_id) const;
+  void write_upload(const UniqueFd& file, std::string_view upload_id, std::uint64_t offset,
+                    std::string_view bytes) const;
+  void sync_upload(const UniqueFd& file, std::string_view upload_id, std::uint64_t size) const;
 
   // The digest of the first `size` bytes of the upload's file is `known`
   // when the caller hashed the parts as they were written, else it is hashed

@@ -1,48 +1,15 @@
 #include "server/download_url.hpp"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
-#include <unistd.h>
-
-#include <fstream>
-#include <iterator>
 
 #include "aws/crypto.hpp"
 #include "aws/percent_encoding.hpp"
-#include "ecr/service_errors.hpp"
+#include "server/server_key.hpp"
 
 namespace ecr::server {
-namespace {
 
-constexpr std::size_t kKeyBytes = 32;
-
-std::string create_key(const std::filesystem::path& key_file) {
-  std::string key(kKeyBytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1) {
-    throw api::ServerException("no randomness for the download URL key");
-  }
-  int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return {};  // another process created it first: read theirs
-  bool ok =
-      ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) throw api::ServerException("cannot write " + key_file.string());
-  return key;
-}
-
-}  // namespace
-
-DownloadSigner::DownloadSigner(const std::filesystem::path& key_file) {
-  key_ = create_key(key_file);
-  if (key_.empty()) {
-    std::ifstream in(key_file, std::ios::binary);
-    key_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (key_.size() != kKeyBytes) {
-      throw api::ServerException(key_file.string() + " does not hold a 32-byte key");
-    }
-  }
-}
+DownloadSigner::DownloadSigner(const std::filesystem::path& key_file)
+    : key_(load_server_key(key_file)) {}
 
 std::string DownloadSigner::sign(std::string_view digest, std::string_view repository,
                                  std::string_view expires) const {

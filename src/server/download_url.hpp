@@ -19,8 +19,7 @@ namespace ecr::server {
 
 class DownloadSigner {
  public:
-  // Loads the key from `key_file`, creating it with fresh random bytes when
-  // missing. Throws api::ServerException when it cannot.
+  // The key from `key_file` (server_key.hpp).
   explicit DownloadSigner(const std::filesystem::path& key_file);
 
   std::string make_url(std::string_view base_url, std::string_view repository,

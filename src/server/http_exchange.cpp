@@ -118,4 +118,26 @@ std::optional<ByteRange> parse_byte_range(std::string_view header, std::uint64_t
   return ByteRange{*first, last - *first + 1};
 }
 
+void answer_with_file(const HttpRequest& request, HttpResponse& response,
+                      std::shared_ptr<const UniqueFd> file, std::uint64_t size) {
+  response.set_header("Accept-Ranges", "bytes");
+  FileRange range{std::move(file), 0, size};
+  if (request.has_header("Range")) {
+    if (auto wanted = parse_byte_range(request.header("Range"), size)) {
+      if (wanted->length == 0) {
+        response.status = 416;
+        response.set_header("Content-Range", "bytes */" + std::to_string(size));
+        return;
+      }
+      response.status = 206;
+      response.set_header("Content-Range", "bytes " + std::to_string(wanted->first) + "-" +
+                                               std::to_string(wanted->first + wanted->length - 1) +
+                                               "/" + std::to_string(size));
+      range.offset = wanted->first;
+      range.length = wanted->length;
+    }
+  }
+  response.file = std::move(range);
+}
+
 }  // namespace ecr::server

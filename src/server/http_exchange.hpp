@@ -196,4 +196,11 @@ struct ByteRange {
 // but unsatisfiable (416).
 std::optional<ByteRange> parse_byte_range(std::string_view header, std::uint64_t size);
 
+// Answers with `file`'s first `size` bytes, or the single range the
+// request's Range header asks for (206 with Content-Range; 416 when it lies
+// past the end; several ranges get the whole), and Accept-Ranges: bytes.
+// Leaves the status alone (200 unless set) for a whole answer.
+void answer_with_file(const HttpRequest& request, HttpResponse& response,
+                      std::shared_ptr<const UniqueFd> file, std::uint64_t size);
+
 }  // namespace ecr::server

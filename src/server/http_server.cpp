@@ -82,6 +82,15 @@ std::string_view blob_hex(std::string_view path) {
   return hex;
 }
 
+// The secret of each access key ecr-local accepts.
+aws::SecretLookup credential_lookup(const ServerOptions& options) {
+  return [access_key = options.access_key,
+          secret_key = options.secret_key](std::string_view key) -> std::optional<std::string> {
+    if (key == access_key) return secret_key;
+    return std::nullopt;
+  };
+}
+
 bool is_get(const HttpRequest& request) {
   return request.method == "GET" || request.method == "HEAD";
 }
@@ -93,7 +102,13 @@ RegistryServer::RegistryServer(ServerOptions options)
       log_(options_.log_level),
       registry_(options_.root, options_.registry),
       signer_(options_.root / "download-url.key"),
-      operations_(registry_, signer_, options_.download_url_lifetime),
+      tokens_(options_.root / "registry-token.key"),
+      operations_(registry_, signer_, tokens_, options_.download_url_lifetime),
+      registry_api_(registry_, tokens_,
+                    {.require_auth = options_.require_auth,
+                     .secrets = credential_lookup(options_),
+                     .scheme = "http",
+                     .public_url = options_.public_url}),
       listener_(options_.http, *this, scratch_) {
   registry_.expire_uploads();
   if (options_.maintenance_interval.count() > 0) maintenance_ = std::thread([this] { maintain(); });
@@ -145,10 +160,7 @@ namespace {
 // against the configured key; nullopt when it does.
 std::optional<ServiceError> signature_refusal(const ServerOptions& options,
                                               const HttpRequest& req) {
-  aws::SecretLookup lookup = [&options](std::string_view key) -> std::optional<std::string> {
-    if (key == options.access_key) return options.secret_key;
-    return std::nullopt;
-  };
+  const aws::SecretLookup lookup = credential_lookup(options);
   // The listener hashed the body as it arrived (HttpRequest::body_sha256).
   aws::VerifyResult verdict = aws::verify_headers_with_body_hash(
       "POST", req.target, req.headers, req.body_sha256, lookup, std::chrono::system_clock::now());
@@ -158,12 +170,13 @@ std::optional<ServiceError> signature_refusal(const ServerOptions& options,
 
 }  // namespace
 
-// Every response carries an x-amzn-RequestId. Only the three routes exist;
-// anything else is answered 404 from its header. Bodies are buffered, up to
-// kMaxRequestBytes (the listener answers a larger Content-Length with 413
-// before reading any of it).
+// Every response carries an x-amzn-RequestId. /v2 belongs to the registry
+// API; besides it only the three routes exist, anything else is answered 404
+// from its header. Their bodies are buffered, up to kMaxRequestBytes (the
+// listener answers a larger Content-Length with 413 before reading any of it).
 BodyPlan RegistryServer::screen(const HttpRequest& request, HttpResponse& response) {
   response.set_header("x-amzn-RequestId", new_request_id());
+  if (RegistryApi::serves(request.path)) return registry_api_.screen(request, response);
   const bool known = (request.path == "/" && (is_get(request) || request.method == "POST")) ||
                      (!blob_hex(request.path).empty() && is_get(request));
   if (!known) {
@@ -174,6 +187,15 @@ BodyPlan RegistryServer::screen(const HttpRequest& request, HttpResponse& respon
 }
 
 void RegistryServer::handle(HttpRequest& request, HttpResponse& response) {
+  if (RegistryApi::serves(request.path)) {
+    try {
+      return registry_api_.handle(request, response);
+    } catch (const std::exception& e) {
+      log_.write(LogLevel::kError, "internal error: " + request.method + " " + request.path +
+                                       ": " + e.what());
+      return RegistryApi::refuse(Refusal::kInternal, response);
+    }
+  }
   if (request.path == "/") {
     if (request.method == "POST") return answer_api_call(request, response);
     return answer_health_check(response);
@@ -181,10 +203,11 @@ void RegistryServer::handle(HttpRequest& request, HttpResponse& response) {
   answer_blob_download(request, response);
 }
 
-void RegistryServer::refuse(Refusal why, const HttpRequest&, HttpResponse& response) {
+void RegistryServer::refuse(Refusal why, const HttpRequest& request, HttpResponse& response) {
   if (response.header("x-amzn-RequestId").empty()) {
     response.set_header("x-amzn-RequestId", new_request_id());
   }
+  if (RegistryApi::serves(request.path)) return RegistryApi::refuse(why, response);
   switch (why) {
     case Refusal::kBodyTooLarge:
       send_error(response,
@@ -269,6 +292,8 @@ void RegistryServer::answer_api_call(HttpRequest& request, HttpResponse& respons
       return;
     }
     RequestContext context;
+    context.access_key = options_.access_key;
+    context.secret_key = options_.secret_key;
     const std::string_view host = request.header("Host");
     context.base_url = options_.public_url.value_or(
         "http://" + (request.has_header("Host") ? std::string(host)
@@ -307,27 +332,9 @@ void RegistryServer::answer_blob_download(const HttpRequest& request, HttpRespon
     send_error(response, ServiceError("NoSuchKey", "The blob does not exist", 404), 404);
     return;
   }
-  const auto total = static_cast<std::uint64_t>(*size);
   response.set_header("ETag", "\"" + std::string(d.hex()) + "\"");
-  response.set_header("Accept-Ranges", "bytes");
-  FileRange range{std::move(file), 0, total};
-  if (request.has_header("Range")) {
-    if (auto wanted = parse_byte_range(request.header("Range"), total)) {
-      if (wanted->length == 0) {
-        response.status = 416;
-        response.set_header("Content-Range", "bytes */" + std::to_string(total));
-        return;
-      }
-      response.status = 206;
-      response.set_header("Content-Range", "bytes " + std::to_string(wanted->first) + "-" +
-                                               std::to_string(wanted->first + wanted->length - 1) +
-                                               "/" + std::to_string(total));
-      range.offset = wanted->first;
-      range.length = wanted->length;
-    }
-  }
   response.set_header("Content-Type", "application/octet-stream");
-  response.file = std::move(range);
+  answer_with_file(request, response, std::move(file), static_cast<std::uint64_t>(*size));
 }
 
 }  // namespace ecr::server

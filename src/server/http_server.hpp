@@ -1,6 +1,8 @@
-// ecr-local's HTTP face: the awsJson1_1 endpoint (POST / with X-Amz-Target),
-// SigV4 verification of every API request, ECR-shaped error documents, the
-// health check (GET /) and pre-signed blob downloads with Range support.
+// ecr-local's HTTP face, two doors onto one Registry: the ECR API (POST / with
+// X-Amz-Target, awsJson1_1, SigV4 verification of every request,
+// ECR-shaped error documents) and the registry API (/v2/, registry_api.hpp);
+// plus the health check (GET /) and pre-signed blob downloads with Range
+// support.
 // The routes are written against HttpRoutes (http_exchange.hpp); the
 // sockets, timeouts and connection limits are HttpListener's.
 #pragma once
@@ -20,6 +22,8 @@
 #include "server/http_listener.hpp"
 #include "server/operations.hpp"
 #include "server/registry.hpp"
+#include "server/registry_api.hpp"
+#include "server/registry_token.hpp"
 #include "server/request_log.hpp"
 #include "server/request_scratch.hpp"
 
@@ -93,7 +97,9 @@ class RegistryServer : private HttpRoutes {
   Log log_;
   Registry registry_;
   DownloadSigner signer_;
+  RegistryTokens tokens_;
   Operations operations_;
+  RegistryApi registry_api_;  // the registry API's door (/v2/)
   // Declared before the listener: its connections return scratches here.
   ScratchPool scratch_;
   int port_ = 0;

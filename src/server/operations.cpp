@@ -17,7 +17,7 @@ namespace {
 using ops::Handler;
 
 // Sorted by name for binary search.
-constexpr std::array<std::pair<std::string_view, Handler>, 28> kHandlers = {{
+constexpr std::array<std::pair<std::string_view, Handler>, 30> kHandlers = {{
     {"BatchCheckLayerAvailability", ops::batch_check_layer_availability},
     {"BatchDeleteImage", ops::batch_delete_image},
     {"BatchGetImage", ops::batch_get_image},
@@ -29,6 +29,7 @@ constexpr std::array<std::pair<std::string_view, Handler>, 28> kHandlers = {{
     {"DescribeImages", ops::describe_images},
     {"DescribeRegistry", ops::describe_registry},
     {"DescribeRepositories", ops::describe_repositories},
+    {"GetAccountSetting", ops::get_account_setting},
     {"GetAuthorizationToken", ops::get_authorization_token},
     {"GetDownloadUrlForLayer", ops::get_download_url_for_layer},
     {"GetLifecyclePolicy", ops::get_lifecycle_policy},
@@ -37,6 +38,7 @@ constexpr std::array<std::pair<std::string_view, Handler>, 28> kHandlers = {{
     {"InitiateLayerUpload", ops::initiate_layer_upload},
     {"ListImages", ops::list_images},
     {"ListTagsForResource", ops::list_tags_for_resource},
+    {"PutAccountSetting", ops::put_account_setting},
     {"PutImage", ops::put_image},
     {"PutImageScanningConfiguration", ops::put_image_scanning_configuration},
     {"PutImageTagMutability", ops::put_image_tag_mutability},
@@ -58,8 +60,11 @@ Handler find_handler(std::string_view operation) {
 }  // namespace
 
 Operations::Operations(Registry& registry, const DownloadSigner& signer,
-                       std::chrono::seconds download_url_lifetime)
-    : registry_(registry), signer_(signer), download_url_lifetime_(download_url_lifetime) {}
+                       const RegistryTokens& tokens, std::chrono::seconds download_url_lifetime)
+    : registry_(registry),
+      signer_(signer),
+      tokens_(tokens),
+      download_url_lifetime_(download_url_lifetime) {}
 
 bool Operations::implements(std::string_view operation) noexcept {
   return find_handler(operation) != nullptr;
@@ -146,7 +151,8 @@ std::string Operations::dispatch(std::string_view operation, simdjson::dom::pars
     throw ServiceError("SerializationException",
                        "Start of list or value found where an object was expected");
   }
-  ops::Env env{registry_, signer_, download_url_lifetime_, context, part_buffer, decoded_part};
+  ops::Env env{registry_, signer_,      tokens_,     download_url_lifetime_,
+               context,   part_buffer, decoded_part};
   try {
     return handler(env, document);
   } catch (const api::ValidationError& e) {

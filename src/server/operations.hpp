@@ -12,6 +12,7 @@
 
 #include "server/download_url.hpp"
 #include "server/registry.hpp"
+#include "server/registry_token.hpp"
 #include "server/request_scratch.hpp"
 
 namespace ecr::server {
@@ -21,12 +22,16 @@ struct RequestContext {
   // scheme://host[:port] that clients reach this server at (from --public-url
   // or the request's Host header): download URLs and proxyEndpoint use it.
   std::string base_url;
+  // The credential pair the request was signed with (the configured pair
+  // under --no-auth): GetAuthorizationToken binds its token to it.
+  std::string access_key;
+  std::string secret_key;
 };
 
 class Operations {
  public:
   // `download_url_lifetime`: how long a GetDownloadUrlForLayer URL stays valid.
-  Operations(Registry& registry, const DownloadSigner& signer,
+  Operations(Registry& registry, const DownloadSigner& signer, const RegistryTokens& tokens,
              std::chrono::seconds download_url_lifetime);
 
   // Runs `operation` (e.g. "CreateRepository") on the JSON request `body`
@@ -60,6 +65,7 @@ class Operations {
 
   Registry& registry_;
   const DownloadSigner& signer_;
+  const RegistryTokens& tokens_;
   std::chrono::seconds download_url_lifetime_;
 };
 

@@ -7,21 +7,6 @@
 namespace ecr::server::ops {
 namespace {
 
-ManifestFacts facts_of(const ParsedManifest& m) {
-  ManifestFacts facts;
-  facts.media_type = m.media_type;
-  if (m.config) {
-    facts.artifact_media_type = m.config->media_type;
-    facts.blobs.push_back({m.config->digest.str(), m.config->size, m.config->media_type});
-  }
-  for (const auto& layer : m.layers) {
-    facts.blobs.push_back({layer.digest.str(), layer.size, layer.media_type});
-    facts.layers_size += layer.size;
-  }
-  for (const auto& child : m.manifests) facts.children.push_back(child.digest.str());
-  return facts;
-}
-
 std::vector<ImageRef> refs_of(const std::vector<api::ImageIdentifier>& ids) {
   std::vector<ImageRef> out;
   for (const auto& id : ids) out.push_back(from_api(id));

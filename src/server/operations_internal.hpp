@@ -20,6 +20,7 @@ namespace ecr::server::ops {
 struct Env {
   Registry& registry;
   const DownloadSigner& signer;
+  const RegistryTokens& tokens;
   std::chrono::seconds download_url_lifetime;
   const RequestContext& request;
   // Where UploadLayerPart decodes its part (RequestScratch::part); null: a
@@ -60,6 +61,8 @@ std::string untag_resource(Env&, simdjson::dom::element);
 std::string list_tags_for_resource(Env&, simdjson::dom::element);
 std::string describe_registry(Env&, simdjson::dom::element);
 std::string get_authorization_token(Env&, simdjson::dom::element);
+std::string put_account_setting(Env&, simdjson::dom::element);
+std::string get_account_setting(Env&, simdjson::dom::element);
 
 std::string initiate_layer_upload(Env&, simdjson::dom::element);
 std::string upload_layer_part(Env&, simdjson::dom::element);

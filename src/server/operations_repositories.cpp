@@ -1,7 +1,7 @@
 // Handlers: repositories, their settings and resource tags, the registry, and
 // authorization tokens.
-#include <openssl/rand.h>
-
+#include <algorithm>
+#include <array>
 #include <map>
 
 #include "aws/crypto.hpp"
@@ -172,21 +172,69 @@ std::string describe_registry(Env& env, simdjson::dom::element body) {
 std::string get_authorization_token(Env& env, simdjson::dom::element body) {
   return run<api::GetAuthorizationTokenRequest>(
       body, [&](const api::GetAuthorizationTokenRequest&) {
-        unsigned char secret[32];
-        if (RAND_bytes(secret, sizeof secret) != 1) {
-          throw api::ServerException("no randomness for a token");
-        }
-        std::string password =
-            base64::encode(std::string_view(reinterpret_cast<char*>(secret), sizeof secret));
-        api::AuthorizationData data;
-        data.authorizationToken = base64::encode("AWS:" + password);
-        data.expiresAt = std::chrono::time_point_cast<std::chrono::seconds>(
+        const auto expires = std::chrono::time_point_cast<std::chrono::seconds>(
             env.registry.now() + kAuthorizationTokenLifetime);
+        api::AuthorizationData data;
+        data.authorizationToken = base64::encode(
+            "AWS:" + env.tokens.issue(env.request.access_key, env.request.secret_key, expires));
+        data.expiresAt = expires;
         data.proxyEndpoint = env.request.base_url;
         api::GetAuthorizationTokenResponse out;
         out.authorizationData = std::vector<api::AuthorizationData>{data};
         return out;
       });
+}
+
+namespace {
+
+// Account settings, by the names ECR knows, each with the values it allows;
+// the first value is the default a setting has until it is put.
+struct AccountSetting {
+  std::string_view name;
+  std::array<std::string_view, 2> values;
+};
+constexpr std::array<AccountSetting, 3> kAccountSettings = {{
+    {"BASIC_SCAN_TYPE_VERSION", {"AWS_NATIVE", "CLAIR"}},
+    {"BLOB_MOUNTING", {"DISABLED", "ENABLED"}},
+    {"REGISTRY_POLICY_SCOPE", {"V2", "V1"}},
+}};
+
+const AccountSetting& account_setting(const std::string& name) {
+  for (const auto& setting : kAccountSettings) {
+    if (setting.name == name) return setting;
+  }
+  throw api::InvalidParameterException("Invalid parameter at 'name' failed to satisfy constraint: "
+                                       "'Account setting name " + name + " is not supported'");
+}
+
+}  // namespace
+
+std::string put_account_setting(Env& env, simdjson::dom::element body) {
+  return run<api::PutAccountSettingRequest>(body, [&](const api::PutAccountSettingRequest& r) {
+    const AccountSetting& setting = account_setting(r.name);
+    if (std::find(setting.values.begin(), setting.values.end(), r.value) == setting.values.end()) {
+      std::string allowed;
+      for (auto v : setting.values) allowed += (allowed.empty() ? "" : ", ") + std::string(v);
+      throw api::InvalidParameterException("Invalid parameter at 'value' failed to satisfy "
+                                           "constraint: 'Value of " + r.name + " must be one of " +
+                                           allowed + "'");
+    }
+    env.registry.set_account_setting(r.name, r.value);
+    api::PutAccountSettingResponse out;
+    out.name = r.name;
+    out.value = r.value;
+    return out;
+  });
+}
+
+std::string get_account_setting(Env& env, simdjson::dom::element body) {
+  return run<api::GetAccountSettingRequest>(body, [&](const api::GetAccountSettingRequest& r) {
+    const AccountSetting& setting = account_setting(r.name);
+    api::GetAccountSettingResponse out;
+    out.name = r.name;
+    out.value = env.registry.account_setting(r.name).value_or(std::string(setting.values.front()));
+    return out;
+  });
 }
 
 }  // namespace ecr::server::ops

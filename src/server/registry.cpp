@@ -39,6 +39,12 @@ CREATE TABLE IF NOT EXISTS image_children(
   repo_id INTEGER NOT NULL, image_digest TEXT NOT NULL, child_digest TEXT NOT NULL,
   PRIMARY KEY(repo_id, image_digest, child_digest),
   FOREIGN KEY(repo_id, image_digest) REFERENCES images(repo_id, digest) ON DELETE CASCADE);
+CREATE TABLE IF NOT EXISTS account_settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS image_subjects(
+  repo_id INTEGER NOT NULL, image_digest TEXT NOT NULL, subject_digest TEXT NOT NULL,
+  PRIMARY KEY(repo_id, image_digest),
+  FOREIGN KEY(repo_id, image_digest) REFERENCES images(repo_id, digest) ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS image_subjects_by_subject ON image_subjects(repo_id, subject_digest);
 CREATE TABLE IF NOT EXISTS uploads(
   upload_id TEXT PRIMARY KEY,
   repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
@@ -216,7 +222,8 @@ RepositoryInfo Registry::delete_repository(const std::string& name, bool force) 
     // Children before parents: tags and references cascade from images.
     for (const char* sql_text :
          {"DELETE FROM image_tags WHERE repo_id = ?", "DELETE FROM image_blobs WHERE repo_id = ?",
-          "DELETE FROM image_children WHERE repo_id = ?", "DELETE FROM images WHERE repo_id = ?",
+          "DELETE FROM image_children WHERE repo_id = ?",
+          "DELETE FROM image_subjects WHERE repo_id = ?", "DELETE FROM images WHERE repo_id = ?",
           "DELETE FROM repositories WHERE id = ?"}) {
       sql::Statement d(*db_, sql_text);
       d.bind(1, row.id).run();
@@ -338,6 +345,20 @@ std::pair<std::string, std::optional<Timestamp>> Registry::delete_lifecycle_poli
                    "WHERE name = ?");
   s.bind(1, name).run();
   return result;
+}
+
+void Registry::set_account_setting(const std::string& name, const std::string& value) {
+  std::lock_guard lock(mu_);
+  sql::Statement s(*db_, "INSERT OR REPLACE INTO account_settings(name, value) VALUES(?,?)");
+  s.bind(1, name).bind(2, value).run();
+}
+
+std::optional<std::string> Registry::account_setting(const std::string& name) {
+  std::lock_guard lock(mu_);
+  sql::Statement s(*db_, "SELECT value FROM account_settings WHERE name = ?");
+  s.bind(1, name);
+  if (!s.step()) return std::nullopt;
+  return s.text(0);
 }
 
 }  // namespace ecr::server

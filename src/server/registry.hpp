@@ -20,10 +20,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
 
+#include "ecr/manifest.hpp"
 #include "ecr/service_errors.hpp"
 #include "server/blob_store.hpp"
 #include "server/lifecycle_policy.hpp"
@@ -97,7 +99,10 @@ struct ManifestFacts {
   std::vector<Blob> blobs;            // config and layers
   std::vector<std::string> children;  // manifests an index references
   std::int64_t layers_size = 0;       // sum of layer sizes
+  std::optional<std::string> subject;  // the manifest it refers to (OCI 1.1 referrers)
 };
+// The facts of a manifest parse_manifest accepted (both doors' PutImage).
+ManifestFacts facts_of(const ParsedManifest& manifest);
 
 struct ImageFailure {
   ImageRef ref;
@@ -129,6 +134,44 @@ struct LifecyclePreview {
   std::string status;  // IN_PROGRESS | COMPLETE
   std::string policy_text;
   std::vector<PreviewResult> results;
+};
+
+class Registry;
+
+// Bytes appended to a layer upload by one request of the registry API (a
+// PATCH chunk, or the body of the PUT or POST that ends an upload), written
+// a piece at a time as they arrive. Nothing counts until commit(): a request
+// that ends midway leaves the session as it was (its bytes past the
+// session's end are overwritten by the next chunk). One append per session
+// at a time (Registry::append_to_upload).
+class UploadAppend {
+ public:
+  ~UploadAppend();
+  UploadAppend(const UploadAppend&) = delete;
+  UploadAppend& operator=(const UploadAppend&) = delete;
+
+  // Where the appended bytes start: the session's size before this append.
+  std::int64_t first_byte() const noexcept { return first_byte_; }
+  std::int64_t bytes_written() const noexcept { return written_; }
+  // Writes the next piece. Throws api::ServerException when the disk fails.
+  void write(std::string_view piece);
+  // Makes the bytes durable and records them in the session; returns the
+  // session's new size. Throws api::UploadNotFoundException when the
+  // session went meanwhile (expired, cancelled, its repository deleted).
+  std::int64_t commit();
+
+ private:
+  friend class Registry;
+  UploadAppend(Registry& registry, std::string repository, std::string upload_id,
+               std::int64_t first_byte);
+  Registry& registry_;
+  std::string repository_;
+  std::string upload_id_;
+  std::int64_t first_byte_ = 0;
+  std::int64_t written_ = 0;
+  UniqueFd file_;
+  std::optional<Sha256> hash_;  // the session's running digest, fed piece by piece
+  bool hash_ok_ = true;
 };
 
 class Registry {
@@ -166,6 +209,11 @@ class Registry {
   std::pair<std::string, std::optional<Timestamp>> lifecycle_policy(const std::string& name);
   std::pair<std::string, std::optional<Timestamp>> delete_lifecycle_policy(const std::string& name);
 
+  // Account settings (PutAccountSetting): the value put, nullopt when none
+  // was (the operation knows the names and their defaults).
+  void set_account_setting(const std::string& name, const std::string& value);
+  std::optional<std::string> account_setting(const std::string& name);
+
   // Layer uploads.
   std::string initiate_upload(const std::string& repository);
   // Returns the last byte received after this part.
@@ -185,6 +233,30 @@ class Registry {
   // BatchCheckLayerAvailability, before then), then removes the blob files
   // no repository has any more. Files being completed meanwhile are safe.
   GarbageCollected collect_garbage();
+
+  // The registry API's view of the same uploads and layers (OCI
+  // distribution: registry_api.hpp).
+  // Bytes the session received so far; UploadNotFoundException as above.
+  std::int64_t upload_size(const std::string& repository, const std::string& upload_id);
+  // Starts appending at the session's end. Throws UploadNotFoundException,
+  // or InvalidLayerPartException while another request appends to it or
+  // sends it a part.
+  std::unique_ptr<UploadAppend> append_to_upload(const std::string& repository,
+                                                 const std::string& upload_id);
+  // Ends a session and drops its bytes; UploadNotFoundException as above.
+  void cancel_upload(const std::string& repository, const std::string& upload_id);
+  // The size of a layer the repository holds (uploaded, mounted or pushed
+  // by either door); nullopt when it has none by that digest.
+  std::optional<std::int64_t> layer_size(const std::string& repository, const std::string& digest);
+  // Makes `from`'s layer `digest` a layer of `repository` without copying
+  // it, when an image of `from` references it; false (nothing changed)
+  // otherwise. RepositoryNotFoundException for `repository`.
+  bool mount_layer(const std::string& repository, const std::string& from,
+                   const std::string& digest);
+  // The repository's tags, sorted (byte order).
+  std::vector<std::string> tags(const std::string& repository);
+  // The images whose manifest names `subject` as its subject, by digest.
+  std::vector<ImageInfo> referrers(const std::string& repository, const std::string& subject);
 
   // Images.
   ImageInfo put_image(const std::string& repository, const std::string& manifest,
@@ -239,6 +311,10 @@ class Registry {
   static constexpr std::size_t kUploadLockStripes = 64;
   std::array<std::mutex, kUploadLockStripes> upload_locks_;
   UploadHashes upload_hashes_;
+  // Upload sessions a registry API request is appending to (UploadAppend).
+  std::mutex appending_mu_;
+  std::set<std::string, std::less<>> appending_;
+  friend class UploadAppend;
   // Held shared from a completed upload's rename into blobs/ until its
   // layer is recorded, exclusively by collect_garbage's file sweep: a blob
   // is never swept between the two.

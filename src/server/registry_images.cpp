@@ -20,6 +20,47 @@ std::string image_id_text(const ImageRef& ref) {
 
 }  // namespace
 
+ManifestFacts facts_of(const ParsedManifest& m) {
+  ManifestFacts facts;
+  facts.media_type = m.media_type;
+  if (m.config) {
+    facts.artifact_media_type = m.config->media_type;
+    facts.blobs.push_back({m.config->digest.str(), m.config->size, m.config->media_type});
+  }
+  for (const auto& layer : m.layers) {
+    facts.blobs.push_back({layer.digest.str(), layer.size, layer.media_type});
+    facts.layers_size += layer.size;
+  }
+  for (const auto& child : m.manifests) facts.children.push_back(child.digest.str());
+  if (m.subject) facts.subject = m.subject->digest.str();
+  return facts;
+}
+
+std::vector<std::string> Registry::tags(const std::string& repository) {
+  std::lock_guard lock(mu_);
+  RepoRow repo = find_repository(repository);
+  sql::Statement s(*db_, "SELECT tag FROM image_tags WHERE repo_id = ? ORDER BY tag");
+  s.bind(1, repo.id);
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.text(0));
+  return out;
+}
+
+std::vector<ImageInfo> Registry::referrers(const std::string& repository,
+                                           const std::string& subject) {
+  std::lock_guard lock(mu_);
+  RepoRow repo = find_repository(repository);
+  sql::Statement s(*db_,
+                   "SELECT image_digest FROM image_subjects WHERE repo_id = ? AND "
+                   "subject_digest = ? ORDER BY image_digest");
+  s.bind(1, repo.id).bind(2, subject);
+  std::vector<std::string> digests;
+  while (s.step()) digests.push_back(s.text(0));
+  std::vector<ImageInfo> out;
+  for (const auto& d : digests) out.push_back(load_image(repo.id, d));
+  return out;
+}
+
 std::optional<std::string> Registry::digest_for_tag(std::int64_t repo_id, const std::string& tag) {
   sql::Statement s(*db_, "SELECT digest FROM image_tags WHERE repo_id = ? AND tag = ?");
   s.bind(1, repo_id).bind(2, tag);
@@ -58,6 +99,7 @@ void Registry::delete_image_row(std::int64_t repo_id, const std::string& digest)
   for (const char* text : {"DELETE FROM image_tags WHERE repo_id = ? AND digest = ?",
                            "DELETE FROM image_blobs WHERE repo_id = ? AND image_digest = ?",
                            "DELETE FROM image_children WHERE repo_id = ? AND image_digest = ?",
+                           "DELETE FROM image_subjects WHERE repo_id = ? AND image_digest = ?",
                            "DELETE FROM images WHERE repo_id = ? AND digest = ?"}) {
     sql::Statement d(*db_, text);
     d.bind(1, repo_id).bind(2, digest).run();
@@ -138,6 +180,12 @@ ImageInfo Registry::put_image(const std::string& repository, const std::string& 
       sql::Statement mt(
           *db_, "UPDATE repository_blobs SET media_type = ? WHERE repo_id = ? AND digest = ?");
       mt.bind(1, blob.media_type).bind(2, repo.id).bind(3, blob.digest).run();
+    }
+    if (facts.subject) {
+      sql::Statement ref(*db_,
+                         "INSERT OR IGNORE INTO image_subjects(repo_id, image_digest, "
+                         "subject_digest) VALUES(?,?,?)");
+      ref.bind(1, repo.id).bind(2, digest).bind(3, *facts.subject).run();
     }
     for (const auto& child : facts.children) {
       sql::Statement ref(*db_,

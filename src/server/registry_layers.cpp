@@ -89,6 +89,12 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
                                                .repositoryName = repository,
                                                .uploadId = upload_id});
   };
+  {
+    std::lock_guard appending(appending_mu_);
+    if (appending_.contains(upload_id)) {
+      refuse("A registry API request is writing to the upload with id '" + upload_id + "'");
+    }
+  }
   auto size = static_cast<std::int64_t>(bytes.size());
   if (size > kMaxPartBytes) {
     refuse("The layer part size " + std::to_string(size) + " exceeds the maximum of " +
@@ -261,6 +267,123 @@ std::int64_t Registry::downloadable_layer(const std::string& repository,
                                           repository + "'");
   }
   return size;
+}
+
+std::int64_t Registry::upload_size(const std::string& repository, const std::string& upload_id) {
+  std::lock_guard lock(mu_);
+  const std::int64_t repo_id = find_repository(repository).id;
+  return find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry)
+      .received;
+}
+
+std::unique_ptr<UploadAppend> Registry::append_to_upload(const std::string& repository,
+                                                         const std::string& upload_id) {
+  // The stripe lock orders this against a part of the ECR door in flight;
+  // once marked, parts are refused until the append ends.
+  std::lock_guard part_lock(upload_lock(upload_id));
+  const std::int64_t received = upload_size(repository, upload_id);
+  {
+    std::lock_guard appending(appending_mu_);
+    if (!appending_.insert(upload_id).second) {
+      throw api::InvalidLayerPartException(
+          "Another request is writing to the upload with id '" + upload_id + "'",
+          {.lastValidByteReceived = received - 1,
+           .registryId = settings_.account_id,
+           .repositoryName = repository,
+           .uploadId = upload_id});
+    }
+  }
+  return std::unique_ptr<UploadAppend>(new UploadAppend(*this, repository, upload_id, received));
+}
+
+UploadAppend::UploadAppend(Registry& registry, std::string repository, std::string upload_id,
+                           std::int64_t first_byte)
+    : registry_(registry),
+      repository_(std::move(repository)),
+      upload_id_(std::move(upload_id)),
+      first_byte_(first_byte) {}
+
+UploadAppend::~UploadAppend() {
+  std::lock_guard appending(registry_.appending_mu_);
+  registry_.appending_.erase(upload_id_);
+}
+
+void UploadAppend::write(std::string_view piece) {
+  if (piece.empty()) return;
+  if (!file_.valid()) {
+    file_ = registry_.blobs_.open_upload(upload_id_);
+    hash_ = registry_.upload_hashes_.take_at(upload_id_, static_cast<std::uint64_t>(first_byte_));
+  }
+  registry_.blobs_.write_upload(file_, upload_id_,
+                                static_cast<std::uint64_t>(first_byte_ + written_), piece);
+  written_ += static_cast<std::int64_t>(piece.size());
+  if (hash_) hash_->update(piece);
+}
+
+std::int64_t UploadAppend::commit() {
+  const std::int64_t size = first_byte_ + written_;
+  if (file_.valid()) registry_.blobs_.sync_upload(file_, upload_id_, static_cast<std::uint64_t>(size));
+  std::lock_guard lock(registry_.mu_);
+  sql::Statement s(*registry_.part_db_,
+                   "UPDATE uploads SET received = ?, last_part_size = ?, updated_at = ? "
+                   "WHERE upload_id = ?");
+  s.bind(1, size).bind(2, written_).bind(3, to_ms(registry_.clock_())).bind(4, upload_id_).run();
+  if (registry_.part_db_->changes() == 0) {
+    throw api::UploadNotFoundException("The upload with id '" + upload_id_ +
+                                       "' does not exist in the repository '" + repository_ + "'");
+  }
+  if (hash_) {
+    registry_.upload_hashes_.put_back(upload_id_, std::move(*hash_));
+    hash_.reset();
+  }
+  return size;
+}
+
+void Registry::cancel_upload(const std::string& repository, const std::string& upload_id) {
+  std::lock_guard part_lock(upload_lock(upload_id));
+  {
+    std::lock_guard lock(mu_);
+    const std::int64_t repo_id = find_repository(repository).id;
+    find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry);
+    sql::Statement d(*db_, "DELETE FROM uploads WHERE upload_id = ?");
+    d.bind(1, upload_id).run();
+  }
+  blobs_.remove_upload(upload_id);
+  upload_hashes_.forget(upload_id);
+}
+
+std::optional<std::int64_t> Registry::layer_size(const std::string& repository,
+                                                 const std::string& digest) {
+  std::lock_guard lock(mu_);
+  RepoRow repo = find_repository(repository);
+  sql::Statement s(*db_, "SELECT size FROM repository_blobs WHERE repo_id = ? AND digest = ?");
+  s.bind(1, repo.id).bind(2, digest);
+  if (!s.step()) return std::nullopt;
+  return s.integer(0);
+}
+
+bool Registry::mount_layer(const std::string& repository, const std::string& from,
+                           const std::string& digest) {
+  std::lock_guard lock(mu_);
+  RepoRow target = find_repository(repository);
+  std::int64_t source_id = 0;
+  try {
+    source_id = find_repository(from).id;
+  } catch (const api::RepositoryNotFoundException&) {
+    return false;  // an ordinary upload then, as ECR answers
+  }
+  sql::Statement s(*db_,
+                   "SELECT b.size, b.media_type FROM repository_blobs b WHERE b.repo_id = ? AND "
+                   "b.digest = ? AND EXISTS(SELECT 1 FROM image_blobs i WHERE i.repo_id = ? AND "
+                   "i.blob_digest = ?)");
+  s.bind(1, source_id).bind(2, digest).bind(3, source_id).bind(4, digest);
+  if (!s.step()) return false;
+  sql::Statement add(*db_,
+                     "INSERT OR IGNORE INTO repository_blobs(repo_id, digest, size, media_type, "
+                     "added_at) VALUES(?,?,?,?,?)");
+  add.bind(1, target.id).bind(2, digest).bind(3, s.integer(0)).bind(4, s.optional_text(1));
+  add.bind(5, to_ms(clock_())).run();
+  return true;
 }
 
 std::size_t Registry::expire_uploads() {

@@ -57,7 +57,9 @@ class LayerPartBody : public ::testing::Test {
     fs::create_directories(root_);
     registry_ = std::make_unique<Registry>(root_, RegistrySettings{});
     signer_ = std::make_unique<DownloadSigner>(root_ / "download-url.key");
-    operations_ = std::make_unique<Operations>(*registry_, *signer_, std::chrono::hours(1));
+    tokens_ = std::make_unique<RegistryTokens>(root_ / "registry-token.key");
+    operations_ =
+        std::make_unique<Operations>(*registry_, *signer_, *tokens_, std::chrono::hours(1));
     RepositoryInfo info;
     info.name = "app";
     registry_->create_repository(info, {});
@@ -89,6 +91,7 @@ class LayerPartBody : public ::testing::Test {
   fs::path root_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<DownloadSigner> signer_;
+  std::unique_ptr<RegistryTokens> tokens_;
   std::unique_ptr<Operations> operations_;
 };
 
