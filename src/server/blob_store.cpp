@@ -76,8 +76,8 @@ std::size_t write_direct_prefix(const fs::path& path, std::uint64_t offset,
   }
   std::size_t done = 0;
   while (done < aligned) {
-    const ssize_t n = ::pwrite(fd.get(), bytes.data() + done, aligned - done,
-                               static_cast<off_t>(offset + done));
+    const ssize_t n =
+        ::pwrite(fd.get(), bytes.data() + done, aligned - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EINVAL) break;  // alignment this device refuses: buffered from here
@@ -193,8 +193,8 @@ void BlobStore::write_part(std::string_view upload_id, std::uint64_t offset,
   as_server_failure([&] {
     const UniqueFd fd = open_file(path, O_WRONLY | O_CREAT);
     const std::size_t direct = write_direct_prefix(path, offset, bytes);
-    write_all_at(fd.get(), bytes_of(bytes.substr(direct)), static_cast<std::int64_t>(offset + direct),
-                 path);
+    write_all_at(fd.get(), bytes_of(bytes.substr(direct)),
+                 static_cast<std::int64_t>(offset + direct), path);
     if (::ftruncate(fd.get(), static_cast<off_t>(offset + bytes.size())) != 0) {
       fail("truncate " + path.string());
     }
@@ -208,8 +208,8 @@ UniqueFd BlobStore::open_upload(std::string_view upload_id) const {
   return as_server_failure([&] { return open_file(path, O_WRONLY | O_CREAT); });
 }
 
-void BlobStore::write_upload(const UniqueFd& file, std::string_view upload_id,
-                             std::uint64_t offset, std::string_view bytes) const {
+void BlobStore::write_upload(const UniqueFd& file, std::string_view upload_id, std::uint64_t offset,
+                             std::string_view bytes) const {
   const fs::path path = upload_path(upload_id);
   as_server_failure(
       [&] { write_all_at(file.get(), bytes_of(bytes), static_cast<std::int64_t>(offset), path); });

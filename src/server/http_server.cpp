@@ -191,8 +191,8 @@ void RegistryServer::handle(HttpRequest& request, HttpResponse& response) {
     try {
       return registry_api_.handle(request, response);
     } catch (const std::exception& e) {
-      log_.write(LogLevel::kError, "internal error: " + request.method + " " + request.path +
-                                       ": " + e.what());
+      log_.write(LogLevel::kError,
+                 "internal error: " + request.method + " " + request.path + ": " + e.what());
       return RegistryApi::refuse(Refusal::kInternal, response);
     }
   }
@@ -249,19 +249,18 @@ void RegistryServer::refuse(Refusal why, const HttpRequest& request, HttpRespons
 void RegistryServer::record(const HttpRequest& request, const HttpResponse& response,
                             const ExchangeRecord& record) {
   if (!log_.enabled(LogLevel::kInfo)) return;
-  std::string what = request.method.empty() ? std::string("-")
-                                             : request.method + " " + request.path;
+  std::string what =
+      request.method.empty() ? std::string("-") : request.method + " " + request.path;
   if (auto target = request.header("X-Amz-Target"); !target.empty()) {
     what = std::string(target.substr(target.find('.') + 1));
   }
   const long long ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(record.elapsed).count();
-  log_.write(LogLevel::kInfo,
-             what + " " + std::to_string(response.status) + " " + std::to_string(ms) +
-                 "ms in=" + std::to_string(record.bytes_in) +
-                 " out=" + std::to_string(record.bytes_out) + " id=" +
-                 std::string(response.header("x-amzn-RequestId")) +
-                 (record.completed ? "" : " (connection lost)"));
+  log_.write(LogLevel::kInfo, what + " " + std::to_string(response.status) + " " +
+                                  std::to_string(ms) + "ms in=" + std::to_string(record.bytes_in) +
+                                  " out=" + std::to_string(record.bytes_out) +
+                                  " id=" + std::string(response.header("x-amzn-RequestId")) +
+                                  (record.completed ? "" : " (connection lost)"));
 }
 
 void RegistryServer::answer_health_check(HttpResponse& response) {

@@ -203,8 +203,10 @@ const AccountSetting& account_setting(const std::string& name) {
   for (const auto& setting : kAccountSettings) {
     if (setting.name == name) return setting;
   }
-  throw api::InvalidParameterException("Invalid parameter at 'name' failed to satisfy constraint: "
-                                       "'Account setting name " + name + " is not supported'");
+  throw api::InvalidParameterException(
+      "Invalid parameter at 'name' failed to satisfy constraint: "
+      "'Account setting name " +
+      name + " is not supported'");
 }
 
 }  // namespace
@@ -215,9 +217,10 @@ std::string put_account_setting(Env& env, simdjson::dom::element body) {
     if (std::find(setting.values.begin(), setting.values.end(), r.value) == setting.values.end()) {
       std::string allowed;
       for (auto v : setting.values) allowed += (allowed.empty() ? "" : ", ") + std::string(v);
-      throw api::InvalidParameterException("Invalid parameter at 'value' failed to satisfy "
-                                           "constraint: 'Value of " + r.name + " must be one of " +
-                                           allowed + "'");
+      throw api::InvalidParameterException(
+          "Invalid parameter at 'value' failed to satisfy "
+          "constraint: 'Value of " +
+          r.name + " must be one of " + allowed + "'");
     }
     env.registry.set_account_setting(r.name, r.value);
     api::PutAccountSettingResponse out;

@@ -169,8 +169,8 @@ class UploadBody final : public BodyStream {
   // Makes the chunk durable and part of the session; returns its size.
   std::int64_t commit() {
     UploadAppend& append = open();
-    if (range_ && range_->last - range_->first + 1 !=
-                      static_cast<std::uint64_t>(append.bytes_written())) {
+    if (range_ &&
+        range_->last - range_->first + 1 != static_cast<std::uint64_t>(append.bytes_written())) {
       throw ApiError(416, "BLOB_UPLOAD_INVALID",
                      "Content-Range names " + std::to_string(range_->last - range_->first + 1) +
                          " bytes but the chunk carried " + std::to_string(append.bytes_written()));
@@ -288,11 +288,12 @@ BodyPlan RegistryApi::screen(const HttpRequest& request, HttpResponse& response)
     const auto password = basic_auth_password(request.header("Authorization"));
     std::optional<std::string> why =
         password ? tokens_.refuse(*password, options_.secrets, std::chrono::system_clock::now())
-                 : std::optional<std::string>("authentication required: log in with the user AWS "
-                                              "and the password from GetAuthorizationToken");
+                 : std::optional<std::string>(
+                       "authentication required: log in with the user AWS "
+                       "and the password from GetAuthorizationToken");
     if (why) {
-      const std::string realm =
-          options_.public_url.value_or(options_.scheme + "://" + std::string(request.header("Host")));
+      const std::string realm = options_.public_url.value_or(options_.scheme + "://" +
+                                                             std::string(request.header("Host")));
       response.set_header("WWW-Authenticate",
                           "Basic realm=\"" + realm + "/\",service=\"ecr.amazonaws.com\"");
       return refuse(401, "UNAUTHORIZED", *why);
@@ -341,9 +342,9 @@ BodyPlan RegistryApi::screen(const HttpRequest& request, HttpResponse& response)
       if (method == "PATCH" && request.has_header("Content-Range")) {
         range = parse_chunk_range(request.header("Content-Range"));
         if (!range) {
-          return refuse(416, "BLOB_UPLOAD_INVALID",
-                        "invalid Content-Range '" + std::string(request.header("Content-Range")) +
-                            "'");
+          return refuse(
+              416, "BLOB_UPLOAD_INVALID",
+              "invalid Content-Range '" + std::string(request.header("Content-Range")) + "'");
         }
       }
       if (method == "PUT" && !Digest::valid(request.query_value("digest"))) {
@@ -491,7 +492,8 @@ void RegistryApi::answer_upload(HttpRequest& request, const RegistryApiRoute& ro
 
 void RegistryApi::finish_upload(const RegistryApiRoute& route, const std::string& session,
                                 const std::string& digest, HttpResponse& response) {
-  if (!Digest::valid(digest)) throw ApiError(400, "DIGEST_INVALID", "invalid digest '" + digest + "'");
+  if (!Digest::valid(digest))
+    throw ApiError(400, "DIGEST_INVALID", "invalid digest '" + digest + "'");
   try {
     registry_.complete_upload(route.name, session, {digest});
   } catch (const api::LayerAlreadyExistsException&) {
@@ -594,7 +596,8 @@ void RegistryApi::answer_tags(const HttpRequest& request, const RegistryApiRoute
     std::size_t value = 0;
     auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), value);
     if (ec != std::errc() || end != n.data() + n.size()) {
-      throw ApiError(400, "PAGINATION_NUMBER_INVALID", "invalid page size n='" + std::string(n) + "'");
+      throw ApiError(400, "PAGINATION_NUMBER_INVALID",
+                     "invalid page size n='" + std::string(n) + "'");
     }
     limit = std::min(value, kMaxTagsPage);
   }
@@ -614,10 +617,9 @@ void RegistryApi::answer_tags(const HttpRequest& request, const RegistryApiRoute
   w.end_array();
   w.end_object();
   if (count < available && count > 0) {
-    response.set_header("Link", "<" + repository_path(route.name) + "/tags/list?n=" +
-                                    std::to_string(limit) + "&last=" +
-                                    it[static_cast<std::ptrdiff_t>(count - 1)] +
-                                    ">; rel=\"next\"");
+    response.set_header(
+        "Link", "<" + repository_path(route.name) + "/tags/list?n=" + std::to_string(limit) +
+                    "&last=" + it[static_cast<std::ptrdiff_t>(count - 1)] + ">; rel=\"next\"");
   }
   response.status = 200;
   response.set_header("Content-Type", "application/json");

@@ -322,7 +322,8 @@ void UploadAppend::write(std::string_view piece) {
 
 std::int64_t UploadAppend::commit() {
   const std::int64_t size = first_byte_ + written_;
-  if (file_.valid()) registry_.blobs_.sync_upload(file_, upload_id_, static_cast<std::uint64_t>(size));
+  if (file_.valid())
+    registry_.blobs_.sync_upload(file_, upload_id_, static_cast<std::uint64_t>(size));
   std::lock_guard lock(registry_.mu_);
   sql::Statement s(*registry_.part_db_,
                    "UPDATE uploads SET received = ?, last_part_size = ?, updated_at = ? "

@@ -73,7 +73,8 @@ std::optional<std::string> RegistryTokens::refuse(std::string_view password,
   }
   std::string_view rest = password.substr(kPrefix.size());
   const std::size_t first_dot = rest.find('.');
-  const std::size_t second_dot = first_dot == std::string_view::npos ? first_dot : rest.find('.', first_dot + 1);
+  const std::size_t second_dot =
+      first_dot == std::string_view::npos ? first_dot : rest.find('.', first_dot + 1);
   if (second_dot == std::string_view::npos) return "not a token this registry issued";
   const auto access_key = unhex(rest.substr(0, first_dot));
   const std::string_view expires = rest.substr(first_dot + 1, second_dot - first_dot - 1);
