@@ -9,12 +9,15 @@ CXX="${CXX:-clang++}" cmake -S "$root/fuzz" -B "$build" -G Ninja >/dev/null
 cmake --build "$build" -j2
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/manifest" "$work/archive" "$work/http" "$work/part"
+mkdir -p "$work/manifest" "$work/archive" "$work/http" "$work/part" "$work/v2"
 printf '{"repositoryName":"a","uploadId":"u","partFirstByte":0,"partLastByte":2,"layerPartBlob":"QUJD"}' \
   > "$work/part/plain"
 printf '{"x":{"y":["}",{"z":"\\"q"}]},"layerPartBlob":"QU\\/D"}' > "$work/part/escaped"
 printf 'bytes=0-99\n/blobs/sha256/ab?repository=a%%2Fb&expires=1&signature=x+y' > "$work/http/download"
 printf 'bytes=-5\n/?a&&b=%%zz&c=%%41' > "$work/http/suffix"
+printf '/v2/team/app/blobs/uploads/0b9a\n0-1048575\napplication/vnd.oci.image.manifest.v1+json, */*;q=0.5\nBasic QVdTOmVjcmxvY2FsMS4=' \
+  > "$work/v2/patch"
+printf '/v2/a/manifests/b/manifests/latest\nbytes 10-9\n\nbasic  %%%%' > "$work/v2/odd"
 cp "$root"/fixtures/*.tar "$work/archive/"
 for t in "$root"/fixtures/*.tar; do
   tar -xOf "$t" index.json > "$work/manifest/$(basename "$t").index" 2>/dev/null || true
@@ -24,3 +27,4 @@ done
 "$build/archive_fuzz" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 "$work/archive"
 "$build/http_request_fuzz" -max_total_time="$seconds" -max_len=4096 "$work/http"
 "$build/layer_part_fuzz" -max_total_time="$seconds" -max_len=4096 "$work/part"
+"$build/registry_api_fuzz" -max_total_time="$seconds" -max_len=4096 "$work/v2"

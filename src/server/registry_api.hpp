@@ -24,34 +24,10 @@
 #include "aws/sigv4.hpp"
 #include "server/http_exchange.hpp"
 #include "server/registry.hpp"
+#include "server/registry_api_request.hpp"
 #include "server/registry_token.hpp"
 
 namespace ecr::server {
-
-// A /v2/ path, split into what it names. Repository names may hold '/', so
-// the name is what lies before the last route word ("blobs", "manifests",
-// "tags", "referrers") that leaves a well-formed rest.
-struct RegistryApiRoute {
-  enum class Kind {
-    kBase,         // /v2/
-    kBlob,         // /v2/<name>/blobs/<digest>
-    kUploadStart,  // /v2/<name>/blobs/uploads/
-    kUpload,       // /v2/<name>/blobs/uploads/<session>
-    kManifest,     // /v2/<name>/manifests/<tag or digest>
-    kTags,         // /v2/<name>/tags/list
-    kReferrers,    // /v2/<name>/referrers/<digest>
-  };
-  Kind kind = Kind::kBase;
-  std::string name;       // the repository, not yet validated
-  std::string reference;  // digest, tag or session id, not yet validated
-};
-
-// nullopt for a path that is not one of the routes above.
-std::optional<RegistryApiRoute> parse_registry_api_path(std::string_view path);
-
-// ECR's repository name rule: 2 to 256 characters, '/'-separated components
-// of lowercase letters and digits joined by single '.', '_' or '-'.
-bool is_valid_repository_name(std::string_view name) noexcept;
 
 class RegistryApi {
  public:

@@ -5,9 +5,6 @@
 #include <charconv>
 
 #include "aws/crypto.hpp"
-#include "core/base64.hpp"
-#include "ecr/error.hpp"
-#include "http/transport.hpp"
 #include "server/server_key.hpp"
 
 namespace ecr::server {
@@ -97,27 +94,6 @@ std::optional<std::string> RegistryTokens::refuse(std::string_view password,
     return "the token has expired";
   }
   return std::nullopt;
-}
-
-std::optional<std::string> basic_auth_password(std::string_view authorization) {
-  constexpr std::string_view kScheme = "Basic ";
-  if (authorization.size() < kScheme.size() ||
-      !http::equal_ignoring_case(authorization.substr(0, kScheme.size()), kScheme)) {
-    return std::nullopt;
-  }
-  std::string_view encoded = authorization.substr(kScheme.size());
-  while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
-  while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
-  if (encoded.size() > 4 * kMaxPasswordBytes) return std::nullopt;
-  std::string decoded;
-  try {
-    decoded = base64::decode(encoded);
-  } catch (const InputError&) {
-    return std::nullopt;
-  }
-  constexpr std::string_view kUser = "AWS:";
-  if (!std::string_view(decoded).starts_with(kUser)) return std::nullopt;
-  return decoded.substr(kUser.size());
 }
 
 }  // namespace ecr::server

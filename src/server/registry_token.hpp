@@ -42,8 +42,4 @@ class RegistryTokens {
   std::string key_;
 };
 
-// The password in an Authorization header "Basic base64(AWS:<password>)";
-// nullopt when the header is not Basic credentials for the user AWS.
-std::optional<std::string> basic_auth_password(std::string_view authorization);
-
 }  // namespace ecr::server

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Real registry clients nobody here wrote against ecr-local's registry API:
+skopeo (and podman where it can run) push and pull through /v2/, and what
+they push is what ecr-pull pulls, and the other way round. Usage:
+
+    registry_api_peers.py BUILD_DIR FIXTURES_DIR
+
+Starts its own ecr-local on 127.0.0.1 port 0 with a fresh root.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BUILD = None
+FIXTURES = None
+ACCESS, SECRET = "AKIDPEERS", "peers-secret"
+
+
+def run(*args, env=None, check=True):
+    result = subprocess.run(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    return result
+
+
+def file_sha(path):
+    with open(path, "rb") as f:
+        return "sha256:" + hashlib.file_digest(f, "sha256").hexdigest()
+
+
+class Peers(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="ecr-v2-peers-")
+        cls.proc = subprocess.Popen(
+            [f"{BUILD}/tools/ecr-local/ecr-local", "--root", f"{cls.work}/root", "--listen",
+             "127.0.0.1:0", "--access-key", ACCESS, "--secret-key", SECRET, "--log-level",
+             "warn"], stdout=subprocess.PIPE, text=True)
+        cls.url = cls.proc.stdout.readline().strip()
+        cls.host = cls.url.removeprefix("http://")
+        cls.env = dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS, AWS_SECRET_ACCESS_KEY=SECRET,
+                       AWS_REGION="us-east-1", AWS_ENDPOINT_URL_ECR=cls.url,
+                       XDG_CACHE_HOME=f"{cls.work}/cache", HOME=cls.work)
+        cls.password = run(f"{BUILD}/tools/ecr/ecr", "get-login-password",
+                           env=cls.env).stdout.strip()
+        cls.creds = f"AWS:{cls.password}"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.terminate()
+        cls.proc.wait(timeout=10)
+        cls.proc.stdout.close()
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def ecr(self, *args):
+        return run(f"{BUILD}/tools/ecr/ecr", *args, env=self.env)
+
+    def repo(self, name):
+        self.ecr("create-repository", "--repository-name", name)
+        return name
+
+    def skopeo_copy(self, source, dest, *flags):
+        return run("skopeo", "copy", "--quiet", *flags, source, dest, env=self.env)
+
+    def raw_manifest(self, image, *flags):
+        return run("skopeo", "inspect", "--raw", *flags, image, env=self.env).stdout.encode()
+
+    def registry_manifest(self, repo, tag):
+        return self.raw_manifest(f"docker://{self.host}/{repo}:{tag}", "--tls-verify=false",
+                                 "--creds", self.creds)
+
+    def layout_blobs(self, layout):
+        blobs = os.path.join(layout, "blobs", "sha256")
+        return {f"sha256:{name}": file_sha(os.path.join(blobs, name))
+                for name in os.listdir(blobs)}
+
+    def test_skopeo_copies_an_oci_archive_in_and_out(self):
+        repo = self.repo("skopeo-oci")
+        source = f"oci-archive:{FIXTURES}/hello.oci.tar"
+        self.skopeo_copy(source, f"docker://{self.host}/{repo}:v1", "--dest-tls-verify=false",
+                         "--dest-creds", self.creds)
+        pushed = self.registry_manifest(repo, "v1")
+        self.assertEqual(pushed, self.raw_manifest(source))
+        out = f"{self.work}/skopeo-oci-out"
+        self.skopeo_copy(f"docker://{self.host}/{repo}:v1", f"oci:{out}:v1",
+                         "--src-tls-verify=false", "--src-creds", self.creds)
+        for digest, actual in self.layout_blobs(out).items():
+            self.assertEqual(digest, actual)
+        index = json.load(open(f"{out}/index.json"))
+        self.assertEqual(index["manifests"][0]["digest"],
+                         "sha256:" + hashlib.sha256(pushed).hexdigest())
+
+    def test_skopeo_copies_a_docker_archive_in_and_ecr_pull_reads_it(self):
+        repo = self.repo("skopeo-docker")
+        self.skopeo_copy(f"docker-archive:{FIXTURES}/hello.docker.tar",
+                         f"docker://{self.host}/{repo}:v1", "--dest-tls-verify=false",
+                         "--dest-creds", self.creds)
+        manifest = self.registry_manifest(repo, "v1")
+        digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+        images = json.loads(self.ecr("batch-get-image", "--repository-name", repo, "--image-ids",
+                                     "imageTag=v1").stdout)["images"]
+        self.assertEqual(images[0]["imageManifest"].encode(), manifest)
+        self.assertEqual(images[0]["imageId"]["imageDigest"], digest)
+        out = f"{self.work}/ecr-pull-docker"
+        run(f"{BUILD}/tools/ecr-pull/ecr-pull", f"{repo}:v1", f"oci:{out}", env=self.env)
+        blobs = self.layout_blobs(out)
+        for digest_name, actual in blobs.items():
+            self.assertEqual(digest_name, actual)
+        self.assertIn(digest, blobs)
+        for layer in json.loads(manifest)["layers"]:
+            self.assertIn(layer["digest"], blobs)
+
+    def test_ecr_push_then_skopeo_pulls_the_same_bytes(self):
+        repo = self.repo("ecr-pushed")
+        run(f"{BUILD}/tools/ecr-push/ecr-push", f"oci-archive:{FIXTURES}/hello.oci.tar",
+            f"{repo}:v1", env=self.env)
+        out = f"{self.work}/skopeo-from-ecr-push"
+        self.skopeo_copy(f"docker://{self.host}/{repo}:v1", f"oci:{out}:v1",
+                         "--src-tls-verify=false", "--src-creds", self.creds)
+        pulled = f"{self.work}/ecr-pull-of-ecr-push"
+        run(f"{BUILD}/tools/ecr-pull/ecr-pull", f"{repo}:v1", f"oci:{pulled}", env=self.env)
+        self.assertEqual(self.layout_blobs(out), self.layout_blobs(pulled))
+
+    def test_skopeo_push_then_ecr_pull_gets_the_same_bytes(self):
+        repo = self.repo("skopeo-pushed")
+        source = f"{self.work}/source-layout"
+        self.skopeo_copy(f"oci-archive:{FIXTURES}/hello.oci.tar", f"oci:{source}:v1")
+        self.skopeo_copy(f"oci:{source}:v1", f"docker://{self.host}/{repo}:v1",
+                         "--dest-tls-verify=false", "--dest-creds", self.creds)
+        pulled = f"{self.work}/ecr-pull-of-skopeo"
+        run(f"{BUILD}/tools/ecr-pull/ecr-pull", f"{repo}:v1", f"oci:{pulled}", env=self.env)
+        self.assertEqual(self.layout_blobs(source), self.layout_blobs(pulled))
+
+    def test_podman_logs_in_pushes_and_pulls(self):
+        if shutil.which("podman") is None:
+            self.skipTest("podman is not installed (scripts/packages.txt installs it)")
+        storage = f"{self.work}/podman"
+        podman = ["podman", "--root", f"{storage}/root", "--runroot", f"{storage}/run",
+                  "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend",
+                  "file"]
+        probe = run(*podman, "info", env=self.env, check=False)
+        if probe.returncode != 0:
+            self.skipTest("podman cannot run here: " + probe.stderr.strip().splitlines()[-1])
+        repo = self.repo("podman")
+        auth = f"{self.work}/podman-auth.json"
+        env = dict(self.env, REGISTRY_AUTH_FILE=auth)
+        subprocess.run([*podman, "login", "--tls-verify=false", "-u", "AWS", "--password-stdin",
+                        self.host], input=self.password, env=env, text=True, check=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        run(*podman, "pull", f"oci-archive:{FIXTURES}/hello.oci.tar", env=env)
+        image_id = run(*podman, "images", "-q", env=env).stdout.split()[0]
+        run(*podman, "push", "--tls-verify=false", image_id, f"{self.host}/{repo}:v1", env=env)
+        manifest = self.registry_manifest(repo, "v1")
+        run(*podman, "rmi", "-a", "-f", env=env)
+        run(*podman, "pull", "--tls-verify=false", f"{self.host}/{repo}:v1", env=env)
+        digest = run(*podman, "image", "inspect", "--format", "{{.Digest}}",
+                     f"{self.host}/{repo}:v1", env=env).stdout.strip()
+        self.assertEqual(digest, "sha256:" + hashlib.sha256(manifest).hexdigest())
+
+
+if __name__ == "__main__":
+    BUILD = os.path.abspath(sys.argv.pop(1))
+    FIXTURES = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
