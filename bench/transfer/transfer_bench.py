@@ -538,6 +538,35 @@ http:
         shutil.rmtree(self.path("distribution"))
         return runs
 
+    # --- skopeo to ecr-local's registry API (/v2/) ----------------------------------
+
+    def skopeo_to_ecr_local(self, source):
+        """The same four skopeo copies as reference(), against ecr-local's
+        registry API door: the registry a docker/podman pipeline would see."""
+        server = self.start_ecr_local("ecr-local-v2-root")
+        env = dict(self.env, AWS_ENDPOINT_URL_ECR=server.url)
+        subprocess.run([self.tool("ecr"), "create-repository", "--repository-name", "bench"],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        password = subprocess.run([self.tool("ecr"), "get-login-password"], env=env, check=True,
+                                  stdout=subprocess.PIPE, text=True).stdout.strip()
+        creds = f"AWS:{password}"
+        remote = f"docker://{server.url.split('//', 1)[1]}/bench:latest"
+        runs = [
+            self.skopeo("cold push", server, "--dest-tls-verify=false", "--dest-creds", creds,
+                        source, remote),
+            self.skopeo("re-push", server, "--dest-tls-verify=false", "--dest-creds", creds,
+                        source, remote),
+            self.skopeo("cold pull", server, "--src-tls-verify=false", "--src-creds", creds,
+                        remote, f"oci:{self.path('skopeo-v2-pull')}:latest"),
+            self.skopeo("cold pull archive", server, "--src-tls-verify=false", "--src-creds",
+                        creds, remote, f"oci-archive:{self.path('skopeo-v2-pull.tar')}"),
+        ]
+        shutil.rmtree(self.path("skopeo-v2-pull"))
+        os.unlink(self.path("skopeo-v2-pull.tar"))
+        self.stop_server(server, "ecr-local")
+        shutil.rmtree(self.path("ecr-local-v2-root"))
+        return runs
+
     # --- sweep -------------------------------------------------------------------
 
     def sweep(self, layout, digest, image_bytes):
@@ -602,7 +631,7 @@ def fmt(value, spec):
 
 def print_table(groups, image_bytes):
     """groups: [(tool name or None, [Measured])], printed as one table."""
-    header = (f"{'run':<29} {'wall s':>8} {'MB/s':>8} {'CPU s':>7} {'RSS MB':>7} "
+    header = (f"{'run':<36} {'wall s':>8} {'MB/s':>8} {'CPU s':>7} {'RSS MB':>7} "
               f"{'disk MB':>8} {'srv CPU s':>9} {'srv RSS MB':>10}")
     print(header)
     print("-" * len(header))
@@ -610,7 +639,7 @@ def print_table(groups, image_bytes):
         for m in rows:
             name = f"{tool} {m.label}" if tool else m.label
             rate = image_bytes / 1e6 / m.wall if m.wall > 0 else 0
-            print(f"{name:<29} {m.wall:>8.2f} {rate:>8.0f} {m.cpu:>7.2f} {m.rss_mb:>7.0f} "
+            print(f"{name:<36} {m.wall:>8.2f} {rate:>8.0f} {m.cpu:>7.2f} {m.rss_mb:>7.0f} "
                   f"{m.disk_mb:>8.0f} {fmt(m.server_cpu, '9.2f')} {fmt(m.server_rss_mb, '10.0f')}")
 
 
@@ -786,6 +815,9 @@ def main():
     p.add_argument("--sweep", action="store_true",
                    help="instead of the comparison: push and pull with each --sweep-jobs value")
     p.add_argument("--sweep-jobs", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4, 8])
+    p.add_argument("--registry-api", action="store_true",
+                   help="also run skopeo against ecr-local's registry API (/v2/), beside skopeo "
+                        "against distribution")
     p.add_argument("--keep-work", action="store_true", help="keep the work directory (logs)")
     p.add_argument("--runs", type=int, default=1,
                    help="measure each profile this many times, alternating the tools, and "
@@ -826,11 +858,13 @@ def main():
             print(f"machine: {machine_line()}")
             # Runs alternate between the tools, so a change in the machine's
             # load falls on both; the report gives each figure's median.
-            our_runs, their_runs = [], []
+            our_runs, their_runs, v2_runs = [], [], []
             for _ in range(args.runs):
                 our_runs.append(bench.ours(source, digest))
                 if not args.no_skopeo:
                     their_runs.append(bench.reference(source))
+                if args.registry_api:
+                    v2_runs.append(bench.skopeo_to_ecr_local(source))
             ours = median_of_runs(our_runs)
             theirs = median_of_runs(their_runs) if their_runs else None
             if args.runs > 1:
@@ -838,6 +872,12 @@ def main():
                 print_runs("ecr", our_runs)
                 print_runs("skopeo", their_runs)
             report(profile, ours, theirs, image_bytes)
+            if v2_runs:
+                print("\nskopeo through ecr-local's registry API (/v2/) next to skopeo against "
+                      "distribution" + (f", medians of {args.runs} runs" if args.runs > 1 else ""))
+                print_runs("skopeo->ecr-local", v2_runs)
+                print_table([("skopeo->ecr-local", median_of_runs(v2_runs))] +
+                            ([("skopeo->distrib.", theirs)] if theirs else []), image_bytes)
             if profile == "wan":
                 report_link(ours, theirs, image_bytes)
             elif layout:
