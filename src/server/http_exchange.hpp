@@ -58,7 +58,9 @@ struct HttpRequest {
   // body. kStream: empty (the stream hashes what it needs).
   std::string body_sha256;
   // kStream: the plan's receiver, after every piece was passed to it (or it
-  // returned false); body_bytes counts the bytes passed.
+  // returned false); body_bytes counts the bytes passed to write(), the
+  // piece it declined included. The listener releases it when handle()
+  // returns, on the handler thread.
   std::shared_ptr<BodyStream> stream;
 
   // The first header of that name (case-insensitive); empty when absent.

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <cstring>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -49,6 +51,12 @@ constexpr std::size_t kBodyReadBytes = 1u << 20;
 constexpr std::size_t kFirstReadBytes = 8 * 1024;
 // A chunked body is decoded by Beast's parser through this much at a time.
 constexpr std::size_t kChunkedReadBytes = 256 * 1024;
+// A streamed body (BodyPlan::kStream) passes through two buffers of this
+// size: the socket fills one while a handler thread hands the other to the
+// route. A streaming request costs 2 MiB whatever its body's size, pieces
+// reach the route as whole MiB rather than socket-sized slivers (one handler
+// round trip per MiB), and it matches kBodyReadBytes.
+constexpr std::size_t kStreamBufferBytes = 1u << 20;
 // A blob download is sent from its file this much at a time: each piece is a
 // round trip to a handler thread (write_file_piece), so a large one.
 constexpr std::size_t kFileWriteBytes = 1u << 20;
@@ -107,6 +115,28 @@ std::size_t descriptor_limit() {
   return static_cast<std::size_t>(limit.rlim_cur);
 }
 
+// The two buffers a streamed body (BodyPlan::kStream) passes through: the
+// socket fills buffers[reading] while a handler thread passes the other to
+// the route's BodyStream. The handler's task holds the pipe too, so a pipe
+// dropped while write() runs (the client left) stays alive until it returns.
+struct BodyPipe {
+  struct Buffer {
+    std::unique_ptr<char[]> bytes;  // allocated when first read into
+    std::size_t filled = 0;
+  };
+  explicit BodyPipe(std::shared_ptr<BodyStream> receiver) : stream(std::move(receiver)) {}
+
+  std::shared_ptr<BodyStream> stream;
+  std::array<Buffer, 2> buffers;
+  std::size_t reading = 0;
+  bool read_pending = false;  // the socket is filling buffers[reading]
+  bool writing = false;       // a handler thread is passing buffers[1 - reading]
+  bool declined = false;      // write() returned false: the rest is read and dropped
+  bool threw = false;         // write() threw
+  std::uint64_t received = 0;  // body bytes read (Content-Length bodies)
+  std::uint64_t passed = 0;    // bytes handed to write()
+};
+
 }  // namespace
 
 struct HttpListener::Acceptor {
@@ -136,6 +166,14 @@ class HttpListener::Session : public std::enable_shared_from_this<Session> {
   void take_buffered_body_bytes();
   void read_body();
   void read_chunked_body();
+  void body_read_failed(error_code ec);
+  void pump_stream();
+  void read_stream_piece();
+  void pass_piece();
+  void piece_passed(std::shared_ptr<BodyPipe> pipe, bool taken, bool threw);
+  void stream_complete();
+  void drop_stream();
+  void release_on_handler(std::shared_ptr<BodyPipe> pipe);
   void body_complete();
   void hand_to_handler();
   void refuse(Refusal why);
@@ -162,6 +200,7 @@ class HttpListener::Session : public std::enable_shared_from_this<Session> {
   std::size_t max_body_ = 0;
   std::size_t body_filled_ = 0;
   std::optional<Sha256> body_hash_;
+  std::shared_ptr<BodyPipe> pipe_;  // a streamed body's (kStream), else null
   std::string chunk_;  // chunked bodies and file downloads pass through it
 
   std::string head_;
@@ -245,7 +284,16 @@ void HttpListener::Session::on_header(error_code ec) {
     return respond();
   }
   max_body_ = plan.max_body_bytes;
-  body_hash_.emplace();
+  if (plan.kind == BodyPlan::Kind::kStream) {
+    if (!plan.stream) {  // a route's mistake, answered as one
+      body_unread_ = has_body;
+      return refuse(Refusal::kInternal);
+    }
+    pipe_ = std::make_shared<BodyPipe>(std::move(plan.stream));
+    if (request_.chunked) parser_->body_limit(max_body_);
+  } else {
+    body_hash_.emplace();
+  }
   if (!has_body) return body_complete();
   if (request_.content_length && *request_.content_length > max_body_) {
     body_unread_ = true;
@@ -266,23 +314,25 @@ void HttpListener::Session::on_header(error_code ec) {
 }
 
 void HttpListener::Session::start_body() {
+  if (pipe_) return buffer_.size() > 0 ? pump_stream() : await_body_bytes();
   if (request_.chunked) return read_chunked_body();
   body_filled_ = 0;
   if (buffer_.size() > 0) return take_buffered_body_bytes();
   await_body_bytes();
 }
 
-// Waits for the body's first bytes before leasing a scratch for it, so a
-// client that sends a header and stalls holds no body buffer.
+// Waits for the body's first bytes before leasing a scratch (or allocating
+// a stream's buffers) for it, so a client that sends a header and stalls
+// holds no body buffer.
 void HttpListener::Session::await_body_bytes() {
   stream_.expires_after(listener_.options_.body_timeout);
   stream_.async_read_some(
-      buffer_.prepare(std::min<std::uint64_t>(kFirstReadBytes, *request_.content_length)),
+      buffer_.prepare(std::min<std::uint64_t>(
+          kFirstReadBytes, request_.content_length.value_or(kFirstReadBytes))),
       [self = shared_from_this()](error_code ec, std::size_t n) {
-        if (ec == asio::error::eof) return self->refuse(Refusal::kIncompleteBody);
-        if (ec) return self->close();
+        if (ec) return self->body_read_failed(ec);
         self->buffer_.commit(n);
-        self->take_buffered_body_bytes();
+        self->start_body();
       });
 }
 
@@ -326,8 +376,7 @@ void HttpListener::Session::read_body() {
   stream_.async_read_some(
       asio::buffer(b.data() + body_filled_, b.size() - body_filled_),
       [self = shared_from_this()](error_code ec, std::size_t n) {
-        if (ec == asio::error::eof) return self->refuse(Refusal::kIncompleteBody);
-        if (ec) return self->close();
+        if (ec) return self->body_read_failed(ec);
         self->body_hash_->update(self->body().data() + self->body_filled_, n);
         self->body_filled_ += n;
         self->read_body();
@@ -355,17 +404,7 @@ void HttpListener::Session::read_chunked_body() {
   bhttp::async_read_some(
       stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
         if (ec == bhttp::error::need_buffer) ec = {};
-        if (ec == bhttp::error::body_limit) {
-          self->body_unread_ = true;  // the client may still be sending: linger
-          return self->refuse(Refusal::kBodyTooLarge);
-        }
-        if (ec == bhttp::error::partial_message || ec == bhttp::error::end_of_stream) {
-          return self->refuse(Refusal::kIncompleteBody);
-        }
-        if (ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category()) {
-          return self->refuse(Refusal::kMalformed);
-        }
-        if (ec) return self->close();
+        if (ec) return self->body_read_failed(ec);
         const std::size_t n = self->chunk_.size() - self->parser_->get().body().size;
         self->body_hash_->update(self->chunk_.data(), n);
         self->body().append(self->chunk_.data(), n);
@@ -373,7 +412,150 @@ void HttpListener::Session::read_chunked_body() {
       });
 }
 
+// A body read that failed: the client ended its side or left, sent a bad
+// chunk or more than the route takes, or went quiet past body_timeout.
+void HttpListener::Session::body_read_failed(error_code ec) {
+  if (ec == bhttp::error::body_limit) {
+    body_unread_ = true;  // the client may still be sending: linger
+    return refuse(Refusal::kBodyTooLarge);
+  }
+  if (ec == asio::error::eof || ec == bhttp::error::partial_message ||
+      ec == bhttp::error::end_of_stream) {
+    return refuse(Refusal::kIncompleteBody);
+  }
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category()) {
+    return refuse(Refusal::kMalformed);
+  }
+  close();
+}
+
+// Moves a streamed body along (BodyPlan::kStream): hands the buffer being
+// filled to the handler side once it is full (or holds the body's last
+// bytes) and that side is free, and reads into the other meanwhile. While
+// both buffers are full nothing is read, so the client waits on TCP flow
+// control rather than the server buffering. Runs after every read and every
+// write(); a pending read runs it again when it completes.
+void HttpListener::Session::pump_stream() {
+  BodyPipe& pipe = *pipe_;
+  if (pipe.read_pending) return;
+  const bool body_in =
+      request_.chunked ? parser_->is_done() : pipe.received == *request_.content_length;
+  if (pipe.threw) {
+    body_unread_ = !body_in;
+    return refuse(Refusal::kInternal);
+  }
+  BodyPipe::Buffer& in = pipe.buffers[pipe.reading];
+  if (in.filled == kStreamBufferBytes || (body_in && in.filled > 0)) {
+    if (pipe.writing) return;  // piece_passed() comes back here
+    if (pipe.declined) {
+      in.filled = 0;
+    } else {
+      pass_piece();
+    }
+  }
+  if (!body_in) return read_stream_piece();
+  if (!pipe.writing) stream_complete();
+}
+
+// Reads into the free part of buffers[reading]: straight from the socket
+// for a Content-Length body (never past its end, where a pipelined request
+// may follow), through Beast's parser for a chunked one.
+void HttpListener::Session::read_stream_piece() {
+  BodyPipe& pipe = *pipe_;
+  BodyPipe::Buffer& in = pipe.buffers[pipe.reading];
+  if (!in.bytes) in.bytes = std::make_unique_for_overwrite<char[]>(kStreamBufferBytes);
+  char* space = in.bytes.get() + in.filled;
+  const std::size_t room = kStreamBufferBytes - in.filled;
+  auto landed = [self = shared_from_this()](error_code ec, std::size_t n) {
+    BodyPipe& p = *self->pipe_;
+    p.read_pending = false;
+    if (ec) return self->body_read_failed(ec);
+    p.buffers[p.reading].filled += n;
+    if (!self->request_.chunked) p.received += n;
+    self->pump_stream();
+  };
+  if (request_.chunked) {
+    auto& target = parser_->get().body();
+    target.data = space;
+    target.size = room;
+    pipe.read_pending = true;
+    stream_.expires_after(listener_.options_.body_timeout);
+    bhttp::async_read_some(stream_, buffer_, *parser_,
+                           [self = shared_from_this(), room, landed](error_code ec, std::size_t) {
+                             if (ec == bhttp::error::need_buffer) ec = {};
+                             landed(ec, room - self->parser_->get().body().size);
+                           });
+    return;
+  }
+  const std::size_t want = static_cast<std::size_t>(
+      std::min<std::uint64_t>(room, *request_.content_length - pipe.received));
+  if (buffer_.size() > 0) {  // body bytes that arrived with the header
+    const std::size_t take = std::min(buffer_.size(), want);
+    std::memcpy(space, buffer_.data().data(), take);
+    buffer_.consume(take);
+    in.filled += take;
+    pipe.received += take;
+    return pump_stream();
+  }
+  pipe.read_pending = true;
+  stream_.expires_after(listener_.options_.body_timeout);
+  stream_.async_read_some(asio::buffer(space, want), landed);
+}
+
+// Gives buffers[reading] to a handler thread for write() and reads into the
+// other one meanwhile.
+void HttpListener::Session::pass_piece() {
+  BodyPipe& pipe = *pipe_;
+  const std::size_t index = pipe.reading;
+  pipe.reading = 1 - index;
+  pipe.writing = true;
+  pipe.passed += pipe.buffers[index].filled;
+  asio::post(*listener_.handlers_, [self = shared_from_this(), pipe = pipe_, index] {
+    const BodyPipe::Buffer& piece = pipe->buffers[index];
+    bool taken = false;
+    bool threw = false;
+    try {
+      taken = pipe->stream->write(std::string_view(piece.bytes.get(), piece.filled));
+    } catch (const std::exception&) {
+      threw = true;
+    }
+    asio::post(self->stream_.get_executor(),
+               [self, pipe, taken, threw] { self->piece_passed(pipe, taken, threw); });
+  });
+}
+
+void HttpListener::Session::piece_passed(std::shared_ptr<BodyPipe> pipe, bool taken, bool threw) {
+  if (pipe != pipe_) return release_on_handler(std::move(pipe));  // dropped meanwhile
+  pipe->writing = false;
+  pipe->buffers[1 - pipe->reading].filled = 0;
+  pipe->declined = !taken;
+  pipe->threw = threw;
+  pump_stream();
+}
+
+// The whole body was read and passed (or dropped after write() declined):
+// the route's handle() finds the stream in the request.
+void HttpListener::Session::stream_complete() {
+  request_.stream = std::move(pipe_->stream);
+  request_.body_bytes = pipe_->passed;
+  if (pipe_->declined) keep_alive_ = false;
+  pipe_.reset();
+  hand_to_handler();
+}
+
+void HttpListener::Session::drop_stream() {
+  if (pipe_) release_on_handler(std::move(pipe_));
+}
+
+// A stream's last reference goes on a handler thread: its destructor may
+// touch the disk (a partial upload removed), which must not stall an I/O
+// thread.
+void HttpListener::Session::release_on_handler(std::shared_ptr<BodyPipe> pipe) {
+  asio::post(*listener_.handlers_, [pipe = std::move(pipe)]() mutable { pipe.reset(); });
+}
+
 void HttpListener::Session::body_complete() {
+  if (pipe_) return stream_complete();
   request_.body_bytes = body_filled_;
   request_.body_sha256 = std::string(body_hash_->finish().hex());
   body_hash_.reset();
@@ -393,8 +575,10 @@ void HttpListener::Session::hand_to_handler() {
         self->response_.status = 500;
       }
     }
-    // The scratch goes back to the pool, warm, before the response is sent.
+    // The scratch goes back to the pool, warm, before the response is sent;
+    // a stream is released here, where its destructor may block.
     self->request_.scratch.reset();
+    self->request_.stream.reset();
     asio::post(self->stream_.get_executor(), [self] { self->respond(); });
   });
 }
@@ -403,6 +587,7 @@ void HttpListener::Session::refuse(Refusal why) {
   if (!started_.time_since_epoch().count()) started_ = std::chrono::steady_clock::now();
   keep_alive_ = false;
   request_.scratch.reset();
+  drop_stream();
   response_ = HttpResponse();
   try {
     listener_.routes_.refuse(why, request_, response_);
@@ -510,6 +695,7 @@ void HttpListener::Session::linger() {
 }
 
 void HttpListener::Session::close() {
+  drop_stream();
   error_code ignored;
   stream_.socket().close(ignored);
 }

@@ -2,16 +2,23 @@
 // Boost.Asio and Boost.Beast that feeds HttpRoutes (http_exchange.hpp).
 //
 // A few I/O threads accept connections, read headers and bodies, write
-// responses and run the timers; a route's handle(), and the file reads of a
-// download, run on a separate pool of handler threads, so a slow or idle client costs a socket and a few
+// responses and run the timers; a route's handle(), a streamed body's
+// write()s and the file reads of a download run on a separate pool of
+// handler threads, so a slow or idle client costs a socket and a few
 // kilobytes, never a thread. Per connection:
 //   - waiting for a request: closed after `idle_timeout` without a byte;
 //   - once a request's first byte arrives: its header must be complete
 //     within `header_timeout` (slowloris) and at most `max_header_bytes`;
-//   - a body: read in steps of up to kBodyReadBytes straight into the
-//     request's scratch buffer, which grows with the bytes that arrived, not
-//     with the Content-Length claimed; hashed (SHA-256) as it arrives; closed
-//     after `body_timeout` without progress;
+//   - a buffered body (BodyPlan::kBuffer): read in steps of up to
+//     kBodyReadBytes straight into the request's scratch buffer, which grows
+//     with the bytes that arrived, not with the Content-Length claimed;
+//     hashed (SHA-256) as it arrives;
+//   - a streamed body (BodyPlan::kStream): read into one of two 1 MiB
+//     buffers, allocated when its first bytes arrive, while a handler
+//     thread passes the other, full, to the route's BodyStream; reading
+//     pauses while both are full, so a body of any size costs 2 MiB; not
+//     hashed;
+//   - either kind of body: closed after `body_timeout` without progress;
 //   - a response: closed after `write_timeout` without progress.
 // Pipelined requests are answered in order, one at a time. Connections past
 // `max_connections` get a 503 and are closed.

@@ -3,21 +3,13 @@
 // that leaves mid-response, and a thousand connections that never finish
 // their header while a normal client goes about its business. Raw sockets,
 // so the bytes on the wire are exactly the ones written here.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <future>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +18,7 @@
 #include "ecr/client.hpp"
 #include "ecr/digest.hpp"
 #include "support/ecr_local_server.hpp"
+#include "support/raw_connection.hpp"
 
 namespace ecr {
 namespace {
@@ -34,103 +27,8 @@ namespace {
 // a failure bound and not a speed claim (bench/server measures latency).
 constexpr std::chrono::seconds kFailureBound{20};
 
-struct RawResponse {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // names lowercased
-  std::string body;
-};
-
-// One client connection speaking HTTP/1.1 by hand.
-class RawConnection {
- public:
-  explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    if (fd_ < 0) return;
-    timeval timeout{static_cast<time_t>(kFailureBound.count()), 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawConnection() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-
-  bool connected() const { return connected_; }
-
-  bool send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  void end_sending() { ::shutdown(fd_, SHUT_WR); }
-
-  // Reads whatever has arrived (waiting for some); the bytes are dropped.
-  std::size_t read_some() {
-    char buffer[4096];
-    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-    return n > 0 ? static_cast<std::size_t>(n) : 0;
-  }
-
-  // The next response, or nullopt when the connection ends (or stays
-  // silent for kFailureBound) before a whole one arrived.
-  std::optional<RawResponse> read_response() {
-    std::size_t end;
-    while ((end = pending_.find("\r\n\r\n")) == std::string::npos) {
-      if (!fill()) return std::nullopt;
-    }
-    RawResponse response;
-    const std::string head = pending_.substr(0, end);
-    pending_.erase(0, end + 4);
-    std::size_t line_end = head.find("\r\n");
-    const std::string status_line = head.substr(0, line_end);
-    if (status_line.size() < 12) return std::nullopt;
-    response.status = std::stoi(status_line.substr(9, 3));
-    while (line_end != std::string::npos) {
-      const std::size_t next = head.find("\r\n", line_end + 2);
-      const std::string line = head.substr(line_end + 2, next - line_end - 2);
-      const std::size_t colon = line.find(':');
-      std::string name = line.substr(0, colon);
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      response.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
-      line_end = next;
-    }
-    const std::size_t length = std::stoull(response.headers["content-length"]);
-    while (pending_.size() < length) {
-      if (!fill()) return std::nullopt;
-    }
-    response.body = pending_.substr(0, length);
-    pending_.erase(0, length);
-    return response;
-  }
-
-  // True when the server closed the connection (reads end) within
-  // kFailureBound, with no more response bytes.
-  bool closed_by_server() {
-    char byte;
-    const ssize_t n = ::recv(fd_, &byte, 1, 0);
-    return n == 0 || (n < 0 && errno == ECONNRESET);
-  }
-
- private:
-  bool fill() {
-    char buffer[65536];
-    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-    if (n <= 0) return false;
-    pending_.append(buffer, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  int fd_;
-  bool connected_ = false;
-  std::string pending_;
-};
+using testing::RawConnection;
+using testing::RawResponse;
 
 std::string describe_repositories_head(std::size_t content_length) {
   return "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\n"
