@@ -494,15 +494,22 @@ class TokenBindingTest(unittest.TestCase):
             self.assertEqual(status, 200)
             server.stop()
             # The same root (the same server key), another secret for the key.
-            server = support.Server(root, "--secret-key", "rotated-secret")
+            rotated = subprocess.Popen(
+                [support.ECR_LOCAL, "--root", root, "--listen", "127.0.0.1:0", "--access-key",
+                 support.ACCESS, "--secret-key", "rotated-secret", "--log-level", "warn"],
+                stdout=subprocess.PIPE, text=True)
             try:
-                status, _, body = V2(server.port, password).request("GET", "/v2/")
+                url = rotated.stdout.readline().strip()
+                port = int(url.rsplit(":", 1)[1])
+                status, _, body = V2(port, password).request("GET", "/v2/")
                 self.assertEqual(status, 401)
-                fresh = token_of(support.client(server.url, secret="rotated-secret"))
-                status, _, _ = V2(server.port, fresh).request("GET", "/v2/")
+                fresh = token_of(support.client(url, secret="rotated-secret"))
+                status, _, _ = V2(port, fresh).request("GET", "/v2/")
                 self.assertEqual(status, 200)
             finally:
-                server.stop()
+                rotated.terminate()
+                rotated.wait(timeout=10)
+                rotated.stdout.close()
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
