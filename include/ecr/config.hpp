@@ -9,7 +9,9 @@
 //   region:      ClientConfig::region > AWS_REGION > AWS_DEFAULT_REGION > profile
 //                `region` > InputError.
 //   endpoint:    ClientConfig::endpoint_url > AWS_ENDPOINT_URL_ECR > AWS_ENDPOINT_URL
-//                > https://api.ecr.<region>.amazonaws.com
+//                > https://api.ecr.<region>.<DNS suffix of the region's partition>
+//                (amazonaws.com; amazonaws.com.cn for cn- regions, c2s.ic.gov
+//                and the like for the ISO partitions)
 //
 // Files: AWS_SHARED_CREDENTIALS_FILE (default $HOME/.aws/credentials) holds
 // `[name]` sections; AWS_CONFIG_FILE (default $HOME/.aws/config) holds
@@ -71,5 +73,13 @@ struct ResolvedConfig {
 // not http(s)://host[:port].
 ResolvedConfig resolve_config(const ClientConfig& config,
                               const Environment& env = process_environment());
+
+// The endpoint configuration names, before any fallback to the region's:
+// ClientConfig::endpoint_url > AWS_ENDPOINT_URL_ECR > AWS_ENDPOINT_URL, as
+// scheme://host[:port]; nullopt when none is set. Needs no region or
+// credentials. Throws InputError as resolve_config does for a malformed
+// endpoint.
+std::optional<std::string> configured_endpoint(const ClientConfig& config,
+                                               const Environment& env = process_environment());
 
 }  // namespace ecr

@@ -1,9 +1,13 @@
 // Image references as users type them:
 //   <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag][@digest]
 //   <repository>[:tag][@digest]
-// Accepted ECR hosts: <account>.dkr.ecr.<region>.amazonaws.com, the China
-// partition's .amazonaws.com.cn, the FIPS form dkr.ecr-fips and the
-// dual-stack form <account>.dkr-ecr.<region>.on.aws.
+// Accepted ECR hosts: <account>.dkr.ecr.<region>.<partition's DNS suffix>
+// (amazonaws.com for commercial and GovCloud regions, amazonaws.com.cn for
+// China, c2s.ic.gov, sc2s.sgov.gov, cloud.adc-e.uk and csp.hci.ic.gov for the
+// ISO partitions, amazonaws.eu for the European Sovereign Cloud), the FIPS
+// form dkr.ecr-fips, and the dual-stack forms <account>.dkr-ecr[-fips].
+// <region>.on.aws (China: .on.amazonwebservices.com.cn). The suffix must be
+// the one of the region's partition.
 #pragma once
 
 #include <optional>
@@ -13,6 +17,18 @@
 #include "ecr/digest.hpp"
 
 namespace ecr {
+
+// What an ECR registry host names.
+struct EcrRegistryHost {
+  std::string registry_id;  // the 12-digit account
+  std::string region;
+  bool fips = false;        // dkr.ecr-fips / dkr-ecr-fips
+  bool dual_stack = false;  // dkr-ecr.<region>.on.aws and the like
+};
+
+// Parses a registry host name (no scheme, port or path; any letter case) in
+// one of the forms above; nullopt when `host` is not an ECR registry host.
+std::optional<EcrRegistryHost> parse_ecr_registry_host(std::string_view host);
 
 struct ImageReference {
   std::optional<std::string> registry_id;  // the 12-digit account, from an ECR host
@@ -38,8 +54,8 @@ struct ImageReference {
   static ImageReference parse(std::string_view text);
 
   // The registry host: `host` when set, else
-  // "<account>.dkr.ecr.<region>.amazonaws.com" (".amazonaws.com.cn" for cn-
-  // regions) when registry_id and region are known; nullopt otherwise.
+  // "<account>.dkr.ecr.<region>.<DNS suffix of the region's partition>" when
+  // registry_id and region are known; nullopt otherwise.
   std::optional<std::string> registry_host() const;
   // Canonical text form: [host/]repository[:tag][@digest].
   std::string str() const;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "aws/credentials.hpp"
+#include "aws/partition.hpp"
 #include "aws/shared_config.hpp"
 #include "aws/url.hpp"
 #include "ecr/error.hpp"
@@ -61,8 +62,15 @@ std::string validate_endpoint(const std::string& endpoint, const char* source) {
   return parts.origin();
 }
 
-std::string resolve_endpoint(const ClientConfig& config, const Environment& env,
-                             const std::string& region) {
+std::string regional_endpoint(const std::string& region) {
+  return validate_endpoint(
+      "https://api.ecr." + region + "." + std::string(aws::partition_of(region).dns_suffix),
+      "the region");
+}
+
+}  // namespace
+
+std::optional<std::string> configured_endpoint(const ClientConfig& config, const Environment& env) {
   if (config.endpoint_url && !config.endpoint_url->empty()) {
     return validate_endpoint(*config.endpoint_url, "the endpoint option");
   }
@@ -72,11 +80,8 @@ std::string resolve_endpoint(const ClientConfig& config, const Environment& env,
   if (auto url = aws::env_value(env, "AWS_ENDPOINT_URL")) {
     return validate_endpoint(*url, "AWS_ENDPOINT_URL");
   }
-  const std::string url = "https://api.ecr." + region + ".amazonaws.com";
-  return validate_endpoint(url, "the region");
+  return std::nullopt;
 }
-
-}  // namespace
 
 Environment process_environment() {
   return [](const std::string& name) -> std::optional<std::string> {
@@ -105,7 +110,8 @@ ResolvedConfig resolve_config(const ClientConfig& config, const Environment& env
   }
 
   resolved.region = resolve_region(config, env, shared, resolved.profile);
-  resolved.endpoint_url = resolve_endpoint(config, env, resolved.region);
+  resolved.endpoint_url =
+      configured_endpoint(config, env).value_or(regional_endpoint(resolved.region));
   resolved.credentials =
       aws::resolve_credentials(config.credentials, resolved.profile, shared, env);
   return resolved;

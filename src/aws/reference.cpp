@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "aws/image_tag.hpp"
+#include "aws/partition.hpp"
 #include "core/text.hpp"
 #include "ecr/error.hpp"
 
@@ -83,35 +84,6 @@ bool valid_region(std::string_view region) {
                      [](char c) { return lower_alnum(c) || c == '-'; });
 }
 
-// Fills registry_id and region from an ECR host; false when `host` is not one.
-bool parse_ecr_host(std::string_view host, ImageReference& ref) {
-  const auto labels = split(host, '.');
-  if (labels.size() < 4) return false;
-  const std::string_view account = labels[0];
-  if (account.size() != kAccountDigits || !std::all_of(account.begin(), account.end(), digit)) {
-    return false;
-  }
-  std::string_view region;
-  std::vector<std::string_view> rest(labels.begin() + 1, labels.end());
-  auto is = [&](std::initializer_list<std::string_view> expect) {
-    return std::equal(rest.begin(), rest.end(), expect.begin(), expect.end(),
-                      [](std::string_view a, std::string_view b) { return b == "*" || a == b; });
-  };
-  if (is({"dkr", "ecr", "*", "amazonaws", "com"}) ||
-      is({"dkr", "ecr", "*", "amazonaws", "com", "cn"}) ||
-      is({"dkr", "ecr-fips", "*", "amazonaws", "com"})) {
-    region = rest[2];
-  } else if (is({"dkr-ecr", "*", "on", "aws"}) || is({"dkr-ecr-fips", "*", "on", "aws"})) {
-    region = rest[1];
-  } else {
-    return false;
-  }
-  if (!valid_region(region)) return false;
-  ref.registry_id = std::string(account);
-  ref.region = std::string(region);
-  return true;
-}
-
 std::string lowercase(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
@@ -120,7 +92,48 @@ std::string lowercase(std::string_view s) {
   return out;
 }
 
+// Takes `prefix` off the front of `text` when it is there.
+bool consume(std::string_view& text, std::string_view prefix) {
+  if (!text.starts_with(prefix)) return false;
+  text.remove_prefix(prefix.size());
+  return true;
+}
+
 }  // namespace
+
+std::optional<EcrRegistryHost> parse_ecr_registry_host(std::string_view host) {
+  const std::string lowered = lowercase(host);
+  std::string_view rest = lowered;
+  const std::string_view account = rest.substr(0, rest.find('.'));
+  if (account.size() != kAccountDigits || !std::all_of(account.begin(), account.end(), digit)) {
+    return std::nullopt;
+  }
+  rest.remove_prefix(std::min(rest.size(), account.size() + 1));
+  EcrRegistryHost out;
+  out.registry_id = std::string(account);
+  if (consume(rest, "dkr.ecr-fips.")) {
+    out.fips = true;
+  } else if (consume(rest, "dkr-ecr-fips.")) {
+    out.dual_stack = out.fips = true;
+  } else if (consume(rest, "dkr-ecr.")) {
+    out.dual_stack = true;
+  } else if (!consume(rest, "dkr.ecr.")) {
+    return std::nullopt;
+  }
+  const auto dot = rest.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  const std::string_view region = rest.substr(0, dot);
+  const std::string_view suffix = rest.substr(dot + 1);
+  if (!valid_region(region)) return std::nullopt;
+  // A suffix from another partition names no registry (and would send the
+  // token request to an endpoint that does not exist).
+  const aws::Partition& partition = aws::partition_of(region);
+  const std::string_view expected =
+      out.dual_stack ? partition.dual_stack_dns_suffix : partition.dns_suffix;
+  if (expected.empty() || suffix != expected) return std::nullopt;
+  out.region = std::string(region);
+  return out;
+}
 
 ImageReference ImageReference::parse(std::string_view text) {
   if (text.empty()) throw InputError("empty image reference");
@@ -134,13 +147,16 @@ ImageReference ImageReference::parse(std::string_view text) {
     if (first.find('.') != std::string_view::npos || first.find(':') != std::string_view::npos ||
         first == "localhost") {
       const std::string host = lowercase(first);
-      if (!parse_ecr_host(host, ref)) {
+      const auto ecr_host = parse_ecr_registry_host(host);
+      if (!ecr_host) {
         throw InputError("registry host " + quote(first) +
                          " is not an Amazon ECR registry "
                          "(expected <12-digit account>.dkr.ecr.<region>.amazonaws.com) in image "
                          "reference " +
                          quote(text));
       }
+      ref.registry_id = ecr_host->registry_id;
+      ref.region = ecr_host->region;
       ref.host = host;
       rest = rest.substr(slash + 1);
     }
@@ -173,8 +189,8 @@ ImageReference ImageReference::parse(std::string_view text) {
 std::optional<std::string> ImageReference::registry_host() const {
   if (host) return host;
   if (!registry_id || !region) return std::nullopt;
-  const bool china = region->starts_with("cn-");
-  return *registry_id + ".dkr.ecr." + *region + (china ? ".amazonaws.com.cn" : ".amazonaws.com");
+  return *registry_id + ".dkr.ecr." + *region + "." +
+         std::string(aws::partition_of(*region).dns_suffix);
 }
 
 std::string ImageReference::str() const {

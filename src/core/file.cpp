@@ -43,10 +43,10 @@ bool same_file(const struct stat& a, const struct stat& b) {
 
 // Creates a file that did not exist, under the first free name `name()` gives.
 template <class NameFn>
-std::pair<UniqueFd, fs::path> create_new(NameFn name, const fs::path& where) {
+std::pair<UniqueFd, fs::path> create_new(NameFn name, const fs::path& where, mode_t mode = 0644) {
   for (int attempt = 0; attempt < kTempNameAttempts; ++attempt) {
     fs::path path = name();
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode));
     if (fd.valid()) return {std::move(fd), std::move(path)};
     if (errno != EEXIST) throw_file_error("create temp file", path);
   }
@@ -155,9 +155,9 @@ void rename_durably(int fd, const fs::path& from, const fs::path& to) {
   sync_directory(to.parent_path());
 }
 
-TempFile::TempFile(const fs::path& final_path) {
+TempFile::TempFile(const fs::path& final_path, mode_t mode) {
   auto [created, name] = create_new(
-      [&] { return fs::path(final_path.string() + ".tmp-" + random_name()); }, final_path);
+      [&] { return fs::path(final_path.string() + ".tmp-" + random_name()); }, final_path, mode);
   fd_ = std::move(created);
   path_ = std::move(name);
 }
@@ -246,8 +246,8 @@ void UnnamedTempFile::commit(const fs::path& target) {
   fd_.reset();
 }
 
-void write_file_atomically(const fs::path& path, std::string_view contents) {
-  TempFile temp(path);
+void write_file_atomically(const fs::path& path, std::string_view contents, mode_t mode) {
+  TempFile temp(path, mode);
   temp.write(contents);
   temp.commit(path);
 }

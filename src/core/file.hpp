@@ -90,8 +90,10 @@ void rename_durably(int fd, const std::filesystem::path& from, const std::filesy
 class TempFile {
  public:
   // Creates "<final_path>.tmp-<random>" next to `final_path` (one directory,
-  // so commit's rename is atomic), opened read-write. Throws InputError.
-  explicit TempFile(const std::filesystem::path& final_path);
+  // so commit's rename is atomic), opened read-write with `mode` (less the
+  // umask) from its first moment, so a private file is never readable by
+  // others, not even empty. Throws InputError.
+  explicit TempFile(const std::filesystem::path& final_path, mode_t mode = 0644);
   // Creates "<random><suffix>" in `dir`, opened read-write and held under an
   // exclusive flock until committed or removed (where the filesystem supports
   // flock), so that a sweeper can tell a live writer's file from one a killed
@@ -154,7 +156,8 @@ class UnnamedTempFile {
 
 // Writes `contents` to `path` through a TempFile next to it: readers see the
 // old content or the new one, and after a crash find one of them, never a mix.
-// Throws InputError.
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
+// The file gets `mode` (less the umask). Throws InputError.
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
+                           mode_t mode = 0644);
 
 }  // namespace ecr

@@ -364,6 +364,36 @@ TEST_F(EndpointOrder, ThenRegionalDefault) {
   EXPECT_EQ(resolve().endpoint_url, "https://api.ecr.eu-central-1.amazonaws.com");
 }
 
+TEST_F(EndpointOrder, RegionalDefaultUsesThePartitionsDnsSuffix) {
+  vars_.erase("AWS_ENDPOINT_URL_ECR");
+  vars_.erase("AWS_ENDPOINT_URL");
+  const std::pair<const char*, const char*> cases[] = {
+      {"us-gov-west-1", "https://api.ecr.us-gov-west-1.amazonaws.com"},
+      {"cn-north-1", "https://api.ecr.cn-north-1.amazonaws.com.cn"},
+      {"us-iso-east-1", "https://api.ecr.us-iso-east-1.c2s.ic.gov"},
+      {"us-isob-east-1", "https://api.ecr.us-isob-east-1.sc2s.sgov.gov"},
+      {"eu-isoe-west-1", "https://api.ecr.eu-isoe-west-1.cloud.adc-e.uk"},
+      {"us-isof-south-1", "https://api.ecr.us-isof-south-1.csp.hci.ic.gov"},
+      {"eusc-de-east-1", "https://api.ecr.eusc-de-east-1.amazonaws.eu"},
+  };
+  for (const auto& [region, endpoint] : cases) {
+    vars_["AWS_REGION"] = region;
+    EXPECT_EQ(resolve().endpoint_url, endpoint) << region;
+  }
+}
+
+TEST_F(EndpointOrder, ConfiguredEndpointNeedsNoRegionOrCredentials) {
+  vars_.clear();
+  vars_["AWS_ENDPOINT_URL"] = "http://127.0.0.1:5000/";
+  EXPECT_EQ(configured_endpoint({}, env()), "http://127.0.0.1:5000");
+  vars_["AWS_ENDPOINT_URL_ECR"] = "https://ecr.example:8443";
+  EXPECT_EQ(configured_endpoint({}, env()), "https://ecr.example:8443");
+  vars_.clear();
+  EXPECT_EQ(configured_endpoint({}, env()), std::nullopt);
+  vars_["AWS_ENDPOINT_URL_ECR"] = "http://host/path";
+  EXPECT_THROW(configured_endpoint({}, env()), InputError);
+}
+
 TEST_F(EndpointOrder, EndpointsThatAreNotSchemeHostPortAreRefused) {
   for (const char* bad : {"ftp://host", "host:5000", "http://", "http://host:99999",
                           "http://user@host", "http://host/path", "http://host?x=1"}) {

@@ -70,12 +70,83 @@ TEST(ImageReference, ChinaFipsAndDualStackHosts) {
   EXPECT_EQ(dual.registry_id, "123456789012");
 }
 
+struct HostCase {
+  const char* host;
+  const char* region;  // nullptr: not an ECR registry host
+  bool fips;
+  bool dual_stack;
+};
+
+// Every registry host form ECR documents, per partition, and near misses.
+const HostCase kHostCases[] = {
+    {"123456789012.dkr.ecr.us-east-1.amazonaws.com", "us-east-1", false, false},
+    {"123456789012.DKR.ECR.EU-WEST-1.AMAZONAWS.COM", "eu-west-1", false, false},
+    {"123456789012.dkr.ecr.us-gov-west-1.amazonaws.com", "us-gov-west-1", false, false},
+    {"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", "cn-north-1", false, false},
+    {"123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov", "us-iso-east-1", false, false},
+    {"123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov", "us-isob-east-1", false, false},
+    {"123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk", "eu-isoe-west-1", false, false},
+    {"123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov", "us-isof-south-1", false, false},
+    {"123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu", "eusc-de-east-1", false, false},
+    {"123456789012.dkr.ecr-fips.us-east-2.amazonaws.com", "us-east-2", true, false},
+    {"123456789012.dkr.ecr-fips.us-gov-east-1.amazonaws.com", "us-gov-east-1", true, false},
+    {"123456789012.dkr-ecr.us-west-2.on.aws", "us-west-2", false, true},
+    {"123456789012.dkr-ecr-fips.us-west-2.on.aws", "us-west-2", true, true},
+    {"123456789012.dkr-ecr.cn-northwest-1.on.amazonwebservices.com.cn", "cn-northwest-1", false,
+     true},
+    // A suffix from another partition than the region's.
+    {"123456789012.dkr.ecr.us-east-1.amazonaws.com.cn", nullptr, false, false},
+    {"123456789012.dkr.ecr.cn-north-1.amazonaws.com", nullptr, false, false},
+    {"123456789012.dkr.ecr.us-iso-east-1.amazonaws.com", nullptr, false, false},
+    {"123456789012.dkr-ecr.cn-north-1.on.aws", nullptr, false, false},
+    {"123456789012.dkr-ecr.us-west-2.amazonaws.com", nullptr, false, false},
+    // Near misses.
+    {"12345678901.dkr.ecr.us-east-1.amazonaws.com", nullptr, false, false},
+    {"1234567890123.dkr.ecr.us-east-1.amazonaws.com", nullptr, false, false},
+    {"12345678901a.dkr.ecr.us-east-1.amazonaws.com", nullptr, false, false},
+    {"123456789012.dkr.ecr.amazonaws.com", nullptr, false, false},
+    {"123456789012.dkr.ecr..amazonaws.com", nullptr, false, false},
+    {"123456789012.dkr.ecr.us_east_1.amazonaws.com", nullptr, false, false},
+    {"123456789012.dkr.ecr.us-east-1.amazonaws.com.", nullptr, false, false},
+    {"123456789012.dkr.ecr.us-east-1.amazonaws.org", nullptr, false, false},
+    {"123456789012.ecr.us-east-1.amazonaws.com", nullptr, false, false},
+    {"api.ecr.us-east-1.amazonaws.com", nullptr, false, false},
+    {"public.ecr.aws", nullptr, false, false},
+    {"docker.io", nullptr, false, false},
+    {"localhost:5000", nullptr, false, false},
+    {"123456789012", nullptr, false, false},
+    {"", nullptr, false, false},
+};
+
+TEST(EcrRegistryHost, RecognisesEveryPartitionFipsAndDualStackForm) {
+  for (const HostCase& c : kHostCases) {
+    const auto parsed = parse_ecr_registry_host(c.host);
+    if (c.region == nullptr) {
+      EXPECT_EQ(parsed.has_value(), false) << c.host;
+      continue;
+    }
+    ASSERT_TRUE(parsed.has_value()) << c.host;
+    EXPECT_EQ(parsed->registry_id, "123456789012") << c.host;
+    EXPECT_EQ(parsed->region, c.region) << c.host;
+    EXPECT_EQ(parsed->fips, c.fips) << c.host;
+    EXPECT_EQ(parsed->dual_stack, c.dual_stack) << c.host;
+  }
+}
+
+TEST(ImageReference, IsoPartitionHostsParse) {
+  const auto ref = ImageReference::parse("123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov/app:1");
+  EXPECT_EQ(ref.region, "us-isob-east-1");
+  EXPECT_EQ(ref.registry_id, "123456789012");
+}
+
 TEST(ImageReference, RegistryHostDerivedFromIdAndRegion) {
   ImageReference ref;
   ref.registry_id = "210987654321";
   ref.region = "cn-northwest-1";
   ref.repository = "x1";
   EXPECT_EQ(ref.str(), "210987654321.dkr.ecr.cn-northwest-1.amazonaws.com.cn/x1");
+  ref.region = "us-iso-west-1";
+  EXPECT_EQ(ref.str(), "210987654321.dkr.ecr.us-iso-west-1.c2s.ic.gov/x1");
 }
 
 TEST(ImageReference, LengthLimitsFromTheModel) {

@@ -243,6 +243,18 @@ TEST_F(FileTest, AtomicWriteReplacesAnExistingFile) {
   EXPECT_EQ(names_in_dir(), std::vector<std::string>{"index.json"});
 }
 
+TEST_F(FileTest, AtomicWriteCreatesAPrivateFileWithThatMode) {
+  TempFile temp(dir_ / "secret", 0600);
+  struct stat st {};
+  ASSERT_EQ(::fstat(temp.fd(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  temp.remove();
+
+  write_file_atomically(dir_ / "secret", "token", 0600);
+  ASSERT_EQ(::stat((dir_ / "secret").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
 TEST_F(FileTest, FailedAtomicWriteLeavesNoPartialFile) {
   // A non-empty directory in the way makes the final rename fail.
   fs::create_directory(dir_ / "index.json");

@@ -3,7 +3,7 @@
 # the installed package and pushes fixtures/hello.oci.tar to a fresh ecr-local
 # with it.
 #
-#   package_test.sh MODE CMAKE BUILD_DIR SOURCE_DIR LIBDIR ECR_LOCAL CXX
+#   package_test.sh MODE CMAKE BUILD_DIR SOURCE_DIR LIBDIR ECR_LOCAL CXX BINDIR
 #
 # MODE cmake:      examples/CMakeLists.txt (find_package(ecr CONFIG)) builds
 #                  push_image and pull_image; the fixture is pushed, pulled back
@@ -15,7 +15,7 @@
 # listens on a port the kernel picks.
 set -euo pipefail
 
-mode=$1 cmake=$2 build_dir=$3 source_dir=$4 libdir=$5 ecr_local=$6 cxx=$7
+mode=$1 cmake=$2 build_dir=$3 source_dir=$4 libdir=$5 ecr_local=$6 cxx=$7 bindir=$8
 example_flags=${ECR_EXAMPLE_FLAGS:-}
 # fixtures/README.md: the manifest digest of hello.oci.tar.
 expected=sha256:2c08ddd3f6dd05fb9768756e6ba3b1c203e4ad69cff1673318968b122e8458de
@@ -53,6 +53,11 @@ for f in "$prefix/include/ecr/transfer.hpp" "$prefix/$libdir/libecr_transfer.a" 
   "$prefix/$libdir/cmake/ecr/ecrConfig.cmake" "$prefix/$libdir/pkgconfig/ecr.pc"; do
   [ -f "$f" ] || fail "cmake --install did not install $f"
 done
+# docker finds its credential helper on PATH by name: docker-credential-<name>.
+helper="$prefix/$bindir/docker-credential-ecr"
+[ -x "$helper" ] || fail "cmake --install did not install $helper"
+version=$("$helper" version) || fail "$helper version failed"
+[[ $version == "docker-credential-ecr "* ]] || fail "$helper version printed '$version'"
 
 # Deliberately strict: installed headers must compile warning-free in a
 # consumer's build.
