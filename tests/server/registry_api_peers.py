@@ -137,7 +137,33 @@ class Peers(unittest.TestCase):
         run(f"{BUILD}/tools/ecr-pull/ecr-pull", f"{repo}:v1", f"oci:{pulled}", env=self.env)
         self.assertEqual(self.layout_blobs(source), self.layout_blobs(pulled))
 
-    def test_podman_logs_in_pushes_and_pulls(self):
+    def helper_env(self):
+        """An auth file naming docker-credential-ecr for ecr-local's host, and
+        the helper on PATH: no password handed to the client."""
+        auth = f"{self.work}/helper-auth.json"
+        with open(auth, "w") as f:
+            json.dump({"auths": {}, "credHelpers": {self.host: "ecr"}}, f)
+        helper_dir = f"{BUILD}/tools/docker-credential-ecr"
+        return dict(self.env, REGISTRY_AUTH_FILE=auth,
+                    PATH=helper_dir + os.pathsep + os.environ["PATH"])
+
+    def test_skopeo_through_the_credential_helper(self):
+        repo = self.repo("helper-skopeo")
+        env = self.helper_env()
+        source = f"oci-archive:{FIXTURES}/hello.oci.tar"
+        run("skopeo", "copy", "--quiet", "--dest-tls-verify=false", source,
+            f"docker://{self.host}/{repo}:v1", env=env)
+        pushed = run("skopeo", "inspect", "--raw", "--tls-verify=false",
+                     f"docker://{self.host}/{repo}:v1", env=env).stdout.encode()
+        self.assertEqual(pushed, self.raw_manifest(source))
+        # Without the helper the same client is refused.
+        refused = run("skopeo", "inspect", "--raw", "--tls-verify=false",
+                      f"docker://{self.host}/{repo}:v1", env=dict(
+                          self.env, REGISTRY_AUTH_FILE=f"{self.work}/none.json"), check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("unauthorized", refused.stderr)
+
+    def podman(self):
         if shutil.which("podman") is None:
             self.skipTest("podman is not installed (scripts/packages.txt installs it)")
         storage = f"{self.work}/podman"
@@ -147,6 +173,23 @@ class Peers(unittest.TestCase):
         probe = run(*podman, "info", env=self.env, check=False)
         if probe.returncode != 0:
             self.skipTest("podman cannot run here: " + probe.stderr.strip().splitlines()[-1])
+        return podman
+
+    def test_podman_through_the_credential_helper(self):
+        podman = self.podman()
+        repo = self.repo("helper-podman")
+        env = self.helper_env()
+        run(*podman, "pull", f"oci-archive:{FIXTURES}/hello.oci.tar", env=env)
+        image_id = run(*podman, "images", "-q", env=env).stdout.split()[0]
+        run(*podman, "push", "--tls-verify=false", image_id, f"{self.host}/{repo}:v1", env=env)
+        manifest = self.registry_manifest(repo, "v1")
+        run(*podman, "pull", "--tls-verify=false", f"{self.host}/{repo}:v1", env=env)
+        digest = run(*podman, "image", "inspect", "--format", "{{.Digest}}",
+                     f"{self.host}/{repo}:v1", env=env).stdout.strip()
+        self.assertEqual(digest, "sha256:" + hashlib.sha256(manifest).hexdigest())
+
+    def test_podman_logs_in_pushes_and_pulls(self):
+        podman = self.podman()
         repo = self.repo("podman")
         auth = f"{self.work}/podman-auth.json"
         env = dict(self.env, REGISTRY_AUTH_FILE=auth)
