@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -260,6 +261,85 @@ class RegistryApiTest(unittest.TestCase):
         status, _, body = self.v2.request(
             "PATCH", f"/v2/{repo}/blobs/uploads/00000000-0000-4000-8000-000000000000", b"x")
         self.assertEqual((status, self.v2.error_code(body)), (404, "BLOB_UPLOAD_UNKNOWN"))
+
+    def raw_exchange(self, request_bytes, close_after_send=False):
+        """Sends bytes exactly as given on a fresh connection; returns the
+        status line and the rest of what came back (until the server closes
+        or 10 s pass)."""
+        sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+        try:
+            sock.sendall(request_bytes)
+            if close_after_send:
+                sock.shutdown(socket.SHUT_WR)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                piece = sock.recv(65536)
+                if not piece:
+                    break
+                data += piece
+            return data.split(b"\r\n", 1)[0].decode(), data
+        finally:
+            sock.close()
+
+    def new_session(self, repo):
+        _, headers, _ = self.v2.request("POST", f"/v2/{repo}/blobs/uploads/")
+        return headers["location"]
+
+    def session_range(self, location):
+        _, headers, _ = self.v2.request("GET", location)
+        return headers["range"]
+
+    def test_hostile_chunk_bodies_leave_the_session_as_it_was(self):
+        repo = self.repo("hostile-chunks")
+        location = self.new_session(repo)
+        self.v2.request("PATCH", location, b"a" * 100)
+        auth = self.v2.auth.encode()
+        head = b"PATCH " + location.encode() + b" HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth
+        # Chunk framing that is not hex.
+        status, _ = self.raw_exchange(head + b"\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                      b"zz\r\nabc\r\n0\r\n\r\n")
+        self.assertIn(" 400 ", status)
+        # A body cut short by the client.
+        status, _ = self.raw_exchange(head + b"\r\nContent-Length: 1000\r\n\r\n" + b"b" * 10,
+                                      close_after_send=True)
+        self.assertIn(" 400 ", status)
+        # More than a layer may hold, declared up front.
+        status, data = self.raw_exchange(head + b"\r\nContent-Length: 99999999999999\r\n\r\n")
+        self.assertIn(" 413 ", status)
+        self.assertIn(b"SIZE_INVALID", data)
+        self.assertEqual(self.session_range(location), "0-99")
+        status, _, _ = self.v2.request("PUT", f"{location}?digest={sha(b'a' * 100)}")
+        self.assertEqual(status, 201)
+
+    def test_a_chunked_manifest_over_the_limit_is_refused(self):
+        repo = self.repo("hostile-manifest")
+        head = (f"PUT /v2/{repo}/manifests/t HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                f"{self.v2.auth}\r\nContent-Type: {OCI_MANIFEST}\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n").encode()
+        chunk = b" " * MIB
+        body = b"".join(b"%x\r\n" % len(chunk) + chunk + b"\r\n" for _ in range(5))
+        status, data = self.raw_exchange(head + body + b"0\r\n\r\n")
+        self.assertIn(" 413 ", status)
+        status, _, _ = self.v2.request("GET", f"/v2/{repo}/manifests/t")
+        self.assertEqual(status, 404)
+
+    def test_two_requests_cannot_append_to_one_session_at_once(self):
+        repo = self.repo("one-writer")
+        location = self.new_session(repo)
+        first = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+        try:
+            first.sendall(b"PATCH " + location.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                          b"Authorization: " + self.v2.auth.encode() +
+                          b"\r\nContent-Length: 3000000\r\n\r\n" + b"a" * (2 * MIB))
+            # The first request's session is open once its first piece is in;
+            # until then the second may win, so try until it is refused.
+            for _ in range(50):
+                status, _, body = self.v2.request("PATCH", location, b"b" * 10)
+                if status == 416:
+                    break
+            self.assertEqual((status, self.v2.error_code(body)), (416, "BLOB_UPLOAD_INVALID"))
+        finally:
+            first.close()
 
     # --- manifests, both doors ---
 
