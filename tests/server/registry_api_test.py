@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -331,12 +332,15 @@ class RegistryApiTest(unittest.TestCase):
             first.sendall(b"PATCH " + location.encode() + b" HTTP/1.1\r\nHost: x\r\n"
                           b"Authorization: " + self.v2.auth.encode() +
                           b"\r\nContent-Length: 3000000\r\n\r\n" + b"a" * (2 * MIB))
-            # The first request's session is open once its first piece is in;
-            # until then the second may win, so try until it is refused.
-            for _ in range(50):
-                status, _, body = self.v2.request("PATCH", location, b"b" * 10)
-                if status == 416:
-                    break
+            # The first request holds the session from its first written piece:
+            # wait (up to 60 s, a bound for sanitizer builds) for the upload
+            # file to hold it before the second request comes.
+            upload_file = os.path.join(self.root, "uploads", location.rsplit("/", 1)[1])
+            deadline = time.monotonic() + 60
+            while (not os.path.exists(upload_file) or os.path.getsize(upload_file) < MIB) \
+                    and time.monotonic() < deadline:
+                time.sleep(0.05)
+            status, _, body = self.v2.request("PATCH", location, b"b" * 10)
             self.assertEqual((status, self.v2.error_code(body)), (416, "BLOB_UPLOAD_INVALID"))
         finally:
             first.close()
