@@ -42,7 +42,8 @@ EcrLocalServer::EcrLocalServer(std::vector<std::string> extra_args,
   opts.stderr_path = log_path_.string();
   process_ = std::make_unique<Subprocess>(opts);
   const std::optional<std::string> line = process_->read_line(startup_timeout);
-  if (!line || line->rfind("http://127.0.0.1:", 0) != 0) {
+  if (!line || (line->rfind("http://127.0.0.1:", 0) != 0 &&
+                line->rfind("https://127.0.0.1:", 0) != 0)) {
     const std::string log_text = log();
     process_.reset();
     std::error_code ignored;
@@ -51,7 +52,7 @@ EcrLocalServer::EcrLocalServer(std::vector<std::string> extra_args,
                              "'); its log:\n" + log_text);
   }
   endpoint_url_ = *line;
-  port_ = std::stoi(endpoint_url_.substr(std::string_view("http://127.0.0.1:").size()));
+  port_ = std::stoi(endpoint_url_.substr(endpoint_url_.rfind(':') + 1));
 }
 
 EcrLocalServer::~EcrLocalServer() {
