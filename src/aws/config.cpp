@@ -78,8 +78,8 @@ std::string regional_endpoint(const std::string& region) {
 std::string checked_ca_bundle(const std::string& path, const std::string& source) {
   const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    throw InputError("CA bundle " + path + " from " + source + " cannot be read: " +
-                     std::strerror(errno));
+    throw InputError("CA bundle " + path + " from " + source +
+                     " cannot be read: " + std::strerror(errno));
   }
   return path;
 }

@@ -62,7 +62,8 @@ HttpListener::HttpListener(ListenerOptions options, HttpRoutes& routes, ScratchP
     : options_(std::move(options)),
       routes_(routes),
       scratch_(scratch),
-      handlers_(std::make_unique<asio::thread_pool>(std::max<std::size_t>(1, options_.handler_threads))),
+      handlers_(
+          std::make_unique<asio::thread_pool>(std::max<std::size_t>(1, options_.handler_threads))),
       io_(std::make_unique<asio::io_context>(
           static_cast<int>(std::max<std::size_t>(1, options_.io_threads)))),
       acceptor_(std::make_unique<Acceptor>(*io_)) {
@@ -103,39 +104,39 @@ int HttpListener::bind(const std::string& host, int port) {
     acceptor.listen(asio::socket_base::max_listen_connections);
     return acceptor.local_endpoint().port();
   } catch (const boost::system::system_error& e) {
-    throw InputError("cannot listen on " + host + ":" + std::to_string(port) +
-                     ": " + e.what());
+    throw InputError("cannot listen on " + host + ":" + std::to_string(port) + ": " + e.what());
   }
 }
 
 void HttpListener::accept() {
-  acceptor_->socket.async_accept(asio::make_strand(*io_), [this](error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor_->socket.is_open()) return;
-    if (ec) {
-      // Out of descriptors or a connection that died in the backlog: try
-      // again shortly rather than spinning on the error.
-      acceptor_->retry.expires_after(kAcceptRetry);
-      acceptor_->retry.async_wait([this](error_code wait_ec) {
-        if (!wait_ec) accept();
+  acceptor_->socket.async_accept(
+      asio::make_strand(*io_), [this](error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor_->socket.is_open()) return;
+        if (ec) {
+          // Out of descriptors or a connection that died in the backlog: try
+          // again shortly rather than spinning on the error.
+          acceptor_->retry.expires_after(kAcceptRetry);
+          acceptor_->retry.async_wait([this](error_code wait_ec) {
+            if (!wait_ec) accept();
+          });
+          return;
+        }
+        if (connections_.load(std::memory_order_relaxed) >= connection_cap_) {
+          refuse_connection(socket.release());
+        } else {
+          connections_.fetch_add(1, std::memory_order_relaxed);
+          error_code ignored;
+          // Responses go out in one write, but a download's pieces and a 100
+          // Continue are small writes that must not wait for a delayed ACK.
+          socket.set_option(tcp::no_delay(true), ignored);
+          if (tls_) {
+            std::make_shared<Session<TlsStream>>(*this, std::move(socket), *tls_)->start();
+          } else {
+            std::make_shared<Session<beast::tcp_stream>>(*this, std::move(socket))->start();
+          }
+        }
+        accept();
       });
-      return;
-    }
-    if (connections_.load(std::memory_order_relaxed) >= connection_cap_) {
-      refuse_connection(socket.release());
-    } else {
-      connections_.fetch_add(1, std::memory_order_relaxed);
-      error_code ignored;
-      // Responses go out in one write, but a download's pieces and a 100
-      // Continue are small writes that must not wait for a delayed ACK.
-      socket.set_option(tcp::no_delay(true), ignored);
-      if (tls_) {
-        std::make_shared<Session<TlsStream>>(*this, std::move(socket), *tls_)->start();
-      } else {
-        std::make_shared<Session<beast::tcp_stream>>(*this, std::move(socket))->start();
-      }
-    }
-    accept();
-  });
 }
 
 // Over the connection cap: a 503 written without waiting (a fresh socket's
@@ -157,7 +158,8 @@ void HttpListener::refuse_connection(int fd) {
     response.status = 503;
   }
   const std::string message = serialize_head(response, false, false) + response.body;
-  [[maybe_unused]] ssize_t sent = ::send(fd, message.data(), message.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  [[maybe_unused]] ssize_t sent =
+      ::send(fd, message.data(), message.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   ::shutdown(fd, SHUT_WR);
   ::close(fd);
 }

@@ -1,10 +1,11 @@
 // ecr-local serving https (--tls-cert, --tls-key) with a certificate the test
 // makes for 127.0.0.1: clients that trust it (ecr::Client with a CA bundle,
-// the curl command line) get the API, the URLs it hands out (download URLs,
-// proxyEndpoint, the registry API's realm) say https and work; a client that does not trust it, plain http to the port, a client
-// that never starts its handshake and one still sending a refused body are
-// each dealt with while the server keeps serving; unusable certificate
-// files stop ecr-local before it listens, naming the file.
+// the curl command line) get the API, and the URLs it hands out (download
+// URLs, proxyEndpoint, the registry API's realm) say https and work; a
+// client that does not trust it, plain http to the port, a client that never
+// starts its handshake and one still sending a refused body are each dealt
+// with while the server keeps serving; unusable certificate files stop
+// ecr-local before it listens, naming the file.
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 #include <unistd.h>

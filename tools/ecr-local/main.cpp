@@ -148,16 +148,14 @@ int main(int argc, char** argv) {
                  "body is in does)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
-  app.add_option("--io-threads", options.http.io_threads,
-                 "Threads reading and writing connections")
+  app.add_option("--io-threads", options.http.io_threads, "Threads reading and writing connections")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   app.add_option("--max-connections", options.http.max_connections,
                  "Connections served at once; more are answered 503")
       ->capture_default_str()
       ->check(CLI::Range(1, 1'000'000));
-  app.add_option("--idle-timeout", idle_timeout_s,
-                 "Seconds a connection may wait between requests")
+  app.add_option("--idle-timeout", idle_timeout_s, "Seconds a connection may wait between requests")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--header-timeout", header_timeout_s,
