@@ -12,6 +12,9 @@
 //                > https://api.ecr.<region>.<DNS suffix of the region's partition>
 //                (amazonaws.com; amazonaws.com.cn for cn- regions, c2s.ic.gov
 //                and the like for the ISO partitions)
+//   CA bundle:   ClientConfig::ca_bundle > AWS_CA_BUNDLE > profile `ca_bundle`
+//                > the system's trust store (the certificates https servers,
+//                ecr-local with --tls-cert among them, are verified against)
 //
 // Files: AWS_SHARED_CREDENTIALS_FILE (default $HOME/.aws/credentials) holds
 // `[name]` sections; AWS_CONFIG_FILE (default $HOME/.aws/config) holds
@@ -44,6 +47,9 @@ struct ClientConfig {
   std::optional<std::string> profile;
   std::optional<std::string> region;
   std::optional<std::string> endpoint_url;
+  // A PEM file of the certificate authorities to trust instead of the
+  // system's (a private CA, a self-signed ecr-local).
+  std::optional<std::string> ca_bundle;
   // Attempts per request, first try included (AWS standard mode: 3).
   int max_attempts = 3;
   std::chrono::milliseconds connect_timeout{10'000};
@@ -59,6 +65,7 @@ struct ResolvedConfig {
   std::string region;
   std::string endpoint_url;  // scheme://host[:port], no trailing slash
   std::string profile;
+  std::string ca_bundle;  // a readable file, or empty: the system's trust store
 };
 
 // Resolves region and endpoint, then credentials, as described above. May
@@ -69,8 +76,9 @@ struct ResolvedConfig {
 // AWS_PROFILE exists in neither file ("profile 'x' not found in <files>"),
 // when a shared file is malformed (file:line), when only half of a key pair
 // is set, when credential_process fails (its stderr is in the message), when
-// the region is not made of letters, digits and '-', or when the endpoint is
-// not http(s)://host[:port].
+// the region is not made of letters, digits and '-', when the endpoint is
+// not http(s)://host[:port], or when the CA bundle cannot be read (the
+// message names the file and where its name came from).
 ResolvedConfig resolve_config(const ClientConfig& config,
                               const Environment& env = process_environment());
 

@@ -21,10 +21,12 @@ struct Client::State {
 
 namespace {
 
-http::TransportOptions transport_options(const ClientConfig& config) {
+http::TransportOptions transport_options(const ClientConfig& config,
+                                         const ResolvedConfig& resolved) {
   http::TransportOptions options;
   options.connect_timeout = config.connect_timeout;
   options.verify_tls = config.verify_tls;
+  options.ca_bundle = resolved.ca_bundle;
   return options;
 }
 
@@ -38,14 +40,23 @@ aws::JsonServiceInfo ecr_service() {
 Client api::ClientFactory::over(ClientConfig config, std::shared_ptr<http::Transport> transport) {
   if (!transport) throw InputError("ecr::Client needs a transport");
   ResolvedConfig resolved = resolve_config(config);
+  return over(std::move(config), std::move(resolved), std::move(transport));
+}
+
+Client api::ClientFactory::over_curl(ClientConfig config) {
+  ResolvedConfig resolved = resolve_config(config);
+  auto transport = http::make_curl_transport(transport_options(config, resolved));
+  return over(std::move(config), std::move(resolved), std::move(transport));
+}
+
+Client api::ClientFactory::over(ClientConfig config, ResolvedConfig resolved,
+                                std::shared_ptr<http::Transport> transport) {
   return Client(std::make_unique<Client::State>(Client::State{aws::JsonProtocolClient(
       std::move(transport), std::move(resolved), ecr_service(), &api::throw_service_error,
       config.max_attempts, std::move(config.debug))}));
 }
 
-Client::Client(ClientConfig config)
-    : Client(
-          api::ClientFactory::over(config, http::make_curl_transport(transport_options(config)))) {}
+Client::Client(ClientConfig config) : Client(api::ClientFactory::over_curl(std::move(config))) {}
 
 Client::Client(std::unique_ptr<State> state) : state_(std::move(state)) {}
 

@@ -1,11 +1,12 @@
-// A Client over an HTTP transport other than libcurl: the tests' scripted
-// fakes. Private to the library, so the transport seam (src/http) stays out
-// of the public headers.
+// A Client over an HTTP transport: libcurl (Client's public constructor) or
+// another (the tests' scripted fakes). Private to the library, so the
+// transport seam (src/http) stays out of the public headers.
 #pragma once
 
 #include <memory>
 
 #include "ecr/client.hpp"
+#include "ecr/config.hpp"
 #include "http/transport.hpp"
 
 namespace ecr::api {
@@ -16,6 +17,13 @@ class ClientFactory {
   // `transport`. Throws InputError for a null transport or when no region or
   // credentials are found.
   static Client over(ClientConfig config, std::shared_ptr<http::Transport> transport);
+  // Client's public constructor: over libcurl, trusting the CA bundle
+  // `config` resolves to.
+  static Client over_curl(ClientConfig config);
+
+ private:
+  static Client over(ClientConfig config, ResolvedConfig resolved,
+                     std::shared_ptr<http::Transport> transport);
 };
 
 }  // namespace ecr::api

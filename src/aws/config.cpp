@@ -2,13 +2,18 @@
 // the AWS CLI uses (see include/ecr/config.hpp).
 #include "ecr/config.hpp"
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "aws/credentials.hpp"
 #include "aws/partition.hpp"
 #include "aws/shared_config.hpp"
 #include "aws/url.hpp"
+#include "core/file.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr {
@@ -68,6 +73,31 @@ std::string regional_endpoint(const std::string& region) {
       "the region");
 }
 
+// The file must be readable now: a bundle that is not would otherwise fail
+// every request with a TLS error that does not say where the name came from.
+std::string checked_ca_bundle(const std::string& path, const std::string& source) {
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    throw InputError("CA bundle " + path + " from " + source +
+                     " cannot be read: " + std::strerror(errno));
+  }
+  return path;
+}
+
+std::string resolve_ca_bundle(const ClientConfig& config, const Environment& env,
+                              const aws::SharedConfig& shared, const std::string& profile) {
+  if (config.ca_bundle && !config.ca_bundle->empty()) {
+    return checked_ca_bundle(*config.ca_bundle, "the CA bundle option");
+  }
+  if (auto path = aws::env_value(env, "AWS_CA_BUNDLE")) {
+    return checked_ca_bundle(*path, "AWS_CA_BUNDLE");
+  }
+  if (auto path = shared.value(profile, "ca_bundle")) {
+    return checked_ca_bundle(*path, "`ca_bundle` of profile '" + profile + "'");
+  }
+  return {};
+}
+
 }  // namespace
 
 std::optional<std::string> configured_endpoint(const ClientConfig& config, const Environment& env) {
@@ -112,6 +142,7 @@ ResolvedConfig resolve_config(const ClientConfig& config, const Environment& env
   resolved.region = resolve_region(config, env, shared, resolved.profile);
   resolved.endpoint_url =
       configured_endpoint(config, env).value_or(regional_endpoint(resolved.region));
+  resolved.ca_bundle = resolve_ca_bundle(config, env, shared, resolved.profile);
   resolved.credentials =
       aws::resolve_credentials(config.credentials, resolved.profile, shared, env);
   return resolved;

@@ -145,21 +145,21 @@ struct BodyPlan {
 
 // Why the listener refuses a request before any route saw it whole.
 enum class Refusal {
-  kMalformed,        // 400: not HTTP/1.x, a bad request line or header
-  kHeaderTooLarge,   // 431: the header passed ServerOptions::max_header_bytes
-  kBodyTooLarge,     // 413: a chunked body passed its route's max_body_bytes
-  kIncompleteBody,   // 400: the client ended its side before the whole body
+  kMalformed,           // 400: not HTTP/1.x, a bad request line or header
+  kHeaderTooLarge,      // 431: the header passed ServerOptions::max_header_bytes
+  kBodyTooLarge,        // 413: a chunked body passed its route's max_body_bytes
+  kIncompleteBody,      // 400: the client ended its side before the whole body
   kTooManyConnections,  // 503: ServerOptions::max_connections are open
-  kInternal,         // 500: a route threw something it did not answer itself
+  kInternal,            // 500: a route threw something it did not answer itself
 };
 
 // What the listener reports of each exchange once its response went out (or
 // the connection failed while writing it): the log line's material.
 struct ExchangeRecord {
   std::chrono::steady_clock::duration elapsed{};  // header complete -> response written
-  std::size_t bytes_in = 0;                        // body bytes read
-  std::uint64_t bytes_out = 0;                     // body bytes written
-  bool completed = true;  // false when the connection failed mid-response
+  std::size_t bytes_in = 0;                       // body bytes read
+  std::uint64_t bytes_out = 0;                    // body bytes written
+  bool completed = true;                          // false when the connection failed mid-response
 };
 
 class HttpRoutes {

@@ -5,98 +5,33 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <cerrno>
-#include <cstring>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/string.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/status.hpp>
 #include <limits>
-#include <optional>
 #include <thread>
 #include <vector>
 
-#include "ecr/digest.hpp"
 #include "ecr/error.hpp"
+#include "server/http_session.hpp"
+#include "server/tls_context.hpp"
 
 namespace ecr::server {
 namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
-// The largest single read of a body: big enough that a 28 MB part takes a
-// few dozen reads rather than httplib's 7,000 4 KiB ones, small enough that
-// the step's hashing stays in cache and one connection's hashing does not
-// hold an I/O thread for long (1 MiB at 1.6 GB/s: 0.6 ms).
-constexpr std::size_t kBodyReadBytes = 1u << 20;
-// The first read of a request: sized for a whole API request header, so an
-// idle connection that sends one costs no more than this.
-constexpr std::size_t kFirstReadBytes = 8 * 1024;
-// A chunked body is decoded by Beast's parser through this much at a time.
-constexpr std::size_t kChunkedReadBytes = 256 * 1024;
-// A streamed body (BodyPlan::kStream) passes through two buffers of this
-// size: the socket fills one while a handler thread hands the other to the
-// route. A streaming request costs 2 MiB whatever its body's size, pieces
-// reach the route as whole MiB rather than socket-sized slivers (one handler
-// round trip per MiB), and it matches kBodyReadBytes.
-constexpr std::size_t kStreamBufferBytes = 1u << 20;
-// A blob download is sent from its file this much at a time: each piece is a
-// round trip to a handler thread (write_file_piece), so a large one.
-constexpr std::size_t kFileWriteBytes = 1u << 20;
 // Descriptors kept free of connections: the listener, the database, blob
 // files being written and read, the log.
 constexpr std::size_t kReservedDescriptors = 128;
-// After refusing a request whose body was not read, the connection reads and
-// drops what the client still sends for this long before closing, so that
-// the close does not reset the connection (and lose the refusal) while the
-// client is still sending.
-constexpr std::chrono::seconds kLingerTimeout{2};
 // How long an accept error (EMFILE, ENFILE) waits before the next accept.
 constexpr std::chrono::milliseconds kAcceptRetry{100};
-
-std::string serialize_head(const HttpResponse& response, bool keep_alive, bool http10) {
-  std::string head;
-  head.reserve(256);
-  head += "HTTP/1.1 ";
-  head += std::to_string(response.status);
-  head += ' ';
-  const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(response.status));
-  head.append(reason.data(), reason.size());
-  head += "\r\n";
-  for (const auto& [name, value] : response.headers) {
-    head += name;
-    head += ": ";
-    head += value;
-    head += "\r\n";
-  }
-  head += "Content-Length: ";
-  head += std::to_string(response.body_length());
-  head += "\r\n";
-  if (!keep_alive) {
-    head += "Connection: close\r\n";
-  } else if (http10) {
-    head += "Connection: keep-alive\r\n";
-  }
-  head += "\r\n";
-  return head;
-}
 
 void raise_descriptor_limit() {
   rlimit limit{};
@@ -115,28 +50,6 @@ std::size_t descriptor_limit() {
   return static_cast<std::size_t>(limit.rlim_cur);
 }
 
-// The two buffers a streamed body (BodyPlan::kStream) passes through: the
-// socket fills buffers[reading] while a handler thread passes the other to
-// the route's BodyStream. The handler's task holds the pipe too, so a pipe
-// dropped while write() runs (the client left) stays alive until it returns.
-struct BodyPipe {
-  struct Buffer {
-    std::unique_ptr<char[]> bytes;  // allocated when first read into
-    std::size_t filled = 0;
-  };
-  explicit BodyPipe(std::shared_ptr<BodyStream> receiver) : stream(std::move(receiver)) {}
-
-  std::shared_ptr<BodyStream> stream;
-  std::array<Buffer, 2> buffers;
-  std::size_t reading = 0;
-  bool read_pending = false;  // the socket is filling buffers[reading]
-  bool writing = false;       // a handler thread is passing buffers[1 - reading]
-  bool declined = false;      // write() returned false: the rest is read and dropped
-  bool threw = false;         // write() threw
-  std::uint64_t received = 0;  // body bytes read (Content-Length bodies)
-  std::uint64_t passed = 0;    // bytes handed to write()
-};
-
 }  // namespace
 
 struct HttpListener::Acceptor {
@@ -145,569 +58,22 @@ struct HttpListener::Acceptor {
   asio::steady_timer retry;
 };
 
-// One connection: reads a request, has it handled, writes the response, and
-// again while the client keeps the connection alive. Every step runs on the
-// connection's strand; while a handler thread has the exchange, no I/O is
-// pending, so request_ and response_ have one owner at a time.
-class HttpListener::Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(HttpListener& listener, tcp::socket socket)
-      : listener_(listener), stream_(std::move(socket)) {}
-  ~Session() { listener_.connections_.fetch_sub(1, std::memory_order_relaxed); }
-
-  void start() { wait_for_request(); }
-
- private:
-  void wait_for_request();
-  void read_header();
-  void on_header(error_code ec);
-  void start_body();
-  void await_body_bytes();
-  void take_buffered_body_bytes();
-  void read_body();
-  void read_chunked_body();
-  void body_read_failed(error_code ec);
-  void pump_stream();
-  void read_stream_piece();
-  void pass_piece();
-  void piece_passed(std::shared_ptr<BodyPipe> pipe, bool taken, bool threw);
-  void stream_complete();
-  void drop_stream();
-  void release_on_handler(std::shared_ptr<BodyPipe> pipe);
-  void body_complete();
-  void hand_to_handler();
-  void refuse(Refusal why);
-  void respond();
-  void write_file_piece();
-  void send_file_piece(ssize_t n);
-  void exchange_done(bool completed);
-  void linger();
-  void close();
-  std::string& body() { return (*request_.scratch)->body; }
-
-  HttpListener& listener_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
-
-  HttpRequest request_;
-  HttpResponse response_;
-  std::chrono::steady_clock::time_point started_;
-  bool keep_alive_ = true;
-  bool http10_ = false;
-  bool head_only_ = false;
-  bool body_unread_ = false;  // refused before its body was read: close after
-  std::size_t max_body_ = 0;
-  std::size_t body_filled_ = 0;
-  std::optional<Sha256> body_hash_;
-  std::shared_ptr<BodyPipe> pipe_;  // a streamed body's (kStream), else null
-  std::string chunk_;  // chunked bodies and file downloads pass through it
-
-  std::string head_;
-  std::uint64_t file_sent_ = 0;
-  std::uint64_t bytes_out_ = 0;
-};
-
-void HttpListener::Session::wait_for_request() {
-  request_ = HttpRequest();
-  response_ = HttpResponse();
-  body_unread_ = false;
-  http10_ = false;
-  head_only_ = false;
-  if (buffer_.size() > 0) {  // a pipelined request is already here
-    read_header();
-    return;
-  }
-  // An idle keep-alive connection keeps no buffer.
-  buffer_.shrink_to_fit();
-  stream_.expires_after(listener_.options_.idle_timeout);
-  stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
-                          [self = shared_from_this()](error_code ec, std::size_t n) {
-                            if (ec) return self->close();
-                            self->buffer_.commit(n);
-                            self->read_header();
-                          });
-}
-
-void HttpListener::Session::read_header() {
-  parser_.emplace();
-  parser_->header_limit(static_cast<std::uint32_t>(listener_.options_.max_header_bytes));
-  // Body sizes are the routes' to judge (BodyPlan); Beast's default of 1 MB
-  // would refuse every layer part. (Boost 1.74's parser compares a
-  // Content-Length against boost::none as "over the limit", hence a number.)
-  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-  stream_.expires_after(listener_.options_.header_timeout);
-  bhttp::async_read_header(
-      stream_, buffer_, *parser_,
-      [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
-}
-
-void HttpListener::Session::on_header(error_code ec) {
-  if (ec == beast::error::timeout || ec == bhttp::error::end_of_stream ||
-      ec == asio::error::eof || ec == asio::error::connection_reset ||
-      ec == asio::error::operation_aborted) {
-    return close();
-  }
-  started_ = std::chrono::steady_clock::now();
-  if (ec == bhttp::error::header_limit) return refuse(Refusal::kHeaderTooLarge);
-  if (ec) return refuse(Refusal::kMalformed);
-
-  const auto& message = parser_->get();
-  request_.method = std::string(message.method_string());
-  request_.target = std::string(message.target());
-  for (const auto& field : message) {
-    request_.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  }
-  if ((message.version() != 10 && message.version() != 11) ||
-      !parse_target(request_.target, request_)) {
-    return refuse(Refusal::kMalformed);
-  }
-  if (auto length = parser_->content_length()) request_.content_length = *length;
-  request_.chunked = parser_->chunked();
-  keep_alive_ = parser_->keep_alive();
-  http10_ = message.version() == 10;
-  head_only_ = request_.method == "HEAD";
-  const bool has_body = request_.chunked || request_.content_length.value_or(0) > 0;
-
-  BodyPlan plan;
-  try {
-    plan = listener_.routes_.screen(request_, response_);
-  } catch (const std::exception&) {
-    body_unread_ = has_body;
-    return refuse(Refusal::kInternal);
-  }
-  if (plan.kind == BodyPlan::Kind::kAnswered) {
-    if (has_body) {
-      body_unread_ = true;
-      keep_alive_ = false;
-    }
-    return respond();
-  }
-  max_body_ = plan.max_body_bytes;
-  if (plan.kind == BodyPlan::Kind::kStream) {
-    if (!plan.stream) {  // a route's mistake, answered as one
-      body_unread_ = has_body;
-      return refuse(Refusal::kInternal);
-    }
-    pipe_ = std::make_shared<BodyPipe>(std::move(plan.stream));
-    if (request_.chunked) parser_->body_limit(max_body_);
-  } else {
-    body_hash_.emplace();
-  }
-  if (!has_body) return body_complete();
-  if (request_.content_length && *request_.content_length > max_body_) {
-    body_unread_ = true;
-    return refuse(Refusal::kBodyTooLarge);
-  }
-  const std::string_view expect = request_.header("Expect");
-  if (beast::iequals(beast::string_view(expect.data(), expect.size()), "100-continue")) {
-    stream_.expires_after(listener_.options_.write_timeout);
-    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
-                      [self = shared_from_this()](error_code write_ec, std::size_t) {
-                        if (write_ec) return self->close();
-                        self->start_body();
-                      });
-    return;
-  }
-  start_body();
-}
-
-void HttpListener::Session::start_body() {
-  if (pipe_) return buffer_.size() > 0 ? pump_stream() : await_body_bytes();
-  if (request_.chunked) return read_chunked_body();
-  body_filled_ = 0;
-  if (buffer_.size() > 0) return take_buffered_body_bytes();
-  await_body_bytes();
-}
-
-// Waits for the body's first bytes before leasing a scratch (or allocating
-// a stream's buffers) for it, so a client that sends a header and stalls
-// holds no body buffer.
-void HttpListener::Session::await_body_bytes() {
-  stream_.expires_after(listener_.options_.body_timeout);
-  stream_.async_read_some(
-      buffer_.prepare(std::min<std::uint64_t>(
-          kFirstReadBytes, request_.content_length.value_or(kFirstReadBytes))),
-      [self = shared_from_this()](error_code ec, std::size_t n) {
-        if (ec) return self->body_read_failed(ec);
-        self->buffer_.commit(n);
-        self->start_body();
-      });
-}
-
-// Moves the body bytes that arrived with the header (or were read into the
-// connection's buffer) into the request's scratch, then reads the rest.
-void HttpListener::Session::take_buffered_body_bytes() {
-  request_.scratch = std::make_unique<ScratchPool::Lease>(listener_.scratch_.lease());
-  body().clear();
-  const std::uint64_t length = *request_.content_length;
-  const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(buffer_.size(), length));
-  const auto* data = static_cast<const char*>(buffer_.data().data());
-  body().reserve(std::max<std::size_t>(take, std::min<std::uint64_t>(length, kBodyReadBytes)) +
-                 simdjson::SIMDJSON_PADDING);
-  body().append(data, take);
-  body_hash_->update(data, take);
-  buffer_.consume(take);
-  body_filled_ = take;
-  read_body();
-}
-
-// Reads the rest of a Content-Length body straight into the scratch. The
-// string's size runs at most kBodyReadBytes ahead of the bytes received (the
-// window a read may fill), and its capacity at most doubles what arrived, so
-// a connection's memory follows what it sent, not what it claimed.
-void HttpListener::Session::read_body() {
-  const std::size_t length = static_cast<std::size_t>(*request_.content_length);
-  if (body_filled_ == length) {
-    body().resize(length);
-    return body_complete();
-  }
-  std::string& b = body();
-  if (b.size() <= body_filled_) {
-    const std::size_t window_end = std::min(length, body_filled_ + kBodyReadBytes);
-    if (b.capacity() < window_end + simdjson::SIMDJSON_PADDING) {
-      b.reserve(std::min(length, std::max(window_end, 2 * body_filled_)) +
-                simdjson::SIMDJSON_PADDING);
-    }
-    b.resize(window_end);
-  }
-  stream_.expires_after(listener_.options_.body_timeout);
-  stream_.async_read_some(
-      asio::buffer(b.data() + body_filled_, b.size() - body_filled_),
-      [self = shared_from_this()](error_code ec, std::size_t n) {
-        if (ec) return self->body_read_failed(ec);
-        self->body_hash_->update(self->body().data() + self->body_filled_, n);
-        self->body_filled_ += n;
-        self->read_body();
-      });
-}
-
-// A chunked body goes through Beast's parser (which decodes the chunk
-// framing) a chunk_ at a time.
-void HttpListener::Session::read_chunked_body() {
-  if (!request_.scratch) {
-    request_.scratch = std::make_unique<ScratchPool::Lease>(listener_.scratch_.lease());
-    body().clear();
-    chunk_.resize(kChunkedReadBytes);
-    parser_->body_limit(max_body_);
-  }
-  if (parser_->is_done()) {
-    body_filled_ = body().size();
-    body().reserve(body_filled_ + simdjson::SIMDJSON_PADDING);
-    return body_complete();
-  }
-  auto& target = parser_->get().body();
-  target.data = chunk_.data();
-  target.size = chunk_.size();
-  stream_.expires_after(listener_.options_.body_timeout);
-  bhttp::async_read_some(
-      stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
-        if (ec == bhttp::error::need_buffer) ec = {};
-        if (ec) return self->body_read_failed(ec);
-        const std::size_t n = self->chunk_.size() - self->parser_->get().body().size;
-        self->body_hash_->update(self->chunk_.data(), n);
-        self->body().append(self->chunk_.data(), n);
-        self->read_chunked_body();
-      });
-}
-
-// A body read that failed: the client ended its side or left, sent a bad
-// chunk or more than the route takes, or went quiet past body_timeout.
-void HttpListener::Session::body_read_failed(error_code ec) {
-  if (ec == bhttp::error::body_limit) {
-    body_unread_ = true;  // the client may still be sending: linger
-    return refuse(Refusal::kBodyTooLarge);
-  }
-  if (ec == asio::error::eof || ec == bhttp::error::partial_message ||
-      ec == bhttp::error::end_of_stream) {
-    return refuse(Refusal::kIncompleteBody);
-  }
-  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category()) {
-    return refuse(Refusal::kMalformed);
-  }
-  close();
-}
-
-// Moves a streamed body along (BodyPlan::kStream): hands the buffer being
-// filled to the handler side once it is full (or holds the body's last
-// bytes) and that side is free, and reads into the other meanwhile. While
-// both buffers are full nothing is read, so the client waits on TCP flow
-// control rather than the server buffering. Runs after every read and every
-// write(); a pending read runs it again when it completes.
-void HttpListener::Session::pump_stream() {
-  BodyPipe& pipe = *pipe_;
-  if (pipe.read_pending) return;
-  const bool body_in =
-      request_.chunked ? parser_->is_done() : pipe.received == *request_.content_length;
-  if (pipe.threw) {
-    body_unread_ = !body_in;
-    return refuse(Refusal::kInternal);
-  }
-  BodyPipe::Buffer& in = pipe.buffers[pipe.reading];
-  if (in.filled == kStreamBufferBytes || (body_in && in.filled > 0)) {
-    if (pipe.writing) return;  // piece_passed() comes back here
-    if (pipe.declined) {
-      in.filled = 0;
-    } else {
-      pass_piece();
-    }
-  }
-  if (!body_in) return read_stream_piece();
-  if (!pipe.writing) stream_complete();
-}
-
-// Reads into the free part of buffers[reading]: straight from the socket
-// for a Content-Length body (never past its end, where a pipelined request
-// may follow), through Beast's parser for a chunked one.
-void HttpListener::Session::read_stream_piece() {
-  BodyPipe& pipe = *pipe_;
-  BodyPipe::Buffer& in = pipe.buffers[pipe.reading];
-  if (!in.bytes) in.bytes = std::make_unique_for_overwrite<char[]>(kStreamBufferBytes);
-  char* space = in.bytes.get() + in.filled;
-  const std::size_t room = kStreamBufferBytes - in.filled;
-  auto landed = [self = shared_from_this()](error_code ec, std::size_t n) {
-    BodyPipe& p = *self->pipe_;
-    p.read_pending = false;
-    if (ec) return self->body_read_failed(ec);
-    p.buffers[p.reading].filled += n;
-    if (!self->request_.chunked) p.received += n;
-    self->pump_stream();
-  };
-  if (request_.chunked) {
-    auto& target = parser_->get().body();
-    target.data = space;
-    target.size = room;
-    pipe.read_pending = true;
-    stream_.expires_after(listener_.options_.body_timeout);
-    bhttp::async_read_some(stream_, buffer_, *parser_,
-                           [self = shared_from_this(), room, landed](error_code ec, std::size_t) {
-                             if (ec == bhttp::error::need_buffer) ec = {};
-                             landed(ec, room - self->parser_->get().body().size);
-                           });
-    return;
-  }
-  const std::size_t want = static_cast<std::size_t>(
-      std::min<std::uint64_t>(room, *request_.content_length - pipe.received));
-  if (buffer_.size() > 0) {  // body bytes that arrived with the header
-    const std::size_t take = std::min(buffer_.size(), want);
-    std::memcpy(space, buffer_.data().data(), take);
-    buffer_.consume(take);
-    in.filled += take;
-    pipe.received += take;
-    return pump_stream();
-  }
-  pipe.read_pending = true;
-  stream_.expires_after(listener_.options_.body_timeout);
-  stream_.async_read_some(asio::buffer(space, want), landed);
-}
-
-// Gives buffers[reading] to a handler thread for write() and reads into the
-// other one meanwhile.
-void HttpListener::Session::pass_piece() {
-  BodyPipe& pipe = *pipe_;
-  const std::size_t index = pipe.reading;
-  pipe.reading = 1 - index;
-  pipe.writing = true;
-  pipe.passed += pipe.buffers[index].filled;
-  asio::post(*listener_.handlers_, [self = shared_from_this(), pipe = pipe_, index] {
-    const BodyPipe::Buffer& piece = pipe->buffers[index];
-    bool taken = false;
-    bool threw = false;
-    try {
-      taken = pipe->stream->write(std::string_view(piece.bytes.get(), piece.filled));
-    } catch (const std::exception&) {
-      threw = true;
-    }
-    asio::post(self->stream_.get_executor(),
-               [self, pipe, taken, threw] { self->piece_passed(pipe, taken, threw); });
-  });
-}
-
-void HttpListener::Session::piece_passed(std::shared_ptr<BodyPipe> pipe, bool taken, bool threw) {
-  if (pipe != pipe_) return release_on_handler(std::move(pipe));  // dropped meanwhile
-  pipe->writing = false;
-  pipe->buffers[1 - pipe->reading].filled = 0;
-  pipe->declined = !taken;
-  pipe->threw = threw;
-  pump_stream();
-}
-
-// The whole body was read and passed (or dropped after write() declined):
-// the route's handle() finds the stream in the request.
-void HttpListener::Session::stream_complete() {
-  request_.stream = std::move(pipe_->stream);
-  request_.body_bytes = pipe_->passed;
-  if (pipe_->declined) keep_alive_ = false;
-  pipe_.reset();
-  hand_to_handler();
-}
-
-void HttpListener::Session::drop_stream() {
-  if (pipe_) release_on_handler(std::move(pipe_));
-}
-
-// A stream's last reference goes on a handler thread: its destructor may
-// touch the disk (a partial upload removed), which must not stall an I/O
-// thread.
-void HttpListener::Session::release_on_handler(std::shared_ptr<BodyPipe> pipe) {
-  asio::post(*listener_.handlers_, [pipe = std::move(pipe)]() mutable { pipe.reset(); });
-}
-
-void HttpListener::Session::body_complete() {
-  if (pipe_) return stream_complete();
-  request_.body_bytes = body_filled_;
-  request_.body_sha256 = std::string(body_hash_->finish().hex());
-  body_hash_.reset();
-  if (!request_.chunked) chunk_ = std::string();
-  hand_to_handler();
-}
-
-void HttpListener::Session::hand_to_handler() {
-  asio::post(*listener_.handlers_, [self = shared_from_this()] {
-    try {
-      self->listener_.routes_.handle(self->request_, self->response_);
-    } catch (const std::exception&) {
-      self->response_ = HttpResponse();
-      try {
-        self->listener_.routes_.refuse(Refusal::kInternal, self->request_, self->response_);
-      } catch (const std::exception&) {
-        self->response_.status = 500;
-      }
-    }
-    // The scratch goes back to the pool, warm, before the response is sent;
-    // a stream is released here, where its destructor may block.
-    self->request_.scratch.reset();
-    self->request_.stream.reset();
-    asio::post(self->stream_.get_executor(), [self] { self->respond(); });
-  });
-}
-
-void HttpListener::Session::refuse(Refusal why) {
-  if (!started_.time_since_epoch().count()) started_ = std::chrono::steady_clock::now();
-  keep_alive_ = false;
-  request_.scratch.reset();
-  drop_stream();
-  response_ = HttpResponse();
-  try {
-    listener_.routes_.refuse(why, request_, response_);
-  } catch (const std::exception&) {
-    response_ = HttpResponse();
-    response_.status = 500;
-  }
-  respond();
-}
-
-void HttpListener::Session::respond() {
-  head_ = serialize_head(response_, keep_alive_, http10_);
-  bytes_out_ = 0;
-  stream_.expires_after(listener_.options_.write_timeout);
-  if (response_.file && !head_only_) {
-    file_sent_ = 0;
-    chunk_.resize(static_cast<std::size_t>(
-        std::min<std::uint64_t>(kFileWriteBytes, std::max<std::uint64_t>(response_.file->length, 1))));
-    asio::async_write(stream_, asio::buffer(head_),
-                      [self = shared_from_this()](error_code ec, std::size_t) {
-                        if (ec) return self->exchange_done(false);
-                        self->write_file_piece();
-                      });
-    return;
-  }
-  std::vector<asio::const_buffer> buffers{asio::buffer(head_)};
-  if (!head_only_ && !response_.body.empty()) buffers.push_back(asio::buffer(response_.body));
-  asio::async_write(stream_, buffers, [self = shared_from_this()](error_code ec, std::size_t) {
-    if (!ec && !self->head_only_) self->bytes_out_ = self->response_.body.size();
-    self->exchange_done(!ec);
-  });
-}
-
-// Sends the next piece of a file range. The piece is read on a handler
-// thread: a blob not in the page cache (parts are written with O_DIRECT,
-// blob_store.cpp) is read from the disk, and that wait must not stall the
-// I/O threads and every connection on them.
-void HttpListener::Session::write_file_piece() {
-  const FileRange& range = *response_.file;
-  if (file_sent_ == range.length) return exchange_done(true);
-  asio::post(*listener_.handlers_, [self = shared_from_this()] {
-    const FileRange& file = *self->response_.file;
-    const std::size_t want = static_cast<std::size_t>(
-        std::min<std::uint64_t>(self->chunk_.size(), file.length - self->file_sent_));
-    ssize_t n;
-    do {
-      n = ::pread(file.file->get(), self->chunk_.data(), want,
-                  static_cast<off_t>(file.offset + self->file_sent_));
-    } while (n < 0 && errno == EINTR);
-    asio::post(self->stream_.get_executor(), [self, n] { self->send_file_piece(n); });
-  });
-}
-
-void HttpListener::Session::send_file_piece(ssize_t n) {
-  if (n <= 0) return exchange_done(false);  // the file shrank under us: cut the response short
-  stream_.expires_after(listener_.options_.write_timeout);
-  asio::async_write(stream_, asio::buffer(chunk_.data(), static_cast<std::size_t>(n)),
-                    [self = shared_from_this()](error_code ec, std::size_t written) {
-                      if (ec) return self->exchange_done(false);
-                      self->file_sent_ += written;
-                      self->bytes_out_ += written;
-                      self->write_file_piece();
-                    });
-}
-
-void HttpListener::Session::exchange_done(bool completed) {
-  ExchangeRecord record;
-  record.elapsed = std::chrono::steady_clock::now() - started_;
-  record.bytes_in = request_.body_bytes;
-  record.bytes_out = bytes_out_;
-  record.completed = completed;
-  try {
-    listener_.routes_.record(request_, response_, record);
-  } catch (const std::exception&) {
-    // The log line is lost; the connection is not.
-  }
-  started_ = {};
-  if (response_.file) chunk_ = std::string();
-  if (!completed) return close();
-  if (body_unread_) return linger();
-  if (!keep_alive_) {
-    error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    return close();
-  }
-  wait_for_request();
-}
-
-// The answer is out but the client may still be sending the body it was
-// refused: read and drop it for a while so the close does not reset the
-// connection under the answer.
-void HttpListener::Session::linger() {
-  if (body_unread_) {
-    body_unread_ = false;
-    error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(kLingerTimeout);
-    buffer_.clear();
-  }
-  stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
-                          [self = shared_from_this()](error_code ec, std::size_t) {
-                            if (ec) return self->close();
-                            self->linger();
-                          });
-}
-
-void HttpListener::Session::close() {
-  drop_stream();
-  error_code ignored;
-  stream_.socket().close(ignored);
-}
-
 HttpListener::HttpListener(ListenerOptions options, HttpRoutes& routes, ScratchPool& scratch)
     : options_(std::move(options)),
       routes_(routes),
       scratch_(scratch),
-      handlers_(std::make_unique<asio::thread_pool>(std::max<std::size_t>(1, options_.handler_threads))),
+      handlers_(
+          std::make_unique<asio::thread_pool>(std::max<std::size_t>(1, options_.handler_threads))),
       io_(std::make_unique<asio::io_context>(
           static_cast<int>(std::max<std::size_t>(1, options_.io_threads)))),
       acceptor_(std::make_unique<Acceptor>(*io_)) {
+  const bool has_certificate = !options_.tls_certificate_file.empty();
+  if (has_certificate != !options_.tls_private_key_file.empty()) {
+    throw InputError("TLS needs both a certificate file and a private key file");
+  }
+  if (has_certificate) {
+    tls_ = make_tls_context(options_.tls_certificate_file, options_.tls_private_key_file);
+  }
   raise_descriptor_limit();
   const std::size_t limit = descriptor_limit();
   const std::size_t available = limit > kReservedDescriptors ? limit - kReservedDescriptors : 1;
@@ -738,40 +104,51 @@ int HttpListener::bind(const std::string& host, int port) {
     acceptor.listen(asio::socket_base::max_listen_connections);
     return acceptor.local_endpoint().port();
   } catch (const boost::system::system_error& e) {
-    throw InputError("cannot listen on " + host + ":" + std::to_string(port) +
-                     ": " + e.what());
+    throw InputError("cannot listen on " + host + ":" + std::to_string(port) + ": " + e.what());
   }
 }
 
 void HttpListener::accept() {
-  acceptor_->socket.async_accept(asio::make_strand(*io_), [this](error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor_->socket.is_open()) return;
-    if (ec) {
-      // Out of descriptors or a connection that died in the backlog: try
-      // again shortly rather than spinning on the error.
-      acceptor_->retry.expires_after(kAcceptRetry);
-      acceptor_->retry.async_wait([this](error_code wait_ec) {
-        if (!wait_ec) accept();
+  acceptor_->socket.async_accept(
+      asio::make_strand(*io_), [this](error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor_->socket.is_open()) return;
+        if (ec) {
+          // Out of descriptors or a connection that died in the backlog: try
+          // again shortly rather than spinning on the error.
+          acceptor_->retry.expires_after(kAcceptRetry);
+          acceptor_->retry.async_wait([this](error_code wait_ec) {
+            if (!wait_ec) accept();
+          });
+          return;
+        }
+        if (connections_.load(std::memory_order_relaxed) >= connection_cap_) {
+          refuse_connection(socket.release());
+        } else {
+          connections_.fetch_add(1, std::memory_order_relaxed);
+          error_code ignored;
+          // Responses go out in one write, but a download's pieces and a 100
+          // Continue are small writes that must not wait for a delayed ACK.
+          socket.set_option(tcp::no_delay(true), ignored);
+          if (tls_) {
+            std::make_shared<Session<TlsStream>>(*this, std::move(socket), *tls_)->start();
+          } else {
+            std::make_shared<Session<beast::tcp_stream>>(*this, std::move(socket))->start();
+          }
+        }
+        accept();
       });
-      return;
-    }
-    if (connections_.load(std::memory_order_relaxed) >= connection_cap_) {
-      refuse_connection(socket.release());
-    } else {
-      connections_.fetch_add(1, std::memory_order_relaxed);
-      error_code ignored;
-      // Responses go out in one write, but a download's pieces and a 100
-      // Continue are small writes that must not wait for a delayed ACK.
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(*this, std::move(socket))->start();
-    }
-    accept();
-  });
 }
 
 // Over the connection cap: a 503 written without waiting (a fresh socket's
-// send buffer takes it whole) and the connection closed.
+// send buffer takes it whole) and the connection closed. Over TLS the
+// connection is closed without one: a plaintext 503 reads as a protocol
+// error to a TLS client, and a handshake to refuse it would spend the CPU
+// the cap is there to save.
 void HttpListener::refuse_connection(int fd) {
+  if (tls_) {
+    ::close(fd);
+    return;
+  }
   HttpRequest nothing;
   HttpResponse response;
   try {
@@ -781,7 +158,8 @@ void HttpListener::refuse_connection(int fd) {
     response.status = 503;
   }
   const std::string message = serialize_head(response, false, false) + response.body;
-  [[maybe_unused]] ssize_t sent = ::send(fd, message.data(), message.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  [[maybe_unused]] ssize_t sent =
+      ::send(fd, message.data(), message.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   ::shutdown(fd, SHUT_WR);
   ::close(fd);
 }

@@ -22,11 +22,18 @@
 //   - a response: closed after `write_timeout` without progress.
 // Pipelined requests are answered in order, one at a time. Connections past
 // `max_connections` get a 503 and are closed.
+//
+// Given a certificate and a key (ListenerOptions::tls_*), every connection is
+// TLS (1.2 or later): the handshake must be done within `header_timeout` of
+// the connection, and everything above then works as over plain TCP, except
+// that a connection over the cap is closed without a 503, and a connection
+// the server ends sends a close_notify (see docs/ecr-local.md, TLS).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -36,6 +43,9 @@
 namespace boost::asio {
 class io_context;
 class thread_pool;
+namespace ssl {
+class context;
+}  // namespace ssl
 }  // namespace boost::asio
 
 namespace ecr::server {
@@ -68,6 +78,11 @@ struct ListenerOptions {
   // A request header larger than this is refused with 431. SigV4 headers
   // with a session token are ~3 KB.
   std::size_t max_header_bytes = 32 * 1024;
+  // Both set: serve https, presenting the PEM certificate chain (the
+  // server's certificate first) with the PEM private key. Both empty: plain
+  // http. See make_tls_context (tls_context.hpp).
+  std::filesystem::path tls_certificate_file;
+  std::filesystem::path tls_private_key_file;
 };
 
 class HttpListener {
@@ -75,7 +90,9 @@ class HttpListener {
   // Raises this process's RLIMIT_NOFILE soft limit to its hard limit so that
   // max_connections fit; the cap actually used is the smaller of
   // max_connections and what the limit leaves (see connection_cap()).
-  // `routes` and `scratch` must outlive the listener.
+  // `routes` and `scratch` must outlive the listener. Loads the TLS
+  // certificate and key when given; throws InputError naming the file when
+  // one cannot be used, or when only one of the two is given.
   HttpListener(ListenerOptions options, HttpRoutes& routes, ScratchPool& scratch);
   // Stops, joins the handler threads and closes every connection.
   ~HttpListener();
@@ -95,6 +112,8 @@ class HttpListener {
   std::size_t connection_cap() const noexcept { return connection_cap_; }
 
  private:
+  // One connection over Stream: plain TCP or TLS (http_session.hpp).
+  template <class Stream>
   class Session;
   void accept();
   void refuse_connection(int fd);
@@ -104,6 +123,7 @@ class HttpListener {
   ScratchPool& scratch_;
   std::size_t connection_cap_ = 0;
   std::atomic<std::size_t> connections_{0};
+  std::unique_ptr<boost::asio::ssl::context> tls_;  // null: plain http
   std::unique_ptr<boost::asio::thread_pool> handlers_;
   std::unique_ptr<boost::asio::io_context> io_;
   struct Acceptor;

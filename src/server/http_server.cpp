@@ -95,6 +95,11 @@ bool is_get(const HttpRequest& request) {
   return request.method == "GET" || request.method == "HEAD";
 }
 
+// The scheme of the URLs handed out: https when the listener serves TLS.
+std::string url_scheme(const ListenerOptions& http) {
+  return http.tls_certificate_file.empty() ? "http" : "https";
+}
+
 }  // namespace
 
 RegistryServer::RegistryServer(ServerOptions options)
@@ -107,7 +112,7 @@ RegistryServer::RegistryServer(ServerOptions options)
       registry_api_(registry_, tokens_,
                     {.require_auth = options_.require_auth,
                      .secrets = credential_lookup(options_),
-                     .scheme = "http",
+                     .scheme = url_scheme(options_.http),
                      .public_url = options_.public_url}),
       listener_(options_.http, *this, scratch_) {
   registry_.expire_uploads();
@@ -295,8 +300,9 @@ void RegistryServer::answer_api_call(HttpRequest& request, HttpResponse& respons
     context.secret_key = options_.secret_key;
     const std::string_view host = request.header("Host");
     context.base_url = options_.public_url.value_or(
-        "http://" + (request.has_header("Host") ? std::string(host)
-                                                : options_.host + ":" + std::to_string(port_)));
+        url_scheme(options_.http) + "://" +
+        (request.has_header("Host") ? std::string(host)
+                                    : options_.host + ":" + std::to_string(port_)));
     response.body =
         operations_.invoke(target.substr(kTargetPrefix.size()), **request.scratch, context);
     response.status = 200;

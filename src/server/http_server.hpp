@@ -46,7 +46,8 @@ struct ServerOptions {
   std::string access_key = kDefaultAccessKey;
   std::string secret_key = kDefaultSecretKey;
   bool require_auth = true;
-  // When set, every URL handed out starts with it instead of http://<Host>.
+  // When set, every URL handed out starts with it instead of http://<Host>
+  // (https://<Host> when the listener serves TLS, http.tls_*).
   std::optional<std::string> public_url;
   RegistrySettings registry;
   // How long GetDownloadUrlForLayer URLs stay valid.

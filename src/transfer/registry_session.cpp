@@ -28,6 +28,7 @@ std::unique_ptr<RegistrySession> RegistrySession::open(const ClientConfig& confi
     http::TransportOptions t;
     t.connect_timeout = c.connect_timeout;
     t.verify_tls = c.verify_tls;
+    t.ca_bundle = resolved.ca_bundle;
     t.abort = cancel;
     transport = http::make_curl_transport(t);
   }

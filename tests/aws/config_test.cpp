@@ -1,5 +1,5 @@
-// The shared-file INI dialect, the credentials chain, and region/endpoint
-// resolution, each with a fake environment and files in a temp directory.
+// The shared-file INI dialect, the credentials chain, and region, endpoint
+// and CA bundle resolution, each with a fake environment and files in a temp directory.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -402,6 +402,56 @@ TEST_F(EndpointOrder, EndpointsThatAreNotSchemeHostPortAreRefused) {
     EXPECT_NE(error(config).find("endpoint from the endpoint option"), std::string::npos)
         << bad << " -> " << error(config);
   }
+}
+
+// CA bundle: option > AWS_CA_BUNDLE > profile `ca_bundle` > the system's.
+class CaBundleOrder : public ResolveConfig {
+ protected:
+  void SetUp() override {
+    ResolveConfig::SetUp();
+    set_env_credentials();
+    for (const char* name : {"option.pem", "env.pem", "profile.pem"}) {
+      std::ofstream(bundle(name)) << "-----BEGIN CERTIFICATE-----\n";
+    }
+    vars_["AWS_CA_BUNDLE"] = bundle("env.pem");
+    write_config("[default]\nca_bundle = " + bundle("profile.pem") + "\n");
+  }
+  std::string bundle(const char* name) const { return (dir_.path() / name).string(); }
+};
+
+TEST_F(CaBundleOrder, OptionFirst) {
+  ClientConfig config;
+  config.ca_bundle = bundle("option.pem");
+  EXPECT_EQ(resolve(config).ca_bundle, bundle("option.pem"));
+}
+
+TEST_F(CaBundleOrder, ThenAwsCaBundle) { EXPECT_EQ(resolve().ca_bundle, bundle("env.pem")); }
+
+TEST_F(CaBundleOrder, ThenProfile) {
+  vars_.erase("AWS_CA_BUNDLE");
+  EXPECT_EQ(resolve().ca_bundle, bundle("profile.pem"));
+}
+
+TEST_F(CaBundleOrder, EmptyVariableCountsAsUnset) {
+  vars_["AWS_CA_BUNDLE"] = "";
+  EXPECT_EQ(resolve().ca_bundle, bundle("profile.pem"));
+}
+
+TEST_F(CaBundleOrder, NoneLeavesTheSystemTrustStore) {
+  vars_.erase("AWS_CA_BUNDLE");
+  write_config("[default]\n");
+  EXPECT_EQ(resolve().ca_bundle, "");
+}
+
+TEST_F(CaBundleOrder, UnreadableBundleIsAnErrorNamingTheFileAndWhereItCameFrom) {
+  vars_["AWS_CA_BUNDLE"] = bundle("missing.pem");
+  EXPECT_EQ(error(), "CA bundle " + bundle("missing.pem") +
+                         " from AWS_CA_BUNDLE cannot be read: No such file or directory");
+  vars_.erase("AWS_CA_BUNDLE");
+  write_config("[default]\nca_bundle = " + bundle("missing.pem") + "\n");
+  EXPECT_EQ(error(), "CA bundle " + bundle("missing.pem") +
+                         " from `ca_bundle` of profile 'default' cannot be read: No such file or "
+                         "directory");
 }
 
 TEST(ProcessEnvironment, ReadsTheRealEnvironment) {

@@ -39,8 +39,8 @@ std::string describe_repositories_head(std::size_t content_length) {
 
 ClientConfig client_config(const testing::EcrLocalServer& server) {
   ClientConfig c;
-  c.credentials = Credentials{testing::EcrLocalServer::kAccessKey,
-                              testing::EcrLocalServer::kSecretKey, ""};
+  c.credentials =
+      Credentials{testing::EcrLocalServer::kAccessKey, testing::EcrLocalServer::kSecretKey, ""};
   c.region = testing::EcrLocalServer::kRegion;
   c.endpoint_url = server.endpoint_url();
   c.max_attempts = 1;
@@ -51,7 +51,8 @@ void expect_error(const std::optional<RawResponse>& response, int status, const 
   ASSERT_TRUE(response.has_value()) << "no response";
   EXPECT_EQ(response->status, status);
   EXPECT_EQ(response->headers.at("x-amzn-errortype"), name);
-  EXPECT_NE(response->body.find("\"__type\":\"" + name + "\""), std::string::npos) << response->body;
+  EXPECT_NE(response->body.find("\"__type\":\"" + name + "\""), std::string::npos)
+      << response->body;
   EXPECT_FALSE(response->headers.at("x-amzn-requestid").empty());
 }
 

@@ -4,7 +4,8 @@
 // the limits, a stream that declines or throws, a client that leaves
 // mid-body, pipelining and 100-continue behave as http_exchange.hpp says;
 // and a body far larger than memory costs the process a bounded amount of
-// it. Clients are raw sockets, so the bytes on the wire are exactly these.
+// it. Clients are raw sockets, so the bytes on the wire are exactly these
+// (and the curl transport for the one body over TLS).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -24,8 +25,10 @@
 #include <vector>
 
 #include "ecr/digest.hpp"
+#include "http/transport.hpp"
 #include "server/http_listener.hpp"
 #include "support/raw_connection.hpp"
+#include "support/self_signed_certificate.hpp"
 
 namespace ecr::server {
 namespace {
@@ -203,6 +206,7 @@ class StreamRoutes : public HttpRoutes {
 class StreamedBodies : public ::testing::Test {
  protected:
   void start(ListenerOptions options = {}) {
+    tls_ = !options.tls_certificate_file.empty();
     options.io_threads = 1;
     options.handler_threads = 4;
     listener_ = std::make_unique<HttpListener>(options, routes_, scratch_);
@@ -211,12 +215,13 @@ class StreamedBodies : public ::testing::Test {
   }
   void TearDown() override {
     if (!listener_) return;
-    // The listener still answers.
-    RawConnection c(port_);
-    ASSERT_TRUE(c.connected());
-    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    auto answer = c.read_response();
-    EXPECT_TRUE(answer && answer->status == 200);
+    if (!tls_) {  // the listener still answers
+      RawConnection c(port_);
+      ASSERT_TRUE(c.connected());
+      c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+      auto answer = c.read_response();
+      EXPECT_TRUE(answer && answer->status == 200);
+    }
     listener_->stop();
     serving_.join();
     listener_.reset();
@@ -251,6 +256,7 @@ class StreamedBodies : public ::testing::Test {
   std::unique_ptr<HttpListener> listener_;
   std::thread serving_;
   int port_ = 0;
+  bool tls_ = false;
 };
 
 TEST_F(StreamedBodies, ContentLengthBodyArrivesExactlyAndInOrder) {
@@ -492,6 +498,30 @@ TEST_F(StreamedBodies, PipelinedRequestsAfterStreamedOnesAreAnswered) {
   EXPECT_EQ(b->body, "ok");
   EXPECT_EQ(d->body, answer_for(second));
   EXPECT_EQ(e->body, "ok");
+}
+
+// The session is one template over the stream: a streamed body over TLS
+// arrives as over TCP.
+TEST_F(StreamedBodies, BodyOverTlsArrivesExactlyAndInLargePieces) {
+  testing::SelfSignedCertificate certificate;
+  ListenerOptions options;
+  options.tls_certificate_file = certificate.cert_path();
+  options.tls_private_key_file = certificate.key_path();
+  start(options);
+  auto log = routes_.next_log();
+  const std::string body = pattern_bytes(5 * (1u << 20) + 99, 13);
+  http::TransportOptions transport_options;
+  transport_options.ca_bundle = certificate.cert_path();
+
+  const http::Response response =
+      http::make_curl_transport(transport_options)
+          ->send({"POST", "https://127.0.0.1:" + std::to_string(port_) + "/stream", {}, body});
+
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, answer_for(body));
+  std::lock_guard lock(log->mu);
+  EXPECT_TRUE(log->bytes == body);
+  expect_large_pieces(*log);
 }
 
 // VmRSS or VmHWM of this process, in bytes.

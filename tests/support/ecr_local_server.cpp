@@ -19,8 +19,7 @@ std::string read_all(const std::filesystem::path& path) {
 
 std::filesystem::path make_temp_directory() {
   const char* tmp = ::getenv("TMPDIR");
-  std::string pattern =
-      std::string(tmp && *tmp ? tmp : "/tmp") + "/ecr-local-test-XXXXXX";
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/ecr-local-test-XXXXXX";
   if (!::mkdtemp(pattern.data())) {
     throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
   }
@@ -35,14 +34,15 @@ EcrLocalServer::EcrLocalServer(std::vector<std::string> extra_args,
                                std::chrono::milliseconds startup_timeout)
     : dir_(make_temp_directory()), log_path_(dir_ / "ecr-local.log") {
   ProcessOptions opts;
-  opts.argv = {binary(),     "--root",       (dir_ / "registry").string(),
-               "--listen",   "127.0.0.1:0",  "--access-key",
-               kAccessKey,   "--secret-key", kSecretKey};
+  opts.argv = {binary(),   "--root",       (dir_ / "registry").string(),
+               "--listen", "127.0.0.1:0",  "--access-key",
+               kAccessKey, "--secret-key", kSecretKey};
   opts.argv.insert(opts.argv.end(), extra_args.begin(), extra_args.end());
   opts.stderr_path = log_path_.string();
   process_ = std::make_unique<Subprocess>(opts);
   const std::optional<std::string> line = process_->read_line(startup_timeout);
-  if (!line || line->rfind("http://127.0.0.1:", 0) != 0) {
+  if (!line ||
+      (line->rfind("http://127.0.0.1:", 0) != 0 && line->rfind("https://127.0.0.1:", 0) != 0)) {
     const std::string log_text = log();
     process_.reset();
     std::error_code ignored;
@@ -51,7 +51,7 @@ EcrLocalServer::EcrLocalServer(std::vector<std::string> extra_args,
                              "'); its log:\n" + log_text);
   }
   endpoint_url_ = *line;
-  port_ = std::stoi(endpoint_url_.substr(std::string_view("http://127.0.0.1:").size()));
+  port_ = std::stoi(endpoint_url_.substr(endpoint_url_.rfind(':') + 1));
 }
 
 EcrLocalServer::~EcrLocalServer() {

@@ -47,7 +47,7 @@ class EcrLocalServer {
   EcrLocalServer(const EcrLocalServer&) = delete;
   EcrLocalServer& operator=(const EcrLocalServer&) = delete;
 
-  // "http://127.0.0.1:<port>".
+  // "http://127.0.0.1:<port>", or https:// when started with --tls-cert.
   const std::string& endpoint_url() const noexcept { return endpoint_url_; }
   int port() const noexcept { return port_; }
   // The temporary directory: <dir>/registry is ecr-local's --root.

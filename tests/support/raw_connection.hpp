@@ -27,6 +27,8 @@ class RawConnection {
   RawConnection& operator=(const RawConnection&) = delete;
 
   bool connected() const { return connected_; }
+  // The socket, for a test that speaks another protocol over it (TLS).
+  int fd() const { return fd_; }
 
   // Sends all of `bytes`; false when the connection refuses them.
   bool send(std::string_view bytes);

@@ -267,7 +267,7 @@ std::unique_ptr<transfer::RegistrySession> open_fake_session(
   return std::make_unique<transfer::RegistrySession>(
       std::move(registry),
       ResolvedConfig{Credentials{"AKIDEXAMPLE", "secret", ""}, "us-east-1", FakeRegistry::kEndpoint,
-                     "default"},
+                     "default", ""},
       std::make_shared<aws::RetryPolicy>(std::move(retry)), std::nullopt, "team/app");
 }
 

@@ -1,6 +1,7 @@
 // ecr-local: a local ECR-compatible registry server.
 //
 //   ecr-local --root DIR --listen 127.0.0.1:PORT     serve (first stdout line: base URL)
+//     [--tls-cert FILE --tls-key FILE]               ... over https
 //   ecr-local apply-lifecycle --root DIR             apply lifecycle policies once and exit
 //   ecr-local gc --root DIR [--blob-retention S]     collect garbage once and exit
 //
@@ -95,6 +96,7 @@ int main(int argc, char** argv) {
   std::string root;
   std::string listen = "127.0.0.1:5000";
   std::optional<std::string> access_key, secret_key, public_url;
+  std::string tls_cert, tls_key;
   std::string log_level = "info";
   long long upload_expiry_s = 24 * 3600, lifecycle_interval_s = 3600, download_expiry_s = 3600,
             blob_retention_s = 24 * 3600;
@@ -115,7 +117,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-auth", no_auth, "Skip signature checks (experiments only)");
   app.add_option("--public-url", public_url,
-                 "Base URL for URLs handed out (default: http://<Host header>)");
+                 "Base URL for URLs handed out (default: http(s)://<Host header>)");
+  auto* cert_option = app.add_option(
+      "--tls-cert", tls_cert,
+      "Serve https with this PEM certificate chain (the server's certificate first)");
+  auto* key_option =
+      app.add_option("--tls-key", tls_key, "The PEM private key of --tls-cert (not encrypted)");
+  cert_option->needs(key_option);
+  key_option->needs(cert_option);
   app.add_option("--log-level", log_level, "error, warn, info or debug")->capture_default_str();
   app.add_option("--upload-expiry", upload_expiry_s, "Seconds an idle layer upload lives")
       ->capture_default_str()
@@ -139,16 +148,14 @@ int main(int argc, char** argv) {
                  "body is in does)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
-  app.add_option("--io-threads", options.http.io_threads,
-                 "Threads reading and writing connections")
+  app.add_option("--io-threads", options.http.io_threads, "Threads reading and writing connections")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   app.add_option("--max-connections", options.http.max_connections,
                  "Connections served at once; more are answered 503")
       ->capture_default_str()
       ->check(CLI::Range(1, 1'000'000));
-  app.add_option("--idle-timeout", idle_timeout_s,
-                 "Seconds a connection may wait between requests")
+  app.add_option("--idle-timeout", idle_timeout_s, "Seconds a connection may wait between requests")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--header-timeout", header_timeout_s,
@@ -197,6 +204,8 @@ int main(int argc, char** argv) {
     options.http.idle_timeout = millis(idle_timeout_s);
     options.http.header_timeout = millis(header_timeout_s);
     options.http.body_timeout = millis(body_timeout_s);
+    options.http.tls_certificate_file = tls_cert;
+    options.http.tls_private_key_file = tls_key;
   } catch (const ecr::InputError& e) {
     std::cerr << "ecr-local: " << e.what() << "\n";
     return 2;
@@ -225,7 +234,7 @@ int main(int argc, char** argv) {
     int port = server.bind();
     std::string host =
         options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
-    std::cout << "http://" << host << ":" << port << std::endl;
+    std::cout << (tls_cert.empty() ? "http://" : "https://") << host << ":" << port << std::endl;
     Stopped stopped;
     std::thread waiter = stop_on_signal(server, signals, stopped);
     server.run();

@@ -1,0 +1,656 @@
+#include "server/http_session.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace ecr::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+// The largest single read of a body: big enough that a 28 MB part takes a
+// few dozen reads rather than httplib's 7,000 4 KiB ones, small enough that
+// the step's hashing stays in cache and one connection's hashing does not
+// hold an I/O thread for long (1 MiB at 1.6 GB/s: 0.6 ms).
+constexpr std::size_t kBodyReadBytes = 1u << 20;
+// The first read of a request: sized for a whole API request header, so an
+// idle connection that sends one costs no more than this.
+constexpr std::size_t kFirstReadBytes = 8 * 1024;
+// A chunked body is decoded by Beast's parser through this much at a time.
+constexpr std::size_t kChunkedReadBytes = 256 * 1024;
+// A streamed body (BodyPlan::kStream) passes through two buffers of this
+// size: the socket fills one while a handler thread hands the other to the
+// route. A streaming request costs 2 MiB whatever its body's size, pieces
+// reach the route as whole MiB rather than socket-sized slivers (one handler
+// round trip per MiB), and it matches kBodyReadBytes.
+constexpr std::size_t kStreamBufferBytes = 1u << 20;
+// A blob download is sent from its file this much at a time: each piece is a
+// round trip to a handler thread (write_file_piece), so a large one.
+constexpr std::size_t kFileWriteBytes = 1u << 20;
+// After refusing a request whose body was not read, the connection reads and
+// drops what the client still sends for this long before closing, so that
+// the close does not reset the connection (and lose the refusal) while the
+// client is still sending. A TLS connection waits this long for the
+// client's close_notify.
+constexpr std::chrono::seconds kLingerTimeout{2};
+
+}  // namespace
+
+std::string serialize_head(const HttpResponse& response, bool keep_alive, bool http10) {
+  std::string head;
+  head.reserve(256);
+  head += "HTTP/1.1 ";
+  head += std::to_string(response.status);
+  head += ' ';
+  const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(response.status));
+  head.append(reason.data(), reason.size());
+  head += "\r\n";
+  for (const auto& [name, value] : response.headers) {
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
+  head += "Content-Length: ";
+  head += std::to_string(response.body_length());
+  head += "\r\n";
+  if (!keep_alive) {
+    head += "Connection: close\r\n";
+  } else if (http10) {
+    head += "Connection: keep-alive\r\n";
+  }
+  head += "\r\n";
+  return head;
+}
+
+// The two buffers a streamed body (BodyPlan::kStream) passes through: the
+// socket fills buffers[reading] while a handler thread passes the other to
+// the route's BodyStream. The handler's task holds the pipe too, so a pipe
+// dropped while write() runs (the client left) stays alive until it returns.
+struct BodyPipe {
+  struct Buffer {
+    std::unique_ptr<char[]> bytes;  // allocated when first read into
+    std::size_t filled = 0;
+  };
+  explicit BodyPipe(std::shared_ptr<BodyStream> receiver) : stream(std::move(receiver)) {}
+
+  std::shared_ptr<BodyStream> stream;
+  std::array<Buffer, 2> buffers;
+  std::size_t reading = 0;
+  bool read_pending = false;   // the socket is filling buffers[reading]
+  bool writing = false;        // a handler thread is passing buffers[1 - reading]
+  bool declined = false;       // write() returned false: the rest is read and dropped
+  bool threw = false;          // write() threw
+  std::uint64_t received = 0;  // body bytes read (Content-Length bodies)
+  std::uint64_t passed = 0;    // bytes handed to write()
+};
+
+template <class Stream>
+void HttpListener::Session<Stream>::start() {
+  if constexpr (kTls) {
+    // The handshake is timed as a header is: a client that connects and
+    // says nothing is closed after header_timeout.
+    tcp().expires_after(listener_.options_.header_timeout);
+    stream_.async_handshake(asio::ssl::stream_base::server,
+                            [self = this->shared_from_this()](error_code ec) {
+                              // Not TLS (plain HTTP to this port), a certificate the
+                              // client refused, or a client that gave up.
+                              if (ec) return self->close();
+                              self->wait_for_request();
+                            });
+  } else {
+    wait_for_request();
+  }
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::wait_for_request() {
+  request_ = HttpRequest();
+  response_ = HttpResponse();
+  body_unread_ = false;
+  http10_ = false;
+  head_only_ = false;
+  if (buffer_.size() > 0) {  // a pipelined request is already here
+    read_header();
+    return;
+  }
+  // An idle keep-alive connection keeps no buffer.
+  buffer_.shrink_to_fit();
+  tcp().expires_after(listener_.options_.idle_timeout);
+  stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                          [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                            if (ec) return self->close();
+                            self->buffer_.commit(n);
+                            self->read_header();
+                          });
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::read_header() {
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(listener_.options_.max_header_bytes));
+  // Body sizes are the routes' to judge (BodyPlan); Beast's default of 1 MB
+  // would refuse every layer part. (Boost 1.74's parser compares a
+  // Content-Length against boost::none as "over the limit", hence a number.)
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+  tcp().expires_after(listener_.options_.header_timeout);
+  bhttp::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::on_header(error_code ec) {
+  if (ec == beast::error::timeout || ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+    return close();
+  }
+  started_ = std::chrono::steady_clock::now();
+  if (ec == bhttp::error::header_limit) return refuse(Refusal::kHeaderTooLarge);
+  if (ec) return refuse(Refusal::kMalformed);
+
+  const auto& message = parser_->get();
+  request_.method = std::string(message.method_string());
+  request_.target = std::string(message.target());
+  for (const auto& field : message) {
+    request_.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  if ((message.version() != 10 && message.version() != 11) ||
+      !parse_target(request_.target, request_)) {
+    return refuse(Refusal::kMalformed);
+  }
+  if (auto length = parser_->content_length()) request_.content_length = *length;
+  request_.chunked = parser_->chunked();
+  keep_alive_ = parser_->keep_alive();
+  http10_ = message.version() == 10;
+  head_only_ = request_.method == "HEAD";
+  const bool has_body = request_.chunked || request_.content_length.value_or(0) > 0;
+
+  BodyPlan plan;
+  try {
+    plan = listener_.routes_.screen(request_, response_);
+  } catch (const std::exception&) {
+    body_unread_ = has_body;
+    return refuse(Refusal::kInternal);
+  }
+  if (plan.kind == BodyPlan::Kind::kAnswered) {
+    if (has_body) {
+      body_unread_ = true;
+      keep_alive_ = false;
+    }
+    return respond();
+  }
+  max_body_ = plan.max_body_bytes;
+  if (plan.kind == BodyPlan::Kind::kStream) {
+    if (!plan.stream) {  // a route's mistake, answered as one
+      body_unread_ = has_body;
+      return refuse(Refusal::kInternal);
+    }
+    pipe_ = std::make_shared<BodyPipe>(std::move(plan.stream));
+    if (request_.chunked) parser_->body_limit(max_body_);
+  } else {
+    body_hash_.emplace();
+  }
+  if (!has_body) return body_complete();
+  if (request_.content_length && *request_.content_length > max_body_) {
+    body_unread_ = true;
+    return refuse(Refusal::kBodyTooLarge);
+  }
+  const std::string_view expect = request_.header("Expect");
+  if (beast::iequals(beast::string_view(expect.data(), expect.size()), "100-continue")) {
+    tcp().expires_after(listener_.options_.write_timeout);
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = this->shared_from_this()](error_code write_ec, std::size_t) {
+                        if (write_ec) return self->close();
+                        self->start_body();
+                      });
+    return;
+  }
+  start_body();
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::start_body() {
+  if (pipe_) return buffer_.size() > 0 ? pump_stream() : await_body_bytes();
+  if (request_.chunked) return read_chunked_body();
+  body_filled_ = 0;
+  if (buffer_.size() > 0) return take_buffered_body_bytes();
+  await_body_bytes();
+}
+
+// Waits for the body's first bytes before leasing a scratch (or allocating
+// a stream's buffers) for it, so a client that sends a header and stalls
+// holds no body buffer.
+template <class Stream>
+void HttpListener::Session<Stream>::await_body_bytes() {
+  tcp().expires_after(listener_.options_.body_timeout);
+  stream_.async_read_some(buffer_.prepare(std::min<std::uint64_t>(
+                              kFirstReadBytes, request_.content_length.value_or(kFirstReadBytes))),
+                          [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                            if (ec) return self->body_read_failed(ec);
+                            self->buffer_.commit(n);
+                            self->start_body();
+                          });
+}
+
+// Moves the body bytes that arrived with the header (or were read into the
+// connection's buffer) into the request's scratch, then reads the rest.
+template <class Stream>
+void HttpListener::Session<Stream>::take_buffered_body_bytes() {
+  request_.scratch = std::make_unique<ScratchPool::Lease>(listener_.scratch_.lease());
+  body().clear();
+  const std::uint64_t length = *request_.content_length;
+  const std::size_t take =
+      static_cast<std::size_t>(std::min<std::uint64_t>(buffer_.size(), length));
+  const auto* data = static_cast<const char*>(buffer_.data().data());
+  body().reserve(std::max<std::size_t>(take, std::min<std::uint64_t>(length, kBodyReadBytes)) +
+                 simdjson::SIMDJSON_PADDING);
+  body().append(data, take);
+  body_hash_->update(data, take);
+  buffer_.consume(take);
+  body_filled_ = take;
+  read_body();
+}
+
+// Reads the rest of a Content-Length body straight into the scratch. The
+// string's size runs at most kBodyReadBytes ahead of the bytes received (the
+// window a read may fill), and its capacity at most doubles what arrived, so
+// a connection's memory follows what it sent, not what it claimed.
+template <class Stream>
+void HttpListener::Session<Stream>::read_body() {
+  const std::size_t length = static_cast<std::size_t>(*request_.content_length);
+  if (body_filled_ == length) {
+    body().resize(length);
+    return body_complete();
+  }
+  std::string& b = body();
+  if (b.size() <= body_filled_) {
+    const std::size_t window_end = std::min(length, body_filled_ + kBodyReadBytes);
+    if (b.capacity() < window_end + simdjson::SIMDJSON_PADDING) {
+      b.reserve(std::min(length, std::max(window_end, 2 * body_filled_)) +
+                simdjson::SIMDJSON_PADDING);
+    }
+    b.resize(window_end);
+  }
+  tcp().expires_after(listener_.options_.body_timeout);
+  stream_.async_read_some(asio::buffer(b.data() + body_filled_, b.size() - body_filled_),
+                          [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                            if (ec) return self->body_read_failed(ec);
+                            self->body_hash_->update(self->body().data() + self->body_filled_, n);
+                            self->body_filled_ += n;
+                            self->read_body();
+                          });
+}
+
+// A chunked body goes through Beast's parser (which decodes the chunk
+// framing) a chunk_ at a time.
+template <class Stream>
+void HttpListener::Session<Stream>::read_chunked_body() {
+  if (!request_.scratch) {
+    request_.scratch = std::make_unique<ScratchPool::Lease>(listener_.scratch_.lease());
+    body().clear();
+    chunk_.resize(kChunkedReadBytes);
+    parser_->body_limit(max_body_);
+  }
+  if (parser_->is_done()) {
+    body_filled_ = body().size();
+    body().reserve(body_filled_ + simdjson::SIMDJSON_PADDING);
+    return body_complete();
+  }
+  auto& target = parser_->get().body();
+  target.data = chunk_.data();
+  target.size = chunk_.size();
+  tcp().expires_after(listener_.options_.body_timeout);
+  bhttp::async_read_some(
+      stream_, buffer_, *parser_, [self = this->shared_from_this()](error_code ec, std::size_t) {
+        if (ec == bhttp::error::need_buffer) ec = {};
+        if (ec) return self->body_read_failed(ec);
+        const std::size_t n = self->chunk_.size() - self->parser_->get().body().size;
+        self->body_hash_->update(self->chunk_.data(), n);
+        self->body().append(self->chunk_.data(), n);
+        self->read_chunked_body();
+      });
+}
+
+// A body read that failed: the client ended its side or left, sent a bad
+// chunk or more than the route takes, or went quiet past body_timeout.
+template <class Stream>
+void HttpListener::Session<Stream>::body_read_failed(error_code ec) {
+  if (ec == bhttp::error::body_limit) {
+    body_unread_ = true;  // the client may still be sending: linger
+    return refuse(Refusal::kBodyTooLarge);
+  }
+  if (ec == asio::error::eof || ec == bhttp::error::partial_message ||
+      ec == bhttp::error::end_of_stream) {
+    return refuse(Refusal::kIncompleteBody);
+  }
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category()) {
+    return refuse(Refusal::kMalformed);
+  }
+  close();
+}
+
+// Moves a streamed body along (BodyPlan::kStream): hands the buffer being
+// filled to the handler side once it is full (or holds the body's last
+// bytes) and that side is free, and reads into the other meanwhile. While
+// both buffers are full nothing is read, so the client waits on TCP flow
+// control rather than the server buffering. Runs after every read and every
+// write(); a pending read runs it again when it completes.
+template <class Stream>
+void HttpListener::Session<Stream>::pump_stream() {
+  BodyPipe& pipe = *pipe_;
+  if (pipe.read_pending) return;
+  const bool body_in =
+      request_.chunked ? parser_->is_done() : pipe.received == *request_.content_length;
+  if (pipe.threw) {
+    body_unread_ = !body_in;
+    return refuse(Refusal::kInternal);
+  }
+  BodyPipe::Buffer& in = pipe.buffers[pipe.reading];
+  if (in.filled == kStreamBufferBytes || (body_in && in.filled > 0)) {
+    if (pipe.writing) return;  // piece_passed() comes back here
+    if (pipe.declined) {
+      in.filled = 0;
+    } else {
+      pass_piece();
+    }
+  }
+  if (!body_in) return read_stream_piece();
+  if (!pipe.writing) stream_complete();
+}
+
+// Reads into the free part of buffers[reading]: straight from the socket
+// for a Content-Length body (never past its end, where a pipelined request
+// may follow), through Beast's parser for a chunked one.
+template <class Stream>
+void HttpListener::Session<Stream>::read_stream_piece() {
+  BodyPipe& pipe = *pipe_;
+  BodyPipe::Buffer& in = pipe.buffers[pipe.reading];
+  if (!in.bytes) in.bytes = std::make_unique_for_overwrite<char[]>(kStreamBufferBytes);
+  char* space = in.bytes.get() + in.filled;
+  const std::size_t room = kStreamBufferBytes - in.filled;
+  auto landed = [self = this->shared_from_this()](error_code ec, std::size_t n) {
+    BodyPipe& p = *self->pipe_;
+    p.read_pending = false;
+    if (ec) return self->body_read_failed(ec);
+    p.buffers[p.reading].filled += n;
+    if (!self->request_.chunked) p.received += n;
+    self->pump_stream();
+  };
+  if (request_.chunked) {
+    auto& target = parser_->get().body();
+    target.data = space;
+    target.size = room;
+    pipe.read_pending = true;
+    tcp().expires_after(listener_.options_.body_timeout);
+    bhttp::async_read_some(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this(), room, landed](error_code ec, std::size_t) {
+          if (ec == bhttp::error::need_buffer) ec = {};
+          landed(ec, room - self->parser_->get().body().size);
+        });
+    return;
+  }
+  const std::size_t want = static_cast<std::size_t>(
+      std::min<std::uint64_t>(room, *request_.content_length - pipe.received));
+  if (buffer_.size() > 0) {  // body bytes that arrived with the header
+    const std::size_t take = std::min(buffer_.size(), want);
+    std::memcpy(space, buffer_.data().data(), take);
+    buffer_.consume(take);
+    in.filled += take;
+    pipe.received += take;
+    return pump_stream();
+  }
+  pipe.read_pending = true;
+  tcp().expires_after(listener_.options_.body_timeout);
+  stream_.async_read_some(asio::buffer(space, want), landed);
+}
+
+// Gives buffers[reading] to a handler thread for write() and reads into the
+// other one meanwhile.
+template <class Stream>
+void HttpListener::Session<Stream>::pass_piece() {
+  BodyPipe& pipe = *pipe_;
+  const std::size_t index = pipe.reading;
+  pipe.reading = 1 - index;
+  pipe.writing = true;
+  pipe.passed += pipe.buffers[index].filled;
+  asio::post(*listener_.handlers_, [self = this->shared_from_this(), pipe = pipe_, index] {
+    const BodyPipe::Buffer& piece = pipe->buffers[index];
+    bool taken = false;
+    bool threw = false;
+    try {
+      taken = pipe->stream->write(std::string_view(piece.bytes.get(), piece.filled));
+    } catch (const std::exception&) {
+      threw = true;
+    }
+    asio::post(self->stream_.get_executor(),
+               [self, pipe, taken, threw] { self->piece_passed(pipe, taken, threw); });
+  });
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::piece_passed(std::shared_ptr<BodyPipe> pipe, bool taken,
+                                                 bool threw) {
+  if (pipe != pipe_) return release_on_handler(std::move(pipe));  // dropped meanwhile
+  pipe->writing = false;
+  pipe->buffers[1 - pipe->reading].filled = 0;
+  pipe->declined = !taken;
+  pipe->threw = threw;
+  pump_stream();
+}
+
+// The whole body was read and passed (or dropped after write() declined):
+// the route's handle() finds the stream in the request.
+template <class Stream>
+void HttpListener::Session<Stream>::stream_complete() {
+  request_.stream = std::move(pipe_->stream);
+  request_.body_bytes = pipe_->passed;
+  if (pipe_->declined) keep_alive_ = false;
+  pipe_.reset();
+  hand_to_handler();
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::drop_stream() {
+  if (pipe_) release_on_handler(std::move(pipe_));
+}
+
+// A stream's last reference goes on a handler thread: its destructor may
+// touch the disk (a partial upload removed), which must not stall an I/O
+// thread.
+template <class Stream>
+void HttpListener::Session<Stream>::release_on_handler(std::shared_ptr<BodyPipe> pipe) {
+  asio::post(*listener_.handlers_, [pipe = std::move(pipe)]() mutable { pipe.reset(); });
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::body_complete() {
+  if (pipe_) return stream_complete();
+  request_.body_bytes = body_filled_;
+  request_.body_sha256 = std::string(body_hash_->finish().hex());
+  body_hash_.reset();
+  if (!request_.chunked) chunk_ = std::string();
+  hand_to_handler();
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::hand_to_handler() {
+  asio::post(*listener_.handlers_, [self = this->shared_from_this()] {
+    try {
+      self->listener_.routes_.handle(self->request_, self->response_);
+    } catch (const std::exception&) {
+      self->response_ = HttpResponse();
+      try {
+        self->listener_.routes_.refuse(Refusal::kInternal, self->request_, self->response_);
+      } catch (const std::exception&) {
+        self->response_.status = 500;
+      }
+    }
+    // The scratch goes back to the pool, warm, before the response is sent;
+    // a stream is released here, where its destructor may block.
+    self->request_.scratch.reset();
+    self->request_.stream.reset();
+    asio::post(self->stream_.get_executor(), [self] { self->respond(); });
+  });
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::refuse(Refusal why) {
+  if (!started_.time_since_epoch().count()) started_ = std::chrono::steady_clock::now();
+  keep_alive_ = false;
+  request_.scratch.reset();
+  drop_stream();
+  response_ = HttpResponse();
+  try {
+    listener_.routes_.refuse(why, request_, response_);
+  } catch (const std::exception&) {
+    response_ = HttpResponse();
+    response_.status = 500;
+  }
+  respond();
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::respond() {
+  head_ = serialize_head(response_, keep_alive_, http10_);
+  bytes_out_ = 0;
+  tcp().expires_after(listener_.options_.write_timeout);
+  if (response_.file && !head_only_) {
+    file_sent_ = 0;
+    chunk_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(
+        kFileWriteBytes, std::max<std::uint64_t>(response_.file->length, 1))));
+    asio::async_write(stream_, asio::buffer(head_),
+                      [self = this->shared_from_this()](error_code ec, std::size_t) {
+                        if (ec) return self->exchange_done(false);
+                        self->write_file_piece();
+                      });
+    return;
+  }
+  std::vector<asio::const_buffer> buffers{asio::buffer(head_)};
+  if (!head_only_ && !response_.body.empty()) buffers.push_back(asio::buffer(response_.body));
+  asio::async_write(stream_, buffers,
+                    [self = this->shared_from_this()](error_code ec, std::size_t) {
+                      if (!ec && !self->head_only_) self->bytes_out_ = self->response_.body.size();
+                      self->exchange_done(!ec);
+                    });
+}
+
+// Sends the next piece of a file range. The piece is read on a handler
+// thread: a blob not in the page cache (parts are written with O_DIRECT,
+// blob_store.cpp) is read from the disk, and that wait must not stall the
+// I/O threads and every connection on them.
+template <class Stream>
+void HttpListener::Session<Stream>::write_file_piece() {
+  const FileRange& range = *response_.file;
+  if (file_sent_ == range.length) return exchange_done(true);
+  asio::post(*listener_.handlers_, [self = this->shared_from_this()] {
+    const FileRange& file = *self->response_.file;
+    const std::size_t want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(self->chunk_.size(), file.length - self->file_sent_));
+    ssize_t n;
+    do {
+      n = ::pread(file.file->get(), self->chunk_.data(), want,
+                  static_cast<off_t>(file.offset + self->file_sent_));
+    } while (n < 0 && errno == EINTR);
+    asio::post(self->stream_.get_executor(), [self, n] { self->send_file_piece(n); });
+  });
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::send_file_piece(ssize_t n) {
+  if (n <= 0) return exchange_done(false);  // the file shrank under us: cut the response short
+  tcp().expires_after(listener_.options_.write_timeout);
+  asio::async_write(stream_, asio::buffer(chunk_.data(), static_cast<std::size_t>(n)),
+                    [self = this->shared_from_this()](error_code ec, std::size_t written) {
+                      if (ec) return self->exchange_done(false);
+                      self->file_sent_ += written;
+                      self->bytes_out_ += written;
+                      self->write_file_piece();
+                    });
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::exchange_done(bool completed) {
+  ExchangeRecord record;
+  record.elapsed = std::chrono::steady_clock::now() - started_;
+  record.bytes_in = request_.body_bytes;
+  record.bytes_out = bytes_out_;
+  record.completed = completed;
+  try {
+    listener_.routes_.record(request_, response_, record);
+  } catch (const std::exception&) {
+    // The log line is lost; the connection is not.
+  }
+  started_ = {};
+  if (response_.file) chunk_ = std::string();
+  if (!completed) return close();
+  if (body_unread_ || !keep_alive_) return end_connection();
+  wait_for_request();
+}
+
+// The connection ends after this response. Over TCP the sending side is
+// shut down, and when the client may still be sending a body it was
+// refused, what it sends is read and dropped for a while (linger) so the
+// close does not reset the connection under the answer. Over TLS a
+// close_notify goes out instead (RFC 9112 section 9.8) and the client's is
+// awaited; OpenSSL fails that wait when data arrives instead (a body still
+// coming), and the connection then lingers on the raw bytes. Either way
+// kLingerTimeout bounds it.
+template <class Stream>
+void HttpListener::Session<Stream>::end_connection() {
+  if constexpr (kTls) {
+    tcp().expires_after(kLingerTimeout);
+    stream_.async_shutdown([self = this->shared_from_this()](error_code ec) {
+      if (!ec) return self->close();  // the client's close_notify came back
+      self->linger();
+    });
+  } else {
+    error_code ignored;
+    tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (!body_unread_) return close();
+    tcp().expires_after(kLingerTimeout);
+    buffer_.clear();
+    linger();
+  }
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::linger() {
+  tcp().async_read_some(buffer_.prepare(kFirstReadBytes),
+                        [self = this->shared_from_this()](error_code ec, std::size_t) {
+                          if (ec) return self->close();
+                          self->linger();
+                        });
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::close() {
+  drop_stream();
+  error_code ignored;
+  tcp().socket().close(ignored);
+}
+
+template class HttpListener::Session<beast::tcp_stream>;
+template class HttpListener::Session<TlsStream>;
+
+}  // namespace ecr::server
