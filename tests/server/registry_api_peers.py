@@ -207,6 +207,61 @@ class Peers(unittest.TestCase):
         self.assertEqual(digest, "sha256:" + hashlib.sha256(manifest).hexdigest())
 
 
+class PeersOverTls(unittest.TestCase):
+    """The registry API over https (--tls-cert/--tls-key), as docker and podman
+    insist on for any host but localhost: skopeo and podman verify a
+    self-signed certificate given as their certificate directory."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="ecr-v2-tls-")
+        cls.certs = f"{cls.work}/certs"
+        os.makedirs(cls.certs)
+        run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+            "subjectAltName=IP:127.0.0.1", "-keyout", f"{cls.work}/key.pem", "-out",
+            f"{cls.certs}/ca.crt")
+        cls.proc = subprocess.Popen(
+            [f"{BUILD}/tools/ecr-local/ecr-local", "--root", f"{cls.work}/root", "--listen",
+             "127.0.0.1:0", "--access-key", ACCESS, "--secret-key", SECRET, "--log-level",
+             "warn", "--tls-cert", f"{cls.certs}/ca.crt", "--tls-key", f"{cls.work}/key.pem"],
+            stdout=subprocess.PIPE, text=True)
+        cls.url = cls.proc.stdout.readline().strip()
+        assert cls.url.startswith("https://127.0.0.1:"), cls.url
+        cls.host = cls.url.removeprefix("https://")
+        cls.env = dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS, AWS_SECRET_ACCESS_KEY=SECRET,
+                       AWS_REGION="us-east-1", AWS_ENDPOINT_URL_ECR=cls.url,
+                       AWS_CA_BUNDLE=f"{cls.certs}/ca.crt", XDG_CACHE_HOME=f"{cls.work}/cache",
+                       HOME=cls.work)
+        cls.creds = "AWS:" + run(f"{BUILD}/tools/ecr/ecr", "get-login-password",
+                                 env=cls.env).stdout.strip()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.terminate()
+        cls.proc.wait(timeout=10)
+        cls.proc.stdout.close()
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def test_skopeo_pushes_and_pulls_over_verified_https(self):
+        run(f"{BUILD}/tools/ecr/ecr", "create-repository", "--repository-name", "tls",
+            env=self.env)
+        source = f"oci-archive:{FIXTURES}/hello.oci.tar"
+        run("skopeo", "copy", "--quiet", "--dest-cert-dir", self.certs, "--dest-creds",
+            self.creds, source, f"docker://{self.host}/tls:v1", env=self.env)
+        pushed = run("skopeo", "inspect", "--raw", "--cert-dir", self.certs, "--creds",
+                     self.creds, f"docker://{self.host}/tls:v1", env=self.env).stdout
+        self.assertEqual(pushed, run("skopeo", "inspect", "--raw", source).stdout)
+        # Without the certificate, verification fails rather than falling back.
+        refused = run("skopeo", "inspect", "--raw", "--creds", self.creds,
+                      f"docker://{self.host}/tls:v1", env=self.env, check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("certificate", refused.stderr)
+        out = f"{self.work}/pulled"
+        run(f"{BUILD}/tools/ecr-pull/ecr-pull", "tls:v1", f"oci:{out}", env=self.env)
+        self.assertTrue(os.path.exists(f"{out}/index.json"))
+
+
 if __name__ == "__main__":
     BUILD = os.path.abspath(sys.argv.pop(1))
     FIXTURES = os.path.abspath(sys.argv.pop(1))
