@@ -15,29 +15,10 @@
 #include <string>
 
 #include "ecr/image.hpp"
+#include "support/scratch_dir.hpp"
 #include "support/string_stream.hpp"
 
 namespace ecr::testing {
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "ecr-cache-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // The cache tests read in 7-byte chunks unless they say otherwise: the cache
 // must cope with short reads.
@@ -51,18 +32,6 @@ inline std::string read_stream(ByteStream& in) {
     if (n == 0) return out;
     out.append(buffer, n);
   }
-}
-
-inline std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-inline void write_file(const std::filesystem::path& p, const std::string& data) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << data;
 }
 
 // A fixed instant `seconds` after 2001-09-09 (1e9 s since the epoch), so LRU

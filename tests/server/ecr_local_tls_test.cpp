@@ -24,6 +24,7 @@
 #include "ecr/digest.hpp"
 #include "ecr/error.hpp"
 #include "http/transport.hpp"
+#include "server/layer_upload_support.hpp"
 #include "support/ecr_local_server.hpp"
 #include "support/raw_connection.hpp"
 #include "support/self_signed_certificate.hpp"
@@ -35,6 +36,7 @@ namespace {
 using testing::EcrLocalServer;
 using testing::RawConnection;
 using testing::SelfSignedCertificate;
+using testing::upload_blob;
 
 // How long a test waits for something before it counts as failed: a failure
 // bound, not a speed claim.
@@ -97,25 +99,6 @@ ClientConfig client_config(const EcrLocalServer& server, std::optional<std::stri
   c.ca_bundle = std::move(ca_bundle);
   c.max_attempts = 1;
   return c;
-}
-
-// Uploads `bytes` as one layer part of `repo`.
-void upload_blob(Client& client, const std::string& repo, const std::string& bytes) {
-  api::InitiateLayerUploadRequest initiate;
-  initiate.repositoryName = repo;
-  const std::string upload_id = client.initiate_layer_upload(initiate).uploadId.value();
-  api::UploadLayerPartRequest part;
-  part.repositoryName = repo;
-  part.uploadId = upload_id;
-  part.partFirstByte = 0;
-  part.partLastByte = static_cast<std::int64_t>(bytes.size()) - 1;
-  part.layerPartBlob = bytes;
-  client.upload_layer_part(part);
-  api::CompleteLayerUploadRequest complete;
-  complete.repositoryName = repo;
-  complete.uploadId = upload_id;
-  complete.layerDigests = {Digest::of(bytes).str()};
-  client.complete_layer_upload(complete);
 }
 
 class EcrLocalTls : public ::testing::Test {

@@ -17,12 +17,14 @@
 
 #include "ecr/client.hpp"
 #include "ecr/digest.hpp"
+#include "server/layer_upload_support.hpp"
 #include "support/ecr_local_server.hpp"
 #include "support/raw_connection.hpp"
 
 namespace ecr {
 namespace {
 
+using testing::upload_blob;
 // How long a test waits for an answer before it counts as failed: generous,
 // a failure bound and not a speed claim (bench/server measures latency).
 constexpr std::chrono::seconds kFailureBound{20};
@@ -54,29 +56,6 @@ void expect_error(const std::optional<RawResponse>& response, int status, const 
   EXPECT_NE(response->body.find("\"__type\":\"" + name + "\""), std::string::npos)
       << response->body;
   EXPECT_FALSE(response->headers.at("x-amzn-requestid").empty());
-}
-
-// Uploads `bytes` as one layer part; returns its digest.
-std::string upload_blob(Client& client, const std::string& repo, const std::string& bytes) {
-  api::InitiateLayerUploadRequest initiate;
-  initiate.repositoryName = repo;
-  const std::string upload_id = client.initiate_layer_upload(initiate).uploadId.value();
-  api::UploadLayerPartRequest part;
-  part.repositoryName = repo;
-  part.uploadId = upload_id;
-  part.partFirstByte = 0;
-  part.partLastByte = static_cast<std::int64_t>(bytes.size()) - 1;
-  part.layerPartBlob = bytes;
-  client.upload_layer_part(part);
-  Sha256 hash;
-  hash.update(bytes);
-  const std::string digest = hash.finish().str();
-  api::CompleteLayerUploadRequest complete;
-  complete.repositoryName = repo;
-  complete.uploadId = upload_id;
-  complete.layerDigests = {digest};
-  client.complete_layer_upload(complete);
-  return digest;
 }
 
 class HostileHttp : public ::testing::Test {

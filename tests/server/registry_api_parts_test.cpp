@@ -4,36 +4,19 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include "core/base64.hpp"
 #include "server/registry_api.hpp"
 #include "server/registry_token.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace ecr::server {
 namespace {
 
 using Kind = RegistryApiRoute::Kind;
 using namespace std::chrono_literals;
-
-// A fresh directory, removed with what it holds.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "ecr-tokens-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data()) ? pattern : std::string();
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 void expect_route(std::string_view path, Kind kind, std::string_view name,
                   std::string_view reference) {
@@ -100,7 +83,7 @@ TEST(BasicAuth, TakesThePasswordOfTheUserAws) {
 
 class RegistryTokensTest : public ::testing::Test {
  protected:
-  TempDir dir_;
+  testing::ScratchDir dir_{"ecr-tokens"};
   RegistryTokens tokens_{dir_.path() / "registry-token.key"};
   const std::chrono::system_clock::time_point now_ =
       std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
@@ -122,7 +105,7 @@ TEST_F(RegistryTokensTest, ATokenSurvivesARestartWithTheSameKeyFile) {
   const std::string token = tokens_.issue("AKIDONE", "secret-one", now_ + 1h);
   RegistryTokens again(dir_.path() / "registry-token.key");
   EXPECT_EQ(again.refuse(token, pairs_, now_), std::nullopt);
-  TempDir other;
+  testing::ScratchDir other{"ecr-tokens"};
   RegistryTokens other_server(other.path() / "registry-token.key");
   EXPECT_EQ(other_server.refuse(token, pairs_, now_), "the token's signature does not match");
 }
