@@ -166,6 +166,17 @@ class UploadBody final : public BodyStream {
   std::exception_ptr failure_;
 };
 
+// A manifest reference of the path: a digest, else a tag.
+ImageRef image_ref(const std::string& reference) {
+  ImageRef ref;
+  if (Digest::valid(reference)) {
+    ref.digest = reference;
+  } else {
+    ref.tag = reference;
+  }
+  return ref;
+}
+
 // The request's streamed chunk; a fresh, empty one for a request that sent
 // no body (the listener streams only bodies it reads).
 UploadBody& chunk_of(HttpRequest& request, std::optional<UploadBody>& fresh, Registry& registry,
@@ -449,12 +460,7 @@ void RegistryApi::put_manifest(const HttpRequest& request, const RegistryApiRout
 // client's Accept list admits its media type.
 void RegistryApi::answer_manifest(const HttpRequest& request, const RegistryApiRoute& route,
                                   HttpResponse& response) {
-  ImageRef ref;
-  if (Digest::valid(route.reference)) {
-    ref.digest = route.reference;
-  } else {
-    ref.tag = route.reference;
-  }
+  const ImageRef ref = image_ref(route.reference);
   std::vector<ImageFailure> failures;
   std::vector<ImageInfo> found = registry_.get_images(route.name, {ref}, failures);
   if (found.empty()) {
@@ -479,12 +485,7 @@ void RegistryApi::answer_manifest(const HttpRequest& request, const RegistryApiR
 // DELETE /v2/<name>/manifests/<digest or tag>: BatchDeleteImage's rules (a
 // tag goes alone; a digest takes the image and its tags).
 void RegistryApi::delete_manifest(const RegistryApiRoute& route, HttpResponse& response) {
-  ImageRef ref;
-  if (Digest::valid(route.reference)) {
-    ref.digest = route.reference;
-  } else {
-    ref.tag = route.reference;
-  }
+  const ImageRef ref = image_ref(route.reference);
   std::vector<ImageFailure> failures;
   registry_.delete_images(route.name, {ref}, failures);
   if (!failures.empty()) {

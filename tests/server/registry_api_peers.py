@@ -80,6 +80,12 @@ class Peers(unittest.TestCase):
         return {f"sha256:{name}": file_sha(os.path.join(blobs, name))
                 for name in os.listdir(blobs)}
 
+    def ecr_pull_blobs(self, repo, name):
+        """The blobs of `repo`:v1 as ecr-pull lands them in an OCI layout."""
+        pulled = f"{self.work}/{name}"
+        run(f"{BUILD}/tools/ecr-pull/ecr-pull", f"{repo}:v1", f"oci:{pulled}", env=self.env)
+        return self.layout_blobs(pulled)
+
     def test_skopeo_copies_an_oci_archive_in_and_out(self):
         repo = self.repo("skopeo-oci")
         source = f"oci-archive:{FIXTURES}/hello.oci.tar"
@@ -123,9 +129,7 @@ class Peers(unittest.TestCase):
         out = f"{self.work}/skopeo-from-ecr-push"
         self.skopeo_copy(f"docker://{self.host}/{repo}:v1", f"oci:{out}:v1",
                          "--src-tls-verify=false", "--src-creds", self.creds)
-        pulled = f"{self.work}/ecr-pull-of-ecr-push"
-        run(f"{BUILD}/tools/ecr-pull/ecr-pull", f"{repo}:v1", f"oci:{pulled}", env=self.env)
-        self.assertEqual(self.layout_blobs(out), self.layout_blobs(pulled))
+        self.assertEqual(self.layout_blobs(out), self.ecr_pull_blobs(repo, "ecr-pull-of-ecr-push"))
 
     def test_skopeo_push_then_ecr_pull_gets_the_same_bytes(self):
         repo = self.repo("skopeo-pushed")
@@ -133,9 +137,7 @@ class Peers(unittest.TestCase):
         self.skopeo_copy(f"oci-archive:{FIXTURES}/hello.oci.tar", f"oci:{source}:v1")
         self.skopeo_copy(f"oci:{source}:v1", f"docker://{self.host}/{repo}:v1",
                          "--dest-tls-verify=false", "--dest-creds", self.creds)
-        pulled = f"{self.work}/ecr-pull-of-skopeo"
-        run(f"{BUILD}/tools/ecr-pull/ecr-pull", f"{repo}:v1", f"oci:{pulled}", env=self.env)
-        self.assertEqual(self.layout_blobs(source), self.layout_blobs(pulled))
+        self.assertEqual(self.layout_blobs(source), self.ecr_pull_blobs(repo, "ecr-pull-of-skopeo"))
 
     def helper_env(self):
         """An auth file naming docker-credential-ecr for ecr-local's host, and
