@@ -158,6 +158,19 @@ class Peers(unittest.TestCase):
         pushed = run("skopeo", "inspect", "--raw", "--tls-verify=false",
                      f"docker://{self.host}/{repo}:v1", env=env).stdout.encode()
         self.assertEqual(pushed, self.raw_manifest(source))
+        run("skopeo", "copy", "--quiet", "--dest-tls-verify=false",
+            f"docker-archive:{FIXTURES}/hello.docker.tar", f"docker://{self.host}/{repo}:docker",
+            env=env)
+        out = f"{self.work}/helper-docker-out"
+        run("skopeo", "copy", "--quiet", "--src-tls-verify=false",
+            f"docker://{self.host}/{repo}:docker", f"oci:{out}:v1", env=env)
+        manifest = run("skopeo", "inspect", "--raw", "--tls-verify=false",
+                       f"docker://{self.host}/{repo}:docker", env=env).stdout.encode()
+        blobs = self.layout_blobs(out)
+        for digest, actual in blobs.items():
+            self.assertEqual(digest, actual)
+        for layer in json.loads(manifest)["layers"]:
+            self.assertIn(layer["digest"], blobs)
         # Without the helper the same client is refused.
         refused = run("skopeo", "inspect", "--raw", "--tls-verify=false",
                       f"docker://{self.host}/{repo}:v1", env=dict(
