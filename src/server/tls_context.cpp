@@ -8,6 +8,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "core/file.hpp"
