@@ -7,6 +7,7 @@ every error the issue lists, plus hostile requests. Usage:
 Starts its own ecr-local on 127.0.0.1 port 0 (reads the URL from the first
 stdout line) with a fresh root, and stops it at the end.
 """
+import atexit
 import base64
 import datetime
 import hashlib
@@ -28,6 +29,24 @@ import botocore.awsrequest
 import botocore.credentials
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+
+def use_vendored_model():
+    """Points botocore at the project's copy of the ECR service model
+    (third_party/aws), so a botocore older than the model (Debian 12's 1.29)
+    still knows every operation ecr-local serves. botocore reads
+    AWS_DATA_PATH/<service>/<api version>/service-2.json before its own data.
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    model = os.path.join(here, "..", "..", "third_party", "aws", "ecr-service-model.json")
+    data = tempfile.mkdtemp(prefix="ecr-model-")
+    os.makedirs(os.path.join(data, "ecr", "2015-09-21"))
+    shutil.copy(model, os.path.join(data, "ecr", "2015-09-21", "service-2.json"))
+    os.environ["AWS_DATA_PATH"] = data
+    atexit.register(shutil.rmtree, data, True)
+
+
+use_vendored_model()
 
 ECR_LOCAL = None
 ACCESS, SECRET = "AKIDTESTKEY", "test-secret"
