@@ -17,18 +17,21 @@ namespace {
 using ops::Handler;
 
 // Sorted by name for binary search.
-constexpr std::array<std::pair<std::string_view, Handler>, 30> kHandlers = {{
+constexpr std::array<std::pair<std::string_view, Handler>, 34> kHandlers = {{
     {"BatchCheckLayerAvailability", ops::batch_check_layer_availability},
     {"BatchDeleteImage", ops::batch_delete_image},
     {"BatchGetImage", ops::batch_get_image},
     {"CompleteLayerUpload", ops::complete_layer_upload},
     {"CreateRepository", ops::create_repository},
+    {"CreateRepositoryCreationTemplate", ops::create_repository_creation_template},
     {"DeleteLifecyclePolicy", ops::delete_lifecycle_policy},
     {"DeleteRepository", ops::delete_repository},
+    {"DeleteRepositoryCreationTemplate", ops::delete_repository_creation_template},
     {"DeleteRepositoryPolicy", ops::delete_repository_policy},
     {"DescribeImages", ops::describe_images},
     {"DescribeRegistry", ops::describe_registry},
     {"DescribeRepositories", ops::describe_repositories},
+    {"DescribeRepositoryCreationTemplates", ops::describe_repository_creation_templates},
     {"GetAccountSetting", ops::get_account_setting},
     {"GetAuthorizationToken", ops::get_authorization_token},
     {"GetDownloadUrlForLayer", ops::get_download_url_for_layer},
@@ -47,6 +50,7 @@ constexpr std::array<std::pair<std::string_view, Handler>, 30> kHandlers = {{
     {"StartLifecyclePolicyPreview", ops::start_lifecycle_policy_preview},
     {"TagResource", ops::tag_resource},
     {"UntagResource", ops::untag_resource},
+    {"UpdateRepositoryCreationTemplate", ops::update_repository_creation_template},
     {"UploadLayerPart", ops::upload_layer_part},
 }};
 

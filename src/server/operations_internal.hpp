@@ -85,4 +85,10 @@ std::string delete_lifecycle_policy(Env&, simdjson::dom::element);
 std::string start_lifecycle_policy_preview(Env&, simdjson::dom::element);
 std::string get_lifecycle_policy_preview(Env&, simdjson::dom::element);
 
+// Repository creation templates (operations_templates.cpp).
+std::string create_repository_creation_template(Env&, simdjson::dom::element);
+std::string describe_repository_creation_templates(Env&, simdjson::dom::element);
+std::string update_repository_creation_template(Env&, simdjson::dom::element);
+std::string delete_repository_creation_template(Env&, simdjson::dom::element);
+
 }  // namespace ecr::server::ops
