@@ -34,9 +34,8 @@ KMS_KEY = "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-123456
 ROLE = "arn:aws:iam::000000000000:role/ecr-templates"
 
 
-def push_image(ecr, repo, tag="v1", layer=b"layer-bytes"):
+def push_image(ecr, repo, tag="v1", layer=b"layer-bytes", config=b'{"os":"linux"}'):
     """A whole push through the ECR API: check, upload, PutImage."""
-    config = b'{"architecture":"amd64","os":"linux"}'
     digests = [sha(config), sha(layer)]
     check = ecr.batch_check_layer_availability(repositoryName=repo, layerDigests=digests)
     for blob, found in zip((config, layer), check["layers"]):
@@ -352,10 +351,10 @@ class CreateOnPushThroughTheEcrApi(TemplateCase):
         self.assertTrue(self.exists("first-put"))
 
     def test_the_longest_matching_prefix_wins_and_root_takes_the_rest(self):
-        for prefix in ("ROOT", "a", "a/b"):
+        for prefix in ("ROOT", "lp", "lp/mid"):
             self.template(prefix, resourceTags=[{"Key": "from", "Value": prefix}])
-        expected = {"a/b/c": "a/b", "a/b/c/d": "a/b", "a/bc/d": "a", "a/b": "a",
-                    "a": "ROOT", "ab/c": "ROOT", "x/y": "ROOT"}
+        expected = {"lp/mid/c": "lp/mid", "lp/mid/c/d": "lp/mid", "lp/midst/d": "lp",
+                    "lp/mid": "lp", "lp": "ROOT", "lpx/c": "ROOT", "x/y": "ROOT"}
         for repo, template in expected.items():
             with self.subTest(repo=repo):
                 self.ecr.initiate_layer_upload(repositoryName=repo)
@@ -416,7 +415,8 @@ class CreateOnPushThroughTheEcrApi(TemplateCase):
             try:
                 ecr = support.client(self.server.url)
                 barrier.wait()
-                push_image(ecr, "race/app", tag=f"t{i}", layer=f"layer {i}".encode())
+                push_image(ecr, "race/app", tag=f"t{i}", layer=f"layer {i}".encode(),
+                           config=f'{{"os":"linux","n":{i}}}'.encode())
             except Exception as e:  # noqa: BLE001 (reported below)
                 errors.append(repr(e))
 
