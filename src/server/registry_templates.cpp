@@ -46,8 +46,8 @@ std::string not_found(const std::string& prefix, const std::string& account) {
 }
 
 std::optional<CreationTemplate> load_template(sql::Database& db, const std::string& prefix) {
-  sql::Statement s(db, "SELECT " + std::string(kTemplateColumns) +
-                           " FROM creation_templates WHERE prefix = ?");
+  sql::Statement s(
+      db, "SELECT " + std::string(kTemplateColumns) + " FROM creation_templates WHERE prefix = ?");
   s.bind(1, prefix);
   if (!s.step()) return std::nullopt;
   CreationTemplate t;
@@ -127,10 +127,9 @@ CreationTemplate Registry::create_creation_template(const CreationTemplate& want
   CreationTemplate t = wanted;
   t.prefix = normalized(wanted.prefix);
   if (load_template(*db_, t.prefix)) {
-    throw api::TemplateAlreadyExistsException("The repository creation template with prefix '" +
-                                              t.prefix +
-                                              "' already exists in the registry with id '" +
-                                              settings_.account_id + "'");
+    throw api::TemplateAlreadyExistsException(
+        "The repository creation template with prefix '" + t.prefix +
+        "' already exists in the registry with id '" + settings_.account_id + "'");
   }
   sql::Statement count(*db_, "SELECT COUNT(*) FROM creation_templates");
   count.step();
