@@ -18,7 +18,7 @@ using ops::Handler;
 
 // Sorted by name for binary search.
 constexpr std::array<std::pair<std::string_view, Handler>, 45> kHandlers = {{
-{"BatchCheckLayerAvailability", ops::batch_check_layer_availability},
+    {"BatchCheckLayerAvailability", ops::batch_check_layer_availability},
     {"BatchDeleteImage", ops::batch_delete_image},
     {"BatchGetImage", ops::batch_get_image},
     {"BatchGetRepositoryScanningConfiguration", ops::batch_get_repository_scanning_configuration},

@@ -91,8 +91,8 @@ void check_scanning_rules(const std::string& scan_type,
                           const std::vector<api::RegistryScanningRule>& rules) {
   for (std::size_t i = 0; i < rules.size(); ++i) {
     const std::string& frequency = rules[i].scanFrequency;
-    const bool allowed = scan_type == "BASIC" ? frequency != "CONTINUOUS_SCAN"
-                                              : frequency != "MANUAL";
+    const bool allowed =
+        scan_type == "BASIC" ? frequency != "CONTINUOUS_SCAN" : frequency != "MANUAL";
     if (!allowed) {
       throw api::InvalidParameterException(
           "Invalid parameter at 'rules[" + std::to_string(i) +
@@ -150,8 +150,8 @@ std::string describe_image_signing_status(Env& env, simdjson::dom::element body)
     check_image_id(r.imageId);
     std::optional<std::string> next;
     const ImageInfo image =
-        env.registry.describe_images(r.repositoryName, {from_api(r.imageId)}, std::nullopt, {},
-                                     next)
+        env.registry
+            .describe_images(r.repositoryName, {from_api(r.imageId)}, std::nullopt, {}, next)
             .front();
     api::DescribeImageSigningStatusResponse out;
     out.imageId = api::ImageIdentifier{image.digest, r.imageId.imageTag};
@@ -167,13 +167,14 @@ std::string describe_image_signing_status(Env& env, simdjson::dom::element body)
                       [&](const api::SigningRepositoryFilter& f) {
                         return wildcard_match(f.filter, r.repositoryName);
                       });
-      const bool listed = std::any_of(
-          out.signingStatuses->begin(), out.signingStatuses->end(),
-          [&](const api::ImageSigningStatus& s) { return s.signingProfileArn == rule.signingProfileArn; });
+      const bool listed = std::any_of(out.signingStatuses->begin(), out.signingStatuses->end(),
+                                      [&](const api::ImageSigningStatus& s) {
+                                        return s.signingProfileArn == rule.signingProfileArn;
+                                      });
       if (!applies || listed) continue;
-      out.signingStatuses->push_back(api::ImageSigningStatus{
-          std::string(kSigningFailureCode), std::string(kSigningFailureReason),
-          rule.signingProfileArn, "FAILED"});
+      out.signingStatuses->push_back(api::ImageSigningStatus{std::string(kSigningFailureCode),
+                                                             std::string(kSigningFailureReason),
+                                                             rule.signingProfileArn, "FAILED"});
     }
     return out;
   });
@@ -184,8 +185,8 @@ std::string describe_image_signing_status(Env& env, simdjson::dom::element body)
 std::string register_pull_time_update_exclusion(Env& env, simdjson::dom::element body) {
   using Req = api::RegisterPullTimeUpdateExclusionRequest;
   return run<Req>(body, [&](const Req& r) {
-    const Timestamp created = env.registry.add_pull_time_exclusion(r.principalArn,
-                                                                   kMaxPullTimeExclusions);
+    const Timestamp created =
+        env.registry.add_pull_time_exclusion(r.principalArn, kMaxPullTimeExclusions);
     return api::RegisterPullTimeUpdateExclusionResponse{created, r.principalArn};
   });
 }
@@ -231,9 +232,10 @@ std::string put_registry_policy(Env& env, simdjson::dom::element body) {
 namespace {
 
 [[noreturn]] void registry_policy_not_found(Env& env) {
-  throw api::RegistryPolicyNotFoundException("Registry policy does not exist in the registry "
-                                             "with id '" +
-                                             env.account() + "'");
+  throw api::RegistryPolicyNotFoundException(
+      "Registry policy does not exist in the registry "
+      "with id '" +
+      env.account() + "'");
 }
 
 }  // namespace
@@ -291,9 +293,8 @@ std::string batch_get_repository_scanning_configuration(Env& env, simdjson::dom:
       try {
         info = env.registry.repository(name);
       } catch (const api::RepositoryNotFoundException&) {
-        out.failures->push_back(
-            api::RepositoryScanningConfigurationFailure{"REPOSITORY_NOT_FOUND",
-                                                        "REPOSITORY_NOT_FOUND", name});
+        out.failures->push_back(api::RepositoryScanningConfigurationFailure{
+            "REPOSITORY_NOT_FOUND", "REPOSITORY_NOT_FOUND", name});
         continue;
       }
       api::RepositoryScanningConfiguration item;

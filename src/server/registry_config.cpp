@@ -32,8 +32,7 @@ std::optional<std::string> Registry::delete_registry_document(std::string_view n
   return body;
 }
 
-Timestamp Registry::add_pull_time_exclusion(const std::string& principal_arn,
-                                            std::size_t limit) {
+Timestamp Registry::add_pull_time_exclusion(const std::string& principal_arn, std::size_t limit) {
   std::lock_guard lock(mu_);
   sql::Transaction tx(*db_);
   sql::Statement exists(*db_, "SELECT 1 FROM pull_time_exclusions WHERE principal_arn = ?");
@@ -99,15 +98,13 @@ std::string Registry::resolve_image(std::int64_t repo_id, const std::string& rep
   if (ref.digest) id += "imageDigest:'" + *ref.digest + "'";
   if (ref.digest && ref.tag) id += ", ";
   if (ref.tag) id += "imageTag:'" + *ref.tag + "'";
-  throw api::ImageNotFoundException("The image with imageId " + id +
-                                    "} does not exist within the repository with name '" +
-                                    repository + "' in the registry with id '" +
-                                    settings_.account_id + "'");
+  throw api::ImageNotFoundException(
+      "The image with imageId " + id + "} does not exist within the repository with name '" +
+      repository + "' in the registry with id '" + settings_.account_id + "'");
 }
 
 std::string Registry::record_image_scan(const std::string& repository, const ImageRef& ref,
-                                        const std::string& status,
-                                        const std::string& description) {
+                                        const std::string& status, const std::string& description) {
   std::lock_guard lock(mu_);
   sql::Transaction tx(*db_);
   RepoRow repo = find_repository(repository);

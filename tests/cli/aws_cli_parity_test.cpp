@@ -57,7 +57,8 @@ class Scratch {
     const std::filesystem::path data = dir_ / "aws-data";
     const std::filesystem::path model = data / "ecr" / "2015-09-21";
     if (!std::filesystem::exists(model)) {
-      const std::filesystem::path vendored = std::filesystem::path(ECR_SOURCE_DIR) / "third_party" / "aws";
+      const std::filesystem::path vendored =
+          std::filesystem::path(ECR_SOURCE_DIR) / "third_party" / "aws";
       std::filesystem::create_directories(model);
       std::filesystem::copy_file(vendored / "ecr-service-model.json", model / "service-2.json");
       std::filesystem::copy_file(vendored / "ecr-paginators.json", model / "paginators-1.json");
@@ -160,8 +161,7 @@ ToolRun run_aws(const Scratch& scratch, const std::vector<std::string>& args,
 // own driver per command): the AWS CLI takes seconds to import itself here.
 std::vector<ToolRun> run_aws_batch(const Scratch& scratch,
                                    const std::vector<std::vector<std::string>>& commands,
-                                   const std::string& endpoint,
-                                   const EnvChanges& overrides = {}) {
+                                   const std::string& endpoint, const EnvChanges& overrides = {}) {
   JsonValue::Array argvs;
   for (const auto& command : commands) {
     JsonValue::Array words;
@@ -171,7 +171,8 @@ std::vector<ToolRun> run_aws_batch(const Scratch& scratch,
     argvs.push_back(JsonValue::array(std::move(words)));
   }
   const ProcessResult r = ecr::testing::run_process(
-      tool_options(scratch, {"python3", std::string(ECR_SOURCE_DIR) + "/tests/cli/aws_cli_batch.py"},
+      tool_options(scratch,
+                   {"python3", std::string(ECR_SOURCE_DIR) + "/tests/cli/aws_cli_batch.py"},
                    overrides),
       std::chrono::seconds(120), to_compact_json(JsonValue::array(std::move(argvs))));
   if (r.exit_status != 0) throw std::runtime_error("aws_cli_batch.py failed: " + r.stderr_text);
