@@ -17,7 +17,7 @@ namespace {
 using ops::Handler;
 
 // Sorted by name for binary search.
-constexpr std::array<std::pair<std::string_view, Handler>, 30> kHandlers = {{
+constexpr std::array<std::pair<std::string_view, Handler>, 31> kHandlers = {{
     {"BatchCheckLayerAvailability", ops::batch_check_layer_availability},
     {"BatchDeleteImage", ops::batch_delete_image},
     {"BatchGetImage", ops::batch_get_image},
@@ -36,6 +36,7 @@ constexpr std::array<std::pair<std::string_view, Handler>, 30> kHandlers = {{
     {"GetLifecyclePolicyPreview", ops::get_lifecycle_policy_preview},
     {"GetRepositoryPolicy", ops::get_repository_policy},
     {"InitiateLayerUpload", ops::initiate_layer_upload},
+    {"ListImageReferrers", ops::list_image_referrers},
     {"ListImages", ops::list_images},
     {"ListTagsForResource", ops::list_tags_for_resource},
     {"PutAccountSetting", ops::put_account_setting},

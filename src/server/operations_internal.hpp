@@ -85,4 +85,7 @@ std::string delete_lifecycle_policy(Env&, simdjson::dom::element);
 std::string start_lifecycle_policy_preview(Env&, simdjson::dom::element);
 std::string get_lifecycle_policy_preview(Env&, simdjson::dom::element);
 
+// OCI 1.1 referrers (operations_referrers.cpp).
+std::string list_image_referrers(Env&, simdjson::dom::element);
+
 }  // namespace ecr::server::ops
