@@ -260,6 +260,16 @@ TEST_F(Referrers, PullIntoAnOciArchiveListsTheReferrersInIndexJson) {
   EXPECT_EQ(source->referrers(Digest::of(r.image)), std::vector<Descriptor>{sbom_entry(r)});
   EXPECT_EQ(source->referrers(Digest::of(r.sbom)), std::vector<Descriptor>{signature_entry(r)});
   EXPECT_EQ(source->fetch_manifest(signature_entry(r)).raw, r.signature);
+  // The archive pushes back with its referrers.
+  const Summary again =
+      run_json(kEcrPush, {"--create-repository", "--referrers", location + ":v1",
+                          "ref/archive-again:v1"},
+               "bytesUploaded");
+  EXPECT_EQ(again.digest, sha256(r.image));
+  EXPECT_EQ(listed_referrers("ref/archive-again", sha256(r.image)),
+            std::vector<Descriptor>{sbom_entry(r)});
+  EXPECT_EQ(listed_referrers("ref/archive-again", sha256(r.sbom)),
+            std::vector<Descriptor>{signature_entry(r)});
 }
 
 TEST_F(Referrers, PullWithoutTheFlagWritesTheImageAlone) {
