@@ -5,8 +5,8 @@
 
 #include <filesystem>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <vector>
 

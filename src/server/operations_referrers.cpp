@@ -67,7 +67,8 @@ std::string list_image_referrers(Env& env, simdjson::dom::element body) {
     const std::size_t offset = r.nextToken ? decode_page_token(*r.nextToken) : 0;
     const auto limit = static_cast<std::size_t>(r.maxResults.value_or(kDefaultReferrersPage));
     std::vector<api::ImageReferrer> matching;
-    for (const ImageInfo& image : env.registry.referrers(r.repositoryName, r.subjectId.imageDigest)) {
+    for (const ImageInfo& image :
+         env.registry.referrers(r.repositoryName, r.subjectId.imageDigest)) {
       if (!status_matches(r.filter)) break;
       api::ImageReferrer referrer = to_referrer(image);
       if (type_matches(r.filter, referrer.artifactType)) matching.push_back(std::move(referrer));

@@ -130,8 +130,8 @@ ImagePlan plan_image(ImageSource& source, std::string_view ref, const ImageSink&
 namespace {
 
 // Adds referrer `m` (an index with its children) to `plan`.
-void add_referrer_content(ImageSource& source, ImagePlan& plan, const ParsedManifest& m,
-                          int level, std::set<Digest>& manifest_seen, std::set<Digest>& blob_seen) {
+void add_referrer_content(ImageSource& source, ImagePlan& plan, const ParsedManifest& m, int level,
+                          std::set<Digest>& manifest_seen, std::set<Digest>& blob_seen) {
   auto add_blob = [&](const Descriptor& d) {
     plan.referrer_blobs.insert(d.digest);
     if (blob_seen.insert(d.digest).second) plan.blobs.push_back(d);

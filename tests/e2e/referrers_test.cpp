@@ -41,10 +41,10 @@ std::string artifact_manifest(const char* artifact_type, const char* layer_type,
                               const std::string& layer, const std::string& subject,
                               const std::string& created) {
   return std::string("{\"schemaVersion\":2,\"mediaType\":\"") + kOciManifest +
-         "\",\"artifactType\":\"" + artifact_type + "\",\"config\":" +
-         descriptor_json(kEmptyConfig, "{}") + ",\"layers\":[" +
-         descriptor_json(layer_type, layer) + "],\"subject\":" +
-         descriptor_json(kOciManifest, subject) +
+         "\",\"artifactType\":\"" + artifact_type +
+         "\",\"config\":" + descriptor_json(kEmptyConfig, "{}") + ",\"layers\":[" +
+         descriptor_json(layer_type, layer) +
+         "],\"subject\":" + descriptor_json(kOciManifest, subject) +
          ",\"annotations\":{\"org.opencontainers.image.created\":\"" + created + "\"}}";
 }
 
@@ -54,8 +54,8 @@ ReferredImage write_referred_image(const fs::path& dir, std::uint64_t seed) {
   r.dir = dir;
   r.image = w.add_image("amd64", random_bytes(40000, seed));
   w.add("{}");
-  r.sbom_layer = w.add("{\"spdxVersion\":\"SPDX-2.3\",\"name\":\"image-" +
-                       std::to_string(seed) + "\",\"packages\":[]}");
+  r.sbom_layer = w.add("{\"spdxVersion\":\"SPDX-2.3\",\"name\":\"image-" + std::to_string(seed) +
+                       "\",\"packages\":[]}");
   r.sbom = w.add(artifact_manifest(kSpdx, kSpdx, r.sbom_layer, r.image, "2026-12-01T00:00:00Z"));
   r.signature_layer = w.add(random_bytes(300, seed + 1));
   r.signature = w.add(artifact_manifest(kSignature, "application/vnd.example.signature.v1",
@@ -112,9 +112,8 @@ class Referrers : public EcrLocalSuite {
   // ListImageReferrers of `subject` through the ecr CLI, as descriptors.
   static std::vector<Descriptor> listed_referrers(const std::string& repo,
                                                   const std::string& subject) {
-    const testing::ProcessResult r =
-        ok(kEcrCli, {"list-image-referrers", "--repository-name", repo, "--subject-id",
-                     "imageDigest=" + subject});
+    const testing::ProcessResult r = ok(kEcrCli, {"list-image-referrers", "--repository-name", repo,
+                                                  "--subject-id", "imageDigest=" + subject});
     simdjson::dom::parser parser;
     const simdjson::dom::element doc = parser.parse(r.stdout_text);
     std::vector<Descriptor> out;
@@ -135,9 +134,9 @@ class Referrers : public EcrLocalSuite {
   // The manifest bytes BatchGetImage answers for `digest`, or "" with the
   // failure code when it answers a failure.
   static std::string manifest_in_registry(const std::string& repo, const std::string& digest) {
-    const testing::ProcessResult r = ok(
-        kEcrCli, {"batch-get-image", "--repository-name", repo, "--image-ids",
-                  "imageDigest=" + digest, "--accepted-media-types", kOciManifest});
+    const testing::ProcessResult r =
+        ok(kEcrCli, {"batch-get-image", "--repository-name", repo, "--image-ids",
+                     "imageDigest=" + digest, "--accepted-media-types", kOciManifest});
     simdjson::dom::parser parser;
     const simdjson::dom::element doc = parser.parse(r.stdout_text);
     const simdjson::dom::array images = doc["images"].get_array();
@@ -166,8 +165,8 @@ TEST_F(Referrers, PushCarriesTheSbomAndItsSignatureUntagged) {
   const ReferredImage r = write_referred_image(work_ / "push-layout", 101);
 
   const testing::ProcessResult pushed =
-      ok(kEcrPush, {"--create-repository", "--referrers", "oci:" + r.dir.string() + ":v1",
-                    "ref/push:v1"});
+      ok(kEcrPush,
+         {"--create-repository", "--referrers", "oci:" + r.dir.string() + ":v1", "ref/push:v1"});
 
   const std::string image = sha256(r.image);
   EXPECT_EQ(pushed.stdout_text, "pushed ref/push:v1 " + image + "\npushed referrer " +
@@ -210,9 +209,9 @@ TEST_F(Referrers, PushSummaryListsTheReferrersNearestFirst) {
 TEST_F(Referrers, PushWithoutTheFlagPushesTheImageAlone) {
   const ReferredImage r = write_referred_image(work_ / "plain-layout", 121);
 
-  const Summary pushed = run_json(
-      kEcrPush, {"--create-repository", "oci:" + r.dir.string() + ":v1", "ref/plain:v1"},
-      "bytesUploaded");
+  const Summary pushed =
+      run_json(kEcrPush, {"--create-repository", "oci:" + r.dir.string() + ":v1", "ref/plain:v1"},
+               "bytesUploaded");
 
   EXPECT_EQ(pushed.digest, sha256(r.image));
   EXPECT_EQ(pushed.blobs.size(), 2u);  // the image's config and layer
@@ -225,14 +224,15 @@ TEST_F(Referrers, PullIntoALayoutListsTheReferrersInIndexJson) {
   push_referrers(r.dir, "ref/pull:v1");
   const fs::path layout = work_ / "pulled-with-referrers";
 
-  const Summary pulled = run_json(
-      kEcrPull, {"--referrers", "ref/pull:v1", "oci:" + layout.string() + ":v1"}, "bytesDownloaded");
+  const Summary pulled =
+      run_json(kEcrPull, {"--referrers", "ref/pull:v1", "oci:" + layout.string() + ":v1"},
+               "bytesDownloaded");
 
   EXPECT_EQ(pulled.digest, sha256(r.image));
   EXPECT_EQ(index_entries("oci:" + layout.string()),
             (std::vector<Descriptor>{image_entry(r), sbom_entry(r), signature_entry(r)}));
-  for (const std::string* bytes : {&r.image, &r.sbom, &r.signature, &r.sbom_layer,
-                                   &r.signature_layer}) {
+  for (const std::string* bytes :
+       {&r.image, &r.sbom, &r.signature, &r.sbom_layer, &r.signature_layer}) {
     EXPECT_EQ(read_file(layout / "blobs" / "sha256" / sha256(*bytes).substr(7)), *bytes);
   }
   // The layout pushes back with its referrers under the same digests.
@@ -249,8 +249,8 @@ TEST_F(Referrers, PullIntoAnOciArchiveListsTheReferrersInIndexJson) {
   push_referrers(r.dir, "ref/archive:v1");
   const fs::path archive = work_ / "with-referrers.oci.tar";
 
-  ok(kEcrPull, {"--referrers", "--quiet", "ref/archive:v1", "oci-archive:" + archive.string() +
-                                                                ":v1"});
+  ok(kEcrPull,
+     {"--referrers", "--quiet", "ref/archive:v1", "oci-archive:" + archive.string() + ":v1"});
 
   const std::string location = "oci-archive:" + archive.string();
   EXPECT_EQ(index_entries(location),
@@ -261,10 +261,9 @@ TEST_F(Referrers, PullIntoAnOciArchiveListsTheReferrersInIndexJson) {
   EXPECT_EQ(source->referrers(Digest::of(r.sbom)), std::vector<Descriptor>{signature_entry(r)});
   EXPECT_EQ(source->fetch_manifest(signature_entry(r)).raw, r.signature);
   // The archive pushes back with its referrers.
-  const Summary again =
-      run_json(kEcrPush, {"--create-repository", "--referrers", location + ":v1",
-                          "ref/archive-again:v1"},
-               "bytesUploaded");
+  const Summary again = run_json(
+      kEcrPush, {"--create-repository", "--referrers", location + ":v1", "ref/archive-again:v1"},
+      "bytesUploaded");
   EXPECT_EQ(again.digest, sha256(r.image));
   EXPECT_EQ(listed_referrers("ref/archive-again", sha256(r.image)),
             std::vector<Descriptor>{sbom_entry(r)});
@@ -315,8 +314,8 @@ TEST_F(Referrers, PullOfADamagedReferrerBlobFailsNamingItAndWritesNothing) {
   write_file(stored, bytes);
   const fs::path layout = work_ / "damaged-pull";
 
-  const testing::ProcessResult pulled = run(
-      kEcrPull, {"--no-cache", "--referrers", "ref/damaged-pull:v1", "oci:" + layout.string()});
+  const testing::ProcessResult pulled =
+      run(kEcrPull, {"--no-cache", "--referrers", "ref/damaged-pull:v1", "oci:" + layout.string()});
 
   EXPECT_EQ(pulled.exit_status, 1) << pulled.stderr_text;
   EXPECT_NE(pulled.stderr_text.find(sha256(r.signature_layer)), std::string::npos)
@@ -325,9 +324,9 @@ TEST_F(Referrers, PullOfADamagedReferrerBlobFailsNamingItAndWritesNothing) {
 }
 
 TEST_F(Referrers, DockerArchivePushSaysItHoldsNoReferrers) {
-  const testing::ProcessResult pushed =
-      ok(kEcrPush, {"--create-repository", "--referrers", "docker-archive:" + kDockerArchive,
-                    "ref/docker:v1"});
+  const testing::ProcessResult pushed = ok(
+      kEcrPush,
+      {"--create-repository", "--referrers", "docker-archive:" + kDockerArchive, "ref/docker:v1"});
 
   EXPECT_NE(pushed.stderr_text.find(
                 "ecr-push: a docker-archive holds no referrers; the image was pushed alone"),
@@ -339,8 +338,8 @@ TEST_F(Referrers, DockerArchivePushSaysItHoldsNoReferrers) {
 
 TEST_F(Referrers, PullIntoADockerArchiveRefusesTheFlag) {
   const testing::ProcessResult pulled =
-      run(kEcrPull, {"--referrers", "ref/push:v1",
-                     "docker-archive:" + (work_ / "refused.tar").string()});
+      run(kEcrPull,
+          {"--referrers", "ref/push:v1", "docker-archive:" + (work_ / "refused.tar").string()});
 
   EXPECT_EQ(pulled.exit_status, 2) << pulled.stderr_text;
   EXPECT_NE(pulled.stderr_text.find("a docker-archive cannot hold referrers"), std::string::npos)

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "ecr/transfer.hpp"
-#include "oci/oci_layout.hpp"
 #include "oci/file_tree.hpp"
+#include "oci/oci_layout.hpp"
 #include "support/scratch_dir.hpp"
 #include "support/string_stream.hpp"
 #include "transfer/recording_sink.hpp"
