@@ -67,11 +67,13 @@ std::string list_image_referrers(Env& env, simdjson::dom::element body) {
     const std::size_t offset = r.nextToken ? decode_page_token(*r.nextToken) : 0;
     const auto limit = static_cast<std::size_t>(r.maxResults.value_or(kDefaultReferrersPage));
     std::vector<api::ImageReferrer> matching;
-    for (const ImageInfo& image :
-         env.registry.referrers(r.repositoryName, r.subjectId.imageDigest)) {
-      if (!status_matches(r.filter)) break;
-      api::ImageReferrer referrer = to_referrer(image);
-      if (type_matches(r.filter, referrer.artifactType)) matching.push_back(std::move(referrer));
+    const std::vector<ImageInfo> referrers =
+        env.registry.referrers(r.repositoryName, r.subjectId.imageDigest);
+    if (status_matches(r.filter)) {
+      for (const ImageInfo& image : referrers) {
+        api::ImageReferrer referrer = to_referrer(image);
+        if (type_matches(r.filter, referrer.artifactType)) matching.push_back(std::move(referrer));
+      }
     }
     api::ListImageReferrersResponse out;
     out.referrers.emplace();

@@ -271,6 +271,22 @@ TEST_F(Referrers, PullIntoAnOciArchiveListsTheReferrersInIndexJson) {
             std::vector<Descriptor>{signature_entry(r)});
 }
 
+TEST_F(Referrers, ImageCopyBetweenRepositoriesCarriesTheReferrers) {
+  const ReferredImage r = write_referred_image(work_ / "copy-source", 181);
+  push_referrers(r.dir, "ref/copy-from:v1");
+
+  const testing::ProcessResult copied =
+      ok(kEcrCli, {"image", "copy", "--create-repository", "--referrers", "ecr:ref/copy-from:v1",
+                   "ecr:ref/copy-to:v1"});
+
+  EXPECT_EQ(copied.stdout_text, sha256(r.image) + "\n");
+  EXPECT_EQ(listed_referrers("ref/copy-to", sha256(r.image)),
+            std::vector<Descriptor>{sbom_entry(r)});
+  EXPECT_EQ(listed_referrers("ref/copy-to", sha256(r.sbom)),
+            std::vector<Descriptor>{signature_entry(r)});
+  EXPECT_EQ(manifest_in_registry("ref/copy-to", sha256(r.signature)), r.signature);
+}
+
 TEST_F(Referrers, PullWithoutTheFlagWritesTheImageAlone) {
   const ReferredImage r = write_referred_image(work_ / "alone-source", 151);
   push_referrers(r.dir, "ref/alone:v1");
