@@ -12,6 +12,7 @@
 #include "e2e/e2e_support.hpp"
 #include "ecr/image_location.hpp"
 #include "ecr/manifest.hpp"
+#include "oci/peer_tools.hpp"
 #include "support/subprocess.hpp"
 
 namespace ecr {
@@ -285,6 +286,27 @@ TEST_F(Referrers, ImageCopyBetweenRepositoriesCarriesTheReferrers) {
   EXPECT_EQ(listed_referrers("ref/copy-to", sha256(r.sbom)),
             std::vector<Descriptor>{signature_entry(r)});
   EXPECT_EQ(manifest_in_registry("ref/copy-to", sha256(r.signature)), r.signature);
+}
+
+// skopeo and umoci read a layout and an archive pulled with referrers as
+// before: index.json's unnamed referrer entries do not hide the image.
+TEST_F(Referrers, PeersReadTheImageOfALayoutAndAnArchivePulledWithReferrers) {
+  REQUIRE_PEERS();
+  const ReferredImage r = write_referred_image(work_ / "peers-source", 191);
+  push_referrers(r.dir, "ref/peers:v1");
+  const fs::path layout = work_ / "peers-layout";
+  const fs::path archive = work_ / "peers.oci.tar";
+  ok(kEcrPull, {"--referrers", "--quiet", "ref/peers:v1", "oci:" + layout.string() + ":v1"});
+  ok(kEcrPull,
+     {"--referrers", "--quiet", "ref/peers:v1", "oci-archive:" + archive.string() + ":v1"});
+
+  EXPECT_EQ(test::skopeo_digest("oci:" + layout.string() + ":v1"), sha256(r.image));
+  EXPECT_EQ(test::skopeo_digest("oci-archive:" + archive.string() + ":v1"), sha256(r.image));
+  test::run("umoci stat --image " + layout.string() + ":v1");
+  const fs::path copied = work_ / "peers-copied";
+  test::run("skopeo copy --quiet oci:" + layout.string() + ":v1 oci:" + copied.string() + ":v1");
+  // skopeo copies the image out of it (run() fails the test on an error).
+  EXPECT_TRUE(fs::is_regular_file(copied / "index.json"));
 }
 
 TEST_F(Referrers, PullWithoutTheFlagWritesTheImageAlone) {
