@@ -136,6 +136,29 @@ struct LifecyclePreview {
   std::vector<PreviewResult> results;
 };
 
+// A repository creation template (CreateRepositoryCreationTemplate): the
+// settings a repository ECR creates on the caller's behalf starts with.
+struct CreationTemplate {
+  // "ROOT", or a namespace without its trailing '/' ("prod/team"): ECR
+  // always assumes a '/' after the prefix, so "prod" and "prod/" are one.
+  std::string prefix;
+  std::vector<std::string> applied_for;  // RCTAppliedFor values, no repeats
+  std::optional<std::string> description;
+  std::string tag_mutability = "MUTABLE";  // MUTABLE | IMMUTABLE
+  std::string encryption_type = "AES256";
+  std::optional<std::string> kms_key;
+  std::optional<std::string> lifecycle_policy;   // validated by the caller
+  std::optional<std::string> repository_policy;  // a JSON object, checked by the caller
+  std::vector<std::pair<std::string, std::string>> resource_tags;  // in the order given
+  std::optional<std::string> custom_role_arn;
+  Timestamp created_at;
+  Timestamp updated_at;
+};
+// Templates one registry holds: ECR's quota on repository creation templates
+// per registry (the quota table read for this did not show the row; 50 is
+// the figure ECR gives its sibling quota, pull through cache rules).
+inline constexpr std::size_t kMaxCreationTemplates = 50;
+
 class Registry;
 
 // Bytes appended to a layer upload by one request of the registry API (a
@@ -214,6 +237,37 @@ class Registry {
   void set_account_setting(const std::string& name, const std::string& value);
   std::optional<std::string> account_setting(const std::string& name);
 
+  // Registry-wide configuration (registry_config.cpp): the signing
+  // configuration, the registry policy and the registry scanning
+  // configuration, each one document stored as the operation encoded it.
+  void put_registry_document(std::string_view name, const std::string& body);
+  std::optional<std::string> registry_document(std::string_view name);
+  // Removes the document and returns what it was; nullopt when there was none.
+  std::optional<std::string> delete_registry_document(std::string_view name);
+  // Pull-time update exclusions, by principal ARN. add_ returns when it was
+  // added; throws api::ExclusionAlreadyExistsException for one already there
+  // and api::LimitExceededException when `limit` are there already.
+  Timestamp add_pull_time_exclusion(const std::string& principal_arn, std::size_t limit);
+  // Throws api::ExclusionNotFoundException when it is not there.
+  void remove_pull_time_exclusion(const std::string& principal_arn);
+  // In byte order of the ARN, one page at a time.
+  std::vector<std::string> pull_time_exclusions(const Page& page,
+                                                std::optional<std::string>& next_token);
+  // Manual image scans (StartImageScan): the image `ref` names in the
+  // repository gets `scan` recorded (replacing an earlier one) until it is
+  // deleted. Both throw RepositoryNotFoundException and
+  // ImageNotFoundException; image_scan returns the image's digest and its
+  // scan, nullopt when none was started.
+  struct ImageScan {
+    std::string status;       // ScanStatus
+    std::string description;  // ScanStatusDescription
+    Timestamp started_at;
+  };
+  std::string record_image_scan(const std::string& repository, const ImageRef& ref,
+                                const std::string& status, const std::string& description);
+  std::pair<std::string, std::optional<ImageScan>> image_scan(const std::string& repository,
+                                                              const ImageRef& ref);
+
   // Layer uploads.
   std::string initiate_upload(const std::string& repository);
   // Returns the last byte received after this part.
@@ -276,6 +330,33 @@ class Registry {
                                          const std::optional<std::string>& tag_status,
                                          const Page& page, std::optional<std::string>& next_token);
 
+  // Repository creation templates and create-on-push
+  // (registry_templates.cpp). Prefixes are taken with or without their
+  // trailing '/'.
+  // Stores a new template; TemplateAlreadyExistsException when its prefix
+  // has one, LimitExceededException past kMaxCreationTemplates.
+  CreationTemplate create_creation_template(const CreationTemplate& wanted);
+  // The templates of `prefixes` (all when empty; unknown prefixes are left
+  // out), in prefix byte order, one page of them.
+  std::vector<CreationTemplate> describe_creation_templates(
+      const std::vector<std::string>& prefixes, const Page& page,
+      std::optional<std::string>& next_token);
+  // Applies `change` to the stored template and stores the result, in one
+  // step; TemplateNotFoundException when the prefix has none.
+  CreationTemplate update_creation_template(const std::string& prefix,
+                                            const std::function<void(CreationTemplate&)>& change);
+  CreationTemplate delete_creation_template(const std::string& prefix);
+  // The repository a push writes to: `name` when it exists, else a new
+  // repository made from the CREATE_ON_PUSH template that matches `name`
+  // (the longest prefix P with `name` starting with "P/", else ROOT) with
+  // that template's settings. Check and creation are one transaction, so
+  // concurrent first pushes make one repository. Throws
+  // RepositoryNotFoundException when it does not exist and no template
+  // applies. Every write of a push (both doors) comes through here.
+  RepositoryInfo repository_for_push(const std::string& name);
+  // Whether a push to `name`, which does not exist, would create it.
+  bool creates_on_push(const std::string& name);
+
   // Lifecycle.
   // Evaluates `policy_text` (or the stored policy) now and records the
   // preview as IN_PROGRESS; the first read marks it COMPLETE.
@@ -295,6 +376,8 @@ class Registry {
   std::vector<PreviewResult> evaluate(std::int64_t repo_id, const std::string& policy_text);
   std::mutex& upload_lock(const std::string& upload_id);
   void add_blob_timestamps();  // schema migration, at open
+  std::string resolve_image(std::int64_t repo_id, const std::string& repository,
+                            const ImageRef& ref);  // caller holds mu_
 
   std::filesystem::path root_;
   RegistrySettings settings_;
