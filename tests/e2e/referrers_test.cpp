@@ -40,12 +40,12 @@ struct ReferredImage {
 
 std::string artifact_manifest(const char* artifact_type, const char* layer_type,
                               const std::string& layer, const std::string& subject,
-                              const std::string& created) {
+                              const std::string& created, const char* subject_type = kOciManifest) {
   return std::string("{\"schemaVersion\":2,\"mediaType\":\"") + kOciManifest +
          "\",\"artifactType\":\"" + artifact_type +
          "\",\"config\":" + descriptor_json(kEmptyConfig, "{}") + ",\"layers\":[" +
          descriptor_json(layer_type, layer) +
-         "],\"subject\":" + descriptor_json(kOciManifest, subject) +
+         "],\"subject\":" + descriptor_json(subject_type, subject) +
          ",\"annotations\":{\"org.opencontainers.image.created\":\"" + created + "\"}}";
 }
 
@@ -205,6 +205,70 @@ TEST_F(Referrers, PushSummaryListsTheReferrersNearestFirst) {
   EXPECT_EQ(actions.at(sha256(r.sbom_layer)), "uploaded");
   EXPECT_EQ(actions.at(sha256(r.signature_layer)), "uploaded");
   EXPECT_EQ(actions.at(sha256("{}")), "uploaded");
+}
+
+TEST_F(Referrers, RepushWithReferrersFindsEverythingThereAndSucceeds) {
+  const ReferredImage r = write_referred_image(work_ / "repush-layout", 115);
+  push_referrers(r.dir, "ref/repush:v1");
+  const int puts_before = server_->requests("PutImage");
+
+  const Summary again = push_referrers(r.dir, "ref/repush:v1");
+
+  EXPECT_EQ(again.digest, sha256(r.image));
+  for (const auto& b : again.blobs) EXPECT_EQ(b.action, "exists") << b.digest;
+  EXPECT_EQ(again.bytes, 0);
+  // The image under its tag, then each referrer by digest.
+  EXPECT_EQ(server_->requests("PutImage"), puts_before + 3);
+  EXPECT_EQ(listed_referrers("ref/repush", sha256(r.image)),
+            std::vector<Descriptor>{sbom_entry(r)});
+}
+
+// With an index, referrers of the index and of each child the transfer
+// carries travel: all of them with the whole index, only the child's with
+// one platform picked out of it.
+TEST_F(Referrers, AnIndexCarriesTheReferrersOfItselfAndOfEachChildItCarries) {
+  const fs::path dir = work_ / "index-referrers";
+  const TwoPlatformImage image = write_two_platform_layout(dir, "v1");
+  LayoutWriter w(dir);
+  w.add("{}");
+  const std::string index_sig = w.add(artifact_manifest(
+      kSignature, "application/vnd.example.signature.v1", w.add("signature of the index"),
+      image.index, "2026-12-03T00:00:00Z", kOciIndex));
+  const std::string arm_sbom = w.add(
+      artifact_manifest(kSpdx, kSpdx, w.add("{\"spdxVersion\":\"SPDX-2.3\",\"name\":\"arm\"}"),
+                        image.arm, "2026-12-04T00:00:00Z"));
+  write_file(dir / "index.json",
+             "{\"schemaVersion\":2,\"manifests\":[" +
+                 descriptor_json(kOciIndex, image.index,
+                                 std::string(",\"annotations\":{\"") + kRefName + "\":\"v1\"}") +
+                 "," + descriptor_json(kOciManifest, index_sig) + "," +
+                 descriptor_json(kOciManifest, arm_sbom) + "]}");
+  const Descriptor index_sig_entry = referrer(index_sig, kSignature, "2026-12-03T00:00:00Z");
+  const Descriptor arm_sbom_entry = referrer(arm_sbom, kSpdx, "2026-12-04T00:00:00Z");
+
+  push_referrers(dir, "ref/index:v1");
+  const fs::path one = work_ / "index-referrers-arm";
+  const fs::path all = work_ / "index-referrers-all";
+  ok(kEcrPull, {"--referrers", "--quiet", "--platform", "linux/arm64", "ref/index:v1",
+                "oci:" + one.string() + ":v1"});
+  ok(kEcrPull,
+     {"--referrers", "--quiet", "--all-platforms", "ref/index:v1", "oci:" + all.string() + ":v1"});
+
+  EXPECT_EQ(listed_referrers("ref/index", sha256(image.index)),
+            std::vector<Descriptor>{index_sig_entry});
+  EXPECT_EQ(listed_referrers("ref/index", sha256(image.arm)),
+            std::vector<Descriptor>{arm_sbom_entry});
+  EXPECT_EQ(listed_referrers("ref/index", sha256(image.amd)), std::vector<Descriptor>{});
+  const std::vector<Descriptor> arm_entries = index_entries("oci:" + one.string());
+  ASSERT_EQ(arm_entries.size(), 2u);
+  EXPECT_EQ(arm_entries[0].digest.str(), sha256(image.arm));
+  EXPECT_EQ(arm_entries[1], arm_sbom_entry);
+  const std::vector<Descriptor> all_entries = index_entries("oci:" + all.string());
+  ASSERT_EQ(all_entries.size(), 3u);
+  EXPECT_EQ(all_entries[0].digest.str(), sha256(image.index));
+  // Nearest first; among equals, in plan order: the children's before the index's.
+  EXPECT_EQ(all_entries[1], arm_sbom_entry);
+  EXPECT_EQ(all_entries[2], index_sig_entry);
 }
 
 TEST_F(Referrers, PushWithoutTheFlagPushesTheImageAlone) {
