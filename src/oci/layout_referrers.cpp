@@ -41,8 +41,13 @@ std::vector<Descriptor> OciLayoutSource::referrers(const Digest& subject) {
       const ParsedManifest m = fetch_manifest(entry);
       consider(m);
       if (!m.is_index()) continue;
+      // A layout may hold some children of an index it lists and not others
+      // (one platform copied out of a multi-platform image): a child that is
+      // not there is no referrer this layout can give.
       for (const auto& child : m.manifests) {
-        if (is_manifest_media_type(child.media_type)) consider(fetch_manifest(child));
+        if (!is_manifest_media_type(child.media_type)) continue;
+        if (!tree_->file_size(blob_path(child.digest))) continue;
+        consider(fetch_manifest(child));
       }
     }
     for (auto& [_, list] : found) {

@@ -47,7 +47,7 @@ class OciLayoutSource final : public ImageSource {
   // The manifests index.json lists, and the children of the indexes it
   // lists, whose subject is `subject` (the image-layout spec lets a layout
   // list referrers in index.json). Each is read and verified once, at the
-  // first call.
+  // first call; a child the layout does not hold is passed over.
   std::vector<Descriptor> referrers(const Digest& subject) override;
 
  protected:

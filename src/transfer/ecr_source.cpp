@@ -187,6 +187,15 @@ std::vector<Descriptor> EcrImageSource::referrers(const Digest& subject) {
       d.annotations = r.annotations.value_or(std::map<std::string, std::string>{});
       out.push_back(std::move(d));
     }
+    if (out.size() > kMaxIndexEntries) {
+      throw InputError("image " + subject.str() + " has more than " +
+                       std::to_string(kMaxIndexEntries) +
+                       " referrers, more than an index may list");
+    }
+    if (page.nextToken && page.nextToken == req.nextToken) {
+      throw InputError("ListImageReferrers of " + subject.str() +
+                       " answered the nextToken it was sent");
+    }
     req.nextToken = page.nextToken;
   } while (req.nextToken);
   std::sort(out.begin(), out.end(),

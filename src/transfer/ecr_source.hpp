@@ -80,7 +80,8 @@ class EcrImageSource final : public ImageSource {
   ParsedManifest fetch_manifest(const Descriptor& descriptor) override;
   // ListImageReferrers of `subject`, every page (ACTIVE referrers, ECR's
   // default), sorted by digest. A subject the repository does not hold has
-  // none.
+  // none. InputError for more than kMaxIndexEntries referrers, or a page
+  // that names itself as the next.
   std::vector<Descriptor> referrers(const Digest& subject) override;
   void fetch_ahead(const std::vector<Descriptor>& blobs, ImageSink& sink,
                    TransferContext& context) override;

@@ -271,6 +271,32 @@ TEST_F(Referrers, AnIndexCarriesTheReferrersOfItselfAndOfEachChildItCarries) {
   EXPECT_EQ(all_entries[2], index_sig_entry);
 }
 
+// A layout holding one platform of an index (the other child's manifest is
+// not there) still gives the referrers of the platform it holds.
+TEST_F(Referrers, APartialLayoutPushesThePlatformItHoldsWithItsReferrers) {
+  const fs::path dir = work_ / "partial-index";
+  const TwoPlatformImage image = write_two_platform_layout(dir, "v1");
+  LayoutWriter w(dir);
+  w.add("{}");
+  const std::string arm_sbom = w.add(artifact_manifest(
+      kSpdx, kSpdx, w.add("{\"name\":\"partial\"}"), image.arm, "2026-12-05T00:00:00Z"));
+  write_file(dir / "index.json",
+             "{\"schemaVersion\":2,\"manifests\":[" +
+                 descriptor_json(kOciIndex, image.index,
+                                 std::string(",\"annotations\":{\"") + kRefName + "\":\"v1\"}") +
+                 "," + descriptor_json(kOciManifest, arm_sbom) + "]}");
+  fs::remove(dir / "blobs" / "sha256" / sha256(image.amd).substr(7));
+
+  const Summary pushed = run_json(kEcrPush,
+                                  {"--create-repository", "--referrers", "--platform",
+                                   "linux/arm64", "oci:" + dir.string() + ":v1", "ref/partial:v1"},
+                                  "bytesUploaded");
+
+  EXPECT_EQ(pushed.digest, sha256(image.arm));
+  EXPECT_EQ(listed_referrers("ref/partial", sha256(image.arm)),
+            std::vector<Descriptor>{referrer(arm_sbom, kSpdx, "2026-12-05T00:00:00Z")});
+}
+
 TEST_F(Referrers, PushWithoutTheFlagPushesTheImageAlone) {
   const ReferredImage r = write_referred_image(work_ / "plain-layout", 121);
 
