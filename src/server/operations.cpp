@@ -17,7 +17,7 @@ namespace {
 using ops::Handler;
 
 // Sorted by name for binary search.
-constexpr std::array<std::pair<std::string_view, Handler>, 49> kHandlers = {{
+constexpr std::array<std::pair<std::string_view, Handler>, 50> kHandlers = {{
     {"BatchCheckLayerAvailability", ops::batch_check_layer_availability},
     {"BatchDeleteImage", ops::batch_delete_image},
     {"BatchGetImage", ops::batch_get_image},
@@ -48,6 +48,7 @@ constexpr std::array<std::pair<std::string_view, Handler>, 49> kHandlers = {{
     {"GetRepositoryPolicy", ops::get_repository_policy},
     {"GetSigningConfiguration", ops::get_signing_configuration},
     {"InitiateLayerUpload", ops::initiate_layer_upload},
+    {"ListImageReferrers", ops::list_image_referrers},
     {"ListImages", ops::list_images},
     {"ListPullTimeUpdateExclusions", ops::list_pull_time_update_exclusions},
     {"ListTagsForResource", ops::list_tags_for_resource},

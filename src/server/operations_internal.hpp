@@ -118,4 +118,7 @@ std::string batch_get_repository_scanning_configuration(Env&, simdjson::dom::ele
 std::string start_image_scan(Env&, simdjson::dom::element);
 std::string describe_image_scan_findings(Env&, simdjson::dom::element);
 
+// OCI 1.1 referrers (operations_referrers.cpp).
+std::string list_image_referrers(Env&, simdjson::dom::element);
+
 }  // namespace ecr::server::ops
