@@ -32,16 +32,17 @@ from botocore.exceptions import ClientError
 
 
 def use_vendored_model():
-    """Points botocore at the project's copy of the ECR service model
-    (third_party/aws), so a botocore older than the model (Debian 12's 1.29)
+    """Points botocore at the project's copy of the ECR service model and
+    paginators (third_party/aws), so a botocore older than the model (Debian 12's 1.29)
     still knows every operation ecr-local serves. botocore reads
     AWS_DATA_PATH/<service>/<api version>/service-2.json before its own data.
     """
-    here = os.path.dirname(os.path.abspath(__file__))
-    model = os.path.join(here, "..", "..", "third_party", "aws", "ecr-service-model.json")
+    aws = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "third_party", "aws")
     data = tempfile.mkdtemp(prefix="ecr-model-")
-    os.makedirs(os.path.join(data, "ecr", "2015-09-21"))
-    shutil.copy(model, os.path.join(data, "ecr", "2015-09-21", "service-2.json"))
+    version = os.path.join(data, "ecr", "2015-09-21")
+    os.makedirs(version)
+    shutil.copy(os.path.join(aws, "ecr-service-model.json"), os.path.join(version, "service-2.json"))
+    shutil.copy(os.path.join(aws, "ecr-paginators.json"), os.path.join(version, "paginators-1.json"))
     os.environ["AWS_DATA_PATH"] = data
     atexit.register(shutil.rmtree, data, True)
 
