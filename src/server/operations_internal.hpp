@@ -85,4 +85,7 @@ std::string delete_lifecycle_policy(Env&, simdjson::dom::element);
 std::string start_lifecycle_policy_preview(Env&, simdjson::dom::element);
 std::string get_lifecycle_policy_preview(Env&, simdjson::dom::element);
 
+// The archive storage class (operations_archive.cpp).
+std::string update_image_storage_class(Env&, simdjson::dom::element);
+
 }  // namespace ecr::server::ops

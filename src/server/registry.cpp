@@ -102,6 +102,7 @@ Registry::Registry(std::filesystem::path root, RegistrySettings settings, Clock 
   db_ = std::make_unique<sql::Database>((root_ / "metadata.db").string());
   db_->exec(kSchema);
   add_blob_timestamps();
+  add_archive_columns();
   part_db_ = std::make_unique<sql::Database>((root_ / "metadata.db").string(), sql::Sync::kNormal);
   std::set<std::string> live;
   sql::Statement s(*db_, "SELECT upload_id FROM uploads");

@@ -225,12 +225,23 @@ std::vector<LayerAvailability> Registry::check_layers(const std::string& reposit
                      "SELECT size, media_type, EXISTS(SELECT 1 FROM image_blobs WHERE repo_id = ? "
                      "AND blob_digest = ?) FROM repository_blobs WHERE repo_id = ? AND digest = ?");
     s.bind(1, repo.id).bind(2, digest).bind(3, repo.id).bind(4, digest);
-    LayerAvailability a{digest, false, std::nullopt, std::nullopt};
+    LayerAvailability a{digest, false, false, std::nullopt, std::nullopt};
     if (s.step()) {
-      a.available = true;
       a.size = s.integer(0);
       a.media_type = s.optional_text(1);
-      if (s.integer(2) == 0) renew.push_back(digest);
+      if (s.integer(2) == 0) {
+        renew.push_back(digest);
+      } else {
+        // Referenced only by archived (or restoring) images: ARCHIVED.
+        sql::Statement active(*db_,
+                              "SELECT 1 FROM image_blobs b JOIN images i ON i.repo_id = b.repo_id "
+                              "AND i.digest = b.image_digest WHERE b.repo_id = ? AND "
+                              "b.blob_digest = ? AND i.storage_class = 'STANDARD' AND "
+                              "(i.activated_at IS NULL OR i.activated_at <= ?) LIMIT 1");
+        active.bind(1, repo.id).bind(2, digest).bind(3, to_ms(clock_()));
+        a.archived = !active.step();
+      }
+      a.available = !a.archived;
     }
     out.push_back(std::move(a));
   }
@@ -266,6 +277,22 @@ std::int64_t Registry::downloadable_layer(const std::string& repository,
                                           "' is not referenced by any image in the repository '" +
                                           repository + "'");
   }
+  // A download is a pull of the images that reference the layer and can
+  // be pulled; a layer only archived images reference cannot be.
+  sql::Statement active(*db_,
+                        "SELECT i.digest FROM image_blobs b JOIN images i ON i.repo_id = b.repo_id "
+                        "AND i.digest = b.image_digest WHERE b.repo_id = ? AND b.blob_digest = ? "
+                        "AND i.storage_class = 'STANDARD' AND "
+                        "(i.activated_at IS NULL OR i.activated_at <= ?)");
+  active.bind(1, repo.id).bind(2, digest).bind(3, to_ms(clock_()));
+  std::vector<std::string> pulled;
+  while (active.step()) pulled.push_back(active.text(0));
+  if (pulled.empty()) {
+    throw api::LayerInaccessibleException(
+        "The layer '" + digest + "' is referenced only by archived images in the repository '" +
+        repository + "'; restore one of them with UpdateImageStorageClass to download it");
+  }
+  record_pulls(repo.id, pulled);
   return size;
 }
 
