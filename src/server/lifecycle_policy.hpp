@@ -69,9 +69,9 @@ struct LifecycleImage {
   std::vector<std::string> tags;
   Timestamp pushed_at;
   ImageState state = ImageState::kActive;
-  std::optional<Timestamp> pulled_at;     // last recorded pull
-  std::optional<Timestamp> activated_at;  // last restore from the archive
-  std::optional<Timestamp> archived_at;   // last move to the archive
+  std::optional<Timestamp> pulled_at = std::nullopt;     // last recorded pull
+  std::optional<Timestamp> activated_at = std::nullopt;  // last restore from the archive
+  std::optional<Timestamp> archived_at = std::nullopt;   // last move to the archive
 };
 
 // What one rule does to one image.

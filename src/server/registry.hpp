@@ -92,9 +92,9 @@ struct ImageInfo {
   // transitions): ACTIVE, ARCHIVED or ACTIVATING (being restored) as of
   // the moment the image was read.
   std::string status = "ACTIVE";
-  std::optional<Timestamp> archived_at;   // lastArchivedAt
-  std::optional<Timestamp> activated_at;  // lastActivatedAt (a restore's end)
-  std::optional<Timestamp> pulled_at;     // lastRecordedPullTime
+  std::optional<Timestamp> archived_at = std::nullopt;   // lastArchivedAt
+  std::optional<Timestamp> activated_at = std::nullopt;  // lastActivatedAt (a restore's end)
+  std::optional<Timestamp> pulled_at = std::nullopt;     // lastRecordedPullTime
 };
 
 // What PutImage needs to know from a parsed manifest.
