@@ -44,9 +44,12 @@ class V2:
         self.port = port
         self.auth = "Basic " + data["authorizationToken"]
 
-    def request(self, method, path, accept=DOCKER_MANIFEST):
+    def request(self, method, path, accept=DOCKER_MANIFEST, body=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        conn.request(method, path, headers={"Authorization": self.auth, "Accept": accept})
+        headers = {"Authorization": self.auth, "Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = DOCKER_MANIFEST
+        conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
         body = resp.read()
         conn.close()
@@ -180,6 +183,13 @@ class ArchiveStorage(ArchiveBase):
         self.assertIn("lastActivatedAt", d)
         self.assertEqual(error_of(self.ecr.put_image, repositoryName=repo, imageManifest=manifest,
                                   imageTag="v1")[0], "ImageAlreadyExistsException")
+        # Through the registry API too.
+        self.ecr.update_image_storage_class(repositoryName=repo, imageId={"imageDigest": digest},
+                                           targetStorageClass="ARCHIVE")
+        self.assertEqual(self.v2.request("PUT", f"/v2/{repo}/manifests/v1",
+                                         body=manifest.encode())[0], 201)
+        self.assertEqual(self.detail(repo, digest)["imageStatus"], "ACTIVE")
+        self.assertEqual(self.v2.request("GET", f"/v2/{repo}/manifests/v1")[0], 200)
 
     def test_each_kind_of_pull_records_the_pull_time(self):
         repo = self.repo("archive/pulltime")
