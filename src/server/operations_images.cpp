@@ -99,11 +99,13 @@ std::string list_images(Env& env, simdjson::dom::element body) {
   return run<api::ListImagesRequest>(body, [&](const api::ListImagesRequest& r) {
     check_registry(env, r.registryId);
     std::optional<std::string> status = r.filter ? r.filter->tagStatus : std::nullopt;
+    std::optional<std::string> image_status = r.filter ? r.filter->imageStatus : std::nullopt;
     std::optional<std::string> next;
     api::ListImagesResponse out;
     out.imageIds.emplace();
-    for (const auto& ref :
-         env.registry.list_images(r.repositoryName, status, {r.maxResults, r.nextToken}, next)) {
+    for (const auto& ref : env.registry.list_images(r.repositoryName, status,
+                                                    {r.maxResults, r.nextToken}, next,
+                                                    image_status)) {
       out.imageIds->push_back(ops::to_api(ref));
     }
     out.nextToken = next;

@@ -287,7 +287,8 @@ class Registry {
   // ACTIVE | ARCHIVED | ACTIVATING | ANY (nullopt: ANY).
   std::vector<ImageRef> list_images(const std::string& repository,
                                     const std::optional<std::string>& tag_status, const Page& page,
-                                    std::optional<std::string>& next_token);
+                                    std::optional<std::string>& next_token,
+                                    const std::optional<std::string>& image_status = {});
   std::vector<ImageInfo> describe_images(const std::string& repository,
                                          const std::vector<ImageRef>& ids,
                                          const std::optional<std::string>& tag_status,

@@ -356,12 +356,14 @@ std::vector<ImageRef> Registry::delete_images(const std::string& repository,
 std::vector<ImageRef> Registry::list_images(const std::string& repository,
                                             const std::optional<std::string>& tag_status,
                                             const Page& page,
-                                            std::optional<std::string>& next_token) {
+                                            std::optional<std::string>& next_token,
+                                            const std::optional<std::string>& image_status) {
   std::lock_guard lock(mu_);
   RepoRow repo = find_repository(repository);
   std::string status = tag_status.value_or("ANY");
   std::vector<ImageRef> all;
   for (const ImageInfo& image : load_images(repo.id)) {
+    if (image_status && *image_status != "ANY" && *image_status != image.status) continue;
     if (image.tags.empty()) {
       if (status != "TAGGED") all.push_back({image.digest, std::nullopt});
     } else if (status != "UNTAGGED") {

@@ -125,6 +125,11 @@ class ArchiveStorage(ArchiveBase):
         # Still listed.
         listed = self.ecr.list_images(repositoryName=repo)["imageIds"]
         self.assertIn({"imageDigest": digest, "imageTag": "v1"}, listed)
+        for status, expected in (("ARCHIVED", [digest]), ("ACTIVE", [other]),
+                                 ("ANY", sorted([digest, other]))):
+            listed = self.ecr.list_images(repositoryName=repo,
+                                          filter={"imageStatus": status})["imageIds"]
+            self.assertEqual(sorted(i["imageDigest"] for i in listed), expected, status)
 
         # BatchGetImage: a failure, by tag and by digest.
         got = self.ecr.batch_get_image(repositoryName=repo,
