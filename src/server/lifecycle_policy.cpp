@@ -91,8 +91,8 @@ void parse_selection(simdjson::dom::object selection, LifecycleRule& r, std::siz
   } else if (storage_class == "archive") {
     r.storage_class = StorageClass::kArchive;
   } else {
-    invalid(n, "storageClass must be standard or archive, not '" + std::string(storage_class) +
-                   "'");
+    invalid(n,
+            "storageClass must be standard or archive, not '" + std::string(storage_class) + "'");
   }
 
   std::string_view count_type;

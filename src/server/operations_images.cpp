@@ -103,9 +103,8 @@ std::string list_images(Env& env, simdjson::dom::element body) {
     std::optional<std::string> next;
     api::ListImagesResponse out;
     out.imageIds.emplace();
-    for (const auto& ref : env.registry.list_images(r.repositoryName, status,
-                                                    {r.maxResults, r.nextToken}, next,
-                                                    image_status)) {
+    for (const auto& ref : env.registry.list_images(
+             r.repositoryName, status, {r.maxResults, r.nextToken}, next, image_status)) {
       out.imageIds->push_back(ops::to_api(ref));
     }
     out.nextToken = next;

@@ -112,8 +112,8 @@ std::string get_lifecycle_policy_preview(Env& env, simdjson::dom::element body) 
       if (!p.tags.empty()) result.imageTags = p.tags;
       result.imagePushedAt = std::chrono::time_point_cast<std::chrono::seconds>(p.pushed_at);
       if (p.action == RuleAction::kTransition) {
-        result.action = api::LifecyclePolicyRuleAction{std::string("ARCHIVE"),
-                                                       std::string("TRANSITION")};
+        result.action =
+            api::LifecyclePolicyRuleAction{std::string("ARCHIVE"), std::string("TRANSITION")};
         ++transitioning;
       } else {
         result.action = api::LifecyclePolicyRuleAction{std::nullopt, std::string("EXPIRE")};

@@ -28,8 +28,7 @@ std::string image_id_text(const ImageRef& ref) {
 }  // namespace
 
 std::string image_status(const std::string& storage_class,
-                         const std::optional<std::int64_t>& activated_at_ms,
-                         std::int64_t now_ms) {
+                         const std::optional<std::int64_t>& activated_at_ms, std::int64_t now_ms) {
   if (storage_class == "ARCHIVE") return "ARCHIVED";
   if (activated_at_ms && *activated_at_ms > now_ms) return "ACTIVATING";
   return "ACTIVE";
@@ -54,8 +53,7 @@ void Registry::add_archive_columns() {
   sql::Transaction tx(*db_);
   for (const Column& c : kColumns) {
     if (has_column(*db_, c.table, c.name)) continue;
-    db_->exec(std::string("ALTER TABLE ") + c.table + " ADD COLUMN " + c.name + " " +
-              c.definition);
+    db_->exec(std::string("ALTER TABLE ") + c.table + " ADD COLUMN " + c.name + " " + c.definition);
   }
   tx.commit();
 }
@@ -132,13 +130,14 @@ Registry::StorageClassChange Registry::update_storage_class(const std::string& r
   }
   ImageInfo image = load_image(repo.id, *digest);
   auto refuse = [&](const std::string& why) {
-    throw api::ImageStorageClassUpdateNotSupportedException(
-        "The image with digest '" + *digest + "' in the repository with name '" + repository +
-        "' " + why);
+    throw api::ImageStorageClassUpdateNotSupportedException("The image with digest '" + *digest +
+                                                            "' in the repository with name '" +
+                                                            repository + "' " + why);
   };
   if (target == "ARCHIVE") {
     if (image.status == "ARCHIVED") refuse("is already in the ARCHIVE storage class");
-    if (image.status == "ACTIVATING") refuse("is being restored and cannot be archived until it is ACTIVE");
+    if (image.status == "ACTIVATING")
+      refuse("is being restored and cannot be archived until it is ACTIVE");
     // Archiving a child alone would leave its index unpullable in part.
     sql::Statement parent(*db_,
                           "SELECT c.image_digest FROM image_children c JOIN images i ON "

@@ -229,8 +229,7 @@ ImageInfo Registry::put_image(const std::string& repository, const std::string& 
 
 std::vector<ImageInfo> Registry::get_images(const std::string& repository,
                                             const std::vector<ImageRef>& ids,
-                                            std::vector<ImageFailure>& failures,
-                                            bool record_pull) {
+                                            std::vector<ImageFailure>& failures, bool record_pull) {
   std::lock_guard lock(mu_);
   RepoRow repo = find_repository(repository);
   std::vector<ImageInfo> out;

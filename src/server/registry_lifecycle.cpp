@@ -142,12 +142,11 @@ std::size_t Registry::apply_lifecycle_policies() {
       // UpdateImageStorageClass, while the index is not archived) would
       // refuse it.
       sql::Statement parent(
-          *db_,
-          r.action == RuleAction::kExpire
-              ? "SELECT 1 FROM image_children WHERE repo_id = ? AND child_digest = ? LIMIT 1"
-              : "SELECT 1 FROM image_children c JOIN images i ON i.repo_id = c.repo_id AND "
-                "i.digest = c.image_digest WHERE c.repo_id = ? AND c.child_digest = ? AND "
-                "i.storage_class = 'STANDARD' LIMIT 1");
+          *db_, r.action == RuleAction::kExpire
+                    ? "SELECT 1 FROM image_children WHERE repo_id = ? AND child_digest = ? LIMIT 1"
+                    : "SELECT 1 FROM image_children c JOIN images i ON i.repo_id = c.repo_id AND "
+                      "i.digest = c.image_digest WHERE c.repo_id = ? AND c.child_digest = ? AND "
+                      "i.storage_class = 'STANDARD' LIMIT 1");
       parent.bind(1, repo_id).bind(2, r.digest);
       if (parent.step()) continue;
       if (r.action == RuleAction::kExpire) {

@@ -235,8 +235,7 @@ TEST(LifecyclePolicy, ExpirationsComeOldestFirst) {
 TEST(LifecyclePolicy, TransitionNeedsTargetStorageClassArchive) {
   const std::string sel = R"("tagStatus":"any","countType":"imageCountMoreThan","countNumber":1)";
   auto with_action = [&](const std::string& action) {
-    return R"({"rules":[{"rulePriority":1,"selection":{)" + sel + R"(},"action":)" + action +
-           "}]}";
+    return R"({"rules":[{"rulePriority":1,"selection":{)" + sel + R"(},"action":)" + action + "}]}";
   };
   EXPECT_EQ(refusal(with_action(R"({"type":"transition"})")),
             "rule 1: action type 'transition' requires targetStorageClass 'archive'");

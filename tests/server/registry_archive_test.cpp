@@ -57,8 +57,8 @@ class ArchiveTest : public ::testing::Test {
   }
   ImageInfo describe(const std::string& digest) {
     std::optional<std::string> next;
-    return registry_->describe_images("app", {ImageRef{digest, std::nullopt}}, std::nullopt, {},
-                                      next)
+    return registry_
+        ->describe_images("app", {ImageRef{digest, std::nullopt}}, std::nullopt, {}, next)
         .at(0);
   }
   // The failure code of pulling `digest` ("" when it was pulled).
@@ -113,8 +113,8 @@ TEST_F(ArchiveTest, ARestoreIsActivatingForTheConfiguredDelay) {
   const std::string image = put_image({layer}, "v1");
   registry_->update_storage_class("app", {std::nullopt, std::string("v1")}, "ARCHIVE");
   now_ += minutes(1);
-  auto change = registry_->update_storage_class("app", {std::nullopt, std::string("v1")},
-                                                "STANDARD");
+  auto change =
+      registry_->update_storage_class("app", {std::nullopt, std::string("v1")}, "STANDARD");
   EXPECT_EQ(change.digest, image);
   EXPECT_EQ(change.status, "ACTIVATING");
   EXPECT_EQ(describe(image).status, "ACTIVATING");
@@ -143,11 +143,11 @@ TEST_F(ArchiveTest, StorageClassChangesThatDoNothingAreRefused) {
               registry_->update_storage_class("app", {image, std::nullopt}, "ARCHIVE");
             }),
             "ImageStorageClassUpdateNotSupportedException");
-  EXPECT_EQ(error_of([&] {
-              registry_->update_storage_class("app", {std::nullopt, std::string("nope")},
-                                              "ARCHIVE");
-            }),
-            "ImageNotFoundException");
+  EXPECT_EQ(
+      error_of([&] {
+        registry_->update_storage_class("app", {std::nullopt, std::string("nope")}, "ARCHIVE");
+      }),
+      "ImageNotFoundException");
   EXPECT_EQ(error_of([&] {
               registry_->update_storage_class("app", {std::nullopt, std::nullopt}, "ARCHIVE");
             }),
