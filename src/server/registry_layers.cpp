@@ -400,11 +400,16 @@ bool Registry::mount_layer(const std::string& repository, const std::string& fro
   } catch (const api::RepositoryNotFoundException&) {
     return false;  // an ordinary upload then, as ECR answers
   }
+  // Only a layer `from` can serve to a pull: an image there that is not
+  // archived (nor being restored) references it.
   sql::Statement s(*db_,
                    "SELECT b.size, b.media_type FROM repository_blobs b WHERE b.repo_id = ? AND "
-                   "b.digest = ? AND EXISTS(SELECT 1 FROM image_blobs i WHERE i.repo_id = ? AND "
-                   "i.blob_digest = ?)");
+                   "b.digest = ? AND EXISTS(SELECT 1 FROM image_blobs r JOIN images i ON "
+                   "i.repo_id = r.repo_id AND i.digest = r.image_digest WHERE r.repo_id = ? AND "
+                   "r.blob_digest = ? AND i.storage_class = 'STANDARD' AND "
+                   "(i.activated_at IS NULL OR i.activated_at <= ?))");
   s.bind(1, source_id).bind(2, digest).bind(3, source_id).bind(4, digest);
+  s.bind(5, to_ms(clock_()));
   if (!s.step()) return false;
   sql::Statement add(*db_,
                      "INSERT OR IGNORE INTO repository_blobs(repo_id, digest, size, media_type, "

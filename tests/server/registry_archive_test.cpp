@@ -107,6 +107,18 @@ TEST_F(ArchiveTest, AnArchivedImageRefusesEveryKindOfPull) {
   EXPECT_EQ(registry_->downloadable_layer("app", shared), 3);
 }
 
+TEST_F(ArchiveTest, ALayerOnlyArchivedImagesReferenceIsNotMountedElsewhere) {
+  RepositoryInfo info;
+  info.name = "other";
+  registry_->create_repository(info, {});
+  const std::string layer = upload("lay");
+  const std::string image = put_image({layer}, "v1");
+  registry_->update_storage_class("app", {image, std::nullopt}, "ARCHIVE");
+  EXPECT_FALSE(registry_->mount_layer("other", "app", layer));
+  registry_->update_storage_class("app", {image, std::nullopt}, "STANDARD");
+  EXPECT_TRUE(registry_->mount_layer("other", "app", layer));
+}
+
 TEST_F(ArchiveTest, ARestoreIsActivatingForTheConfiguredDelay) {
   reopen(seconds(600));
   const std::string layer = upload("lay");
