@@ -17,18 +17,21 @@ namespace {
 using ops::Handler;
 
 // Sorted by name for binary search.
-constexpr std::array<std::pair<std::string_view, Handler>, 31> kHandlers = {{
+constexpr std::array<std::pair<std::string_view, Handler>, 35> kHandlers = {{
     {"BatchCheckLayerAvailability", ops::batch_check_layer_availability},
     {"BatchDeleteImage", ops::batch_delete_image},
     {"BatchGetImage", ops::batch_get_image},
     {"CompleteLayerUpload", ops::complete_layer_upload},
     {"CreateRepository", ops::create_repository},
+    {"CreateRepositoryCreationTemplate", ops::create_repository_creation_template},
     {"DeleteLifecyclePolicy", ops::delete_lifecycle_policy},
     {"DeleteRepository", ops::delete_repository},
+    {"DeleteRepositoryCreationTemplate", ops::delete_repository_creation_template},
     {"DeleteRepositoryPolicy", ops::delete_repository_policy},
     {"DescribeImages", ops::describe_images},
     {"DescribeRegistry", ops::describe_registry},
     {"DescribeRepositories", ops::describe_repositories},
+    {"DescribeRepositoryCreationTemplates", ops::describe_repository_creation_templates},
     {"GetAccountSetting", ops::get_account_setting},
     {"GetAuthorizationToken", ops::get_authorization_token},
     {"GetDownloadUrlForLayer", ops::get_download_url_for_layer},
@@ -48,6 +51,7 @@ constexpr std::array<std::pair<std::string_view, Handler>, 31> kHandlers = {{
     {"TagResource", ops::tag_resource},
     {"UntagResource", ops::untag_resource},
     {"UpdateImageStorageClass", ops::update_image_storage_class},
+    {"UpdateRepositoryCreationTemplate", ops::update_repository_creation_template},
     {"UploadLayerPart", ops::upload_layer_part},
 }};
 

@@ -36,8 +36,8 @@ api::Image to_api_image(Env& env, const std::string& repository, const ImageInfo
 std::string put_image(Env& env, simdjson::dom::element body) {
   return run<api::PutImageRequest>(body, [&](const api::PutImageRequest& r) {
     check_registry(env, r.registryId);
-    env.registry.repository(
-        r.repositoryName);  // RepositoryNotFoundException before manifest errors
+    // Create-on-push; RepositoryNotFoundException before manifest errors.
+    env.registry.repository_for_push(r.repositoryName);
     ManifestFacts facts;
     try {
       facts = facts_of(parse_manifest(r.imageManifest, r.imageManifestMediaType.value_or("")));

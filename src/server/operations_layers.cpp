@@ -1,5 +1,6 @@
 // Handlers: layer uploads, availability checks and download URLs.
 #include "api/serde_support.hpp"
+#include "ecr/digest.hpp"
 #include "ecr/error.hpp"
 #include "server/operations_internal.hpp"
 
@@ -15,6 +16,7 @@ std::string initiate_layer_upload(Env& env, simdjson::dom::element body) {
   return run<api::InitiateLayerUploadRequest>(body, [&](const api::InitiateLayerUploadRequest& r) {
     check_registry(env, r.registryId);
     api::InitiateLayerUploadResponse out;
+    env.registry.repository_for_push(r.repositoryName);  // create-on-push
     out.uploadId = env.registry.initiate_upload(r.repositoryName);
     out.partSize = kPartSize;
     return out;
@@ -72,6 +74,34 @@ std::string complete_layer_upload(Env& env, simdjson::dom::element body) {
   });
 }
 
+namespace {
+
+// A read-only check creates no repository: for a repository a push would
+// create from a template, every layer is UNAVAILABLE, so the push goes on
+// to InitiateLayerUpload, which creates it.
+std::vector<LayerAvailability> checked_layers(Env& env, const std::string& repository,
+                                              const std::vector<std::string>& digests,
+                                              std::vector<LayerFailure>& failures) {
+  try {
+    return env.registry.check_layers(repository, digests, failures);
+  } catch (const api::RepositoryNotFoundException&) {
+    if (!env.registry.creates_on_push(repository)) throw;
+  }
+  std::vector<LayerAvailability> out;
+  for (const auto& digest : digests) {
+    if (digest.empty()) {
+      failures.push_back({digest, "MissingLayerDigest", "The layer digest is missing"});
+    } else if (!Digest::valid(digest)) {
+      failures.push_back({digest, "InvalidLayerDigest", "Invalid layer digest"});
+    } else {
+      out.push_back({digest, false, std::nullopt, std::nullopt});
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string batch_check_layer_availability(Env& env, simdjson::dom::element body) {
   using Req = api::BatchCheckLayerAvailabilityRequest;
   return run<Req>(body, [&](const Req& r) {
@@ -79,7 +109,7 @@ std::string batch_check_layer_availability(Env& env, simdjson::dom::element body
     std::vector<LayerFailure> failures;
     api::BatchCheckLayerAvailabilityResponse out;
     out.layers.emplace();
-    for (const auto& a : env.registry.check_layers(r.repositoryName, r.layerDigests, failures)) {
+    for (const auto& a : checked_layers(env, r.repositoryName, r.layerDigests, failures)) {
       api::Layer layer;
       layer.layerDigest = a.digest;
       layer.layerAvailability = a.available ? "AVAILABLE" : a.archived ? "ARCHIVED" : "UNAVAILABLE";

@@ -58,6 +58,15 @@ CREATE TABLE IF NOT EXISTS lifecycle_preview_results(
   position INTEGER NOT NULL, digest TEXT NOT NULL, tags TEXT NOT NULL,
   pushed_at INTEGER NOT NULL, rule_priority INTEGER NOT NULL,
   PRIMARY KEY(repo_id, position));
+CREATE TABLE IF NOT EXISTS creation_templates(
+  prefix TEXT PRIMARY KEY, applied_for TEXT NOT NULL, description TEXT,
+  tag_mutability TEXT NOT NULL, encryption_type TEXT NOT NULL, kms_key TEXT,
+  lifecycle_policy TEXT, repository_policy TEXT, custom_role_arn TEXT,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS creation_template_tags(
+  prefix TEXT NOT NULL REFERENCES creation_templates(prefix) ON DELETE CASCADE,
+  position INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY(prefix, position));
 )sql";
 
 constexpr std::string_view kRepoColumns =

@@ -149,6 +149,29 @@ struct LifecyclePreview {
   std::vector<PreviewResult> results;
 };
 
+// A repository creation template (CreateRepositoryCreationTemplate): the
+// settings a repository ECR creates on the caller's behalf starts with.
+struct CreationTemplate {
+  // "ROOT", or a namespace without its trailing '/' ("prod/team"): ECR
+  // always assumes a '/' after the prefix, so "prod" and "prod/" are one.
+  std::string prefix;
+  std::vector<std::string> applied_for;  // RCTAppliedFor values, no repeats
+  std::optional<std::string> description;
+  std::string tag_mutability = "MUTABLE";  // MUTABLE | IMMUTABLE
+  std::string encryption_type = "AES256";
+  std::optional<std::string> kms_key;
+  std::optional<std::string> lifecycle_policy;   // validated by the caller
+  std::optional<std::string> repository_policy;  // a JSON object, checked by the caller
+  std::vector<std::pair<std::string, std::string>> resource_tags;  // in the order given
+  std::optional<std::string> custom_role_arn;
+  Timestamp created_at;
+  Timestamp updated_at;
+};
+// Templates one registry holds: ECR's quota on repository creation templates
+// per registry (the quota table read for this did not show the row; 50 is
+// the figure ECR gives its sibling quota, pull through cache rules).
+inline constexpr std::size_t kMaxCreationTemplates = 50;
+
 class Registry;
 
 // Bytes appended to a layer upload by one request of the registry API (a
@@ -309,6 +332,33 @@ class Registry {
   // True when images of the repository reference the layer and all of them
   // are archived or being restored: it cannot be pulled.
   bool layer_archived(const std::string& repository, const std::string& digest);
+
+  // Repository creation templates and create-on-push
+  // (registry_templates.cpp). Prefixes are taken with or without their
+  // trailing '/'.
+  // Stores a new template; TemplateAlreadyExistsException when its prefix
+  // has one, LimitExceededException past kMaxCreationTemplates.
+  CreationTemplate create_creation_template(const CreationTemplate& wanted);
+  // The templates of `prefixes` (all when empty; unknown prefixes are left
+  // out), in prefix byte order, one page of them.
+  std::vector<CreationTemplate> describe_creation_templates(
+      const std::vector<std::string>& prefixes, const Page& page,
+      std::optional<std::string>& next_token);
+  // Applies `change` to the stored template and stores the result, in one
+  // step; TemplateNotFoundException when the prefix has none.
+  CreationTemplate update_creation_template(const std::string& prefix,
+                                            const std::function<void(CreationTemplate&)>& change);
+  CreationTemplate delete_creation_template(const std::string& prefix);
+  // The repository a push writes to: `name` when it exists, else a new
+  // repository made from the CREATE_ON_PUSH template that matches `name`
+  // (the longest prefix P with `name` starting with "P/", else ROOT) with
+  // that template's settings. Check and creation are one transaction, so
+  // concurrent first pushes make one repository. Throws
+  // RepositoryNotFoundException when it does not exist and no template
+  // applies. Every write of a push (both doors) comes through here.
+  RepositoryInfo repository_for_push(const std::string& name);
+  // Whether a push to `name`, which does not exist, would create it.
+  bool creates_on_push(const std::string& name);
 
   // Lifecycle.
   // Evaluates `policy_text` (or the stored policy) now and records the

@@ -128,7 +128,10 @@ class UploadBody final : public BodyStream {
   UploadAppend& open() {
     if (failure_) std::rethrow_exception(failure_);
     if (!append_) {
-      if (session_.empty()) session_ = registry_.initiate_upload(repository_);
+      if (session_.empty()) {
+        registry_.repository_for_push(repository_);  // create-on-push
+        session_ = registry_.initiate_upload(repository_);
+      }
       append_ = registry_.append_to_upload(repository_, session_);
       if (range_ && range_->first != static_cast<std::uint64_t>(append_->first_byte())) {
         const std::int64_t size = append_->first_byte();
@@ -365,6 +368,7 @@ void RegistryApi::answer_blob(const HttpRequest& request, const RegistryApiRoute
 // new session for chunks.
 void RegistryApi::start_upload(HttpRequest& request, const RegistryApiRoute& route,
                                HttpResponse& response) {
+  registry_.repository_for_push(route.name);  // create-on-push, mount or upload alike
   const std::string mount(request.query_value("mount"));
   const std::string from(request.query_value("from"));
   if (!mount.empty() && request.body_bytes == 0 && Digest::valid(mount) &&
@@ -451,6 +455,7 @@ void RegistryApi::put_manifest(const HttpRequest& request, const RegistryApiRout
     throw ApiError(400, "TAG_INVALID", "invalid tag '" + route.reference + "'");
   }
   const std::string digest = manifest.digest.str();
+  registry_.repository_for_push(route.name);  // create-on-push
   try {
     registry_.put_image(route.name, body, facts_of(manifest), tag, expected_digest);
   } catch (const api::ImageAlreadyExistsException&) {
