@@ -123,9 +123,9 @@ struct ImageFailure {
 struct LayerAvailability {
   std::string digest;
   bool available = false;
-  bool archived = false;  // only archived (or restoring) images reference it
   std::optional<std::int64_t> size;
   std::optional<std::string> media_type;
+  bool archived = false;  // only archived (or restoring) images reference it
 };
 
 struct LayerFailure {

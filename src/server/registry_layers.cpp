@@ -225,7 +225,7 @@ std::vector<LayerAvailability> Registry::check_layers(const std::string& reposit
                      "SELECT size, media_type, EXISTS(SELECT 1 FROM image_blobs WHERE repo_id = ? "
                      "AND blob_digest = ?) FROM repository_blobs WHERE repo_id = ? AND digest = ?");
     s.bind(1, repo.id).bind(2, digest).bind(3, repo.id).bind(4, digest);
-    LayerAvailability a{digest, false, false, std::nullopt, std::nullopt};
+    LayerAvailability a{digest, false, std::nullopt, std::nullopt, false};
     if (s.step()) {
       a.size = s.integer(0);
       a.media_type = s.optional_text(1);
