@@ -94,4 +94,22 @@ std::string describe_repository_creation_templates(Env&, simdjson::dom::element)
 std::string update_repository_creation_template(Env&, simdjson::dom::element);
 std::string delete_repository_creation_template(Env&, simdjson::dom::element);
 
+// Registry-wide configuration, stored and echoed, and image scan and signing
+// status (operations_registry_config.cpp).
+std::string put_signing_configuration(Env&, simdjson::dom::element);
+std::string get_signing_configuration(Env&, simdjson::dom::element);
+std::string delete_signing_configuration(Env&, simdjson::dom::element);
+std::string describe_image_signing_status(Env&, simdjson::dom::element);
+std::string register_pull_time_update_exclusion(Env&, simdjson::dom::element);
+std::string deregister_pull_time_update_exclusion(Env&, simdjson::dom::element);
+std::string list_pull_time_update_exclusions(Env&, simdjson::dom::element);
+std::string put_registry_policy(Env&, simdjson::dom::element);
+std::string get_registry_policy(Env&, simdjson::dom::element);
+std::string delete_registry_policy(Env&, simdjson::dom::element);
+std::string put_registry_scanning_configuration(Env&, simdjson::dom::element);
+std::string get_registry_scanning_configuration(Env&, simdjson::dom::element);
+std::string batch_get_repository_scanning_configuration(Env&, simdjson::dom::element);
+std::string start_image_scan(Env&, simdjson::dom::element);
+std::string describe_image_scan_findings(Env&, simdjson::dom::element);
+
 }  // namespace ecr::server::ops

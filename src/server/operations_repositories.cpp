@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <span>
 
 #include "aws/crypto.hpp"
 #include "core/base64.hpp"
@@ -187,16 +188,20 @@ std::string get_authorization_token(Env& env, simdjson::dom::element body) {
 
 namespace {
 
-// Account settings, by the names ECR knows, each with the values it allows;
-// the first value is the default a setting has until it is put.
+// Account settings, by the names ECR's API reference gives
+// (PutAccountSetting), each with the values it allows there; the first value
+// is the default a registry has until one is put. BASIC_SCAN_TYPE_VERSION's
+// CLAIR is gone from ECR (basic scanning is AWS_NATIVE only); new registries
+// get the V2 registry policy scope; blob mounting is off until enabled.
 struct AccountSetting {
   std::string_view name;
   std::array<std::string_view, 2> values;
+  std::size_t count;  // how many of `values` are used
 };
 constexpr std::array<AccountSetting, 3> kAccountSettings = {{
-    {"BASIC_SCAN_TYPE_VERSION", {"AWS_NATIVE", "CLAIR"}},
-    {"BLOB_MOUNTING", {"DISABLED", "ENABLED"}},
-    {"REGISTRY_POLICY_SCOPE", {"V2", "V1"}},
+    {"BASIC_SCAN_TYPE_VERSION", {"AWS_NATIVE", ""}, 1},
+    {"BLOB_MOUNTING", {"DISABLED", "ENABLED"}, 2},
+    {"REGISTRY_POLICY_SCOPE", {"V2", "V1"}, 2},
 }};
 
 const AccountSetting& account_setting(const std::string& name) {
@@ -214,9 +219,10 @@ const AccountSetting& account_setting(const std::string& name) {
 std::string put_account_setting(Env& env, simdjson::dom::element body) {
   return run<api::PutAccountSettingRequest>(body, [&](const api::PutAccountSettingRequest& r) {
     const AccountSetting& setting = account_setting(r.name);
-    if (std::find(setting.values.begin(), setting.values.end(), r.value) == setting.values.end()) {
+    const auto values = std::span(setting.values).first(setting.count);
+    if (std::find(values.begin(), values.end(), r.value) == values.end()) {
       std::string allowed;
-      for (auto v : setting.values) allowed += (allowed.empty() ? "" : ", ") + std::string(v);
+      for (auto v : values) allowed += (allowed.empty() ? "" : ", ") + std::string(v);
       throw api::InvalidParameterException(
           "Invalid parameter at 'value' failed to satisfy "
           "constraint: 'Value of " +

@@ -67,6 +67,14 @@ CREATE TABLE IF NOT EXISTS creation_template_tags(
   prefix TEXT NOT NULL REFERENCES creation_templates(prefix) ON DELETE CASCADE,
   position INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
   PRIMARY KEY(prefix, position));
+CREATE TABLE IF NOT EXISTS registry_documents(name TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pull_time_exclusions(
+  principal_arn TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS image_scans(
+  repo_id INTEGER NOT NULL, image_digest TEXT NOT NULL, status TEXT NOT NULL,
+  description TEXT NOT NULL, started_at INTEGER NOT NULL,
+  PRIMARY KEY(repo_id, image_digest),
+  FOREIGN KEY(repo_id, image_digest) REFERENCES images(repo_id, digest) ON DELETE CASCADE);
 )sql";
 
 constexpr std::string_view kRepoColumns =

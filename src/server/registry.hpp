@@ -250,6 +250,37 @@ class Registry {
   void set_account_setting(const std::string& name, const std::string& value);
   std::optional<std::string> account_setting(const std::string& name);
 
+  // Registry-wide configuration (registry_config.cpp): the signing
+  // configuration, the registry policy and the registry scanning
+  // configuration, each one document stored as the operation encoded it.
+  void put_registry_document(std::string_view name, const std::string& body);
+  std::optional<std::string> registry_document(std::string_view name);
+  // Removes the document and returns what it was; nullopt when there was none.
+  std::optional<std::string> delete_registry_document(std::string_view name);
+  // Pull-time update exclusions, by principal ARN. add_ returns when it was
+  // added; throws api::ExclusionAlreadyExistsException for one already there
+  // and api::LimitExceededException when `limit` are there already.
+  Timestamp add_pull_time_exclusion(const std::string& principal_arn, std::size_t limit);
+  // Throws api::ExclusionNotFoundException when it is not there.
+  void remove_pull_time_exclusion(const std::string& principal_arn);
+  // In byte order of the ARN, one page at a time.
+  std::vector<std::string> pull_time_exclusions(const Page& page,
+                                                std::optional<std::string>& next_token);
+  // Manual image scans (StartImageScan): the image `ref` names in the
+  // repository gets `scan` recorded (replacing an earlier one) until it is
+  // deleted. Both throw RepositoryNotFoundException and
+  // ImageNotFoundException; image_scan returns the image's digest and its
+  // scan, nullopt when none was started.
+  struct ImageScan {
+    std::string status;       // ScanStatus
+    std::string description;  // ScanStatusDescription
+    Timestamp started_at;
+  };
+  std::string record_image_scan(const std::string& repository, const ImageRef& ref,
+                                const std::string& status, const std::string& description);
+  std::pair<std::string, std::optional<ImageScan>> image_scan(const std::string& repository,
+                                                              const ImageRef& ref);
+
   // Layer uploads.
   std::string initiate_upload(const std::string& repository);
   // Returns the last byte received after this part.
@@ -387,6 +418,8 @@ class Registry {
   // Moves an image to the archive or back (restore_delay 0: ACTIVE at once).
   void set_storage_class(std::int64_t repo_id, const std::string& digest, bool archive,
                          std::chrono::seconds restore_delay);
+  std::string resolve_image(std::int64_t repo_id, const std::string& repository,
+                            const ImageRef& ref);  // caller holds mu_
 
   std::filesystem::path root_;
   RegistrySettings settings_;

@@ -6,15 +6,19 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "json_value.hpp"
+#include "support/ecr_local_server.hpp"
 #include "support/moto_server.hpp"
 #include "support/subprocess.hpp"
 
 namespace ecr::cli {
 namespace {
 
+using ecr::testing::EcrLocalServer;
 using ecr::testing::MotoServer;
 using ecr::testing::ProcessOptions;
 using ecr::testing::ProcessResult;
@@ -46,6 +50,22 @@ class Scratch {
   ~Scratch() { std::filesystem::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
+  // An AWS_DATA_PATH holding the vendored ECR model (third_party/aws) where
+  // botocore looks for it first, so an `aws` older than the model knows
+  // every operation ecr-local serves.
+  std::string aws_data_path() const {
+    const std::filesystem::path data = dir_ / "aws-data";
+    const std::filesystem::path model = data / "ecr" / "2015-09-21";
+    if (!std::filesystem::exists(model)) {
+      const std::filesystem::path vendored =
+          std::filesystem::path(ECR_SOURCE_DIR) / "third_party" / "aws";
+      std::filesystem::create_directories(model);
+      std::filesystem::copy_file(vendored / "ecr-service-model.json", model / "service-2.json");
+      std::filesystem::copy_file(vendored / "ecr-paginators.json", model / "paginators-1.json");
+    }
+    return data.string();
+  }
+
  private:
   void write(const std::string& name, const std::string& text) {
     std::ofstream(dir_ / name) << text;
@@ -54,7 +74,10 @@ class Scratch {
 };
 
 // The same environment for both tools: static test keys, no profile files.
-ProcessOptions tool_options(const Scratch& scratch, std::vector<std::string> argv) {
+// `overrides` replace or add variables (another server's credentials).
+using EnvChanges = std::map<std::string, std::optional<std::string>>;
+ProcessOptions tool_options(const Scratch& scratch, std::vector<std::string> argv,
+                            const EnvChanges& overrides = {}) {
   ProcessOptions options;
   options.argv = std::move(argv);
   options.env = {{"AWS_ACCESS_KEY_ID", "testing"},     {"AWS_SECRET_ACCESS_KEY", "testing"},
@@ -65,6 +88,7 @@ ProcessOptions tool_options(const Scratch& scratch, std::vector<std::string> arg
                  {"AWS_CONFIG_FILE", scratch.path("empty")},
                  {"AWS_SHARED_CREDENTIALS_FILE", scratch.path("empty")},
                  {"AWS_PAGER", ""}};
+  for (const auto& [name, value] : overrides) options.env[name] = value;
   return options;
 }
 
@@ -86,12 +110,12 @@ std::string error_name_in(const std::string& stderr_text) {
 }
 
 ToolRun run_ecr(const Scratch& scratch, const std::vector<std::string>& args,
-            const std::string& endpoint) {
+                const std::string& endpoint, const EnvChanges& overrides = {}) {
   std::vector<std::string> argv{kEcrBinary};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--endpoint-url", endpoint, "--region", "us-east-1"});
   const ProcessResult r =
-      ecr::testing::run_process(tool_options(scratch, argv), std::chrono::seconds(60));
+      ecr::testing::run_process(tool_options(scratch, argv, overrides), std::chrono::seconds(60));
   Outcome outcome = Outcome::kOther;
   if (r.exit_status == 0) outcome = Outcome::kSuccess;
   if (r.exit_status == 252) outcome = Outcome::kUsage;
@@ -137,7 +161,7 @@ ToolRun run_aws(const Scratch& scratch, const std::vector<std::string>& args,
 // own driver per command): the AWS CLI takes seconds to import itself here.
 std::vector<ToolRun> run_aws_batch(const Scratch& scratch,
                                    const std::vector<std::vector<std::string>>& commands,
-                                   const std::string& endpoint) {
+                                   const std::string& endpoint, const EnvChanges& overrides = {}) {
   JsonValue::Array argvs;
   for (const auto& command : commands) {
     JsonValue::Array words;
@@ -147,7 +171,9 @@ std::vector<ToolRun> run_aws_batch(const Scratch& scratch,
     argvs.push_back(JsonValue::array(std::move(words)));
   }
   const ProcessResult r = ecr::testing::run_process(
-      tool_options(scratch, {"python3", std::string(ECR_SOURCE_DIR) + "/tests/cli/aws_cli_batch.py"}),
+      tool_options(scratch,
+                   {"python3", std::string(ECR_SOURCE_DIR) + "/tests/cli/aws_cli_batch.py"},
+                   overrides),
       std::chrono::seconds(120), to_compact_json(JsonValue::array(std::move(argvs))));
   if (r.exit_status != 0) throw std::runtime_error("aws_cli_batch.py failed: " + r.stderr_text);
   std::vector<ToolRun> runs;
@@ -282,6 +308,86 @@ TEST_F(AwsCliParity, GetLoginPasswordPrintsTheSamePassword) {
   ASSERT_EQ(aws_run.outcome, Outcome::kSuccess) << aws_run.stderr_text;
   EXPECT_EQ(ecr_run.outcome, Outcome::kSuccess) << ecr_run.stderr_text;
   EXPECT_EQ(ecr_run.stdout_text, aws_run.stdout_text);
+}
+
+// The same comparison against ecr-local, for the registry-wide settings it
+// stores and echoes (moto_server does not serve them): each tool gets a
+// fresh ecr-local.
+class AwsCliParityOnEcrLocal : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ProcessOptions which;
+    which.argv = {"sh", "-c", "command -v aws"};
+    if (ecr::testing::run_process(which, std::chrono::seconds(10)).exit_status != 0) {
+      GTEST_SKIP() << "the AWS CLI (aws) is not on PATH";
+    }
+  }
+
+  void expect_same_results(const std::vector<std::vector<std::string>>& commands) {
+    EnvChanges env = EcrLocalServer::tool_env();
+    std::vector<ToolRun> aws_runs;
+    {
+      EcrLocalServer server;
+      EnvChanges aws_env = env;
+      aws_env["AWS_DATA_PATH"] = scratch_.aws_data_path();
+      aws_runs = run_aws_batch(scratch_, commands, server.endpoint_url(), aws_env);
+    }
+    ASSERT_EQ(aws_runs.size(), commands.size());
+    EcrLocalServer server;
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+      const ToolRun ecr_run = run_ecr(scratch_, commands[i], server.endpoint_url(), env);
+      const ToolRun& aws_run = aws_runs[i];
+      std::string shown;
+      for (const std::string& word : commands[i]) shown += word + " ";
+      SCOPED_TRACE("command: " + shown + "\naws stderr: " + aws_run.stderr_text +
+                   "\necr stderr: " + ecr_run.stderr_text);
+      EXPECT_EQ(static_cast<int>(ecr_run.outcome), static_cast<int>(aws_run.outcome));
+      EXPECT_EQ(ecr_run.error_name, aws_run.error_name);
+      if (aws_run.stdout_text.empty() || ecr_run.stdout_text.empty()) {
+        EXPECT_EQ(ecr_run.stdout_text, aws_run.stdout_text);
+        continue;
+      }
+      EXPECT_EQ(to_pretty_json(normalized(parse_json(ecr_run.stdout_text, "ecr output"))),
+                to_pretty_json(normalized(parse_json(aws_run.stdout_text, "aws output"))));
+    }
+  }
+
+  Scratch scratch_;
+};
+
+TEST_F(AwsCliParityOnEcrLocal, RegistrySettingsCommandsPrintTheSameJsonAndErrors) {
+  const std::string signing =
+      R"({"rules":[{"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/ci",)"
+      R"("repositoryFilters":[{"filter":"app*","filterType":"WILDCARD_MATCH"}]}]})";
+  const std::string rules =
+      R"([{"scanFrequency":"CONTINUOUS_SCAN","repositoryFilters":[{"filter":"app","filterType":"WILDCARD"}]}])";
+  const std::string role = "arn:aws:iam::123456789012:role/scanner";
+  expect_same_results({
+      {"put-signing-configuration", "--signing-configuration", signing},
+      {"get-signing-configuration"},
+      {"delete-signing-configuration"},
+      {"get-signing-configuration"},
+      {"put-registry-policy", "--policy-text", "file://" + scratch_.path("policy.json")},
+      {"get-registry-policy"},
+      {"delete-registry-policy"},
+      {"delete-registry-policy"},
+      {"get-registry-scanning-configuration"},
+      {"put-registry-scanning-configuration", "--scan-type", "ENHANCED", "--rules", rules},
+      {"get-registry-scanning-configuration"},
+      {"put-registry-scanning-configuration", "--scan-type", "BASIC", "--rules", rules},
+      {"create-repository", "--repository-name", "app"},
+      {"batch-get-repository-scanning-configuration", "--repository-names", "app", "gone"},
+      {"register-pull-time-update-exclusion", "--principal-arn", role},
+      {"register-pull-time-update-exclusion", "--principal-arn", role},
+      {"list-pull-time-update-exclusions"},
+      {"deregister-pull-time-update-exclusion", "--principal-arn", role},
+      {"deregister-pull-time-update-exclusion", "--principal-arn", role},
+      {"get-account-setting", "--name", "BLOB_MOUNTING"},
+      {"put-account-setting", "--name", "BLOB_MOUNTING", "--value", "ENABLED"},
+      {"get-account-setting", "--name", "BLOB_MOUNTING"},
+      {"get-account-setting", "--name", "REGISTRY_POLICY_SCOPE"},
+      {"put-account-setting", "--name", "BASIC_SCAN_TYPE_VERSION", "--value", "CLAIR"},
+  });
 }
 
 }  // namespace

@@ -89,6 +89,27 @@ TEST(EcrBinary, RequestTheModelRejectsIsAUsageErrorAndNothingIsSent) {
   EXPECT_NE(r.stderr_text.find("Parameter validation failed"), std::string::npos);
 }
 
+TEST(EcrBinary, JsonListOptionIsOneValueEvenWithCommas) {
+  // Three rules where the model allows two: the list reached validation
+  // whole, and nothing was sent (port 9, discard).
+  const std::string rule =
+      R"({"scanFrequency":"SCAN_ON_PUSH","repositoryFilters":[{"filter":"a","filterType":"WILDCARD"}]})";
+  const std::string rules = "[" + rule + "," + rule + "," + rule + "]";
+  const ProcessResult r = run_ecr({"put-registry-scanning-configuration", "--rules", rules,
+                                   "--endpoint-url", "http://127.0.0.1:9"});
+  EXPECT_EQ(r.exit_status, 252) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("Parameter validation failed"), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("rules"), std::string::npos) << r.stderr_text;
+}
+
+TEST(EcrBinary, ListOptionTakesSeveralWords) {
+  const ProcessResult r =
+      run_ecr({"batch-get-repository-scanning-configuration", "--repository-names", "a", "b",
+               "Bad", "--endpoint-url", "http://127.0.0.1:9"});
+  EXPECT_EQ(r.exit_status, 252) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("repositoryNames[2]"), std::string::npos) << r.stderr_text;
+}
+
 TEST(EcrBinary, UnsupportedOutputFormatIsAUsageError) {
   EXPECT_EQ(run_ecr({"describe-repositories", "--output", "table"}).exit_status, 252);
 }

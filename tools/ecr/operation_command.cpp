@@ -54,7 +54,13 @@ OperationCommand::OperationCommand(CLI::App& parent, const api::model::Operation
                          ->type_name(help_type(s.member->shape()))
                          ->group(group);
       if (list) {
-        bound->value->expected(1, CLI::detail::expected_max_vector_size);
+        // Any number of words, but never CLI11's "[a,b]" splitting: a JSON
+        // list ('[{"a":1,"b":2}]') is one value that request_builder parses.
+        // CLI11 splits a bracketed word only for options that allow extra
+        // arguments, and treats a maximum of 1/16 of expected_max_vector_size
+        // or more as "one item" unless they do, hence the bound below it.
+        bound->value->expected(1, CLI::detail::expected_max_vector_size / 16 - 1)
+            ->allow_extra_args(false);
       } else {
         bound->value->expected(1);
       }
