@@ -128,6 +128,13 @@ class ImageSource {
   // uncompressed layer compresses to: a layout's blob file, or an archive's
   // own file. nullopt (the default) where there is none (a registry).
   virtual std::optional<std::filesystem::path> identity_file(const Descriptor& descriptor) const;
+  // The manifests that name `subject` as their OCI 1.1 `subject` (its
+  // referrers: signatures, SBOMs, attestations), each described as a
+  // referrers index describes it: media type, digest and size of the
+  // manifest, its artifactType (else its config's media type) and its
+  // annotations; sorted by digest. The default: none (a docker-archive
+  // holds no referrers). Throws what reading the place throws.
+  virtual std::vector<Descriptor> referrers(const Digest& subject);
 
  protected:
   // The unverified bytes of a blob; open_blob wraps them in a BlobReader.
@@ -153,6 +160,10 @@ struct SinkTraits {
   // What writing a blob here is called in a transfer's result: kUploaded for
   // a registry, kCopied for a local place.
   BlobAction written_as = BlobAction::kCopied;
+  // True where an image's referrers can be kept (OCI layouts and archives
+  // list them in index.json, a registry by their subject): a transfer that
+  // carries referrers refuses a sink that cannot.
+  bool holds_referrers = false;
 };
 
 // Everything a transfer is about to write into a sink, announced before the
@@ -166,6 +177,11 @@ struct WritePlan {
   std::span<const ParsedManifest> manifests;
   // What the root is written under (write_manifest's `names`).
   std::span<const std::string> names;
+  // The image's referrers, when the transfer carries them: their manifests
+  // (each digest once, an index's children before it), written after the
+  // root, and the referrers themselves as list_referrer is given them.
+  std::span<const ParsedManifest> referrer_manifests{};
+  std::span<const Descriptor> referrers{};
 };
 
 // Where one blob's bytes are written in place, at any offsets and from
@@ -254,6 +270,12 @@ class ImageSink {
   // an index is written with root false and no names.
   virtual void write_manifest(const ParsedManifest& manifest, const std::vector<std::string>& names,
                               bool root) = 0;
+  // Lists `referrer` (a descriptor as ImageSource::referrers gives it),
+  // whose manifest was written already (write_manifest, root false), as a
+  // referrer of the image: an OCI layout adds it to index.json unnamed (an
+  // entry for the same digest is replaced). The default does nothing: a
+  // registry finds referrers by their manifest's subject.
+  virtual void list_referrer(const Descriptor& referrer);
   // Makes everything written visible at once (rename into place).
   virtual void commit() = 0;
 };

@@ -62,6 +62,10 @@ inline constexpr std::int64_t kDefaultPartSize = 10 * 1024 * 1024;
 // and a layerPartBlob is at most 20971520 bytes (the service model).
 inline constexpr std::int64_t kMinPartSize = 5 * 1024 * 1024;
 inline constexpr std::int64_t kMaxPartSize = 20 * 1024 * 1024;
+// How far from an image a referrer may be (a signature of an SBOM of the
+// image is 2 away). cosign and notation chains are 2 or 3 deep; a chain
+// longer than this is refused rather than followed without end.
+inline constexpr int kMaxReferrerDepth = 8;
 
 struct TransferOptions {
   // Blobs transferred at once; at least 1.
@@ -89,6 +93,16 @@ struct TransferOptions {
   // A registry destination: CreateRepository first (an existing repository
   // is fine).
   bool create_repository = false;
+  // Carry the image's OCI 1.1 referrers too (ImageSource::referrers): the
+  // manifests whose subject is a manifest the transfer writes, and their
+  // referrers in turn, up to kMaxReferrerDepth away from the image. Each is
+  // copied byte for byte (its blobs are never compressed on the way), after
+  // the image, by digest: untagged in a registry, unnamed in an OCI
+  // layout's index.json. The walk refuses (InputError) a sink that cannot
+  // hold referrers (a docker-archive) when there are any, and an image whose
+  // layers would be compressed on the way (its digest would change, and its
+  // referrers name the old one).
+  bool referrers = false;
   // The local content-addressed cache (include/ecr/cache.hpp): a registry
   // source serves blobs from it and keeps what it downloads; compression on
   // the way keeps its digest index there. Unset: no cache (the CLIs set
@@ -140,6 +154,9 @@ struct TransferResult {
   std::int64_t bytes_moved = 0;
   std::int64_t bytes_skipped = 0;  // blobs the destination or the cache already had
   double seconds = 0;
+  // The referrers written after the image (TransferOptions::referrers), as
+  // ImageSource::referrers describes them, nearest first.
+  std::vector<Descriptor> referrers{};
 };
 using PushResult = TransferResult;
 using PullResult = TransferResult;

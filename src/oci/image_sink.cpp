@@ -21,6 +21,8 @@ class FileOutput final : public ByteOutput {
 
 void ImageSink::expect(const WritePlan&) {}
 
+void ImageSink::list_referrer(const Descriptor&) {}
+
 std::unique_ptr<BlobSlot> ImageSink::blob_slot(const Descriptor&) { return nullptr; }
 
 bool ImageSink::place_file(const Descriptor&, const std::filesystem::path&) { return false; }

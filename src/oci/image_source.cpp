@@ -69,4 +69,6 @@ std::optional<std::filesystem::path> ImageSource::identity_file(const Descriptor
   return std::nullopt;
 }
 
+std::vector<Descriptor> ImageSource::referrers(const Digest&) { return {}; }
+
 }  // namespace ecr

@@ -14,6 +14,7 @@ void OciArchiveSink::expect(const WritePlan& plan) {
   // Manifests are blobs too; a digest has one place however often it is named.
   std::vector<Descriptor> blobs(plan.blobs.begin(), plan.blobs.end());
   for (const auto& m : plan.manifests) blobs.push_back(m.descriptor());
+  for (const auto& m : plan.referrer_manifests) blobs.push_back(m.descriptor());
   std::sort(blobs.begin(), blobs.end(),
             [](const Descriptor& a, const Descriptor& b) { return a.digest < b.digest; });
   blobs.erase(
@@ -23,6 +24,9 @@ void OciArchiveSink::expect(const WritePlan& plan) {
   std::vector<Descriptor> entries;
   list_in_index(entries, plan.manifests.back().descriptor(),
                 std::vector<std::string>(plan.names.begin(), plan.names.end()));
+  // In the order the transfer lists them after the root, so index.json is
+  // the one commit() is given.
+  for (const auto& r : plan.referrers) list_referrer_in_index(entries, r);
   in_place_ = std::make_unique<InPlaceArchive>(file_, blobs, serialize_oci_index(entries));
 }
 
@@ -69,6 +73,11 @@ void OciArchiveSink::write_manifest(const ParsedManifest& manifest,
     in_place_->write(reader);
   }
   if (root) list_in_index(index_entries_, manifest.descriptor(), names);
+}
+
+void OciArchiveSink::list_referrer(const Descriptor& referrer) {
+  if (!in_place_) return layout().list_referrer(referrer);
+  list_referrer_in_index(index_entries_, referrer);
 }
 
 void OciArchiveSink::commit() {

@@ -24,7 +24,10 @@ class OciArchiveSink final : public ImageSink {
   // An existing archive at `file` is replaced at commit, not extended.
   explicit OciArchiveSink(std::filesystem::path file);
   SinkTraits traits() const override {
-    return {.accepts_index = true, .wants_compressed_layers = true, .places_files = true};
+    return {.accepts_index = true,
+            .wants_compressed_layers = true,
+            .places_files = true,
+            .holds_referrers = true};
   }
   void expect(const WritePlan& plan) override;
   bool has_blob(const Digest& digest) override;
@@ -33,6 +36,7 @@ class OciArchiveSink final : public ImageSink {
   std::unique_ptr<BlobSlot> blob_slot(const Descriptor& descriptor) override;
   void write_manifest(const ParsedManifest& manifest, const std::vector<std::string>& names,
                       bool root) override;
+  void list_referrer(const Descriptor& referrer) override;
   void commit() override;
 
  private:

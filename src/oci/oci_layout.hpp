@@ -4,7 +4,9 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -25,6 +27,15 @@ std::string blob_path(const Digest& digest);
 void list_in_index(std::vector<Descriptor>& entries, const Descriptor& root,
                    const std::vector<std::string>& names);
 
+// `manifest` as a referrers list describes it (OCI distribution spec,
+// "Listing Referrers"): its media type, digest and size, its artifactType or
+// else its config's media type, and its annotations.
+Descriptor referrer_descriptor(const ParsedManifest& manifest);
+
+// Lists `referrer` in `entries` unnamed: an unnamed entry for the same
+// digest is replaced, an entry naming it keeps its name.
+void list_referrer_in_index(std::vector<Descriptor>& entries, const Descriptor& referrer);
+
 class OciLayoutSource final : public ImageSource {
  public:
   // Throws InputError when the tree has no valid oci-layout or index.json.
@@ -33,6 +44,11 @@ class OciLayoutSource final : public ImageSource {
   std::optional<std::filesystem::path> identity_file(const Descriptor& descriptor) const override {
     return tree_->identity_file(blob_path(descriptor.digest));
   }
+  // The manifests index.json lists, and the children of the indexes it
+  // lists, whose subject is `subject` (the image-layout spec lets a layout
+  // list referrers in index.json). Each is read and verified once, at the
+  // first call; a child the layout does not hold is passed over.
+  std::vector<Descriptor> referrers(const Digest& subject) override;
 
  protected:
   std::unique_ptr<ByteStream> open_raw(const Descriptor& descriptor) override;
@@ -40,6 +56,8 @@ class OciLayoutSource final : public ImageSource {
  private:
   std::unique_ptr<FileTree> tree_;
   ParsedManifest index_;
+  // Subject -> its referrers, built by the first referrers() call.
+  std::optional<std::map<Digest, std::vector<Descriptor>>> referrers_;
 };
 
 class OciLayoutSink final : public ImageSink {
@@ -50,12 +68,16 @@ class OciLayoutSink final : public ImageSink {
   ~OciLayoutSink() override;
   bool has_blob(const Digest& digest) override;
   SinkTraits traits() const override {
-    return {.accepts_index = true, .wants_compressed_layers = true, .places_files = true};
+    return {.accepts_index = true,
+            .wants_compressed_layers = true,
+            .places_files = true,
+            .holds_referrers = true};
   }
   void write_blob(BlobReader& in) override;
   bool place_file(const Descriptor& descriptor, const std::filesystem::path& file) override;
   void write_manifest(const ParsedManifest& manifest, const std::vector<std::string>& names,
                       bool root) override;
+  void list_referrer(const Descriptor& referrer) override;
   void commit() override;
 
   // The directory being written (the staging directory for a new layout).

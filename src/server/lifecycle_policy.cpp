@@ -5,6 +5,7 @@
 
 #include "core/json_reader.hpp"
 #include "ecr/error.hpp"
+#include "server/wildcard.hpp"
 
 namespace ecr::server {
 namespace {
@@ -190,7 +191,7 @@ bool matches_selection(const LifecycleRule& rule, const LifecycleImage& image) {
     if (!some_tag([&](const std::string& t) { return t.starts_with(prefix); })) return false;
   }
   for (const auto& pattern : rule.tag_patterns) {
-    if (!some_tag([&](const std::string& t) { return tag_matches_pattern(t, pattern); })) {
+    if (!some_tag([&](const std::string& t) { return wildcard_match(pattern, t); })) {
       return false;
     }
   }
@@ -254,28 +255,6 @@ LifecyclePolicy parse_lifecycle_policy(std::string_view text) {
     }
   }
   return policy;
-}
-
-bool tag_matches_pattern(std::string_view tag, std::string_view pattern) noexcept {
-  // Greedy wildcard match with backtracking to the last '*': linear for the
-  // at most 4 wildcards ECR allows.
-  std::size_t t = 0, p = 0, star = std::string_view::npos, resume = 0;
-  while (t < tag.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = t;
-    } else if (p < pattern.size() && pattern[p] == tag[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
 }
 
 std::vector<LifecycleOutcome> evaluate_lifecycle(const LifecyclePolicy& policy,

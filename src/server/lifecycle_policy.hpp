@@ -92,8 +92,4 @@ std::vector<LifecycleOutcome> evaluate_lifecycle(const LifecyclePolicy& policy,
                                                  std::span<const LifecycleImage> images,
                                                  Timestamp now);
 
-// ECR's tagPatternList match: `*` matches any run of characters (including
-// none), everything else matches itself.
-bool tag_matches_pattern(std::string_view tag, std::string_view pattern) noexcept;
-
 }  // namespace ecr::server

@@ -17,7 +17,7 @@ namespace {
 using ops::Handler;
 
 // Sorted by name for binary search.
-constexpr std::array<std::pair<std::string_view, Handler>, 50> kHandlers = {{
+constexpr std::array<std::pair<std::string_view, Handler>, 51> kHandlers = {{
     {"BatchCheckLayerAvailability", ops::batch_check_layer_availability},
     {"BatchDeleteImage", ops::batch_delete_image},
     {"BatchGetImage", ops::batch_get_image},
@@ -48,6 +48,7 @@ constexpr std::array<std::pair<std::string_view, Handler>, 50> kHandlers = {{
     {"GetRepositoryPolicy", ops::get_repository_policy},
     {"GetSigningConfiguration", ops::get_signing_configuration},
     {"InitiateLayerUpload", ops::initiate_layer_upload},
+    {"ListImageReferrers", ops::list_image_referrers},
     {"ListImages", ops::list_images},
     {"ListPullTimeUpdateExclusions", ops::list_pull_time_update_exclusions},
     {"ListTagsForResource", ops::list_tags_for_resource},
@@ -201,6 +202,32 @@ std::string repository_arn(const Env& env, const std::string& name) {
          name;
 }
 
+std::vector<std::string> checked_exclusions(const std::string& mutability,
+                                            const std::optional<ExclusionFilters>& filters) {
+  const bool with_exclusion = mutability.ends_with("_WITH_EXCLUSION");
+  const bool given = filters && !filters->empty();
+  if (with_exclusion != given) {
+    throw api::InvalidParameterException(
+        "Invalid parameter at 'imageTagMutabilityExclusionFilters' failed to satisfy "
+        "constraint: '" +
+        std::string(with_exclusion ? "at least one exclusion filter is required with "
+                                   : "exclusion filters are not allowed with ") +
+        "imageTagMutability " + mutability + "'");
+  }
+  std::vector<std::string> patterns;
+  if (given) {
+    for (const auto& f : *filters) patterns.push_back(f.filter);
+  }
+  return patterns;
+}
+
+std::optional<ExclusionFilters> exclusion_filters(const std::vector<std::string>& patterns) {
+  if (patterns.empty()) return std::nullopt;
+  ExclusionFilters out;
+  for (const auto& p : patterns) out.push_back({p, "WILDCARD"});
+  return out;
+}
+
 api::Repository to_api(const Env& env, const RepositoryInfo& info) {
   api::Repository r;
   r.repositoryArn = repository_arn(env, info.name);
@@ -210,6 +237,7 @@ api::Repository to_api(const Env& env, const RepositoryInfo& info) {
       env.account() + ".dkr.ecr." + env.registry.settings().region + ".amazonaws.com/" + info.name;
   r.createdAt = info.created_at;
   r.imageTagMutability = info.tag_mutability;
+  r.imageTagMutabilityExclusionFilters = exclusion_filters(info.tag_mutability_exclusions);
   r.imageScanningConfiguration = api::ImageScanningConfiguration{info.scan_on_push};
   r.encryptionConfiguration = api::EncryptionConfiguration{info.encryption_type, info.kms_key};
   return r;

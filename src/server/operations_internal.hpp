@@ -46,6 +46,15 @@ std::string run(simdjson::dom::element body, Fn&& fn) {
 void check_registry(Env& env, const std::optional<std::string>& registry_id);
 
 std::string repository_arn(const Env& env, const std::string& name);
+
+// A tag mutability's exclusion filters as ECR checks them: the
+// *_WITH_EXCLUSION values need at least one, MUTABLE and IMMUTABLE take
+// none (InvalidParameterException otherwise). Returns the patterns.
+using ExclusionFilters = std::vector<api::ImageTagMutabilityExclusionFilter>;
+std::vector<std::string> checked_exclusions(const std::string& mutability,
+                                            const std::optional<ExclusionFilters>& filters);
+// The filters' wire form; nullopt when there are none.
+std::optional<ExclusionFilters> exclusion_filters(const std::vector<std::string>& patterns);
 api::Repository to_api(const Env& env, const RepositoryInfo& info);
 api::ImageIdentifier to_api(const ImageRef& ref);
 ImageRef from_api(const api::ImageIdentifier& id);
@@ -111,5 +120,8 @@ std::string get_registry_scanning_configuration(Env&, simdjson::dom::element);
 std::string batch_get_repository_scanning_configuration(Env&, simdjson::dom::element);
 std::string start_image_scan(Env&, simdjson::dom::element);
 std::string describe_image_scan_findings(Env&, simdjson::dom::element);
+
+// OCI 1.1 referrers (operations_referrers.cpp).
+std::string list_image_referrers(Env&, simdjson::dom::element);
 
 }  // namespace ecr::server::ops

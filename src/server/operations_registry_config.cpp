@@ -6,6 +6,7 @@
 
 #include "core/json_reader.hpp"
 #include "server/operations_internal.hpp"
+#include "server/wildcard.hpp"
 
 namespace ecr::server::ops {
 namespace {
@@ -33,28 +34,6 @@ constexpr std::string_view kScanDescription =
 constexpr std::string_view kSigningFailureCode = "SIGNING_NOT_SUPPORTED";
 constexpr std::string_view kSigningFailureReason =
     "ecr-local does not sign images: the signing configuration is stored, not applied";
-
-// ECR's wildcard filters: '*' matches any run of characters (none
-// included), every other character itself.
-bool wildcard_match(std::string_view pattern, std::string_view name) {
-  std::size_t p = 0, n = 0, star = std::string_view::npos, resume = 0;
-  while (n < name.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = n;
-    } else if (p < pattern.size() && pattern[p] == name[n]) {
-      ++p;
-      ++n;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      n = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 void check_image_id(const api::ImageIdentifier& id) {
   if (!id.imageDigest && !id.imageTag) {

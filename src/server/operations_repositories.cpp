@@ -55,6 +55,8 @@ std::string create_repository(Env& env, simdjson::dom::element body) {
     RepositoryInfo wanted;
     wanted.name = r.repositoryName;
     wanted.tag_mutability = r.imageTagMutability.value_or("MUTABLE");
+    wanted.tag_mutability_exclusions =
+        checked_exclusions(wanted.tag_mutability, r.imageTagMutabilityExclusionFilters);
     if (r.imageScanningConfiguration) {
       wanted.scan_on_push = r.imageScanningConfiguration->scanOnPush.value_or(false);
     }
@@ -100,15 +102,14 @@ std::string put_image_tag_mutability(Env& env, simdjson::dom::element body) {
   return run<api::PutImageTagMutabilityRequest>(
       body, [&](const api::PutImageTagMutabilityRequest& r) {
         check_registry(env, r.registryId);
-        if (r.imageTagMutability != "MUTABLE" && r.imageTagMutability != "IMMUTABLE") {
-          throw api::InvalidParameterException(
-              "ecr-local supports imageTagMutability MUTABLE and IMMUTABLE only");
-        }
-        env.registry.set_tag_mutability(r.repositoryName, r.imageTagMutability);
+        const auto exclusions =
+            checked_exclusions(r.imageTagMutability, r.imageTagMutabilityExclusionFilters);
+        env.registry.set_tag_mutability(r.repositoryName, r.imageTagMutability, exclusions);
         api::PutImageTagMutabilityResponse out;
         out.registryId = env.account();
         out.repositoryName = r.repositoryName;
         out.imageTagMutability = r.imageTagMutability;
+        out.imageTagMutabilityExclusionFilters = exclusion_filters(exclusions);
         return out;
       });
 }

@@ -41,14 +41,6 @@ std::vector<std::string> checked_applied_for(const std::vector<std::string>& val
   return out;
 }
 
-std::string checked_mutability(const std::string& mutability) {
-  if (mutability != "MUTABLE" && mutability != "IMMUTABLE") {
-    invalid("imageTagMutability",
-            "ecr-local supports imageTagMutability MUTABLE and IMMUTABLE only");
-  }
-  return mutability;
-}
-
 std::optional<std::string> checked_lifecycle_policy(const std::string& text) {
   if (text.empty()) return std::nullopt;
   try {
@@ -123,13 +115,19 @@ std::optional<std::string> checked_role(const Env& env, const std::string& arn) 
 // the request replaces the setting, an absent one leaves it as it is.
 template <class Req>
 void apply_settings(const Env& env, const Req& r, CreationTemplate& t) {
-  if (r.imageTagMutabilityExclusionFilters) {
-    invalid("imageTagMutabilityExclusionFilters",
-            "ecr-local supports imageTagMutability MUTABLE and IMMUTABLE only, which take no "
-            "exclusion filters");
-  }
   if (r.description) t.description = text_or_none(*r.description);
-  if (r.imageTagMutability) t.tag_mutability = checked_mutability(*r.imageTagMutability);
+  // Filters given replace the stored ones; a *_WITH_EXCLUSION mutability
+  // given alone keeps them, a plain one drops them. The resulting pair must
+  // be one ECR accepts.
+  if (r.imageTagMutability || r.imageTagMutabilityExclusionFilters) {
+    const std::string mutability = r.imageTagMutability.value_or(t.tag_mutability);
+    std::optional<ExclusionFilters> filters = r.imageTagMutabilityExclusionFilters;
+    if (!filters && mutability.ends_with("_WITH_EXCLUSION")) {
+      filters = exclusion_filters(t.tag_mutability_exclusions);
+    }
+    t.tag_mutability_exclusions = checked_exclusions(mutability, filters);
+    t.tag_mutability = mutability;
+  }
   if (r.encryptionConfiguration) {
     const auto config = checked_encryption(*r.encryptionConfiguration);
     t.encryption_type = config.encryptionType;
@@ -147,6 +145,7 @@ api::RepositoryCreationTemplate to_api(const CreationTemplate& t) {
   out.appliedFor = t.applied_for;
   out.description = t.description;
   out.imageTagMutability = t.tag_mutability;
+  out.imageTagMutabilityExclusionFilters = exclusion_filters(t.tag_mutability_exclusions);
   out.encryptionConfiguration =
       api::EncryptionConfigurationForRepositoryCreationTemplate{t.encryption_type, t.kms_key};
   out.lifecyclePolicy = t.lifecycle_policy;
@@ -198,6 +197,9 @@ std::string update_repository_creation_template(Env& env, simdjson::dom::element
     std::optional<std::vector<std::string>> applied;
     if (r.appliedFor) applied = checked_applied_for(*r.appliedFor);
     CreationTemplate checked;
+    // Stands for filters the stored template may hold, so a *_WITH_EXCLUSION
+    // mutability given alone passes here; the update checks the real ones.
+    checked.tag_mutability_exclusions = {"*"};
     apply_settings(env, r, checked);
     api::UpdateRepositoryCreationTemplateResponse out;
     out.registryId = env.account();

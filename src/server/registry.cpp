@@ -1,9 +1,11 @@
 // Registry: storage set-up, repositories, their tags and policies.
+#include <algorithm>
 #include <set>
 
 #include "core/base64.hpp"
 #include "server/registry.hpp"
 #include "server/registry_internal.hpp"
+#include "server/wildcard.hpp"
 
 namespace ecr::server {
 namespace {
@@ -13,7 +15,7 @@ CREATE TABLE IF NOT EXISTS repositories(
   id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL,
   tag_mutability TEXT NOT NULL, scan_on_push INTEGER NOT NULL,
   encryption_type TEXT NOT NULL, kms_key TEXT, policy TEXT, lifecycle_policy TEXT,
-  lifecycle_evaluated_at INTEGER);
+  lifecycle_evaluated_at INTEGER, tag_mutability_exclusions TEXT);
 CREATE TABLE IF NOT EXISTS repository_tags(
   repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
   key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(repo_id, key));
@@ -62,6 +64,7 @@ CREATE TABLE IF NOT EXISTS creation_templates(
   prefix TEXT PRIMARY KEY, applied_for TEXT NOT NULL, description TEXT,
   tag_mutability TEXT NOT NULL, encryption_type TEXT NOT NULL, kms_key TEXT,
   lifecycle_policy TEXT, repository_policy TEXT, custom_role_arn TEXT,
+  tag_mutability_exclusions TEXT,
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS creation_template_tags(
   prefix TEXT NOT NULL REFERENCES creation_templates(prefix) ON DELETE CASCADE,
@@ -79,7 +82,7 @@ CREATE TABLE IF NOT EXISTS image_scans(
 
 constexpr std::string_view kRepoColumns =
     "id, name, created_at, tag_mutability, scan_on_push, encryption_type, kms_key, policy, "
-    "lifecycle_policy, lifecycle_evaluated_at";
+    "lifecycle_policy, lifecycle_evaluated_at, tag_mutability_exclusions";
 
 std::string not_found_message(const std::string& name, const std::string& account) {
   return "The repository with name '" + name + "' does not exist in the registry with id '" +
@@ -120,6 +123,7 @@ Registry::Registry(std::filesystem::path root, RegistrySettings settings, Clock 
   db_->exec(kSchema);
   add_blob_timestamps();
   add_archive_columns();
+  add_tag_mutability_exclusions();
   part_db_ = std::make_unique<sql::Database>((root_ / "metadata.db").string(), sql::Sync::kNormal);
   std::set<std::string> live;
   sql::Statement s(*db_, "SELECT upload_id FROM uploads");
@@ -143,6 +147,25 @@ void Registry::add_blob_timestamps() {
   tx.commit();
 }
 
+void Registry::add_tag_mutability_exclusions() {
+  // Databases made before exclusion filters: their repositories have none.
+  sql::Statement columns(*db_,
+                         "SELECT 1 FROM pragma_table_info('repositories') "
+                         "WHERE name = 'tag_mutability_exclusions'");
+  if (columns.step()) return;
+  db_->exec("ALTER TABLE repositories ADD COLUMN tag_mutability_exclusions TEXT");
+}
+
+bool tag_is_immutable(const std::string& mutability, const std::vector<std::string>& exclusions,
+                      std::string_view tag) {
+  const bool excluded = std::any_of(exclusions.begin(), exclusions.end(),
+                                    [&](const std::string& p) { return wildcard_match(p, tag); });
+  if (mutability == "IMMUTABLE") return true;
+  if (mutability == "IMMUTABLE_WITH_EXCLUSION") return !excluded;
+  if (mutability == "MUTABLE_WITH_EXCLUSION") return excluded;
+  return false;
+}
+
 Registry::RepoRow Registry::find_repository(const std::string& name) {
   sql::Statement s(*db_,
                    "SELECT " + std::string(kRepoColumns) + " FROM repositories WHERE name = ?");
@@ -160,6 +183,7 @@ Registry::RepoRow Registry::find_repository(const std::string& name) {
   row.policy = s.optional_text(7);
   row.lifecycle_policy = s.optional_text(8);
   if (!s.is_null(9)) row.lifecycle_evaluated_at = s.integer(9);
+  row.info.tag_mutability_exclusions = split_list(s.optional_text(10).value_or(""));
   return row;
 }
 
@@ -180,11 +204,13 @@ RepositoryInfo Registry::create_repository(const RepositoryInfo& wanted,
   info.created_at = std::chrono::time_point_cast<std::chrono::seconds>(clock_());
   sql::Statement insert(*db_,
                         "INSERT INTO repositories(name, created_at, tag_mutability, scan_on_push, "
-                        "encryption_type, kms_key) VALUES(?,?,?,?,?,?)");
+                        "encryption_type, kms_key, tag_mutability_exclusions) "
+                        "VALUES(?,?,?,?,?,?,?)");
   insert.bind(1, info.name).bind(2, to_ms(info.created_at)).bind(3, info.tag_mutability);
   insert.bind(4, std::int64_t{info.scan_on_push})
       .bind(5, info.encryption_type)
-      .bind(6, info.kms_key);
+      .bind(6, info.kms_key)
+      .bind(7, join_list(info.tag_mutability_exclusions));
   insert.run();
   std::int64_t id = db_->last_insert_id();
   for (const auto& [key, value] : tags) {
@@ -256,11 +282,14 @@ RepositoryInfo Registry::delete_repository(const std::string& name, bool force) 
   return info;
 }
 
-void Registry::set_tag_mutability(const std::string& name, const std::string& mutability) {
+void Registry::set_tag_mutability(const std::string& name, const std::string& mutability,
+                                  const std::vector<std::string>& exclusions) {
   std::lock_guard lock(mu_);
   RepoRow row = find_repository(name);
-  sql::Statement s(*db_, "UPDATE repositories SET tag_mutability = ? WHERE id = ?");
-  s.bind(1, mutability).bind(2, row.id).run();
+  sql::Statement s(*db_,
+                   "UPDATE repositories SET tag_mutability = ?, tag_mutability_exclusions = ? "
+                   "WHERE id = ?");
+  s.bind(1, mutability).bind(2, join_list(exclusions)).bind(3, row.id).run();
 }
 
 void Registry::set_scan_on_push(const std::string& name, bool scan_on_push) {

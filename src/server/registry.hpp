@@ -64,11 +64,20 @@ std::string garbage_summary(const GarbageCollected& gc);
 struct RepositoryInfo {
   std::string name;
   Timestamp created_at;
-  std::string tag_mutability = "MUTABLE";  // MUTABLE | IMMUTABLE
+  // MUTABLE | IMMUTABLE | MUTABLE_WITH_EXCLUSION | IMMUTABLE_WITH_EXCLUSION
+  std::string tag_mutability = "MUTABLE";
+  // A *_WITH_EXCLUSION mutability's WILDCARD filters (1 to 5); the tags
+  // they match take the opposite rule. Empty for MUTABLE and IMMUTABLE.
+  std::vector<std::string> tag_mutability_exclusions;
   bool scan_on_push = false;
   std::string encryption_type = "AES256";
   std::optional<std::string> kms_key;
 };
+
+// Whether a repository with this mutability keeps `tag` on the image it
+// names: PutImage moving it to another image is ImageTagAlreadyExists.
+bool tag_is_immutable(const std::string& mutability, const std::vector<std::string>& exclusions,
+                      std::string_view tag);
 
 struct Page {
   std::optional<std::int64_t> max_results;
@@ -157,7 +166,8 @@ struct CreationTemplate {
   std::string prefix;
   std::vector<std::string> applied_for;  // RCTAppliedFor values, no repeats
   std::optional<std::string> description;
-  std::string tag_mutability = "MUTABLE";  // MUTABLE | IMMUTABLE
+  std::string tag_mutability = "MUTABLE";  // as RepositoryInfo's
+  std::vector<std::string> tag_mutability_exclusions;
   std::string encryption_type = "AES256";
   std::optional<std::string> kms_key;
   std::optional<std::string> lifecycle_policy;   // validated by the caller
@@ -229,7 +239,8 @@ class Registry {
                                                     const Page& page,
                                                     std::optional<std::string>& next_token);
   RepositoryInfo delete_repository(const std::string& name, bool force);
-  void set_tag_mutability(const std::string& name, const std::string& mutability);
+  void set_tag_mutability(const std::string& name, const std::string& mutability,
+                          const std::vector<std::string>& exclusions);
   void set_scan_on_push(const std::string& name, bool scan_on_push);
   void tag_repository(const std::string& name, const std::map<std::string, std::string>& tags);
   void untag_repository(const std::string& name, const std::vector<std::string>& keys);
@@ -410,7 +421,8 @@ class Registry {
   void delete_image_row(std::int64_t repo_id, const std::string& digest);
   std::vector<PreviewResult> evaluate(std::int64_t repo_id, const std::string& policy_text);
   std::mutex& upload_lock(const std::string& upload_id);
-  void add_blob_timestamps();  // schema migration, at open
+  void add_blob_timestamps();  // schema migrations, at open
+  void add_tag_mutability_exclusions();
   void add_archive_columns();  // schema migration, at open (registry_archive.cpp)
   // Sets lastRecordedPullTime of the images (digests) to now where it is
   // older than kPullRecordInterval; caller holds mu_.

@@ -183,7 +183,8 @@ ImageInfo Registry::put_image(const std::string& repository, const std::string& 
         " already exists in the repository with name '" + repository + "' in registry with id '" +
         settings_.account_id + "'");
   }
-  if (tagged && tagged != digest && repo.info.tag_mutability == "IMMUTABLE") {
+  if (tagged && *tagged != digest &&
+      tag_is_immutable(repo.info.tag_mutability, repo.info.tag_mutability_exclusions, *tag)) {
     throw api::ImageTagAlreadyExistsException(
         "The image tag '" + *tag + "' already exists in the '" + repository +
         "' repository and cannot be overwritten because the repository is immutable.");

@@ -28,6 +28,28 @@ inline Timestamp from_ms(std::int64_t ms) { return Timestamp(std::chrono::millis
 std::string image_status(const std::string& storage_class,
                          const std::optional<std::int64_t>& activated_at_ms, std::int64_t now_ms);
 
+// A list of values without commas (template scenarios, tag-mutability
+// filters) in one column: "a,b"; an empty list is NULL.
+inline std::optional<std::string> join_list(const std::vector<std::string>& values) {
+  if (values.empty()) return std::nullopt;
+  std::string out;
+  for (const auto& v : values) {
+    if (!out.empty()) out += ',';
+    out += v;
+  }
+  return out;
+}
+inline std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    out.emplace_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 // Cuts one page out of `all` (a stable ordering) and sets `next_token` when
 // more remain.
 template <class T>

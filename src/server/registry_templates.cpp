@@ -12,32 +12,13 @@ constexpr std::string_view kCreateOnPush = "CREATE_ON_PUSH";
 
 constexpr std::string_view kTemplateColumns =
     "prefix, applied_for, description, tag_mutability, encryption_type, kms_key, "
-    "lifecycle_policy, repository_policy, custom_role_arn, created_at, updated_at";
+    "lifecycle_policy, repository_policy, custom_role_arn, created_at, updated_at, "
+    "tag_mutability_exclusions";
 
 // ECR assumes a '/' after every prefix: "prod/" is the template "prod".
 std::string normalized(std::string_view prefix) {
   while (prefix.size() > 1 && prefix.back() == '/') prefix.remove_suffix(1);
   return std::string(prefix);
-}
-
-std::string join(const std::vector<std::string>& values) {
-  std::string out;
-  for (const auto& v : values) {
-    if (!out.empty()) out += ',';
-    out += v;
-  }
-  return out;
-}
-
-std::vector<std::string> split(std::string_view text) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    const auto comma = text.find(',');
-    out.emplace_back(text.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return out;
 }
 
 std::string not_found(const std::string& prefix, const std::string& account) {
@@ -52,7 +33,7 @@ std::optional<CreationTemplate> load_template(sql::Database& db, const std::stri
   if (!s.step()) return std::nullopt;
   CreationTemplate t;
   t.prefix = s.text(0);
-  t.applied_for = split(s.text(1));
+  t.applied_for = split_list(s.text(1));
   t.description = s.optional_text(2);
   t.tag_mutability = s.text(3);
   t.encryption_type = s.text(4);
@@ -62,6 +43,7 @@ std::optional<CreationTemplate> load_template(sql::Database& db, const std::stri
   t.custom_role_arn = s.optional_text(8);
   t.created_at = from_ms(s.integer(9));
   t.updated_at = from_ms(s.integer(10));
+  t.tag_mutability_exclusions = split_list(s.optional_text(11).value_or(""));
   sql::Statement tags(db,
                       "SELECT key, value FROM creation_template_tags WHERE prefix = ? "
                       "ORDER BY position");
@@ -74,11 +56,12 @@ std::optional<CreationTemplate> load_template(sql::Database& db, const std::stri
 // a transaction.
 void store_template(sql::Database& db, const CreationTemplate& t) {
   sql::Statement s(db, "INSERT OR REPLACE INTO creation_templates(" +
-                           std::string(kTemplateColumns) + ") VALUES(?,?,?,?,?,?,?,?,?,?,?)");
-  s.bind(1, t.prefix).bind(2, join(t.applied_for)).bind(3, t.description);
+                           std::string(kTemplateColumns) + ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+  s.bind(1, t.prefix).bind(2, join_list(t.applied_for).value_or("")).bind(3, t.description);
   s.bind(4, t.tag_mutability).bind(5, t.encryption_type).bind(6, t.kms_key);
   s.bind(7, t.lifecycle_policy).bind(8, t.repository_policy).bind(9, t.custom_role_arn);
   s.bind(10, to_ms(t.created_at)).bind(11, to_ms(t.updated_at));
+  s.bind(12, join_list(t.tag_mutability_exclusions));
   s.run();
   sql::Statement clear(db, "DELETE FROM creation_template_tags WHERE prefix = ?");
   clear.bind(1, t.prefix).run();
@@ -98,7 +81,7 @@ std::optional<CreationTemplate> push_template(sql::Database& db, const std::stri
   std::optional<std::string> best;
   bool root = false;
   while (s.step()) {
-    const std::vector<std::string> applied = split(s.text(1));
+    const std::vector<std::string> applied = split_list(s.text(1));
     if (std::find(applied.begin(), applied.end(), kCreateOnPush) == applied.end()) continue;
     const std::string prefix = s.text(0);
     if (prefix == kRootPrefix) {
@@ -207,15 +190,17 @@ RepositoryInfo Registry::repository_for_push(const std::string& name) {
   info.name = name;
   info.created_at = std::chrono::time_point_cast<std::chrono::seconds>(clock_());
   info.tag_mutability = t->tag_mutability;
+  info.tag_mutability_exclusions = t->tag_mutability_exclusions;
   info.encryption_type = t->encryption_type;
   if (t->kms_key && !t->kms_key->empty()) info.kms_key = t->kms_key;
   sql::Statement insert(*db_,
                         "INSERT INTO repositories(name, created_at, tag_mutability, scan_on_push, "
-                        "encryption_type, kms_key, policy, lifecycle_policy) "
-                        "VALUES(?,?,?,0,?,?,?,?)");
+                        "encryption_type, kms_key, policy, lifecycle_policy, "
+                        "tag_mutability_exclusions) VALUES(?,?,?,0,?,?,?,?,?)");
   insert.bind(1, info.name).bind(2, to_ms(info.created_at)).bind(3, info.tag_mutability);
   insert.bind(4, info.encryption_type).bind(5, info.kms_key);
   insert.bind(6, t->repository_policy).bind(7, t->lifecycle_policy);
+  insert.bind(8, join_list(info.tag_mutability_exclusions));
   insert.run();
   const std::int64_t id = db_->last_insert_id();
   for (const auto& [key, value] : t->resource_tags) {

@@ -35,7 +35,8 @@ class EcrImageSink final : public ImageSink {
             .wants_compressed_layers = true,
             .places_files = false,
             .concurrent_writes = true,
-            .written_as = BlobAction::kUploaded};
+            .written_as = BlobAction::kUploaded,
+            .holds_referrers = true};
   }
   bool has_blob(const Digest& digest) override;
   std::vector<bool> has_blobs(const std::vector<Descriptor>& blobs,

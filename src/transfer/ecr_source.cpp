@@ -9,6 +9,9 @@
 namespace ecr::transfer {
 namespace {
 
+// ListImageReferrers' largest page (the model's FiftyMaxResults).
+constexpr std::int64_t kReferrersPerPage = 50;
+
 // One registry blob read front to back as a series of ranged GETs of its
 // download URL (get_range: a failed range is asked again from the byte it
 // stopped at, an expired URL is replaced).
@@ -167,6 +170,37 @@ ParsedManifest EcrImageSource::fetch_manifest(const Descriptor& descriptor) {
   }
   keep_manifest(m);
   return m;
+}
+
+std::vector<Descriptor> EcrImageSource::referrers(const Digest& subject) {
+  api::ListImageReferrersRequest req;
+  req.registryId = session_->registry_id();
+  req.repositoryName = session_->repository();
+  req.subjectId.imageDigest = subject.str();
+  req.maxResults = kReferrersPerPage;
+  std::vector<Descriptor> out;
+  do {
+    const auto page = session_->call<api::ListImageReferrersResponse>("ListImageReferrers", req);
+    for (const api::ImageReferrer& r : page.referrers.value_or(std::vector<api::ImageReferrer>{})) {
+      Descriptor d{.media_type = r.mediaType, .digest = Digest::parse(r.digest), .size = r.size};
+      d.artifact_type = r.artifactType.value_or("");
+      d.annotations = r.annotations.value_or(std::map<std::string, std::string>{});
+      out.push_back(std::move(d));
+    }
+    if (out.size() > kMaxIndexEntries) {
+      throw InputError("image " + subject.str() + " has more than " +
+                       std::to_string(kMaxIndexEntries) +
+                       " referrers, more than an index may list");
+    }
+    if (page.nextToken && page.nextToken == req.nextToken) {
+      throw InputError("ListImageReferrers of " + subject.str() +
+                       " answered the nextToken it was sent");
+    }
+    req.nextToken = page.nextToken;
+  } while (req.nextToken);
+  std::sort(out.begin(), out.end(),
+            [](const Descriptor& a, const Descriptor& b) { return a.digest < b.digest; });
+  return out;
 }
 
 void EcrImageSource::fetch_ahead(const std::vector<Descriptor>& blobs, ImageSink& sink,

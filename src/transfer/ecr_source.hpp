@@ -4,6 +4,7 @@
 //                   manifest media types
 //   fetch_manifest  BatchGetImage by digest (an index's children), served by
 //                   the blob cache when it holds the manifest
+//   referrers       ListImageReferrers, page by page
 //   fetch_ahead     for a local sink: every blob the sink lacks that the cache
 //                   does not hold is downloaded in parallel ranges, verified,
 //                   before the sink writes any: straight into the sink where
@@ -77,6 +78,11 @@ class EcrImageSource final : public ImageSource {
   // Throws as batch_get_manifest.
   ParsedManifest resolve(std::string_view ref) override;
   ParsedManifest fetch_manifest(const Descriptor& descriptor) override;
+  // ListImageReferrers of `subject`, every page (ACTIVE referrers, ECR's
+  // default), sorted by digest. A subject the repository does not hold has
+  // none. InputError for more than kMaxIndexEntries referrers, or a page
+  // that names itself as the next.
+  std::vector<Descriptor> referrers(const Digest& subject) override;
   void fetch_ahead(const std::vector<Descriptor>& blobs, ImageSink& sink,
                    TransferContext& context) override;
   BlobAction send_blob(const Descriptor& descriptor, ImageSink& sink,

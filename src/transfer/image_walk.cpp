@@ -129,6 +129,62 @@ ImagePlan plan_image(ImageSource& source, std::string_view ref, const ImageSink&
 
 namespace {
 
+// Adds referrer `m` (an index with its children) to `plan`.
+void add_referrer_content(ImageSource& source, ImagePlan& plan, const ParsedManifest& m, int level,
+                          std::set<Digest>& manifest_seen, std::set<Digest>& blob_seen) {
+  auto add_blob = [&](const Descriptor& d) {
+    plan.referrer_blobs.insert(d.digest);
+    if (blob_seen.insert(d.digest).second) plan.blobs.push_back(d);
+  };
+  if (!m.is_index()) {
+    add_blob(*m.config);
+    for (const auto& layer : m.layers) add_blob(layer);
+    return;
+  }
+  for (const auto& child : m.manifests) {
+    if (!manifest_seen.insert(child.digest).second) continue;
+    ParsedManifest c = source.fetch_manifest(child);
+    if (c.is_index() && level >= kMaxIndexLevels) throw_too_deep(m, child);
+    add_referrer_content(source, plan, c, level + 1, manifest_seen, blob_seen);
+    plan.referrer_manifests.push_back(std::move(c));
+  }
+}
+
+}  // namespace
+
+void plan_referrers(ImageSource& source, ImagePlan& plan) {
+  std::set<Digest> manifest_seen;
+  std::set<Digest> blob_seen;
+  std::vector<Digest> subjects;
+  for (const auto& m : plan.manifests) {
+    manifest_seen.insert(m.digest);
+    subjects.push_back(m.digest);
+  }
+  for (const auto& b : plan.blobs) blob_seen.insert(b.digest);
+  for (int depth = 1; !subjects.empty(); ++depth) {
+    std::vector<Digest> next;
+    for (const Digest& subject : subjects) {
+      for (const Descriptor& d : source.referrers(subject)) {
+        if (!manifest_seen.insert(d.digest).second) continue;
+        if (depth > kMaxReferrerDepth) {
+          throw InputError("referrer " + d.digest.str() + " of " + subject.str() + " is " +
+                           std::to_string(depth) + " referrers away from image " +
+                           plan.root().digest.str() + "; chains longer than " +
+                           std::to_string(kMaxReferrerDepth) + " are not carried");
+        }
+        ParsedManifest m = source.fetch_manifest(d);
+        add_referrer_content(source, plan, m, 1, manifest_seen, blob_seen);
+        next.push_back(m.digest);
+        plan.referrer_manifests.push_back(std::move(m));
+        plan.referrers.push_back(d);
+      }
+    }
+    subjects = std::move(next);
+  }
+}
+
+namespace {
+
 // One run of the walk after planning: what the sink holds, the blobs it
 // lacks, then the manifests. Each step is a member, in the order they run.
 class Walk {
@@ -145,7 +201,20 @@ class Walk {
     // unless the digest index already knows what they compress to.
     if (traits_.wants_compressed_layers && options.compression.algorithm != Compression::kNone) {
       for (const auto& d : plan_.blobs) {
-        if (is_uncompressed_layer(d.media_type)) compression_.add(source_, d);
+        if (is_uncompressed_layer(d.media_type) && !plan_.referrer_blobs.contains(d.digest)) {
+          compression_.add(source_, d);
+        }
+      }
+    }
+    // Compressing a layer gives the image another digest, and its referrers
+    // name the one it has now: they would be pushed pointing at nothing.
+    if (plan_.referrers.empty()) return;
+    for (const auto& d : plan_.blobs) {
+      if (compression_.contains(d.digest)) {
+        throw InputError("layer " + d.digest.str() + " of image " + plan_.root().digest.str() +
+                         " is uncompressed and would be compressed on the way, giving the image "
+                         "another digest than the one its referrers name; keep the layers as "
+                         "they are (compression none) to carry its referrers");
       }
     }
   }
@@ -185,7 +254,11 @@ class Walk {
     for (const auto& d : plan_.blobs) {
       if (compression_.contains(d.digest)) return;
     }
-    sink_.expect(WritePlan{.blobs = plan_.blobs, .manifests = plan_.manifests, .names = names});
+    sink_.expect(WritePlan{.blobs = plan_.blobs,
+                           .manifests = plan_.manifests,
+                           .names = names,
+                           .referrer_manifests = plan_.referrer_manifests,
+                           .referrers = plan_.referrers});
   }
 
   // Writes every blob the sink lacks: on `jobs` threads where the sink takes
@@ -239,10 +312,23 @@ class Walk {
           m.is_index() ? LayerCompression::rewrite_index(m, rewritten) : compression_.rewrite(m);
       const bool root = &m == &plan_.root();
       sink_.write_manifest(out, root ? names : std::vector<std::string>{}, root);
-      if (root) return out;
+      if (root) {
+        write_referrers();
+        return out;
+      }
       rewritten.emplace(m.digest, std::move(out));
     }
     throw std::logic_error("a plan ends with its root");
+  }
+
+  // The referrers' manifests as they are (by digest, after the image they
+  // refer to), then the referrers listed.
+  void write_referrers() {
+    for (const auto& m : plan_.referrer_manifests) {
+      context_.throw_if_cancelled();
+      sink_.write_manifest(m, {}, false);
+    }
+    for (const auto& d : plan_.referrers) sink_.list_referrer(d);
   }
 
  private:
@@ -284,7 +370,16 @@ TransferResult copy_image(ImageSource& source, std::string_view ref, ImageSink& 
                           const std::optional<std::vector<std::string>>& names,
                           const TransferOptions& options, TransferContext& context) {
   const auto started = std::chrono::steady_clock::now();
-  const ImagePlan plan = plan_image(source, ref, sink, options.platform);
+  ImagePlan plan = plan_image(source, ref, sink, options.platform);
+  if (options.referrers) {
+    plan_referrers(source, plan);
+    if (!plan.referrers.empty() && !sink.traits().holds_referrers) {
+      throw InputError("image " + plan.root().digest.str() + " has " +
+                       std::to_string(plan.referrers.size()) +
+                       " referrers and the destination cannot hold referrers (a docker-archive "
+                       "holds one image and no other manifests)");
+    }
+  }
   Walk walk(source, sink, plan, options, context);
   walk.ask_sink();
   TransferResult result{.digest = plan.root().digest,
@@ -292,7 +387,8 @@ TransferResult copy_image(ImageSource& source, std::string_view ref, ImageSink& 
                         .blobs = {},
                         .bytes_moved = 0,
                         .bytes_skipped = 0,
-                        .seconds = 0};
+                        .seconds = 0,
+                        .referrers = plan.referrers};
   const std::vector<std::string> root_names = names ? *names : names_of(source, plan.root().digest);
   walk.announce(root_names);
   walk.write_blobs(result);

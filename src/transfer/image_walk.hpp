@@ -6,6 +6,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,8 +25,16 @@ struct ImagePlan {
   // Every manifest and index, each digest once, children before the indexes
   // that name them; the root last.
   std::vector<ParsedManifest> manifests;
-  // Configs and layers, each digest once, in manifest order.
+  // Configs and layers, each digest once, in manifest order; the
+  // referrers' after the image's.
   std::vector<Descriptor> blobs;
+  // The referrers carried (plan_referrers): their manifests, each digest
+  // once, an index's children before it, written after the root; the
+  // referrers themselves, nearest to the image first; and the blobs they
+  // name, which are copied as they are, never compressed.
+  std::vector<ParsedManifest> referrer_manifests;
+  std::vector<Descriptor> referrers;
+  std::set<Digest> referrer_blobs;
 
   const ParsedManifest& root() const { return manifests.back(); }
 };
@@ -37,6 +46,11 @@ struct ImagePlan {
 // the source throws.
 ImagePlan plan_image(ImageSource& source, std::string_view ref, const ImageSink& sink,
                      const std::optional<Platform>& platform);
+
+// Adds to `plan` the referrers `source` holds for its manifests, and theirs
+// in turn, breadth first, each digest once. Throws InputError for a referrer
+// more than kMaxReferrerDepth from the image, and what the source throws.
+void plan_referrers(ImageSource& source, ImagePlan& plan);
 
 // Copies `ref` of `source` into `sink` without committing it. The root is
 // named `names`, or (nullopt) the names the source lists for it. Progress,

@@ -216,6 +216,35 @@ class ArchiveStorage(ArchiveBase):
         # A HEAD asks whether it is there; it is not a pull.
         self.assertNotIn("lastRecordedPullTime", self.detail(repo, by_head))
 
+    def test_an_archived_referrer_is_listed_by_its_status(self):
+        repo = self.repo("archive/referrers")
+        subject, _, manifest = self.push(repo, "v1", "subject")
+        support.push_blob(self.ecr, repo, b"{}")
+        empty = {"mediaType": "application/vnd.oci.empty.v1+json", "digest": support.sha(b"{}"),
+                 "size": 2}
+        signature = json.dumps({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/vnd.example.signature", "config": empty,
+            "layers": [empty],
+            "subject": {"mediaType": DOCKER_MANIFEST, "digest": subject, "size": len(manifest)}})
+        referrer = self.ecr.put_image(
+            repositoryName=repo, imageManifest=signature,
+            imageManifestMediaType="application/vnd.oci.image.manifest.v1+json",
+        )["image"]["imageId"]["imageDigest"]
+        self.ecr.update_image_storage_class(repositoryName=repo,
+                                           imageId={"imageDigest": referrer},
+                                           targetStorageClass="ARCHIVE")
+
+        def listed(**kwargs):
+            out = self.ecr.list_image_referrers(repositoryName=repo,
+                                                subjectId={"imageDigest": subject}, **kwargs)
+            return [(r["digest"], r["artifactStatus"]) for r in out["referrers"]]
+
+        self.assertEqual(listed(), [])
+        self.assertEqual(listed(filter={"artifactStatus": "ARCHIVED"}), [(referrer, "ARCHIVED")])
+        self.assertEqual(listed(filter={"artifactStatus": "ANY"}), [(referrer, "ARCHIVED")])
+        self.assertEqual(listed(filter={"artifactStatus": "ACTIVE"}), [])
+
     def test_bad_input_gets_the_model_errors(self):
         repo = self.repo("archive/errors")
         digest, _, _ = self.push(repo, "v1", "errors")

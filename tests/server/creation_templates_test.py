@@ -141,7 +141,9 @@ class TemplateOperations(TemplateCase):
             (dict(prefix="x4", appliedFor=["CREATE_ON_PUSH"], imageTagMutability="SOMETIMES"),
              "InvalidParameterException"),
             (dict(prefix="x5", appliedFor=["CREATE_ON_PUSH"],
-                  imageTagMutability="IMMUTABLE_WITH_EXCLUSION",
+                  imageTagMutability="IMMUTABLE_WITH_EXCLUSION"),
+             "InvalidParameterException"),
+            (dict(prefix="x5b", appliedFor=["CREATE_ON_PUSH"],
                   imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD",
                                                        "filter": "latest"}]),
              "InvalidParameterException"),
@@ -277,6 +279,32 @@ class TemplateOperations(TemplateCase):
         self.assertEqual(
             self.ecr.describe_repository_creation_templates(prefixes=["svc"])[
                 "repositoryCreationTemplates"], [t])
+
+    def test_exclusion_filters_are_kept_updated_and_applied_on_push(self):
+        keep = [{"filterType": "WILDCARD", "filter": "latest"}]
+        t = self.template("excl", imageTagMutability="IMMUTABLE_WITH_EXCLUSION",
+                          imageTagMutabilityExclusionFilters=keep)
+        self.assertEqual((t["imageTagMutability"], t["imageTagMutabilityExclusionFilters"]),
+                         ("IMMUTABLE_WITH_EXCLUSION", keep))
+        # Another *_WITH_EXCLUSION mutability alone keeps the filters.
+        t = self.ecr.update_repository_creation_template(
+            prefix="excl", imageTagMutability="MUTABLE_WITH_EXCLUSION")["repositoryCreationTemplate"]
+        self.assertEqual(t["imageTagMutabilityExclusionFilters"], keep)
+        t = self.ecr.update_repository_creation_template(
+            prefix="excl", imageTagMutability="IMMUTABLE_WITH_EXCLUSION")["repositoryCreationTemplate"]
+        push_image(self.ecr, "excl/app", "v1")
+        push_image(self.ecr, "excl/app", "latest")
+        repo = self.ecr.describe_repositories(repositoryNames=["excl/app"])["repositories"][0]
+        self.assertEqual((repo["imageTagMutability"], repo["imageTagMutabilityExclusionFilters"]),
+                         ("IMMUTABLE_WITH_EXCLUSION", keep))
+        self.assertEqual(support.error_name(push_image, self.ecr, "excl/app", "v1", b"other"),
+                         "ImageTagAlreadyExistsException")
+        self.assertEqual(support.error_name(push_image, self.ecr, "excl/app", "latest", b"other"),
+                         "no error")
+        # A plain mutability drops them.
+        t = self.ecr.update_repository_creation_template(
+            prefix="excl", imageTagMutability="MUTABLE")["repositoryCreationTemplate"]
+        self.assertNotIn("imageTagMutabilityExclusionFilters", t)
 
     def test_update_errors_change_nothing(self):
         before = self.template("svc", lifecyclePolicy=LIFECYCLE)

@@ -424,6 +424,64 @@ class EcrLocal(unittest.TestCase):
         self.assertEqual(error_name(self.ecr.delete_repository, repositoryName=repo), "RepositoryNotEmptyException")
         self.ecr.delete_repository(repositoryName=repo, force=True)
 
+    def test_tag_mutability_exclusion_filters(self):
+        def filters(*patterns):
+            return [{"filterType": "WILDCARD", "filter": p} for p in patterns]
+
+        layer = b"exclusions layer"
+        manifests = [docker_manifest(CONFIG, [layer]) + " " * i for i in range(3)]
+
+        def put(repo, which, tag):
+            return error_name(self.ecr.put_image, repositoryName=repo,
+                              imageManifest=manifests[which], imageTag=tag)
+
+        imm = self.repo("mutability/imm", imageTagMutability="IMMUTABLE_WITH_EXCLUSION",
+                        imageTagMutabilityExclusionFilters=filters("dev-*", "latest"))
+        r = self.ecr.describe_repositories(repositoryNames=[imm])["repositories"][0]
+        self.assertEqual(r["imageTagMutability"], "IMMUTABLE_WITH_EXCLUSION")
+        self.assertEqual(r["imageTagMutabilityExclusionFilters"], filters("dev-*", "latest"))
+        push_blob(self.ecr, imm, layer)
+        push_blob(self.ecr, imm, CONFIG)
+        # Immutable except the excluded tags: those move, the others stay.
+        for tag in ("v1", "dev-7", "latest"):
+            self.assertEqual(put(imm, 0, tag), "no error")
+        self.assertEqual(put(imm, 1, "v1"), "ImageTagAlreadyExistsException")
+        self.assertEqual(put(imm, 1, "dev-7"), "no error")
+        self.assertEqual(put(imm, 1, "latest"), "no error")
+        # Mutable except the excluded tags: those stay, the others move.
+        r = self.ecr.put_image_tag_mutability(repositoryName=imm,
+                                              imageTagMutability="MUTABLE_WITH_EXCLUSION",
+                                              imageTagMutabilityExclusionFilters=filters("v*"))
+        self.assertEqual((r["imageTagMutability"], r["imageTagMutabilityExclusionFilters"]),
+                         ("MUTABLE_WITH_EXCLUSION", filters("v*")))
+        self.assertEqual(put(imm, 2, "v1"), "ImageTagAlreadyExistsException")
+        self.assertEqual(put(imm, 2, "dev-7"), "no error")
+        # Back to plain MUTABLE: the filters go, every tag moves.
+        r = self.ecr.put_image_tag_mutability(repositoryName=imm, imageTagMutability="MUTABLE")
+        self.assertNotIn("imageTagMutabilityExclusionFilters", r)
+        self.assertNotIn("imageTagMutabilityExclusionFilters",
+                         self.ecr.describe_repositories(repositoryNames=[imm])["repositories"][0])
+        self.assertEqual(put(imm, 2, "v1"), "no error")
+        # The pair must be one ECR accepts; nothing changes otherwise.
+        for bad in (dict(imageTagMutability="IMMUTABLE_WITH_EXCLUSION"),
+                    dict(imageTagMutability="MUTABLE", imageTagMutabilityExclusionFilters=filters("a")),
+                    dict(imageTagMutability="MUTABLE_WITH_EXCLUSION",
+                         imageTagMutabilityExclusionFilters=filters("a", "b", "c", "d", "e", "f")),
+                    dict(imageTagMutability="MUTABLE_WITH_EXCLUSION",
+                         imageTagMutabilityExclusionFilters=filters("a/b")),
+                    dict(imageTagMutability="MUTABLE_WITH_EXCLUSION",
+                         imageTagMutabilityExclusionFilters=[{"filterType": "REGEX", "filter": "a"}])):
+            with self.subTest(bad=bad):
+                self.assertEqual(error_name(self.ecr.put_image_tag_mutability, repositoryName=imm, **bad),
+                                 "InvalidParameterException")
+                self.assertEqual(error_name(self.ecr.create_repository,
+                                            repositoryName="mutability/bad", **bad),
+                                 "InvalidParameterException")
+        self.assertEqual(self.ecr.describe_repositories(repositoryNames=[imm])["repositories"][0]
+                         ["imageTagMutability"], "MUTABLE")
+        self.assertEqual(error_name(self.ecr.describe_repositories, repositoryNames=["mutability/bad"]),
+                         "RepositoryNotFoundException")
+
     def test_list_and_describe_images_page(self):
         repo = self.repo("images/paging")
         push_blob(self.ecr, repo, CONFIG)

@@ -1,6 +1,7 @@
 // The lifecycle rules ECR documents (Amazon ECR User Guide), one test per rule, and a
 // table of mixed policies with the expirations ECR would make.
 #include "server/lifecycle_policy.hpp"
+#include "server/wildcard.hpp"
 
 #include <gtest/gtest.h>
 
@@ -191,12 +192,12 @@ TEST(LifecyclePolicy, TagPrefixListNeedsEveryPrefixMatched) {
 }
 
 TEST(LifecyclePolicy, TagPatternListMatchesWildcards) {
-  EXPECT_TRUE(tag_matches_pattern("prod-2024-release", "prod*release"));
-  EXPECT_TRUE(tag_matches_pattern("prod", "prod*"));
-  EXPECT_TRUE(tag_matches_pattern("abc", "*"));
-  EXPECT_FALSE(tag_matches_pattern("production", "prod*x"));
-  EXPECT_FALSE(tag_matches_pattern("xprod", "prod*"));
-  EXPECT_TRUE(tag_matches_pattern("a-b-c", "*-*-*"));
+  EXPECT_TRUE(wildcard_match("prod*release", "prod-2024-release"));
+  EXPECT_TRUE(wildcard_match("prod*", "prod"));
+  EXPECT_TRUE(wildcard_match("*", "abc"));
+  EXPECT_FALSE(wildcard_match("prod*x", "production"));
+  EXPECT_FALSE(wildcard_match("prod*", "xprod"));
+  EXPECT_TRUE(wildcard_match("*-*-*", "a-b-c"));
   auto text = policy({rule(
       1,
       R"("tagStatus":"tagged","tagPatternList":["*-rc*"],"countType":"imageCountMoreThan","countNumber":1)")});

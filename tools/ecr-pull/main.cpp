@@ -28,10 +28,14 @@ int main(int argc, char** argv) {
   std::string source;
   std::string dest;
   std::string format = "oci-archive";
+  bool referrers = false;
   ecr::cli::add_common_options(app, flags);
   app.add_option("--format", format, "format of a bare DEST path")
       ->check(CLI::IsMember({"oci", "oci-archive", "docker-archive"}))
       ->capture_default_str();
+  app.add_flag("--referrers", referrers,
+               "also pull the image's OCI referrers (ListImageReferrers), and theirs, listing "
+               "them in the OCI layout's index.json");
   app.add_option("SOURCE", source, "image to pull")->required();
   app.add_option("DEST", dest, "where to write it")->required();
 
@@ -50,13 +54,20 @@ int main(int argc, char** argv) {
     if (to.kind == ecr::LocationKind::kEcr) {
       throw CLI::ValidationError("DEST", "must be a local place, not " + to.str());
     }
+    if (referrers && to.kind == ecr::LocationKind::kDockerArchive) {
+      throw CLI::ValidationError("--referrers",
+                                 "needs an OCI layout or oci-archive DEST: a docker-archive "
+                                 "cannot hold referrers");
+    }
+    options.referrers = referrers;
     const ecr::PullResult r = ecr::copy(from, to, ecr::cli::client_config(flags), options);
     ecr::cli::finish_progress();
     if (flags.json) {
-      std::cout << ecr::cli::summary_json(r, "bytesDownloaded") << "\n";
+      std::cout << ecr::cli::summary_json(r, "bytesDownloaded", referrers) << "\n";
     } else if (!flags.quiet) {
       std::cout << "pulled " << from.image->str() << " " << r.digest.str() << " into " << to.str()
                 << "\n";
+      if (referrers) std::cout << ecr::cli::referrer_lines(r, "pulled");
     }
   });
 }

@@ -204,7 +204,18 @@ const std::atomic<bool>& install_cancel_handlers() {
   return g_cancel;
 }
 
-std::string summary_json(const TransferResult& r, const char* bytes_key) {
+std::string referrer_lines(const TransferResult& r, const std::string& verb) {
+  if (r.referrers.empty()) return "no referrers of " + r.digest.str() + " found\n";
+  std::string out;
+  for (const auto& d : r.referrers) {
+    out += verb + " referrer " + d.digest.str();
+    if (!d.artifact_type.empty()) out += " " + d.artifact_type;
+    out += "\n";
+  }
+  return out;
+}
+
+std::string summary_json(const TransferResult& r, const char* bytes_key, bool referrers) {
   std::string out;
   json::Writer w(out);
   w.begin_object();
@@ -229,6 +240,23 @@ std::string summary_json(const TransferResult& r, const char* bytes_key) {
   w.integer(r.bytes_skipped);
   w.key("seconds");
   w.number(r.seconds);
+  if (referrers) {
+    w.key("referrers");
+    w.begin_array();
+    for (const auto& d : r.referrers) {
+      w.begin_object();
+      w.key("digest");
+      w.string(d.digest.str());
+      w.key("mediaType");
+      w.string(d.media_type);
+      if (!d.artifact_type.empty()) {
+        w.key("artifactType");
+        w.string(d.artifact_type);
+      }
+      w.end_object();
+    }
+    w.end_array();
+  }
   w.end_object();
   return out;
 }

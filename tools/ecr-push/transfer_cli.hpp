@@ -72,7 +72,14 @@ struct ProgressFinisher {
 const std::atomic<bool>& install_cancel_handlers();
 
 // {"digest":..,"blobs":[{"digest","size","action"}],"<bytes_key>":..,"bytesSkipped":..,"seconds":..}
-std::string summary_json(const TransferResult& result, const char* bytes_key);
+// With `referrers` (--referrers), also "referrers":[{"digest","mediaType","artifactType"}].
+std::string summary_json(const TransferResult& result, const char* bytes_key,
+                         bool referrers = false);
+
+// The lines that name the referrers a transfer carried (--referrers), one
+// per referrer ("<verb> referrer <digest> <artifactType>"), or one line
+// saying there were none.
+std::string referrer_lines(const TransferResult& result, const std::string& verb);
 
 // Parses, runs `body` and maps what it throws to an exit status with one
 // clear line on stderr: usage errors 2, Cancelled 130, other errors 1 (a

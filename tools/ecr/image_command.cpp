@@ -22,6 +22,7 @@ struct ImageArgs {
   std::string compression = "gzip";
   std::size_t threads = 0;
   bool create_repository = false;
+  bool referrers = false;
   int jobs = kDefaultTransferJobs;
   std::optional<std::string> cache_dir;
   bool no_cache = false;
@@ -48,6 +49,7 @@ TransferOptions transfer_options(const ImageArgs& a) {
   o.compression = compress_options(a.compression);
   o.compression.threads = a.threads;
   o.create_repository = a.create_repository;
+  o.referrers = a.referrers;
   return o;
 }
 
@@ -83,6 +85,8 @@ CLI::App* add_image_command(CLI::App& parent, std::function<ClientConfig()> clie
   copy->add_option("--threads", args->threads, "compression threads (0: all cores)");
   copy->add_flag("--create-repository", args->create_repository,
                  "registry destination: create the repository if missing");
+  copy->add_flag("--referrers", args->referrers,
+                 "also copy the image's OCI referrers (signatures, SBOMs) and theirs");
   copy->add_option("--jobs", args->jobs, "registry transfers: blobs transferred at once")
       ->capture_default_str();
   copy->add_option("--cache-dir", args->cache_dir,
