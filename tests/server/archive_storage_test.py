@@ -155,6 +155,8 @@ class ArchiveStorage(ArchiveBase):
         status, body = self.v2.request("GET", f"/v2/{repo}/blobs/{layer}")
         self.assertEqual(status, 404)
         self.assertEqual(json.loads(body)["errors"][0]["code"], "BLOB_UNKNOWN")
+        self.assertEqual(error_of(self.ecr.start_image_scan, repositoryName=repo,
+                                  imageId={"imageTag": "v1"})[0], "ImageArchivedException")
 
         # Restore: pullable again through every door.
         out = self.ecr.update_image_storage_class(repositoryName=repo,
