@@ -134,7 +134,8 @@ void RegistryServer::maintain() {
       std::size_t images = registry_.apply_lifecycle_policies();
       const GarbageCollected gc = registry_.collect_garbage();
       log_.write(LogLevel::kInfo, "maintenance: expired " + std::to_string(uploads) + " uploads, " +
-                                      std::to_string(images) + " images by lifecycle policy; " +
+                                      std::to_string(images) +
+                                      " images expired or archived by lifecycle policy; " +
                                       garbage_summary(gc));
     } catch (const std::exception& e) {
       log_.write(LogLevel::kError, std::string("maintenance failed: ") + e.what());

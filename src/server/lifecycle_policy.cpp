@@ -12,6 +12,9 @@ namespace {
 
 // ECR's limit on wildcards in one tagPatternList entry.
 constexpr std::size_t kMaxWildcardsPerPattern = 4;
+// Archived images' minimum storage duration (Amazon ECR User Guide, archiving
+// an image): no rule may expire them sooner.
+constexpr std::int64_t kMinArchiveDays = 90;
 
 [[noreturn]] void invalid(std::size_t rule, const std::string& why) {
   throw InputError(rule == 0 ? why : "rule " + std::to_string(rule) + ": " + why);
@@ -79,6 +82,20 @@ void parse_selection(simdjson::dom::object selection, LifecycleRule& r, std::siz
     }
   }
 
+  std::string_view storage_class = "standard";
+  bool has_storage_class = selection["storageClass"].error() != simdjson::NO_SUCH_FIELD;
+  if (has_storage_class && selection["storageClass"].get(storage_class) != simdjson::SUCCESS) {
+    invalid(n, "storageClass must be a string");
+  }
+  if (storage_class == "standard") {
+    r.storage_class = StorageClass::kStandard;
+  } else if (storage_class == "archive") {
+    r.storage_class = StorageClass::kArchive;
+  } else {
+    invalid(n,
+            "storageClass must be standard or archive, not '" + std::string(storage_class) + "'");
+  }
+
   std::string_view count_type;
   if (selection["countType"].get(count_type) != simdjson::SUCCESS) {
     invalid(n, "countType is required");
@@ -88,16 +105,57 @@ void parse_selection(simdjson::dom::object selection, LifecycleRule& r, std::siz
   if (count_type == "imageCountMoreThan") {
     r.count_type = CountType::kImageCountMoreThan;
     if (has_unit) invalid(n, "countUnit is not allowed with countType 'imageCountMoreThan'");
-  } else if (count_type == "sinceImagePushed") {
-    r.count_type = CountType::kSinceImagePushed;
+  } else if (count_type == "sinceImagePushed" || count_type == "sinceImagePulled" ||
+             count_type == "sinceImageTransitioned") {
+    r.count_type = count_type == "sinceImagePushed"   ? CountType::kSinceImagePushed
+                   : count_type == "sinceImagePulled" ? CountType::kSinceImagePulled
+                                                      : CountType::kSinceImageTransitioned;
     if (!has_unit || unit != "days") {
-      invalid(n, "countType 'sinceImagePushed' requires countUnit 'days'");
+      invalid(n, "countType '" + std::string(count_type) + "' requires countUnit 'days'");
     }
   } else {
-    invalid(n, "countType must be imageCountMoreThan or sinceImagePushed, not '" +
-                   std::string(count_type) + "'");
+    invalid(n,
+            "countType must be imageCountMoreThan, sinceImagePushed, sinceImagePulled or "
+            "sinceImageTransitioned, not '" +
+                std::string(count_type) + "'");
   }
   r.count_number = positive_integer(selection, "countNumber", n);
+  if (r.count_type == CountType::kSinceImageTransitioned) {
+    if (!has_storage_class || r.storage_class != StorageClass::kArchive) {
+      invalid(n, "countType 'sinceImageTransitioned' requires storageClass 'archive'");
+    }
+    if (r.count_number < kMinArchiveDays) {
+      invalid(n, "countType 'sinceImageTransitioned' requires a countNumber of at least 90 days");
+    }
+  } else if (r.storage_class == StorageClass::kArchive) {
+    invalid(n, "storageClass 'archive' is only allowed with countType 'sinceImageTransitioned'");
+  }
+}
+
+void parse_action(simdjson::dom::object rule, LifecycleRule& r, std::size_t n) {
+  simdjson::dom::object action;
+  if (rule["action"].get(action) != simdjson::SUCCESS) invalid(n, "action is required");
+  std::string_view type;
+  if (action["type"].get(type) != simdjson::SUCCESS || (type != "expire" && type != "transition")) {
+    invalid(n, "action.type must be 'expire' or 'transition'");
+  }
+  bool has_target = action["targetStorageClass"].error() != simdjson::NO_SUCH_FIELD;
+  if (type == "expire") {
+    r.action = RuleAction::kExpire;
+    if (has_target) invalid(n, "action.targetStorageClass is only allowed with type 'transition'");
+    if (r.count_type == CountType::kSinceImagePulled) {
+      invalid(n, "countType 'sinceImagePulled' is only allowed with action type 'transition'");
+    }
+    return;
+  }
+  r.action = RuleAction::kTransition;
+  std::string_view target;
+  if (action["targetStorageClass"].get(target) != simdjson::SUCCESS || target != "archive") {
+    invalid(n, "action type 'transition' requires targetStorageClass 'archive'");
+  }
+  if (r.count_type == CountType::kSinceImageTransitioned) {
+    invalid(n, "countType 'sinceImageTransitioned' is only allowed with action type 'expire'");
+  }
 }
 
 LifecycleRule parse_rule(simdjson::dom::element element, std::size_t n) {
@@ -110,14 +168,14 @@ LifecycleRule parse_rule(simdjson::dom::element element, std::size_t n) {
   simdjson::dom::object selection;
   if (rule["selection"].get(selection) != simdjson::SUCCESS) invalid(n, "selection is required");
   parse_selection(selection, r, n);
-  std::string_view action;
-  if (rule["action"]["type"].get(action) != simdjson::SUCCESS || action != "expire") {
-    invalid(n, "action.type must be 'expire'");
-  }
+  parse_action(rule, r, n);
   return r;
 }
 
 bool matches_selection(const LifecycleRule& rule, const LifecycleImage& image) {
+  ImageState wanted =
+      rule.storage_class == StorageClass::kArchive ? ImageState::kArchived : ImageState::kActive;
+  if (image.state != wanted) return false;
   switch (rule.tag_status) {
     case TagStatus::kAny:
       return true;
@@ -140,6 +198,24 @@ bool matches_selection(const LifecycleRule& rule, const LifecycleImage& image) {
   return !image.tags.empty();
 }
 
+// The time a day-counting rule measures from; nullopt: the rule cannot
+// apply (an image never archived has no transition time).
+std::optional<Timestamp> rule_clock(CountType type, const LifecycleImage& image) {
+  switch (type) {
+    case CountType::kSinceImagePulled: {
+      std::optional<Timestamp> last = image.pulled_at;
+      if (image.activated_at && (!last || *image.activated_at > *last)) last = image.activated_at;
+      return last ? last : std::optional(image.pushed_at);
+    }
+    case CountType::kSinceImageTransitioned:
+      return image.archived_at;
+    case CountType::kSinceImagePushed:
+    case CountType::kImageCountMoreThan:
+      break;
+  }
+  return image.pushed_at;
+}
+
 }  // namespace
 
 LifecyclePolicy parse_lifecycle_policy(std::string_view text) {
@@ -154,24 +230,36 @@ LifecyclePolicy parse_lifecycle_policy(std::string_view text) {
 
   std::sort(policy.rules.begin(), policy.rules.end(),
             [](const auto& a, const auto& b) { return a.priority < b.priority; });
-  int untagged_rules = 0;
-  for (std::size_t i = 0; i < policy.rules.size(); ++i) {
-    const LifecycleRule& r = policy.rules[i];
-    if (i > 0 && policy.rules[i - 1].priority == r.priority) {
-      invalid(0, "rulePriority " + std::to_string(r.priority) + " is used more than once");
+  for (std::size_t i = 1; i < policy.rules.size(); ++i) {
+    if (policy.rules[i - 1].priority == policy.rules[i].priority) {
+      invalid(0, "rulePriority " + std::to_string(policy.rules[i].priority) +
+                     " is used more than once");
     }
-    if (r.tag_status == TagStatus::kAny && i + 1 != policy.rules.size()) {
-      invalid(0, "a rule with tagStatus 'any' must have the highest rulePriority");
-    }
-    if (r.tag_status == TagStatus::kUntagged && ++untagged_rules > 1) {
-      invalid(0, "only one rule may select untagged images");
+  }
+  // The ordering rules hold among the rules of one storage class: a policy
+  // archives with an "any" rule and expires archived images with another.
+  for (StorageClass storage : {StorageClass::kStandard, StorageClass::kArchive}) {
+    const char* suffix = storage == StorageClass::kArchive ? " of storageClass 'archive'" : "";
+    int untagged_rules = 0;
+    bool any_seen = false;
+    for (const LifecycleRule& r : policy.rules) {
+      if (r.storage_class != storage) continue;
+      if (any_seen) {
+        invalid(0, std::string("a rule with tagStatus 'any' must have the highest rulePriority") +
+                       suffix);
+      }
+      any_seen = r.tag_status == TagStatus::kAny;
+      if (r.tag_status == TagStatus::kUntagged && ++untagged_rules > 1) {
+        invalid(0, std::string("only one rule may select untagged images") + suffix);
+      }
     }
   }
   return policy;
 }
 
-std::vector<Expiration> evaluate_lifecycle(const LifecyclePolicy& policy,
-                                           std::span<const LifecycleImage> images, Timestamp now) {
+std::vector<LifecycleOutcome> evaluate_lifecycle(const LifecyclePolicy& policy,
+                                                 std::span<const LifecycleImage> images,
+                                                 Timestamp now) {
   // Newest first, digest as the tie-break so equal push times give one answer.
   std::vector<std::size_t> newest_first(images.size());
   for (std::size_t i = 0; i < images.size(); ++i) newest_first[i] = i;
@@ -182,29 +270,32 @@ std::vector<Expiration> evaluate_lifecycle(const LifecyclePolicy& policy,
   });
 
   std::vector<bool> claimed(images.size(), false);
-  std::vector<Expiration> out;
+  std::vector<LifecycleOutcome> out;
   for (const LifecycleRule& rule : policy.rules) {
     std::vector<std::size_t> selected;
     for (std::size_t i : newest_first) {
       if (matches_selection(rule, images[i])) selected.push_back(i);
     }
-    std::vector<std::size_t> expiring;
+    std::vector<std::size_t> acting;
     if (rule.count_type == CountType::kImageCountMoreThan) {
       for (std::size_t k = static_cast<std::size_t>(rule.count_number); k < selected.size(); ++k) {
-        expiring.push_back(selected[k]);
+        acting.push_back(selected[k]);
       }
     } else {
       Timestamp cutoff = now - std::chrono::days(rule.count_number);
       for (std::size_t i : selected) {
-        if (images[i].pushed_at < cutoff) expiring.push_back(i);
+        if (std::optional<Timestamp> since = rule_clock(rule.count_type, images[i]);
+            since && *since < cutoff) {
+          acting.push_back(i);
+        }
       }
     }
-    for (std::size_t i : expiring) {
-      if (!claimed[i]) out.push_back({i, rule.priority});
+    for (std::size_t i : acting) {
+      if (!claimed[i]) out.push_back({i, rule.priority, rule.action});
     }
     for (std::size_t i : selected) claimed[i] = true;
   }
-  std::sort(out.begin(), out.end(), [&](const Expiration& a, const Expiration& b) {
+  std::sort(out.begin(), out.end(), [&](const LifecycleOutcome& a, const LifecycleOutcome& b) {
     if (images[a.image].pushed_at != images[b.image].pushed_at) {
       return images[a.image].pushed_at < images[b.image].pushed_at;
     }

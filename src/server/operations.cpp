@@ -17,7 +17,7 @@ namespace {
 using ops::Handler;
 
 // Sorted by name for binary search.
-constexpr std::array<std::pair<std::string_view, Handler>, 50> kHandlers = {{
+constexpr std::array<std::pair<std::string_view, Handler>, 51> kHandlers = {{
     {"BatchCheckLayerAvailability", ops::batch_check_layer_availability},
     {"BatchDeleteImage", ops::batch_delete_image},
     {"BatchGetImage", ops::batch_get_image},
@@ -66,6 +66,7 @@ constexpr std::array<std::pair<std::string_view, Handler>, 50> kHandlers = {{
     {"StartLifecyclePolicyPreview", ops::start_lifecycle_policy_preview},
     {"TagResource", ops::tag_resource},
     {"UntagResource", ops::untag_resource},
+    {"UpdateImageStorageClass", ops::update_image_storage_class},
     {"UpdateRepositoryCreationTemplate", ops::update_repository_creation_template},
     {"UploadLayerPart", ops::upload_layer_part},
 }};

@@ -99,11 +99,12 @@ std::string list_images(Env& env, simdjson::dom::element body) {
   return run<api::ListImagesRequest>(body, [&](const api::ListImagesRequest& r) {
     check_registry(env, r.registryId);
     std::optional<std::string> status = r.filter ? r.filter->tagStatus : std::nullopt;
+    std::optional<std::string> image_status = r.filter ? r.filter->imageStatus : std::nullopt;
     std::optional<std::string> next;
     api::ListImagesResponse out;
     out.imageIds.emplace();
-    for (const auto& ref :
-         env.registry.list_images(r.repositoryName, status, {r.maxResults, r.nextToken}, next)) {
+    for (const auto& ref : env.registry.list_images(
+             r.repositoryName, status, {r.maxResults, r.nextToken}, next, image_status)) {
       out.imageIds->push_back(ops::to_api(ref));
     }
     out.nextToken = next;
@@ -120,11 +121,12 @@ std::string describe_images(Env& env, simdjson::dom::element body) {
           "Invalid parameter: maxResults and nextToken cannot be used with imageIds");
     }
     std::optional<std::string> status = r.filter ? r.filter->tagStatus : std::nullopt;
+    std::optional<std::string> image_status = r.filter ? r.filter->imageStatus : std::nullopt;
     std::optional<std::string> next;
     api::DescribeImagesResponse out;
     out.imageDetails.emplace();
-    for (const auto& info : env.registry.describe_images(r.repositoryName, refs, status,
-                                                         {r.maxResults, r.nextToken}, next)) {
+    for (const auto& info : env.registry.describe_images(
+             r.repositoryName, refs, status, {r.maxResults, r.nextToken}, next, image_status)) {
       api::ImageDetail d;
       d.registryId = env.account();
       d.repositoryName = r.repositoryName;
@@ -134,6 +136,10 @@ std::string describe_images(Env& env, simdjson::dom::element body) {
       d.imagePushedAt = std::chrono::time_point_cast<std::chrono::seconds>(info.pushed_at);
       d.imageManifestMediaType = info.media_type;
       d.artifactMediaType = info.artifact_media_type;
+      d.imageStatus = info.status;
+      d.lastArchivedAt = info.archived_at;
+      d.lastActivatedAt = info.activated_at;
+      d.lastRecordedPullTime = info.pulled_at;
       out.imageDetails->push_back(std::move(d));
     }
     out.nextToken = next;

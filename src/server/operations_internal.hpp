@@ -94,6 +94,9 @@ std::string delete_lifecycle_policy(Env&, simdjson::dom::element);
 std::string start_lifecycle_policy_preview(Env&, simdjson::dom::element);
 std::string get_lifecycle_policy_preview(Env&, simdjson::dom::element);
 
+// The archive storage class (operations_archive.cpp).
+std::string update_image_storage_class(Env&, simdjson::dom::element);
+
 // Repository creation templates (operations_templates.cpp).
 std::string create_repository_creation_template(Env&, simdjson::dom::element);
 std::string describe_repository_creation_templates(Env&, simdjson::dom::element);

@@ -112,7 +112,7 @@ std::string batch_check_layer_availability(Env& env, simdjson::dom::element body
     for (const auto& a : checked_layers(env, r.repositoryName, r.layerDigests, failures)) {
       api::Layer layer;
       layer.layerDigest = a.digest;
-      layer.layerAvailability = a.available ? "AVAILABLE" : "UNAVAILABLE";
+      layer.layerAvailability = a.available ? "AVAILABLE" : a.archived ? "ARCHIVED" : "UNAVAILABLE";
       layer.layerSize = a.size;
       layer.mediaType = a.media_type;
       out.layers->push_back(std::move(layer));

@@ -104,17 +104,30 @@ std::string get_lifecycle_policy_preview(Env& env, simdjson::dom::element body) 
     out.lifecyclePolicyText = preview.policy_text;
     out.status = preview.status;
     out.previewResults.emplace();
+    std::int64_t expiring = 0;
+    std::int64_t transitioning = 0;
     for (const auto& p : preview.results) {
       api::LifecyclePolicyPreviewResult result;
       result.imageDigest = p.digest;
       if (!p.tags.empty()) result.imageTags = p.tags;
       result.imagePushedAt = std::chrono::time_point_cast<std::chrono::seconds>(p.pushed_at);
-      result.action = api::LifecyclePolicyRuleAction{std::nullopt, std::string("EXPIRE")};
+      if (p.action == RuleAction::kTransition) {
+        result.action =
+            api::LifecyclePolicyRuleAction{std::string("ARCHIVE"), std::string("TRANSITION")};
+        ++transitioning;
+      } else {
+        result.action = api::LifecyclePolicyRuleAction{std::nullopt, std::string("EXPIRE")};
+        ++expiring;
+      }
+      result.storageClass = p.archived ? "ARCHIVE" : "STANDARD";
       result.appliedRulePriority = p.rule_priority;
       out.previewResults->push_back(std::move(result));
     }
-    out.summary = api::LifecyclePolicyPreviewSummary{
-        static_cast<std::int64_t>(preview.results.size()), std::nullopt};
+    out.summary = api::LifecyclePolicyPreviewSummary{expiring, std::nullopt};
+    if (transitioning > 0) {
+      out.summary->transitioningImageTotalCounts =
+          std::vector{api::TransitioningImageTotalCount{transitioning, std::string("ARCHIVE")}};
+    }
     return out;
   });
 }

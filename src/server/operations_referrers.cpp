@@ -13,14 +13,12 @@ namespace {
 // an explicit value at the same 50.
 constexpr std::int64_t kDefaultReferrersPage = 50;
 
-// ecr-local never archives an image, so every referrer is ACTIVE: a filter
-// on ARCHIVED or ACTIVATING matches none, ANY and ACTIVE (the default)
-// match all.
-constexpr std::string_view kActive = "ACTIVE";
-
-bool status_matches(const std::optional<api::ListImageReferrersFilter>& filter) {
-  if (!filter || !filter->artifactStatus) return true;
-  return *filter->artifactStatus == kActive || *filter->artifactStatus == "ANY";
+// A referrer's artifactStatus is its image's status (ACTIVE, ARCHIVED,
+// ACTIVATING); without a filter only ACTIVE ones are listed, ANY lists all.
+bool status_matches(const std::optional<api::ListImageReferrersFilter>& filter,
+                    const std::string& status) {
+  if (!filter || !filter->artifactStatus) return status == "ACTIVE";
+  return *filter->artifactStatus == status || *filter->artifactStatus == "ANY";
 }
 
 bool type_matches(const std::optional<api::ListImageReferrersFilter>& filter,
@@ -48,7 +46,7 @@ api::ImageReferrer to_referrer(const ImageInfo& image) {
     r.artifactType = m.config->media_type;
   }
   if (!m.annotations.empty()) r.annotations = m.annotations;
-  r.artifactStatus = std::string(kActive);
+  r.artifactStatus = image.status;
   return r;
 }
 
@@ -69,11 +67,10 @@ std::string list_image_referrers(Env& env, simdjson::dom::element body) {
     std::vector<api::ImageReferrer> matching;
     const std::vector<ImageInfo> referrers =
         env.registry.referrers(r.repositoryName, r.subjectId.imageDigest);
-    if (status_matches(r.filter)) {
-      for (const ImageInfo& image : referrers) {
-        api::ImageReferrer referrer = to_referrer(image);
-        if (type_matches(r.filter, referrer.artifactType)) matching.push_back(std::move(referrer));
-      }
+    for (const ImageInfo& image : referrers) {
+      if (!status_matches(r.filter, image.status)) continue;
+      api::ImageReferrer referrer = to_referrer(image);
+      if (type_matches(r.filter, referrer.artifactType)) matching.push_back(std::move(referrer));
     }
     api::ListImageReferrersResponse out;
     out.referrers.emplace();

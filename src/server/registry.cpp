@@ -122,6 +122,7 @@ Registry::Registry(std::filesystem::path root, RegistrySettings settings, Clock 
   db_ = std::make_unique<sql::Database>((root_ / "metadata.db").string());
   db_->exec(kSchema);
   add_blob_timestamps();
+  add_archive_columns();
   add_tag_mutability_exclusions();
   part_db_ = std::make_unique<sql::Database>((root_ / "metadata.db").string(), sql::Sync::kNormal);
   std::set<std::string> live;

@@ -47,6 +47,9 @@ struct RegistrySettings {
   // this long after it was uploaded or last reported available, then
   // collect_garbage() drops it (and its file, once no repository has it).
   std::chrono::seconds blob_retention = std::chrono::hours(24);
+  // How long a restore from the archive storage class takes: the image is
+  // ACTIVATING (not pullable) this long, then ACTIVE. 0: at once.
+  std::chrono::seconds archive_restore_delay{0};
 };
 
 // What one collect_garbage() pass removed.
@@ -94,6 +97,13 @@ struct ImageInfo {
   Timestamp pushed_at;
   std::int64_t size = 0;
   std::vector<std::string> tags;  // sorted
+  // The archive storage class (UpdateImageStorageClass, lifecycle
+  // transitions): ACTIVE, ARCHIVED or ACTIVATING (being restored) as of
+  // the moment the image was read.
+  std::string status = "ACTIVE";
+  std::optional<Timestamp> archived_at = std::nullopt;   // lastArchivedAt
+  std::optional<Timestamp> activated_at = std::nullopt;  // lastActivatedAt (a restore's end)
+  std::optional<Timestamp> pulled_at = std::nullopt;     // lastRecordedPullTime
 };
 
 // What PutImage needs to know from a parsed manifest.
@@ -124,6 +134,7 @@ struct LayerAvailability {
   bool available = false;
   std::optional<std::int64_t> size;
   std::optional<std::string> media_type;
+  bool archived = false;  // only archived (or restoring) images reference it
 };
 
 struct LayerFailure {
@@ -137,6 +148,8 @@ struct PreviewResult {
   std::vector<std::string> tags;
   Timestamp pushed_at;
   std::int64_t rule_priority = 0;
+  RuleAction action = RuleAction::kExpire;
+  bool archived = false;  // the image's storage class when evaluated: ARCHIVE
 };
 
 struct LifecyclePreview {
@@ -327,19 +340,40 @@ class Registry {
   ImageInfo put_image(const std::string& repository, const std::string& manifest,
                       const ManifestFacts& facts, const std::optional<std::string>& tag,
                       const std::optional<std::string>& expected_digest);
+  // A pull: archived and restoring images are failures (ImageInaccessible);
+  // the others' lastRecordedPullTime is recorded unless `record_pull` is
+  // false (a HEAD through the registry API).
   std::vector<ImageInfo> get_images(const std::string& repository, const std::vector<ImageRef>& ids,
-                                    std::vector<ImageFailure>& failures);
+                                    std::vector<ImageFailure>& failures, bool record_pull = true);
   std::vector<ImageRef> delete_images(const std::string& repository,
                                       const std::vector<ImageRef>& ids,
                                       std::vector<ImageFailure>& failures);
-  // tag_status: TAGGED | UNTAGGED | ANY (nullopt: ANY).
+  // tag_status: TAGGED | UNTAGGED | ANY (nullopt: ANY); image_status:
+  // ACTIVE | ARCHIVED | ACTIVATING | ANY (nullopt: ANY).
   std::vector<ImageRef> list_images(const std::string& repository,
                                     const std::optional<std::string>& tag_status, const Page& page,
-                                    std::optional<std::string>& next_token);
+                                    std::optional<std::string>& next_token,
+                                    const std::optional<std::string>& image_status = {});
   std::vector<ImageInfo> describe_images(const std::string& repository,
                                          const std::vector<ImageRef>& ids,
                                          const std::optional<std::string>& tag_status,
-                                         const Page& page, std::optional<std::string>& next_token);
+                                         const Page& page, std::optional<std::string>& next_token,
+                                         const std::optional<std::string>& image_status = {});
+
+  // The archive storage class (registry_archive.cpp).
+  struct StorageClassChange {
+    std::string digest;
+    std::string status;  // ImageStatus after the change
+  };
+  // UpdateImageStorageClass: target ARCHIVE or STANDARD. Throws
+  // ImageNotFoundException, InvalidParameterException (no or a malformed
+  // tag/digest), ImageStorageClassUpdateNotSupportedException (already in
+  // that storage class, being restored, or a child of an active index).
+  StorageClassChange update_storage_class(const std::string& repository, const ImageRef& ref,
+                                          const std::string& target);
+  // True when images of the repository reference the layer and all of them
+  // are archived or being restored: it cannot be pulled.
+  bool layer_archived(const std::string& repository, const std::string& digest);
 
   // Repository creation templates and create-on-push
   // (registry_templates.cpp). Prefixes are taken with or without their
@@ -374,7 +408,8 @@ class Registry {
   LifecyclePreview start_lifecycle_preview(const std::string& repository,
                                            const std::optional<std::string>& policy_text);
   LifecyclePreview lifecycle_preview(const std::string& repository);
-  // Applies every repository's lifecycle policy; returns images expired.
+  // Applies every repository's lifecycle policy; returns images expired or
+  // archived.
   std::size_t apply_lifecycle_policies();
 
  private:
@@ -388,6 +423,13 @@ class Registry {
   std::mutex& upload_lock(const std::string& upload_id);
   void add_blob_timestamps();  // schema migrations, at open
   void add_tag_mutability_exclusions();
+  void add_archive_columns();  // schema migration, at open (registry_archive.cpp)
+  // Sets lastRecordedPullTime of the images (digests) to now where it is
+  // older than kPullRecordInterval; caller holds mu_.
+  void record_pulls(std::int64_t repo_id, const std::vector<std::string>& digests);
+  // Moves an image to the archive or back (restore_delay 0: ACTIVE at once).
+  void set_storage_class(std::int64_t repo_id, const std::string& digest, bool archive,
+                         std::chrono::seconds restore_delay);
   std::string resolve_image(std::int64_t repo_id, const std::string& repository,
                             const ImageRef& ref);  // caller holds mu_
 

@@ -345,6 +345,12 @@ void RegistryApi::refuse(Refusal why, HttpResponse& response) {
 void RegistryApi::answer_blob(const HttpRequest& request, const RegistryApiRoute& route,
                               HttpResponse& response) {
   const auto size = registry_.layer_size(route.name, route.reference);
+  if (size && registry_.layer_archived(route.name, route.reference)) {
+    throw ApiError(404, "BLOB_UNKNOWN",
+                   "blob " + route.reference + " in repository " + route.name +
+                       " is referenced only by archived images; restore one of them with "
+                       "UpdateImageStorageClass to pull it");
+  }
   const Digest digest = Digest::parse(route.reference);
   auto file = std::make_shared<const UniqueFd>(
       size ? ::open(registry_.blobs().blob_path(digest).c_str(), O_RDONLY | O_CLOEXEC) : -1);
@@ -467,8 +473,16 @@ void RegistryApi::answer_manifest(const HttpRequest& request, const RegistryApiR
                                   HttpResponse& response) {
   const ImageRef ref = image_ref(route.reference);
   std::vector<ImageFailure> failures;
-  std::vector<ImageInfo> found = registry_.get_images(route.name, {ref}, failures);
+  // A HEAD (docker's "is it there?") is not a pull; a GET records one.
+  std::vector<ImageInfo> found =
+      registry_.get_images(route.name, {ref}, failures, request.method == "GET");
   if (found.empty()) {
+    // An archived image is 404, as ECR answers its pulls, saying why.
+    if (!failures.empty() && failures.front().code == "ImageInaccessible") {
+      throw ApiError(404, "MANIFEST_UNKNOWN",
+                     "manifest " + route.reference + " in repository " + route.name + ": " +
+                         failures.front().reason);
+    }
     throw ApiError(404, "MANIFEST_UNKNOWN",
                    "manifest " + route.reference + " is not in repository " + route.name);
   }

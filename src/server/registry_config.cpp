@@ -109,6 +109,12 @@ std::string Registry::record_image_scan(const std::string& repository, const Ima
   sql::Transaction tx(*db_);
   RepoRow repo = find_repository(repository);
   std::string digest = resolve_image(repo.id, repository, ref);
+  // StartImageScan's model error for an image in the archive storage class.
+  if (load_image(repo.id, digest).status != "ACTIVE") {
+    throw api::ImageArchivedException("The image with digest '" + digest +
+                                      "' in the repository with name '" + repository +
+                                      "' is archived and cannot be scanned; restore it first");
+  }
   sql::Statement s(*db_,
                    "INSERT OR REPLACE INTO image_scans(repo_id, image_digest, status, description, "
                    "started_at) VALUES(?,?,?,?,?)");

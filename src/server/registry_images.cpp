@@ -70,12 +70,29 @@ std::optional<std::string> Registry::digest_for_tag(std::int64_t repo_id, const 
 
 ImageInfo Registry::load_image(std::int64_t repo_id, const std::string& digest) {
   sql::Statement s(*db_,
-                   "SELECT manifest, media_type, artifact_media_type, pushed_at, size FROM images "
+                   "SELECT manifest, media_type, artifact_media_type, pushed_at, size, "
+                   "storage_class, archived_at, activated_at, pulled_at FROM images "
                    "WHERE repo_id = ? AND digest = ?");
   s.bind(1, repo_id).bind(2, digest);
   if (!s.step()) throw api::ImageNotFoundException("image " + digest + " vanished");
-  ImageInfo info{digest,       s.blob(0), s.text(1), s.optional_text(2), from_ms(s.integer(3)),
-                 s.integer(4), {}};
+  ImageInfo info;
+  info.digest = digest;
+  info.manifest = s.blob(0);
+  info.media_type = s.text(1);
+  info.artifact_media_type = s.optional_text(2);
+  info.pushed_at = from_ms(s.integer(3));
+  info.size = s.integer(4);
+  auto optional_time = [&](int column) -> std::optional<std::int64_t> {
+    if (s.is_null(column)) return std::nullopt;
+    return s.integer(column);
+  };
+  const std::int64_t now = to_ms(clock_());
+  const std::optional<std::int64_t> activated = optional_time(7);
+  info.status = image_status(s.text(5), activated, now);
+  if (auto t = optional_time(6)) info.archived_at = from_ms(*t);
+  // A restore in progress has not activated the image yet.
+  if (activated && *activated <= now) info.activated_at = from_ms(*activated);
+  if (auto t = optional_time(8)) info.pulled_at = from_ms(*t);
   sql::Statement t(*db_,
                    "SELECT tag FROM image_tags WHERE repo_id = ? AND digest = ? ORDER BY tag");
   t.bind(1, repo_id).bind(2, digest);
@@ -153,13 +170,20 @@ ImageInfo Registry::put_image(const std::string& repository, const std::string& 
   exists.bind(1, repo.id).bind(2, digest);
   bool image_exists = exists.step();
   std::optional<std::string> tagged = tag ? digest_for_tag(repo.id, *tag) : std::nullopt;
-  if (image_exists && (!tag || tagged == digest)) {
+  // Pushing an archived (or restoring) image again restores it at once, as
+  // in ECR; the push succeeds even when it names no new tag.
+  bool restored = false;
+  if (image_exists && load_image(repo.id, digest).status != "ACTIVE") {
+    set_storage_class(repo.id, digest, false, std::chrono::seconds(0));
+    restored = true;
+  }
+  if (image_exists && !restored && (!tag || tagged == digest)) {
     throw api::ImageAlreadyExistsException(
         "Image with digest '" + digest + "'" + (tag ? " and tag '" + *tag + "'" : std::string()) +
         " already exists in the repository with name '" + repository + "' in registry with id '" +
         settings_.account_id + "'");
   }
-  if (tagged &&
+  if (tagged && *tagged != digest &&
       tag_is_immutable(repo.info.tag_mutability, repo.info.tag_mutability_exclusions, *tag)) {
     throw api::ImageTagAlreadyExistsException(
         "The image tag '" + *tag + "' already exists in the '" + repository +
@@ -206,7 +230,7 @@ ImageInfo Registry::put_image(const std::string& repository, const std::string& 
 
 std::vector<ImageInfo> Registry::get_images(const std::string& repository,
                                             const std::vector<ImageRef>& ids,
-                                            std::vector<ImageFailure>& failures) {
+                                            std::vector<ImageFailure>& failures, bool record_pull) {
   std::lock_guard lock(mu_);
   RepoRow repo = find_repository(repository);
   std::vector<ImageInfo> out;
@@ -244,10 +268,25 @@ std::vector<ImageInfo> Registry::get_images(const std::string& repository,
       continue;
     }
     ImageInfo info = load_image(repo.id, *digest);
+    if (info.status != "ACTIVE") {
+      failures.push_back(
+          {ref, "ImageInaccessible",
+           info.status == "ARCHIVED"
+               ? "Requested image is archived; restore it with UpdateImageStorageClass "
+                 "(targetStorageClass STANDARD) to pull it"
+               : "Requested image is being restored from the archive and can be pulled once it "
+                 "is ACTIVE"});
+      continue;
+    }
     // The answer names the image as it was asked for.
     info.tags.clear();
     if (ref.tag) info.tags.push_back(*ref.tag);
     out.push_back(std::move(info));
+  }
+  if (record_pull) {
+    std::vector<std::string> pulled;
+    for (const auto& info : out) pulled.push_back(info.digest);
+    record_pulls(repo.id, pulled);
   }
   return out;
 }
@@ -317,12 +356,14 @@ std::vector<ImageRef> Registry::delete_images(const std::string& repository,
 std::vector<ImageRef> Registry::list_images(const std::string& repository,
                                             const std::optional<std::string>& tag_status,
                                             const Page& page,
-                                            std::optional<std::string>& next_token) {
+                                            std::optional<std::string>& next_token,
+                                            const std::optional<std::string>& image_status) {
   std::lock_guard lock(mu_);
   RepoRow repo = find_repository(repository);
   std::string status = tag_status.value_or("ANY");
   std::vector<ImageRef> all;
   for (const ImageInfo& image : load_images(repo.id)) {
+    if (image_status && *image_status != "ANY" && *image_status != image.status) continue;
     if (image.tags.empty()) {
       if (status != "TAGGED") all.push_back({image.digest, std::nullopt});
     } else if (status != "UNTAGGED") {
@@ -336,7 +377,8 @@ std::vector<ImageInfo> Registry::describe_images(const std::string& repository,
                                                  const std::vector<ImageRef>& ids,
                                                  const std::optional<std::string>& tag_status,
                                                  const Page& page,
-                                                 std::optional<std::string>& next_token) {
+                                                 std::optional<std::string>& next_token,
+                                                 const std::optional<std::string>& image_status) {
   std::lock_guard lock(mu_);
   RepoRow repo = find_repository(repository);
   std::vector<ImageInfo> out;
@@ -368,6 +410,7 @@ std::vector<ImageInfo> Registry::describe_images(const std::string& repository,
         (status == "UNTAGGED" && !image.tags.empty())) {
       continue;
     }
+    if (image_status && *image_status != "ANY" && *image_status != image.status) continue;
     out.push_back(std::move(image));
   }
   return take_page(std::move(out), page, next_token);

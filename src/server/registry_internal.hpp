@@ -23,6 +23,11 @@ inline constexpr std::int64_t kDefaultPageSize = 100;
 inline std::int64_t to_ms(Timestamp t) { return t.time_since_epoch().count(); }
 inline Timestamp from_ms(std::int64_t ms) { return Timestamp(std::chrono::milliseconds(ms)); }
 
+// An image's ImageStatus from its stored storage class and the end of its
+// last restore (registry_archive.cpp).
+std::string image_status(const std::string& storage_class,
+                         const std::optional<std::int64_t>& activated_at_ms, std::int64_t now_ms);
+
 // A list of values without commas (template scenarios, tag-mutability
 // filters) in one column: "a,b"; an empty list is NULL.
 inline std::optional<std::string> join_list(const std::vector<std::string>& values) {

@@ -225,12 +225,23 @@ std::vector<LayerAvailability> Registry::check_layers(const std::string& reposit
                      "SELECT size, media_type, EXISTS(SELECT 1 FROM image_blobs WHERE repo_id = ? "
                      "AND blob_digest = ?) FROM repository_blobs WHERE repo_id = ? AND digest = ?");
     s.bind(1, repo.id).bind(2, digest).bind(3, repo.id).bind(4, digest);
-    LayerAvailability a{digest, false, std::nullopt, std::nullopt};
+    LayerAvailability a{digest, false, std::nullopt, std::nullopt, false};
     if (s.step()) {
-      a.available = true;
       a.size = s.integer(0);
       a.media_type = s.optional_text(1);
-      if (s.integer(2) == 0) renew.push_back(digest);
+      if (s.integer(2) == 0) {
+        renew.push_back(digest);
+      } else {
+        // Referenced only by archived (or restoring) images: ARCHIVED.
+        sql::Statement active(*db_,
+                              "SELECT 1 FROM image_blobs b JOIN images i ON i.repo_id = b.repo_id "
+                              "AND i.digest = b.image_digest WHERE b.repo_id = ? AND "
+                              "b.blob_digest = ? AND i.storage_class = 'STANDARD' AND "
+                              "(i.activated_at IS NULL OR i.activated_at <= ?) LIMIT 1");
+        active.bind(1, repo.id).bind(2, digest).bind(3, to_ms(clock_()));
+        a.archived = !active.step();
+      }
+      a.available = !a.archived;
     }
     out.push_back(std::move(a));
   }
@@ -266,6 +277,22 @@ std::int64_t Registry::downloadable_layer(const std::string& repository,
                                           "' is not referenced by any image in the repository '" +
                                           repository + "'");
   }
+  // A download is a pull of the images that reference the layer and can
+  // be pulled; a layer only archived images reference cannot be.
+  sql::Statement active(*db_,
+                        "SELECT i.digest FROM image_blobs b JOIN images i ON i.repo_id = b.repo_id "
+                        "AND i.digest = b.image_digest WHERE b.repo_id = ? AND b.blob_digest = ? "
+                        "AND i.storage_class = 'STANDARD' AND "
+                        "(i.activated_at IS NULL OR i.activated_at <= ?)");
+  active.bind(1, repo.id).bind(2, digest).bind(3, to_ms(clock_()));
+  std::vector<std::string> pulled;
+  while (active.step()) pulled.push_back(active.text(0));
+  if (pulled.empty()) {
+    throw api::LayerInaccessibleException(
+        "The layer '" + digest + "' is referenced only by archived images in the repository '" +
+        repository + "'; restore one of them with UpdateImageStorageClass to download it");
+  }
+  record_pulls(repo.id, pulled);
   return size;
 }
 
@@ -373,11 +400,16 @@ bool Registry::mount_layer(const std::string& repository, const std::string& fro
   } catch (const api::RepositoryNotFoundException&) {
     return false;  // an ordinary upload then, as ECR answers
   }
+  // Only a layer `from` can serve to a pull: an image there that is not
+  // archived (nor being restored) references it.
   sql::Statement s(*db_,
                    "SELECT b.size, b.media_type FROM repository_blobs b WHERE b.repo_id = ? AND "
-                   "b.digest = ? AND EXISTS(SELECT 1 FROM image_blobs i WHERE i.repo_id = ? AND "
-                   "i.blob_digest = ?)");
+                   "b.digest = ? AND EXISTS(SELECT 1 FROM image_blobs r JOIN images i ON "
+                   "i.repo_id = r.repo_id AND i.digest = r.image_digest WHERE r.repo_id = ? AND "
+                   "r.blob_digest = ? AND i.storage_class = 'STANDARD' AND "
+                   "(i.activated_at IS NULL OR i.activated_at <= ?))");
   s.bind(1, source_id).bind(2, digest).bind(3, source_id).bind(4, digest);
+  s.bind(5, to_ms(clock_()));
   if (!s.step()) return false;
   sql::Statement add(*db_,
                      "INSERT OR IGNORE INTO repository_blobs(repo_id, digest, size, media_type, "

@@ -31,11 +31,18 @@ std::vector<PreviewResult> Registry::evaluate(std::int64_t repo_id,
   LifecyclePolicy policy = parse_lifecycle_policy(policy_text);
   std::vector<ImageInfo> images = load_images(repo_id);
   std::vector<LifecycleImage> view;
-  for (const auto& image : images) view.push_back({image.digest, image.tags, image.pushed_at});
+  for (const auto& image : images) {
+    ImageState state = image.status == "ARCHIVED"     ? ImageState::kArchived
+                       : image.status == "ACTIVATING" ? ImageState::kActivating
+                                                      : ImageState::kActive;
+    view.push_back({image.digest, image.tags, image.pushed_at, state, image.pulled_at,
+                    image.activated_at, image.archived_at});
+  }
   std::vector<PreviewResult> out;
-  for (const Expiration& e : evaluate_lifecycle(policy, view, clock_())) {
-    const ImageInfo& image = images[e.image];
-    out.push_back({image.digest, image.tags, image.pushed_at, e.rule_priority});
+  for (const LifecycleOutcome& o : evaluate_lifecycle(policy, view, clock_())) {
+    const ImageInfo& image = images[o.image];
+    out.push_back({image.digest, image.tags, image.pushed_at, o.rule_priority, o.action,
+                   image.status == "ARCHIVED"});
   }
   return out;
 }
@@ -72,10 +79,12 @@ LifecyclePreview Registry::start_lifecycle_preview(const std::string& repository
     sql::Statement r(
         *db_,
         "INSERT INTO lifecycle_preview_results(repo_id, position, digest, tags, pushed_at, "
-        "rule_priority) VALUES(?,?,?,?,?,?)");
+        "rule_priority, action, storage_class) VALUES(?,?,?,?,?,?,?,?)");
     r.bind(1, repo.id).bind(2, static_cast<std::int64_t>(i)).bind(3, results[i].digest);
     r.bind(4, join_tags(results[i].tags)).bind(5, to_ms(results[i].pushed_at));
-    r.bind(6, results[i].rule_priority).run();
+    r.bind(6, results[i].rule_priority);
+    r.bind(7, std::string(results[i].action == RuleAction::kTransition ? "TRANSITION" : "EXPIRE"));
+    r.bind(8, std::string(results[i].archived ? "ARCHIVE" : "STANDARD")).run();
   }
   tx.commit();
   return {"IN_PROGRESS", text, {}};
@@ -98,12 +107,14 @@ LifecyclePreview Registry::lifecycle_preview(const std::string& repository) {
   sql::Statement done(*db_, "UPDATE lifecycle_previews SET status = 'COMPLETE' WHERE repo_id = ?");
   done.bind(1, repo.id).run();
   sql::Statement r(*db_,
-                   "SELECT digest, tags, pushed_at, rule_priority FROM lifecycle_preview_results "
-                   "WHERE repo_id = ? ORDER BY position");
+                   "SELECT digest, tags, pushed_at, rule_priority, action, storage_class "
+                   "FROM lifecycle_preview_results WHERE repo_id = ? ORDER BY position");
   r.bind(1, repo.id);
   while (r.step()) {
     preview.results.push_back(
-        {r.text(0), split_tags(r.text(1)), from_ms(r.integer(2)), r.integer(3)});
+        {r.text(0), split_tags(r.text(1)), from_ms(r.integer(2)), r.integer(3),
+         r.text(4) == "TRANSITION" ? RuleAction::kTransition : RuleAction::kExpire,
+         r.text(5) == "ARCHIVE"});
   }
   tx.commit();
   return preview;
@@ -118,7 +129,7 @@ std::size_t Registry::apply_lifecycle_policies() {
         *db_, "SELECT id, lifecycle_policy FROM repositories WHERE lifecycle_policy IS NOT NULL");
     while (s.step()) policies.emplace_back(s.integer(0), s.text(1));
   }
-  std::size_t expired = 0;
+  std::size_t acted = 0;
   for (const auto& [repo_id, text] : policies) {
     std::vector<PreviewResult> results;
     try {
@@ -127,19 +138,29 @@ std::size_t Registry::apply_lifecycle_policies() {
       continue;  // stored policies were validated; one that no longer parses is skipped
     }
     for (const auto& r : results) {
-      // An image an index still references stays, as BatchDeleteImage would refuse it.
+      // An image an index still references stays, as BatchDeleteImage (and
+      // UpdateImageStorageClass, while the index is not archived) would
+      // refuse it.
       sql::Statement parent(
-          *db_, "SELECT 1 FROM image_children WHERE repo_id = ? AND child_digest = ? LIMIT 1");
+          *db_, r.action == RuleAction::kExpire
+                    ? "SELECT 1 FROM image_children WHERE repo_id = ? AND child_digest = ? LIMIT 1"
+                    : "SELECT 1 FROM image_children c JOIN images i ON i.repo_id = c.repo_id AND "
+                      "i.digest = c.image_digest WHERE c.repo_id = ? AND c.child_digest = ? AND "
+                      "i.storage_class = 'STANDARD' LIMIT 1");
       parent.bind(1, repo_id).bind(2, r.digest);
       if (parent.step()) continue;
-      delete_image_row(repo_id, r.digest);
-      ++expired;
+      if (r.action == RuleAction::kExpire) {
+        delete_image_row(repo_id, r.digest);
+      } else {
+        set_storage_class(repo_id, r.digest, true, {});
+      }
+      ++acted;
     }
     sql::Statement mark(*db_, "UPDATE repositories SET lifecycle_evaluated_at = ? WHERE id = ?");
     mark.bind(1, to_ms(clock_())).bind(2, repo_id).run();
   }
   tx.commit();
-  return expired;
+  return acted;
 }
 
 }  // namespace ecr::server

@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   std::string tls_cert, tls_key;
   std::string log_level = "info";
   long long upload_expiry_s = 24 * 3600, lifecycle_interval_s = 3600, download_expiry_s = 3600,
-            blob_retention_s = 24 * 3600;
+            blob_retention_s = 24 * 3600, archive_restore_delay_s = 0;
   double idle_timeout_s = 60, header_timeout_s = 30, body_timeout_s = 30;
   bool no_auth = false;
 
@@ -132,6 +132,11 @@ int main(int argc, char** argv) {
   app.add_option("--lifecycle-interval", lifecycle_interval_s,
                  "Seconds between maintenance passes (lifecycle policies, upload expiry, "
                  "garbage collection); 0 disables them")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--archive-restore-delay", archive_restore_delay_s,
+                 "Seconds a restore from the archive storage class takes (the image is "
+                 "ACTIVATING meanwhile); 0 restores at once")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app.add_option("--blob-retention", blob_retention_s,
@@ -196,6 +201,7 @@ int main(int argc, char** argv) {
     }
     options.registry.upload_expiry = std::chrono::seconds(upload_expiry_s);
     options.registry.blob_retention = std::chrono::seconds(blob_retention_s);
+    options.registry.archive_restore_delay = std::chrono::seconds(archive_restore_delay_s);
     options.maintenance_interval = std::chrono::seconds(lifecycle_interval_s);
     options.download_url_lifetime = std::chrono::seconds(download_expiry_s);
     const auto millis = [](double seconds) {
@@ -214,8 +220,8 @@ int main(int argc, char** argv) {
   try {
     if (*apply) {
       ecr::server::Registry registry(options.root, options.registry);
-      std::size_t expired = registry.apply_lifecycle_policies();
-      std::cout << "expired " << expired << " images\n";
+      std::size_t acted = registry.apply_lifecycle_policies();
+      std::cout << "expired or archived " << acted << " images\n";
       return 0;
     }
     if (*gc) {
