@@ -125,8 +125,10 @@ std::string describe_images(Env& env, simdjson::dom::element body) {
     std::optional<std::string> next;
     api::DescribeImagesResponse out;
     out.imageDetails.emplace();
-    for (const auto& info : env.registry.describe_images(
-             r.repositoryName, refs, status, {r.maxResults, r.nextToken}, next, image_status)) {
+    const auto images = env.registry.describe_images(r.repositoryName, refs, status,
+                                                     {r.maxResults, r.nextToken}, next, image_status);
+    const auto scans = env.registry.image_scans(r.repositoryName);
+    for (const auto& info : images) {
       api::ImageDetail d;
       d.registryId = env.account();
       d.repositoryName = r.repositoryName;
@@ -140,6 +142,10 @@ std::string describe_images(Env& env, simdjson::dom::element body) {
       d.lastArchivedAt = info.archived_at;
       d.lastActivatedAt = info.activated_at;
       d.lastRecordedPullTime = info.pulled_at;
+      // A scan StartImageScan recorded (ecr-local scans nothing: no findings).
+      if (auto scan = scans.find(info.digest); scan != scans.end()) {
+        d.imageScanStatus = api::ImageScanStatus{scan->second.description, scan->second.status};
+      }
       out.imageDetails->push_back(std::move(d));
     }
     out.nextToken = next;

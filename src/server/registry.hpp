@@ -291,6 +291,9 @@ class Registry {
                                 const std::string& status, const std::string& description);
   std::pair<std::string, std::optional<ImageScan>> image_scan(const std::string& repository,
                                                               const ImageRef& ref);
+  // Every scan started for the repository's images, by image digest
+  // (DescribeImages' imageScanStatus).
+  std::map<std::string, ImageScan> image_scans(const std::string& repository);
 
   // Layer uploads.
   std::string initiate_upload(const std::string& repository);

@@ -137,4 +137,16 @@ std::pair<std::string, std::optional<Registry::ImageScan>> Registry::image_scan(
   return {digest, ImageScan{s.text(0), s.text(1), from_ms(s.integer(2))}};
 }
 
+std::map<std::string, Registry::ImageScan> Registry::image_scans(const std::string& repository) {
+  std::lock_guard lock(mu_);
+  RepoRow repo = find_repository(repository);
+  sql::Statement s(*db_,
+                   "SELECT image_digest, status, description, started_at FROM image_scans "
+                   "WHERE repo_id = ?");
+  s.bind(1, repo.id);
+  std::map<std::string, ImageScan> out;
+  while (s.step()) out[s.text(0)] = ImageScan{s.text(1), s.text(2), from_ms(s.integer(3))};
+  return out;
+}
+
 }  // namespace ecr::server

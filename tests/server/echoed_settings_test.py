@@ -389,6 +389,9 @@ class EchoedSettings(unittest.TestCase):
                          {"registryId": ACCOUNT, "repositoryName": "scans",
                           "imageId": {"imageDigest": digest}, "imageScanStatus": status,
                           "imageScanFindings": {"findings": [], "findingSeverityCounts": {}}})
+        detail = self.ecr.describe_images(repositoryName="scans")["imageDetails"][0]
+        self.assertEqual(detail["imageScanStatus"], status)
+        self.assertNotIn("imageScanFindingsSummary", detail)
         # A scan may be started again (ecr-local has no daily scan quota).
         self.ecr.start_image_scan(repositoryName="scans", imageId={"imageDigest": digest})
         # The scan goes with its image.
@@ -396,6 +399,8 @@ class EchoedSettings(unittest.TestCase):
         push_image(self.ecr, "scans", "v1")
         self.assertError("ScanNotFoundException", findings, repositoryName="scans",
                          imageId={"imageTag": "v1"})
+        self.assertNotIn("imageScanStatus",
+                         self.ecr.describe_images(repositoryName="scans")["imageDetails"][0])
         for call in (self.ecr.start_image_scan, findings):
             self.assertError(
                 "ImageNotFoundException", call,
