@@ -22,9 +22,11 @@ import tempfile
 import time
 import unittest
 
+import boto3
 import botocore.auth
 import botocore.awsrequest
 import botocore.credentials
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -43,6 +45,7 @@ class Burst:
     connection, so a burst takes milliseconds, not connection set-ups."""
 
     def __init__(self, port):
+        self.url = f"http://127.0.0.1:{port}/"
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.creds = botocore.credentials.Credentials(support.ACCESS, support.SECRET)
 
@@ -50,7 +53,7 @@ class Burst:
         data = json.dumps(body).encode()
         headers = {"Content-Type": "application/x-amz-json-1.1",
                    "X-Amz-Target": TARGET + operation}
-        req = botocore.awsrequest.AWSRequest(method="POST", url="http://127.0.0.1/",
+        req = botocore.awsrequest.AWSRequest(method="POST", url=self.url,
                                              data=data, headers=headers)
         botocore.auth.SigV4Auth(self.creds, "ecr", "us-east-1").add_auth(req)
         self.conn.request("POST", "/", body=data, headers=dict(req.headers.items()))
@@ -87,7 +90,14 @@ class ServerCase(unittest.TestCase):
                 f.write(cls.FILE)
             flags += ["--throttle-file", path]
         cls.server = support.Server(os.path.join(cls.root, "registry"), *flags)
-        cls.ecr = support.client(cls.server.url)
+        # One attempt per call: botocore's max_attempts counts retries (so
+        # support.client's 1 would retry throttling once); total_max_attempts
+        # counts the first attempt too.
+        cls.ecr = boto3.client("ecr", endpoint_url=cls.server.url, region_name="us-east-1",
+                               aws_access_key_id=support.ACCESS,
+                               aws_secret_access_key=support.SECRET,
+                               config=Config(retries={"mode": "standard",
+                                                      "total_max_attempts": 1}))
 
     @classmethod
     def tearDownClass(cls):
@@ -318,9 +328,12 @@ class ABadThrottleFileStopsEcrLocal(unittest.TestCase):
         self.assertEqual(self.refusal("PutImage 10 20\n"),
                          '1: expected "OPERATION RATE" (e.g. "PutImage 10"), '
                          'found "PutImage 10 20"\n')
-        self.assertEqual(self.refusal("{\"PutImage\": 2}\n"),
-                         '1: expected "OPERATION RATE" (e.g. "PutImage 10"), '
-                         'found "{"PutImage": 2}"\n')
+        self.assertEqual(self.refusal("PutImage\n"),
+                         '1: expected "OPERATION RATE" (e.g. "PutImage 10"), found "PutImage"\n')
+        self.assertEqual(self.refusal('{"PutImage": 2}\n'),
+                         '1: unknown operation "{"PutImage":" (not an operation of the ECR API)\n')
+        self.assertEqual(self.refusal("PutImage 1\nPutImage 2\n"),
+                         '2: PutImage is already given on line 1\n')
 
     def test_a_missing_file_is_named(self):
         r = self.start("--throttle-file", "/nonexistent/rates")
