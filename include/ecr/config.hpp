@@ -71,7 +71,7 @@ struct ResolvedConfig {
   std::string region;
   std::string endpoint_url;  // scheme://host[:port], no trailing slash
   std::string profile;
-  std::string ca_bundle;  // a readable file, or empty: the system's trust store
+  std::string ca_bundle;                   // a readable file, or empty: the system's trust store
   int max_attempts = kDefaultMaxAttempts;  // per request, the first included
 };
 

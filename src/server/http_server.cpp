@@ -313,8 +313,7 @@ void RegistryServer::answer_api_call(HttpRequest& request, HttpResponse& respons
         url_scheme(options_.http) + "://" +
         (request.has_header("Host") ? std::string(host)
                                     : options_.host + ":" + std::to_string(port_)));
-    response.body =
-        operations_.invoke(operation, **request.scratch, context);
+    response.body = operations_.invoke(operation, **request.scratch, context);
     response.status = 200;
     response.set_header("Content-Type", kJsonContentType);
   } catch (const ServiceError& e) {

@@ -102,7 +102,8 @@ RateTable read_throttle_file(const std::filesystem::path& file, RateTable base) 
                        std::string(rate_text) + "\"");
     }
     if (rate > kMaxRate) {
-      throw InputError(where + "the rate of " + operation + " must be at most 1000000 (or \"unlimited\"), found \"" +
+      throw InputError(where + "the rate of " + operation +
+                       " must be at most 1000000 (or \"unlimited\"), found \"" +
                        std::string(rate_text) + "\"");
     }
     base[operation] = rate;

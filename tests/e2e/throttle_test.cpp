@@ -59,11 +59,11 @@ TEST(Throttle, ThirtyTwoConcurrentPushesUnderTwoPutImagesASecondAllLandIntact) {
   std::vector<std::unique_ptr<testing::Subprocess>> pushes;
   for (int i = 0; i < kPushes; ++i) {
     const std::string archive = i % 2 == 0 ? kOciArchive : kDockerArchive;
-    testing::ProcessOptions opts = tool_options(
-        kEcrPush, server->endpoint_url(),
-        {"--json", "--quiet", "--no-cache", "--create-repository", archive,
-         "throttled-" + std::to_string(i) + ":v1"},
-        dir.path());
+    testing::ProcessOptions opts =
+        tool_options(kEcrPush, server->endpoint_url(),
+                     {"--json", "--quiet", "--no-cache", "--create-repository", archive,
+                      "throttled-" + std::to_string(i) + ":v1"},
+                     dir.path());
     opts.env["AWS_MAX_ATTEMPTS"] = kPatientAttempts;
     opts.stderr_path = (dir.path() / ("push-" + std::to_string(i) + ".err")).string();
     pushes.push_back(std::make_unique<testing::Subprocess>(opts));
@@ -134,7 +134,9 @@ class ThrottleRunsOut : public ::testing::Test {
   testing::ProcessResult run(const std::string& binary, const std::vector<std::string>& args,
                              const char* attempts) {
     testing::ProcessOptions opts = tool_options(binary, server_->endpoint_url(), args, dir_.path());
-    if (attempts != nullptr) opts.env["AWS_MAX_ATTEMPTS"] = attempts;
+    // nullptr: unset, whatever the machine's environment says.
+    opts.env["AWS_MAX_ATTEMPTS"] =
+        attempts != nullptr ? std::optional<std::string>(attempts) : std::nullopt;
     return testing::run_process(opts, kToolTimeout);
   }
 
@@ -160,12 +162,13 @@ TEST_F(ThrottleRunsOut, EcrPushExits1NamingTheThrottledOperationAndTheAttempts) 
 }
 
 TEST_F(ThrottleRunsOut, TheStandardThreeAttemptsAreTheDefault) {
-  ASSERT_EQ(run(kEcrPush, {"--quiet", "--no-cache", "--create-repository", kOciArchive, "a:v1"},
-                nullptr)
-                .exit_status,
-            0);
+  ASSERT_EQ(
+      run(kEcrPush, {"--quiet", "--no-cache", "--create-repository", kOciArchive, "default-a:v1"},
+          nullptr)
+          .exit_status,
+      0);
   const testing::ProcessResult second =
-      run(kEcrPush, {"--quiet", "--no-cache", "--create-repository", kOciArchive, "b:v1"},
+      run(kEcrPush, {"--quiet", "--no-cache", "--create-repository", kOciArchive, "default-b:v1"},
           nullptr);
   EXPECT_EQ(second.exit_status, 1);
   EXPECT_NE(second.stderr_text.find("PutImage was throttled by the registry "
@@ -185,7 +188,7 @@ TEST_F(ThrottleRunsOut, EcrSaysWhatTheAwsCliSaysOnceRetriesAreSpent) {
 
 TEST_F(ThrottleRunsOut, AnUnusableAttemptCountIsRefusedNamingItsSource) {
   const testing::ProcessResult r =
-      run(kEcrPush, {"--quiet", "--no-cache", kOciArchive, "c:v1"}, "0");
+      run(kEcrPush, {"--quiet", "--no-cache", kOciArchive, "zero:v1"}, "0");
   EXPECT_EQ(r.exit_status, 1);
   EXPECT_EQ(r.stderr_text,
             "ecr-push: push failed: max_attempts '0' from AWS_MAX_ATTEMPTS must be a whole "

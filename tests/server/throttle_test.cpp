@@ -72,10 +72,14 @@ TEST(Throttle, LimitsOnlyTheOperationsItNames) {
 
 TEST(Throttle, EcrDefaultsAreThePublishedQuotas) {
   const RateTable expected = {
-      {"BatchCheckLayerAvailability", 1000}, {"BatchGetImage", 2000},
-      {"CompleteLayerUpload", 100},          {"GetAuthorizationToken", 500},
-      {"GetDownloadUrlForLayer", 3000},      {"InitiateLayerUpload", 100},
-      {"PutImage", 10},                      {"UploadLayerPart", 500},
+      {"BatchCheckLayerAvailability", 1000},
+      {"BatchGetImage", 2000},
+      {"CompleteLayerUpload", 100},
+      {"GetAuthorizationToken", 500},
+      {"GetDownloadUrlForLayer", 3000},
+      {"InitiateLayerUpload", 100},
+      {"PutImage", 10},
+      {"UploadLayerPart", 500},
   };
   EXPECT_EQ(ecr_rate_quotas(), expected);
 }
@@ -128,16 +132,16 @@ TEST_F(ThrottleFile, RefusesEachMistakeNamingItsLine) {
   EXPECT_EQ(refusal("PutImage inf\n"),
             "1: the rate of PutImage must be a number of requests per second or \"unlimited\", "
             "found \"inf\"");
-  EXPECT_EQ(refusal("PutImage 2000000\n"),
-            "1: the rate of PutImage must be at most 1000000 (or \"unlimited\"), found \"2000000\"");
+  EXPECT_EQ(
+      refusal("PutImage 2000000\n"),
+      "1: the rate of PutImage must be at most 1000000 (or \"unlimited\"), found \"2000000\"");
   EXPECT_EQ(refusal("PutImage\n"),
             "1: expected \"OPERATION RATE\" (e.g. \"PutImage 10\"), found \"PutImage\"");
   EXPECT_EQ(refusal("PutImage 2 3\n"),
             "1: expected \"OPERATION RATE\" (e.g. \"PutImage 10\"), found \"PutImage 2 3\"");
   EXPECT_EQ(refusal("PutImage=2\n"),
             "1: expected \"OPERATION RATE\" (e.g. \"PutImage 10\"), found \"PutImage=2\"");
-  EXPECT_EQ(refusal("PutImage 2\n# again\nPutImage 3\n"),
-            "3: PutImage is already given on line 1");
+  EXPECT_EQ(refusal("PutImage 2\n# again\nPutImage 3\n"), "3: PutImage is already given on line 1");
 }
 
 TEST_F(ThrottleFile, AMissingFileIsAnInputErrorNamingIt) {

@@ -35,8 +35,8 @@ Failure describe_current_exception(std::string_view operation) {
     // As botocore says it once retries were spent.
     const std::string retries =
         e.attempts() > 1 ? " (reached max retries: " + std::to_string(e.attempts() - 1) + ")" : "";
-    return {kExitServiceError, "\nAn error occurred (" + e.name() + ") when calling the " +
-                                   called + " operation" + retries + ": " + e.message() + "\n"};
+    return {kExitServiceError, "\nAn error occurred (" + e.name() + ") when calling the " + called +
+                                   " operation" + retries + ": " + e.message() + "\n"};
   } catch (const TransportError& e) {
     return {kExitOtherError, std::string("\n") + e.what() + "\n"};
   } catch (const IntegrityError& e) {
