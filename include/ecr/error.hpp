@@ -58,9 +58,13 @@ class ServiceError : public Error {
   const std::string& operation() const noexcept { return operation_; }
   int attempts() const noexcept { return attempts_; }
   // Records the call the error ended. For a throttling error (see
-  // is_throttling_error) what() then says so: "PutImage was throttled by the
+  // is_throttling_error; LimitExceededException, which ECR answers for a
+  // quota such as images per repository, is retried like one but is not
+  // called throttled) what() then says so: "PutImage was throttled by the
   // registry (ThrottlingException: Rate exceeded) after 3 attempts".
   void set_call(std::string operation, int attempts);
+  // True when set_call found the call throttled.
+  bool throttled() const noexcept { return !throttled_.empty(); }
 
   // "<name>: <message>", or the throttling sentence above.
   const char* what() const noexcept override;

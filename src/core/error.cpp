@@ -56,7 +56,7 @@ void ServiceError::set_call(std::string operation, int attempts) {
   operation_ = std::move(operation);
   attempts_ = attempts;
   throttled_.clear();
-  if (!operation_.empty() && is_throttling_error(name_)) {
+  if (!operation_.empty() && is_throttling_error(name_) && name_ != "LimitExceededException") {
     throttled_ = operation_ + " was throttled by the registry (" + name_ + ": " + message_ +
                  ") after " + std::to_string(attempts_) +
                  (attempts_ == 1 ? " attempt" : " attempts");

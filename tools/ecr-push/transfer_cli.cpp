@@ -256,7 +256,7 @@ int run(CLI::App& app, int argc, char** argv, const std::string& what,
     std::cerr << app.get_name() << ": " << what << " failed: " << platform_advice(e) << "\n";
     return kExitFailure;
   } catch (const ServiceError& e) {
-    if (is_throttling_error(e.name()) && !e.operation().empty()) {
+    if (e.throttled()) {
       // "PutImage was throttled by the registry (...) after 3 attempts"
       std::cerr << app.get_name() << ": " << what << " failed: " << e.what()
                 << "; try again later, or allow more attempts with AWS_MAX_ATTEMPTS\n";
