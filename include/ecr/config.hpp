@@ -15,6 +15,8 @@
 //   CA bundle:   ClientConfig::ca_bundle > AWS_CA_BUNDLE > profile `ca_bundle`
 //                > the system's trust store (the certificates https servers,
 //                ecr-local with --tls-cert among them, are verified against)
+//   attempts:    ClientConfig::max_attempts > AWS_MAX_ATTEMPTS > profile
+//                `max_attempts` > 3 (the AWS standard retry mode's); 1 to 100
 //
 // Files: AWS_SHARED_CREDENTIALS_FILE (default $HOME/.aws/credentials) holds
 // `[name]` sections; AWS_CONFIG_FILE (default $HOME/.aws/config) holds
@@ -42,6 +44,9 @@ using Environment = std::function<std::optional<std::string>(const std::string& 
 // Looks names up with getenv() at call time.
 Environment process_environment();
 
+// Attempts per request, the first included, of the AWS standard retry mode.
+inline constexpr int kDefaultMaxAttempts = 3;
+
 struct ClientConfig {
   std::optional<Credentials> credentials;
   std::optional<std::string> profile;
@@ -50,8 +55,9 @@ struct ClientConfig {
   // A PEM file of the certificate authorities to trust instead of the
   // system's (a private CA, a self-signed ecr-local).
   std::optional<std::string> ca_bundle;
-  // Attempts per request, first try included (AWS standard mode: 3).
-  int max_attempts = 3;
+  // Attempts per request, first try included; unset: AWS_MAX_ATTEMPTS, the
+  // profile's `max_attempts`, else kDefaultMaxAttempts.
+  std::optional<int> max_attempts;
   std::chrono::milliseconds connect_timeout{10'000};
   bool verify_tls = true;
   // Called with each request and response when set (the CLI's --debug); secrets
@@ -65,7 +71,8 @@ struct ResolvedConfig {
   std::string region;
   std::string endpoint_url;  // scheme://host[:port], no trailing slash
   std::string profile;
-  std::string ca_bundle;  // a readable file, or empty: the system's trust store
+  std::string ca_bundle;                   // a readable file, or empty: the system's trust store
+  int max_attempts = kDefaultMaxAttempts;  // per request, the first included
 };
 
 // Resolves region and endpoint, then credentials, as described above. May
@@ -77,8 +84,9 @@ struct ResolvedConfig {
 // when a shared file is malformed (file:line), when only half of a key pair
 // is set, when credential_process fails (its stderr is in the message), when
 // the region is not made of letters, digits and '-', when the endpoint is
-// not http(s)://host[:port], or when the CA bundle cannot be read (the
-// message names the file and where its name came from).
+// not http(s)://host[:port], when the CA bundle cannot be read (the
+// message names the file and where its name came from), or when max_attempts
+// is not a whole number from 1 to 100 (the message names where it came from).
 ResolvedConfig resolve_config(const ClientConfig& config,
                               const Environment& env = process_environment());
 

@@ -52,11 +52,31 @@ class ServiceError : public Error {
   // codes, transient codes and HTTP 5xx.
   bool retryable() const noexcept;
 
+  // The API operation that answered with this error ("PutImage") and the
+  // attempts the client made, retries included, when the error came back
+  // from a client call; "" and 0 for an error made otherwise.
+  const std::string& operation() const noexcept { return operation_; }
+  int attempts() const noexcept { return attempts_; }
+  // Records the call the error ended. For a throttling error (see
+  // is_throttling_error; LimitExceededException, which ECR answers for a
+  // quota such as images per repository, is retried like one but is not
+  // called throttled) what() then says so: "PutImage was throttled by the
+  // registry (ThrottlingException: Rate exceeded) after 3 attempts".
+  void set_call(std::string operation, int attempts);
+  // True when set_call found the call throttled.
+  bool throttled() const noexcept { return !throttled_.empty(); }
+
+  // "<name>: <message>", or the throttling sentence above.
+  const char* what() const noexcept override;
+
  private:
   std::string name_;
   std::string message_;
   int http_status_;
   std::string request_id_;
+  std::string operation_;
+  int attempts_ = 0;
+  std::string throttled_;  // the throttling sentence; empty when not throttled
 };
 
 class TransportError : public Error {

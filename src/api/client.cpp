@@ -51,9 +51,10 @@ Client api::ClientFactory::over_curl(ClientConfig config) {
 
 Client api::ClientFactory::over(ClientConfig config, ResolvedConfig resolved,
                                 std::shared_ptr<http::Transport> transport) {
-  return Client(std::make_unique<Client::State>(Client::State{aws::JsonProtocolClient(
-      std::move(transport), std::move(resolved), ecr_service(), &api::throw_service_error,
-      config.max_attempts, std::move(config.debug))}));
+  const int max_attempts = config.max_attempts.value_or(resolved.max_attempts);
+  return Client(std::make_unique<Client::State>(Client::State{
+      aws::JsonProtocolClient(std::move(transport), std::move(resolved), ecr_service(),
+                              &api::throw_service_error, max_attempts, std::move(config.debug))}));
 }
 
 Client::Client(ClientConfig config) : Client(api::ClientFactory::over_curl(std::move(config))) {}

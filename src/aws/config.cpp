@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 
@@ -98,6 +99,34 @@ std::string resolve_ca_bundle(const ClientConfig& config, const Environment& env
   return {};
 }
 
+// The AWS SDKs' limit on max_attempts; anything above it is a typo.
+constexpr int kMostAttempts = 100;
+
+int checked_attempts(const std::string& text, const std::string& source) {
+  int attempts = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), attempts);
+  if (error != std::errc() || end != text.data() + text.size() || attempts < 1 ||
+      attempts > kMostAttempts) {
+    throw InputError("max_attempts '" + text + "' from " + source +
+                     " must be a whole number from 1 to " + std::to_string(kMostAttempts));
+  }
+  return attempts;
+}
+
+int resolve_max_attempts(const ClientConfig& config, const Environment& env,
+                         const aws::SharedConfig& shared, const std::string& profile) {
+  if (config.max_attempts) {
+    return checked_attempts(std::to_string(*config.max_attempts), "the max attempts option");
+  }
+  if (auto text = aws::env_value(env, "AWS_MAX_ATTEMPTS")) {
+    return checked_attempts(*text, "AWS_MAX_ATTEMPTS");
+  }
+  if (auto text = shared.value(profile, "max_attempts")) {
+    return checked_attempts(*text, "`max_attempts` of profile '" + profile + "'");
+  }
+  return kDefaultMaxAttempts;
+}
+
 }  // namespace
 
 std::optional<std::string> configured_endpoint(const ClientConfig& config, const Environment& env) {
@@ -143,6 +172,7 @@ ResolvedConfig resolve_config(const ClientConfig& config, const Environment& env
   resolved.endpoint_url =
       configured_endpoint(config, env).value_or(regional_endpoint(resolved.region));
   resolved.ca_bundle = resolve_ca_bundle(config, env, shared, resolved.profile);
+  resolved.max_attempts = resolve_max_attempts(config, env, shared, resolved.profile);
   resolved.credentials =
       aws::resolve_credentials(config.credentials, resolved.profile, shared, env);
   return resolved;

@@ -146,7 +146,18 @@ std::string JsonProtocolClient::call(std::string_view operation, std::string_vie
                                      const Digest& body_sha256) {
   const std::string target = service_.target_prefix + "." + std::string(operation);
   const std::string payload_hash(body_sha256.hex());
-  return retry_->run([&] { return attempt(target, body, payload_hash); });
+  int attempts = 0;
+  try {
+    return retry_->run([&] {
+      ++attempts;
+      return attempt(target, body, payload_hash);
+    });
+  } catch (ServiceError& e) {
+    // Where the error leaves the retry loop: say which call it ended, and
+    // after how many attempts (a throttled call's message says both).
+    e.set_call(std::string(operation), attempts);
+    throw;
+  }
 }
 
 std::string JsonProtocolClient::attempt(const std::string& target, std::string_view body,

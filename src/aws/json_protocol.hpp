@@ -47,7 +47,9 @@ class JsonProtocolClient {
   // Each attempt is signed afresh (a new X-Amz-Date). Throws what
   // `throw_error` throws for error answers; a ServiceError named "HTTP <status>"
   // when the answer carries no error name (e.g. an HTML page from a proxy);
-  // TransportError when the last attempt got no answer. The debug callback
+  // TransportError when the last attempt got no answer. A ServiceError
+  // carries `operation` and the attempts made (ServiceError::set_call). The
+  // debug callback
   // gets each request and response line by line, signature and session token
   // redacted, bodies cut at 4 KiB.
   std::string call(std::string_view operation, std::string_view body);

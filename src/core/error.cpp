@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
 #include <string_view>
+#include <utility>
 
 namespace ecr {
 namespace {
@@ -49,6 +51,21 @@ bool is_throttling_error(std::string_view name) noexcept {
 }
 
 bool is_transient_error(std::string_view name) noexcept { return contains(kTransientCodes, name); }
+
+void ServiceError::set_call(std::string operation, int attempts) {
+  operation_ = std::move(operation);
+  attempts_ = attempts;
+  throttled_.clear();
+  if (!operation_.empty() && is_throttling_error(name_) && name_ != "LimitExceededException") {
+    throttled_ = operation_ + " was throttled by the registry (" + name_ + ": " + message_ +
+                 ") after " + std::to_string(attempts_) +
+                 (attempts_ == 1 ? " attempt" : " attempts");
+  }
+}
+
+const char* ServiceError::what() const noexcept {
+  return throttled_.empty() ? Error::what() : throttled_.c_str();
+}
 
 bool ServiceError::retryable() const noexcept {
   return is_throttling_error(name_) || is_transient_error(name_) ||

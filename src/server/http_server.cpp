@@ -109,11 +109,13 @@ RegistryServer::RegistryServer(ServerOptions options)
       signer_(options_.root / "download-url.key"),
       tokens_(options_.root / "registry-token.key"),
       operations_(registry_, signer_, tokens_, options_.download_url_lifetime),
+      throttle_(options_.throttle ? std::make_unique<Throttle>(*options_.throttle) : nullptr),
       registry_api_(registry_, tokens_,
                     {.require_auth = options_.require_auth,
                      .secrets = credential_lookup(options_),
                      .scheme = url_scheme(options_.http),
-                     .public_url = options_.public_url}),
+                     .public_url = options_.public_url,
+                     .throttle = throttle_.get()}),
       listener_(options_.http, *this, scratch_) {
   registry_.expire_uploads();
   if (options_.maintenance_interval.count() > 0) maintenance_ = std::thread([this] { maintain(); });
@@ -296,6 +298,14 @@ void RegistryServer::answer_api_call(HttpRequest& request, HttpResponse& respons
       send_error(response, ServiceError("UnknownOperationException", ""), 400);
       return;
     }
+    const std::string_view operation = target.substr(kTargetPrefix.size());
+    // After authentication, as ECR: an unsigned request is refused for that
+    // and takes no token. Before the body is decoded: a throttled request
+    // costs nothing more.
+    if (throttle_ && !throttle_->admit(operation)) {
+      send_error(response, ServiceError("ThrottlingException", "Rate exceeded"), 400);
+      return;
+    }
     RequestContext context;
     context.access_key = options_.access_key;
     context.secret_key = options_.secret_key;
@@ -304,8 +314,7 @@ void RegistryServer::answer_api_call(HttpRequest& request, HttpResponse& respons
         url_scheme(options_.http) + "://" +
         (request.has_header("Host") ? std::string(host)
                                     : options_.host + ":" + std::to_string(port_)));
-    response.body =
-        operations_.invoke(target.substr(kTargetPrefix.size()), **request.scratch, context);
+    response.body = operations_.invoke(operation, **request.scratch, context);
     response.status = 200;
     response.set_header("Content-Type", kJsonContentType);
   } catch (const ServiceError& e) {

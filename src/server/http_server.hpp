@@ -26,6 +26,7 @@
 #include "server/registry_token.hpp"
 #include "server/request_log.hpp"
 #include "server/request_scratch.hpp"
+#include "server/throttle.hpp"
 
 namespace ecr::server {
 
@@ -57,6 +58,11 @@ struct ServerOptions {
   // Threads, timeouts and connection limits of the HTTP listener.
   ListenerOptions http;
   LogLevel log_level = LogLevel::kInfo;
+  // Per-operation rate limits (--throttle, throttle.hpp): requests over them
+  // are refused with ThrottlingException, after authentication. Through the
+  // registry API a request counts against the operation it stands for.
+  // nullopt: nothing is throttled.
+  std::optional<RateTable> throttle;
 };
 
 class RegistryServer : private HttpRoutes {
@@ -100,6 +106,7 @@ class RegistryServer : private HttpRoutes {
   DownloadSigner signer_;
   RegistryTokens tokens_;
   Operations operations_;
+  std::unique_ptr<Throttle> throttle_;  // null unless ServerOptions::throttle
   RegistryApi registry_api_;  // the registry API's door (/v2/)
   // Declared before the listener: its connections return scratches here.
   ScratchPool scratch_;

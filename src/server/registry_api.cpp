@@ -228,6 +228,12 @@ BodyPlan RegistryApi::screen(const HttpRequest& request, HttpResponse& response)
     return refuse(400, "NAME_INVALID", "invalid repository name '" + route->name + "'");
   }
   const std::string& method = request.method;
+  // As through the ECR API: after authentication, before the request is
+  // looked at further, and before its body is read.
+  if (options_.throttle != nullptr &&
+      !options_.throttle->admit(throttled_operation(*route, method))) {
+    return refuse(429, "TOOMANYREQUESTS", "Rate exceeded");
+  }
   const bool read = method == "GET" || method == "HEAD";
   auto unsupported = [&] {
     return refuse(405, "UNSUPPORTED", method + " is not supported on " + request.path);
@@ -317,6 +323,37 @@ void RegistryApi::handle(HttpRequest& request, HttpResponse& response) {
     const ApiError api = translate(e);
     answer_error(response, api.status(), api.code(), api.what());
   }
+}
+
+std::string_view RegistryApi::throttled_operation(const RegistryApiRoute& route,
+                                                  std::string_view method) noexcept {
+  using Kind = RegistryApiRoute::Kind;
+  const bool read = method == "GET" || method == "HEAD";
+  switch (route.kind) {
+    case Kind::kBlob:
+      if (method == "HEAD") return "BatchCheckLayerAvailability";
+      if (method == "GET") return "GetDownloadUrlForLayer";
+      break;
+    case Kind::kUploadStart:
+      if (method == "POST") return "InitiateLayerUpload";
+      break;
+    case Kind::kUpload:
+      if (method == "PATCH") return "UploadLayerPart";
+      if (method == "PUT") return "CompleteLayerUpload";
+      break;
+    case Kind::kManifest:
+      if (method == "PUT") return "PutImage";
+      if (read) return "BatchGetImage";
+      if (method == "DELETE") return "BatchDeleteImage";
+      break;
+    case Kind::kTags:
+      if (read) return "ListImages";
+      break;
+    case Kind::kBase:
+    case Kind::kReferrers:
+      break;
+  }
+  return {};
 }
 
 void RegistryApi::refuse(Refusal why, HttpResponse& response) {

@@ -26,6 +26,7 @@
 #include "server/registry.hpp"
 #include "server/registry_api_request.hpp"
 #include "server/registry_token.hpp"
+#include "server/throttle.hpp"
 
 namespace ecr::server {
 
@@ -39,6 +40,10 @@ class RegistryApi {
     // when set (ServerOptions::public_url).
     std::string scheme = "http";
     std::optional<std::string> public_url;
+    // Not owned; null: nothing is throttled. A request counts against the
+    // ECR API operation it stands for (throttled_operation) and is refused
+    // with 429 TOOMANYREQUESTS when that one's bucket is empty.
+    Throttle* throttle = nullptr;
   };
   RegistryApi(Registry& registry, const RegistryTokens& tokens, Options options);
 
@@ -52,6 +57,15 @@ class RegistryApi {
   BodyPlan screen(const HttpRequest& request, HttpResponse& response);
   // HttpRoutes::handle for a request screen() did not answer.
   void handle(HttpRequest& request, HttpResponse& response);
+  // The ECR API operation a registry API request stands for, as ECR's own
+  // registry API calls them: a blob HEAD is BatchCheckLayerAvailability, a
+  // blob GET GetDownloadUrlForLayer, an upload's POST InitiateLayerUpload,
+  // PATCH UploadLayerPart, PUT CompleteLayerUpload, a manifest PUT PutImage,
+  // GET or HEAD BatchGetImage, DELETE BatchDeleteImage, tags/list
+  // ListImages; empty for the rest (/v2/, referrers, an upload's GET and
+  // DELETE, methods a route does not take).
+  static std::string_view throttled_operation(const RegistryApiRoute& route,
+                                              std::string_view method) noexcept;
   // HttpRoutes::refuse for a /v2 request, answered as the spec's errors.
   static void refuse(Refusal why, HttpResponse& response);
 

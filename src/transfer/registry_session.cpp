@@ -33,7 +33,7 @@ std::unique_ptr<RegistrySession> RegistrySession::open(const ClientConfig& confi
     transport = http::make_curl_transport(t);
   }
   aws::RetryOptions retry;
-  retry.max_attempts = c.max_attempts;
+  retry.max_attempts = resolved.max_attempts;
   retry.abort = cancel;
   return std::make_unique<RegistrySession>(std::move(transport), std::move(resolved),
                                            std::make_shared<aws::RetryPolicy>(std::move(retry)),

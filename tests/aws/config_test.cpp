@@ -454,6 +454,54 @@ TEST_F(CaBundleOrder, UnreadableBundleIsAnErrorNamingTheFileAndWhereItCameFrom) 
                          "directory");
 }
 
+// Attempts: option > AWS_MAX_ATTEMPTS > profile `max_attempts` > 3.
+class MaxAttemptsOrder : public ResolveConfig {
+ protected:
+  void SetUp() override {
+    ResolveConfig::SetUp();
+    set_env_credentials();
+    vars_["AWS_MAX_ATTEMPTS"] = "7";
+    write_config("[default]\nmax_attempts = 5\n");
+  }
+};
+
+TEST_F(MaxAttemptsOrder, OptionFirst) {
+  ClientConfig config;
+  config.max_attempts = 2;
+  EXPECT_EQ(resolve(config).max_attempts, 2);
+}
+
+TEST_F(MaxAttemptsOrder, ThenAwsMaxAttempts) { EXPECT_EQ(resolve().max_attempts, 7); }
+
+TEST_F(MaxAttemptsOrder, ThenProfile) {
+  vars_.erase("AWS_MAX_ATTEMPTS");
+  EXPECT_EQ(resolve().max_attempts, 5);
+}
+
+TEST_F(MaxAttemptsOrder, NoneIsTheStandardModesThree) {
+  vars_.erase("AWS_MAX_ATTEMPTS");
+  write_config("[default]\n");
+  EXPECT_EQ(resolve().max_attempts, 3);
+}
+
+TEST_F(MaxAttemptsOrder, AnUnusableCountIsRefusedNamingWhereItCameFrom) {
+  for (const char* bad : {"0", "-1", "101", "three", "3.5", "3 "}) {
+    vars_["AWS_MAX_ATTEMPTS"] = bad;
+    EXPECT_EQ(error(), "max_attempts '" + std::string(bad) +
+                           "' from AWS_MAX_ATTEMPTS must be a whole number from 1 to 100");
+  }
+  vars_.erase("AWS_MAX_ATTEMPTS");
+  write_config("[default]\nmax_attempts = lots\n");
+  EXPECT_EQ(error(),
+            "max_attempts 'lots' from `max_attempts` of profile 'default' must be a "
+            "whole number from 1 to 100");
+  ClientConfig config;
+  config.max_attempts = 0;
+  EXPECT_EQ(error(config),
+            "max_attempts '0' from the max attempts option must be a whole "
+            "number from 1 to 100");
+}
+
 TEST(ProcessEnvironment, ReadsTheRealEnvironment) {
   setenv("ECR_CONFIG_TEST_VARIABLE", "value 1", 1);
   const Environment env = process_environment();

@@ -238,6 +238,56 @@ TEST_F(JsonProtocolTest, ServerExceptionIsRetriedUntilAttemptsRunOut) {
   EXPECT_EQ(sleeps_, (std::vector<milliseconds>{milliseconds(500), milliseconds(1000)}));
 }
 
+TEST_F(JsonProtocolTest, ThrottlingThatOutlastsTheAttemptsNamesTheOperation) {
+  for (int i = 0; i < 3; ++i) {
+    transport_->answer(400, R"({"__type":"ThrottlingException","message":"Rate exceeded"})");
+  }
+
+  try {
+    client_.call("PutImage", "{}");
+    FAIL() << "expected ThrottlingException";
+  } catch (const ServiceError& error) {
+    EXPECT_EQ(error.name(), "ThrottlingException");
+    EXPECT_EQ(error.message(), "Rate exceeded");
+    EXPECT_EQ(error.operation(), "PutImage");
+    EXPECT_EQ(error.attempts(), 3);
+    EXPECT_TRUE(error.throttled());
+    EXPECT_EQ(std::string(error.what()),
+              "PutImage was throttled by the registry (ThrottlingException: Rate exceeded) "
+              "after 3 attempts");
+  }
+  // Backoff with full jitter (the draw is 0.5): half of 1 s, then of 2 s.
+  EXPECT_EQ(sleeps_, (std::vector<milliseconds>{milliseconds(500), milliseconds(1000)}));
+}
+
+TEST_F(JsonProtocolTest, AQuotaExceededIsRetriedButNotCalledThrottled) {
+  for (int i = 0; i < 3; ++i) {
+    transport_->answer(400, R"({"__type":"LimitExceededException","message":"too many images"})");
+  }
+
+  try {
+    client_.call("PutImage", "{}");
+    FAIL() << "expected LimitExceededException";
+  } catch (const ServiceError& error) {
+    EXPECT_EQ(error.attempts(), 3);
+    EXPECT_FALSE(error.throttled());
+    EXPECT_EQ(std::string(error.what()), "LimitExceededException: too many images");
+  }
+}
+
+TEST_F(JsonProtocolTest, AnErrorKeepsItsTypeAndTellsItsCall) {
+  transport_->answer(400, R"({"__type":"RepositoryNotFoundException","message":"no repo"})");
+
+  try {
+    client_.call("DescribeImages", "{}");
+    FAIL() << "expected RepositoryNotFound";
+  } catch (const RepositoryNotFound& error) {
+    EXPECT_EQ(error.operation(), "DescribeImages");
+    EXPECT_EQ(error.attempts(), 1);
+    EXPECT_EQ(std::string(error.what()), "RepositoryNotFoundException: no repo");
+  }
+}
+
 TEST_F(JsonProtocolTest, HtmlBadGatewayIsNamedByStatusAndRetried) {
   const std::string page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n</html>";
   for (int i = 0; i < 3; ++i) transport_->answer(502, page, {{"Content-Type", "text/html"}});

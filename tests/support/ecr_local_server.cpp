@@ -116,7 +116,8 @@ std::map<std::string, std::optional<std::string>> EcrLocalServer::tool_env() {
           {"AWS_ENDPOINT_URL", std::nullopt},
           {"AWS_ENDPOINT_URL_ECR", std::nullopt},
           {"AWS_CONFIG_FILE", "/dev/null"},
-          {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}};
+          {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"},
+          {"AWS_MAX_ATTEMPTS", std::nullopt}};
 }
 
 }  // namespace ecr::testing

@@ -2,6 +2,7 @@
 //
 //   ecr-local --root DIR --listen 127.0.0.1:PORT     serve (first stdout line: base URL)
 //     [--tls-cert FILE --tls-key FILE]               ... over https
+//     [--throttle] [--throttle-file FILE]            ... with ECR's API rate quotas
 //   ecr-local apply-lifecycle --root DIR             apply lifecycle policies once and exit
 //   ecr-local gc --root DIR [--blob-retention S]     collect garbage once and exit
 //
@@ -102,6 +103,8 @@ int main(int argc, char** argv) {
             blob_retention_s = 24 * 3600, archive_restore_delay_s = 0;
   double idle_timeout_s = 60, header_timeout_s = 30, body_timeout_s = 30;
   bool no_auth = false;
+  bool throttle = false;
+  std::string throttle_file;
 
   app.add_option("--root", root, "Directory holding blobs and metadata (created when missing)")
       ->required();
@@ -171,6 +174,12 @@ int main(int argc, char** argv) {
                  "Seconds a request body may go without a byte arriving")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_flag("--throttle", throttle,
+               "Limit each ECR API operation to ECR's default rate quota (e.g. PutImage 10/s); "
+               "a request over it gets ThrottlingException");
+  app.add_option("--throttle-file", throttle_file,
+                 "Throttle, with the rates of FILE over ECR's: lines \"OPERATION RATE\" (per "
+                 "second, or \"unlimited\"); implies --throttle");
   auto* apply = app.add_subcommand("apply-lifecycle",
                                    "Apply every repository's lifecycle policy now and exit");
   auto* gc = app.add_subcommand(
@@ -212,6 +221,12 @@ int main(int argc, char** argv) {
     options.http.body_timeout = millis(body_timeout_s);
     options.http.tls_certificate_file = tls_cert;
     options.http.tls_private_key_file = tls_key;
+    if (throttle || !throttle_file.empty()) {
+      options.throttle = ecr::server::ecr_rate_quotas();
+      if (!throttle_file.empty()) {
+        options.throttle = ecr::server::read_throttle_file(throttle_file, *options.throttle);
+      }
+    }
   } catch (const ecr::InputError& e) {
     std::cerr << "ecr-local: " << e.what() << "\n";
     return 2;

@@ -18,7 +18,8 @@ namespace ecr::cli {
 
 const char* const kExitStatusHelp =
     "Exit status: 0 success; 1 failure (the message names what failed and the AWS error, e.g. "
-    "RepositoryNotFoundException); 2 usage error; 130 interrupted by SIGINT or SIGTERM "
+    "RepositoryNotFoundException, or the operation the registry throttled once its attempts "
+    "ran out: AWS_MAX_ATTEMPTS, default 3); 2 usage error; 130 interrupted by SIGINT or SIGTERM "
     "(nothing partial is left at a local destination).";
 
 void add_common_options(CLI::App& app, CommonFlags& f) {
@@ -283,6 +284,12 @@ int run(CLI::App& app, int argc, char** argv, const std::string& what,
     std::cerr << app.get_name() << ": " << what << " failed: " << platform_advice(e) << "\n";
     return kExitFailure;
   } catch (const ServiceError& e) {
+    if (e.throttled()) {
+      // "PutImage was throttled by the registry (...) after 3 attempts"
+      std::cerr << app.get_name() << ": " << what << " failed: " << e.what()
+                << "; try again later, or allow more attempts with AWS_MAX_ATTEMPTS\n";
+      return kExitFailure;
+    }
     std::cerr << app.get_name() << ": " << what << " failed: the registry answered " << e.name()
               << ": " << e.message() << "\n";
     return kExitFailure;

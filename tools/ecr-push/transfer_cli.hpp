@@ -83,7 +83,8 @@ std::string referrer_lines(const TransferResult& result, const std::string& verb
 
 // Parses, runs `body` and maps what it throws to an exit status with one
 // clear line on stderr: usage errors 2, Cancelled 130, other errors 1 (a
-// service error says which AWS error it was; a PlatformError which
+// service error says which AWS error it was, a throttling error which
+// operation was throttled after how many attempts; a PlatformError which
 // --platform values there are).
 int run(CLI::App& app, int argc, char** argv, const std::string& what,
         const std::function<void()>& body);

@@ -27,11 +27,16 @@ Failure describe_current_exception(std::string_view operation) {
   } catch (const Cancelled&) {
     return {kExitCancelled, "\ninterrupted\n"};
   } catch (const ServiceError& e) {
-    if (operation.empty()) {  // `ecr image ...`: several operations, none named
+    // `ecr image ...` names no operation; the error knows its own.
+    const std::string called = operation.empty() ? e.operation() : std::string(operation);
+    if (called.empty()) {
       return {kExitServiceError, "\nAn error occurred (" + e.name() + "): " + e.message() + "\n"};
     }
-    return {kExitServiceError, "\nAn error occurred (" + e.name() + ") when calling the " +
-                                   std::string(operation) + " operation: " + e.message() + "\n"};
+    // As botocore says it once retries were spent.
+    const std::string retries =
+        e.attempts() > 1 ? " (reached max retries: " + std::to_string(e.attempts() - 1) + ")" : "";
+    return {kExitServiceError, "\nAn error occurred (" + e.name() + ") when calling the " + called +
+                                   " operation" + retries + ": " + e.message() + "\n"};
   } catch (const TransportError& e) {
     return {kExitOtherError, std::string("\n") + e.what() + "\n"};
   } catch (const IntegrityError& e) {

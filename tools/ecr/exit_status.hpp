@@ -31,8 +31,10 @@ struct Failure {
 
 // Classifies the exception being handled (call inside a catch block) for a
 // call of `operation` (the model name, "DescribeRepositories"; empty before
-// an operation was chosen). Service errors read as the AWS CLI prints them:
-// "\nAn error occurred (<Name>) when calling the <Operation> operation: <message>".
+// an operation was chosen; the error's own ServiceError::operation() then).
+// Service errors read as the AWS CLI prints them: "\nAn error occurred
+// (<Name>) when calling the <Operation> operation: <message>", with
+// " (reached max retries: N)" after "operation" when the call was retried.
 Failure describe_current_exception(std::string_view operation);
 
 }  // namespace ecr::cli
