@@ -85,7 +85,12 @@ std::vector<LayerAvailability> checked_layers(Env& env, const std::string& repos
   try {
     return env.registry.check_layers(repository, digests, failures);
   } catch (const api::RepositoryNotFoundException&) {
-    if (!env.registry.creates_on_push(repository)) throw;
+    if (!env.registry.creates_on_push(repository)) {
+      // No template would create it, or a concurrent first push just did:
+      // check again as it is now (RepositoryNotFoundException when absent).
+      failures.clear();
+      return env.registry.check_layers(repository, digests, failures);
+    }
   }
   std::vector<LayerAvailability> out;
   for (const auto& digest : digests) {
