@@ -125,8 +125,8 @@ std::string describe_images(Env& env, simdjson::dom::element body) {
     std::optional<std::string> next;
     api::DescribeImagesResponse out;
     out.imageDetails.emplace();
-    const auto images = env.registry.describe_images(r.repositoryName, refs, status,
-                                                     {r.maxResults, r.nextToken}, next, image_status);
+    const auto images = env.registry.describe_images(
+        r.repositoryName, refs, status, {r.maxResults, r.nextToken}, next, image_status);
     const auto scans = env.registry.image_scans(r.repositoryName);
     for (const auto& info : images) {
       api::ImageDetail d;

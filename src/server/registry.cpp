@@ -91,6 +91,12 @@ std::string not_found_message(const std::string& name, const std::string& accoun
 
 }  // namespace
 
+bool has_column(sql::Database& db, std::string_view table, std::string_view column) {
+  sql::Statement s(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+  s.bind(1, std::string(table)).bind(2, std::string(column));
+  return s.step();
+}
+
 Timestamp system_now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }
@@ -136,10 +142,7 @@ Registry::~Registry() = default;
 void Registry::add_blob_timestamps() {
   // Databases made before garbage collection have no added_at: their layers
   // count as added now, so none goes before a full retention period.
-  sql::Statement columns(*db_,
-                         "SELECT 1 FROM pragma_table_info('repository_blobs') "
-                         "WHERE name = 'added_at'");
-  if (columns.step()) return;
+  if (has_column(*db_, "repository_blobs", "added_at")) return;
   sql::Transaction tx(*db_);
   db_->exec("ALTER TABLE repository_blobs ADD COLUMN added_at INTEGER NOT NULL DEFAULT 0");
   sql::Statement now(*db_, "UPDATE repository_blobs SET added_at = ?");
@@ -149,10 +152,7 @@ void Registry::add_blob_timestamps() {
 
 void Registry::add_tag_mutability_exclusions() {
   // Databases made before exclusion filters: their repositories have none.
-  sql::Statement columns(*db_,
-                         "SELECT 1 FROM pragma_table_info('repositories') "
-                         "WHERE name = 'tag_mutability_exclusions'");
-  if (columns.step()) return;
+  if (has_column(*db_, "repositories", "tag_mutability_exclusions")) return;
   db_->exec("ALTER TABLE repositories ADD COLUMN tag_mutability_exclusions TEXT");
 }
 

@@ -11,20 +11,6 @@ namespace {
 // refreshes lastRecordedPullTime at least once every 24 hours).
 constexpr std::int64_t kPullRecordIntervalMs = 60'000;
 
-bool has_column(sql::Database& db, const char* table, const char* column) {
-  sql::Statement s(db, std::string("SELECT 1 FROM pragma_table_info('") + table +
-                           "') WHERE name = '" + column + "'");
-  return s.step();
-}
-
-std::string image_id_text(const ImageRef& ref) {
-  std::string out = "{";
-  if (ref.digest) out += "imageDigest:'" + *ref.digest + "'";
-  if (ref.digest && ref.tag) out += ", ";
-  if (ref.tag) out += "imageTag:'" + *ref.tag + "'";
-  return out + "}";
-}
-
 }  // namespace
 
 std::string image_status(const std::string& storage_class,
@@ -114,23 +100,10 @@ Registry::StorageClassChange Registry::update_storage_class(const std::string& r
   std::lock_guard lock(mu_);
   sql::Transaction tx(*db_);
   RepoRow repo = find_repository(repository);
-  std::optional<std::string> digest = ref.digest;
-  if (ref.tag) {
-    auto tagged = digest_for_tag(repo.id, *ref.tag);
-    if (digest && tagged && *digest != *tagged) tagged.reset();
-    digest = tagged;
-  }
-  sql::Statement exists(*db_, "SELECT 1 FROM images WHERE repo_id = ? AND digest = ?");
-  if (digest) exists.bind(1, repo.id).bind(2, *digest);
-  if (!digest || !exists.step()) {
-    throw api::ImageNotFoundException("The image with imageId " + image_id_text(ref) +
-                                      " does not exist within the repository with name '" +
-                                      repository + "' in the registry with id '" +
-                                      settings_.account_id + "'");
-  }
-  ImageInfo image = load_image(repo.id, *digest);
+  const std::string digest = resolve_image(repo.id, repository, ref);
+  ImageInfo image = load_image(repo.id, digest);
   auto refuse = [&](const std::string& why) {
-    throw api::ImageStorageClassUpdateNotSupportedException("The image with digest '" + *digest +
+    throw api::ImageStorageClassUpdateNotSupportedException("The image with digest '" + digest +
                                                             "' in the repository with name '" +
                                                             repository + "' " + why);
   };
@@ -143,18 +116,18 @@ Registry::StorageClassChange Registry::update_storage_class(const std::string& r
                           "SELECT c.image_digest FROM image_children c JOIN images i ON "
                           "i.repo_id = c.repo_id AND i.digest = c.image_digest WHERE c.repo_id = ? "
                           "AND c.child_digest = ? AND i.storage_class = 'STANDARD' LIMIT 1");
-    parent.bind(1, repo.id).bind(2, *digest);
+    parent.bind(1, repo.id).bind(2, digest);
     if (parent.step()) {
       refuse("is referenced by the manifest list '" + parent.text(0) +
              "', which is not archived; archive the manifest list first");
     }
-    set_storage_class(repo.id, *digest, true, {});
+    set_storage_class(repo.id, digest, true, {});
   } else {
     if (image.status == "ACTIVE") refuse("is already in the STANDARD storage class");
     if (image.status == "ACTIVATING") refuse("is already being restored");
-    set_storage_class(repo.id, *digest, false, settings_.archive_restore_delay);
+    set_storage_class(repo.id, digest, false, settings_.archive_restore_delay);
   }
-  StorageClassChange change{*digest, load_image(repo.id, *digest).status};
+  StorageClassChange change{digest, load_image(repo.id, digest).status};
   tx.commit();
   return change;
 }

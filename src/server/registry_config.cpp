@@ -81,28 +81,6 @@ std::vector<std::string> Registry::pull_time_exclusions(const Page& page,
   return take_page(std::move(all), page, next_token);
 }
 
-std::string Registry::resolve_image(std::int64_t repo_id, const std::string& repository,
-                                    const ImageRef& ref) {
-  std::optional<std::string> digest = ref.digest;
-  if (ref.tag) {
-    auto tagged = digest_for_tag(repo_id, *ref.tag);
-    if (digest && tagged && *digest != *tagged) tagged.reset();
-    digest = tagged;
-  }
-  if (digest) {
-    sql::Statement s(*db_, "SELECT 1 FROM images WHERE repo_id = ? AND digest = ?");
-    s.bind(1, repo_id).bind(2, *digest);
-    if (s.step()) return *digest;
-  }
-  std::string id = "{";
-  if (ref.digest) id += "imageDigest:'" + *ref.digest + "'";
-  if (ref.digest && ref.tag) id += ", ";
-  if (ref.tag) id += "imageTag:'" + *ref.tag + "'";
-  throw api::ImageNotFoundException(
-      "The image with imageId " + id + "} does not exist within the repository with name '" +
-      repository + "' in the registry with id '" + settings_.account_id + "'");
-}
-
 std::string Registry::record_image_scan(const std::string& repository, const ImageRef& ref,
                                         const std::string& status, const std::string& description) {
   std::lock_guard lock(mu_);

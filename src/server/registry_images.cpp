@@ -20,6 +20,25 @@ std::string image_id_text(const ImageRef& ref) {
 
 }  // namespace
 
+std::string Registry::resolve_image(std::int64_t repo_id, const std::string& repository,
+                                    const ImageRef& ref) {
+  std::optional<std::string> digest = ref.digest;
+  if (ref.tag) {
+    auto tagged = digest_for_tag(repo_id, *ref.tag);
+    if (digest && tagged && *digest != *tagged) tagged.reset();
+    digest = tagged;
+  }
+  if (digest) {
+    sql::Statement s(*db_, "SELECT 1 FROM images WHERE repo_id = ? AND digest = ?");
+    s.bind(1, repo_id).bind(2, *digest);
+    if (s.step()) return *digest;
+  }
+  throw api::ImageNotFoundException("The image with imageId " + image_id_text(ref) +
+                                    " does not exist within the repository with name '" +
+                                    repository + "' in the registry with id '" +
+                                    settings_.account_id + "'");
+}
+
 ManifestFacts facts_of(const ParsedManifest& m) {
   ManifestFacts facts;
   facts.media_type = m.media_type;
@@ -385,21 +404,8 @@ std::vector<ImageInfo> Registry::describe_images(const std::string& repository,
   if (!ids.empty()) {
     std::set<std::string> seen;
     for (const ImageRef& ref : ids) {
-      std::optional<std::string> digest = ref.digest;
-      if (ref.tag) {
-        auto tagged = digest_for_tag(repo.id, *ref.tag);
-        if (digest && tagged && *digest != *tagged) tagged.reset();
-        digest = tagged;
-      }
-      sql::Statement s(*db_, "SELECT 1 FROM images WHERE repo_id = ? AND digest = ?");
-      if (digest) s.bind(1, repo.id).bind(2, *digest);
-      if (!digest || !s.step()) {
-        throw api::ImageNotFoundException("The image with imageId " + image_id_text(ref) +
-                                          " does not exist within the repository with name '" +
-                                          repository + "' in the registry with id '" +
-                                          settings_.account_id + "'");
-      }
-      if (seen.insert(*digest).second) out.push_back(load_image(repo.id, *digest));
+      const std::string digest = resolve_image(repo.id, repository, ref);
+      if (seen.insert(digest).second) out.push_back(load_image(repo.id, digest));
     }
     next_token.reset();
     return out;

@@ -28,6 +28,9 @@ inline Timestamp from_ms(std::int64_t ms) { return Timestamp(std::chrono::millis
 std::string image_status(const std::string& storage_class,
                          const std::optional<std::int64_t>& activated_at_ms, std::int64_t now_ms);
 
+// Whether `table` has `column` (schema migrations at open).
+bool has_column(sql::Database& db, std::string_view table, std::string_view column);
+
 // A list of values without commas (template scenarios, tag-mutability
 // filters) in one column: "a,b"; an empty list is NULL.
 inline std::optional<std::string> join_list(const std::vector<std::string>& values) {

@@ -14,9 +14,9 @@ namespace ecr::server {
 namespace {
 
 const std::set<std::string_view> kNotServed = {
-    "CreatePullThroughCacheRule",   "DeletePullThroughCacheRule",
-    "DescribePullThroughCacheRules", "UpdatePullThroughCacheRule",
-    "ValidatePullThroughCacheRule",  "PutReplicationConfiguration",
+    "CreatePullThroughCacheRule",     "DeletePullThroughCacheRule",
+    "DescribePullThroughCacheRules",  "UpdatePullThroughCacheRule",
+    "ValidatePullThroughCacheRule",   "PutReplicationConfiguration",
     "DescribeImageReplicationStatus",
 };
 
