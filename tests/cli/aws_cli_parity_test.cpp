@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 
+#include "ecr/digest.hpp"
 #include "json_value.hpp"
 #include "support/ecr_local_server.hpp"
 #include "support/moto_server.hpp"
@@ -189,8 +190,10 @@ std::vector<ToolRun> run_aws_batch(const Scratch& scratch,
 // Replaces the values of members that differ between runs by nature with
 // their type, everything else stays as printed (order included).
 JsonValue normalized(JsonValue value) {
-  static const std::set<std::string> kVolatile{"createdAt", "imagePushedAt", "expiresAt",
-                                               "authorizationToken", "lastEvaluatedAt"};
+  static const std::set<std::string> kVolatile{
+      "createdAt",      "updatedAt",          "imagePushedAt",
+      "expiresAt",      "authorizationToken", "lastEvaluatedAt",
+      "lastArchivedAt", "lastActivatedAt",    "lastRecordedPullTime"};
   if (value.is_array()) {
     for (JsonValue& item : value.as_array()) item = normalized(std::move(item));
   } else if (value.is_object()) {
@@ -387,6 +390,44 @@ TEST_F(AwsCliParityOnEcrLocal, RegistrySettingsCommandsPrintTheSameJsonAndErrors
       {"get-account-setting", "--name", "BLOB_MOUNTING"},
       {"get-account-setting", "--name", "REGISTRY_POLICY_SCOPE"},
       {"put-account-setting", "--name", "BASIC_SCAN_TYPE_VERSION", "--value", "CLAIR"},
+  });
+}
+
+TEST_F(AwsCliParityOnEcrLocal, TemplatesTagMutabilityStorageClassAndReferrersPrintTheSame) {
+  // Empty indexes: images PutImage takes without layers.
+  const std::string index =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})";
+  const std::string other = index + "\n";
+  const std::string digest = Digest::of(index).str();
+  const std::string filters = R"([{"filterType":"WILDCARD","filter":"dev-*"}])";
+  expect_same_results({
+      {"create-repository-creation-template", "--prefix", "team", "--applied-for", "CREATE_ON_PUSH",
+       "--image-tag-mutability", "IMMUTABLE_WITH_EXCLUSION",
+       "--image-tag-mutability-exclusion-filters", filters},
+      {"create-repository-creation-template", "--prefix", "team", "--applied-for", "REPLICATION"},
+      {"update-repository-creation-template", "--prefix", "team", "--description", "team"},
+      {"describe-repository-creation-templates", "--prefixes", "team", "other"},
+      {"put-image", "--repository-name", "team/app", "--image-manifest", index, "--image-tag",
+       "v1"},
+      {"describe-repositories", "--repository-names", "team/app"},
+      {"put-image", "--repository-name", "team/app", "--image-manifest", other, "--image-tag",
+       "v1"},
+      {"put-image", "--repository-name", "team/app", "--image-manifest", other, "--image-tag",
+       "dev-1"},
+      {"put-image", "--repository-name", "solo/app", "--image-manifest", index},
+      {"put-image-tag-mutability", "--repository-name", "team/app", "--image-tag-mutability",
+       "MUTABLE_WITH_EXCLUSION"},
+      {"update-image-storage-class", "--repository-name", "team/app", "--image-id", "imageTag=v1",
+       "--target-storage-class", "ARCHIVE"},
+      {"batch-get-image", "--repository-name", "team/app", "--image-ids", "imageTag=v1"},
+      {"update-image-storage-class", "--repository-name", "team/app", "--image-id", "imageTag=v1",
+       "--target-storage-class", "ARCHIVE"},
+      {"update-image-storage-class", "--repository-name", "team/app", "--image-id",
+       "imageDigest=" + digest, "--target-storage-class", "STANDARD"},
+      {"list-image-referrers", "--repository-name", "team/app", "--subject-id",
+       "imageDigest=" + digest},
+      {"delete-repository-creation-template", "--prefix", "team"},
+      {"delete-repository-creation-template", "--prefix", "team"},
   });
 }
 
