@@ -210,6 +210,24 @@ JsonValue normalized(JsonValue value) {
   return value;
 }
 
+// One command's runs: the same outcome and error, and the same JSON output
+// once normalized.
+void expect_same_run(const std::vector<std::string>& command, const ToolRun& ecr_run,
+                     const ToolRun& aws_run) {
+  std::string shown;
+  for (const std::string& word : command) shown += word + " ";
+  SCOPED_TRACE("command: " + shown + "\naws stderr: " + aws_run.stderr_text +
+               "\necr stderr: " + ecr_run.stderr_text);
+  EXPECT_EQ(static_cast<int>(ecr_run.outcome), static_cast<int>(aws_run.outcome));
+  EXPECT_EQ(ecr_run.error_name, aws_run.error_name);
+  if (aws_run.stdout_text.empty() || ecr_run.stdout_text.empty()) {
+    EXPECT_EQ(ecr_run.stdout_text, aws_run.stdout_text);
+    return;
+  }
+  EXPECT_EQ(to_pretty_json(normalized(parse_json(ecr_run.stdout_text, "ecr output"))),
+            to_pretty_json(normalized(parse_json(aws_run.stdout_text, "aws output"))));
+}
+
 class AwsCliParity : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -237,20 +255,8 @@ class AwsCliParity : public ::testing::Test {
     ASSERT_EQ(aws_runs.size(), commands.size());
     moto_->reset();
     for (std::size_t i = 0; i < commands.size(); ++i) {
-      const ToolRun ecr_run = run_ecr(scratch_, commands[i], moto_->endpoint_url());
-      const ToolRun& aws_run = aws_runs[i];
-      std::string shown;
-      for (const std::string& word : commands[i]) shown += word + " ";
-      SCOPED_TRACE("command: " + shown + "\naws stderr: " + aws_run.stderr_text +
-                   "\necr stderr: " + ecr_run.stderr_text);
-      EXPECT_EQ(static_cast<int>(ecr_run.outcome), static_cast<int>(aws_run.outcome));
-      EXPECT_EQ(ecr_run.error_name, aws_run.error_name);
-      if (aws_run.stdout_text.empty() || ecr_run.stdout_text.empty()) {
-        EXPECT_EQ(ecr_run.stdout_text, aws_run.stdout_text);
-        continue;
-      }
-      EXPECT_EQ(to_pretty_json(normalized(parse_json(ecr_run.stdout_text, "ecr output"))),
-                to_pretty_json(normalized(parse_json(aws_run.stdout_text, "aws output"))));
+      expect_same_run(commands[i], run_ecr(scratch_, commands[i], moto_->endpoint_url()),
+                      aws_runs[i]);
     }
   }
 
@@ -338,20 +344,8 @@ class AwsCliParityOnEcrLocal : public ::testing::Test {
     ASSERT_EQ(aws_runs.size(), commands.size());
     EcrLocalServer server;
     for (std::size_t i = 0; i < commands.size(); ++i) {
-      const ToolRun ecr_run = run_ecr(scratch_, commands[i], server.endpoint_url(), env);
-      const ToolRun& aws_run = aws_runs[i];
-      std::string shown;
-      for (const std::string& word : commands[i]) shown += word + " ";
-      SCOPED_TRACE("command: " + shown + "\naws stderr: " + aws_run.stderr_text +
-                   "\necr stderr: " + ecr_run.stderr_text);
-      EXPECT_EQ(static_cast<int>(ecr_run.outcome), static_cast<int>(aws_run.outcome));
-      EXPECT_EQ(ecr_run.error_name, aws_run.error_name);
-      if (aws_run.stdout_text.empty() || ecr_run.stdout_text.empty()) {
-        EXPECT_EQ(ecr_run.stdout_text, aws_run.stdout_text);
-        continue;
-      }
-      EXPECT_EQ(to_pretty_json(normalized(parse_json(ecr_run.stdout_text, "ecr output"))),
-                to_pretty_json(normalized(parse_json(aws_run.stdout_text, "aws output"))));
+      expect_same_run(commands[i], run_ecr(scratch_, commands[i], server.endpoint_url(), env),
+                      aws_runs[i]);
     }
   }
 
