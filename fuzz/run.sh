@@ -1,6 +1,8 @@
 #!/bin/sh
 # Builds the libFuzzer targets with clang in build-fuzz/ and runs each for
-# SECONDS (default 30), seeded from fixtures/. Usage: fuzz/run.sh [SECONDS]
+# SECONDS (default 30), seeded from fixtures/ and fuzz/corpus/<target>/ (a
+# copy: the run never writes into the repository). UndefinedBehaviorSanitizer
+# findings stop the run like crashes. Usage: fuzz/run.sh [SECONDS]
 set -eu
 seconds="${1:-30}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -9,6 +11,7 @@ CXX="${CXX:-clang++}" cmake -S "$root/fuzz" -B "$build" -G Ninja >/dev/null
 cmake --build "$build" -j2
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 mkdir -p "$work/manifest" "$work/archive" "$work/http" "$work/part" "$work/v2"
 printf '{"repositoryName":"a","uploadId":"u","partFirstByte":0,"partLastByte":2,"layerPartBlob":"QUJD"}' \
   > "$work/part/plain"
@@ -28,3 +31,8 @@ done
 "$build/http_request_fuzz" -max_total_time="$seconds" -max_len=4096 "$work/http"
 "$build/layer_part_fuzz" -max_total_time="$seconds" -max_len=4096 "$work/part"
 "$build/registry_api_fuzz" -max_total_time="$seconds" -max_len=4096 "$work/v2"
+for t in aws_config reference sigv4; do
+  mkdir -p "$work/$t"
+  cp "$root/fuzz/corpus/$t/"* "$work/$t/"
+  "$build/${t}_fuzz" -max_total_time="$seconds" -max_len=4096 "$work/$t"
+done

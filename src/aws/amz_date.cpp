@@ -32,6 +32,9 @@ std::optional<system_clock::time_point> parse_amz_date(std::string_view text) {
   const int y = number(0, 4), mo = number(4, 2), d = number(6, 2);
   const int h = number(9, 2), mi = number(11, 2), s = number(13, 2);
   if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits: years past 2262 overflow it.
+  // No signature is made outside these years.
+  if (y < kMinAmzYear || y > kMaxAmzYear) return std::nullopt;
   const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
                            day{static_cast<unsigned>(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || s > 59) return std::nullopt;

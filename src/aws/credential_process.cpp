@@ -109,9 +109,12 @@ Credentials run_credential_process(const std::string& command, const std::string
     const std::string err = trimmed(result.err);
     throw InputError(what + " " + how + (err.empty() ? std::string() : ": " + err));
   }
+  return parse_credential_process_output(result.out, what);
+}
 
+Credentials parse_credential_process_output(std::string_view out, const std::string& what) {
   simdjson::dom::parser parser;
-  const simdjson::dom::element doc = json::parse(parser, result.out, what + " output");
+  const simdjson::dom::element doc = json::parse(parser, out, what + " output");
   int64_t version = 0;
   if (doc["Version"].get(version) != simdjson::SUCCESS || version != 1) {
     throw InputError(what + " printed no \"Version\": 1 (the only version the protocol defines)");

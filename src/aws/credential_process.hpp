@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "ecr/config.hpp"
 
@@ -17,5 +18,10 @@ namespace ecr::aws {
 // carries its stderr), or prints anything but a Version 1 document with both
 // keys.
 Credentials run_credential_process(const std::string& command, const std::string& profile);
+
+// The parsing half: `out` is what the command printed, `what` names it in
+// the InputError thrown for anything but a Version 1 document with both
+// keys.
+Credentials parse_credential_process_output(std::string_view out, const std::string& what);
 
 }  // namespace ecr::aws
