@@ -17,6 +17,8 @@
 //                ecr-local with --tls-cert among them, are verified against)
 //   attempts:    ClientConfig::max_attempts > AWS_MAX_ATTEMPTS > profile
 //                `max_attempts` > 3 (the AWS standard retry mode's); 1 to 100
+//   stall:       ClientConfig::stall_timeout > ECR_STALL_TIMEOUT (whole seconds)
+//                > 15 s; 1 to 3600 seconds
 //
 // Files: AWS_SHARED_CREDENTIALS_FILE (default $HOME/.aws/credentials) holds
 // `[name]` sections; AWS_CONFIG_FILE (default $HOME/.aws/config) holds
@@ -46,6 +48,10 @@ Environment process_environment();
 
 // Attempts per request, the first included, of the AWS standard retry mode.
 inline constexpr int kDefaultMaxAttempts = 3;
+// A transfer whose connection delivers no byte for this long is aborted and
+// retried or resumed (a dead NAT entry, a half-open TCP connection). Long
+// enough for a registry to answer a big part or a CompleteLayerUpload.
+inline constexpr std::chrono::seconds kDefaultStallTimeout{15};
 
 struct ClientConfig {
   std::optional<Credentials> credentials;
@@ -58,6 +64,11 @@ struct ClientConfig {
   // Attempts per request, first try included; unset: AWS_MAX_ATTEMPTS, the
   // profile's `max_attempts`, else kDefaultMaxAttempts.
   std::optional<int> max_attempts;
+  // A request that moves no byte either way for this long is abandoned and
+  // retried (a download resumes from its last byte, an upload from the
+  // registry's lastValidByteReceived). Unset: ECR_STALL_TIMEOUT, else
+  // kDefaultStallTimeout.
+  std::optional<std::chrono::seconds> stall_timeout;
   std::chrono::milliseconds connect_timeout{10'000};
   bool verify_tls = true;
   // Called with each request and response when set (the CLI's --debug); secrets
@@ -73,6 +84,7 @@ struct ResolvedConfig {
   std::string profile;
   std::string ca_bundle;                   // a readable file, or empty: the system's trust store
   int max_attempts = kDefaultMaxAttempts;  // per request, the first included
+  std::chrono::seconds stall_timeout = kDefaultStallTimeout;
 };
 
 // Resolves region and endpoint, then credentials, as described above. May
@@ -86,7 +98,8 @@ struct ResolvedConfig {
 // the region is not made of letters, digits and '-', when the endpoint is
 // not http(s)://host[:port], when the CA bundle cannot be read (the
 // message names the file and where its name came from), or when max_attempts
-// is not a whole number from 1 to 100 (the message names where it came from).
+// is not a whole number from 1 to 100 or the stall timeout not one from 1 to
+// 3600 (the message names where it came from).
 ResolvedConfig resolve_config(const ClientConfig& config,
                               const Environment& env = process_environment());
 

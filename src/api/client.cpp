@@ -27,6 +27,7 @@ http::TransportOptions transport_options(const ClientConfig& config,
   options.connect_timeout = config.connect_timeout;
   options.verify_tls = config.verify_tls;
   options.ca_bundle = resolved.ca_bundle;
+  options.low_speed_time = resolved.stall_timeout;
   return options;
 }
 

@@ -127,6 +127,33 @@ int resolve_max_attempts(const ClientConfig& config, const Environment& env,
   return kDefaultMaxAttempts;
 }
 
+// Longer than any registry takes to answer; a typo past it would turn a stall
+// back into a hang.
+constexpr std::chrono::seconds kLongestStallTimeout{3600};
+
+std::chrono::seconds checked_stall_timeout(const std::string& text, const std::string& source) {
+  long long seconds = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (error != std::errc() || end != text.data() + text.size() || seconds < 1 ||
+      seconds > kLongestStallTimeout.count()) {
+    throw InputError("stall timeout '" + text + "' from " + source +
+                     " must be a whole number of seconds from 1 to " +
+                     std::to_string(kLongestStallTimeout.count()));
+  }
+  return std::chrono::seconds(seconds);
+}
+
+std::chrono::seconds resolve_stall_timeout(const ClientConfig& config, const Environment& env) {
+  if (config.stall_timeout) {
+    return checked_stall_timeout(std::to_string(config.stall_timeout->count()),
+                                 "the stall timeout option");
+  }
+  if (auto text = aws::env_value(env, "ECR_STALL_TIMEOUT")) {
+    return checked_stall_timeout(*text, "ECR_STALL_TIMEOUT");
+  }
+  return kDefaultStallTimeout;
+}
+
 }  // namespace
 
 std::optional<std::string> configured_endpoint(const ClientConfig& config, const Environment& env) {
@@ -173,6 +200,7 @@ ResolvedConfig resolve_config(const ClientConfig& config, const Environment& env
       configured_endpoint(config, env).value_or(regional_endpoint(resolved.region));
   resolved.ca_bundle = resolve_ca_bundle(config, env, shared, resolved.profile);
   resolved.max_attempts = resolve_max_attempts(config, env, shared, resolved.profile);
+  resolved.stall_timeout = resolve_stall_timeout(config, env);
   resolved.credentials =
       aws::resolve_credentials(config.credentials, resolved.profile, shared, env);
   return resolved;

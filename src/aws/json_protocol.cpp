@@ -160,6 +160,17 @@ std::string JsonProtocolClient::call(std::string_view operation, std::string_vie
   }
 }
 
+std::string JsonProtocolClient::call_once(std::string_view operation, std::string_view body,
+                                          const Digest& body_sha256) {
+  try {
+    return attempt(service_.target_prefix + "." + std::string(operation), body,
+                   std::string(body_sha256.hex()));
+  } catch (ServiceError& e) {
+    e.set_call(std::string(operation), 1);
+    throw;
+  }
+}
+
 std::string JsonProtocolClient::attempt(const std::string& target, std::string_view body,
                                         const std::string& payload_hash) {
   http::Request request;

@@ -56,6 +56,11 @@ class JsonProtocolClient {
   // The same, for a body whose SHA-256 (the SigV4 payload hash) the caller
   // has already taken, e.g. while writing it.
   std::string call(std::string_view operation, std::string_view body, const Digest& body_sha256);
+  // One attempt, without retrying: for a caller that retries on its own
+  // terms (an upload part resumed from lastValidByteReceived, whose retries
+  // follow progress; see RetryPolicy::prepare_resume). Throws as call() does.
+  std::string call_once(std::string_view operation, std::string_view body,
+                        const Digest& body_sha256);
 
   // The time used to sign; a test seam (default: the system clock).
   using Clock = std::function<std::chrono::system_clock::time_point()>;

@@ -49,12 +49,19 @@ bool RetryPolicy::retryable(const Error& error) {
 }
 
 bool RetryPolicy::prepare_retry(RequestRetries& retries, const Error& error) {
+  return prepare_resume(retries, error, /*progressed=*/false, options_.max_attempts);
+}
+
+bool RetryPolicy::prepare_resume(RequestRetries& retries, const Error& error, bool progressed,
+                                 int limit) {
+  if (progressed) retries.attempts = 0;
   ++retries.attempts;
-  if (aborted() || !retryable(error) || retries.attempts >= options_.max_attempts) return false;
+  if (aborted() || !retryable(error) || retries.attempts >= limit) return false;
   const auto* transport = dynamic_cast<const TransportError*>(&error);
   const int cost = transport != nullptr && transport->timeout() ? kTimeoutRetryCost : kRetryCost;
   if (!acquire_quota(cost)) return false;
   retries.last_retry_cost = cost;
+  if (progressed) return true;
   options_.sleep(backoff(retries.attempts));
   // Interrupted while waiting: the quota paid is not refunded, as for any
   // retry that did not succeed.

@@ -65,6 +65,15 @@ class RetryPolicy {
   // After a failed attempt: true when another attempt should be made, in
   // which case the quota has been charged and the backoff slept.
   bool prepare_retry(RequestRetries& retries, const Error& error);
+  // The same for a transfer that resumes where its last attempt stopped (a
+  // download's Range, an upload's lastValidByteReceived), with `limit`
+  // attempts instead of max_attempts. An attempt that moved the transfer
+  // forward (`progressed`) does not count against the limit, as aws-c-s3
+  // budgets retries per part: the count starts again and the retry follows
+  // at once, so only attempts in a row that make no progress use the limit
+  // up. Every retry still pays the quota, which stops a storm against a
+  // failing service however much progress each attempt makes.
+  bool prepare_resume(RequestRetries& retries, const Error& error, bool progressed, int limit);
   // After a successful answer: refunds the latest retry's cost, or
   // kNoRetryRefund when the request needed no retry (never above capacity).
   void record_success(const RequestRetries& retries);

@@ -47,9 +47,11 @@ using BodySink = std::function<bool(std::string_view chunk)>;
 struct TransportOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   // The whole transfer may not stall: below `low_speed_bytes` per second for
-  // `low_speed_time` aborts it. A fixed total timeout would kill big layers.
+  // `low_speed_time` aborts it with a retryable timeout. A fixed total
+  // timeout would kill big layers. The default is ecr::kDefaultStallTimeout;
+  // clients set ResolvedConfig::stall_timeout.
   std::int64_t low_speed_bytes = 1;
-  std::chrono::seconds low_speed_time{60};
+  std::chrono::seconds low_speed_time{15};
   // Buffered (non-sink) response bodies larger than this are refused.
   std::size_t max_response_bytes = 64u << 20;
   bool verify_tls = true;

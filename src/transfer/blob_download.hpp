@@ -42,8 +42,8 @@ class BlobFetch {
   // Fetches bytes [begin, end) into the RangeWriter at the same offsets, in
   // order, in pieces of up to kWriteBytes (a piece is written once it is
   // complete, so bytes of a fetch that fails may not have been written). Throws
-  // what get_range throws: TransportError once kMaxDownloadAttempts GETs have
-  // failed, ServiceError ("HTTP <status>") for a 4xx, IntegrityError when the
+  // what get_range throws: TransportError once kMaxDownloadAttempts GETs in a
+  // row have failed without progress, ServiceError ("HTTP <status>") for a 4xx, IntegrityError when the
   // server sends more than asked, Cancelled when the reporter is cancelled.
   void fetch(std::int64_t begin, std::int64_t end);
 

@@ -57,8 +57,9 @@ struct DownloadTuning {
   std::int64_t range_threshold = 16 * 1024 * 1024;
 };
 
-// GETs one blob tolerates (resets resumed with Range, expired URLs refreshed)
-// before giving up.
+// GETs in a row that deliver no byte (resets resumed with Range, expired URLs
+// refreshed) one range tolerates before giving up; GETs that made progress
+// do not count.
 inline constexpr int kMaxDownloadAttempts = 5;
 // A blob whose bytes do not match its digest is fetched again this many times.
 inline constexpr int kMaxIntegrityRefetches = 1;

@@ -401,27 +401,43 @@ class LayerUpload {
   }
 
   // Sends one part, resending its tail when the registry kept only some of it.
+  // Retries follow progress: a failed attempt (reset, stall, 5xx, throttled)
+  // is retried under the session's policy, and an answer showing that the
+  // registry holds more of the part than before (InvalidLayerPartException's
+  // lastValidByteReceived) starts the count of attempts without progress
+  // again; only kMaxPartAttemptsWithoutProgress of those in a row give up.
   void send_part(const SealedPart& part) {
     const std::int64_t end = part.first + static_cast<std::int64_t>(part.length);
     std::int64_t at = part.first;
     PartBody body = part.body;
     std::optional<std::string> decoded;  // the part's bytes, once a resume needs them
+    aws::RetryPolicy& policy = session_.retry_policy();
+    aws::RequestRetries retries;
+    bool progressed = false;  // the registry took bytes since the last failure
     for (;;) {
       reporter_.throw_if_cancelled();
       stats_.bytes_sent += end - at;
       try {
-        session_.call_raw("UploadLayerPart",
-                          std::string_view(part.buffer->body).substr(0, body.size), body.sha256);
+        session_.call_raw_once("UploadLayerPart",
+                               std::string_view(part.buffer->body).substr(0, body.size),
+                               body.sha256);
+        policy.record_success(retries);
         break;
       } catch (const api::InvalidLayerPartException& e) {
         // The registry kept fewer bytes than sent (a connection reset mid-part
         // or a retried part it already partly had): go on after the last byte
         // it holds, not from the start.
-        if (!e.lastValidByteReceived() || ++resumes_ > kMaxPartResumes) throw;
+        if (!e.lastValidByteReceived()) throw;
         const std::int64_t resume_at = *e.lastValidByteReceived() + 1;
         if (resume_at < 0 || resume_at > end) throw;
         if (resume_at == end) break;
         if (resume_at < part.first) throw Rewind{resume_at};
+        if (resume_at > at) {
+          progressed = true;
+        } else if (++stuck_answers_ > kMaxPartResumes) {
+          // The registry keeps refusing the bytes it asks for.
+          throw;
+        }
         at = resume_at;
         // The raw bytes were never kept whole (the producer encodes from a
         // small staging buffer): decode them back from the body, once, before
@@ -436,6 +452,17 @@ class LayerUpload {
         body = build_upload_part_body(
             part.buffer->body, session_.registry_id(), session_.repository(), upload_id_, at,
             std::string_view(*decoded).substr(offset, part.length - offset));
+      } catch (const Error& e) {
+        if (dynamic_cast<const ServiceError*>(&e) == nullptr &&
+            dynamic_cast<const TransportError*>(&e) == nullptr) {
+          throw;
+        }
+        const int limit = std::max(kMaxPartAttemptsWithoutProgress, policy.max_attempts());
+        if (!policy.prepare_resume(retries, e, progressed, limit)) {
+          reporter_.throw_if_cancelled();
+          throw;
+        }
+        progressed = false;
       }
     }
     if (progress_ == UploadProgress::kPartsSent) {
@@ -475,7 +502,8 @@ class LayerUpload {
   UploadProgress progress_;
   UploadTally& stats_;
   std::string upload_id_;  // of the upload being sent
-  int resumes_ = 0;
+  // InvalidLayerPartException answers that did not move the upload forward.
+  int stuck_answers_ = 0;
 };
 
 }  // namespace

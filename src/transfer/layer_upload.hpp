@@ -29,10 +29,19 @@ namespace ecr::transfer {
 // A layerPartBlob holds at most this many bytes before encoding (the model's
 // limit); a registry answering a larger partSize is refused.
 inline constexpr std::int64_t kMaxPartBlobBytes = 20'971'520;
-// InvalidLayerPartException answers tolerated per layer before giving up: each
-// one means the registry kept fewer bytes than sent (a reset mid-part), and a
-// registry that never advances must not loop us forever.
+// InvalidLayerPartException answers that do not move the upload forward
+// tolerated per layer before giving up: a registry that keeps asking for bytes
+// it then refuses must not loop us forever.
 inline constexpr int kMaxPartResumes = 16;
+// Failed attempts in a row at one part (a reset or stall mid-body, a 5xx, a
+// throttle) that leave the registry holding no more of it, before the push
+// gives up. A registry keeps a part whole or not at all (ECR and ecr-local
+// do), so over a link that breaks often every attempt at a part is a fresh
+// draw: at 5 resets per 100 MiB a 10 MiB part (13.3 MiB as base64) fails
+// about half its attempts, and this many in a row leaves a 1 GiB push a
+// chance of about 1 in 2,000 to fail. The retry quota (RetryPolicy) still
+// stops a storm against a registry that fails everything.
+inline constexpr int kMaxPartAttemptsWithoutProgress = 15;
 // A vanished upload (UploadNotFoundException) restarts the layer this many
 // times at most.
 inline constexpr int kMaxUploadRestarts = 2;

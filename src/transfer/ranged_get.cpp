@@ -30,13 +30,25 @@ void get_range(RegistrySession& session, DownloadUrl& url, const Descriptor& blo
                std::int64_t begin, std::int64_t end, const RangeSink& sink,
                const CancelCheck& cancelled) {
   std::int64_t pos = begin;  // the first byte not yet handed to `sink`
-  std::string last_failure;
-  for (int attempt = 0;; ++attempt) {
+  aws::RetryPolicy& policy = session.retry_policy();
+  aws::RequestRetries retries;
+  for (;;) {
     if (cancelled()) throw Cancelled();
-    if (attempt >= kMaxDownloadAttempts) {
-      throw TransportError("downloading " + blob.digest.str() + " failed " +
-                           std::to_string(attempt) + " times; last: " + last_failure);
-    }
+    const std::int64_t attempt_began_at = pos;
+    // After a failed GET: resume from `pos` when attempts remain. A GET that
+    // delivered bytes before failing made progress and costs no attempt, so
+    // a long download over a link that breaks often still finishes; only
+    // kMaxDownloadAttempts failures in a row without a byte give up.
+    const auto retry_or_throw = [&](const std::string& failure) {
+      const TransportError error(failure);
+      if (cancelled()) throw Cancelled();
+      if (!policy.prepare_resume(retries, error, pos > attempt_began_at, kMaxDownloadAttempts)) {
+        if (cancelled()) throw Cancelled();
+        throw TransportError("downloading " + blob.digest.str() + " failed " +
+                             std::to_string(retries.attempts) +
+                             " times in a row without progress; last: " + failure);
+      }
+    };
     const std::string u = url.get();
     http::Request request;
     request.url = u;
@@ -67,17 +79,17 @@ void get_range(RegistrySession& session, DownloadUrl& url, const Descriptor& blo
                              " bytes of " + blob.digest.str());
       }
       // Resume from `pos`: the bytes before it are with the sink already.
-      last_failure = e.what();
+      retry_or_throw(e.what());
       continue;
     }
     if (response.status == 403) {
       // Pre-signed URLs expire (X-Amz-Expires): ask for a fresh one.
-      last_failure = "HTTP 403 (expired URL?)";
       url.expire(u);
+      retry_or_throw("HTTP 403 (expired URL?)");
       continue;
     }
     if (response.status >= 500) {
-      last_failure = "HTTP " + std::to_string(response.status);
+      retry_or_throw("HTTP " + std::to_string(response.status));
       continue;
     }
     if (response.status / 100 != 2) {
@@ -90,8 +102,11 @@ void get_range(RegistrySession& session, DownloadUrl& url, const Descriptor& blo
                            " ignored a Range request (HTTP " + std::to_string(response.status) +
                            ")");
     }
-    if (pos >= end) return;
-    last_failure = "body ended early";
+    if (pos >= end) {
+      policy.record_success(retries);
+      return;
+    }
+    retry_or_throw("body ended early");
   }
 }
 

@@ -53,9 +53,11 @@ using RangeSink = std::function<void(std::int64_t offset, std::string_view bytes
 using CancelCheck = std::function<bool()>;
 
 // GETs bytes [begin, end) of `blob` (the whole blob without a Range header)
-// through `url` into `sink`. Throws TransportError naming the last failure
-// once kMaxDownloadAttempts GETs have failed (reset, 5xx, short body, expired
-// URL); TransportError at once when a Range is answered with a 2xx other than
+// through `url` into `sink`. A failed GET (reset, stall, 5xx, short body,
+// expired URL) is resumed from the first byte missing, under the session's
+// retry policy (its quota; a backoff unless the GET made progress). Throws
+// TransportError naming the last failure once kMaxDownloadAttempts GETs in a
+// row have failed without delivering a byte, or the retry quota is spent; TransportError at once when a Range is answered with a 2xx other than
 // 206; ServiceError "HTTP <status>" for a 4xx other than 403; IntegrityError
 // when the server sends more than asked; Cancelled; what `sink` throws.
 void get_range(RegistrySession& session, DownloadUrl& url, const Descriptor& blob,

@@ -29,6 +29,7 @@ std::unique_ptr<RegistrySession> RegistrySession::open(const ClientConfig& confi
     t.connect_timeout = c.connect_timeout;
     t.verify_tls = c.verify_tls;
     t.ca_bundle = resolved.ca_bundle;
+    t.low_speed_time = resolved.stall_timeout;
     t.abort = cancel;
     transport = http::make_curl_transport(t);
   }

@@ -46,10 +46,18 @@ class RegistrySession {
                        const Digest& body_sha256) {
     return client_.call(operation, body, body_sha256);
   }
+  // The same, one attempt, not retried: the caller retries (see
+  // RetryPolicy::prepare_resume).
+  std::string call_raw_once(std::string_view operation, std::string_view body,
+                            const Digest& body_sha256) {
+    return client_.call_once(operation, body, body_sha256);
+  }
 
   const std::optional<std::string>& registry_id() const noexcept { return registry_id_; }
   const std::string& repository() const noexcept { return repository_; }
   http::Transport& transport() noexcept { return *transport_; }
+  // The policy every request of the session retries under (one quota).
+  aws::RetryPolicy& retry_policy() noexcept { return client_.retry_policy(); }
 
  private:
   std::shared_ptr<http::Transport> transport_;

@@ -502,6 +502,51 @@ TEST_F(MaxAttemptsOrder, AnUnusableCountIsRefusedNamingWhereItCameFrom) {
             "number from 1 to 100");
 }
 
+// Stall timeout: option > ECR_STALL_TIMEOUT > 15 s.
+class StallTimeoutOrder : public ResolveConfig {
+ protected:
+  void SetUp() override {
+    ResolveConfig::SetUp();
+    set_env_credentials();
+    write_config("[default]\n");
+    vars_["ECR_STALL_TIMEOUT"] = "40";
+  }
+};
+
+TEST_F(StallTimeoutOrder, OptionFirst) {
+  ClientConfig config;
+  config.stall_timeout = std::chrono::seconds(2);
+  EXPECT_EQ(resolve(config).stall_timeout, std::chrono::seconds(2));
+}
+
+TEST_F(StallTimeoutOrder, ThenTheEnvironment) {
+  EXPECT_EQ(resolve().stall_timeout, std::chrono::seconds(40));
+}
+
+TEST_F(StallTimeoutOrder, NoneIsFifteenSeconds) {
+  vars_.erase("ECR_STALL_TIMEOUT");
+  EXPECT_EQ(resolve().stall_timeout, std::chrono::seconds(15));
+}
+
+TEST_F(StallTimeoutOrder, AnUnusableTimeoutIsRefusedNamingWhereItCameFrom) {
+  for (const char* bad : {"0", "-5", "3601", "15s", "1.5", ""}) {
+    vars_["ECR_STALL_TIMEOUT"] = bad;
+    if (std::string(bad).empty()) {
+      EXPECT_EQ(resolve().stall_timeout, std::chrono::seconds(15));  // "" counts as unset
+      continue;
+    }
+    EXPECT_EQ(error(), "stall timeout '" + std::string(bad) +
+                           "' from ECR_STALL_TIMEOUT must be a whole number of seconds from 1 "
+                           "to 3600");
+  }
+  vars_.erase("ECR_STALL_TIMEOUT");
+  ClientConfig config;
+  config.stall_timeout = std::chrono::seconds(0);
+  EXPECT_EQ(error(config),
+            "stall timeout '0' from the stall timeout option must be a whole number of seconds "
+            "from 1 to 3600");
+}
+
 TEST(ProcessEnvironment, ReadsTheRealEnvironment) {
   setenv("ECR_CONFIG_TEST_VARIABLE", "value 1", 1);
   const Environment env = process_environment();

@@ -183,5 +183,44 @@ TEST(RetryPolicy, VoidAttemptsAreSupported) {
   EXPECT_EQ(calls, 2);
 }
 
+// A resumed transfer: attempts that moved it forward start the count again
+// and are retried at once; only `limit` failures in a row without progress
+// give up. Every retry pays the quota all the same.
+TEST(RetryPolicy, ProgressStartsTheCountOfFailedAttemptsAgain) {
+  FakeTimedPolicy fake;
+  RequestRetries retries;
+  const TransportError reset("Connection reset by peer");
+  // Ten failures, each after progress: all retried, none slept.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(fake.policy.prepare_resume(retries, reset, /*progressed=*/true, 3)) << i;
+  }
+  EXPECT_TRUE(fake.sleeps.empty());
+  EXPECT_EQ(fake.policy.available_quota(), RetryPolicy::kQuotaCapacity - 10 * 5);
+  // The last one began a new count of one; two more without progress make
+  // three in a row, and the third gives up. The one retry slept 2^(2-1) s
+  // times the draw.
+  EXPECT_TRUE(fake.policy.prepare_resume(retries, reset, false, 3));
+  EXPECT_FALSE(fake.policy.prepare_resume(retries, reset, false, 3));
+  EXPECT_EQ(fake.sleeps, (std::vector<milliseconds>{milliseconds(1000)}));
+}
+
+TEST(RetryPolicy, ProgressDoesNotOutrunTheQuota) {
+  FakeTimedPolicy fake;
+  RequestRetries retries;
+  const TransportError stalled("Operation too slow", /*timeout=*/true);
+  int retried = 0;
+  while (fake.policy.prepare_resume(retries, stalled, /*progressed=*/true, 3)) ++retried;
+  EXPECT_EQ(retried, RetryPolicy::kQuotaCapacity / RetryPolicy::kTimeoutRetryCost);
+  EXPECT_EQ(fake.policy.available_quota(), 0);
+}
+
+TEST(RetryPolicy, ProgressDoesNotMakeAnErrorRetryable) {
+  FakeTimedPolicy fake;
+  RequestRetries retries;
+  EXPECT_FALSE(fake.policy.prepare_resume(
+      retries, ServiceError("RepositoryNotFoundException", "gone", 400), true, 3));
+  EXPECT_EQ(fake.policy.available_quota(), RetryPolicy::kQuotaCapacity);
+}
+
 }  // namespace
 }  // namespace ecr::aws

@@ -208,6 +208,11 @@ class ProxyConnection {
         const ssize_t n = ::recv(client_.get(), chunk, sizeof chunk, 0);
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (n < 0) return;
+        if (n > 0 && proxy_.random_reset_due(static_cast<std::size_t>(n))) {
+          client_.reset();
+          upstream_.reset();
+          return;
+        }
         if (n == 0) {
           client_eof = true;
         } else if (!from_client(std::string_view(chunk, static_cast<std::size_t>(n)))) {
@@ -220,6 +225,11 @@ class ProxyConnection {
         const ssize_t n = ::recv(upstream_.get(), chunk, sizeof chunk, 0);
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (n < 0) return;
+        if (n > 0 && proxy_.random_reset_due(static_cast<std::size_t>(n))) {
+          client_.reset();
+          upstream_.reset();
+          return;
+        }
         if (n == 0) {
           upstream_eof = true;
         } else {
@@ -452,6 +462,26 @@ std::string FaultProxy::url() const { return "http://127.0.0.1:" + std::to_strin
 void FaultProxy::arm(Fault fault) {
   const std::lock_guard lock(mutex_);
   faults_.push_back(std::move(fault));
+}
+
+void FaultProxy::reset_randomly(double per_100_mib, std::uint64_t seed) {
+  const std::lock_guard lock(mutex_);
+  reset_mean_bytes_ = per_100_mib > 0 ? 100.0 * 1024 * 1024 / per_100_mib : 0;
+  reset_draws_.seed(seed);
+  bytes_to_reset_ =
+      reset_mean_bytes_ > 0
+          ? std::exponential_distribution<double>(1.0 / reset_mean_bytes_)(reset_draws_)
+          : 0;
+}
+
+bool FaultProxy::random_reset_due(std::size_t bytes) {
+  const std::lock_guard lock(mutex_);
+  if (reset_mean_bytes_ <= 0) return false;
+  bytes_to_reset_ -= static_cast<double>(bytes);
+  if (bytes_to_reset_ > 0) return false;
+  bytes_to_reset_ = std::exponential_distribution<double>(1.0 / reset_mean_bytes_)(reset_draws_);
+  record_fired();
+  return true;
 }
 
 bool FaultProxy::claim(const std::string& head, std::int64_t body_size, bool response_side,

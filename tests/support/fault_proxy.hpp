@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,6 +104,14 @@ class FaultProxy {
     arm({FaultKind::kStallResponse, std::move(match), body_bytes, skip});
   }
 
+  // From now on, resets connections at random: after each gap of bytes
+  // forwarded (both directions, all connections together) drawn from an
+  // exponential distribution with a mean of 100 MiB / `per_100_mib`, the
+  // connection carrying the byte that ends the gap is reset both ways. The
+  // draws come from `seed`, so a run's gaps are reproducible (which request
+  // they hit depends on timing). Each reset counts in fired(). 0 stops it.
+  void reset_randomly(double per_100_mib, std::uint64_t seed);
+
   // Faults fired so far: a test asserts this, so that it cannot pass
   // without the fault it is about.
   int fired() const noexcept { return fired_.load(); }
@@ -119,6 +128,9 @@ class FaultProxy {
   // short, connection gone) is armed again, ahead of the others.
   void unclaim(Fault fault);
   void record_fired() { fired_.fetch_add(1); }
+  // Counts `bytes` forwarded; true when a random reset is due on the
+  // connection that forwarded them.
+  bool random_reset_due(std::size_t bytes);
 
   void accept_loop();
 
@@ -132,6 +144,11 @@ class FaultProxy {
 
   mutable std::mutex mutex_;
   std::vector<Fault> faults_;  // armed, in arming order
+  // reset_randomly's state, under mutex_: the mean gap (0: off), the bytes
+  // left before the next reset, and the draws.
+  double reset_mean_bytes_ = 0;
+  double bytes_to_reset_ = 0;
+  std::mt19937_64 reset_draws_;
   std::vector<std::thread> workers_;
   std::thread acceptor_;
 };

@@ -26,6 +26,10 @@ void add_common_options(CLI::App& app, CommonFlags& f) {
   app.add_option("--region", f.region, "AWS region (default: AWS_REGION, the profile's region)");
   app.add_option("--profile", f.profile, "shared config/credentials profile");
   app.add_option("--endpoint-url", f.endpoint_url, "ECR endpoint (e.g. an ecr-local URL)");
+  app.add_option("--stall-timeout", f.stall_timeout,
+                 "seconds without a byte before a request is abandoned and retried or resumed "
+                 "(default: ECR_STALL_TIMEOUT, else 15)")
+      ->check(CLI::Range(1, 3600));
   app.add_option("--jobs", f.jobs, "blobs transferred at once")->capture_default_str();
   app.add_option("--part-size", f.part_size,
                  "upload part size when the registry names none, 5MiB-20MiB")
@@ -108,6 +112,7 @@ ClientConfig client_config(const CommonFlags& f) {
   c.region = f.region;
   c.profile = f.profile;
   c.endpoint_url = f.endpoint_url;
+  if (f.stall_timeout) c.stall_timeout = std::chrono::seconds(*f.stall_timeout);
   return c;
 }
 

@@ -26,6 +26,7 @@ struct CommonFlags {
   std::optional<std::string> region;
   std::optional<std::string> profile;
   std::optional<std::string> endpoint_url;
+  std::optional<int> stall_timeout;  // seconds
   int jobs = kDefaultTransferJobs;
   std::string part_size = "10MiB";
   std::optional<std::string> platform;

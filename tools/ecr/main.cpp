@@ -31,6 +31,7 @@ struct GlobalOptions {
   std::optional<std::string> region;
   std::optional<std::string> profile;
   std::optional<std::string> endpoint_url;
+  std::optional<int> stall_timeout;  // seconds
   std::string output = "json";
   bool debug = false;
   bool no_paginate = false;
@@ -43,6 +44,10 @@ void add_global_options(CLI::App& app, GlobalOptions& globals) {
       ->type_name("string");
   app.add_option("--endpoint-url", globals.endpoint_url, "send requests to this URL instead")
       ->type_name("URL");
+  app.add_option("--stall-timeout", globals.stall_timeout,
+                 "seconds without a byte before a request is retried (else ECR_STALL_TIMEOUT, 15)")
+      ->type_name("seconds")
+      ->check(CLI::Range(1, 3600));
   app.add_option("--output", globals.output, "output format; only json is supported")
       ->type_name("json");
   app.add_flag("--debug", globals.debug, "print requests and responses on stderr (secrets redacted)");
@@ -58,6 +63,7 @@ ecr::ClientConfig client_config(const GlobalOptions& globals) {
   config.region = globals.region;
   config.profile = globals.profile;
   config.endpoint_url = globals.endpoint_url;
+  if (globals.stall_timeout) config.stall_timeout = std::chrono::seconds(*globals.stall_timeout);
   if (globals.debug) {
     config.debug = [](const std::string& line) { std::cerr << line << '\n'; };
   }
