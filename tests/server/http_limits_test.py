@@ -4,8 +4,10 @@
 (closed after --body-timeout, nothing of them kept), headers trickled a byte
 at a time (closed --header-timeout after their first byte), bodies that keep
 trickling (read whole: there is no minimum rate), over-long request-targets
-(414), too many or too large header fields (431) and JSON nested 10,000 deep
-(refused at once). Raw sockets, so the bytes on the wire are exactly these.
+(414), too many or too large header fields (431), JSON nested 10,000 deep
+(refused at once), and the limits on connections: idle ones, responses the
+client does not take (--write-timeout) and --max-connections. Raw sockets,
+so the bytes on the wire are exactly these.
 Usage:
     http_limits_test.py /path/to/ecr-local
 """
@@ -327,6 +329,17 @@ class ListenerLimits(support.ServerCase):
         c.send(request_head("GET", "/v2/", [("Authorization", self.basic)] + padding))
         self.assert_v2_error(c.response(), 431, "UNSUPPORTED", message)
 
+    # --- bodies the registry API ignores -----------------------------------
+
+    def test_a_body_on_a_registry_api_read_is_ignored_up_to_64_kib(self):
+        c = self.connect()
+        c.send(request_head("GET", "/v2/", [("Authorization", self.basic)], 64 * 1024) +
+               b"x" * (64 * 1024))
+        self.assertEqual(c.response()[0], 200)
+        c.send(request_head("GET", "/v2/", [("Authorization", self.basic)], 64 * 1024 + 1))
+        self.assert_v2_error(c.response(), 413, "SIZE_INVALID",
+                             "the request body is larger than this route takes")
+
     # --- JSON nesting -----------------------------------------------------
 
     def test_json_nested_ten_thousand_deep_is_a_serialization_exception_at_once(self):
@@ -382,6 +395,84 @@ class ListenerLimits(support.ServerCase):
                                             imageTag="deep", imageManifest=text),
                          "InvalidParameterException")
         self.assertEqual(self.ecr.list_images(repositoryName=repo)["imageIds"], [])
+
+
+class ConnectionLimits(support.ServerCase):
+    """The limits on connections themselves: idle ones, responses the client
+    does not take, and how many may be open."""
+
+    root_prefix = "ecr-limits-connections-"
+    MAX_CONNECTIONS = 6
+    server_args = ("--idle-timeout", str(TIMEOUT_S), "--write-timeout", str(TIMEOUT_S),
+                   "--max-connections", str(MAX_CONNECTIONS))
+
+    def connect(self, receive_buffer=None):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer:  # set before connecting, so the window stays small
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.settimeout(20)
+        sock.connect(("127.0.0.1", self.server.port))
+        c = Raw.__new__(Raw)
+        c.sock, c.pending = sock, b""
+        self.addCleanup(c.close)
+        return c
+
+    def test_a_connection_that_sends_nothing_is_closed_after_the_idle_timeout(self):
+        c = self.connect()
+        elapsed = c.seconds_until_closed()
+        self.assertIsNotNone(elapsed, "the idle connection is still open")
+        self.assertGreaterEqual(elapsed, TIMEOUT_S * 0.8)
+
+    def test_a_kept_alive_connection_is_closed_after_the_idle_timeout(self):
+        c = self.connect()
+        c.send(request_head("GET", "/"))
+        status, headers, _ = c.response()
+        self.assertEqual(status, 200)
+        self.assertNotIn("connection", headers)  # kept alive
+        elapsed = c.seconds_until_closed()
+        self.assertIsNotNone(elapsed, "the kept-alive connection is still open")
+        self.assertGreaterEqual(elapsed, TIMEOUT_S * 0.8)
+
+    def test_a_response_the_client_does_not_take_is_cut_off_after_the_write_timeout(self):
+        repo = self.repo("unread/blob")
+        v2 = V2(self.server.port, token_of(self.ecr))
+        blob = os.urandom(32 * MIB)
+        v2.push_blob(repo, blob, chunk=8 * MIB)
+        v2.conn.close()
+        basic = "Basic " + base64.b64encode(f"AWS:{token_of(self.ecr)}".encode()).decode()
+        c = self.connect(receive_buffer=64 * 1024)
+        c.send(request_head("GET", f"/v2/{repo}/blobs/{sha(blob)}", [("Authorization", basic)]))
+        time.sleep(TIMEOUT_S + 2)  # taking nothing: the socket buffers fill, then the timer runs
+        received = 0
+        try:
+            while True:
+                data = c.sock.recv(1 << 20)
+                if not data:
+                    break
+                received += len(data)
+        except ConnectionResetError:
+            pass
+        self.assertGreater(received, 0)
+        self.assertLess(received, len(blob))
+
+    def test_connections_past_the_cap_are_answered_503_and_closed(self):
+        # Each held open by a header in progress (the header timeout is 30 s);
+        # the server accepts connections in order, so these count first.
+        held = [self.connect() for _ in range(self.MAX_CONNECTIONS)]
+        for c in held:
+            c.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        extra = self.connect()
+        status, headers, body = extra.response()
+        self.assertEqual(status, 503)
+        self.assertEqual(headers["x-amzn-errortype"], "ServiceUnavailableException")
+        self.assertEqual(json.loads(body), {"__type": "ServiceUnavailableException",
+                                            "message": "Too many open connections; try again later"})
+        self.assertIsNotNone(extra.seconds_until_closed())
+        for c in held:
+            c.close()
+        time.sleep(0.2)
+        status, _, _ = support.get(self.server.port, "/")
+        self.assertEqual(status, 200)
 
 
 if __name__ == "__main__":
