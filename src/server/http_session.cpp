@@ -31,8 +31,9 @@ using error_code = boost::system::error_code;
 // the step's hashing stays in cache and one connection's hashing does not
 // hold an I/O thread for long (1 MiB at 1.6 GB/s: 0.6 ms).
 constexpr std::size_t kBodyReadBytes = 1u << 20;
-// The first read of a request: sized for a whole API request header, so an
-// idle connection that sends one costs no more than this.
+// The first read of a request, and each further read of its header: sized
+// for a whole API request header, so an idle connection that sends one
+// costs no more than this.
 constexpr std::size_t kFirstReadBytes = 8 * 1024;
 // A chunked body is decoded by Beast's parser through this much at a time.
 constexpr std::size_t kChunkedReadBytes = 256 * 1024;
@@ -193,7 +194,10 @@ void HttpListener::Session<Stream>::gather_header() {
   if (end == std::string_view::npos) {
     if (bytes.size() > limit) return on_header(bhttp::error::header_limit);
     header_scanned_ = bytes.size();
-    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+    // Into the room the buffer has (the first read left most of its 8 KiB),
+    // so a header trickling in does not grow it.
+    const std::size_t room = buffer_.capacity() - buffer_.size();
+    stream_.async_read_some(buffer_.prepare(room >= 512 ? room : kFirstReadBytes),
                             [self = this->shared_from_this()](error_code ec, std::size_t n) {
                               if (ec) return self->on_header(ec);
                               self->buffer_.commit(n);
@@ -220,9 +224,9 @@ void HttpListener::Session<Stream>::on_header(error_code ec) {
   started_ = std::chrono::steady_clock::now();
   const ListenerOptions& limits = listener_.options_;
   if (ec) {
-    // Beast leaves an unparsed header in the buffer: what its request line
-    // holds tells which door the answer speaks for, and whether the
-    // request-target alone is over its limit.
+    // gather_header() leaves a header it could not parse in the buffer: what
+    // its request line holds tells which door the answer speaks for, and
+    // whether the request-target alone is over its limit.
     const RequestLine line = peek_request_line(
         std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size()));
     request_.method = std::string(line.method);
@@ -250,7 +254,7 @@ void HttpListener::Session<Stream>::on_header(error_code ec) {
   }
   if ((message.version() != 10 && message.version() != 11) ||
       !parse_target(request_.target, request_)) {
-    return refuse(Refusal::kMalformed);
+    return refuse_header(Refusal::kMalformed);
   }
   std::size_t fields = 0;
   for (const auto& field : message) {
