@@ -1,6 +1,7 @@
 // simdjson DOM parsing with its error codes turned into InputError.
 #include "core/json_reader.hpp"
 
+#include <stdexcept>
 #include <string>
 
 #include "ecr/error.hpp"
@@ -9,6 +10,9 @@ namespace ecr::json {
 
 simdjson::dom::element parse(simdjson::dom::parser& parser, std::string_view text,
                              std::string_view what) {
+  if (parser.max_depth() != kMaxDepth) {
+    throw std::logic_error("a JSON parser allocated for another nesting depth than kMaxDepth");
+  }
   simdjson::dom::element root;
   // realloc_if_needed: the caller's buffer has no SIMDJSON_PADDING, so
   // simdjson copies it into its own padded buffer when it must.

@@ -8,7 +8,10 @@
 // kilobytes, never a thread. Per connection:
 //   - waiting for a request: closed after `idle_timeout` without a byte;
 //   - once a request's first byte arrives: its header must be complete
-//     within `header_timeout` (slowloris) and at most `max_header_bytes`;
+//     within `header_timeout` from that byte, however it trickles in
+//     (slowloris), and at most `max_header_bytes`, with a request-target of
+//     at most `max_target_bytes` (414), at most `max_header_fields` fields
+//     and none over `max_header_field_bytes` (431);
 //   - a buffered body (BodyPlan::kBuffer): read in steps of up to
 //     kBodyReadBytes straight into the request's scratch buffer, which grows
 //     with the bytes that arrived, not with the Content-Length claimed;
@@ -18,7 +21,9 @@
 //     thread passes the other, full, to the route's BodyStream; reading
 //     pauses while both are full, so a body of any size costs 2 MiB; not
 //     hashed;
-//   - either kind of body: closed after `body_timeout` without progress;
+//   - either kind of body: closed after `body_timeout` without progress
+//     (no minimum rate: a body whose bytes keep coming is read however
+//     slowly they come);
 //   - a response: closed after `write_timeout` without progress.
 // Pipelined requests are answered in order, one at a time. Connections past
 // `max_connections` get a 503 and are closed.
@@ -78,6 +83,19 @@ struct ListenerOptions {
   // A request header larger than this is refused with 431. SigV4 headers
   // with a session token are ~3 KB.
   std::size_t max_header_bytes = 32 * 1024;
+  // A request-target (path and query) longer than this is refused with 414,
+  // Apache's LimitRequestLine and nginx's buffer for it: ECR's longest
+  // targets are registry API paths (a 256-byte repository name and a
+  // digest) and download URLs (a few hundred bytes).
+  std::size_t max_target_bytes = 8 * 1024;
+  // More header fields than this are refused with 431 (Apache's
+  // LimitRequestFields): SDKs send about ten, docker and curl fewer; each
+  // field costs the parser's node and the request's copy of it.
+  std::size_t max_header_fields = 100;
+  // A field ("Name: value") longer than this is refused with 431. Twice
+  // Apache's LimitRequestFieldSize: AWS bounds no session token's size
+  // (X-Amz-Security-Token), and those seen are a few KiB.
+  std::size_t max_header_field_bytes = 16 * 1024;
   // Both set: serve https, presenting the PEM certificate chain (the
   // server's certificate first) with the PEM private key. Both empty: plain
   // http. See make_tls_context (tls_context.hpp).

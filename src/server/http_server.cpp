@@ -176,6 +176,26 @@ std::optional<ServiceError> signature_refusal(const ServerOptions& options,
   return auth_error(verdict);
 }
 
+// The words of a refusal for passing one of the listener's header limits,
+// naming the limit; empty for the other refusals.
+std::string limit_message(Refusal why, const ListenerOptions& http) {
+  switch (why) {
+    case Refusal::kHeaderTooLarge:
+      return "Request header exceeds the limit of " + std::to_string(http.max_header_bytes) +
+             " bytes";
+    case Refusal::kTooManyHeaderFields:
+      return "Request header has more than " + std::to_string(http.max_header_fields) + " fields";
+    case Refusal::kHeaderFieldTooLarge:
+      return "A request header field exceeds the limit of " +
+             std::to_string(http.max_header_field_bytes) + " bytes";
+    case Refusal::kTargetTooLong:
+      return "Request target exceeds the limit of " + std::to_string(http.max_target_bytes) +
+             " bytes";
+    default:
+      return {};
+  }
+}
+
 }  // namespace
 
 // Every response carries an x-amzn-RequestId. /v2 belongs to the registry
@@ -215,7 +235,8 @@ void RegistryServer::refuse(Refusal why, const HttpRequest& request, HttpRespons
   if (response.header("x-amzn-RequestId").empty()) {
     response.set_header("x-amzn-RequestId", new_request_id());
   }
-  if (RegistryApi::serves(request.path)) return RegistryApi::refuse(why, response);
+  const std::string limit = limit_message(why, options_.http);
+  if (RegistryApi::serves(request.path)) return RegistryApi::refuse(why, response, limit);
   switch (why) {
     case Refusal::kBodyTooLarge:
       send_error(response,
@@ -225,11 +246,12 @@ void RegistryServer::refuse(Refusal why, const HttpRequest& request, HttpRespons
                  413);
       return;
     case Refusal::kHeaderTooLarge:
-      send_error(response,
-                 ServiceError("BadRequestException",
-                              "Request header exceeds the limit of " +
-                                  std::to_string(options_.http.max_header_bytes) + " bytes"),
-                 431);
+    case Refusal::kTooManyHeaderFields:
+    case Refusal::kHeaderFieldTooLarge:
+      send_error(response, ServiceError("BadRequestException", limit), 431);
+      return;
+    case Refusal::kTargetTooLong:
+      send_error(response, ServiceError("BadRequestException", limit), 414);
       return;
     case Refusal::kIncompleteBody:
       send_error(response,

@@ -31,8 +31,9 @@ using error_code = boost::system::error_code;
 // the step's hashing stays in cache and one connection's hashing does not
 // hold an I/O thread for long (1 MiB at 1.6 GB/s: 0.6 ms).
 constexpr std::size_t kBodyReadBytes = 1u << 20;
-// The first read of a request: sized for a whole API request header, so an
-// idle connection that sends one costs no more than this.
+// The first read of a request, and each further read of its header: sized
+// for a whole API request header, so an idle connection that sends one
+// costs no more than this.
 constexpr std::size_t kFirstReadBytes = 8 * 1024;
 // A chunked body is decoded by Beast's parser through this much at a time.
 constexpr std::size_t kChunkedReadBytes = 256 * 1024;
@@ -51,6 +52,25 @@ constexpr std::size_t kFileWriteBytes = 1u << 20;
 // client is still sending. A TLS connection waits this long for the
 // client's close_notify.
 constexpr std::chrono::seconds kLingerTimeout{2};
+
+// What the first line of a request that Beast did not parse says, as far as
+// it goes: the method and the request-target (cut short when the line is).
+struct RequestLine {
+  std::string_view method;
+  std::string_view target;
+};
+
+RequestLine peek_request_line(std::string_view bytes) {
+  RequestLine line;
+  const std::size_t end = std::min(bytes.find_first_of("\r\n"), bytes.size());
+  bytes = bytes.substr(0, end);
+  const std::size_t space = bytes.find(' ');
+  if (space == std::string_view::npos) return line;
+  line.method = bytes.substr(0, space);
+  const std::string_view rest = bytes.substr(space + 1);
+  line.target = rest.substr(0, std::min(rest.find(' '), rest.size()));
+  return line;
+}
 
 }  // namespace
 
@@ -151,10 +171,48 @@ void HttpListener::Session<Stream>::read_header() {
   // would refuse every layer part. (Boost 1.74's parser compares a
   // Content-Length against boost::none as "over the limit", hence a number.)
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+  // One deadline for the whole header, from its first byte: reads in
+  // gather_header() do not move it, so a header trickled a byte at a time
+  // is cut off as one that stalls.
   tcp().expires_after(listener_.options_.header_timeout);
-  bhttp::async_read_header(
-      stream_, buffer_, *parser_,
-      [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
+  header_scanned_ = 0;
+  gather_header();
+}
+
+// Reads until buffer_ holds the whole header (up to its empty line), then
+// has Beast parse it in one go. Beast's own header read (async_read_header)
+// applies header_limit to what each read brings, not to the header as a
+// whole: a header arriving in pieces could grow without bound, field by
+// field. Here the bytes before the end of the header are counted together.
+template <class Stream>
+void HttpListener::Session<Stream>::gather_header() {
+  const std::size_t limit = listener_.options_.max_header_bytes;
+  const std::string_view bytes(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+  static constexpr std::string_view kEnd = "\r\n\r\n";
+  const std::size_t from = header_scanned_ > kEnd.size() ? header_scanned_ - kEnd.size() + 1 : 0;
+  const std::size_t end = bytes.find(kEnd, from);
+  if (end == std::string_view::npos) {
+    if (bytes.size() > limit) return on_header(bhttp::error::header_limit);
+    header_scanned_ = bytes.size();
+    // Into the room the buffer has (the first read left most of its 8 KiB),
+    // so a header trickling in does not grow it.
+    const std::size_t room = buffer_.capacity() - buffer_.size();
+    stream_.async_read_some(buffer_.prepare(room >= 512 ? room : kFirstReadBytes),
+                            [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                              if (ec) return self->on_header(ec);
+                              self->buffer_.commit(n);
+                              self->gather_header();
+                            });
+    return;
+  }
+  const std::size_t header_bytes = end + kEnd.size();
+  if (header_bytes > limit) return on_header(bhttp::error::header_limit);
+  error_code ec;
+  const std::size_t used = parser_->put(asio::buffer(buffer_.data().data(), header_bytes), ec);
+  if (!ec && !parser_->is_header_done()) ec = bhttp::error::partial_message;
+  if (ec) return on_header(ec);  // the header stays in buffer_ for the refusal
+  buffer_.consume(used);
+  on_header(ec);
 }
 
 template <class Stream>
@@ -164,18 +222,51 @@ void HttpListener::Session<Stream>::on_header(error_code ec) {
     return close();
   }
   started_ = std::chrono::steady_clock::now();
-  if (ec == bhttp::error::header_limit) return refuse(Refusal::kHeaderTooLarge);
-  if (ec) return refuse(Refusal::kMalformed);
+  const ListenerOptions& limits = listener_.options_;
+  if (ec) {
+    // gather_header() leaves a header it could not parse in the buffer: what
+    // its request line holds tells which door the answer speaks for, and
+    // whether the request-target alone is over its limit.
+    const RequestLine line = peek_request_line(
+        std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size()));
+    request_.method = std::string(line.method);
+    request_.target = std::string(line.target);
+    request_.path = request_.target.substr(0, request_.target.find('?'));
+    // The client may still be sending its header: linger, so that closing
+    // does not reset the connection under the answer.
+    body_unread_ = true;
+    if (line.target.size() > limits.max_target_bytes) return refuse(Refusal::kTargetTooLong);
+    if (ec == bhttp::error::header_limit) return refuse(Refusal::kHeaderTooLarge);
+    return refuse(Refusal::kMalformed);
+  }
 
   const auto& message = parser_->get();
   request_.method = std::string(message.method_string());
   request_.target = std::string(message.target());
-  for (const auto& field : message) {
-    request_.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  // Refused from the header alone, before a body the request may carry.
+  auto refuse_header = [this](Refusal why) {
+    body_unread_ = parser_->chunked() || parser_->content_length().value_or(0) > 0;
+    refuse(why);
+  };
+  if (request_.target.size() > limits.max_target_bytes) {
+    request_.path = request_.target.substr(0, request_.target.find('?'));
+    return refuse_header(Refusal::kTargetTooLong);
   }
   if ((message.version() != 10 && message.version() != 11) ||
       !parse_target(request_.target, request_)) {
-    return refuse(Refusal::kMalformed);
+    return refuse_header(Refusal::kMalformed);
+  }
+  std::size_t fields = 0;
+  for (const auto& field : message) {
+    if (field.name_string().size() + 2 + field.value().size() > limits.max_header_field_bytes) {
+      return refuse_header(Refusal::kHeaderFieldTooLarge);
+    }
+    ++fields;
+  }
+  if (fields > limits.max_header_fields) return refuse_header(Refusal::kTooManyHeaderFields);
+  request_.headers.reserve(fields);
+  for (const auto& field : message) {
+    request_.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
   if (auto length = parser_->content_length()) request_.content_length = *length;
   request_.chunked = parser_->chunked();

@@ -59,6 +59,7 @@ class HttpListener::Session : public std::enable_shared_from_this<Session<Stream
 
   void wait_for_request();
   void read_header();
+  void gather_header();
   void on_header(error_code ec);
   void start_body();
   void await_body_bytes();
@@ -98,7 +99,8 @@ class HttpListener::Session : public std::enable_shared_from_this<Session<Stream
   bool keep_alive_ = true;
   bool http10_ = false;
   bool head_only_ = false;
-  bool body_unread_ = false;  // refused before its body was read: close after
+  bool body_unread_ = false;        // refused before its body was read: close after
+  std::size_t header_scanned_ = 0;  // bytes of buffer_ known not to end the header
   std::size_t max_body_ = 0;
   std::size_t body_filled_ = 0;
   std::optional<Sha256> body_hash_;

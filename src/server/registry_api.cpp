@@ -356,25 +356,33 @@ std::string_view RegistryApi::throttled_operation(const RegistryApiRoute& route,
   return {};
 }
 
-void RegistryApi::refuse(Refusal why, HttpResponse& response) {
+void RegistryApi::refuse(Refusal why, HttpResponse& response, std::string_view message) {
   response.set_header("Docker-Distribution-API-Version", "registry/2.0");
+  auto answer = [&](int status, std::string_view code, std::string_view words) {
+    answer_error(response, status, code, message.empty() ? words : message);
+  };
   switch (why) {
     case Refusal::kBodyTooLarge:
-      return answer_error(response, 413, "SIZE_INVALID",
-                          "the request body is larger than this route takes");
+      return answer(413, "SIZE_INVALID", "the request body is larger than this route takes");
     case Refusal::kHeaderTooLarge:
-      return answer_error(response, 431, "UNSUPPORTED", "the request header is too large");
+      return answer(431, "UNSUPPORTED", "the request header is too large");
+    case Refusal::kTooManyHeaderFields:
+      return answer(431, "UNSUPPORTED", "the request header has too many fields");
+    case Refusal::kHeaderFieldTooLarge:
+      return answer(431, "UNSUPPORTED", "a request header field is too large");
+    case Refusal::kTargetTooLong:
+      return answer(414, "UNSUPPORTED", "the request target is too long");
     case Refusal::kIncompleteBody:
-      return answer_error(response, 400, "BLOB_UPLOAD_INVALID",
-                          "the connection ended before the request body was complete");
+      return answer(400, "BLOB_UPLOAD_INVALID",
+                    "the connection ended before the request body was complete");
     case Refusal::kTooManyConnections:
-      return answer_error(response, 503, "TOOMANYREQUESTS", "too many open connections");
+      return answer(503, "TOOMANYREQUESTS", "too many open connections");
     case Refusal::kInternal:
-      return answer_error(response, 500, "UNKNOWN", "internal error");
+      return answer(500, "UNKNOWN", "internal error");
     case Refusal::kMalformed:
       break;
   }
-  answer_error(response, 400, "UNSUPPORTED", "malformed HTTP request");
+  answer(400, "UNSUPPORTED", "malformed HTTP request");
 }
 
 // HEAD/GET /v2/<name>/blobs/<digest>: the bytes, served here rather than

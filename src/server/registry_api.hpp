@@ -66,8 +66,10 @@ class RegistryApi {
   // DELETE, methods a route does not take).
   static std::string_view throttled_operation(const RegistryApiRoute& route,
                                               std::string_view method) noexcept;
-  // HttpRoutes::refuse for a /v2 request, answered as the spec's errors.
-  static void refuse(Refusal why, HttpResponse& response);
+  // HttpRoutes::refuse for a /v2 request, answered as the spec's errors;
+  // `message`, when given, replaces the refusal's own words (the listener's
+  // limits, which the server knows).
+  static void refuse(Refusal why, HttpResponse& response, std::string_view message = {});
 
  private:
   void answer_blob(const HttpRequest& request, const RegistryApiRoute& route,

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -56,12 +57,25 @@ TEST(JsonReader, RejectsBadLiteralsAndStrings) {
                 std::string(simdjson::error_message(simdjson::UTF8_ERROR)));
 }
 
-TEST(JsonReader, RejectsNestingDeeperThan1024) {
+TEST(JsonReader, RejectsNestingDeeperThanTheLimit) {
+  EXPECT_EQ(json::kMaxDepth, 1024u);
   const std::string ok = std::string(1024, '[') + std::string(1024, ']');
   EXPECT_EQ(parse_error(ok), "no error");
-  const std::string deep = std::string(1025, '[') + std::string(1025, ']');
-  EXPECT_EQ(parse_error(deep), "invalid JSON in DescribeRepositories response: " +
-                                   std::string(simdjson::error_message(simdjson::DEPTH_ERROR)));
+  const std::string too_deep = "invalid JSON in DescribeRepositories response: " +
+                               std::string(simdjson::error_message(simdjson::DEPTH_ERROR));
+  EXPECT_EQ(parse_error(std::string(1025, '[') + std::string(1025, ']')), too_deep);
+  // Far deeper, objects and arrays: refused the same, without recursion.
+  std::string hostile;
+  for (int i = 0; i < 100'000; ++i) hostile += i % 2 ? "[" : "{\"a\":";
+  hostile += "1";
+  for (int i = 100'000 - 1; i >= 0; --i) hostile += i % 2 ? "]" : "}";
+  EXPECT_EQ(parse_error(hostile), too_deep);
+}
+
+TEST(JsonReader, RefusesAParserAllocatedForAnotherDepth) {
+  simdjson::dom::parser deeper;
+  ASSERT_EQ(deeper.allocate(1024, 100'000), simdjson::SUCCESS);
+  EXPECT_THROW(json::parse(deeper, "[]", "x"), std::logic_error);
 }
 
 TEST(JsonReader, ThreadParserIsPerThread) {

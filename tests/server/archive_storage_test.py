@@ -12,11 +12,9 @@ import datetime
 import http.client
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -56,28 +54,12 @@ class V2:
         return resp.status, body
 
 
-class ArchiveBase(unittest.TestCase):
-    extra = ()
+class ArchiveBase(support.ServerCase):
+    root_prefix = "ecr-local-archive-"
 
     @classmethod
-    def setUpClass(cls):
-        cls.root = tempfile.mkdtemp(prefix="ecr-local-archive-")
-        cls.start()
-
-    @classmethod
-    def start(cls):
-        cls.server = support.Server(cls.root, *cls.extra)
-        cls.ecr = support.client(cls.server.url)
+    def started(cls):
         cls.v2 = V2(cls.server.port, cls.ecr)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        shutil.rmtree(cls.root, ignore_errors=True)
-
-    def repo(self, name):
-        self.ecr.create_repository(repositoryName=name)
-        return name
 
     def push(self, repo, tag, seed):
         """Pushes an image with a config and one layer of its own; returns
@@ -313,7 +295,7 @@ class ArchiveStorage(ArchiveBase):
 
 
 class ArchiveRestoreDelay(ArchiveBase):
-    extra = ("--archive-restore-delay", "2")
+    server_args = ("--archive-restore-delay", "2")
 
     def test_a_restore_is_activating_until_the_delay_passes(self):
         repo = self.repo("archive/delay")

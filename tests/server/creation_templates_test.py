@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import unittest
 
@@ -49,19 +48,10 @@ def empty_index():
     return json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}).encode()
 
 
-class TemplateCase(unittest.TestCase):
+class TemplateCase(support.ServerCase):
     """One ecr-local for the class; every test starts without templates."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.root = tempfile.mkdtemp(prefix="ecr-templates-")
-        cls.server = support.Server(cls.root)
-        cls.ecr = support.client(cls.server.url)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        shutil.rmtree(cls.root, ignore_errors=True)
+    root_prefix = "ecr-templates-"
 
     def setUp(self):
         for page in self.ecr.get_paginator("describe_repository_creation_templates").paginate():
@@ -462,9 +452,7 @@ class CreateOnPushThroughTheEcrApi(TemplateCase):
 
     def test_templates_survive_a_restart(self):
         self.template("keep", description="kept")
-        self.server.stop()
-        type(self).server = support.Server(self.root)
-        type(self).ecr = support.client(self.server.url)
+        type(self).restart()
         kept = self.ecr.describe_repository_creation_templates()["repositoryCreationTemplates"]
         self.assertEqual([t["description"] for t in kept], ["kept"])
         self.ecr.initiate_layer_upload(repositoryName="keep/app")

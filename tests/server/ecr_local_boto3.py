@@ -106,8 +106,10 @@ def pinned_clock(when):
     return mock.patch("botocore.auth.datetime.datetime", PinnedDatetime)
 
 
-def raw_post(port, operation, body, headers=None, sign=True, secret=SECRET, when=None):
-    """POSTs `body` as it is, signed with botocore's SigV4 unless sign=False."""
+def api_headers(port, operation, body, headers=None, sign=True, secret=SECRET, when=None):
+    """The headers of an ECR API call (POST /) with `body`: its X-Amz-Target
+    (none for operation None), `headers`, and botocore's SigV4 signature over
+    all of them unless sign=False."""
     url = f"http://127.0.0.1:{port}/"
     hdrs = {"Content-Type": "application/x-amz-json-1.1"}
     if operation is not None:
@@ -121,8 +123,14 @@ def raw_post(port, operation, body, headers=None, sign=True, secret=SECRET, when
         else:
             with pinned_clock(when):
                 botocore.auth.SigV4Auth(creds, "ecr", "us-east-1").add_auth(req)
+    return dict(req.headers.items())
+
+
+def raw_post(port, operation, body, headers=None, sign=True, secret=SECRET, when=None):
+    """POSTs `body` as it is, signed with botocore's SigV4 unless sign=False."""
+    hdrs = api_headers(port, operation, body, headers, sign, secret, when)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    conn.request("POST", "/", body=body, headers=dict(req.headers.items()))
+    conn.request("POST", "/", body=body, headers=hdrs)
     resp = conn.getresponse()
     data = resp.read()
     conn.close()
@@ -163,16 +171,35 @@ def docker_manifest(config, layers):
     }, indent=3)
 
 
-CONFIG = json.dumps({"architecture": "amd64", "os": "linux",
-                     "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+class ServerCase(unittest.TestCase):
+    """One ecr-local for the test class, on a fresh root removed at the end,
+    with a boto3 client to it (`ecr`). A subclass may set `root_prefix` and
+    `server_args` (extra flags), and extend `started()`, which runs after
+    every start (setUpClass and restart())."""
 
+    root_prefix = "ecr-local-"
+    server_args = ()
 
-class EcrLocal(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.root = tempfile.mkdtemp(prefix="ecr-local-boto3-")
-        cls.server = Server(cls.root)
+        cls.root = tempfile.mkdtemp(prefix=cls.root_prefix)
+        cls.start()
+
+    @classmethod
+    def start(cls):
+        cls.server = Server(cls.root, *cls.server_args)
         cls.ecr = client(cls.server.url)
+        cls.started()
+
+    @classmethod
+    def started(cls):
+        """Runs after each start of the server."""
+
+    @classmethod
+    def restart(cls):
+        """Stops the server and starts another on the same root."""
+        cls.server.stop()
+        cls.start()
 
     @classmethod
     def tearDownClass(cls):
@@ -182,6 +209,14 @@ class EcrLocal(unittest.TestCase):
     def repo(self, name, **kw):
         self.ecr.create_repository(repositoryName=name, **kw)
         return name
+
+
+CONFIG = json.dumps({"architecture": "amd64", "os": "linux",
+                     "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+
+
+class EcrLocal(ServerCase):
+    root_prefix = "ecr-local-boto3-"
 
     # --- repositories -----------------------------------------------------
     def test_repositories_create_describe_page_delete(self):

@@ -9,9 +9,7 @@ import base64
 import http.client
 import json
 import os
-import shutil
 import sys
-import tempfile
 import unittest
 import urllib.parse
 
@@ -44,23 +42,13 @@ def manifest(config_type, config, layers=(), subject=None, artifact_type=None,
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-class ListImageReferrers(unittest.TestCase):
+class ListImageReferrers(support.ServerCase):
+    root_prefix = "ecr-referrers-"
+
     @classmethod
-    def setUpClass(cls):
-        cls.root = tempfile.mkdtemp(prefix="ecr-referrers-")
-        cls.server = support.Server(cls.root)
-        cls.ecr = support.client(cls.server.url)
+    def started(cls):
         data = cls.ecr.get_authorization_token()["authorizationData"][0]
         cls.basic = "Basic " + data["authorizationToken"]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        shutil.rmtree(cls.root, ignore_errors=True)
-
-    def repo(self, name):
-        self.ecr.create_repository(repositoryName=name)
-        return name
 
     def put(self, repo, body, tag=None):
         kw = {"imageTag": tag} if tag else {"imageDigest": sha(body)}

@@ -106,22 +106,12 @@ def oci_manifest(config, layers, subject=None, artifact_type=None, annotations=N
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-class RegistryApiTest(unittest.TestCase):
+class RegistryApiTest(support.ServerCase):
+    root_prefix = "ecr-v2-"
+
     @classmethod
-    def setUpClass(cls):
-        cls.root = tempfile.mkdtemp(prefix="ecr-v2-")
-        cls.server = support.Server(cls.root)
-        cls.ecr = support.client(cls.server.url)
+    def started(cls):
         cls.v2 = V2(cls.server.port, token_of(cls.ecr))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        shutil.rmtree(cls.root, ignore_errors=True)
-
-    def repo(self, name):
-        self.ecr.create_repository(repositoryName=name)
-        return name
 
     def push_image(self, repo, tag, size=3 * MIB, seed=b"x"):
         config = json.dumps({"architecture": "amd64", "os": "linux", "seed": seed.hex()}).encode()

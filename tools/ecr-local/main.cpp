@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   long long upload_expiry_s = 24 * 3600, lifecycle_interval_s = 3600, download_expiry_s = 3600,
             blob_retention_s = 24 * 3600, archive_restore_delay_s = 0;
-  double idle_timeout_s = 60, header_timeout_s = 30, body_timeout_s = 30;
+  double idle_timeout_s = 60, header_timeout_s = 30, body_timeout_s = 30, write_timeout_s = 60;
   bool no_auth = false;
   bool throttle = false;
   std::string throttle_file;
@@ -174,6 +174,10 @@ int main(int argc, char** argv) {
                  "Seconds a request body may go without a byte arriving")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--write-timeout", write_timeout_s,
+                 "Seconds a response may go without the client taking a byte of it")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_flag("--throttle", throttle,
                "Limit each ECR API operation to ECR's default rate quota (e.g. PutImage 10/s); "
                "a request over it gets ThrottlingException");
@@ -219,6 +223,7 @@ int main(int argc, char** argv) {
     options.http.idle_timeout = millis(idle_timeout_s);
     options.http.header_timeout = millis(header_timeout_s);
     options.http.body_timeout = millis(body_timeout_s);
+    options.http.write_timeout = millis(write_timeout_s);
     options.http.tls_certificate_file = tls_cert;
     options.http.tls_private_key_file = tls_key;
     if (throttle || !throttle_file.empty()) {
