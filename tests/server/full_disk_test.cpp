@@ -73,7 +73,10 @@ TEST_F(ServerFullDisk, KeyThatCannotBeWrittenLeavesNoKeyFile) {
   disk_.unfill();
   const std::string created = load_server_key(key);
   EXPECT_EQ(created.size(), 32u);
+  // A restart on a full disk reads the key it has, and writes nothing.
+  fill(0);
   EXPECT_EQ(load_server_key(key), created);
+  EXPECT_EQ(names_in(disk_.path()), (std::vector<std::string>{"download-url.key", "filler"}));
 }
 
 TEST_F(ServerFullDisk, PartThatDoesNotFitLeavesTheUploadFileAsAcknowledged) {
