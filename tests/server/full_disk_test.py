@@ -4,7 +4,7 @@ door answers the failure as the server's (ECR API: 500 ServerException; the
 registry API: 500 with the spec's error document), names it, keeps what it
 had acknowledged, and takes the upload again once space is back. Usage:
 
-    full_disk_test.py /path/to/ecr-local
+    full_disk_test.py /path/to/ecr-local /path/to/ecr-push
 
 Needs root for mount(2) (CI runs as root). As another user the tests are
 skipped, saying why; as root a mount that fails is a failure, not a skip.
@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ecr_local_boto3 as support  # noqa: E402  (Server, client, error_name, push_blob)
 from botocore.exceptions import ClientError  # noqa: E402
 
+ECR_PUSH = None
 MIB = 1024 * 1024
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 NO_SPACE = "No space left on device"
@@ -339,6 +340,79 @@ class RegistryApiFullDisk(unittest.TestCase):
         self.assertEqual(files_under(os.path.join(self.root, "uploads")), [])
 
 
+def write_layout(path, layer, tag):
+    """An OCI layout holding one image of `layer` (labelled gzip, so nothing
+    on the way decompresses it) tagged `tag`; returns the manifest bytes."""
+    blobs = os.path.join(path, "blobs", "sha256")
+    os.makedirs(blobs)
+    config = json.dumps({"architecture": "amd64", "os": "linux",
+                         "rootfs": {"type": "layers", "diff_ids": [sha(layer)]}}).encode()
+    manifest = oci_manifest(config, [layer])
+    for data in (config, layer, manifest):
+        with open(os.path.join(blobs, sha(data)[7:]), "wb") as f:
+            f.write(data)
+    with open(os.path.join(path, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion":"1.0.0"}')
+    with open(os.path.join(path, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": sha(manifest), "size": len(manifest),
+             "annotations": {"org.opencontainers.image.ref.name": tag}}]}, f)
+    return manifest
+
+
+class EcrPushFullDisk(unittest.TestCase):
+    """ecr-push against an ecr-local whose disk is full: it retries the 500s
+    as the AWS SDKs do, then stops with the server's reason; run again once
+    there is room, it finishes."""
+
+    def setUp(self):
+        self.disk = SmallDisk(self, 24)
+        self.root = os.path.join(self.disk.dir, "registry")
+        self.server = support.Server(self.root)
+        self.addCleanup(self.server.stop)
+        self.ecr = support.client(self.server.url)
+        self.work = tempfile.mkdtemp(prefix="ecr-full-disk-push-")
+        self.addCleanup(shutil.rmtree, self.work, True)
+
+    def ecr_push(self, *args):
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=support.ACCESS,
+                   AWS_SECRET_ACCESS_KEY=support.SECRET, AWS_REGION="us-east-1",
+                   AWS_ENDPOINT_URL_ECR=self.server.url, AWS_MAX_ATTEMPTS="2",
+                   HOME=self.work, XDG_CACHE_HOME=os.path.join(self.work, "cache"))
+        return subprocess.run([ECR_PUSH, "--quiet", "--no-cache", *args], env=env, text=True,
+                              capture_output=True, timeout=300)
+
+    def test_push_onto_a_full_registry_fails_naming_it_and_succeeds_after(self):
+        layer = os.urandom(8 * MIB)
+        layout = os.path.join(self.work, "layout")
+        manifest = write_layout(layout, layer, "v1")
+        self.disk.fill(leave=3 * MIB)
+
+        first = self.ecr_push("--create-repository", f"oci:{layout}:v1", "full/app:v1")
+
+        self.assertEqual(first.returncode, 1, first.stderr)
+        uploads = os.path.join(self.root, "uploads")
+        sessions = files_under(uploads)
+        self.assertEqual(len(sessions), 1, sessions)
+        self.assertEqual(first.stderr,
+                         "ecr-push: push failed: the registry answered ServerException: blob "
+                         f"store: cannot write {os.path.join(uploads, sessions[0])}: "
+                         f"{NO_SPACE}\n")
+        self.assertEqual(os.path.getsize(os.path.join(uploads, sessions[0])), 0)
+        self.assertEqual(self.ecr.list_images(repositoryName="full/app")["imageIds"], [])
+
+        self.disk.unfill()
+        again = self.ecr_push(f"oci:{layout}:v1", "full/app:v1")
+        self.assertEqual(again.returncode, 0, again.stderr)
+        got = self.ecr.batch_get_image(repositoryName="full/app", imageIds=[{"imageTag": "v1"}])
+        self.assertEqual(got["images"][0]["imageManifest"].encode(), manifest)
+        url = self.ecr.get_download_url_for_layer(repositoryName="full/app",
+                                                  layerDigest=sha(layer))["downloadUrl"]
+        status, _, data = support.get(self.server.port,
+                                      url.split("127.0.0.1:%d" % self.server.port, 1)[1])
+        self.assertEqual((status, data == layer), (200, True))
+
+
 class FirstStartFullDisk(unittest.TestCase):
     def test_a_start_that_cannot_write_its_keys_fails_and_the_next_one_starts(self):
         disk = SmallDisk(self, 8)
@@ -371,4 +445,5 @@ class FirstStartFullDisk(unittest.TestCase):
 
 if __name__ == "__main__":
     support.ECR_LOCAL = sys.argv.pop(1)
+    ECR_PUSH = os.path.abspath(sys.argv.pop(1))
     unittest.main()
