@@ -80,16 +80,15 @@ class SmallDisk:
         """Writes the filler until the disk is full, then gives back `leave`
         bytes of it; returns the free bytes left."""
         chunk = b"\0" * MIB
-        with open(self.filler, "ab") as f:
+        # Unbuffered: a write the disk cannot take fails here, not at close.
+        with open(self.filler, "ab", buffering=0) as f:
             while True:
                 try:
                     f.write(chunk)
-                    f.flush()
                 except OSError as e:
                     if e.errno != errno.ENOSPC:
                         raise
                     break
-        # What a failed flush still buffers would be written at close.
         size = os.path.getsize(self.filler)
         os.truncate(self.filler, max(0, size - leave))
         return self.free()
