@@ -3,6 +3,7 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 
+#include <cstring>
 #include <vector>
 
 #include "ecr/error.hpp"
@@ -71,9 +72,16 @@ TarWriter::TarWriter(std::filesystem::path target)
 
 void TarWriter::check(int rc, std::string_view what) {
   if (rc < ARCHIVE_WARN) {
+    // libarchive's fd writer says only "Write error"; the errno it keeps
+    // says why (ENOSPC: "No space left on device").
     const char* msg = archive_error_string(a_.get());
-    throw InputError("writing " + temp_.path().string() + " (" + std::string(what) +
-                     "): " + (msg ? msg : "unknown error"));
+    const int err = archive_errno(a_.get());
+    std::string why = msg ? msg : "unknown error";
+    if (err > 0 && why.find(std::strerror(err)) == std::string::npos) {
+      why += std::string(": ") + std::strerror(err);
+    }
+    throw InputError("cannot write " + temp_.path().string() + " (" + std::string(what) +
+                     "): " + why);
   }
 }
 

@@ -23,8 +23,10 @@ namespace {
 // vanishes next to SHA-256 (1 MiB reads measured no faster than this).
 constexpr std::size_t kHashBufferBytes = 256 * 1024;
 
+// "blob store: cannot <what>: <strerror>", worded as core/file.hpp's errors,
+// so a full disk reads the same whichever call ran into it.
 [[noreturn]] void fail(const std::string& what, int err = errno) {
-  throw api::ServerException("blob store: " + what + ": " + std::strerror(err));
+  throw api::ServerException("blob store: cannot " + what + ": " + std::strerror(err));
 }
 
 // The blob store's callers answer an InputError as the client's mistake (a
@@ -192,15 +194,28 @@ void BlobStore::write_part(std::string_view upload_id, std::uint64_t offset,
   fs::path path = upload_path(upload_id);
   as_server_failure([&] {
     const UniqueFd fd = open_file(path, O_WRONLY | O_CREAT);
-    const std::size_t direct = write_direct_prefix(path, offset, bytes);
-    write_all_at(fd.get(), bytes_of(bytes.substr(direct)),
-                 static_cast<std::int64_t>(offset + direct), path);
-    if (::ftruncate(fd.get(), static_cast<off_t>(offset + bytes.size())) != 0) {
-      fail("truncate " + path.string());
+    try {
+      const std::size_t direct = write_direct_prefix(path, offset, bytes);
+      write_all_at(fd.get(), bytes_of(bytes.substr(direct)),
+                   static_cast<std::int64_t>(offset + direct), path);
+      if (::ftruncate(fd.get(), static_cast<off_t>(offset + bytes.size())) != 0) {
+        fail("truncate " + path.string());
+      }
+      fdatasync_or_fail(fd.get(), path);
+    } catch (...) {
+      discard_tail(fd, offset);
+      throw;
     }
-    fdatasync_or_fail(fd.get(), path);
     if (offset == 0) sync_directory(path.parent_path());
   });
+}
+
+void BlobStore::discard_tail(const UniqueFd& file, std::uint64_t size) noexcept {
+  // Best effort: the session never counted these bytes, and the next write
+  // at `size` replaces them anyway; truncating now only frees their blocks.
+  const int err = errno;
+  (void)::ftruncate(file.get(), static_cast<off_t>(size));
+  errno = err;
 }
 
 UniqueFd BlobStore::open_upload(std::string_view upload_id) const {

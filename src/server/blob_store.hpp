@@ -41,8 +41,11 @@ class BlobStore {
   // Writes `bytes` at `offset` of the upload's file and syncs its data and
   // length (fdatasync), so the part is durable before the client hears it
   // was received. When `offset` and `bytes.data()` are 4 KiB-aligned the
-  // bytes bypass the page cache (O_DIRECT), all but an unaligned tail. Bytes beyond offset+size from an earlier unacknowledged
-  // attempt are truncated away.
+  // bytes bypass the page cache (O_DIRECT), all but an unaligned tail.
+  // Bytes beyond offset+size from an earlier unacknowledged attempt are
+  // truncated away. When a write fails (ENOSPC), the bytes of this part are
+  // truncated away too, freeing their space, before the ServerException
+  // ("blob store: cannot write <file>: No space left on device") leaves.
   void write_part(std::string_view upload_id, std::uint64_t offset, std::string_view bytes) const;
 
   // The registry API's uploads, whose chunks come in any size and are
@@ -54,6 +57,10 @@ class BlobStore {
   void write_upload(const UniqueFd& file, std::string_view upload_id, std::uint64_t offset,
                     std::string_view bytes) const;
   void sync_upload(const UniqueFd& file, std::string_view upload_id, std::uint64_t size) const;
+  // Cuts an upload's file back to the `size` bytes its session holds,
+  // freeing the blocks of a part or chunk that failed half-way (a full
+  // disk), so a failed write leaves no space taken behind it. Never throws.
+  static void discard_tail(const UniqueFd& file, std::uint64_t size) noexcept;
 
   // The digest of the first `size` bytes of the upload's file is `known`
   // when the caller hashed the parts as they were written, else it is hashed

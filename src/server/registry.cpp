@@ -125,12 +125,20 @@ Registry::Registry(std::filesystem::path root, RegistrySettings settings, Clock 
       settings_(std::move(settings)),
       clock_(std::move(clock)),
       blobs_(root_) {
-  db_ = std::make_unique<sql::Database>((root_ / "metadata.db").string());
-  db_->exec(kSchema);
-  add_blob_timestamps();
-  add_archive_columns();
-  add_tag_mutability_exclusions();
-  part_db_ = std::make_unique<sql::Database>((root_ / "metadata.db").string(), sql::Sync::kNormal);
+  const std::string path = (root_ / "metadata.db").string();
+  try {
+    db_ = std::make_unique<sql::Database>(path);
+    db_->exec(kSchema);
+    add_blob_timestamps();
+    add_archive_columns();
+    add_tag_mutability_exclusions();
+    part_db_ = std::make_unique<sql::Database>(path, sql::Sync::kNormal);
+  } catch (const api::ServerException& e) {
+    // At start the operator reads this, not a client: say which file (a
+    // full disk gives SQLite's "database or disk is full" alone).
+    if (e.message().find(path) != std::string::npos) throw;
+    throw api::ServerException("cannot set up " + path + ": " + e.message());
+  }
   std::set<std::string> live;
   sql::Statement s(*db_, "SELECT upload_id FROM uploads");
   while (s.step()) live.insert(s.text(0));

@@ -218,6 +218,7 @@ class UploadAppend {
   UniqueFd file_;
   std::optional<Sha256> hash_;  // the session's running digest, fed piece by piece
   bool hash_ok_ = true;
+  bool committed_ = false;  // recorded in the session: the bytes stay
 };
 
 class Registry {

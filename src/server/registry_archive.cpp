@@ -58,13 +58,20 @@ void Registry::record_pulls(std::int64_t repo_id, const std::vector<std::string>
   }
   if (stale.empty()) return;
   // Through the connection that does not sync its commits: a pull time lost
-  // to a power cut is harmless, an fsync on the pull path is not.
-  sql::Transaction tx(*part_db_);
-  for (const auto& digest : stale) {
-    sql::Statement u(*part_db_, "UPDATE images SET pulled_at = ? WHERE repo_id = ? AND digest = ?");
-    u.bind(1, now).bind(2, repo_id).bind(3, digest).run();
+  // to a power cut is harmless, an fsync on the pull path is not. For the
+  // same reason a pull time SQLite cannot write (SQLITE_FULL on a full disk)
+  // is dropped, rolled back whole: the pull itself reads only, and images
+  // already stored stay pullable while the disk is full.
+  try {
+    sql::Transaction tx(*part_db_);
+    for (const auto& digest : stale) {
+      sql::Statement u(*part_db_,
+                       "UPDATE images SET pulled_at = ? WHERE repo_id = ? AND digest = ?");
+      u.bind(1, now).bind(2, repo_id).bind(3, digest).run();
+    }
+    tx.commit();
+  } catch (const api::ServerException&) {
   }
-  tx.commit();
 }
 
 void Registry::set_storage_class(std::int64_t repo_id, const std::string& digest, bool archive,

@@ -331,6 +331,10 @@ UploadAppend::UploadAppend(Registry& registry, std::string repository, std::stri
       first_byte_(first_byte) {}
 
 UploadAppend::~UploadAppend() {
+  // A chunk that failed half-way (a full disk, a dropped connection) leaves
+  // the session as it was: its bytes go, and with them their blocks.
+  if (!committed_ && file_.valid())
+    BlobStore::discard_tail(file_, static_cast<std::uint64_t>(first_byte_));
   std::lock_guard appending(registry_.appending_mu_);
   registry_.appending_.erase(upload_id_);
 }
@@ -360,6 +364,7 @@ std::int64_t UploadAppend::commit() {
     throw api::UploadNotFoundException("The upload with id '" + upload_id_ +
                                        "' does not exist in the repository '" + repository_ + "'");
   }
+  committed_ = true;
   if (hash_) {
     registry_.upload_hashes_.put_back(upload_id_, std::move(*hash_));
     hash_.reset();

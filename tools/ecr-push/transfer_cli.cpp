@@ -19,8 +19,9 @@ namespace ecr::cli {
 const char* const kExitStatusHelp =
     "Exit status: 0 success; 1 failure (the message names what failed and the AWS error, e.g. "
     "RepositoryNotFoundException, or the operation the registry throttled once its attempts "
-    "ran out: AWS_MAX_ATTEMPTS, default 3); 2 usage error; 130 interrupted by SIGINT or SIGTERM "
-    "(nothing partial is left at a local destination).";
+    "ran out: AWS_MAX_ATTEMPTS, default 3; a local destination or cache out of space names the "
+    "path and \"No space left on device\", and nothing partial is left); 2 usage error; 130 "
+    "interrupted by SIGINT or SIGTERM (nothing partial is left at a local destination).";
 
 void add_common_options(CLI::App& app, CommonFlags& f) {
   app.add_option("--region", f.region, "AWS region (default: AWS_REGION, the profile's region)");
