@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <system_error>
 #include <tuple>
@@ -70,9 +71,10 @@ class RootCheck {
     check_database(db);
     load_repositories(db);
     check_blob_files();
+    load_sessions(db);
     check_layer_rows(db);
     check_images(db);
-    check_uploads(db);
+    check_uploads();
     std::sort(report_.findings.begin(), report_.findings.end(),
               [](const CheckFinding& a, const CheckFinding& b) {
                 return std::tie(a.kind, a.text) < std::tie(b.kind, b.text);
@@ -160,7 +162,12 @@ class RootCheck {
       }
     }
     for (const auto& [digest, size] : files_) {
-      if (!held.contains(digest)) {
+      if (held.contains(digest)) continue;
+      if (claimable_sizes_.contains(size)) {
+        add(Kind::kLeftover, "blob " + digest.str() + " (" + std::to_string(size) +
+                                 " bytes) that no repository holds yet: an upload session of "
+                                 "its size may claim it (a retried CompleteLayerUpload)");
+      } else {
         add(Kind::kLeftover, "blob " + digest.str() + " (" + std::to_string(size) +
                                  " bytes) that no repository holds (gc removes it)");
       }
@@ -224,37 +231,62 @@ class RootCheck {
     }
   }
 
-  // Each upload session's acknowledged bytes are on disk; each upload file
-  // has a session.
-  void check_uploads(sql::Database& db) {
-    std::set<std::string> live;
+  struct Session {
+    std::string repository;
+    std::int64_t received = 0;
+    std::optional<std::uint64_t> file_size;  // nullopt: no upload file
+  };
+
+  // The upload sessions and their files. A session whose bytes are in and
+  // whose file is gone was killed completing: its file became its blob (or
+  // was dropped for the blob already there), and the blob, of the size the
+  // session received, waits for the retried CompleteLayerUpload.
+  void load_sessions(sql::Database& db) {
     sql::Statement s(db, "SELECT upload_id, repo_id, received FROM uploads ORDER BY upload_id");
     while (s.step()) {
+      Session session{repository_name(s.integer(1)), s.integer(2), std::nullopt};
+      std::error_code ec;
+      const auto size = fs::file_size(root_ / "uploads" / s.text(0), ec);
+      if (!ec) session.file_size = size;
+      if (!session.file_size && session.received > 0) {
+        claimable_sizes_.insert(static_cast<std::uint64_t>(session.received));
+      }
+      sessions_.emplace(s.text(0), std::move(session));
+    }
+  }
+
+  // Each upload session's acknowledged bytes are on disk, or became a blob;
+  // each upload file has a session.
+  void check_uploads() {
+    std::set<std::uint64_t> blob_sizes;
+    for (const auto& [digest, size] : files_) blob_sizes.insert(size);
+    for (const auto& [id, session] : sessions_) {
       ++report_.uploads;
-      const std::string id = s.text(0);
-      const std::int64_t received = s.integer(2);
-      live.insert(id);
-      const std::string session =
-          "the session (repository " + repository_name(s.integer(1)) + ") has received " +
-          std::to_string(received) + " bytes";
+      const std::string received = std::to_string(session.received) + " bytes";
       if (!is_upload_id(id)) {
         add(Kind::kInvalid, "upload session '" + id + "': not an upload id");
-        continue;
-      }
-      std::error_code ec;
-      const auto size = fs::file_size(root_ / "uploads" / id, ec);
-      if (ec && received > 0) {
-        add(Kind::kMissing, "upload file uploads/" + id + ": " + session);
-      } else if (!ec && static_cast<std::int64_t>(size) < received) {
-        add(Kind::kDamaged,
-            "upload file uploads/" + id + ": " + std::to_string(size) + " bytes, " + session);
+      } else if (!session.file_size && session.received > 0) {
+        if (blob_sizes.contains(static_cast<std::uint64_t>(session.received))) {
+          add(Kind::kLeftover, "upload session " + id + " (repository " + session.repository +
+                                   ") of " + received +
+                                   ": its completion was cut short after its blob was committed "
+                                   "(a retried CompleteLayerUpload finishes it)");
+        } else {
+          add(Kind::kMissing, "upload file uploads/" + id + ": the session (repository " +
+                                  session.repository + ") has received " + received);
+        }
+      } else if (session.file_size &&
+                 static_cast<std::int64_t>(*session.file_size) < session.received) {
+        add(Kind::kDamaged, "upload file uploads/" + id + ": " +
+                                std::to_string(*session.file_size) + " bytes, the session (repository " +
+                                session.repository + ") has received " + received);
       }
     }
     const fs::path dir = root_ / "uploads";
     std::error_code ec;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
       const std::string name = it->path().filename().string();
-      if (!live.contains(name)) {
+      if (!sessions_.contains(name)) {
         add(Kind::kLeftover,
             "upload file uploads/" + name + " without a session (the next start removes it)");
       }
@@ -268,6 +300,8 @@ class RootCheck {
   CheckReport report_;
   std::map<std::int64_t, std::string> repositories_;
   std::map<Digest, std::uint64_t> files_;  // blob files named by a digest: their sizes
+  std::map<std::string, Session> sessions_;
+  std::set<std::uint64_t> claimable_sizes_;  // of sessions killed completing
 };
 
 }  // namespace

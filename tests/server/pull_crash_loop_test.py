@@ -4,7 +4,7 @@ image with its blob cache. Usage:
 
     pull_crash_loop_test.py ECR_LOCAL ECR_PUSH ECR_PULL ECR
 
-Each round prunes the cache to a random size (so some blobs are downloaded
+Each round prunes the cache to a random size (so blobs are downloaded
 again), starts ecr-pull into an OCI layout, an oci-archive or a
 docker-archive, and kills it at a random moment. Then: `ecr cache verify`
 drops nothing and no temp file stays in the cache; nothing is at the
@@ -144,15 +144,15 @@ class PullCrashLoop(unittest.TestCase):
         layout_blobs = {"sha256:" + os.path.basename(p): data
                         for p, data in reference["oci"].items() if p.startswith("blobs/")}
         self.assertEqual(layout_blobs, blobs)
-        window = 1.5 * max(durations)
+        window = sorted(durations)[len(durations) // 2]
 
         destinations = os.path.join(self.work, "pulled")
         os.makedirs(destinations)
         finished = killed = 0
         for number in range(self.rounds):
             context = f"round {number}"
-            if self.rng.random() < 0.7 and os.path.isdir(self.cache):
-                size = self.rng.choice((0, 1 * MIB, 4 * MIB, 12 * MIB, 24 * MIB))
+            if os.path.isdir(self.cache):
+                size = self.rng.choice((0, 0, 1 * MIB, 4 * MIB, 12 * MIB))
                 r = self.run_tool(ECR, "cache", "prune", "--max-size", str(size),
                                   "--cache-dir", self.cache)
                 self.assertEqual(r.returncode, 0, r.stderr)
