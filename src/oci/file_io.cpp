@@ -123,11 +123,11 @@ void remove_abandoned_staging(const std::filesystem::path& target) {
       target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
   const std::string prefix = target.filename().string() + std::string(kStagingInfix);
   std::error_code ec;
-  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
+    std::error_code type_ec;
     if (!name.starts_with(prefix) || name.size() != prefix.size() + kStagingSuffixLength ||
-        !it->is_directory(ec) || it->is_symlink(ec)) {
+        it->is_symlink(type_ec) || !it->is_directory(type_ec)) {
       continue;
     }
     const UniqueFd fd(::open(it->path().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

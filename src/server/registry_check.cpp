@@ -28,12 +28,18 @@ constexpr std::size_t kHashBufferBytes = 256 * 1024;
 
 std::string_view kind_name(Kind kind) {
   switch (kind) {
-    case Kind::kDamaged: return "damaged";
-    case Kind::kMissing: return "missing";
-    case Kind::kInvalid: return "invalid";
-    case Kind::kDatabase: return "database";
-    case Kind::kUnknown: return "unknown";
-    case Kind::kLeftover: return "leftover";
+    case Kind::kDamaged:
+      return "damaged";
+    case Kind::kMissing:
+      return "missing";
+    case Kind::kInvalid:
+      return "invalid";
+    case Kind::kDatabase:
+      return "database";
+    case Kind::kUnknown:
+      return "unknown";
+    case Kind::kLeftover:
+      return "leftover";
   }
   return "unknown";
 }
@@ -145,8 +151,8 @@ class RootCheck {
       const std::string repository = repository_name(s.integer(0));
       const std::string digest = s.text(1);
       if (!Digest::valid(digest)) {
-        add(Kind::kInvalid, "layer '" + digest + "' of repository " + repository +
-                                ": not a sha256 digest");
+        add(Kind::kInvalid,
+            "layer '" + digest + "' of repository " + repository + ": not a sha256 digest");
         continue;
       }
       const Digest d = Digest::parse(digest);
@@ -215,8 +221,8 @@ class RootCheck {
       }
       for (const auto& blob : facts.blobs) {
         if (!layers.contains({repo, blob.digest})) {
-          add(Kind::kMissing, "blob " + blob.digest + ": " + image +
-                                  " names it, its repository does not hold it");
+          add(Kind::kMissing,
+              "blob " + blob.digest + ": " + image + " names it, its repository does not hold it");
         } else if (!referenced.contains({repo, digest, blob.digest})) {
           add(Kind::kInvalid, image + ": names blob " + blob.digest +
                                   " without recording it (gc would drop the layer)");
@@ -224,8 +230,8 @@ class RootCheck {
       }
       for (const auto& child : facts.children) {
         if (!images.contains({repo, child})) {
-          add(Kind::kMissing, "image " + repository_name(repo) + "@" + child + ": " + image +
-                                  " names it");
+          add(Kind::kMissing,
+              "image " + repository_name(repo) + "@" + child + ": " + image + " names it");
         }
       }
     }
@@ -278,8 +284,9 @@ class RootCheck {
       } else if (session.file_size &&
                  static_cast<std::int64_t>(*session.file_size) < session.received) {
         add(Kind::kDamaged, "upload file uploads/" + id + ": " +
-                                std::to_string(*session.file_size) + " bytes, the session (repository " +
-                                session.repository + ") has received " + received);
+                                std::to_string(*session.file_size) +
+                                " bytes, the session (repository " + session.repository +
+                                ") has received " + received);
       }
     }
     const fs::path dir = root_ / "uploads";

@@ -75,9 +75,9 @@ TEST_F(KilledWriterTest, ALiveStagingDirIsLeftAlone) {
 
 TEST_F(KilledWriterTest, OnlyStagingDirsOfTheSameTargetGo) {
   const std::set<std::string> others = {
-      "image.tmp-short",       // not a staging name
-      "other.tmp-abcdefgh",    // another target's
-      "image.tmp-abcdefgh1",   // longer suffix
+      "image.tmp-short",      // not a staging name
+      "other.tmp-abcdefgh",   // another target's
+      "image.tmp-abcdefgh1",  // longer suffix
   };
   for (const auto& name : others) fs::create_directory(dir_ / name);
   std::ofstream(dir_ / "image.tmp-filefile") << "a file, not a directory";

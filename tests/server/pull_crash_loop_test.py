@@ -7,8 +7,8 @@ image with its blob cache. Usage:
 Each round prunes the cache to a random size (so blobs are downloaded
 again), starts ecr-pull into an OCI layout, an oci-archive or a
 docker-archive, and kills it at a random moment. Then: `ecr cache verify`
-drops nothing and no temp file stays in the cache; nothing is at the
-destination unless the pull finished, and then it is the whole image; no
+drops nothing and no temp file stays in the cache; the destination is
+absent, or whole when the kill came after the pull's commit; no
 staging directory or temp file of a killed pull is left next to the
 destination once a pull to it has run again. A last pull of each format
 must equal, byte for byte, a pull made before the loop with no cache.
@@ -144,11 +144,11 @@ class PullCrashLoop(unittest.TestCase):
         layout_blobs = {"sha256:" + os.path.basename(p): data
                         for p, data in reference["oci"].items() if p.startswith("blobs/")}
         self.assertEqual(layout_blobs, blobs)
-        window = sorted(durations)[len(durations) // 2]
+        window = 1.3 * sorted(durations)[len(durations) // 2]
 
         destinations = os.path.join(self.work, "pulled")
         os.makedirs(destinations)
-        finished = killed = 0
+        finished = killed = mid_transfer = 0
         for number in range(self.rounds):
             context = f"round {number}"
             if os.path.isdir(self.cache):
@@ -158,6 +158,7 @@ class PullCrashLoop(unittest.TestCase):
                 self.assertEqual(r.returncode, 0, r.stderr)
             fmt = FORMATS[number % len(FORMATS)]
             dest = os.path.join(destinations, fmt)
+            before = set(os.listdir(destinations))
             pull = subprocess.Popen(self.pull_args(fmt, dest, "--cache-dir", self.cache),
                                     env=self.env, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE, text=True)
@@ -168,14 +169,23 @@ class PullCrashLoop(unittest.TestCase):
             pull.stderr.close()
             if pull.returncode == 0:
                 finished += 1
-                self.assertEqual(tree(dest), reference[fmt], context)
-                shutil.rmtree(dest) if os.path.isdir(dest) else os.remove(dest)
             else:
                 self.assertEqual(pull.returncode, -signal.SIGKILL, f"{context}: {err}")
                 killed += 1
-                self.assertFalse(os.path.lexists(dest), f"{context}: partial {fmt} at {dest}")
+                # Killed with a blob in the cache's tmp/ or a staged
+                # destination half written (an oci-archive is written
+                # unnamed: it does not show)?
+                if (os.listdir(os.path.join(self.cache, "tmp")) or
+                        set(os.listdir(destinations)) - before - {fmt}):
+                    mid_transfer += 1
+            # Whole or absent: a pull killed after its commit left the whole
+            # image.
+            if os.path.lexists(dest):
+                self.assertEqual(tree(dest), reference[fmt], f"{context}: partial {fmt}")
+                shutil.rmtree(dest) if os.path.isdir(dest) else os.remove(dest)
             self.verify_cache(context)
-        print(f"pull crash loop: {killed} pulls killed, {finished} finished first "
+        print(f"pull crash loop: {killed} pulls killed ({mid_transfer} with a blob or the "
+              f"destination half written), {finished} finished first "
               f"({time.monotonic() - started:.1f} s)", flush=True)
         self.assertGreater(killed, self.rounds // 3)
 

@@ -38,8 +38,9 @@ class RegistryCheckTest : public ::testing::Test {
                            .digest = Digest::parse(upload(registry, kLayer)),
                            .size = static_cast<std::int64_t>(kLayer.size())};
     manifest_ = serialize_oci_manifest(config, {layer});
-    image_ = registry.put_image("app", manifest_, facts_of(parse_manifest(manifest_, "")), "v1",
-                                std::nullopt)
+    image_ = registry
+                 .put_image("app", manifest_, facts_of(parse_manifest(manifest_, "")), "v1",
+                            std::nullopt)
                  .digest;
     // An upload in progress: one part received.
     upload_id_ = registry.initiate_upload("app");
@@ -144,9 +145,8 @@ TEST_F(RegistryCheckTest, ABlobNoRepositoryHoldsIsALeftover) {
 
 TEST_F(RegistryCheckTest, AnUploadSessionWithoutItsBytesIsMissing) {
   fs::remove(root_ / "uploads" / upload_id_);
-  EXPECT_EQ(to_string(only_finding()),
-            "missing: upload file uploads/" + upload_id_ +
-                ": the session (repository app) has received 3 bytes");
+  EXPECT_EQ(to_string(only_finding()), "missing: upload file uploads/" + upload_id_ +
+                                           ": the session (repository app) has received 3 bytes");
 }
 
 TEST_F(RegistryCheckTest, AnUploadFileShorterThanAcknowledgedIsDamaged) {
@@ -182,17 +182,17 @@ TEST_F(RegistryCheckTest, AManifestThatNoLongerHashesToItsDigestIsInvalid) {
     sql::Statement s(db, "UPDATE images SET manifest = ?");
     s.bind_blob(1, changed).run();
   }
-  EXPECT_EQ(to_string(only_finding()),
-            "invalid: image app@" + image_ + ": its manifest hashes to " + Digest::of(changed).str());
+  EXPECT_EQ(to_string(only_finding()), "invalid: image app@" + image_ +
+                                           ": its manifest hashes to " + Digest::of(changed).str());
 }
 
 TEST_F(RegistryCheckTest, AnIndexNamingAMissingChildIsMissing) {
   const std::string child = Digest::of("no such manifest").str();
-  const std::string index = serialize_oci_index({Descriptor{
-      .media_type = "application/vnd.oci.image.manifest.v1+json",
-      .digest = Digest::parse(child),
-      .size = 10,
-      .platform = Platform{.os = "linux", .architecture = "amd64"}}});
+  const std::string index = serialize_oci_index(
+      {Descriptor{.media_type = "application/vnd.oci.image.manifest.v1+json",
+                  .digest = Digest::parse(child),
+                  .size = 10,
+                  .platform = Platform{.os = "linux", .architecture = "amd64"}}});
   {
     sql::Database db((root_ / "metadata.db").string());
     sql::Statement s(db,
@@ -200,8 +200,8 @@ TEST_F(RegistryCheckTest, AnIndexNamingAMissingChildIsMissing) {
                      "VALUES(1, ?, ?, 'application/vnd.oci.image.index.v1+json', 0, 0)");
     s.bind(1, Digest::of(index).str()).bind_blob(2, index).run();
   }
-  EXPECT_EQ(to_string(only_finding()), "missing: image app@" + child + ": image app@" +
-                                           Digest::of(index).str() + " names it");
+  EXPECT_EQ(to_string(only_finding()),
+            "missing: image app@" + child + ": image app@" + Digest::of(index).str() + " names it");
 }
 
 TEST_F(RegistryCheckTest, AFileThatIsNoBlobIsUnknown) {
