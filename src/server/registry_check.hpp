@@ -2,8 +2,8 @@
 // every blob file against its name, every metadata row against the files,
 // every image against its manifest, and what a crash left behind.
 //
-// It reads and never changes anything: unlike opening a Registry, it sweeps
-// no upload or temp file, so it shows a root exactly as a crash left it.
+// It removes and repairs nothing: unlike opening a Registry, it sweeps no
+// upload or temp file, so it shows a root exactly as a crash left it.
 #pragma once
 
 #include <cstddef>

@@ -18,7 +18,6 @@ file of the blob store does; and `ecr-local check` finds no problem.
 The kill points come from a seed, printed first; CRASH_LOOP_SEED=N repeats
 a run, CRASH_LOOP_ROUNDS=N sets the number of rounds (30).
 """
-import base64
 import concurrent.futures
 import hashlib
 import http.client
@@ -32,7 +31,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
@@ -303,13 +301,16 @@ class CrashLoop(unittest.TestCase):
             print(f"crash loop: {n} ecr-push runs failed: {reason}", flush=True)
         self.assertGreater(len(acknowledged), self.rounds * PUSHES_PER_ROUND // 4)
 
-        for check in (lambda: self.check_images_by_tag(acknowledged),
-                      lambda: self.check_pulls(acknowledged), self.check_served_blobs,
-                      self.check_blob_files, lambda: self.assertEqual(self.server.stop(), 0),
-                      self.check_root_after_restarts):
+        for name, check in (
+                ("tags", lambda: self.check_images_by_tag(acknowledged)),
+                ("ecr-pull", lambda: self.check_pulls(acknowledged)),
+                ("served blobs", self.check_served_blobs),
+                ("blob files", self.check_blob_files),
+                ("stop", lambda: self.assertEqual(self.server.stop(), 0)),
+                ("ecr-local check and gc", self.check_root_after_restarts)):
             t = time.monotonic()
             check()
-            print(f"  {time.monotonic() - t:.1f} s", flush=True)
+            print(f"crash loop: checked {name} in {time.monotonic() - t:.1f} s", flush=True)
         print(f"crash loop: verified in {time.monotonic() - started:.1f} s", flush=True)
 
     def check_images_by_tag(self, acknowledged):
