@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -110,16 +111,59 @@ bool link_or_copy_file(const std::filesystem::path& from, const std::filesystem:
   return true;
 }
 
-StagingDir::StagingDir(const std::filesystem::path& target) {
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    std::filesystem::path p = target.string() + ".tmp-" + random_suffix();
-    if (::mkdir(p.c_str(), 0755) == 0) {
-      path_ = std::move(p);
-      return;
+namespace {
+
+constexpr std::string_view kStagingInfix = ".tmp-";
+constexpr std::size_t kStagingSuffixLength = 8;  // random_suffix()
+
+// The staging directories of `target` a killed process left: named as
+// StagingDir names them and not flocked by a live one.
+void remove_abandoned_staging(const std::filesystem::path& target) {
+  const std::filesystem::path dir =
+      target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
+  const std::string prefix = target.filename().string() + std::string(kStagingInfix);
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code type_ec;
+    if (!name.starts_with(prefix) || name.size() != prefix.size() + kStagingSuffixLength ||
+        it->is_symlink(type_ec) || !it->is_directory(type_ec)) {
+      continue;
     }
-    if (errno != EEXIST) {
+    const UniqueFd fd(::open(it->path().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid() || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;  // live
+    std::error_code remove_ec;
+    std::filesystem::remove_all(it->path(), remove_ec);
+  }
+}
+
+}  // namespace
+
+StagingDir::StagingDir(const std::filesystem::path& target) {
+  remove_abandoned_staging(target);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::filesystem::path p = target.string() + std::string(kStagingInfix) + random_suffix();
+    if (::mkdir(p.c_str(), 0755) != 0) {
+      if (errno == EEXIST) continue;
       throw InputError("cannot create staging directory " + p.string() + ": " + errno_text());
     }
+    // Between the mkdir and the flock another StagingDir of the target may
+    // have taken the directory for abandoned and removed it: then the open
+    // fails or the locked directory has no links left, and another name is
+    // tried.
+    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) {
+      if (errno == ENOENT) continue;
+      throw InputError("cannot open staging directory " + p.string() + ": " + errno_text());
+    }
+    struct stat st {};
+    if (::flock(fd.get(), LOCK_EX) != 0 || ::fstat(fd.get(), &st) != 0) {
+      throw InputError("cannot lock staging directory " + p.string() + ": " + errno_text());
+    }
+    if (st.st_nlink == 0) continue;
+    path_ = std::move(p);
+    lock_ = std::move(fd);
+    return;
   }
   throw InputError("cannot create a staging directory next to " + target.string());
 }

@@ -59,10 +59,14 @@ class StringStream final : public ByteStream {
 };
 
 // A directory that is removed with its content on destruction unless kept.
+// It holds an exclusive flock on itself while it lives, so the staging
+// directories a killed process left (a pull killed mid-way) can be told from
+// live ones: each new StagingDir of a target removes the unlocked ones.
 class StagingDir {
  public:
-  // Creates a fresh directory next to `target` (same filesystem, so renames
-  // into place are atomic), named "<target>.tmp-XXXXXX".
+  // Removes the staging directories of `target` that no live StagingDir
+  // holds, then creates a fresh one next to `target` (same filesystem, so
+  // renames into place are atomic), named "<target>.tmp-XXXXXXXX".
   explicit StagingDir(const std::filesystem::path& target);
   ~StagingDir();
   StagingDir(const StagingDir&) = delete;
@@ -73,6 +77,7 @@ class StagingDir {
 
  private:
   std::filesystem::path path_;
+  UniqueFd lock_;  // the directory, flocked until destruction
   bool kept_ = false;
 };
 

@@ -1,5 +1,6 @@
-// Writes a tar archive to a TempFile next to `target` and renames it to
-// `target` on commit(); destroyed without commit, the temp file goes. Entries get
+// Writes a tar archive to an unnamed temp file next to `target` and names it
+// `target` on commit(); destroyed without commit, or killed, the temp file
+// goes (UnnamedTempFile: nothing is left beside `target`). Entries get
 // fixed metadata (mtime 0, uid/gid 0, modes 0644/0755), so the same content
 // always gives the same archive bytes.
 #pragma once
@@ -40,7 +41,7 @@ class TarWriter {
   void check(int rc, std::string_view what);
   void start_writeback(std::size_t bytes);
   std::filesystem::path target_;
-  TempFile temp_;
+  UnnamedTempFile temp_;
   std::unique_ptr<archive, ArchiveWriteCloser> a_;  // after temp_: freed before the file goes
   std::size_t unsynced_ = 0;
 };

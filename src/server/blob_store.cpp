@@ -143,7 +143,8 @@ void BlobStore::sweep_uploads(const std::set<std::string>& live_uploads) const {
   }
 }
 
-std::pair<std::size_t, std::uint64_t> BlobStore::sweep_blobs(const std::set<Digest>& keep) const {
+std::pair<std::size_t, std::uint64_t> BlobStore::sweep_blobs(
+    const std::set<Digest>& keep, const std::set<std::uint64_t>& keep_sizes) const {
   std::size_t removed = 0;
   std::uint64_t bytes = 0;
   std::error_code ec;
@@ -152,9 +153,10 @@ std::pair<std::size_t, std::uint64_t> BlobStore::sweep_blobs(const std::set<Dige
     if (!Digest::valid(name) || keep.contains(Digest::parse(name))) continue;
     std::error_code size_ec;
     const std::uintmax_t size = entry.file_size(size_ec);
+    if (size_ec || keep_sizes.contains(static_cast<std::uint64_t>(size))) continue;
     if (fs::remove(entry.path(), size_ec)) {
       ++removed;
-      if (size != static_cast<std::uintmax_t>(-1)) bytes += size;
+      bytes += size;
     }
   }
   if (ec) throw api::ServerException("blob store: cannot list blobs: " + ec.message());
@@ -262,6 +264,11 @@ std::optional<Digest> BlobStore::commit_upload(std::string_view upload_id, std::
                 blob_path(expected));
     return std::nullopt;
   });
+}
+
+bool BlobStore::has_upload(std::string_view upload_id) const {
+  std::error_code ec;
+  return fs::exists(upload_path(upload_id), ec);
 }
 
 void BlobStore::remove_upload(std::string_view upload_id) const {

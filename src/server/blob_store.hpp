@@ -74,9 +74,15 @@ class BlobStore {
   // Deletes an upload's file (expired or completed session); missing is fine.
   void remove_upload(std::string_view upload_id) const;
 
-  // Removes every blob whose digest is not in `keep`; returns how many and
-  // their bytes. Files that are not named by a digest (temp files) are left.
-  std::pair<std::size_t, std::uint64_t> sweep_blobs(const std::set<Digest>& keep) const;
+  // Removes every blob whose digest is not in `keep` and whose size is not
+  // in `keep_sizes`; returns how many and their bytes. Files that are not
+  // named by a digest (temp files) are left.
+  std::pair<std::size_t, std::uint64_t> sweep_blobs(
+      const std::set<Digest>& keep, const std::set<std::uint64_t>& keep_sizes = {}) const;
+
+  // Whether the upload's file exists (a completed upload's file became its
+  // blob, or was dropped for the blob already there).
+  bool has_upload(std::string_view upload_id) const;
 
   // Stores `bytes` as a blob through a temp file (fsync, verify, rename).
   // Returns its digest. Used for tests and imports of small blobs.

@@ -29,14 +29,27 @@ GarbageCollected Registry::collect_garbage() {
   // while the files are swept.
   std::unique_lock sweep(blob_sweep_mu_);
   std::set<Digest> kept;
+  // A kill between an upload's file becoming its blob and the session
+  // closing leaves a session without a file and a blob no repository holds
+  // yet: the client's retried CompleteLayerUpload records it (commit_upload
+  // finds the blob in place). The session does not say which digest it
+  // completed, but the blob has the size it received: blobs of such a size
+  // stay until the session goes (completed, cancelled or expired).
+  std::set<std::uint64_t> claimable_sizes;
   {
     std::lock_guard lock(mu_);
     sql::Statement held(*db_, "SELECT DISTINCT digest FROM repository_blobs");
     while (held.step()) {
       if (Digest::valid(held.text(0))) kept.insert(Digest::parse(held.text(0)));
     }
+    sql::Statement sessions(*db_, "SELECT upload_id, received FROM uploads WHERE received > 0");
+    while (sessions.step()) {
+      if (is_upload_id(sessions.text(0)) && !blobs_.has_upload(sessions.text(0))) {
+        claimable_sizes.insert(static_cast<std::uint64_t>(sessions.integer(1)));
+      }
+    }
   }
-  std::tie(out.blobs, out.bytes) = blobs_.sweep_blobs(kept);
+  std::tie(out.blobs, out.bytes) = blobs_.sweep_blobs(kept, claimable_sizes);
   return out;
 }
 

@@ -5,9 +5,10 @@
 //     [--throttle] [--throttle-file FILE]            ... with ECR's API rate quotas
 //   ecr-local apply-lifecycle --root DIR             apply lifecycle policies once and exit
 //   ecr-local gc --root DIR [--blob-retention S]     collect garbage once and exit
+//   ecr-local check --root DIR                       check the root's consistency and exit
 //
 // Exit codes: 0 after a clean stop (SIGINT/SIGTERM), 2 for bad arguments,
-// 1 when the server cannot start.
+// 1 when the server cannot start. check: 0 consistent, 1 problems found.
 #include <CLI/CLI.hpp>
 
 #include <pthread.h>
@@ -22,6 +23,7 @@
 
 #include "ecr/error.hpp"
 #include "server/http_server.hpp"
+#include "server/registry_check.hpp"
 
 namespace {
 
@@ -87,6 +89,22 @@ std::thread stop_on_signal(ecr::server::RegistryServer& server, sigset_t signals
               << " s after the stop signal; exiting without them\n";
     std::_Exit(0);
   });
+}
+
+// ecr-local check: each finding on a line of its own, then the summary.
+// Leftovers of a crash are listed but are no problem: exit 0 unless a
+// problem was found (1), or the root cannot be checked (2: not a root).
+int run_check(const std::filesystem::path& root) {
+  ecr::server::CheckReport report;
+  try {
+    report = ecr::server::check_root(root);
+  } catch (const ecr::InputError& e) {
+    std::cerr << "ecr-local: check: " << e.what() << "\n";
+    return 2;
+  }
+  for (const auto& finding : report.findings) std::cout << to_string(finding) << "\n";
+  std::cout << ecr::server::check_summary(report) << "\n";
+  return report.problems() == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -188,9 +206,15 @@ int main(int argc, char** argv) {
                                    "Apply every repository's lifecycle policy now and exit");
   auto* gc = app.add_subcommand(
       "gc", "Collect garbage now (layers no image references, past --blob-retention) and exit");
+  auto* check = app.add_subcommand(
+      "check",
+      "Check a root no server is using: blob files against their digests, metadata against the "
+      "files, images against their manifests; list what is wrong and what a crash left; exit 1 "
+      "when something is wrong");
   // The registry's options may follow the subcommand too (ecr-local gc --root DIR).
   apply->fallthrough();
   gc->fallthrough();
+  check->fallthrough();
   app.require_subcommand(0, 1);
 
   try {
@@ -244,6 +268,7 @@ int main(int argc, char** argv) {
       std::cout << "expired or archived " << acted << " images\n";
       return 0;
     }
+    if (*check) return run_check(options.root);
     if (*gc) {
       ecr::server::Registry registry(options.root, options.registry);
       std::cout << ecr::server::garbage_summary(registry.collect_garbage()) << "\n";
