@@ -147,7 +147,7 @@ TEST_P(ClockSkew, AWholePushAndPullSucceed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(LocalClock, ClockSkew, ::testing::Values(kBehind, kAhead),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& test) { return std::string(test.param.name); });
 
 }  // namespace
 }  // namespace ecr
