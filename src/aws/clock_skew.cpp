@@ -23,9 +23,8 @@ bool names_the_time(std::string_view name, std::string_view message) {
   for (auto time_error : kTimeErrors) {
     if (name == time_error) return true;
   }
-  return name == "InvalidSignatureException" &&
-         (message.starts_with("Signature expired") ||
-          message.starts_with("Signature not yet current"));
+  return name == "InvalidSignatureException" && (message.starts_with("Signature expired") ||
+                                                 message.starts_with("Signature not yet current"));
 }
 
 // An authentication failure a wrong clock can cause among others.
@@ -44,10 +43,10 @@ void set_clock_correction(milliseconds correction) noexcept {
   g_correction_ms.store(correction.count(), std::memory_order_relaxed);
 }
 
-std::optional<milliseconds> skew_correction(std::string_view error_name, std::string_view message,
-                                            const http::Headers& response_headers,
-                                            system_clock::time_point signing_time,
-                                            const std::function<system_clock::time_point()>& local_clock) {
+std::optional<milliseconds> skew_correction(
+    std::string_view error_name, std::string_view message, const http::Headers& response_headers,
+    system_clock::time_point signing_time,
+    const std::function<system_clock::time_point()>& local_clock) {
   const bool definite = names_the_time(error_name, message);
   if (!definite && !may_be_the_time(error_name)) return std::nullopt;
   const auto date_header = http::find_header(response_headers, "Date");

@@ -221,8 +221,8 @@ std::string JsonProtocolClient::attempt(const std::string& target, std::string_v
   if (response.status / 100 == 2) return std::move(response.body);
   const ErrorAnswer answer = read_error_answer(response);
   if (may_correct_clock) {
-    if (auto correction = skew_correction(answer.name, answer.message, response.headers,
-                                          signing.time, clock_)) {
+    if (auto correction =
+            skew_correction(answer.name, answer.message, response.headers, signing.time, clock_)) {
       set_clock_correction(*correction);
       if (debug_) {
         debug_("* clock skew: " + answer.name + " for a request signed at " +
@@ -263,8 +263,8 @@ void JsonProtocolClient::throw_error_answer(const http::Response& response,
     // No error name anywhere, typically a proxy's or load balancer's page:
     // the status is all there is to go on (and decides whether to retry).
     throw ServiceError("HTTP " + std::to_string(response.status),
-                       answer.is_json ? answer.message : quote_body(response.body),
-                       response.status, answer.request_id);
+                       answer.is_json ? answer.message : quote_body(response.body), response.status,
+                       answer.request_id);
   }
   throw_error_(answer.name, answer.message, response.status, answer.request_id, response.body);
   // The ErrorThrower contract says it throws; a thrower that returns must not

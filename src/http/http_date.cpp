@@ -12,8 +12,8 @@ namespace {
 // Indexed by weekday::c_encoding() (0 = Sunday) and by month - 1.
 constexpr std::array<std::string_view, 7> kShortDays = {"Sun", "Mon", "Tue", "Wed",
                                                         "Thu", "Fri", "Sat"};
-constexpr std::array<std::string_view, 7> kLongDays = {
-    "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+constexpr std::array<std::string_view, 7> kLongDays = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                                       "Thursday", "Friday", "Saturday"};
 constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
@@ -72,9 +72,9 @@ struct Fields {
 
 bool imf_fixdate(Cursor in, Fields& f) {
   return in.name(kShortDays, f.weekday) && in.literal(", ") && in.digits(2, f.day) &&
-         in.literal(" ") && in.name(kMonths, f.month) && in.literal(" ") &&
-         in.digits(4, f.year) && in.literal(" ") && time_of_day(in, f.hour, f.minute, f.second) &&
-         in.literal(" GMT") && in.done();
+         in.literal(" ") && in.name(kMonths, f.month) && in.literal(" ") && in.digits(4, f.year) &&
+         in.literal(" ") && time_of_day(in, f.hour, f.minute, f.second) && in.literal(" GMT") &&
+         in.done();
 }
 
 bool rfc850_date(Cursor in, Fields& f) {

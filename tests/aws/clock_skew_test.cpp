@@ -67,8 +67,9 @@ TEST(ClockSkew, ABadSignatureCountsOnlyFourMinutesFromTheSigningTime) {
 }
 
 TEST(ClockSkew, OtherErrorsAreNeverSkewWhateverTheDate) {
-  for (const char* name : {"RepositoryNotFoundException", "ThrottlingException",
-                           "UnrecognizedClientException", "AccessDeniedException", "", "HTTP 403"}) {
+  for (const char* name :
+       {"RepositoryNotFoundException", "ThrottlingException", "UnrecognizedClientException",
+        "AccessDeniedException", "", "HTTP 403"}) {
     EXPECT_EQ(correction(name, "Signature expired", dated("Tue, 02 Jan 2024 09:04:05 GMT")),
               std::nullopt)
         << name;
@@ -78,11 +79,10 @@ TEST(ClockSkew, OtherErrorsAreNeverSkewWhateverTheDate) {
 TEST(ClockSkew, AnAnswerWithoutAUsableDateTeachesNothing) {
   const std::string expired = "Signature expired: 20240102T030405Z is now earlier than ...";
   EXPECT_EQ(correction("InvalidSignatureException", expired, {}), std::nullopt);
-  for (const char* date : {"", "garbage", "Tue, 02 Jan 2024 04:04:05 UTC",
-                           "Wed, 02 Jan 2024 04:04:05 GMT", "Sat, 01 Jan 2263 00:00:00 GMT",
-                           "20240102T040405Z"}) {
-    EXPECT_EQ(correction("InvalidSignatureException", expired, dated(date)), std::nullopt)
-        << date;
+  for (const char* date :
+       {"", "garbage", "Tue, 02 Jan 2024 04:04:05 UTC", "Wed, 02 Jan 2024 04:04:05 GMT",
+        "Sat, 01 Jan 2263 00:00:00 GMT", "20240102T040405Z"}) {
+    EXPECT_EQ(correction("InvalidSignatureException", expired, dated(date)), std::nullopt) << date;
   }
 }
 

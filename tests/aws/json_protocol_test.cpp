@@ -474,14 +474,14 @@ TEST_F(JsonProtocolTest, LaterCallsAndOtherClientsSignWithTheCorrection) {
   EXPECT_EQ(header(transport_->sent.at(2), "X-Amz-Date"), "20240102T040407Z");
   // Another client of the process, with a local clock of its own.
   auto other_transport = std::make_shared<ScriptedTransport>();
-  JsonProtocolClient other(
-      other_transport, config(), {"AmazonEC2ContainerRegistry_V20150921", "ecr"},
-      [](const std::string& name, const std::string& message, int status,
-         const std::string& request_id,
-         std::string_view) { throw ServiceError(name, message, status, request_id); });
-  other.set_signing_clock([] {
-    return std::chrono::system_clock::time_point(std::chrono::seconds(1704164645 + 100));
-  });
+  JsonProtocolClient other(other_transport, config(),
+                           {"AmazonEC2ContainerRegistry_V20150921", "ecr"},
+                           [](const std::string& name, const std::string& message, int status,
+                              const std::string& request_id, std::string_view) {
+                             throw ServiceError(name, message, status, request_id);
+                           });
+  other.set_signing_clock(
+      [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1704164645 + 100)); });
   other_transport->answer(200, "{}");
   other.call("ListImages", "{}");
   EXPECT_EQ(header(other_transport->sent.at(0), "X-Amz-Date"), "20240102T040544Z");

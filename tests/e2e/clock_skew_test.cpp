@@ -28,9 +28,9 @@ using namespace std::chrono;
 using namespace e2e;
 
 struct Skew {
-  seconds shift;         // the local clock minus the true time
-  const char* name;      // for test names and repositories
-  const char* refusal;   // how ecr-local's message starts
+  seconds shift;        // the local clock minus the true time
+  const char* name;     // for test names and repositories
+  const char* refusal;  // how ecr-local's message starts
 };
 
 // Off by more than SigV4's 15 minutes either way.
@@ -90,8 +90,7 @@ TEST_P(ClockSkew, ARequestSignedWithTheWrongClockIsRefusedWithTheServersDate) {
 
   EXPECT_EQ(answer.status, 403);
   EXPECT_EQ(http::find_header(answer.headers, "x-amzn-ErrorType"), "InvalidSignatureException");
-  EXPECT_NE(answer.body.find(std::string("\"message\":\"") + GetParam().refusal),
-            std::string::npos)
+  EXPECT_NE(answer.body.find(std::string("\"message\":\"") + GetParam().refusal), std::string::npos)
       << answer.body;
   const auto date = http::find_header(answer.headers, "Date");
   ASSERT_TRUE(date.has_value());
@@ -110,8 +109,7 @@ TEST_P(ClockSkew, DescribeAndCreateRepositoriesSucceedAfterOneCorrection) {
       "CreateRepository", R"({"repositoryName":")" + repository("created") + R"("})");
 
   EXPECT_NE(listed.find("\"repositories\""), std::string::npos) << listed;
-  EXPECT_NE(created.find("\"repositoryName\":\"" + repository("created") + "\""),
-            std::string::npos)
+  EXPECT_NE(created.find("\"repositoryName\":\"" + repository("created") + "\""), std::string::npos)
       << created;
   expect_correction_undoes_the_shift();
   // The first call was refused once and signed again; the second, signed
