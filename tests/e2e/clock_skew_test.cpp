@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <ostream>
 #include <string>
 
 #include "aws/clock_skew.hpp"
@@ -32,6 +33,9 @@ struct Skew {
   const char* name;     // for test names and repositories
   const char* refusal;  // how ecr-local's message starts
 };
+
+// gtest shows the parameter by name.
+void PrintTo(const Skew& skew, std::ostream* out) { *out << skew.name; }
 
 // Off by more than SigV4's 15 minutes either way.
 const Skew kBehind{-1h, "behind", "Signature expired: "};
