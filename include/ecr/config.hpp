@@ -74,6 +74,10 @@ struct ClientConfig {
   // Called with each request and response when set (the CLI's --debug); secrets
   // are redacted before the call.
   std::function<void(const std::string& line)> debug;
+  // Testing only: the client reads its local clock as the system clock plus
+  // this shift, to play a machine whose clock is wrong (see ecr/clock.hpp
+  // for the correction that follows). Leave at zero.
+  std::chrono::seconds test_clock_shift{0};
 };
 
 // The settings a client ends up with after resolution.

@@ -53,9 +53,13 @@ Client api::ClientFactory::over_curl(ClientConfig config) {
 Client api::ClientFactory::over(ClientConfig config, ResolvedConfig resolved,
                                 std::shared_ptr<http::Transport> transport) {
   const int max_attempts = config.max_attempts.value_or(resolved.max_attempts);
-  return Client(std::make_unique<Client::State>(Client::State{
+  auto state = std::make_unique<Client::State>(Client::State{
       aws::JsonProtocolClient(std::move(transport), std::move(resolved), ecr_service(),
-                              &api::throw_service_error, max_attempts, std::move(config.debug))}));
+                              &api::throw_service_error, max_attempts, std::move(config.debug))});
+  if (config.test_clock_shift != std::chrono::seconds::zero()) {
+    state->protocol.set_signing_clock(aws::shifted_system_clock(config.test_clock_shift));
+  }
+  return Client(std::move(state));
 }
 
 Client::Client(ClientConfig config) : Client(api::ClientFactory::over_curl(std::move(config))) {}

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <utility>
 
+#include "aws/amz_date.hpp"
+#include "aws/clock_skew.hpp"
 #include "aws/sigv4.hpp"
 #include "core/json_reader.hpp"
 #include "ecr/digest.hpp"
@@ -112,7 +115,29 @@ void log_lines(const std::function<void(const std::string&)>& debug, std::string
   debug(std::string(prefix) + shown);
 }
 
+// "+3600.000 s", "-1200.250 s".
+std::string signed_seconds(std::chrono::milliseconds offset) {
+  const long long ms = offset.count();
+  const long long magnitude = ms < 0 ? -ms : ms;
+  char text[48];
+  std::snprintf(text, sizeof text, "%c%lld.%03lld s", ms < 0 ? '-' : '+', magnitude / 1000,
+                magnitude % 1000);
+  return text;
+}
+
+// Thrown by attempt() once it corrected the process's clock from a skew
+// error. Not an ecr::Error: the retry policy lets it through without
+// spending an attempt or backing off, and call() signs again.
+struct ClockCorrected {};
+
 }  // namespace
+
+struct JsonProtocolClient::ErrorAnswer {
+  std::string name;  // bare (no '#' prefix, no ':' suffix); empty when none
+  std::string message;
+  std::string request_id;
+  bool is_json = false;  // the body is a JSON object
+};
 
 JsonProtocolClient::JsonProtocolClient(std::shared_ptr<http::Transport> transport,
                                        ResolvedConfig config, JsonServiceInfo service,
@@ -147,11 +172,21 @@ std::string JsonProtocolClient::call(std::string_view operation, std::string_vie
   const std::string target = service_.target_prefix + "." + std::string(operation);
   const std::string payload_hash(body_sha256.hex());
   int attempts = 0;
+  bool clock_corrected = false;
   try {
-    return retry_->run([&] {
-      ++attempts;
-      return attempt(target, body, payload_hash);
-    });
+    for (;;) {
+      try {
+        return retry_->run([&] {
+          ++attempts;
+          return attempt(target, body, payload_hash, !clock_corrected);
+        });
+      } catch (const ClockCorrected&) {
+        // Signed again with the corrected clock, with the retry policy's
+        // attempts whole: the skew was this client's fault, not the
+        // service's. Once per call: a second skew error is thrown as it is.
+        clock_corrected = true;
+      }
+    }
   } catch (ServiceError& e) {
     // Where the error leaves the retry loop: say which call it ended, and
     // after how many attempts (a throttled call's message says both).
@@ -172,7 +207,7 @@ std::string JsonProtocolClient::call_once(std::string_view operation, std::strin
 }
 
 std::string JsonProtocolClient::attempt(const std::string& target, std::string_view body,
-                                        const std::string& payload_hash) {
+                                        const std::string& payload_hash, bool may_correct_clock) {
   http::Request request;
   request.method = "POST";
   request.url = config_.endpoint_url + "/";
@@ -182,7 +217,7 @@ std::string JsonProtocolClient::attempt(const std::string& target, std::string_v
   signing.credentials = config_.credentials;
   signing.region = config_.region;
   signing.service = service_.signing_name;
-  signing.time = clock_();
+  signing.time = clock_() + clock_correction();
   sign_headers(request, signing, payload_hash);
   if (debug_) {
     debug_("> " + request.method + " " + request.url);
@@ -195,33 +230,61 @@ std::string JsonProtocolClient::attempt(const std::string& target, std::string_v
     log_lines(debug_, "< ", response.headers, response.body);
   }
   if (response.status / 100 == 2) return std::move(response.body);
-  throw_error_answer(response);
+  const ErrorAnswer answer = read_error_answer(response);
+  if (may_correct_clock) {
+    if (auto correction =
+            skew_correction(answer.name, answer.message, response.headers, signing.time, clock_)) {
+      set_clock_correction(*correction);
+      if (debug_) {
+        debug_("* clock skew: " + answer.name + " for a request signed at " +
+               format_amz_date(signing.time) + ", the server's Date is " +
+               std::string(*http::find_header(response.headers, "Date")) +
+               "; signing from now on with the local clock " + signed_seconds(*correction));
+      }
+      throw ClockCorrected{};
+    }
+  }
+  throw_error_answer(response, answer);
 }
 
-void JsonProtocolClient::throw_error_answer(const http::Response& response) {
+JsonProtocolClient::ErrorAnswer JsonProtocolClient::read_error_answer(
+    const http::Response& response) {
   const ErrorDocument document = read_error_document(response.body);
-  std::string name = document.name;
-  if (name.empty()) {
-    if (auto header = http::find_header(response.headers, "x-amzn-ErrorType")) name = *header;
+  ErrorAnswer answer;
+  answer.name = document.name;
+  if (answer.name.empty()) {
+    if (auto header = http::find_header(response.headers, "x-amzn-ErrorType")) {
+      answer.name = *header;
+    }
   }
-  name = bare_error_name(name);
-  std::string request_id;
+  answer.name = bare_error_name(answer.name);
+  answer.message = document.message;
+  answer.is_json = document.is_json;
   if (auto id = http::find_header(response.headers, "x-amzn-RequestId")) {
-    request_id = *id;
+    answer.request_id = *id;
   } else if (auto s3_id = http::find_header(response.headers, "x-amz-request-id")) {
-    request_id = *s3_id;
+    answer.request_id = *s3_id;
   }
-  if (name.empty()) {
+  return answer;
+}
+
+void JsonProtocolClient::throw_error_answer(const http::Response& response,
+                                            const ErrorAnswer& answer) {
+  if (answer.name.empty()) {
     // No error name anywhere, typically a proxy's or load balancer's page:
     // the status is all there is to go on (and decides whether to retry).
     throw ServiceError("HTTP " + std::to_string(response.status),
-                       document.is_json ? document.message : quote_body(response.body),
-                       response.status, request_id);
+                       answer.is_json ? answer.message : quote_body(response.body), response.status,
+                       answer.request_id);
   }
-  throw_error_(name, document.message, response.status, request_id, response.body);
+  throw_error_(answer.name, answer.message, response.status, answer.request_id, response.body);
   // The ErrorThrower contract says it throws; a thrower that returns must not
   // turn an error answer into a success.
-  throw ServiceError(name, document.message, response.status, request_id);
+  throw ServiceError(answer.name, answer.message, response.status, answer.request_id);
+}
+
+JsonProtocolClient::Clock shifted_system_clock(std::chrono::seconds shift) {
+  return [shift] { return std::chrono::system_clock::now() + shift; };
 }
 
 }  // namespace ecr::aws

@@ -44,7 +44,11 @@ class JsonProtocolClient {
 
   // Sends `body` (a JSON object; "{}" for empty input) to `operation`,
   // retrying retryable failures with backoff, and returns the 2xx body.
-  // Each attempt is signed afresh (a new X-Amz-Date). Throws what
+  // Each attempt is signed afresh (a new X-Amz-Date), with the local clock
+  // plus the process-wide clock correction (clock_skew.hpp). An answer that
+  // shows clock skew sets that correction and is answered by signing again
+  // and sending once more, without spending one of the retry policy's
+  // attempts; once per call. Throws what
   // `throw_error` throws for error answers; a ServiceError named "HTTP <status>"
   // when the answer carries no error name (e.g. an HTML page from a proxy);
   // TransportError when the last attempt got no answer. A ServiceError
@@ -62,7 +66,8 @@ class JsonProtocolClient {
   std::string call_once(std::string_view operation, std::string_view body,
                         const Digest& body_sha256);
 
-  // The time used to sign; a test seam (default: the system clock).
+  // The local clock, to which signing adds the process-wide correction
+  // (clock_skew.hpp); a test seam (default: the system clock).
   using Clock = std::function<std::chrono::system_clock::time_point()>;
   void set_signing_clock(Clock clock) { clock_ = std::move(clock); }
 
@@ -71,9 +76,15 @@ class JsonProtocolClient {
   RetryPolicy& retry_policy() noexcept { return *retry_; }
 
  private:
+  struct ErrorAnswer;
+
+  // One signed request. With `may_correct_clock`, an answer that shows
+  // clock skew updates the process-wide correction and throws an internal
+  // signal (not an ecr::Error) that makes call() send again.
   std::string attempt(const std::string& target, std::string_view body,
-                      const std::string& payload_hash);
-  [[noreturn]] void throw_error_answer(const http::Response& response);
+                      const std::string& payload_hash, bool may_correct_clock);
+  static ErrorAnswer read_error_answer(const http::Response& response);
+  [[noreturn]] void throw_error_answer(const http::Response& response, const ErrorAnswer& answer);
 
   std::shared_ptr<http::Transport> transport_;
   ResolvedConfig config_;
@@ -83,5 +94,9 @@ class JsonProtocolClient {
   std::function<void(const std::string&)> debug_;
   Clock clock_;
 };
+
+// The system clock plus `shift`: a machine whose clock is wrong, for tests
+// (ClientConfig::test_clock_shift).
+JsonProtocolClient::Clock shifted_system_clock(std::chrono::seconds shift);
 
 }  // namespace ecr::aws

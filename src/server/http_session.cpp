@@ -17,6 +17,8 @@
 #include <limits>
 #include <vector>
 
+#include "http/http_date.hpp"
+
 namespace ecr::server {
 namespace {
 
@@ -87,6 +89,14 @@ std::string serialize_head(const HttpResponse& response, bool keep_alive, bool h
     head += name;
     head += ": ";
     head += value;
+    head += "\r\n";
+  }
+  // RFC 9110 section 6.6.1: a server with a clock sends Date on every
+  // response. Clients read the server's time from it to correct their own
+  // (SigV4 refuses a signature 15 minutes off; ecr/clock.hpp).
+  if (response.header("Date").empty()) {
+    head += "Date: ";
+    head += http::format_http_date(std::chrono::system_clock::now());
     head += "\r\n";
   }
   head += "Content-Length: ";

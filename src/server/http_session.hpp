@@ -32,7 +32,8 @@ using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 // A streamed body's buffers (http_session.cpp).
 struct BodyPipe;
 
-// The status line and header of `response`, with its Content-Length and the
+// The status line and header of `response`, with a Date (the current time,
+// unless the response has one), its Content-Length and the
 // Connection header that keep_alive and the request's HTTP version call for.
 std::string serialize_head(const HttpResponse& response, bool keep_alive, bool http10);
 

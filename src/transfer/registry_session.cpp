@@ -36,9 +36,13 @@ std::unique_ptr<RegistrySession> RegistrySession::open(const ClientConfig& confi
   aws::RetryOptions retry;
   retry.max_attempts = resolved.max_attempts;
   retry.abort = cancel;
-  return std::make_unique<RegistrySession>(std::move(transport), std::move(resolved),
-                                           std::make_shared<aws::RetryPolicy>(std::move(retry)),
-                                           ref.registry_id, ref.repository);
+  auto session = std::make_unique<RegistrySession>(
+      std::move(transport), std::move(resolved),
+      std::make_shared<aws::RetryPolicy>(std::move(retry)), ref.registry_id, ref.repository);
+  if (c.test_clock_shift != std::chrono::seconds::zero()) {
+    session->client_.set_signing_clock(aws::shifted_system_clock(c.test_clock_shift));
+  }
+  return session;
 }
 
 }  // namespace ecr::transfer

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "aws/clock_skew.hpp"
 #include "aws/sigv4.hpp"
 #include "ecr/error.hpp"
 
@@ -84,11 +85,15 @@ class JsonProtocolTest : public ::testing::Test {
               throw ServiceError(name, message, status, request_id);
             },
             retry_, [this](const std::string& line) { debug_.push_back(line); }) {
-    // 2024-01-02T03:04:05Z, one second later on each signature.
+    // The correction is process-wide: every test starts and ends without one.
+    set_clock_correction(milliseconds(0));
+    // 2024-01-02T03:04:05Z, one second later on each reading.
     client_.set_signing_clock([this] {
       return std::chrono::system_clock::time_point(std::chrono::seconds(1704164645 + ticks_++));
     });
   }
+
+  ~JsonProtocolTest() override { set_clock_correction(milliseconds(0)); }
 
   static ResolvedConfig config() {
     ResolvedConfig config;
@@ -367,6 +372,205 @@ TEST_F(JsonProtocolTest, DebugCutsLongBodies) {
   const std::string expected =
       "> " + body.substr(0, 4096) + "... (" + std::to_string(body.size() - 4096) + " more bytes)";
   EXPECT_NE(std::find(debug_.begin(), debug_.end(), expected), debug_.end());
+}
+
+// Clock skew (clock_skew.hpp). The fixture's clock reads 03:04:05 for the
+// first signature and one second more at each reading; the skew answer's
+// arrival is one reading.
+constexpr const char* kExpired =
+    R"json({"__type":"InvalidSignatureException","message":"Signature expired: )json"
+    R"json(20240102T030405Z is now earlier than 20240102T034905Z (20240102T040405Z - 15 )json"
+    R"json(min.)"})json";
+constexpr const char* kNotYetCurrent =
+    R"json({"__type":"InvalidSignatureException","message":"Signature not yet current: )json"
+    R"json(20240102T030405Z is still later than 20240102T025905Z (20240102T024405Z + 15 )json"
+    R"json(min.)"})json";
+
+http::Headers date_header(const char* date) { return {{"Date", date}}; }
+
+TEST_F(JsonProtocolTest, AnExpiredSignatureIsSignedAgainWithTheServersTime) {
+  transport_->answer(403, kExpired, date_header("Tue, 02 Jan 2024 04:04:05 GMT"));
+  transport_->answer(200, R"({"repositories":[]})");
+
+  EXPECT_EQ(client_.call("DescribeRepositories", "{}"), R"({"repositories":[]})");
+
+  // Signed at 03:04:05, refused by a server at 04:04:05 that answered as the
+  // local clock read 03:04:06: the correction is 3599 s, and the second
+  // signature (local 03:04:07) carries 04:04:06.
+  EXPECT_EQ(clock_correction(), milliseconds(3599'000));
+  ASSERT_EQ(transport_->sent.size(), 2u);
+  EXPECT_EQ(header(transport_->sent[0], "X-Amz-Date"), "20240102T030405Z");
+  EXPECT_EQ(header(transport_->sent[1], "X-Amz-Date"), "20240102T040406Z");
+  EXPECT_EQ(header(transport_->sent[1], "Authorization")
+                .rfind("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240102/us-west-2/ecr/", 0),
+            0u);
+  EXPECT_TRUE(sleeps_.empty());  // no backoff: the server is not struggling
+  EXPECT_EQ(retry_->available_quota(), 500);
+}
+
+TEST_F(JsonProtocolTest, ASignatureNotYetCurrentMovesTheClockBack) {
+  transport_->answer(403, kNotYetCurrent, date_header("Tue, 02 Jan 2024 02:44:05 GMT"));
+  transport_->answer(200, "{}");
+
+  client_.call("DescribeRepositories", "{}");
+
+  EXPECT_EQ(clock_correction(), milliseconds(-1201'000));
+  EXPECT_EQ(header(transport_->sent.at(1), "X-Amz-Date"), "20240102T024406Z");
+}
+
+TEST_F(JsonProtocolTest, TheCorrectionIsSignedAgainOnceOnlyAndASecondSkewErrorIsThrown) {
+  transport_->answer(403, kExpired, date_header("Tue, 02 Jan 2024 04:04:05 GMT"));
+  transport_->answer(403, kExpired, date_header("Tue, 02 Jan 2024 05:04:07 GMT"));
+
+  try {
+    client_.call("CreateRepository", R"({"repositoryName":"app"})");
+    FAIL() << "expected InvalidSignatureException";
+  } catch (const ServiceError& error) {
+    EXPECT_EQ(error.name(), "InvalidSignatureException");
+    EXPECT_TRUE(error.message().starts_with("Signature expired: ")) << error.message();
+    EXPECT_EQ(error.http_status(), 403);
+    EXPECT_EQ(error.operation(), "CreateRepository");
+    EXPECT_EQ(error.attempts(), 2);
+  }
+  EXPECT_EQ(transport_->sent.size(), 2u);
+  // The second answer taught nothing: one correction per call.
+  EXPECT_EQ(clock_correction(), milliseconds(3599'000));
+  EXPECT_TRUE(sleeps_.empty());
+}
+
+TEST_F(JsonProtocolTest, TheSignatureAfterACorrectionKeepsEveryStandardAttempt) {
+  transport_->answer(403, kExpired, date_header("Tue, 02 Jan 2024 04:04:05 GMT"));
+  transport_->answer(400, R"({"__type":"ThrottlingException","message":"Rate exceeded"})");
+  transport_->answer(400, R"({"__type":"ThrottlingException","message":"Rate exceeded"})");
+  transport_->answer(200, R"({"imageIds":[]})");
+
+  EXPECT_EQ(client_.call("ListImages", "{}"), R"({"imageIds":[]})");
+
+  EXPECT_EQ(transport_->sent.size(), 4u);  // the correction and then 3 attempts
+  EXPECT_EQ(sleeps_, (std::vector<milliseconds>{milliseconds(500), milliseconds(1000)}));
+}
+
+TEST_F(JsonProtocolTest, ASkewErrorAfterRetriesIsCorrectedToo) {
+  transport_->answer(500, R"({"__type":"ServerException","message":"internal"})");
+  transport_->answer(403, kExpired, date_header("Tue, 02 Jan 2024 04:04:05 GMT"));
+  transport_->answer(200, "{}");
+
+  EXPECT_EQ(client_.call("ListImages", "{}"), "{}");
+
+  EXPECT_EQ(transport_->sent.size(), 3u);
+  // Second signature at 03:04:06, answered at local 03:04:07.
+  EXPECT_EQ(clock_correction(), milliseconds(3598'000));
+  EXPECT_EQ(header(transport_->sent[2], "X-Amz-Date"), "20240102T040406Z");
+}
+
+TEST_F(JsonProtocolTest, LaterCallsAndOtherClientsSignWithTheCorrection) {
+  transport_->answer(403, kExpired, date_header("Tue, 02 Jan 2024 04:04:05 GMT"));
+  transport_->answer(200, "{}");
+  client_.call("DescribeRepositories", "{}");
+  transport_->answer(200, "{}");
+
+  client_.call("DescribeRepositories", "{}");
+
+  EXPECT_EQ(header(transport_->sent.at(2), "X-Amz-Date"), "20240102T040407Z");
+  // Another client of the process, with a local clock of its own.
+  auto other_transport = std::make_shared<ScriptedTransport>();
+  JsonProtocolClient other(other_transport, config(),
+                           {"AmazonEC2ContainerRegistry_V20150921", "ecr"},
+                           [](const std::string& name, const std::string& message, int status,
+                              const std::string& request_id, std::string_view) {
+                             throw ServiceError(name, message, status, request_id);
+                           });
+  other.set_signing_clock(
+      [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1704164645 + 100)); });
+  other_transport->answer(200, "{}");
+  other.call("ListImages", "{}");
+  EXPECT_EQ(header(other_transport->sent.at(0), "X-Amz-Date"), "20240102T040544Z");
+}
+
+TEST_F(JsonProtocolTest, ANewSkewReplacesTheCorrectionInsteadOfAddingToIt) {
+  set_clock_correction(std::chrono::hours(1));
+  // Signed at 04:04:05 (03:04:05 + 1 h) but the server now reads 03:34:05.
+  transport_->answer(403, kNotYetCurrent, date_header("Tue, 02 Jan 2024 03:34:05 GMT"));
+  transport_->answer(200, "{}");
+
+  client_.call("DescribeRepositories", "{}");
+
+  EXPECT_EQ(header(transport_->sent.at(0), "X-Amz-Date"), "20240102T040405Z");
+  EXPECT_EQ(clock_correction(), milliseconds(1799'000));  // 03:34:05 - 03:04:06
+  EXPECT_EQ(header(transport_->sent.at(1), "X-Amz-Date"), "20240102T033406Z");
+}
+
+TEST_F(JsonProtocolTest, ASkewErrorWithoutAUsableDateGoesThroughUnchanged) {
+  const std::vector<http::Headers> answers = {
+      {},
+      date_header(""),
+      date_header("tomorrow"),
+      date_header("Tue, 02 Jan 2024 04:04:05"),
+      date_header("Wed, 02 Jan 2024 04:04:05 GMT"),
+      date_header("Sat, 01 Jan 2263 00:00:00 GMT"),
+      date_header("Tue, 02 Jan 2024 04:04:05 GMT\r\nX-Injected: 1"),
+      date_header(std::string(100'000, '9').c_str()),
+  };
+  for (const auto& headers : answers) {
+    transport_->answer(403, kExpired, headers);
+    try {
+      client_.call("DescribeRepositories", "{}");
+      FAIL() << "expected InvalidSignatureException";
+    } catch (const ServiceError& error) {
+      EXPECT_EQ(error.name(), "InvalidSignatureException");
+      EXPECT_EQ(error.attempts(), 1);
+    }
+  }
+  EXPECT_EQ(transport_->sent.size(), answers.size());
+  EXPECT_EQ(clock_correction(), milliseconds(0));
+}
+
+TEST_F(JsonProtocolTest, ABadSignatureWithTheServersTimeCloseIsNotSkew) {
+  transport_->answer(
+      403,
+      R"({"__type":"InvalidSignatureException","message":"The request signature we calculated does not match the signature you provided."})",
+      date_header("Tue, 02 Jan 2024 03:07:05 GMT"));
+
+  EXPECT_THROW(client_.call("DescribeRepositories", "{}"), ServiceError);
+
+  EXPECT_EQ(transport_->sent.size(), 1u);
+  EXPECT_EQ(clock_correction(), milliseconds(0));
+}
+
+TEST_F(JsonProtocolTest, ABadSignatureFromAServerFarAwayInTimeIsSkew) {
+  transport_->answer(
+      403,
+      R"({"__type":"SignatureDoesNotMatch","message":"The request signature we calculated does not match the signature you provided."})",
+      date_header("Tue, 02 Jan 2024 03:14:05 GMT"));
+  transport_->answer(200, "{}");
+
+  EXPECT_EQ(client_.call("DescribeRepositories", "{}"), "{}");
+
+  EXPECT_EQ(clock_correction(), milliseconds(599'000));
+  EXPECT_EQ(header(transport_->sent.at(1), "X-Amz-Date"), "20240102T031406Z");
+}
+
+TEST_F(JsonProtocolTest, OtherErrorsWithAFarAwayDateAreNotSkew) {
+  transport_->answer(400, R"({"__type":"RepositoryNotFoundException","message":"no repo"})",
+                     date_header("Tue, 02 Jan 2024 09:04:05 GMT"));
+
+  EXPECT_THROW(client_.call("DescribeRepositories", "{}"), RepositoryNotFound);
+
+  EXPECT_EQ(transport_->sent.size(), 1u);
+  EXPECT_EQ(clock_correction(), milliseconds(0));
+}
+
+TEST_F(JsonProtocolTest, DebugSaysWhatTheClockWasCorrectedBy) {
+  transport_->answer(403, kExpired, date_header("Tue, 02 Jan 2024 04:04:05 GMT"));
+  transport_->answer(200, "{}");
+
+  client_.call("DescribeRepositories", "{}");
+
+  EXPECT_NE(std::find(debug_.begin(), debug_.end(),
+                      "* clock skew: InvalidSignatureException for a request signed at "
+                      "20240102T030405Z, the server's Date is Tue, 02 Jan 2024 04:04:05 GMT; "
+                      "signing from now on with the local clock +3599.000 s"),
+            debug_.end());
 }
 
 }  // namespace

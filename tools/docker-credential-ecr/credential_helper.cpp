@@ -101,7 +101,9 @@ AuthorizationToken token_for(const RegistryTarget& target, std::ostream& err,
   }
   if (cache && fresh.expires_at) {
     try {
-      cache->store(key, {target.server, fresh.username, fresh.password, *fresh.expires_at}, now);
+      // Read again: the fetch may have corrected the clock (ecr/clock.hpp).
+      cache->store(key, {target.server, fresh.username, fresh.password, *fresh.expires_at},
+                   options.now());
     } catch (const InputError& e) {
       err << kProgram << ": warning: token for " << target.server << " not cached: " << e.what()
           << '\n';

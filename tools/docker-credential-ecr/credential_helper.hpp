@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "ecr/clock.hpp"
 #include "ecr/config.hpp"
 #include "token_cache.hpp"
 
@@ -62,7 +63,9 @@ AuthorizationToken fetch_authorization_token(const ResolvedConfig& config,
 
 struct HelperOptions {
   Environment env = process_environment();
-  std::function<Clock::time_point()> now = [] { return Clock::now(); };
+  // The time token expiries are compared with: ECR's, as far as this
+  // process knows it (ecr/clock.hpp), since expiresAt is ECR's time.
+  std::function<Clock::time_point()> now = [] { return corrected_now(); };
   // The token cache's directory; nothing is cached when unset.
   std::optional<std::filesystem::path> cache_dir;
   TokenSource fetch = fetch_authorization_token;
