@@ -197,11 +197,19 @@ std::string JsonProtocolClient::call(std::string_view operation, std::string_vie
 
 std::string JsonProtocolClient::call_once(std::string_view operation, std::string_view body,
                                           const Digest& body_sha256) {
+  const std::string target = service_.target_prefix + "." + std::string(operation);
+  const std::string payload_hash(body_sha256.hex());
+  int attempts = 1;
   try {
-    return attempt(service_.target_prefix + "." + std::string(operation), body,
-                   std::string(body_sha256.hex()));
+    try {
+      return attempt(target, body, payload_hash, /*may_correct_clock=*/true);
+    } catch (const ClockCorrected&) {
+      // A skewed clock is not the attempt the caller counts: sign again.
+      ++attempts;
+      return attempt(target, body, payload_hash, /*may_correct_clock=*/false);
+    }
   } catch (ServiceError& e) {
-    e.set_call(std::string(operation), 1);
+    e.set_call(std::string(operation), attempts);
     throw;
   }
 }

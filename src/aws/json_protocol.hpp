@@ -62,7 +62,9 @@ class JsonProtocolClient {
   std::string call(std::string_view operation, std::string_view body, const Digest& body_sha256);
   // One attempt, without retrying: for a caller that retries on its own
   // terms (an upload part resumed from lastValidByteReceived, whose retries
-  // follow progress; see RetryPolicy::prepare_resume). Throws as call() does.
+  // follow progress; see RetryPolicy::prepare_resume), except that an answer
+  // showing a skewed clock is signed again and sent once more, as call() does.
+  // Throws as call() does.
   std::string call_once(std::string_view operation, std::string_view body,
                         const Digest& body_sha256);
 
