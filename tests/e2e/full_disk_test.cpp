@@ -225,7 +225,7 @@ TEST_F(FullDisk, DockerArchiveFailsWritingTheTarSayingWhy) {
 
   const std::string message = expect_no_space(r, dir_);
   EXPECT_TRUE(std::regex_match(
-      message, std::regex("cannot write " + literal(archive) + R"(\.tmp-[0-9a-f]{16} \()" +
+      message, std::regex("cannot write " + literal(archive) + R"( \(unnamed temp file\) \()" +
                           layer_hex() + R"(\.tar\): Write error: )" + kNoSpace)))
       << message;
   EXPECT_EQ(tree(dir_), std::vector<std::string>{"filler"});
