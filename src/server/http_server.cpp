@@ -11,6 +11,9 @@
 #include "aws/sigv4.hpp"
 #include "core/file.hpp"
 #include "ecr/service_errors.hpp"
+#ifdef ECR_FUZZING
+#include "aws/crypto.hpp"
+#endif
 
 namespace ecr::server {
 namespace {
@@ -251,6 +254,34 @@ void RegistryServer::refuse(Refusal why, const HttpRequest& request, HttpRespons
   }
   send_error(response, ServiceError("BadRequestException", "Malformed HTTP request"), 400);
 }
+
+#ifdef ECR_FUZZING
+HttpResponse RegistryServer::exchange_for_fuzzing(HttpRequest request, std::string_view body) {
+  HttpResponse response;
+  const BodyPlan plan = screen(request, response);
+  if (plan.kind == BodyPlan::Kind::kAnswered) return response;
+  if (body.size() > plan.max_body_bytes) {
+    response = HttpResponse();
+    refuse(Refusal::kBodyTooLarge, request, response);
+    return response;
+  }
+  request.body_bytes = body.size();
+  if (plan.kind == BodyPlan::Kind::kStream) {
+    request.stream = plan.stream;
+    if (!body.empty()) (void)request.stream->write(body);
+  } else {
+    if (!body.empty()) {
+      request.scratch = std::make_unique<ScratchPool::Lease>(scratch_.lease());
+      std::string& held = (*request.scratch)->body;
+      held.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+      held.assign(body);
+    }
+    request.body_sha256 = aws::sha256_hex(body);
+  }
+  handle(request, response);
+  return response;
+}
+#endif
 
 // One log line per request: operation (or method and path), status,
 // milliseconds, body bytes in and out, request id.
