@@ -176,10 +176,10 @@ def aws_json():
 def response():
     out = fresh("response")
     shapes = open(os.path.join(ROOT, "fuzz", "response_shapes.hpp")).read()
-    operations = re.findall(r'\{"(\w+)", &reserialize', shapes)
+    operations = re.findall(r'\{"(\w+)",\s*&reserialize', shapes)
     test = open(os.path.join(ROOT, "tests", "api", "generated_roundtrip_test.cpp")).read()
     golden = {op: text for text, op in re.findall(
-        r'R"json\((.*?)\)json"\);\s*EXPECT_EQ\(\s*api::from_json<api::(\w+)Response>', test,
+        r'R"json\(([^\n]*?)\)json"\);\s*EXPECT_EQ\(\s*api::from_json<api::(\w+)Response>', test,
         re.S)}
     for index, operation in enumerate(operations):
         body = golden.get(operation, "{}")
