@@ -13,7 +13,7 @@
 //
 // Every response must carry a request id and a status this door answers
 // with; a 200 is a JSON document the client's deserializer for that
-// operation reads and the model's validation accepts; anything else is an
+// operation reads; anything else is an
 // ECR error document whose __type is the x-amzn-ErrorType header. No
 // exception may escape the routes, and no request may end in the catch-all
 // "Internal error" (an exception no handler expected).
@@ -29,7 +29,6 @@
 #include <string>
 #include <string_view>
 
-#include "api/validate.hpp"
 #include "ecr/error.hpp"
 #include "fuzz_fields.hpp"
 #include "response_shapes.hpp"
@@ -97,8 +96,10 @@ void check_success(std::string_view target, const ecr::server::HttpResponse& res
   const ecr::fuzz::ResponseShape* shape = shape_of(target.substr(kTargetPrefix.size()));
   if (shape == nullptr) fail("a 200 for an operation the model lacks", response);
   try {
+    // Not checked against the model's constraints: those describe requests
+    // (ECR itself answers ListImages on an empty repository with
+    // "imageIds":[], below the list's minimum of 1).
     (void)shape->reserialize(response.body);
-    ecr::api::validate_json_text(std::string(shape->operation) + "Response", response.body);
   } catch (const ecr::Error& e) {
     std::fprintf(stderr, "aws_json_fuzz: %.*s answered what its response shape refuses: %s\n",
                  static_cast<int>(shape->operation.size()), shape->operation.data(), e.what());
