@@ -171,6 +171,11 @@ def aws_json():
         f.write(f"{PREFIX}ListImages\napplication/x-amz-json-1.0\n\n{compact(REPO)}")
     with open(os.path.join(out, "unknown_operation"), "w") as f:
         f.write(f"{PREFIX}CreatePullThroughCacheRule\n{CONTENT_TYPE}\n{HOST}\n{{}}")
+    # Found by aws_json_fuzz (minimized): a Host byte outside ASCII made
+    # GetAuthorizationToken's proxyEndpoint, and so its answer, invalid UTF-8.
+    with open(os.path.join(out, "crash-host-not-ascii"), "wb") as f:
+        f.write(f"{PREFIX}GetAuthorizationToken\n{CONTENT_TYPE}\n".encode() +
+                b"127.0.0.1\xd0:5000\n{}")
 
 
 def response():

@@ -94,6 +94,20 @@ aws::SecretLookup credential_lookup(const ServerOptions& options) {
   };
 }
 
+// A Host header that can stand as a URI's authority (RFC 3986 host[:port]:
+// ASCII letters, digits and the unreserved, sub-delims, ':', '[' and ']' of
+// an IP literal, '%' of an escape). ecr-local builds the URLs it hands out
+// (proxyEndpoint, download URLs, the registry API's Location) from it: a Host
+// with other bytes made them invalid, and a byte outside ASCII made the JSON
+// document holding them invalid UTF-8, which no client parses.
+bool is_authority(std::string_view host) {
+  constexpr std::string_view kPunctuation = "-._~%!$&'()*+,;=:[]";
+  return std::all_of(host.begin(), host.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           kPunctuation.find(c) != std::string_view::npos;
+  });
+}
+
 bool is_get(const HttpRequest& request) {
   return request.method == "GET" || request.method == "HEAD";
 }
@@ -187,6 +201,18 @@ std::optional<ServiceError> signature_refusal(const ServerOptions& options,
 // listener answers a larger Content-Length with 413 before reading any of it).
 BodyPlan RegistryServer::screen(const HttpRequest& request, HttpResponse& response) {
   response.set_header("x-amzn-RequestId", new_request_id());
+  // RFC 9112 section 3.2: a Host with an invalid value is answered 400.
+  if (!is_authority(request.header("Host"))) {
+    if (RegistryApi::serves(request.path)) {
+      RegistryApi::refuse(Refusal::kMalformed, response);
+    } else {
+      send_error(response,
+                 ServiceError("BadRequestException",
+                              "The Host header is not a host[:port] authority (RFC 3986)"),
+                 400);
+    }
+    return BodyPlan::answered();
+  }
   if (RegistryApi::serves(request.path)) return registry_api_.screen(request, response);
   const bool known = (request.path == "/" && (is_get(request) || request.method == "POST")) ||
                      (!blob_hex(request.path).empty() && is_get(request));
