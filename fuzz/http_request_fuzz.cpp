@@ -8,15 +8,15 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "fuzz_fields.hpp"
 #include "server/http_exchange.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   // The first line is a Range header, the rest a request target.
-  const std::size_t newline = bytes.find('\n');
-  const std::string_view range = bytes.substr(0, newline);
-  const std::string_view target =
-      newline == std::string_view::npos ? std::string_view() : bytes.substr(newline + 1);
+  std::string_view fields[1];
+  const std::string_view target = ecr::fuzz::split_fields(bytes, fields);
+  const std::string_view range = fields[0];
 
   ecr::server::HttpRequest request;
   if (ecr::server::parse_target(target, request)) {
@@ -25,8 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (name.size() > target.size() || value.size() > target.size()) std::abort();
     }
   }
-  for (std::uint64_t entity : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{4096},
-                               std::uint64_t{1} << 40}) {
+  for (std::uint64_t entity :
+       {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{4096}, std::uint64_t{1} << 40}) {
     if (auto r = ecr::server::parse_byte_range(range, entity)) {
       if (r->length > entity || r->first > entity || r->first + r->length > entity) std::abort();
     }

@@ -9,18 +9,14 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_fields.hpp"
 #include "server/registry_api_request.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   // One field per line: path, Content-Range, Accept, Authorization.
   std::string_view fields[4];
-  std::string_view rest = bytes;
-  for (auto& field : fields) {
-    const std::size_t newline = rest.find('\n');
-    field = rest.substr(0, newline);
-    rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
-  }
+  (void)ecr::fuzz::split_fields(bytes, fields);
   using namespace ecr::server;
   if (auto route = parse_registry_api_path(fields[0])) {
     if (route->name.size() + route->reference.size() > fields[0].size()) std::abort();

@@ -31,8 +31,9 @@ done
 "$build/http_request_fuzz" -max_total_time="$seconds" -max_len=4096 "$work/http"
 "$build/layer_part_fuzz" -max_total_time="$seconds" -max_len=4096 "$work/part"
 "$build/registry_api_fuzz" -max_total_time="$seconds" -max_len=4096 "$work/v2"
-for t in aws_config reference sigv4; do
+# Seeded from fuzz/corpus/<target>/ (fuzz/make_seeds.py wrote the last three).
+for t in aws_config reference sigv4 aws_json response docker_manifest; do
   mkdir -p "$work/$t"
   cp "$root/fuzz/corpus/$t/"* "$work/$t/"
-  "$build/${t}_fuzz" -max_total_time="$seconds" -max_len=4096 "$work/$t"
+  "$build/${t}_fuzz" -max_total_time="$seconds" -max_len=8192 "$work/$t"
 done

@@ -14,17 +14,13 @@
 
 #include "aws/sigv4.hpp"
 #include "ecr/error.hpp"
+#include "fuzz_fields.hpp"
 #include "http/transport.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   std::string_view fields[4];
-  std::string_view rest = bytes;
-  for (auto& field : fields) {
-    const std::size_t newline = rest.find('\n');
-    field = rest.substr(0, newline);
-    rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
-  }
+  const std::string_view rest = ecr::fuzz::split_fields(bytes, fields);
   try {
     const ecr::aws::ParsedAuthorization auth = ecr::aws::parse_authorization(fields[0]);
     if (auth.access_key_id.size() + auth.signature.size() > fields[0].size()) std::abort();

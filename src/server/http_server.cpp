@@ -11,6 +11,9 @@
 #include "aws/sigv4.hpp"
 #include "core/file.hpp"
 #include "ecr/service_errors.hpp"
+#ifdef ECR_FUZZING
+#include "aws/crypto.hpp"
+#endif
 
 namespace ecr::server {
 namespace {
@@ -89,6 +92,20 @@ aws::SecretLookup credential_lookup(const ServerOptions& options) {
     if (key == access_key) return secret_key;
     return std::nullopt;
   };
+}
+
+// A Host header that can stand as a URI's authority (RFC 3986 host[:port]:
+// ASCII letters, digits and the unreserved, sub-delims, ':', '[' and ']' of
+// an IP literal, '%' of an escape). ecr-local builds the URLs it hands out
+// (proxyEndpoint, download URLs, the registry API's Location) from it: a Host
+// with other bytes made them invalid, and a byte outside ASCII made the JSON
+// document holding them invalid UTF-8, which no client parses.
+bool is_authority(std::string_view host) {
+  constexpr std::string_view kPunctuation = "-._~%!$&'()*+,;=:[]";
+  return std::all_of(host.begin(), host.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           kPunctuation.find(c) != std::string_view::npos;
+  });
 }
 
 bool is_get(const HttpRequest& request) {
@@ -204,6 +221,18 @@ std::string limit_message(Refusal why, const ListenerOptions& http) {
 // listener answers a larger Content-Length with 413 before reading any of it).
 BodyPlan RegistryServer::screen(const HttpRequest& request, HttpResponse& response) {
   response.set_header("x-amzn-RequestId", new_request_id());
+  // RFC 9112 section 3.2: a Host with an invalid value is answered 400.
+  if (!is_authority(request.header("Host"))) {
+    if (RegistryApi::serves(request.path)) {
+      RegistryApi::refuse(Refusal::kMalformed, response);
+    } else {
+      send_error(response,
+                 ServiceError("BadRequestException",
+                              "The Host header is not a host[:port] authority (RFC 3986)"),
+                 400);
+    }
+    return BodyPlan::answered();
+  }
   if (RegistryApi::serves(request.path)) return registry_api_.screen(request, response);
   const bool known = (request.path == "/" && (is_get(request) || request.method == "POST")) ||
                      (!blob_hex(request.path).empty() && is_get(request));
@@ -273,6 +302,34 @@ void RegistryServer::refuse(Refusal why, const HttpRequest& request, HttpRespons
   }
   send_error(response, ServiceError("BadRequestException", "Malformed HTTP request"), 400);
 }
+
+#ifdef ECR_FUZZING
+HttpResponse RegistryServer::exchange_for_fuzzing(HttpRequest request, std::string_view body) {
+  HttpResponse response;
+  const BodyPlan plan = screen(request, response);
+  if (plan.kind == BodyPlan::Kind::kAnswered) return response;
+  if (body.size() > plan.max_body_bytes) {
+    response = HttpResponse();
+    refuse(Refusal::kBodyTooLarge, request, response);
+    return response;
+  }
+  request.body_bytes = body.size();
+  if (plan.kind == BodyPlan::Kind::kStream) {
+    request.stream = plan.stream;
+    if (!body.empty()) (void)request.stream->write(body);
+  } else {
+    if (!body.empty()) {
+      request.scratch = std::make_unique<ScratchPool::Lease>(scratch_.lease());
+      std::string& held = (*request.scratch)->body;
+      held.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+      held.assign(body);
+    }
+    request.body_sha256 = aws::sha256_hex(body);
+  }
+  handle(request, response);
+  return response;
+}
+#endif
 
 // One log line per request: operation (or method and path), status,
 // milliseconds, body bytes in and out, request id.

@@ -86,6 +86,17 @@ class RegistryServer : private HttpRoutes {
 
   Registry& registry() noexcept { return registry_; }
 
+#ifdef ECR_FUZZING
+  // Fuzzing builds only: ECR_FUZZING is defined by fuzz/CMakeLists.txt and
+  // by no other build, so no ecr-local a user runs has this door. Takes one
+  // request through screen() and handle() as the listener does once `body`
+  // has arrived (buffered in a leased scratch, or passed to the route's
+  // stream), without a socket, and returns the response. Unlike the
+  // listener, lets an exception thrown by a route escape, so a fuzzer sees
+  // it. Authentication is as options.require_auth says.
+  HttpResponse exchange_for_fuzzing(HttpRequest request, std::string_view body);
+#endif
+
  private:
   // HttpRoutes: request ids on every response, refusals as ECR error
   // documents, one log line per request.
@@ -95,8 +106,8 @@ class RegistryServer : private HttpRoutes {
   void record(const HttpRequest& request, const HttpResponse& response,
               const ExchangeRecord& record) override;
 
-  void answer_health_check(HttpResponse& response);                       // GET /
-  void answer_api_call(HttpRequest& request, HttpResponse& response);     // POST /
+  void answer_health_check(HttpResponse& response);                               // GET /
+  void answer_api_call(HttpRequest& request, HttpResponse& response);             // POST /
   void answer_blob_download(const HttpRequest& request, HttpResponse& response);  // GET /blobs/
   void maintain();
 
@@ -107,7 +118,7 @@ class RegistryServer : private HttpRoutes {
   RegistryTokens tokens_;
   Operations operations_;
   std::unique_ptr<Throttle> throttle_;  // null unless ServerOptions::throttle
-  RegistryApi registry_api_;  // the registry API's door (/v2/)
+  RegistryApi registry_api_;            // the registry API's door (/v2/)
   // Declared before the listener: its connections return scratches here.
   ScratchPool scratch_;
   int port_ = 0;

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ecr/client.hpp"
@@ -224,6 +225,49 @@ TEST_F(HostileHttp, ClientLeavingMidDownloadDoesNotDisturbTheServer) {
 // The thousand connections stay open (the server's header timeout is its
 // default 30 s) while a signed call goes through: none of them holds
 // anything the call needs.
+// Under --no-auth, so the request reaches the operation: GetAuthorizationToken
+// builds proxyEndpoint from Host, and a Host byte outside ASCII made its
+// answer a JSON document of invalid UTF-8 (found by fuzz/aws_json_fuzz).
+std::string authorization_token_request(std::string_view host) {
+  return "POST / HTTP/1.1\r\nHost: " + std::string(host) +
+         "\r\nContent-Type: application/x-amz-json-1.1\r\n"
+         "X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken\r\n"
+         "Content-Length: 2\r\n\r\n{}";
+}
+
+TEST(HostHeader, HostThatIsNotAnAuthorityIsBadRequest400) {
+  testing::EcrLocalServer server({"--no-auth"});
+  RawConnection c(server.port());
+  ASSERT_TRUE(c.connected());
+  c.send(authorization_token_request("127.0.0.1\xd0:5000"));
+  auto response = c.read_response();
+  expect_error(response, 400, "BadRequestException");
+  EXPECT_NE(response->body.find("The Host header is not a host[:port] authority"),
+            std::string::npos)
+      << response->body;
+  // Refused from the header, before its body: the connection closes after.
+  RawConnection quote(server.port());
+  ASSERT_TRUE(quote.connected());
+  quote.send(authorization_token_request("evil\"host"));
+  expect_error(quote.read_response(), 400, "BadRequestException");
+  EXPECT_EQ(server.stop(), 0) << server.log();
+}
+
+TEST(HostHeader, NameAndIpLiteralHostsAreServed) {
+  testing::EcrLocalServer server({"--no-auth"});
+  RawConnection c(server.port());
+  ASSERT_TRUE(c.connected());
+  for (const std::string host : {"localhost:5000", "[::1]:5000", "registry.example.com"}) {
+    c.send(authorization_token_request(host));
+    auto response = c.read_response();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 200) << response->body;
+    EXPECT_NE(response->body.find("\"proxyEndpoint\":\"http://" + host + "\""), std::string::npos)
+        << response->body;
+  }
+  EXPECT_EQ(server.stop(), 0) << server.log();
+}
+
 TEST(ManySlowConnections, ThousandHalfHeadersDoNotKeepANormalCallWaiting) {
   constexpr int kSlow = 1000;
   rlimit limit{};
