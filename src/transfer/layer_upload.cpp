@@ -405,7 +405,8 @@ class LayerUpload {
   // is retried under the session's policy, and an answer showing that the
   // registry holds more of the part than before (InvalidLayerPartException's
   // lastValidByteReceived) starts the count of attempts without progress
-  // again; only kMaxPartAttemptsWithoutProgress of those in a row give up.
+  // again. Link failures (reset, stall) in a row give up after
+  // kMaxPartAttemptsWithoutProgress, error answers after max_attempts.
   void send_part(const SealedPart& part) {
     const std::int64_t end = part.first + static_cast<std::int64_t>(part.length);
     std::int64_t at = part.first;
@@ -457,7 +458,12 @@ class LayerUpload {
             dynamic_cast<const TransportError*>(&e) == nullptr) {
           throw;
         }
-        const int limit = std::max(kMaxPartAttemptsWithoutProgress, policy.max_attempts());
+        // A broken link gets the long budget; a registry answering errors
+        // (5xx, throttling) the standard one, as every other call does.
+        const bool link_failure = dynamic_cast<const TransportError*>(&e) != nullptr;
+        const int limit = link_failure
+                              ? std::max(kMaxPartAttemptsWithoutProgress, policy.max_attempts())
+                              : policy.max_attempts();
         if (!policy.prepare_resume(retries, e, progressed, limit)) {
           reporter_.throw_if_cancelled();
           throw;
