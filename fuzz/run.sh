@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the libFuzzer targets with clang in build-fuzz/ and runs each for
-# SECONDS (default 30), seeded from fixtures/ and fuzz/corpus/<target>/ (a
+# SECONDS (default 30; CI passes 15), seeded from fixtures/ and fuzz/corpus/<target>/ (a
 # copy: the run never writes into the repository). UndefinedBehaviorSanitizer
 # findings stop the run like crashes. Usage: fuzz/run.sh [SECONDS]
 set -eu
