@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <exception>
 #include <string>
 #include <utility>
@@ -29,6 +30,11 @@ struct Exchange {
   CURL* curl = nullptr;
   const BodySink* sink = nullptr;  // null: buffer every body
   const std::atomic<bool>* abort = nullptr;
+  // The stall check: no byte moved either way for `stall_limit` (0: none).
+  std::chrono::steady_clock::duration stall_limit{};
+  std::chrono::steady_clock::time_point last_moved = std::chrono::steady_clock::now();
+  curl_off_t bytes_moved = 0;
+  bool stalled = false;
   std::size_t max_buffered = 0;
   Response response;
   bool body_started = false;
@@ -116,10 +122,23 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
 
 // libcurl's progress callback, called many times a second while data moves
 // and at least once a second while the connection is idle: a non-zero return
-// aborts the transfer with CURLE_ABORTED_BY_CALLBACK.
-int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  const auto& exchange = *static_cast<const Exchange*>(user);
-  return exchange.abort != nullptr && exchange.abort->load() ? 1 : 0;
+// aborts the transfer with CURLE_ABORTED_BY_CALLBACK. It stops a request the
+// caller cancelled, and one that moved no byte either way for the stall
+// limit (libcurl's own low-speed check averages over the last five seconds
+// or so, which makes a 2 s limit fire after 7).
+int on_progress(void* user, curl_off_t, curl_off_t downloaded, curl_off_t, curl_off_t uploaded) {
+  auto& exchange = *static_cast<Exchange*>(user);
+  if (exchange.abort != nullptr && exchange.abort->load()) return 1;
+  const auto now = std::chrono::steady_clock::now();
+  const curl_off_t moved = downloaded + uploaded;
+  if (moved != exchange.bytes_moved) {
+    exchange.bytes_moved = moved;
+    exchange.last_moved = now;
+  } else if (exchange.stall_limit.count() > 0 && now - exchange.last_moved >= exchange.stall_limit) {
+    exchange.stalled = true;
+    return 1;
+  }
+  return 0;
 }
 
 // Without a query string: a pre-signed URL's query carries a signature that
@@ -218,11 +237,9 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &exchange);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &exchange);
-    if (options_.abort != nullptr) {
-      curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-      curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &on_progress);
-      curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &exchange);
-    }
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &exchange);
 
     if (request.method == "HEAD") {
       curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
@@ -261,6 +278,7 @@ class CurlTransport final : public Transport {
     exchange.sink = sink;
     exchange.max_buffered = options_.max_response_bytes;
     exchange.abort = options_.abort;
+    exchange.stall_limit = options_.low_speed_time;
     configure(handle.get(), request, headers.get(), exchange, error_buffer);
 
     CURLcode code = curl_easy_perform(handle.get());
@@ -269,6 +287,11 @@ class CurlTransport final : public Transport {
     // the caller asked for it, so say so rather than "write error".
     if ((code == CURLE_ABORTED_BY_CALLBACK || exchange.aborted_by_sink) && aborted()) {
       throw RequestAborted("request aborted" + where);
+    }
+    if (exchange.stalled) {
+      throw TransportError("no byte moved for " + std::to_string(options_.low_speed_time.count()) +
+                               " s (the stall timeout)" + where,
+                           /*timeout=*/true);
     }
     if (exchange.aborted_by_sink) throw TransportError("aborted by sink" + where);
     if (exchange.over_cap) {

@@ -46,10 +46,13 @@ using BodySink = std::function<bool(std::string_view chunk)>;
 
 struct TransportOptions {
   std::chrono::milliseconds connect_timeout{10'000};
-  // The whole transfer may not stall: below `low_speed_bytes` per second for
-  // `low_speed_time` aborts it with a retryable timeout. A fixed total
-  // timeout would kill big layers. The default is ecr::kDefaultStallTimeout;
-  // clients set ResolvedConfig::stall_timeout.
+  // The whole transfer may not stall: no byte moving either way for
+  // `low_speed_time` (checked about once a second) aborts it with a retryable
+  // timeout, TransportError "no byte moved for N s (the stall timeout)"; so
+  // does an average below `low_speed_bytes` per second over libcurl's window
+  // of a few seconds for `low_speed_time`. A fixed total timeout would kill
+  // big layers. The default is ecr::kDefaultStallTimeout; clients set
+  // ResolvedConfig::stall_timeout.
   std::int64_t low_speed_bytes = 1;
   std::chrono::seconds low_speed_time{15};
   // Buffered (non-sink) response bodies larger than this are refused.

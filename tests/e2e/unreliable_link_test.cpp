@@ -7,8 +7,10 @@
 // is abandoned after the stall timeout and resumed.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +28,11 @@ namespace fs = std::filesystem;
 using namespace e2e;
 
 constexpr std::size_t kMiB = 1024 * 1024;
+
+// Printed, never asserted: how long a stall cost shows in the test's output.
+double seconds_since(std::chrono::steady_clock::time_point began) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+}
 
 // A 277 MB image of three uneven random (incompressible) layers, written once
 // for the suite: the size of a typical application image, large enough that
@@ -146,7 +153,9 @@ INSTANTIATE_TEST_SUITE_P(Rates, ResettingLink,
 // part again on a new connection.
 TEST_F(UnreliableLink, PushFinishesWhenAPartStalls) {
   proxy_.stall_during_request("UploadLayerPart", 1 * kMiB, /*skip=*/2);
+  const auto began = std::chrono::steady_clock::now();
   push("link/stall:latest", {"--stall-timeout", "2"});
+  std::cout << "push with one stalled part: " << seconds_since(began) << " s\n";
   EXPECT_EQ(proxy_.fired(), 1);
   pull_and_compare("link/stall:latest");
 }
@@ -154,12 +163,18 @@ TEST_F(UnreliableLink, PushFinishesWhenAPartStalls) {
 // A download goes silent after 5 MiB: ecr-pull abandons it after the stall
 // timeout (here from ECR_STALL_TIMEOUT) and asks for the rest with a Range.
 TEST_F(UnreliableLink, PullResumesWhenADownloadStalls) {
+  const auto pushed = std::chrono::steady_clock::now();
   push("link/stall-pull:latest");
+  std::cout << "push, nothing stalled: " << seconds_since(pushed) << " s\n";
+  pull_and_compare("link/stall-pull:latest");
+  std::cout << "pull, nothing stalled: " << seconds_since(pushed) << " s since the push began\n";
   proxy_.stall_during_response("GET /blobs/sha256/" + sha256(image_->layers[1]).substr(7),
                                5 * kMiB);
   const fs::path dest = work_ / "stalled-pull";
+  const auto began = std::chrono::steady_clock::now();
   const auto r = tool(kEcrPull, {"link/stall-pull:latest", "oci:" + dest.string()},
                       {{"ECR_STALL_TIMEOUT", "2"}});
+  std::cout << "pull with one stalled download: " << seconds_since(began) << " s\n";
   ASSERT_EQ(r.exit_status, 0) << r.stderr_text;
   EXPECT_EQ(proxy_.fired(), 1);
   const fs::path blob = dest / "blobs" / "sha256" / sha256(image_->layers[1]).substr(7);

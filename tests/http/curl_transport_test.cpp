@@ -395,6 +395,45 @@ TEST(CurlTransport, StalledServerIsCutByTheLowSpeedLimit) {
   }
 }
 
+// A body that stops mid-way with the connection open (a half-open TCP
+// connection, a dead NAT entry): cut after the stall timeout, named as such.
+TEST(CurlTransport, BodyThatGoesSilentIsCutByTheStallTimeout) {
+  auto gate = std::make_shared<Gate>();
+  LocalServer server([gate](httplib::Server& s) {
+    s.Get("/half", [gate](const httplib::Request&, httplib::Response& res) {
+      res.set_chunked_content_provider("application/octet-stream",
+                                       [gate](std::size_t offset, httplib::DataSink& sink) {
+                                         if (offset == 0) {
+                                           const std::string first(1000, 'x');
+                                           return sink.write(first.data(), first.size());
+                                         }
+                                         gate->wait();
+                                         sink.done();
+                                         return true;
+                                       });
+    });
+  });
+  GateOpener opener{gate};
+  TransportOptions options;
+  options.low_speed_time = std::chrono::seconds(1);
+  auto transport = make_curl_transport(options);
+
+  std::size_t received = 0;
+  const BodySink sink = [&](std::string_view chunk) {
+    received += chunk.size();
+    return true;
+  };
+  try {
+    transport->send(Request{"GET", server.url("/half"), {}, {}}, sink);
+    FAIL() << "expected TransportError";
+  } catch (const TransportError& error) {
+    EXPECT_TRUE(error.timeout()) << error.what();
+    EXPECT_EQ(std::string(error.what()).rfind("no byte moved for 1 s (the stall timeout)", 0), 0u)
+        << error.what();
+  }
+  EXPECT_EQ(received, 1000u);
+}
+
 TEST(CurlTransport, InvalidOptionsAreRefused) {
   TransportOptions options;
   options.connect_timeout = std::chrono::milliseconds(0);
