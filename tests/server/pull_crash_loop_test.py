@@ -161,9 +161,16 @@ class PullCrashLoop(unittest.TestCase):
             pull = subprocess.Popen(self.pull_args(fmt, dest, "--cache-dir", self.cache),
                                     env=self.env, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE, text=True)
-            time.sleep(self.rng.uniform(0, window))
-            pull.send_signal(signal.SIGKILL)
-            pull.wait()
+            began = time.monotonic()
+            try:
+                pull.wait(timeout=self.rng.uniform(0, window))
+                # Done before the kill: warm pulls are quicker than the
+                # cold ones the window was measured on, so it shrinks to
+                # keep most kills landing mid-pull.
+                window = max(0.02, 0.8 * (time.monotonic() - began))
+            except subprocess.TimeoutExpired:
+                pull.send_signal(signal.SIGKILL)
+                pull.wait()
             err = pull.stderr.read()
             pull.stderr.close()
             if pull.returncode == 0:
