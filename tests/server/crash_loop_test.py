@@ -23,7 +23,6 @@ import hashlib
 import http.client
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -184,11 +183,7 @@ def ecr_local(*args):
 
 class CrashLoop(unittest.TestCase):
     def setUp(self):
-        self.seed = int(os.environ.get("CRASH_LOOP_SEED", random.randrange(1 << 32)))
-        self.rounds = int(os.environ.get("CRASH_LOOP_ROUNDS", "30"))
-        print(f"crash loop: seed {self.seed} (CRASH_LOOP_SEED={self.seed} repeats it), "
-              f"{self.rounds} rounds", flush=True)
-        self.rng = random.Random(self.seed)
+        self.seed, self.rounds, self.rng = support.crash_loop_draws("crash loop")
         self.work = tempfile.mkdtemp(prefix="ecr-crash-loop-")
         self.root = os.path.join(self.work, "root")
         self.env = dict(os.environ, AWS_ACCESS_KEY_ID=support.ACCESS,

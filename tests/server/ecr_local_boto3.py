@@ -14,6 +14,7 @@ import hashlib
 import http.client
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -158,6 +159,17 @@ def push_blob(ecr, repo, data, part=None):
         pos += len(chunk)
     return ecr.complete_layer_upload(repositoryName=repo, uploadId=up["uploadId"],
                                      layerDigests=[sha(data)])["layerDigest"]
+
+
+def crash_loop_draws(label):
+    """The seed, the number of rounds and the random draws of a crash loop:
+    CRASH_LOOP_SEED repeats a run (the seed is printed), CRASH_LOOP_ROUNDS
+    changes its length (default 30)."""
+    seed = int(os.environ.get("CRASH_LOOP_SEED", random.randrange(1 << 32)))
+    rounds = int(os.environ.get("CRASH_LOOP_ROUNDS", "30"))
+    print(f"{label}: seed {seed} (CRASH_LOOP_SEED={seed} repeats it), {rounds} rounds",
+          flush=True)
+    return seed, rounds, random.Random(seed)
 
 
 def docker_manifest(config, layers):

@@ -11,7 +11,6 @@ skipped, saying why; as root a mount that fails is a failure, not a skip.
 """
 import base64
 import errno
-import hashlib
 import http.client
 import json
 import os
@@ -25,30 +24,13 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ecr_local_boto3 as support  # noqa: E402  (Server, client, error_name, push_blob)
 from botocore.exceptions import ClientError  # noqa: E402
+from registry_api_test import oci_manifest, sha  # noqa: E402
 
 ECR_PUSH = None
 MIB = 1024 * 1024
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 NO_SPACE = "No space left on device"
 SQLITE_FULL = "database or disk is full"
-
-
-def sha(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def oci_manifest(config, layers, annotations=None):
-    doc = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": sha(config), "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": sha(layer), "size": len(layer)} for layer in layers],
-    }
-    if annotations:
-        doc["annotations"] = annotations
-    return json.dumps(doc, separators=(",", ":")).encode()
 
 
 class SmallDisk:
@@ -101,8 +83,8 @@ def files_under(path):
     return sorted(os.listdir(path))
 
 
-class EcrApiFullDisk(unittest.TestCase):
-    """UploadLayerPart, CompleteLayerUpload and PutImage with the root full."""
+class FullDiskCase(unittest.TestCase):
+    """ecr-local with its root on a fresh 24 MiB tmpfs, and a client."""
 
     def setUp(self):
         self.disk = SmallDisk(self, 24)
@@ -110,6 +92,13 @@ class EcrApiFullDisk(unittest.TestCase):
         self.server = support.Server(self.root)
         self.addCleanup(self.server.stop)
         self.ecr = support.client(self.server.url)
+
+
+class EcrApiFullDisk(FullDiskCase):
+    """UploadLayerPart, CompleteLayerUpload and PutImage with the root full."""
+
+    def setUp(self):
+        super().setUp()
         self.ecr.create_repository(repositoryName="full")
 
     def push_image(self, tag, layer):
@@ -198,7 +187,7 @@ class EcrApiFullDisk(unittest.TestCase):
         support.push_blob(self.ecr, "full", layer)
         # 3 MiB of annotations (ECR takes manifests up to 4 MiB): more than the
         # WAL has pages for, so SQLite needs space that is not there.
-        big = oci_manifest(config, [layer], {"pad": "p" * (3 * MIB)})
+        big = oci_manifest(config, [layer], annotations={"pad": "p" * (3 * MIB)})
         self.disk.fill(leave=0)
 
         code, message = self.server_error(
@@ -227,15 +216,11 @@ class EcrApiFullDisk(unittest.TestCase):
         db.close()
 
 
-class RegistryApiFullDisk(unittest.TestCase):
+class RegistryApiFullDisk(FullDiskCase):
     """PATCH and PUT on /v2/<name>/blobs/uploads/ with the root full."""
 
     def setUp(self):
-        self.disk = SmallDisk(self, 24)
-        self.root = os.path.join(self.disk.dir, "registry")
-        self.server = support.Server(self.root)
-        self.addCleanup(self.server.stop)
-        self.ecr = support.client(self.server.url)
+        super().setUp()
         self.ecr.create_repository(repositoryName="full")
         data = self.ecr.get_authorization_token()["authorizationData"][0]
         token = base64.b64decode(data["authorizationToken"]).decode()
@@ -359,17 +344,13 @@ def write_layout(path, layer, tag):
     return manifest
 
 
-class EcrPushFullDisk(unittest.TestCase):
+class EcrPushFullDisk(FullDiskCase):
     """ecr-push against an ecr-local whose disk is full: it retries the 500s
     as the AWS SDKs do, then stops with the server's reason; run again once
     there is room, it finishes."""
 
     def setUp(self):
-        self.disk = SmallDisk(self, 24)
-        self.root = os.path.join(self.disk.dir, "registry")
-        self.server = support.Server(self.root)
-        self.addCleanup(self.server.stop)
-        self.ecr = support.client(self.server.url)
+        super().setUp()
         self.work = tempfile.mkdtemp(prefix="ecr-full-disk-push-")
         self.addCleanup(shutil.rmtree, self.work, True)
 

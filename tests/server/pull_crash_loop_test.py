@@ -20,7 +20,6 @@ import gzip
 import hashlib
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -88,11 +87,7 @@ def tree(path):
 
 class PullCrashLoop(unittest.TestCase):
     def setUp(self):
-        self.seed = int(os.environ.get("CRASH_LOOP_SEED", random.randrange(1 << 32)))
-        self.rounds = int(os.environ.get("CRASH_LOOP_ROUNDS", "30"))
-        print(f"pull crash loop: seed {self.seed} (CRASH_LOOP_SEED={self.seed} repeats it), "
-              f"{self.rounds} rounds", flush=True)
-        self.rng = random.Random(self.seed)
+        self.seed, self.rounds, self.rng = support.crash_loop_draws("pull crash loop")
         self.work = tempfile.mkdtemp(prefix="ecr-pull-crash-loop-")
         self.cache = os.path.join(self.work, "cache")
         self.server = support.Server(os.path.join(self.work, "root"))
