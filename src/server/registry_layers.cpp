@@ -72,30 +72,20 @@ UploadRow find_upload(sql::Database& db, std::int64_t repo_id, const std::string
 
 }  // namespace
 
-std::int64_t Registry::upload_part(const std::string& repository, const std::string& upload_id,
-                                   std::int64_t first_byte, std::int64_t last_byte,
-                                   std::string_view bytes) {
-  std::lock_guard part_lock(upload_lock(upload_id));
-  UploadRow row;
-  std::int64_t repo_id = 0;
-  {
-    std::lock_guard lock(mu_);
-    repo_id = find_repository(repository).id;
-    row = find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry);
-  }
+namespace {
+
+// The checks UploadLayerPart makes of a part of `size` bytes for the range
+// first_byte-last_byte against the session's row, in ECR's order; throws
+// InvalidLayerPartException naming what is wrong.
+void check_part(const UploadRow& row, std::int64_t first_byte, std::int64_t last_byte,
+                std::int64_t size, const std::string& repository, const std::string& upload_id,
+                const std::string& account_id) {
   auto refuse = [&](const std::string& why) {
     throw api::InvalidLayerPartException(why, {.lastValidByteReceived = row.received - 1,
-                                               .registryId = settings_.account_id,
+                                               .registryId = account_id,
                                                .repositoryName = repository,
                                                .uploadId = upload_id});
   };
-  {
-    std::lock_guard appending(appending_mu_);
-    if (appending_.contains(upload_id)) {
-      refuse("A registry API request is writing to the upload with id '" + upload_id + "'");
-    }
-  }
-  auto size = static_cast<std::int64_t>(bytes.size());
   if (size > kMaxPartBytes) {
     refuse("The layer part size " + std::to_string(size) + " exceeds the maximum of " +
            std::to_string(kMaxPartBytes) + " bytes");
@@ -108,10 +98,51 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
     refuse("The part range " + std::to_string(first_byte) + "-" + std::to_string(last_byte) +
            " does not match the part size " + std::to_string(size));
   }
+}
+
+// Records an accepted part in the session. The row is committed unsynced
+// (the registry's part_db_): kill -9 cannot lose it; an OS crash can take it
+// back to an earlier part, and the client resends from there.
+void record_part(sql::Database& part_db, const UploadRow& row, const std::string& upload_id,
+                 std::int64_t last_byte, std::int64_t size, Timestamp now) {
+  sql::Statement s(part_db,
+                   "UPDATE uploads SET received = ?, last_part_size = ?, small_part = ?, "
+                   "updated_at = ? WHERE upload_id = ?");
+  bool small = row.small_part || (row.received > 0 && row.last_part_size < kMinPartBytes);
+  s.bind(1, last_byte + 1).bind(2, size).bind(3, std::int64_t{small}).bind(4, to_ms(now));
+  s.bind(5, upload_id).run();
+  if (part_db.changes() == 0) {
+    throw api::UploadNotFoundException("The upload with id '" + upload_id + "' does not exist");
+  }
+}
+
+}  // namespace
+
+std::int64_t Registry::upload_part(const std::string& repository, const std::string& upload_id,
+                                   std::int64_t first_byte, std::int64_t last_byte,
+                                   std::string_view bytes) {
+  std::lock_guard part_lock(upload_lock(upload_id));
+  UploadRow row;
+  {
+    std::lock_guard lock(mu_);
+    const std::int64_t repo_id = find_repository(repository).id;
+    row = find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry);
+  }
+  {
+    std::lock_guard appending(appending_mu_);
+    if (appending_.contains(upload_id)) {
+      throw api::InvalidLayerPartException(
+          "Another request is writing to the upload with id '" + upload_id + "'",
+          {.lastValidByteReceived = row.received - 1,
+           .registryId = settings_.account_id,
+           .repositoryName = repository,
+           .uploadId = upload_id});
+    }
+  }
+  const auto size = static_cast<std::int64_t>(bytes.size());
+  check_part(row, first_byte, last_byte, size, repository, upload_id, settings_.account_id);
   // The bytes are durable before the session says they arrived; a crash in
-  // between leaves extra bytes that the next part overwrites. The session row
-  // is committed unsynced (part_db_): kill -9 cannot lose it; an OS crash can
-  // take it back to an earlier part, and the client resends from there.
+  // between leaves extra bytes that the next part overwrites.
   //
   // The layer digest is fed on a second thread while this one writes and
   // syncs the part: hashing takes the CPU, the write mostly waits for the
@@ -135,16 +166,52 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
     blobs_.write_part(upload_id, static_cast<std::uint64_t>(first_byte), bytes);
   }
   std::lock_guard lock(mu_);
-  sql::Statement s(*part_db_,
-                   "UPDATE uploads SET received = ?, last_part_size = ?, small_part = ?, "
-                   "updated_at = ? WHERE upload_id = ?");
-  bool small = row.small_part || (row.received > 0 && row.last_part_size < kMinPartBytes);
-  s.bind(1, last_byte + 1).bind(2, size).bind(3, std::int64_t{small}).bind(4, to_ms(clock_()));
-  s.bind(5, upload_id).run();
-  if (part_db_->changes() == 0) {
-    throw api::UploadNotFoundException("The upload with id '" + upload_id + "' does not exist");
-  }
+  record_part(*part_db_, row, upload_id, last_byte, size, clock_());
   if (hashed) upload_hashes_.put_back(upload_id, std::move(*hash));
+  return last_byte;
+}
+
+std::unique_ptr<UploadAppend> Registry::stream_part(const std::string& repository,
+                                                    const std::string& upload_id,
+                                                    std::int64_t first_byte) {
+  if (!is_upload_id(upload_id)) return nullptr;
+  try {
+    std::lock_guard part_lock(upload_lock(upload_id));
+    {
+      std::lock_guard lock(mu_);
+      const std::int64_t repo_id = find_repository(repository).id;
+      const UploadRow row =
+          find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry);
+      if (row.received != first_byte) return nullptr;
+    }
+    std::lock_guard appending(appending_mu_);
+    if (!appending_.insert(upload_id).second) return nullptr;
+  } catch (const ServiceError&) {
+    return nullptr;  // no such repository or session: upload_part says so
+  }
+  return std::unique_ptr<UploadAppend>(new UploadAppend(*this, repository, upload_id, first_byte));
+}
+
+std::int64_t Registry::commit_streamed_part(UploadAppend& part, const std::string& repository,
+                                            const std::string& upload_id, std::int64_t first_byte,
+                                            std::int64_t last_byte) {
+  if (repository != part.repository_ || upload_id != part.upload_id_ ||
+      first_byte != part.first_byte_) {
+    throw api::ServerException("The streamed layer part does not match its request");
+  }
+  std::lock_guard part_lock(upload_lock(upload_id));
+  UploadRow row;
+  {
+    std::lock_guard lock(mu_);
+    const std::int64_t repo_id = find_repository(repository).id;
+    row = find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry);
+  }
+  check_part(row, first_byte, last_byte, part.written_, repository, upload_id,
+             settings_.account_id);
+  part.sync(first_byte == 0);
+  std::lock_guard lock(mu_);
+  record_part(*part_db_, row, upload_id, last_byte, part.written_, clock_());
+  part.settle();
   return last_byte;
 }
 
@@ -162,6 +229,15 @@ std::string Registry::complete_upload(const std::string& repository, const std::
     std::lock_guard lock(mu_);
     repo_id = find_repository(repository).id;
     row = find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry);
+    {
+      // A part or chunk still being written would go on writing into the
+      // file once it became the blob.
+      std::lock_guard appending(appending_mu_);
+      if (appending_.contains(upload_id)) {
+        throw api::InvalidLayerException("A layer part is being written to the upload with id '" +
+                                         upload_id + "'; complete it once the part is received");
+      }
+    }
     if (row.received == 0) {
       throw api::EmptyUploadException("The upload with id '" + upload_id +
                                       "' does not contain any layer parts");
@@ -335,26 +411,73 @@ UploadAppend::~UploadAppend() {
   // the session as it was: its bytes go, and with them their blocks.
   if (!committed_ && file_.valid())
     BlobStore::discard_tail(file_, static_cast<std::uint64_t>(first_byte_));
+  release();
+}
+
+void UploadAppend::release() noexcept {
+  if (!claimed_) return;
+  claimed_ = false;
   std::lock_guard appending(registry_.appending_mu_);
   registry_.appending_.erase(upload_id_);
 }
 
+void UploadAppend::open() {
+  if (file_.valid()) return;
+  file_ = registry_.blobs_.open_upload(upload_id_);
+  direct_ = registry_.blobs_.open_upload_direct(upload_id_);
+  hash_ = registry_.upload_hashes_.take_at(upload_id_, static_cast<std::uint64_t>(first_byte_));
+}
+
 void UploadAppend::write(std::string_view piece) {
   if (piece.empty()) return;
-  if (!file_.valid()) {
-    file_ = registry_.blobs_.open_upload(upload_id_);
-    hash_ = registry_.upload_hashes_.take_at(upload_id_, static_cast<std::uint64_t>(first_byte_));
+  open();
+  // The session's digest is fed on a second thread while this one writes:
+  // the write mostly waits for the device, so a piece costs the longer of
+  // the two rather than their sum. Small pieces are not worth a thread.
+  const bool beside = hash_ && piece.size() >= kHashBesideBytes;
+  {
+    std::jthread hasher;
+    if (beside) hasher = std::jthread([&] { feed(piece); });
+    put(piece);
   }
-  registry_.blobs_.write_upload(file_, upload_id_,
-                                static_cast<std::uint64_t>(first_byte_ + written_), piece);
+  if (!beside) feed(piece);
+}
+
+void UploadAppend::put(std::string_view piece) {
+  const auto offset = static_cast<std::uint64_t>(first_byte_ + written_);
+  const std::size_t direct =
+      direct_.valid() ? registry_.blobs_.write_upload_direct(direct_, upload_id_, offset, piece)
+                      : 0;
+  registry_.blobs_.write_upload(file_, upload_id_, offset + direct, piece.substr(direct));
   written_ += static_cast<std::int64_t>(piece.size());
-  if (hash_) hash_->update(piece);
+}
+
+void UploadAppend::feed(std::string_view piece) noexcept {
+  if (!hash_) return;
+  try {
+    hash_->update(piece);
+  } catch (...) {
+    hash_fed_ = false;  // dropped at the end: completion hashes the file
+  }
+}
+
+void UploadAppend::sync(bool new_file) {
+  const std::int64_t size = first_byte_ + written_;
+  if (file_.valid()) {
+    registry_.blobs_.sync_upload(file_, upload_id_, static_cast<std::uint64_t>(size), new_file);
+  }
+}
+
+void UploadAppend::settle() noexcept {
+  committed_ = true;
+  if (hash_ && hash_fed_) registry_.upload_hashes_.put_back(upload_id_, std::move(*hash_));
+  hash_.reset();
+  release();
 }
 
 std::int64_t UploadAppend::commit() {
   const std::int64_t size = first_byte_ + written_;
-  if (file_.valid())
-    registry_.blobs_.sync_upload(file_, upload_id_, static_cast<std::uint64_t>(size));
+  sync(true);
   std::lock_guard lock(registry_.mu_);
   sql::Statement s(*registry_.part_db_,
                    "UPDATE uploads SET received = ?, last_part_size = ?, updated_at = ? "
@@ -364,11 +487,7 @@ std::int64_t UploadAppend::commit() {
     throw api::UploadNotFoundException("The upload with id '" + upload_id_ +
                                        "' does not exist in the repository '" + repository_ + "'");
   }
-  committed_ = true;
-  if (hash_) {
-    registry_.upload_hashes_.put_back(upload_id_, std::move(*hash_));
-    hash_.reset();
-  }
+  settle();
   return size;
 }
 
