@@ -34,6 +34,10 @@ class Scratch {
              ("ecr_cli_parity_" + std::to_string(::getpid()))) {
     std::filesystem::create_directories(dir_);
     write("empty", "");
+    // The AWS CLI prints timestamps as they arrive (epoch seconds), as
+    // `ecr` does: AWS CLI v1's default, which v2 (Debian 12's awscli, ISO
+    // 8601 by default) is set to here. Both versions take "wire".
+    write("aws-config", "[default]\ncli_timestamp_format = wire\n");
     write("manifest.json",
           R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",)"
           R"("config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":7023,)"
@@ -153,8 +157,9 @@ ToolRun run_aws(const Scratch& scratch, const std::vector<std::string>& args,
                 const std::string& endpoint) {
   std::vector<std::string> argv{"aws"};
   for (std::string& word : aws_argv(args, endpoint)) argv.push_back(std::move(word));
-  const ProcessResult r =
-      ecr::testing::run_process(tool_options(scratch, argv), std::chrono::seconds(60));
+  const ProcessResult r = ecr::testing::run_process(
+      tool_options(scratch, argv, {{"AWS_CONFIG_FILE", scratch.path("aws-config")}}),
+      std::chrono::seconds(60));
   return classify_aws(r.exit_status, r.stdout_text, r.stderr_text);
 }
 
@@ -162,7 +167,8 @@ ToolRun run_aws(const Scratch& scratch, const std::vector<std::string>& args,
 // own driver per command): the AWS CLI takes seconds to import itself here.
 std::vector<ToolRun> run_aws_batch(const Scratch& scratch,
                                    const std::vector<std::vector<std::string>>& commands,
-                                   const std::string& endpoint, const EnvChanges& overrides = {}) {
+                                   const std::string& endpoint, EnvChanges overrides = {}) {
+  overrides.try_emplace("AWS_CONFIG_FILE", scratch.path("aws-config"));
   JsonValue::Array argvs;
   for (const auto& command : commands) {
     JsonValue::Array words;
