@@ -226,11 +226,17 @@ class UploadAppend {
                std::int64_t first_byte);
   // Data and length durable; `new_file` also syncs the directory entry.
   void sync(bool new_file);
-  // The bytes stay: marks the append committed, gives the digest back and
-  // releases the session.
+  // Once committed: gives the digest back and releases the session.
   void settle() noexcept;
   // Lets other requests write to the session again.
   void release() noexcept;
+  // A streamed part (supersedable_) gives the session up to a later request
+  // for it: a client that gave up on a stalled part sends it again on
+  // another connection while the first may wait out its body timeout.
+  // Waits for a write in progress; from then on this append writes, syncs
+  // and truncates nothing. False for a registry API append or one already
+  // committed. Under Registry::appending_mu_.
+  bool supersede();
   Registry& registry_;
   std::string repository_;
   std::string upload_id_;
@@ -241,7 +247,9 @@ class UploadAppend {
   std::optional<Sha256> hash_;  // the session's running digest, fed piece by piece
   bool hash_fed_ = true;        // false once an update failed: the digest is dropped
   bool committed_ = false;      // recorded in the session: the bytes stay
-  bool claimed_ = true;         // in Registry::appending_
+  bool supersedable_ = false;   // a streamed UploadLayerPart part
+  std::mutex write_mu_;         // put(), commit and supersede() one at a time
+  bool superseded_ = false;     // a later request took the session over
 };
 
 class Registry {
@@ -494,7 +502,10 @@ class Registry {
   UploadHashes upload_hashes_;
   // Upload sessions a registry API request is appending to (UploadAppend).
   std::mutex appending_mu_;
-  std::set<std::string, std::less<>> appending_;
+  std::map<std::string, UploadAppend*, std::less<>> appending_;
+  // Under appending_mu_: whether a request is writing to the session, after
+  // superseding a streamed part's claim (UploadAppend::supersede).
+  bool writing_to(const std::string& upload_id);
   friend class UploadAppend;
   // Held shared from a completed upload's rename into blobs/ until its
   // layer is recorded, exclusively by collect_garbage's file sweep: a blob

@@ -130,7 +130,7 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
   }
   {
     std::lock_guard appending(appending_mu_);
-    if (appending_.contains(upload_id)) {
+    if (writing_to(upload_id)) {
       throw api::InvalidLayerPartException(
           "Another request is writing to the upload with id '" + upload_id + "'",
           {.lastValidByteReceived = row.received - 1,
@@ -185,11 +185,22 @@ std::unique_ptr<UploadAppend> Registry::stream_part(const std::string& repositor
       if (row.received != first_byte) return nullptr;
     }
     std::lock_guard appending(appending_mu_);
-    if (!appending_.insert(upload_id).second) return nullptr;
+    if (writing_to(upload_id)) return nullptr;
+    std::unique_ptr<UploadAppend> part(new UploadAppend(*this, repository, upload_id, first_byte));
+    part->supersedable_ = true;
+    appending_.emplace(upload_id, part.get());
+    return part;
   } catch (const ServiceError&) {
     return nullptr;  // no such repository or session: upload_part says so
   }
-  return std::unique_ptr<UploadAppend>(new UploadAppend(*this, repository, upload_id, first_byte));
+}
+
+bool Registry::writing_to(const std::string& upload_id) {
+  const auto it = appending_.find(upload_id);
+  if (it == appending_.end()) return false;
+  if (!it->second->supersede()) return true;
+  appending_.erase(it);
+  return false;
 }
 
 std::int64_t Registry::commit_streamed_part(UploadAppend& part, const std::string& repository,
@@ -208,9 +219,23 @@ std::int64_t Registry::commit_streamed_part(UploadAppend& part, const std::strin
   }
   check_part(row, first_byte, last_byte, part.written_, repository, upload_id,
              settings_.account_id);
-  part.sync(first_byte == 0);
-  std::lock_guard lock(mu_);
-  record_part(*part_db_, row, upload_id, last_byte, part.written_, clock_());
+  {
+    // Held while the part is made durable and recorded: a request that
+    // supersedes it waits, and one that came first made it stop here.
+    std::lock_guard writing(part.write_mu_);
+    if (part.superseded_) {
+      throw api::InvalidLayerPartException(
+          "A later request for this part took over the upload with id '" + upload_id + "'",
+          {.lastValidByteReceived = row.received - 1,
+           .registryId = settings_.account_id,
+           .repositoryName = repository,
+           .uploadId = upload_id});
+    }
+    part.sync(first_byte == 0);
+    std::lock_guard lock(mu_);
+    record_part(*part_db_, row, upload_id, last_byte, part.written_, clock_());
+    part.committed_ = true;
+  }
   part.settle();
   return last_byte;
 }
@@ -387,7 +412,7 @@ std::unique_ptr<UploadAppend> Registry::append_to_upload(const std::string& repo
   const std::int64_t received = upload_size(repository, upload_id);
   {
     std::lock_guard appending(appending_mu_);
-    if (!appending_.insert(upload_id).second) {
+    if (writing_to(upload_id)) {
       throw api::InvalidLayerPartException(
           "Another request is writing to the upload with id '" + upload_id + "'",
           {.lastValidByteReceived = received - 1,
@@ -395,8 +420,11 @@ std::unique_ptr<UploadAppend> Registry::append_to_upload(const std::string& repo
            .repositoryName = repository,
            .uploadId = upload_id});
     }
+    std::unique_ptr<UploadAppend> append(
+        new UploadAppend(*this, repository, upload_id, received));
+    appending_.emplace(upload_id, append.get());
+    return append;
   }
-  return std::unique_ptr<UploadAppend>(new UploadAppend(*this, repository, upload_id, received));
 }
 
 UploadAppend::UploadAppend(Registry& registry, std::string repository, std::string upload_id,
@@ -409,16 +437,27 @@ UploadAppend::UploadAppend(Registry& registry, std::string repository, std::stri
 UploadAppend::~UploadAppend() {
   // A chunk that failed half-way (a full disk, a dropped connection) leaves
   // the session as it was: its bytes go, and with them their blocks.
-  if (!committed_ && file_.valid())
-    BlobStore::discard_tail(file_, static_cast<std::uint64_t>(first_byte_));
+  {
+    // A superseded append's file belongs to the request that took over.
+    std::lock_guard writing(write_mu_);
+    if (!committed_ && !superseded_ && file_.valid())
+      BlobStore::discard_tail(file_, static_cast<std::uint64_t>(first_byte_));
+  }
   release();
 }
 
 void UploadAppend::release() noexcept {
-  if (!claimed_) return;
-  claimed_ = false;
   std::lock_guard appending(registry_.appending_mu_);
-  registry_.appending_.erase(upload_id_);
+  const auto it = registry_.appending_.find(upload_id_);
+  if (it != registry_.appending_.end() && it->second == this) registry_.appending_.erase(it);
+}
+
+bool UploadAppend::supersede() {
+  if (!supersedable_) return false;
+  std::lock_guard writing(write_mu_);
+  if (committed_) return false;
+  superseded_ = true;
+  return true;
 }
 
 void UploadAppend::open() {
@@ -444,6 +483,11 @@ void UploadAppend::write(std::string_view piece) {
 }
 
 void UploadAppend::put(std::string_view piece) {
+  std::lock_guard writing(write_mu_);
+  if (superseded_) {
+    throw api::ServerException("A later request took over the upload with id '" + upload_id_ +
+                               "'");
+  }
   const auto offset = static_cast<std::uint64_t>(first_byte_ + written_);
   const std::size_t direct =
       direct_.valid() ? registry_.blobs_.write_upload_direct(direct_, upload_id_, offset, piece)
@@ -469,7 +513,6 @@ void UploadAppend::sync(bool new_file) {
 }
 
 void UploadAppend::settle() noexcept {
-  committed_ = true;
   if (hash_ && hash_fed_) registry_.upload_hashes_.put_back(upload_id_, std::move(*hash_));
   hash_.reset();
   release();
@@ -487,6 +530,7 @@ std::int64_t UploadAppend::commit() {
     throw api::UploadNotFoundException("The upload with id '" + upload_id_ +
                                        "' does not exist in the repository '" + repository_ + "'");
   }
+  committed_ = true;
   settle();
   return size;
 }

@@ -236,10 +236,7 @@ TEST_F(LayerPartStreamTest, APartNotCommittedLeavesTheSessionAsItWas) {
   auto s2 = stream(body_for(second, static_cast<std::int64_t>(first.size())), 1u << 20);
   auto part2 = s2->take_part();
   ASSERT_TRUE(part2.has_value());
-  // While the part is claimed, nothing else writes to or completes the session.
-  EXPECT_THROW(registry_->upload_part("app", id_, static_cast<std::int64_t>(first.size()),
-                                      static_cast<std::int64_t>(first.size()), "x"),
-               api::InvalidLayerPartException);
+  // While the part is being written, the session is not completed.
   EXPECT_THROW(registry_->complete_upload("app", id_, {Digest::of(first).str()}),
                api::InvalidLayerException);
   // A request refused before the handler (its signature, say): the part goes.
@@ -249,6 +246,35 @@ TEST_F(LayerPartStreamTest, APartNotCommittedLeavesTheSessionAsItWas) {
   // The session takes that part again, and completes with the right digest.
   registry_->upload_part("app", id_, static_cast<std::int64_t>(first.size()),
                          static_cast<std::int64_t>(first.size() + second.size()) - 1, second);
+  EXPECT_EQ(registry_->complete_upload("app", id_, {Digest::of(first + second).str()}),
+            Digest::of(first + second).str());
+}
+
+// A client that gave up on a part (a stall) sends it again on another
+// connection while the first request still waits for its body: the later
+// request takes the session over, and the first one writes, truncates and
+// records nothing from then on.
+TEST_F(LayerPartStreamTest, ALaterRequestForThePartTakesOver) {
+  const std::string first = part_of(5u << 20, 7);
+  auto s1 = stream(body_for(first, 0), 1u << 20);
+  auto part1 = s1->take_part();
+  ASSERT_TRUE(part1.has_value());
+  answer(*s1, part1);
+  const std::string second = part_of(2u << 20, 8);
+  const auto at = static_cast<std::int64_t>(first.size());
+  const std::string body = body_for(second, at);
+  // The stalled request: half its body arrived.
+  auto stalled = std::make_shared<LayerPartStream>(*registry_, scratches_, body.size());
+  EXPECT_TRUE(stalled->write(std::string_view(body).substr(0, body.size() / 2)));
+  // The resend, taken whole, supersedes it.
+  EXPECT_EQ(registry_->upload_part("app", id_, at, at + static_cast<std::int64_t>(second.size()) - 1,
+                                   second),
+            at + static_cast<std::int64_t>(second.size()) - 1);
+  // The stalled body goes on arriving; its part is not recorded.
+  EXPECT_TRUE(stalled->write(std::string_view(body).substr(body.size() / 2)));
+  EXPECT_FALSE(stalled->take_part().has_value());
+  stalled.reset();
+  EXPECT_EQ(file(), first + second);
   EXPECT_EQ(registry_->complete_upload("app", id_, {Digest::of(first + second).str()}),
             Digest::of(first + second).str());
 }

@@ -175,8 +175,10 @@ class PullCrashLoop(unittest.TestCase):
                 killed += 1
                 # Killed with a blob in the cache's tmp/ or a staged
                 # destination half written (an oci-archive is written
-                # unnamed: it does not show)?
-                if (os.listdir(os.path.join(self.cache, "tmp")) or
+                # unnamed: it does not show)? A pull killed before it set up
+                # the cache has no tmp/ yet.
+                cache_tmp = os.path.join(self.cache, "tmp")
+                if ((os.path.isdir(cache_tmp) and os.listdir(cache_tmp)) or
                         set(os.listdir(destinations)) - before - {fmt}):
                     mid_transfer += 1
             # Whole or absent: a pull killed after its commit left the whole
