@@ -64,30 +64,22 @@ constexpr std::size_t kDirectAlignment = 4096;
 // offset or the address is not aligned, the part is under 4 KiB, or the
 // filesystem has no direct I/O, as tmpfs), and less than the prefix when the
 // kernel wrote short; the caller writes the rest through the page cache.
-// Opens `path` for direct I/O; an invalid fd when the filesystem has none
-// (tmpfs answers EINVAL).
-UniqueFd open_direct(const fs::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0644));
-  if (!fd.valid() && errno != EINVAL) fail("open " + path.string());
-  return fd;
-}
-
-// Writes the longest 4 KiB-aligned prefix of `bytes` at `offset` through
-// `direct` (a file opened with O_DIRECT) and returns its length: 0 when the
-// offset or the address is not aligned or the bytes are under 4 KiB, and
-// less than the prefix when the kernel wrote short or the device refuses
-// the alignment; the caller writes the rest through the page cache.
-std::size_t write_direct_prefix(int direct, const fs::path& path, std::uint64_t offset,
+std::size_t write_direct_prefix(const fs::path& path, std::uint64_t offset,
                                 std::string_view bytes) {
   const std::size_t aligned = bytes.size() / kDirectAlignment * kDirectAlignment;
   if (aligned == 0 || offset % kDirectAlignment != 0 ||
       reinterpret_cast<std::uintptr_t>(bytes.data()) % kDirectAlignment != 0) {
     return 0;
   }
+  const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0644));
+  if (!fd.valid()) {
+    if (errno == EINVAL) return 0;
+    fail("open " + path.string());
+  }
   std::size_t done = 0;
   while (done < aligned) {
     const ssize_t n =
-        ::pwrite(direct, bytes.data() + done, aligned - done, static_cast<off_t>(offset + done));
+        ::pwrite(fd.get(), bytes.data() + done, aligned - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EINVAL) break;  // alignment this device refuses: buffered from here
@@ -205,10 +197,7 @@ void BlobStore::write_part(std::string_view upload_id, std::uint64_t offset,
   as_server_failure([&] {
     const UniqueFd fd = open_file(path, O_WRONLY | O_CREAT);
     try {
-      std::size_t direct = 0;
-      if (const UniqueFd d = open_direct(path); d.valid()) {
-        direct = write_direct_prefix(d.get(), path, offset, bytes);
-      }
+      const std::size_t direct = write_direct_prefix(path, offset, bytes);
       write_all_at(fd.get(), bytes_of(bytes.substr(direct)),
                    static_cast<std::int64_t>(offset + direct), path);
       if (::ftruncate(fd.get(), static_cast<off_t>(offset + bytes.size())) != 0) {
@@ -236,17 +225,6 @@ UniqueFd BlobStore::open_upload(std::string_view upload_id) const {
   return as_server_failure([&] { return open_file(path, O_WRONLY | O_CREAT); });
 }
 
-UniqueFd BlobStore::open_upload_direct(std::string_view upload_id) const {
-  const fs::path path = upload_path(upload_id);
-  return open_direct(path);
-}
-
-std::size_t BlobStore::write_upload_direct(const UniqueFd& direct, std::string_view upload_id,
-                                           std::uint64_t offset, std::string_view bytes) const {
-  const fs::path path = upload_path(upload_id);
-  return write_direct_prefix(direct.get(), path, offset, bytes);
-}
-
 void BlobStore::write_upload(const UniqueFd& file, std::string_view upload_id, std::uint64_t offset,
                              std::string_view bytes) const {
   const fs::path path = upload_path(upload_id);
@@ -254,13 +232,13 @@ void BlobStore::write_upload(const UniqueFd& file, std::string_view upload_id, s
       [&] { write_all_at(file.get(), bytes_of(bytes), static_cast<std::int64_t>(offset), path); });
 }
 
-void BlobStore::sync_upload(const UniqueFd& file, std::string_view upload_id, std::uint64_t size,
-                            bool new_file) const {
+void BlobStore::sync_upload(const UniqueFd& file, std::string_view upload_id,
+                            std::uint64_t size) const {
   const fs::path path = upload_path(upload_id);
   as_server_failure([&] {
     if (::ftruncate(file.get(), static_cast<off_t>(size)) != 0) fail("truncate " + path.string());
     fdatasync_or_fail(file.get(), path);
-    if (new_file) sync_directory(path.parent_path());
+    sync_directory(path.parent_path());
   });
 }
 

@@ -56,18 +56,7 @@ class BlobStore {
   UniqueFd open_upload(std::string_view upload_id) const;
   void write_upload(const UniqueFd& file, std::string_view upload_id, std::uint64_t offset,
                     std::string_view bytes) const;
-  // `new_file`: the upload's file may be new, so its directory entry is
-  // synced too (the first bytes of an upload).
-  void sync_upload(const UniqueFd& file, std::string_view upload_id, std::uint64_t size,
-                   bool new_file = true) const;
-  // The same file for direct I/O (O_DIRECT); an invalid fd when the
-  // filesystem has none (tmpfs). write_upload_direct writes the longest
-  // 4 KiB-aligned prefix of `bytes` through it when `offset` and the
-  // address are 4 KiB-aligned, and returns how much it wrote (0 otherwise);
-  // the caller writes the rest with write_upload.
-  UniqueFd open_upload_direct(std::string_view upload_id) const;
-  std::size_t write_upload_direct(const UniqueFd& direct, std::string_view upload_id,
-                                  std::uint64_t offset, std::string_view bytes) const;
+  void sync_upload(const UniqueFd& file, std::string_view upload_id, std::uint64_t size) const;
   // Cuts an upload's file back to the `size` bytes its session holds,
   // freeing the blocks of a part or chunk that failed half-way (a full
   // disk), so a failed write leaves no space taken behind it. Never throws.

@@ -55,9 +55,7 @@ struct HttpRequest {
   std::size_t body_bytes = 0;
   // kBuffer: lowercase hex SHA-256 of the body, computed while it was read
   // (SigV4's payload hash); the hash of nothing for a request without a
-  // body. kStream: the same when the plan asked for it (BodyPlan::hashed),
-  // computed on the I/O thread as each piece lands; empty otherwise (the
-  // stream hashes what it needs).
+  // body. kStream: empty (the stream hashes what it needs).
   std::string body_sha256;
   // kStream: the plan's receiver, after every piece was passed to it (or it
   // returned false); body_bytes counts the bytes passed to write(), the
@@ -126,9 +124,6 @@ struct BodyPlan {
   // kStream: the receiver; the listener also stores it in
   // HttpRequest::stream, where handle() finds it again.
   std::shared_ptr<BodyStream> stream;
-  // kStream: the listener hashes the body as it reads it and sets
-  // HttpRequest::body_sha256, as for a buffered body.
-  bool hashed = false;
 
   static BodyPlan answered() { return plan(Kind::kAnswered, 0, nullptr); }
   static BodyPlan buffer(std::uint64_t max_body_bytes) {
@@ -136,12 +131,6 @@ struct BodyPlan {
   }
   static BodyPlan streamed(std::shared_ptr<BodyStream> stream, std::uint64_t max_body_bytes) {
     return plan(Kind::kStream, max_body_bytes, std::move(stream));
-  }
-  static BodyPlan streamed_and_hashed(std::shared_ptr<BodyStream> stream,
-                                      std::uint64_t max_body_bytes) {
-    BodyPlan p = plan(Kind::kStream, max_body_bytes, std::move(stream));
-    p.hashed = true;
-    return p;
   }
 
  private:

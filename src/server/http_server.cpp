@@ -11,7 +11,6 @@
 #include "aws/sigv4.hpp"
 #include "core/file.hpp"
 #include "ecr/service_errors.hpp"
-#include "server/layer_part_stream.hpp"
 #ifdef ECR_FUZZING
 #include "aws/crypto.hpp"
 #endif
@@ -20,8 +19,6 @@ namespace ecr::server {
 namespace {
 
 constexpr std::string_view kTargetPrefix = "AmazonEC2ContainerRegistry_V20150921.";
-constexpr std::string_view kUploadLayerPartTarget =
-    "AmazonEC2ContainerRegistry_V20150921.UploadLayerPart";
 constexpr const char* kJsonContentType = "application/x-amz-json-1.1";
 constexpr std::string_view kBlobPathPrefix = "/blobs/sha256/";
 
@@ -243,14 +240,6 @@ BodyPlan RegistryServer::screen(const HttpRequest& request, HttpResponse& respon
     send_error(response, ServiceError("NotFoundException", "No such resource"), 404);
     return BodyPlan::answered();
   }
-  // A layer part is written while its body arrives (layer_part_stream.hpp);
-  // the body is still hashed for its signature and kept whole.
-  const auto length = request.content_length;
-  if (request.method == "POST" && length && *length >= LayerPartStream::kMinBodyBytes &&
-      *length <= kMaxRequestBytes && request.header("X-Amz-Target") == kUploadLayerPartTarget) {
-    return BodyPlan::streamed_and_hashed(
-        std::make_shared<LayerPartStream>(registry_, scratch_, *length), kMaxRequestBytes);
-  }
   return BodyPlan::buffer(kMaxRequestBytes);
 }
 
@@ -328,7 +317,6 @@ HttpResponse RegistryServer::exchange_for_fuzzing(HttpRequest request, std::stri
   if (plan.kind == BodyPlan::Kind::kStream) {
     request.stream = plan.stream;
     if (!body.empty()) (void)request.stream->write(body);
-    if (plan.hashed) request.body_sha256 = aws::sha256_hex(body);
   } else {
     if (!body.empty()) {
       request.scratch = std::make_unique<ScratchPool::Lease>(scratch_.lease());
@@ -372,13 +360,6 @@ void RegistryServer::answer_health_check(HttpResponse& response) {
 // require_auth is off, errors answered as ECR's error documents. The body is
 // parsed where it lies in the request's scratch (request_scratch.hpp).
 void RegistryServer::answer_api_call(HttpRequest& request, HttpResponse& response) {
-  // A streamed layer part (screen()): its body, whole, and the part written
-  // from it, which is dropped unless the handler commits it.
-  std::optional<StreamedPart> streamed_part;
-  if (auto* part_stream = dynamic_cast<LayerPartStream*>(request.stream.get())) {
-    request.scratch = part_stream->take_body();
-    streamed_part = part_stream->take_part();
-  }
   if (!request.scratch) {  // an empty body: parsed in a scratch all the same
     request.scratch = std::make_unique<ScratchPool::Lease>(scratch_.lease());
     (*request.scratch)->body.clear();
@@ -405,7 +386,6 @@ void RegistryServer::answer_api_call(HttpRequest& request, HttpResponse& respons
       return;
     }
     RequestContext context;
-    if (streamed_part) context.streamed_part = &*streamed_part;
     context.access_key = options_.access_key;
     context.secret_key = options_.secret_key;
     const std::string_view host = request.header("Host");

@@ -307,11 +307,6 @@ void HttpListener::Session<Stream>::on_header(error_code ec) {
     }
     pipe_ = std::make_shared<BodyPipe>(std::move(plan.stream));
     if (request_.chunked) parser_->body_limit(max_body_);
-    if (plan.hashed) {
-      body_hash_.emplace();
-    } else {
-      body_hash_.reset();
-    }
   } else {
     body_hash_.emplace();
   }
@@ -498,9 +493,7 @@ void HttpListener::Session<Stream>::read_stream_piece() {
     BodyPipe& p = *self->pipe_;
     p.read_pending = false;
     if (ec) return self->body_read_failed(ec);
-    BodyPipe::Buffer& landed_in = p.buffers[p.reading];
-    if (self->body_hash_) self->body_hash_->update(landed_in.bytes.get() + landed_in.filled, n);
-    landed_in.filled += n;
+    p.buffers[p.reading].filled += n;
     if (!self->request_.chunked) p.received += n;
     self->pump_stream();
   };
@@ -523,7 +516,6 @@ void HttpListener::Session<Stream>::read_stream_piece() {
   if (buffer_.size() > 0) {  // body bytes that arrived with the header
     const std::size_t take = std::min(buffer_.size(), want);
     std::memcpy(space, buffer_.data().data(), take);
-    if (body_hash_) body_hash_->update(space, take);
     buffer_.consume(take);
     in.filled += take;
     pipe.received += take;
@@ -574,10 +566,6 @@ template <class Stream>
 void HttpListener::Session<Stream>::stream_complete() {
   request_.stream = std::move(pipe_->stream);
   request_.body_bytes = pipe_->passed;
-  if (body_hash_) {
-    request_.body_sha256 = std::string(body_hash_->finish().hex());
-    body_hash_.reset();
-  }
   if (pipe_->declined) keep_alive_ = false;
   pipe_.reset();
   hand_to_handler();

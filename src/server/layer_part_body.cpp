@@ -1,7 +1,6 @@
 #include "server/layer_part_body.hpp"
 
 #include <cstring>
-#include <vector>
 
 namespace ecr::server {
 namespace {
@@ -89,77 +88,6 @@ std::optional<StringSpan> find_plain_string_member(std::string_view json, std::s
     if (json[pos] == '}') return found;
     if (json[pos] != ',') return std::nullopt;
     pos = skip_space(json, pos + 1);
-  }
-}
-
-namespace {
-
-// A plain non-negative JSON integer that fits an int64 with room to spare.
-std::optional<std::int64_t> plain_integer(std::string_view text) {
-  if (text.empty() || text.size() > 18) return std::nullopt;
-  if (text.size() > 1 && text[0] == '0') return std::nullopt;
-  std::int64_t n = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
-  return n;
-}
-
-}  // namespace
-
-PrefixScan scan_part_prefix(std::string_view text, PartPrefix& out) {
-  static constexpr std::string_view kBlob = "layerPartBlob";
-  std::size_t pos = skip_space(text, 0);
-  if (pos >= text.size()) return PrefixScan::kNeedMore;
-  if (text[pos] != '{') return PrefixScan::kNotPlain;
-  std::vector<std::string_view> keys;
-  std::optional<std::string_view> repository, upload;
-  std::optional<std::int64_t> first_byte;
-  pos = skip_space(text, pos + 1);
-  while (true) {
-    if (pos >= text.size()) return PrefixScan::kNeedMore;
-    if (text[pos] != '"') return PrefixScan::kNotPlain;
-    const std::size_t key_end = string_end(text, pos);
-    if (key_end == npos) return PrefixScan::kNeedMore;
-    const std::string_view key = text.substr(pos + 1, key_end - pos - 1);
-    if (key.find('\\') != npos) return PrefixScan::kNotPlain;
-    for (const auto seen : keys) {
-      if (seen == key) return PrefixScan::kNotPlain;
-    }
-    keys.push_back(key);
-    pos = skip_space(text, key_end + 1);
-    if (pos >= text.size()) return PrefixScan::kNeedMore;
-    if (text[pos] != ':') return PrefixScan::kNotPlain;
-    pos = skip_space(text, pos + 1);
-    if (pos >= text.size()) return PrefixScan::kNeedMore;
-    if (key == kBlob) {
-      if (text[pos] != '"' || !repository || !upload || !first_byte) return PrefixScan::kNotPlain;
-      out.blob_begin = pos + 1;
-      out.repository_name = std::string(*repository);
-      out.upload_id = std::string(*upload);
-      out.part_first_byte = *first_byte;
-      return PrefixScan::kFound;
-    }
-    const std::size_t end = value_end(text, pos);
-    // A value that runs to the end of the text may go on in the next piece
-    // (a number has no closing mark); one that ends with the text is
-    // judged once the text holds what follows it.
-    if (end == npos || end >= text.size()) return PrefixScan::kNeedMore;
-    const std::string_view value = text.substr(pos, end - pos);
-    if (key == "repositoryName" || key == "uploadId") {
-      if (value.size() < 2 || value.front() != '"' || value.find('\\') != npos) {
-        return PrefixScan::kNotPlain;
-      }
-      (key == "repositoryName" ? repository : upload) = value.substr(1, value.size() - 2);
-    } else if (key == "partFirstByte") {
-      first_byte = plain_integer(value);
-      if (!first_byte) return PrefixScan::kNotPlain;
-    }
-    pos = skip_space(text, end);
-    if (pos >= text.size()) return PrefixScan::kNeedMore;
-    if (text[pos] != ',') return PrefixScan::kNotPlain;  // `}`: no blob, or malformed
-    pos = skip_space(text, pos + 1);
   }
 }
 

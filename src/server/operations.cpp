@@ -9,7 +9,6 @@
 #include "api/model_table.hpp"
 #include "core/base64.hpp"
 #include "server/layer_part_body.hpp"
-#include "server/layer_part_stream.hpp"
 #include "server/operations_internal.hpp"
 
 namespace ecr::server {
@@ -103,6 +102,9 @@ namespace {
 // Direct I/O wants the part's address aligned to the device's logical block
 // (BlobStore::write_part); 4 KiB covers every common device.
 constexpr std::size_t kPartAlignment = 4096;
+// LayerPartBlob's max length in the service model; a larger part takes the
+// parsing path, whose validation names the limit.
+constexpr std::size_t kMaxLayerPartBytes = 20'971'520;
 
 // UploadLayerPart's part decoded from where its base64 lies in the body,
 // into `part` at a 4 KiB-aligned address, and the base64 cut out of the body
@@ -132,44 +134,21 @@ std::optional<std::string_view> take_layer_part(std::string& body, std::string& 
   return std::string_view(part.data() + skew, size);
 }
 
-// A part written while its body arrived: its base64 cut out of the body as
-// take_layer_part cuts it, when the body reads here as the stream read it.
-// Otherwise the stream's bytes are dropped (its claim on the session goes
-// with them) and the part is decoded from the body like any other.
-bool cut_streamed_part(std::string& body, StreamedPart& part) {
-  const auto span = find_plain_string_member(body, "layerPartBlob");
-  if (!span || span->begin != part.blob.begin || span->end != part.blob.end) {
-    part.append.reset();
-    return false;
-  }
-  body.erase(span->begin, span->end - span->begin);
-  return true;
-}
-
 }  // namespace
 
 std::string Operations::invoke(std::string_view operation, RequestScratch& scratch,
                                const RequestContext& context) {
   std::optional<std::string_view> decoded_part;
-  UploadAppend* streamed_part = nullptr;
-  if (operation == "UploadLayerPart") {
-    if (context.streamed_part && context.streamed_part->append &&
-        cut_streamed_part(scratch.body, *context.streamed_part)) {
-      streamed_part = context.streamed_part->append.get();
-    } else {
-      decoded_part = take_layer_part(scratch.body, scratch.part);
-    }
-  }
+  if (operation == "UploadLayerPart") decoded_part = take_layer_part(scratch.body, scratch.part);
   bool padded = scratch.body.capacity() - scratch.body.size() >= simdjson::SIMDJSON_PADDING;
   return dispatch(operation, scratch.parser, scratch.body, padded, &scratch.part, context,
-                  decoded_part, streamed_part);
+                  decoded_part);
 }
 
 std::string Operations::dispatch(std::string_view operation, simdjson::dom::parser& parser,
                                  std::string_view body, bool padded, std::string* part_buffer,
                                  const RequestContext& context,
-                                 std::optional<std::string_view> decoded_part,
-                                 UploadAppend* streamed_part) {
+                                 std::optional<std::string_view> decoded_part) {
   Handler handler = find_handler(operation);
   if (!handler) {
     if (api::model::find_operation(operation)) {
@@ -194,7 +173,7 @@ std::string Operations::dispatch(std::string_view operation, simdjson::dom::pars
                        "Start of list or value found where an object was expected");
   }
   ops::Env env{registry_, signer_,      tokens_,     download_url_lifetime_,
-               context,   part_buffer, decoded_part, streamed_part};
+               context,   part_buffer, decoded_part};
   try {
     return handler(env, document);
   } catch (const api::ValidationError& e) {

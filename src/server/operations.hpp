@@ -17,8 +17,6 @@
 
 namespace ecr::server {
 
-struct StreamedPart;
-
 // What a handler knows about the request beyond its body.
 struct RequestContext {
   // scheme://host[:port] that clients reach this server at (from --public-url
@@ -28,9 +26,6 @@ struct RequestContext {
   // under --no-auth): GetAuthorizationToken binds its token to it.
   std::string access_key;
   std::string secret_key;
-  // UploadLayerPart's part, already written while its body arrived
-  // (layer_part_stream.hpp); null when the body was taken whole.
-  StreamedPart* streamed_part = nullptr;
 };
 
 class Operations {
@@ -52,9 +47,8 @@ class Operations {
   // parsed where it lies with the scratch's parser, a layer part decoded into
   // scratch.part. An UploadLayerPart's base64 is decoded from where it lies
   // and cut out of scratch.body before the rest is parsed
-  // (layer_part_body.hpp); a part already written from the body
-  // (context.streamed_part) is only cut out, then committed by the handler.
-  // Answers and errors are exactly those of the other form.
+  // (layer_part_body.hpp). Answers and errors are exactly those of the other
+  // form.
   std::string invoke(std::string_view operation, RequestScratch& scratch,
                      const RequestContext& context);
 
@@ -63,13 +57,11 @@ class Operations {
 
  private:
   // `decoded_part`: UploadLayerPart's part, already decoded from the body
-  // (whose layerPartBlob is then empty); `streamed_part`: already written
-  // (likewise); see invoke(RequestScratch&).
+  // (whose layerPartBlob is then empty); see invoke(RequestScratch&).
   std::string dispatch(std::string_view operation, simdjson::dom::parser& parser,
                        std::string_view body, bool padded, std::string* part_buffer,
                        const RequestContext& context,
-                       std::optional<std::string_view> decoded_part = std::nullopt,
-                       UploadAppend* streamed_part = nullptr);
+                       std::optional<std::string_view> decoded_part = std::nullopt);
 
   Registry& registry_;
   const DownloadSigner& signer_;

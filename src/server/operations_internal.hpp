@@ -29,9 +29,6 @@ struct Env {
   // UploadLayerPart's part when it was decoded before parsing (it lies in
   // *part_buffer; the body's layerPartBlob is empty then).
   std::optional<std::string_view> decoded_part;
-  // UploadLayerPart's part when it was written while the body arrived (the
-  // body's layerPartBlob is empty then): committed, not written.
-  UploadAppend* streamed_part = nullptr;
   const std::string& account() const { return registry.settings().account_id; }
 };
 

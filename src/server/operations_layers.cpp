@@ -26,34 +26,17 @@ std::string initiate_layer_upload(Env& env, simdjson::dom::element body) {
 std::string upload_layer_part(Env& env, simdjson::dom::element body) {
   using Req = api::UploadLayerPartRequest;
   api::validate_json(Req::kShapeName, body);
-  // `record` checks and records the part, returning its last byte.
-  auto answer = [&env](const Req& r, auto&& record) {
+  auto store = [&env](const Req& r, std::string_view part) {
     check_registry(env, r.registryId);
     api::UploadLayerPartResponse out;
-    out.lastByteReceived = record();
+    out.lastByteReceived = env.registry.upload_part(r.repositoryName, r.uploadId, r.partFirstByte,
+                                                    r.partLastByte, part);
     out.registryId = env.account();
     out.repositoryName = r.repositoryName;
     out.uploadId = r.uploadId;
     return api::to_json(out);
   };
-  auto store = [&](const Req& r, std::string_view part) {
-    return answer(r, [&] {
-      return env.registry.upload_part(r.repositoryName, r.uploadId, r.partFirstByte,
-                                      r.partLastByte, part);
-    });
-  };
   api::serde::MemberPath path;
-  if (env.streamed_part) {
-    // Written while the body arrived (layer_part_stream.hpp); the body's
-    // layerPartBlob is empty. Checked and recorded as upload_part checks
-    // and records a part.
-    Req r;
-    api::read(body, r, path);
-    return answer(r, [&] {
-      return env.registry.commit_streamed_part(*env.streamed_part, r.repositoryName, r.uploadId,
-                                               r.partFirstByte, r.partLastByte);
-    });
-  }
   if (env.decoded_part) {
     // Decoded where it lay in the body (Operations::invoke); the body's
     // layerPartBlob is empty and reads as no bytes.

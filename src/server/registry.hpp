@@ -184,14 +184,12 @@ inline constexpr std::size_t kMaxCreationTemplates = 50;
 
 class Registry;
 
-// Bytes appended to a layer upload by one request, written a piece at a time
-// as they arrive: a registry API PATCH chunk (or the body of the PUT or POST
-// that ends an upload), or an UploadLayerPart part whose body is streamed
-// (Registry::stream_part). Nothing counts until it is committed: a request
+// Bytes appended to a layer upload by one request of the registry API (a
+// PATCH chunk, or the body of the PUT or POST that ends an upload), written
+// a piece at a time as they arrive. Nothing counts until commit(): a request
 // that ends midway leaves the session as it was (its bytes past the
-// session's end are cut away, and would be overwritten by the next part
-// anyway). One append per session at a time (Registry::append_to_upload);
-// while it lasts, parts and completion of that session are refused.
+// session's end are overwritten by the next chunk). One append per session
+// at a time (Registry::append_to_upload).
 class UploadAppend {
  public:
   ~UploadAppend();
@@ -201,18 +199,8 @@ class UploadAppend {
   // Where the appended bytes start: the session's size before this append.
   std::int64_t first_byte() const noexcept { return first_byte_; }
   std::int64_t bytes_written() const noexcept { return written_; }
-  // Writes the next piece and feeds it to the session's running digest (on
-  // a second thread for large pieces). A piece whose address, offset and
-  // length are 4 KiB-aligned bypasses the page cache (O_DIRECT) where the
-  // filesystem allows. Throws api::ServerException when the disk fails.
+  // Writes the next piece. Throws api::ServerException when the disk fails.
   void write(std::string_view piece);
-  // write() in halves, for a caller that hashes on one thread while another
-  // writes (LayerPartStream): after open(), feed() gives the digest each
-  // piece and put() writes each piece, both in the append's order; they may
-  // run at the same time on different threads, each half on one thread.
-  void open();
-  void feed(std::string_view piece) noexcept;
-  void put(std::string_view piece);
   // Makes the bytes durable and records them in the session; returns the
   // session's new size. Throws api::UploadNotFoundException when the
   // session went meanwhile (expired, cancelled, its repository deleted).
@@ -220,36 +208,17 @@ class UploadAppend {
 
  private:
   friend class Registry;
-  // Pieces at least this long are hashed beside their write.
-  static constexpr std::size_t kHashBesideBytes = 256 * 1024;
   UploadAppend(Registry& registry, std::string repository, std::string upload_id,
                std::int64_t first_byte);
-  // Data and length durable; `new_file` also syncs the directory entry.
-  void sync(bool new_file);
-  // Once committed: gives the digest back and releases the session.
-  void settle() noexcept;
-  // Lets other requests write to the session again.
-  void release() noexcept;
-  // A streamed part (supersedable_) gives the session up to a later request
-  // for it: a client that gave up on a stalled part sends it again on
-  // another connection while the first may wait out its body timeout.
-  // Waits for a write in progress; from then on this append writes, syncs
-  // and truncates nothing. False for a registry API append or one already
-  // committed. Under Registry::appending_mu_.
-  bool supersede();
   Registry& registry_;
   std::string repository_;
   std::string upload_id_;
   std::int64_t first_byte_ = 0;
   std::int64_t written_ = 0;
   UniqueFd file_;
-  UniqueFd direct_;             // the same file for O_DIRECT; invalid where unsupported
   std::optional<Sha256> hash_;  // the session's running digest, fed piece by piece
-  bool hash_fed_ = true;        // false once an update failed: the digest is dropped
-  bool committed_ = false;      // recorded in the session: the bytes stay
-  bool supersedable_ = false;   // a streamed UploadLayerPart part
-  std::mutex write_mu_;         // put(), commit and supersede() one at a time
-  bool superseded_ = false;     // a later request took the session over
+  bool hash_ok_ = true;
+  bool committed_ = false;  // recorded in the session: the bytes stay
 };
 
 class Registry {
@@ -356,23 +325,6 @@ class Registry {
   // sends it a part.
   std::unique_ptr<UploadAppend> append_to_upload(const std::string& repository,
                                                  const std::string& upload_id);
-  // UploadLayerPart with its part written while the body arrives
-  // (layer_part_stream.hpp): claims the session for a part starting at
-  // `first_byte`, when the session exists in `repository`, holds exactly
-  // first_byte bytes and nobody else writes to it; nullptr otherwise (the
-  // body is then taken whole and upload_part answers). Nothing is
-  // authenticated yet: the claim only lets bytes be written past the
-  // session's end, where nothing counts until commit_streamed_part.
-  std::unique_ptr<UploadAppend> stream_part(const std::string& repository,
-                                            const std::string& upload_id,
-                                            std::int64_t first_byte);
-  // Once the request is authenticated and parsed: checks the written part as
-  // upload_part checks a part (the same errors), makes it durable, records
-  // it and returns its last byte. A request that does not name the claimed
-  // session and first byte is a ServerException.
-  std::int64_t commit_streamed_part(UploadAppend& part, const std::string& repository,
-                                    const std::string& upload_id, std::int64_t first_byte,
-                                    std::int64_t last_byte);
   // Ends a session and drops its bytes; UploadNotFoundException as above.
   void cancel_upload(const std::string& repository, const std::string& upload_id);
   // The size of a layer the repository holds (uploaded, mounted or pushed
@@ -502,10 +454,7 @@ class Registry {
   UploadHashes upload_hashes_;
   // Upload sessions a registry API request is appending to (UploadAppend).
   std::mutex appending_mu_;
-  std::map<std::string, UploadAppend*, std::less<>> appending_;
-  // Under appending_mu_: whether a request is writing to the session, after
-  // superseding a streamed part's claim (UploadAppend::supersede).
-  bool writing_to(const std::string& upload_id);
+  std::set<std::string, std::less<>> appending_;
   friend class UploadAppend;
   // Held shared from a completed upload's rename into blobs/ until its
   // layer is recorded, exclusively by collect_garbage's file sweep: a blob

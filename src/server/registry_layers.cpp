@@ -72,20 +72,30 @@ UploadRow find_upload(sql::Database& db, std::int64_t repo_id, const std::string
 
 }  // namespace
 
-namespace {
-
-// The checks UploadLayerPart makes of a part of `size` bytes for the range
-// first_byte-last_byte against the session's row, in ECR's order; throws
-// InvalidLayerPartException naming what is wrong.
-void check_part(const UploadRow& row, std::int64_t first_byte, std::int64_t last_byte,
-                std::int64_t size, const std::string& repository, const std::string& upload_id,
-                const std::string& account_id) {
+std::int64_t Registry::upload_part(const std::string& repository, const std::string& upload_id,
+                                   std::int64_t first_byte, std::int64_t last_byte,
+                                   std::string_view bytes) {
+  std::lock_guard part_lock(upload_lock(upload_id));
+  UploadRow row;
+  std::int64_t repo_id = 0;
+  {
+    std::lock_guard lock(mu_);
+    repo_id = find_repository(repository).id;
+    row = find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry);
+  }
   auto refuse = [&](const std::string& why) {
     throw api::InvalidLayerPartException(why, {.lastValidByteReceived = row.received - 1,
-                                               .registryId = account_id,
+                                               .registryId = settings_.account_id,
                                                .repositoryName = repository,
                                                .uploadId = upload_id});
   };
+  {
+    std::lock_guard appending(appending_mu_);
+    if (appending_.contains(upload_id)) {
+      refuse("A registry API request is writing to the upload with id '" + upload_id + "'");
+    }
+  }
+  auto size = static_cast<std::int64_t>(bytes.size());
   if (size > kMaxPartBytes) {
     refuse("The layer part size " + std::to_string(size) + " exceeds the maximum of " +
            std::to_string(kMaxPartBytes) + " bytes");
@@ -98,51 +108,10 @@ void check_part(const UploadRow& row, std::int64_t first_byte, std::int64_t last
     refuse("The part range " + std::to_string(first_byte) + "-" + std::to_string(last_byte) +
            " does not match the part size " + std::to_string(size));
   }
-}
-
-// Records an accepted part in the session. The row is committed unsynced
-// (the registry's part_db_): kill -9 cannot lose it; an OS crash can take it
-// back to an earlier part, and the client resends from there.
-void record_part(sql::Database& part_db, const UploadRow& row, const std::string& upload_id,
-                 std::int64_t last_byte, std::int64_t size, Timestamp now) {
-  sql::Statement s(part_db,
-                   "UPDATE uploads SET received = ?, last_part_size = ?, small_part = ?, "
-                   "updated_at = ? WHERE upload_id = ?");
-  bool small = row.small_part || (row.received > 0 && row.last_part_size < kMinPartBytes);
-  s.bind(1, last_byte + 1).bind(2, size).bind(3, std::int64_t{small}).bind(4, to_ms(now));
-  s.bind(5, upload_id).run();
-  if (part_db.changes() == 0) {
-    throw api::UploadNotFoundException("The upload with id '" + upload_id + "' does not exist");
-  }
-}
-
-}  // namespace
-
-std::int64_t Registry::upload_part(const std::string& repository, const std::string& upload_id,
-                                   std::int64_t first_byte, std::int64_t last_byte,
-                                   std::string_view bytes) {
-  std::lock_guard part_lock(upload_lock(upload_id));
-  UploadRow row;
-  {
-    std::lock_guard lock(mu_);
-    const std::int64_t repo_id = find_repository(repository).id;
-    row = find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry);
-  }
-  {
-    std::lock_guard appending(appending_mu_);
-    if (writing_to(upload_id)) {
-      throw api::InvalidLayerPartException(
-          "Another request is writing to the upload with id '" + upload_id + "'",
-          {.lastValidByteReceived = row.received - 1,
-           .registryId = settings_.account_id,
-           .repositoryName = repository,
-           .uploadId = upload_id});
-    }
-  }
-  const auto size = static_cast<std::int64_t>(bytes.size());
-  check_part(row, first_byte, last_byte, size, repository, upload_id, settings_.account_id);
   // The bytes are durable before the session says they arrived; a crash in
-  // between leaves extra bytes that the next part overwrites.
+  // between leaves extra bytes that the next part overwrites. The session row
+  // is committed unsynced (part_db_): kill -9 cannot lose it; an OS crash can
+  // take it back to an earlier part, and the client resends from there.
   //
   // The layer digest is fed on a second thread while this one writes and
   // syncs the part: hashing takes the CPU, the write mostly waits for the
@@ -166,77 +135,16 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
     blobs_.write_part(upload_id, static_cast<std::uint64_t>(first_byte), bytes);
   }
   std::lock_guard lock(mu_);
-  record_part(*part_db_, row, upload_id, last_byte, size, clock_());
+  sql::Statement s(*part_db_,
+                   "UPDATE uploads SET received = ?, last_part_size = ?, small_part = ?, "
+                   "updated_at = ? WHERE upload_id = ?");
+  bool small = row.small_part || (row.received > 0 && row.last_part_size < kMinPartBytes);
+  s.bind(1, last_byte + 1).bind(2, size).bind(3, std::int64_t{small}).bind(4, to_ms(clock_()));
+  s.bind(5, upload_id).run();
+  if (part_db_->changes() == 0) {
+    throw api::UploadNotFoundException("The upload with id '" + upload_id + "' does not exist");
+  }
   if (hashed) upload_hashes_.put_back(upload_id, std::move(*hash));
-  return last_byte;
-}
-
-std::unique_ptr<UploadAppend> Registry::stream_part(const std::string& repository,
-                                                    const std::string& upload_id,
-                                                    std::int64_t first_byte) {
-  if (!is_upload_id(upload_id)) return nullptr;
-  try {
-    std::lock_guard part_lock(upload_lock(upload_id));
-    {
-      std::lock_guard lock(mu_);
-      const std::int64_t repo_id = find_repository(repository).id;
-      const UploadRow row =
-          find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry);
-      if (row.received != first_byte) return nullptr;
-    }
-    std::lock_guard appending(appending_mu_);
-    if (writing_to(upload_id)) return nullptr;
-    std::unique_ptr<UploadAppend> part(new UploadAppend(*this, repository, upload_id, first_byte));
-    part->supersedable_ = true;
-    appending_.emplace(upload_id, part.get());
-    return part;
-  } catch (const ServiceError&) {
-    return nullptr;  // no such repository or session: upload_part says so
-  }
-}
-
-bool Registry::writing_to(const std::string& upload_id) {
-  const auto it = appending_.find(upload_id);
-  if (it == appending_.end()) return false;
-  if (!it->second->supersede()) return true;
-  appending_.erase(it);
-  return false;
-}
-
-std::int64_t Registry::commit_streamed_part(UploadAppend& part, const std::string& repository,
-                                            const std::string& upload_id, std::int64_t first_byte,
-                                            std::int64_t last_byte) {
-  if (repository != part.repository_ || upload_id != part.upload_id_ ||
-      first_byte != part.first_byte_) {
-    throw api::ServerException("The streamed layer part does not match its request");
-  }
-  std::lock_guard part_lock(upload_lock(upload_id));
-  UploadRow row;
-  {
-    std::lock_guard lock(mu_);
-    const std::int64_t repo_id = find_repository(repository).id;
-    row = find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry);
-  }
-  check_part(row, first_byte, last_byte, part.written_, repository, upload_id,
-             settings_.account_id);
-  {
-    // Held while the part is made durable and recorded: a request that
-    // supersedes it waits, and one that came first made it stop here.
-    std::lock_guard writing(part.write_mu_);
-    if (part.superseded_) {
-      throw api::InvalidLayerPartException(
-          "A later request for this part took over the upload with id '" + upload_id + "'",
-          {.lastValidByteReceived = row.received - 1,
-           .registryId = settings_.account_id,
-           .repositoryName = repository,
-           .uploadId = upload_id});
-    }
-    part.sync(first_byte == 0);
-    std::lock_guard lock(mu_);
-    record_part(*part_db_, row, upload_id, last_byte, part.written_, clock_());
-    part.committed_ = true;
-  }
-  part.settle();
   return last_byte;
 }
 
@@ -255,12 +163,12 @@ std::string Registry::complete_upload(const std::string& repository, const std::
     repo_id = find_repository(repository).id;
     row = find_upload(*db_, repo_id, upload_id, repository, clock_(), settings_.upload_expiry);
     {
-      // A part or chunk still being written would go on writing into the
-      // file once it became the blob.
+      // A registry API chunk still being written would go on writing into
+      // the file once it became the blob (and truncate it if it failed).
       std::lock_guard appending(appending_mu_);
       if (appending_.contains(upload_id)) {
-        throw api::InvalidLayerException("A layer part is being written to the upload with id '" +
-                                         upload_id + "'; complete it once the part is received");
+        throw api::InvalidLayerException("A chunk is being written to the upload with id '" +
+                                         upload_id + "'; complete it once the chunk is received");
       }
     }
     if (row.received == 0) {
@@ -412,7 +320,7 @@ std::unique_ptr<UploadAppend> Registry::append_to_upload(const std::string& repo
   const std::int64_t received = upload_size(repository, upload_id);
   {
     std::lock_guard appending(appending_mu_);
-    if (writing_to(upload_id)) {
+    if (!appending_.insert(upload_id).second) {
       throw api::InvalidLayerPartException(
           "Another request is writing to the upload with id '" + upload_id + "'",
           {.lastValidByteReceived = received - 1,
@@ -420,11 +328,8 @@ std::unique_ptr<UploadAppend> Registry::append_to_upload(const std::string& repo
            .repositoryName = repository,
            .uploadId = upload_id});
     }
-    std::unique_ptr<UploadAppend> append(
-        new UploadAppend(*this, repository, upload_id, received));
-    appending_.emplace(upload_id, append.get());
-    return append;
   }
+  return std::unique_ptr<UploadAppend>(new UploadAppend(*this, repository, upload_id, received));
 }
 
 UploadAppend::UploadAppend(Registry& registry, std::string repository, std::string upload_id,
@@ -437,90 +342,28 @@ UploadAppend::UploadAppend(Registry& registry, std::string repository, std::stri
 UploadAppend::~UploadAppend() {
   // A chunk that failed half-way (a full disk, a dropped connection) leaves
   // the session as it was: its bytes go, and with them their blocks.
-  {
-    // A superseded append's file belongs to the request that took over.
-    std::lock_guard writing(write_mu_);
-    if (!committed_ && !superseded_ && file_.valid())
-      BlobStore::discard_tail(file_, static_cast<std::uint64_t>(first_byte_));
-  }
-  release();
-}
-
-void UploadAppend::release() noexcept {
+  if (!committed_ && file_.valid())
+    BlobStore::discard_tail(file_, static_cast<std::uint64_t>(first_byte_));
   std::lock_guard appending(registry_.appending_mu_);
-  const auto it = registry_.appending_.find(upload_id_);
-  if (it != registry_.appending_.end() && it->second == this) registry_.appending_.erase(it);
-}
-
-bool UploadAppend::supersede() {
-  if (!supersedable_) return false;
-  std::lock_guard writing(write_mu_);
-  if (committed_) return false;
-  superseded_ = true;
-  return true;
-}
-
-void UploadAppend::open() {
-  if (file_.valid()) return;
-  file_ = registry_.blobs_.open_upload(upload_id_);
-  direct_ = registry_.blobs_.open_upload_direct(upload_id_);
-  hash_ = registry_.upload_hashes_.take_at(upload_id_, static_cast<std::uint64_t>(first_byte_));
+  registry_.appending_.erase(upload_id_);
 }
 
 void UploadAppend::write(std::string_view piece) {
   if (piece.empty()) return;
-  open();
-  // The session's digest is fed on a second thread while this one writes:
-  // the write mostly waits for the device, so a piece costs the longer of
-  // the two rather than their sum. Small pieces are not worth a thread.
-  const bool beside = hash_ && piece.size() >= kHashBesideBytes;
-  {
-    std::jthread hasher;
-    if (beside) hasher = std::jthread([&] { feed(piece); });
-    put(piece);
+  if (!file_.valid()) {
+    file_ = registry_.blobs_.open_upload(upload_id_);
+    hash_ = registry_.upload_hashes_.take_at(upload_id_, static_cast<std::uint64_t>(first_byte_));
   }
-  if (!beside) feed(piece);
-}
-
-void UploadAppend::put(std::string_view piece) {
-  std::lock_guard writing(write_mu_);
-  if (superseded_) {
-    throw api::ServerException("A later request took over the upload with id '" + upload_id_ +
-                               "'");
-  }
-  const auto offset = static_cast<std::uint64_t>(first_byte_ + written_);
-  const std::size_t direct =
-      direct_.valid() ? registry_.blobs_.write_upload_direct(direct_, upload_id_, offset, piece)
-                      : 0;
-  registry_.blobs_.write_upload(file_, upload_id_, offset + direct, piece.substr(direct));
+  registry_.blobs_.write_upload(file_, upload_id_,
+                                static_cast<std::uint64_t>(first_byte_ + written_), piece);
   written_ += static_cast<std::int64_t>(piece.size());
-}
-
-void UploadAppend::feed(std::string_view piece) noexcept {
-  if (!hash_) return;
-  try {
-    hash_->update(piece);
-  } catch (...) {
-    hash_fed_ = false;  // dropped at the end: completion hashes the file
-  }
-}
-
-void UploadAppend::sync(bool new_file) {
-  const std::int64_t size = first_byte_ + written_;
-  if (file_.valid()) {
-    registry_.blobs_.sync_upload(file_, upload_id_, static_cast<std::uint64_t>(size), new_file);
-  }
-}
-
-void UploadAppend::settle() noexcept {
-  if (hash_ && hash_fed_) registry_.upload_hashes_.put_back(upload_id_, std::move(*hash_));
-  hash_.reset();
-  release();
+  if (hash_) hash_->update(piece);
 }
 
 std::int64_t UploadAppend::commit() {
   const std::int64_t size = first_byte_ + written_;
-  sync(true);
+  if (file_.valid())
+    registry_.blobs_.sync_upload(file_, upload_id_, static_cast<std::uint64_t>(size));
   std::lock_guard lock(registry_.mu_);
   sql::Statement s(*registry_.part_db_,
                    "UPDATE uploads SET received = ?, last_part_size = ?, updated_at = ? "
@@ -531,7 +374,10 @@ std::int64_t UploadAppend::commit() {
                                        "' does not exist in the repository '" + repository_ + "'");
   }
   committed_ = true;
-  settle();
+  if (hash_) {
+    registry_.upload_hashes_.put_back(upload_id_, std::move(*hash_));
+    hash_.reset();
+  }
   return size;
 }
 

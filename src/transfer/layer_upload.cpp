@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
-#include <stdexcept>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -20,63 +19,32 @@ namespace ecr::transfer {
 
 namespace {
 
-// The blob is the body's last member, after the others: ecr-local writes a
-// part while its body arrives when they come first (its
-// layer_part_stream.hpp), and ECR reads the members in any order.
-constexpr std::string_view kBlobKey = ",\"layerPartBlob\":\"";
-constexpr std::string_view kBodyTail = "\"}";
-// Room kept for the members before the blob (names of at most 256
-// characters, an upload id, two integers); more is made when needed.
-constexpr std::size_t kHeadRoom = 1024;
+// The body starts with the blob, so its bytes can be encoded and hashed as
+// they come, before the part's length (partLastByte) is known; JSON leaves
+// the members' order free, and ECR and ecr-local read them in any order.
+constexpr std::string_view kBodyHead = "{\"layerPartBlob\":\"";
+// Room kept after the blob for the members that follow it (names of at most
+// 256 characters, an upload id, two integers); more is made when needed.
+constexpr std::size_t kTailRoom = 1024;
 
 }  // namespace
 
-PartBodyBuilder::PartBodyBuilder(std::string& body, std::size_t max_part)
-    : body_(body), max_part_(max_part) {
+PartBodyBuilder::PartBodyBuilder(std::string& body, std::size_t max_part) : body_(body) {
   // The body never shrinks: a pooled body that held a part before keeps its
   // size, so nothing is zero-filled again (std::string fills what it grows
   // by), and huge pages back a new one (core/huge_pages.hpp).
-  const std::size_t room = kHeadRoom + base64::encoded_size(max_part) + kBodyTail.size();
+  const std::size_t room = kBodyHead.size() + base64::encoded_size(max_part) + kTailRoom;
   if (body_.size() < room) {
     reserve_huge(body_, room);
     body_.resize(room);
   }
-}
-
-void PartBodyBuilder::begin(const PartHead& head) {
-  // {"partFirstByte":F,"partLastByte":L,...,"uploadId":"u"} with its "}"
-  // turned into the blob's key. L assumes a whole part; the digits' place is
-  // kept so that a shorter last part rewrites them (finish()).
-  std::string text;
-  json::Writer w(text);
-  w.begin_object();
-  w.key("partFirstByte");
-  w.integer(head.first_byte);
-  w.key("partLastByte");
-  last_at_ = text.size();
-  w.integer(head.first_byte + static_cast<std::int64_t>(max_part_) - 1);
-  last_width_ = text.size() - last_at_;
-  if (head.registry_id) {
-    w.key("registryId");
-    w.string(*head.registry_id);
-  }
-  w.key("repositoryName");
-  w.string(head.repository);
-  w.key("uploadId");
-  w.string(head.upload_id);
-  w.end_object();
-  text.pop_back();
-  text += kBlobKey;
-  first_byte_ = head.first_byte;
-  const std::size_t need = text.size() + base64::encoded_size(max_part_) + kBodyTail.size();
-  if (body_.size() < need) body_.resize(need);
-  std::memcpy(body_.data(), text.data(), text.size());
-  at_ = encoded_at_ = text.size();
-  hash_.update(text);
+  std::memcpy(body_.data(), kBodyHead.data(), kBodyHead.size());
+  at_ = kBodyHead.size();
+  hash_.update(kBodyHead);
 }
 
 void PartBodyBuilder::encode(std::string_view bytes) {
-  const std::size_t need = at_ + base64::encoded_size(bytes.size()) + kBodyTail.size();
+  const std::size_t need = at_ + base64::encoded_size(bytes.size()) + kTailRoom;
   if (body_.size() < need) body_.resize(need);
   // Encoded and hashed a slice at a time, while the slice is in the CPU's
   // cache: the SigV4 payload hash costs no second pass over the body.
@@ -88,32 +56,44 @@ void PartBodyBuilder::encode(std::string_view bytes) {
   }
 }
 
-PartBody PartBodyBuilder::finish(std::int64_t length) {
-  std::memcpy(body_.data() + at_, kBodyTail.data(), kBodyTail.size());
-  const std::size_t size = at_ + kBodyTail.size();
-  if (static_cast<std::size_t>(length) == max_part_) {
-    hash_.update(kBodyTail);
-    return PartBody{.encoded_at = encoded_at_, .size = size, .sha256 = hash_.finish()};
+PartBody PartBodyBuilder::finish(const std::optional<std::string>& registry_id,
+                                 std::string_view repository, std::string_view upload_id,
+                                 std::int64_t first_byte, std::int64_t length) {
+  // The string's closing quote, then the other members. The writer only
+  // writes whole objects, so it writes {"partFirstByte":...} and the "{" is
+  // then turned into the "," that follows the blob's member.
+  std::string tail = "\"";
+  json::Writer w(tail);
+  w.begin_object();
+  w.key("partFirstByte");
+  w.integer(first_byte);
+  w.key("partLastByte");
+  w.integer(first_byte + length - 1);
+  if (registry_id) {
+    w.key("registryId");
+    w.string(*registry_id);
   }
-  // A shorter part (a layer's last): its partLastByte, no wider than the
-  // whole part's, padded with spaces to the same width, and the body hashed
-  // again from the start.
-  const std::string last = std::to_string(first_byte_ + length - 1);
-  if (last.size() > last_width_) throw std::logic_error("part longer than its builder's maximum");
-  std::memcpy(body_.data() + last_at_, last.data(), last.size());
-  std::memset(body_.data() + last_at_ + last.size(), ' ', last_width_ - last.size());
-  return PartBody{.encoded_at = encoded_at_,
-                  .size = size,
-                  .sha256 = Digest::of(std::string_view(body_.data(), size))};
+  w.key("repositoryName");
+  w.string(repository);
+  w.key("uploadId");
+  w.string(upload_id);
+  w.end_object();
+  // tail is now "\"{...}": make it "\",...}".
+  tail[1] = ',';
+  if (body_.size() < at_ + tail.size()) body_.resize(at_ + tail.size());
+  std::memcpy(body_.data() + at_, tail.data(), tail.size());
+  hash_.update(tail);
+  return PartBody{
+      .encoded_at = kBodyHead.size(), .size = at_ + tail.size(), .sha256 = hash_.finish()};
 }
 
 PartBody build_upload_part_body(std::string& out, const std::optional<std::string>& registry_id,
                                 std::string_view repository, std::string_view upload_id,
                                 std::int64_t first_byte, std::string_view part) {
   PartBodyBuilder body(out, part.size());
-  body.begin({registry_id, repository, upload_id, first_byte});
   body.encode(part);
-  return body.finish(static_cast<std::int64_t>(part.size()));
+  return body.finish(registry_id, repository, upload_id, first_byte,
+                     static_cast<std::int64_t>(part.size()));
 }
 
 void PartWriter::write(std::span<const std::byte> bytes) {
@@ -309,26 +289,20 @@ class ChannelPartWriter final : public PartWriter {
     reporter_.throw_if_cancelled();
     current_ = channel_.take_free();
     body_.emplace(current_->body, static_cast<std::size_t>(target_.part_size));
-    begun_ = false;
     held_ = 0;
     staged_ = 0;
     first_ = position_;
   }
 
   void encode_staged() {
-    // The members before the blob name the part's first byte, known once
-    // the bytes the registry holds were skipped.
-    if (!begun_) {
-      body_->begin({target_.registry_id, target_.repository, target_.upload_id, first_});
-      begun_ = true;
-    }
     body_->encode(std::string_view(staging_.data(), staged_));
     staged_ = 0;
   }
 
   void seal() {
     encode_staged();
-    const PartBody body = body_->finish(static_cast<std::int64_t>(held_));
+    const PartBody body = body_->finish(target_.registry_id, target_.repository, target_.upload_id,
+                                        first_, static_cast<std::int64_t>(held_));
     body_.reset();
     channel_.push_ready(
         SealedPart{.buffer = current_, .first = first_, .length = held_, .body = body});
@@ -342,7 +316,6 @@ class ChannelPartWriter final : public PartWriter {
   const TransferContext& reporter_;
   PartBuffer* current_ = nullptr;
   std::optional<PartBodyBuilder> body_;  // of the current part
-  bool begun_ = false;                   // body_'s members before the blob written
   std::size_t staged_ = 0;               // bytes in staging_, not yet encoded
   std::size_t held_ = 0;                 // bytes of the current part
   std::int64_t first_ = 0;               // blob offset of the current part's first byte

@@ -90,45 +90,26 @@ struct PartBody {
   Digest sha256;               // of the body: the SigV4 payload hash
 };
 
-// What an UploadLayerPart body says besides the part.
-struct PartHead {
-  const std::optional<std::string>& registry_id;
-  std::string_view repository;
-  std::string_view upload_id;
-  std::int64_t first_byte = 0;
-};
-
 // Builds an UploadLayerPart body in `body`, a pooled buffer, as the part's
-// bytes come: {"partFirstByte":...,"partLastByte":...,...,"uploadId":"...",
-// "layerPartBlob":"<base64>"}. The blob comes last, so a registry can read
-// the other members and write the part while the body arrives (ecr-local
-// does); it is encoded and hashed slice by slice. partLastByte is written
-// for a whole part (`max_part` bytes); a shorter one (a layer's last part)
-// rewrites its digits, padded with spaces to the same width, and is hashed
-// again. The buffer keeps its size from part to part (only the first
-// PartBody::size bytes are the request), so a warm buffer is never
+// bytes come: {"layerPartBlob":"<base64>","partFirstByte":...,...}. The blob
+// comes first, so it is encoded and hashed slice by slice before the part's
+// length is known; the buffer keeps its size from part to part (only the
+// first PartBody::size bytes are the request), so a warm buffer is never
 // zero-filled again.
 class PartBodyBuilder {
  public:
   // `max_part`: the most bytes the part will hold (room is made for it).
   PartBodyBuilder(std::string& body, std::size_t max_part);
-  // Writes the members before the blob; called once, before encode().
-  void begin(const PartHead& head);
   // Appends the encoding of `bytes`; every call but the last must pass a
   // multiple of 3 bytes (so no padding falls inside the blob).
   void encode(std::string_view bytes);
-  // Ends the body for a part of `length` bytes (at most max_part) and
-  // returns its extent and hash.
-  PartBody finish(std::int64_t length);
+  // Writes the members after the blob and returns the body's extent and hash.
+  PartBody finish(const std::optional<std::string>& registry_id, std::string_view repository,
+                  std::string_view upload_id, std::int64_t first_byte, std::int64_t length);
 
  private:
   std::string& body_;
-  std::size_t max_part_ = 0;
   std::size_t at_ = 0;
-  std::size_t encoded_at_ = 0;
-  std::size_t last_at_ = 0;     // where partLastByte's digits are
-  std::size_t last_width_ = 0;  // and how many
-  std::int64_t first_byte_ = 0;
   Sha256 hash_;
 };
 

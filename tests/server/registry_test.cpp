@@ -56,6 +56,24 @@ TEST_F(RegistryTest, UploadResumesFromLastValidByte) {
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(received), {}), "abcde");
 }
 
+// A registry API chunk being written keeps its session from being
+// completed: the append would write into (or truncate) the file once it had
+// become the blob.
+TEST_F(RegistryTest, AnUploadIsNotCompletedWhileAChunkIsWritten) {
+  auto registry = open();
+  registry->create_repository(app(), {});
+  const std::string id = registry->initiate_upload("app");
+  const std::string data = "chunk bytes";
+  const std::string digest = Digest::of(data).str();
+  {
+    auto append = registry->append_to_upload("app", id);
+    append->write(data);
+    EXPECT_THROW(registry->complete_upload("app", id, {digest}), api::InvalidLayerException);
+    EXPECT_EQ(append->commit(), static_cast<std::int64_t>(data.size()));
+  }
+  EXPECT_EQ(registry->complete_upload("app", id, {digest}), digest);
+}
+
 TEST_F(RegistryTest, IdleUploadsExpireWithTheirBytes) {
   auto registry = open();
   registry->create_repository(app(), {});
