@@ -12,6 +12,7 @@
 #include "ecr/cache.hpp"
 #include "ecr/service_errors.hpp"
 #include "ecr/transfer.hpp"
+#include "support/scratch_dir.hpp"
 #include "transfer/engine.hpp"
 #include "transfer/fake_registry.hpp"
 #include "transfer/memory_source.hpp"
@@ -22,6 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::FakeRegistry;
 using testing::MemorySource;
+using testing::read_file;
 
 class MemorySink : public ImageSink {
  public:
@@ -38,13 +40,6 @@ class MemorySink : public ImageSink {
   std::vector<Digest> manifests;
   bool committed = false;
 };
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::map<Digest, BlobAction> actions(const PullResult& r) {
   std::map<Digest, BlobAction> out;
