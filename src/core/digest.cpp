@@ -20,7 +20,7 @@ constexpr std::size_t kMaxQuoted = 80;
 
 // The input as it appears in an error message: quoted, non-printable bytes as
 // \xNN, cut after kMaxQuoted bytes.
-std::string quote(std::string_view text) {
+std::string quote_escaped(std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "\"";
   for (std::size_t i = 0; i < text.size() && i < kMaxQuoted; ++i) {
@@ -52,7 +52,7 @@ std::optional<std::string> find_problem(std::string_view text) {
   std::string_view algorithm = text.substr(0, colon);
   if (algorithm != "sha256") {
     if (algorithm.empty()) return std::string("empty algorithm before ':'");
-    return "unsupported algorithm " + quote(algorithm) + " (only sha256 is accepted)";
+    return "unsupported algorithm " + quote_escaped(algorithm) + " (only sha256 is accepted)";
   }
   std::string_view hex = text.substr(kPrefix.size());
   if (hex.size() != kHexLength) {
@@ -94,7 +94,7 @@ std::string to_hex(const std::uint8_t* bytes, std::size_t n) {
 
 Digest Digest::parse(std::string_view text) {
   if (auto problem = find_problem(text)) {
-    throw InputError("invalid digest " + quote(text) + ": " + *problem);
+    throw InputError("invalid digest " + quote_escaped(text) + ": " + *problem);
   }
   return Digest(std::string(text));
 }

@@ -12,7 +12,7 @@ namespace {
 
 // Bytes per read from a blob's source into its file: the 1 MiB that
 // write_stream_to_file used here before the commit step was shared.
-constexpr std::size_t kCopyBufferBytes = 1 << 20;
+constexpr std::size_t kLayoutCopyBytes = 1 << 20;
 
 }  // namespace
 
@@ -53,7 +53,7 @@ void OciLayoutSink::write_blob(BlobReader& in) {
     return;
   }
   TempFile temp(final_path);
-  std::vector<std::byte> buf(kCopyBufferBytes);
+  std::vector<std::byte> buf(kLayoutCopyBytes);
   while (const std::size_t n = in.read(buf)) temp.write(std::span(buf.data(), n));
   // The reader checked size and digest when it reached the end, so the bytes
   // are the descriptor's; commit_blob makes them durable and visible.

@@ -63,7 +63,7 @@ std::optional<std::string> checked_repository_policy(const std::string& text) {
   return text;
 }
 
-std::vector<std::pair<std::string, std::string>> checked_tags(const std::vector<api::Tag>& tags) {
+std::vector<std::pair<std::string, std::string>> checked_template_tags(const std::vector<api::Tag>& tags) {
   if (tags.size() > kMaxTemplateTags) {
     invalid("resourceTags", "a template can carry at most 50 resource tags");
   }
@@ -135,7 +135,7 @@ void apply_settings(const Env& env, const Req& r, CreationTemplate& t) {
   }
   if (r.lifecyclePolicy) t.lifecycle_policy = checked_lifecycle_policy(*r.lifecyclePolicy);
   if (r.repositoryPolicy) t.repository_policy = checked_repository_policy(*r.repositoryPolicy);
-  if (r.resourceTags) t.resource_tags = checked_tags(*r.resourceTags);
+  if (r.resourceTags) t.resource_tags = checked_template_tags(*r.resourceTags);
   if (r.customRoleArn) t.custom_role_arn = checked_role(env, *r.customRoleArn);
 }
 

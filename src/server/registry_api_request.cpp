@@ -9,7 +9,7 @@
 namespace ecr::server {
 namespace {
 
-constexpr std::string_view kPrefix = "/v2/";
+constexpr std::string_view kApiPathPrefix = "/v2/";
 // Longer than any password GetAuthorizationToken issues (registry_token.hpp).
 constexpr std::size_t kMaxPasswordBytes = 1024;
 
@@ -20,8 +20,8 @@ bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <=
 std::optional<RegistryApiRoute> parse_registry_api_path(std::string_view path) {
   using Kind = RegistryApiRoute::Kind;
   if (path == "/v2" || path == "/v2/") return RegistryApiRoute{Kind::kBase, {}, {}};
-  if (!path.starts_with(kPrefix)) return std::nullopt;
-  const std::string_view rest = path.substr(kPrefix.size());
+  if (!path.starts_with(kApiPathPrefix)) return std::nullopt;
+  const std::string_view rest = path.substr(kApiPathPrefix.size());
   auto route = [](Kind kind, std::string_view name, std::string_view reference) {
     return RegistryApiRoute{kind, std::string(name), std::string(reference)};
   };

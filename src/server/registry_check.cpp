@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 using Kind = CheckFinding::Kind;
 
 // Read size for hashing blob files, as the blob store's (blob_store.cpp).
-constexpr std::size_t kHashBufferBytes = 256 * 1024;
+constexpr std::size_t kCheckHashBytes = 256 * 1024;
 
 std::string_view kind_name(Kind kind) {
   switch (kind) {
@@ -55,7 +55,7 @@ struct FileDigest {
 
 FileDigest hash_file(const fs::path& path) {
   const UniqueFd fd = open_regular_file(path);
-  std::vector<std::byte> buffer(kHashBufferBytes);
+  std::vector<std::byte> buffer(kCheckHashBytes);
   Sha256 sha;
   std::uint64_t size = 0;
   while (const std::size_t n = read_some(fd.get(), buffer, path)) {

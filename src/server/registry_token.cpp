@@ -10,9 +10,9 @@
 namespace ecr::server {
 namespace {
 
-constexpr std::string_view kPrefix = "ecrlocal1.";
+constexpr std::string_view kTokenPrefix = "ecrlocal1.";
 // Longer than any access key id the model allows (128) in hex, with room.
-constexpr std::size_t kMaxPasswordBytes = 1024;
+constexpr std::size_t kMaxTokenPasswordBytes = 1024;
 
 std::string hex_of(std::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -58,17 +58,17 @@ std::string RegistryTokens::issue(std::string_view access_key, std::string_view 
                                   std::chrono::system_clock::time_point expires) const {
   const std::string expiry = std::to_string(
       std::chrono::duration_cast<std::chrono::seconds>(expires.time_since_epoch()).count());
-  return std::string(kPrefix) + hex_of(access_key) + "." + expiry + "." +
+  return std::string(kTokenPrefix) + hex_of(access_key) + "." + expiry + "." +
          mac(access_key, expiry, secret_key);
 }
 
 std::optional<std::string> RegistryTokens::refuse(std::string_view password,
                                                   const aws::SecretLookup& lookup,
                                                   std::chrono::system_clock::time_point now) const {
-  if (password.size() > kMaxPasswordBytes || !password.starts_with(kPrefix)) {
+  if (password.size() > kMaxTokenPasswordBytes || !password.starts_with(kTokenPrefix)) {
     return "not a token this registry issued";
   }
-  std::string_view rest = password.substr(kPrefix.size());
+  std::string_view rest = password.substr(kTokenPrefix.size());
   const std::size_t first_dot = rest.find('.');
   const std::size_t second_dot =
       first_dot == std::string_view::npos ? first_dot : rest.find('.', first_dot + 1);

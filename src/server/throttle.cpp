@@ -30,7 +30,7 @@ RateTable ecr_rate_quotas() {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
+std::string_view trim_line(std::string_view s) {
   const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
   while (!s.empty() && blank(s.front())) s.remove_prefix(1);
   while (!s.empty() && blank(s.back())) s.remove_suffix(1);
@@ -66,7 +66,7 @@ RateTable read_throttle_file(const std::filesystem::path& file, RateTable base) 
     if (const auto hash = text.find('#'); hash != std::string_view::npos) {
       text = text.substr(0, hash);
     }
-    text = trim(text);
+    text = trim_line(text);
     if (text.empty()) continue;
     const std::vector<std::string_view> words = words_of(text);
     if (words.size() != 2) {

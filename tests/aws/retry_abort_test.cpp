@@ -14,7 +14,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-ServiceError throttling() { return ServiceError("ThrottlingException", "Rate exceeded", 400); }
+ServiceError throttling_error() { return ServiceError("ThrottlingException", "Rate exceeded", 400); }
 
 // A policy with five attempts, a recorded sleep and the abort flag `abort`;
 // `on_sleep` runs inside each recorded sleep.
@@ -48,7 +48,7 @@ TEST(RetryAbort, FlagSetDuringAnAttemptStopsTheRetries) {
   int calls = 0;
   EXPECT_THROW(fake.policy.run([&]() -> int {
     if (++calls == 2) fake.abort.store(true);
-    throw throttling();
+    throw throttling_error();
   }),
                ServiceError);
   // The first failure was retried; the second, with the flag set, was not.
@@ -75,7 +75,7 @@ TEST(RetryAbort, WithoutTheFlagEveryAttemptIsMade) {
   int calls = 0;
   EXPECT_THROW(fake.policy.run([&]() -> int {
     ++calls;
-    throw throttling();
+    throw throttling_error();
   }),
                ServiceError);
   EXPECT_EQ(calls, 5);

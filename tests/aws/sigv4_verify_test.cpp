@@ -15,9 +15,9 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 
 constexpr const char* kKeyId = "AKIDLOCAL";
-constexpr const char* kSecret = "local-secret";
+constexpr const char* kLocalSecret = "local-secret";
 
-SigningParams params_with(std::string secret = kSecret) {
+SigningParams params_with(std::string secret = kLocalSecret) {
   SigningParams p;
   p.credentials = {kKeyId, std::move(secret), ""};
   p.region = "us-east-1";
@@ -29,7 +29,7 @@ SigningParams params_with(std::string secret = kSecret) {
 const std::chrono::system_clock::time_point kNow = parse_amz_date("20240315T101500Z").value();
 
 std::optional<std::string> lookup(std::string_view key) {
-  if (key == kKeyId) return std::string(kSecret);
+  if (key == kKeyId) return std::string(kLocalSecret);
   return std::nullopt;
 }
 

@@ -38,7 +38,7 @@ ino_t inode_of(const fs::path& p) {
 }
 
 // Bytes that are not all alike, so a torn or mixed write would show.
-std::string pattern(std::size_t size, char seed) {
+std::string mixed_bytes(std::size_t size, char seed) {
   std::string s(size, '\0');
   for (std::size_t i = 0; i < size; ++i)
     s[i] = static_cast<char>(seed + static_cast<char>(i * 31 % 251));
@@ -56,7 +56,7 @@ class BlobCacheTest : public ::testing::Test {
 };
 
 TEST_F(BlobCacheTest, PutThenOpenReturnsTheExactBytes) {
-  const std::string data = pattern(100000, 'a');
+  const std::string data = mixed_bytes(100000, 'a');
   const Digest d = Digest::of(data);
   StringStream in(data, 4096);
 
@@ -137,7 +137,7 @@ TEST_F(BlobCacheTest, BlobIsInvisibleUntilCommit) {
 }
 
 TEST_F(BlobCacheTest, ConcurrentWritersOfTheSameBlobFromThreadsAllSucceedLeavingOneValidBlob) {
-  const std::string data = pattern(300000, 'x');
+  const std::string data = mixed_bytes(300000, 'x');
   const Digest d = Digest::of(data);
   constexpr int kWriters = 8;
   std::vector<int> failures(kWriters, 0);
@@ -166,7 +166,7 @@ TEST_F(BlobCacheTest, ConcurrentWritersOfTheSameBlobFromThreadsAllSucceedLeaving
 }
 
 TEST_F(BlobCacheTest, TwoProcessesWritingTheSameBlobBothSucceedLeavingOneValidBlob) {
-  const std::string data = pattern(500000, 'p');
+  const std::string data = mixed_bytes(500000, 'p');
   const Digest d = Digest::of(data);
   auto write_rounds = [&] {
     BlobCache own(cache.root());
@@ -260,7 +260,7 @@ TEST_F(BlobCacheTest, PruneRemovesLeastRecentlyUsedFirstDownToTheLimit) {
   // Four 100-byte blobs last used at t=1..4; then the oldest is used again.
   std::vector<Digest> d;
   for (int i = 0; i < 4; ++i) {
-    const std::string data = pattern(100, static_cast<char>('a' + i));
+    const std::string data = mixed_bytes(100, static_cast<char>('a' + i));
     StringStream in(data, kShortReads);
     d.push_back(Digest::of(data));
     cache.put(d.back(), in);
@@ -363,7 +363,7 @@ TEST_F(BlobCacheTest, SweepRemovesAbandonedTempsButNotALiveWritersTemp) {
 }
 
 TEST_F(BlobCacheTest, AKilledWriterProcessLeavesOnlyATempThatSweepRemoves) {
-  const std::string data = pattern(10000, 'k');
+  const std::string data = mixed_bytes(10000, 'k');
   const Digest d = Digest::of(data);
   pid_t child = ::fork();
   ASSERT_GE(child, 0);

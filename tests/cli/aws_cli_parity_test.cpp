@@ -24,7 +24,7 @@ using ecr::testing::MotoServer;
 using ecr::testing::ProcessOptions;
 using ecr::testing::ProcessResult;
 
-const std::string kEcrBinary = std::string(ECR_BINARY_DIR) + "/tools/ecr/ecr";
+const std::string kParityEcrBinary = std::string(ECR_BINARY_DIR) + "/tools/ecr/ecr";
 
 // A scratch directory with the files the commands read, removed at the end.
 class Scratch {
@@ -116,7 +116,7 @@ std::string error_name_in(const std::string& stderr_text) {
 
 ToolRun run_ecr(const Scratch& scratch, const std::vector<std::string>& args,
                 const std::string& endpoint, const EnvChanges& overrides = {}) {
-  std::vector<std::string> argv{kEcrBinary};
+  std::vector<std::string> argv{kParityEcrBinary};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--endpoint-url", endpoint, "--region", "us-east-1"});
   const ProcessResult r =

@@ -12,21 +12,21 @@
 namespace ecr::cli {
 namespace {
 
-const api::model::OperationInfo& op(std::string_view name) {
+const api::model::OperationInfo& operation_info(std::string_view name) {
   const api::model::OperationInfo* info = api::model::find_operation(name);
   if (info == nullptr) throw std::runtime_error("no operation " + std::string(name));
   return *info;
 }
 
 const api::model::MemberInfo* member(std::string_view operation, std::string_view name) {
-  return api::model::find_shape(op(operation).input)->find_member(name);
+  return api::model::find_shape(operation_info(operation).input)->find_member(name);
 }
 
 // The request for `operation` given (member, flag, values) triples.
 std::string request(std::string_view operation, std::vector<MemberArgument> members,
                     std::optional<std::string> cli_input_json = std::nullopt) {
   RequestArguments arguments{std::move(members), std::move(cli_input_json)};
-  return to_compact_json(build_request(op(operation), arguments));
+  return to_compact_json(build_request(operation_info(operation), arguments));
 }
 
 MemberArgument arg(std::string_view operation, std::string_view name, std::string flag,

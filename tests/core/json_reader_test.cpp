@@ -11,7 +11,7 @@
 namespace ecr {
 namespace {
 
-std::string parse_error(std::string_view text) {
+std::string json_parse_error(std::string_view text) {
   try {
     json::parse(json::thread_parser(), text, "DescribeRepositories response");
   } catch (const InputError& e) {
@@ -34,25 +34,25 @@ TEST(JsonReader, ParsesDocument) {
 }
 
 TEST(JsonReader, RejectsTruncatedDocument) {
-  EXPECT_EQ(parse_error(R"({"a":[1,2)"),
+  EXPECT_EQ(json_parse_error(R"({"a":[1,2)"),
             "invalid JSON in DescribeRepositories response: " +
                 std::string(simdjson::error_message(simdjson::TAPE_ERROR)));
 }
 
 TEST(JsonReader, RejectsEmptyInput) {
-  EXPECT_EQ(parse_error(""), "invalid JSON in DescribeRepositories response: " +
+  EXPECT_EQ(json_parse_error(""), "invalid JSON in DescribeRepositories response: " +
                                  std::string(simdjson::error_message(simdjson::EMPTY)));
 }
 
 TEST(JsonReader, RejectsTrailingGarbage) {
-  EXPECT_NE(parse_error(R"({"a":1} x)"), "no error");
-  EXPECT_NE(parse_error(R"({"a":1}{})"), "no error");
+  EXPECT_NE(json_parse_error(R"({"a":1} x)"), "no error");
+  EXPECT_NE(json_parse_error(R"({"a":1}{})"), "no error");
 }
 
 TEST(JsonReader, RejectsBadLiteralsAndStrings) {
-  EXPECT_EQ(parse_error("[tru]"), "invalid JSON in DescribeRepositories response: " +
+  EXPECT_EQ(json_parse_error("[tru]"), "invalid JSON in DescribeRepositories response: " +
                                       std::string(simdjson::error_message(simdjson::T_ATOM_ERROR)));
-  EXPECT_EQ(parse_error("\"a\xff\""),
+  EXPECT_EQ(json_parse_error("\"a\xff\""),
             "invalid JSON in DescribeRepositories response: " +
                 std::string(simdjson::error_message(simdjson::UTF8_ERROR)));
 }
@@ -60,16 +60,16 @@ TEST(JsonReader, RejectsBadLiteralsAndStrings) {
 TEST(JsonReader, RejectsNestingDeeperThanTheLimit) {
   EXPECT_EQ(json::kMaxDepth, 1024u);
   const std::string ok = std::string(1024, '[') + std::string(1024, ']');
-  EXPECT_EQ(parse_error(ok), "no error");
+  EXPECT_EQ(json_parse_error(ok), "no error");
   const std::string too_deep = "invalid JSON in DescribeRepositories response: " +
                                std::string(simdjson::error_message(simdjson::DEPTH_ERROR));
-  EXPECT_EQ(parse_error(std::string(1025, '[') + std::string(1025, ']')), too_deep);
+  EXPECT_EQ(json_parse_error(std::string(1025, '[') + std::string(1025, ']')), too_deep);
   // Far deeper, objects and arrays: refused the same, without recursion.
   std::string hostile;
   for (int i = 0; i < 100'000; ++i) hostile += i % 2 ? "[" : "{\"a\":";
   hostile += "1";
   for (int i = 100'000 - 1; i >= 0; --i) hostile += i % 2 ? "]" : "}";
-  EXPECT_EQ(parse_error(hostile), too_deep);
+  EXPECT_EQ(json_parse_error(hostile), too_deep);
 }
 
 TEST(JsonReader, RefusesAParserAllocatedForAnotherDepth) {

@@ -24,15 +24,15 @@ namespace {
 namespace fs = std::filesystem;
 using namespace e2e;
 
-constexpr std::int64_t kMiB = 1024 * 1024;
+constexpr std::int64_t kFaultMiB = 1024 * 1024;
 // Bigger than one part (ecr-local answers InitiateLayerUpload with 10 MiB
 // parts, as ECR does; --part-size asks for 5 MiB where a registry names
 // none), so the upload has a second part to break, and below the 16 MiB
 // range threshold of pulls, so a download is one GET.
-constexpr std::int64_t kLayerSize = 12 * kMiB;
+constexpr std::int64_t kFaultLayerSize = 12 * kFaultMiB;
 
 // Random (incompressible) bytes, the same on every run.
-std::string random_layer() { return random_bytes(kLayerSize, 20261123); }
+std::string random_layer() { return random_bytes(kFaultLayerSize, 20261123); }
 
 // One line of ecr-local's request log: "<time> INFO <what> <status> <ms>ms
 // in=<bytes> out=<bytes> id=...", where <what> is an operation or, for blob
@@ -139,20 +139,20 @@ class Faults : public ::testing::Test {
 // and finishes the same upload.
 TEST_F(Faults, PushResumesAfterAConnectionResetMidPart) {
   const OciImage image = write_image(work_ / "image", random_layer(), "latest");
-  proxy_.drop_during_request("UploadLayerPart", 1 * kMiB, /*skip=*/1);
+  proxy_.drop_during_request("UploadLayerPart", 1 * kFaultMiB, /*skip=*/1);
 
   const Summary pushed = push(image, "faults/reset:latest");
 
   EXPECT_EQ(proxy_.fired(), 1);
   EXPECT_EQ(pushed.digest, image.manifest_digest);
-  EXPECT_LT(pushed.bytes, 2 * kLayerSize);
+  EXPECT_LT(pushed.bytes, 2 * kFaultLayerSize);
   // One upload per blob (config and layer): resumed, never restarted.
   EXPECT_EQ(server_->requests("InitiateLayerUpload"), 2);
   std::int64_t part_bytes = 0;
   for (const auto& r : requests_for("UploadLayerPart")) part_bytes += r.in;
   // A part travels as base64 in JSON (4/3 of its size): all of the layer
   // once, plus at most the broken part again, is less than twice the layer.
-  EXPECT_LT(part_bytes, 2 * kLayerSize * 4 / 3);
+  EXPECT_LT(part_bytes, 2 * kFaultLayerSize * 4 / 3);
   EXPECT_EQ(pull_blob("faults/reset@" + image.manifest_digest, image.layer_digest), image.layer);
 }
 
@@ -165,7 +165,7 @@ TEST_F(Faults, PushResumesFromLastValidByteWhenAPartAnswerIsLost) {
               .match = "UploadLayerPart",
               .offset = 0,
               .skip = 0,
-              .min_request_body = 1 * kMiB});  // a layer part, not the config's
+              .min_request_body = 1 * kFaultMiB});  // a layer part, not the config's
 
   const Summary pushed = push(image, "faults/lost-answer:latest");
 
@@ -184,7 +184,7 @@ TEST_F(Faults, PushResumesFromLastValidByteWhenAPartAnswerIsLost) {
 TEST_F(Faults, PullFetchesACorruptedBlobAgain) {
   const OciImage image = write_image(work_ / "image", random_layer(), "latest");
   push(image, "faults/corrupt:latest");
-  proxy_.corrupt_response(blob_get(image.layer_digest), 5 * kMiB + 17);
+  proxy_.corrupt_response(blob_get(image.layer_digest), 5 * kFaultMiB + 17);
 
   Summary pulled;
   const std::string blob = pull_blob("faults/corrupt:latest", image.layer_digest, &pulled);
@@ -201,7 +201,7 @@ TEST_F(Faults, PullFetchesACorruptedBlobAgain) {
 TEST_F(Faults, PullResumesAnInterruptedDownloadWithARangeRequest) {
   const OciImage image = write_image(work_ / "image", random_layer(), "latest");
   push(image, "faults/range:latest");
-  proxy_.drop_during_response(blob_get(image.layer_digest), 5 * kMiB);
+  proxy_.drop_during_response(blob_get(image.layer_digest), 5 * kFaultMiB);
 
   const std::string blob = pull_blob("faults/range:latest", image.layer_digest);
 

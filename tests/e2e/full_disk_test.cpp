@@ -34,12 +34,12 @@ namespace fs = std::filesystem;
 using namespace e2e;
 
 constexpr const char* kNoSpace = "No space left on device";
-constexpr std::int64_t kMiB = 1024 * 1024;
+constexpr std::int64_t kBytesPerMiB = 1024 * 1024;
 // The small filesystem, and the image pulled into it: one layer bigger than
 // what is left free on it, yet small enough to fit once the filler is gone.
 constexpr int kDiskMiB = 24;
-constexpr std::size_t kLayerBytes = 10 * kMiB;
-constexpr std::int64_t kLeftFree = 3 * kMiB;
+constexpr std::size_t kLayerBytes = 10 * kBytesPerMiB;
+constexpr std::int64_t kLeftFree = 3 * kBytesPerMiB;
 
 // Every path under `dir` (relative, sorted), files and directories alike.
 std::vector<std::string> tree(const fs::path& dir) {
@@ -95,7 +95,7 @@ class FullDisk : public EcrLocalSuite {
     const std::optional<std::int64_t> free = disk_.fill(leave);
     ASSERT_TRUE(free) << "cannot fill " << disk_.path() << ": " << std::strerror(errno);
     ASSERT_GE(*free, leave);
-    ASSERT_LT(*free, leave + kMiB);
+    ASSERT_LT(*free, leave + kBytesPerMiB);
   }
   void unfill() { disk_.unfill(); }
 
@@ -217,7 +217,7 @@ TEST_F(FullDisk, DockerArchiveFailsStagingALayerAndLeavesNothing) {
 // failure says why (libarchive alone says "Write error"), and both the
 // staging directory and the half-written tar go.
 TEST_F(FullDisk, DockerArchiveFailsWritingTheTarSayingWhy) {
-  fill(static_cast<std::int64_t>(kLayerBytes) + 4 * kMiB);
+  fill(static_cast<std::int64_t>(kLayerBytes) + 4 * kBytesPerMiB);
   const fs::path archive = dir_ / "app.docker.tar";
 
   const testing::ProcessResult r = pull({"--cache-dir", (scratch_->path() / "cache").string()},

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 using namespace e2e;
 
 constexpr std::int64_t kGiB = 1024 * 1024 * 1024;
-constexpr std::int64_t kLayerSize = 2 * kGiB;
+constexpr std::int64_t kGuardLayerSize = 2 * kGiB;
 // The layer is 2 GiB of zeros, a sparse file that costs no disk to make.
 // Its digest was computed once, with
 //   head -c 2147483648 /dev/zero | sha256sum
@@ -45,7 +45,7 @@ TEST(MemoryGuard, PushOfA2GiBLayerStaysUnder1GiBPeakRss) {
     const fs::path path = layout / "blobs" / "sha256" / std::string(kLayerDigest).substr(7);
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     ASSERT_GE(fd, 0) << path;
-    const int rc = ::ftruncate(fd, static_cast<off_t>(kLayerSize));
+    const int rc = ::ftruncate(fd, static_cast<off_t>(kGuardLayerSize));
     ::close(fd);
     ASSERT_EQ(rc, 0) << path;
   }
@@ -57,7 +57,7 @@ TEST(MemoryGuard, PushOfA2GiBLayerStaysUnder1GiBPeakRss) {
   const std::string manifest =
       w.add(std::string(R"({"schemaVersion":2,"mediaType":")") + kOciManifest + R"(","config":)" +
             descriptor_json(kOciConfig, config) + R"(,"layers":[{"mediaType":")" + kOciLayer +
-            R"(","digest":")" + kLayerDigest + R"(","size":)" + std::to_string(kLayerSize) + "}]}");
+            R"(","digest":")" + kLayerDigest + R"(","size":)" + std::to_string(kGuardLayerSize) + "}]}");
   const std::string manifest_digest = sha256(manifest);
   write_file(layout / "index.json", R"({"schemaVersion":2,"manifests":[)" +
                                         descriptor_json(kOciManifest, manifest) + "]}");
@@ -78,7 +78,7 @@ TEST(MemoryGuard, PushOfA2GiBLayerStaysUnder1GiBPeakRss) {
   ASSERT_EQ(r.exit_status, 0) << "stdout: " << r.stdout_text << "\nstderr: " << r.stderr_text;
   const Summary summary = parse_summary(r.stdout_text, "bytesUploaded");
   EXPECT_EQ(summary.digest, manifest_digest);
-  EXPECT_EQ(summary.bytes, kLayerSize + std::int64_t(config.size()));
+  EXPECT_EQ(summary.bytes, kGuardLayerSize + std::int64_t(config.size()));
   EXPECT_GT(r.peak_rss_bytes, 0);
   EXPECT_LT(r.peak_rss_bytes, kMaxPeakRss)
       << "ecr-push peaked at " << r.peak_rss_bytes << " bytes resident";

@@ -27,7 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace e2e;
 
-constexpr std::size_t kMiB = 1024 * 1024;
+constexpr std::size_t kLinkMiB = 1024 * 1024;
 
 // Printed, never asserted: how long a stall cost shows in the test's output.
 double seconds_since(std::chrono::steady_clock::time_point began) {
@@ -49,8 +49,8 @@ class UnreliableLink : public ::testing::Test {
     scratch_ = new testing::ScratchDir("unreliable-link");
     image_ = new BigImage{scratch_->path() / "image", {}};
     LayoutWriter w(image_->dir);
-    image_->layers = {random_bytes(150 * kMiB, 1), random_bytes(90 * kMiB, 2),
-                      random_bytes(37 * kMiB, 3)};
+    image_->layers = {random_bytes(150 * kLinkMiB, 1), random_bytes(90 * kLinkMiB, 2),
+                      random_bytes(37 * kLinkMiB, 3)};
     const std::string manifest = w.add_image("amd64", image_->layers);
     w.name(kOciManifest, manifest, "latest");
   }
@@ -152,7 +152,7 @@ INSTANTIATE_TEST_SUITE_P(Rates, ResettingLink,
 // and stays open: ecr-push abandons it after --stall-timeout and sends the
 // part again on a new connection.
 TEST_F(UnreliableLink, PushFinishesWhenAPartStalls) {
-  proxy_.stall_during_request("UploadLayerPart", 1 * kMiB, /*skip=*/2);
+  proxy_.stall_during_request("UploadLayerPart", 1 * kLinkMiB, /*skip=*/2);
   const auto began = std::chrono::steady_clock::now();
   push("link/stall:latest", {"--stall-timeout", "2"});
   std::cout << "push with one stalled part: " << seconds_since(began) << " s\n";
@@ -169,7 +169,7 @@ TEST_F(UnreliableLink, PullResumesWhenADownloadStalls) {
   pull_and_compare("link/stall-pull:latest");
   std::cout << "pull, nothing stalled: " << seconds_since(pushed) << " s since the push began\n";
   proxy_.stall_during_response("GET /blobs/sha256/" + sha256(image_->layers[1]).substr(7),
-                               5 * kMiB);
+                               5 * kLinkMiB);
   const fs::path dest = work_ / "stalled-pull";
   const auto began = std::chrono::steady_clock::now();
   const auto r = tool(kEcrPull, {"link/stall-pull:latest", "oci:" + dest.string()},

@@ -40,7 +40,7 @@ using testing::upload_blob;
 
 // How long a test waits for something before it counts as failed: a failure
 // bound, not a speed claim.
-constexpr std::chrono::seconds kFailureBound{20};
+constexpr std::chrono::seconds kTlsFailureBound{20};
 
 // A TLS client connection by hand (OpenSSL, blocking), trusting `ca_file`.
 class TlsConnection {
@@ -207,7 +207,7 @@ TEST_F(EcrLocalTls, ClientThatNeverHandshakesIsClosedAfterTheHeaderTimeoutAndHol
 
   Client client(trusting_config());
   auto call = std::async(std::launch::async, [&client] { return client.describe_repositories(); });
-  ASSERT_EQ(call.wait_for(kFailureBound), std::future_status::ready) << server_->log();
+  ASSERT_EQ(call.wait_for(kTlsFailureBound), std::future_status::ready) << server_->log();
   EXPECT_NO_THROW(call.get());
   EXPECT_TRUE(silent.closed_by_server());
 }
@@ -235,7 +235,7 @@ TEST_F(EcrLocalTls, CurlWithTheCertificateAsCaGetsTheHealthCheck) {
   curl.argv = {"curl", "-sS", "--cacert", certificate_->cert_path(), server_->endpoint_url() + "/"};
   testing::ProcessResult r;
   try {
-    r = testing::run_process(curl, kFailureBound);
+    r = testing::run_process(curl, kTlsFailureBound);
   } catch (const std::runtime_error& e) {
     GTEST_SKIP() << "no curl command line: " << e.what();
   }
@@ -250,7 +250,7 @@ testing::ProcessResult run_ecr_local(const std::vector<std::string>& args) {
   testing::ProcessOptions options;
   options.argv = {EcrLocalServer::binary(), "--root", root.string(), "--listen", "127.0.0.1:0"};
   options.argv.insert(options.argv.end(), args.begin(), args.end());
-  testing::ProcessResult r = testing::run_process(options, kFailureBound);
+  testing::ProcessResult r = testing::run_process(options, kTlsFailureBound);
   std::error_code ignored;
   std::filesystem::remove_all(root, ignored);
   return r;

@@ -38,7 +38,7 @@ using testing::RawResponse;
 
 // How long a test waits for something before it counts as failed: a failure
 // bound, not a speed claim.
-constexpr std::chrono::seconds kFailureBound{20};
+constexpr std::chrono::seconds kStreamFailureBound{20};
 // The smallest piece a stream may see except the body's last: the listener
 // passes whole buffers (1 MiB), never what one socket read happened to bring.
 constexpr std::size_t kLargePiece = 512 * 1024;
@@ -70,7 +70,7 @@ struct StreamLog {
 
   bool wait_destroyed() {
     std::unique_lock lock(mu);
-    return changed.wait_for(lock, kFailureBound, [this] { return destroyed; });
+    return changed.wait_for(lock, kStreamFailureBound, [this] { return destroyed; });
   }
 };
 

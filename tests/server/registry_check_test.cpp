@@ -16,7 +16,7 @@ namespace ecr::server {
 namespace {
 
 namespace fs = std::filesystem;
-using Kind = CheckFinding::Kind;
+using FindingKind = CheckFinding::Kind;
 
 const std::string kConfig =
     R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
@@ -64,7 +64,7 @@ class RegistryCheckTest : public ::testing::Test {
   CheckFinding only_finding() const {
     const CheckReport report = check_root(root_);
     EXPECT_EQ(report.findings.size(), 1u);
-    if (report.findings.empty()) return {Kind::kUnknown, "(none)"};
+    if (report.findings.empty()) return {FindingKind::kUnknown, "(none)"};
     return report.findings.front();
   }
 
@@ -88,7 +88,7 @@ TEST_F(RegistryCheckTest, AFlippedByteIsADamagedBlob) {
   std::string damaged = kLayer;
   damaged[3] = 'X';
   const CheckFinding finding = only_finding();
-  EXPECT_EQ(finding.kind, Kind::kDamaged);
+  EXPECT_EQ(finding.kind, FindingKind::kDamaged);
   EXPECT_EQ(to_string(finding), "damaged: blob " + Digest::of(kLayer).str() + ": its " +
                                     std::to_string(kLayer.size()) + " bytes hash to " +
                                     Digest::of(damaged).str());
@@ -129,7 +129,7 @@ TEST_F(RegistryCheckTest, AnUploadFileWithoutASessionIsALeftover) {
   const std::string orphan = "0f0f0f0f-0000-4000-8000-000000000000";
   std::ofstream(root_ / "uploads" / orphan) << "partial";
   const CheckFinding finding = only_finding();
-  EXPECT_EQ(finding.kind, Kind::kLeftover);
+  EXPECT_EQ(finding.kind, FindingKind::kLeftover);
   EXPECT_EQ(finding.text,
             "upload file uploads/" + orphan + " without a session (the next start removes it)");
   EXPECT_TRUE(fs::exists(root_ / "uploads" / orphan));
@@ -164,7 +164,7 @@ TEST_F(RegistryCheckTest, AnImageNamingALayerItsRepositoryLacksIsMissing) {
                                                ": image app@" + image_ +
                                                " names it, its repository does not hold it");
   // Its file is then held by no repository.
-  EXPECT_EQ(report.findings[1].kind, Kind::kLeftover);
+  EXPECT_EQ(report.findings[1].kind, FindingKind::kLeftover);
   EXPECT_EQ(report.problems(), 1u);
 }
 

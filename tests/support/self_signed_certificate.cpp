@@ -42,7 +42,7 @@ void add_extension(X509* cert, int nid, const char* value) {
   X509_EXTENSION_free(ext);
 }
 
-fs::path make_temp_directory() {
+fs::path make_certificate_directory() {
   std::string pattern = (fs::temp_directory_path() / "ecr-tls-test-XXXXXX").string();
   if (!::mkdtemp(pattern.data())) {
     throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
@@ -61,7 +61,7 @@ std::unique_ptr<EVP_PKEY, PkeyFree> read_key(const std::string& path) {
 
 }  // namespace
 
-SelfSignedCertificate::SelfSignedCertificate() : dir_(make_temp_directory()) {
+SelfSignedCertificate::SelfSignedCertificate() : dir_(make_certificate_directory()) {
   std::unique_ptr<EVP_PKEY, PkeyFree> key(EVP_EC_gen("P-256"));
   check(key != nullptr, "key");
   std::unique_ptr<X509, X509Free> cert(X509_new());

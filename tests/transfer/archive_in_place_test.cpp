@@ -17,6 +17,7 @@
 #include "oci/oci_archive_sink.hpp"
 #include "oci/peer_tools.hpp"
 #include "oci/tar_writer.hpp"
+#include "support/scratch_dir.hpp"
 #include "transfer/engine.hpp"
 #include "transfer/fake_registry.hpp"
 #include "transfer/memory_source.hpp"
@@ -27,13 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::FakeRegistry;
 using testing::MemorySource;
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::read_file;
 
 std::vector<std::string> names_in(const fs::path& dir) {
   std::vector<std::string> names;

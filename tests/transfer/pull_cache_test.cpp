@@ -12,6 +12,7 @@
 #include "ecr/cache.hpp"
 #include "ecr/service_errors.hpp"
 #include "ecr/transfer.hpp"
+#include "support/scratch_dir.hpp"
 #include "transfer/engine.hpp"
 #include "transfer/fake_registry.hpp"
 #include "transfer/memory_source.hpp"
@@ -22,8 +23,9 @@ namespace {
 namespace fs = std::filesystem;
 using testing::FakeRegistry;
 using testing::MemorySource;
+using testing::read_file;
 
-class MemorySink : public ImageSink {
+class CacheTestSink : public ImageSink {
  public:
   bool has_blob(const Digest& d) override { return blobs.contains(d); }
   void write_blob(BlobReader& in) override {
@@ -38,13 +40,6 @@ class MemorySink : public ImageSink {
   std::vector<Digest> manifests;
   bool committed = false;
 };
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::map<Digest, BlobAction> actions(const PullResult& r) {
   std::map<Digest, BlobAction> out;
@@ -71,7 +66,7 @@ class PullCacheTest : public ::testing::Test {
   void push(const std::string& tag) {
     transfer::push_image(*session_, source_, "", {tag}, options_);
   }
-  PullResult pull(const std::string& tag, MemorySink& sink,
+  PullResult pull(const std::string& tag, CacheTestSink& sink,
                   const transfer::DownloadTuning& tuning = {}) {
     return transfer::pull_image(*session_, ImageReference::parse("team/app:" + tag), sink, {tag},
                                 options_, tuning);
@@ -104,7 +99,7 @@ TEST_F(PullCacheTest, DownloadedBlobsAreKeptInTheCacheVerified) {
   const Descriptor manifest = source_.add_image({5000}, 'a');
   source_.set_root(manifest);
   push("v1");
-  MemorySink sink;
+  CacheTestSink sink;
 
   const PullResult r = pull("v1", sink);
 
@@ -121,12 +116,12 @@ TEST_F(PullCacheTest, DownloadedBlobsAreKeptInTheCacheVerified) {
 TEST_F(PullCacheTest, WarmPullDownloadsNothingAndCostsOneBatchGetImage) {
   source_.set_root(source_.add_image({5000}, 'b'));
   push("v1");
-  MemorySink cold;
+  CacheTestSink cold;
   pull("v1", cold);
   requests_since_last();
   std::vector<ProgressEvent> events;
   options_.progress = [&](const ProgressEvent& e) { events.push_back(e); };
-  MemorySink warm;
+  CacheTestSink warm;
 
   const PullResult r = pull("v1", warm);
 
@@ -154,16 +149,16 @@ TEST_F(PullCacheTest, WarmPullOfAnIndexCostsOneBatchGetImageForAllOrOnePlatform)
   source_.set_root(index);
   push("multi");
   options_.all_platforms = true;
-  MemorySink cold;
+  CacheTestSink cold;
   pull("multi", cold);
   requests_since_last();
 
-  MemorySink all;
+  CacheTestSink all;
   const PullResult whole = pull("multi", all);
   const auto all_requests = requests_since_last();
   options_.all_platforms = false;
   options_.platform = Platform{.os = "linux", .architecture = "arm64"};
-  MemorySink one;
+  CacheTestSink one;
   const PullResult arm_only = pull("multi", one);
   const auto one_requests = requests_since_last();
 
@@ -180,13 +175,13 @@ TEST_F(PullCacheTest, WarmPullOfAnIndexCostsOneBatchGetImageForAllOrOnePlatform)
 TEST_F(PullCacheTest, ATagIsResolvedWithTheRegistryEveryTime) {
   source_.set_root(source_.add_image({100}, 'e'));
   push("moving");
-  MemorySink first;
+  CacheTestSink first;
   pull("moving", first);
   const Descriptor second_image = source_.add_image({200}, 'f');
   source_.set_root(second_image);
   push("moving");
 
-  MemorySink second;
+  CacheTestSink second;
   const PullResult r = pull("moving", second);
 
   EXPECT_EQ(r.digest, second_image.digest);
@@ -196,7 +191,7 @@ TEST_F(PullCacheTest, ATagIsResolvedWithTheRegistryEveryTime) {
 TEST_F(PullCacheTest, ACorruptCacheEntryIsDroppedAndDownloadedAgain) {
   source_.set_root(source_.add_image({3000}, 'g'));
   push("v1");
-  MemorySink cold;
+  CacheTestSink cold;
   pull("v1", cold);
   const ParsedManifest m = source_.resolve("");
   const Descriptor layer = m.layers[0];
@@ -205,7 +200,7 @@ TEST_F(PullCacheTest, ACorruptCacheEntryIsDroppedAndDownloadedAgain) {
   fs::permissions(cached_file(layer.digest), fs::perms::owner_write, fs::perm_options::add);
   std::ofstream(cached_file(layer.digest), std::ios::binary | std::ios::trunc) << damaged;
   requests_since_last();
-  MemorySink warm;
+  CacheTestSink warm;
 
   const PullResult r = pull("v1", warm);
 
@@ -221,12 +216,12 @@ TEST_F(PullCacheTest, ACorruptCacheEntryIsDroppedAndDownloadedAgain) {
 }
 
 // Another process prunes the layer after this pull planned it as cached.
-class PruningSink final : public MemorySink {
+class PruningSink final : public CacheTestSink {
  public:
   PruningSink(BlobCache& cache, Digest victim) : cache_(cache), victim_(std::move(victim)) {}
   void write_blob(BlobReader& in) override {
     cache_.remove(victim_);
-    MemorySink::write_blob(in);
+    CacheTestSink::write_blob(in);
   }
 
  private:
@@ -237,7 +232,7 @@ class PruningSink final : public MemorySink {
 TEST_F(PullCacheTest, ACachedBlobPrunedDuringThePullIsDownloadedAgain) {
   source_.set_root(source_.add_image({3000}, 'k'));
   push("v1");
-  MemorySink cold;
+  CacheTestSink cold;
   pull("v1", cold);
   const ParsedManifest m = source_.resolve("");
   const Descriptor layer = m.layers[0];
@@ -257,7 +252,7 @@ TEST_F(PullCacheTest, ACachedBlobPrunedDuringThePullIsDownloadedAgain) {
 TEST_F(PullCacheTest, RangedDownloadIsAssembledExactlyInTheCache) {
   source_.set_root(source_.add_image({25000}, 'h'));
   push("v1");
-  MemorySink sink;
+  CacheTestSink sink;
 
   pull("v1", sink, transfer::DownloadTuning{.range_chunk = 10000, .range_threshold = 20000});
 
@@ -272,7 +267,7 @@ TEST_F(PullCacheTest, ACorruptDownloadIsFetchedAgainIntoTheCache) {
   push("v1");
   const Descriptor layer = source_.resolve("").layers[0];
   registry_->corrupt_first_get.insert(layer.digest.str());
-  MemorySink sink;
+  CacheTestSink sink;
 
   pull("v1", sink);
 
@@ -286,7 +281,7 @@ TEST_F(PullCacheTest, APersistentlyCorruptDownloadLeavesNothingInTheCacheOrTheSi
   push("v1");
   const Descriptor layer = source_.resolve("").layers[0];
   registry_->corrupt_always.insert(layer.digest.str());
-  MemorySink sink;
+  CacheTestSink sink;
 
   try {
     pull("v1", sink);
