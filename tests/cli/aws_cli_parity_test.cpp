@@ -168,7 +168,9 @@ ToolRun run_aws(const Scratch& scratch, const std::vector<std::string>& args,
 std::vector<ToolRun> run_aws_batch(const Scratch& scratch,
                                    const std::vector<std::vector<std::string>>& commands,
                                    const std::string& endpoint, EnvChanges overrides = {}) {
-  overrides.try_emplace("AWS_CONFIG_FILE", scratch.path("aws-config"));
+  // Over a caller's AWS_CONFIG_FILE too (EcrLocalServer::tool_env's
+  // /dev/null): the file holds only the timestamp format.
+  overrides["AWS_CONFIG_FILE"] = scratch.path("aws-config");
   JsonValue::Array argvs;
   for (const auto& command : commands) {
     JsonValue::Array words;
