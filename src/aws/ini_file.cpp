@@ -8,17 +8,17 @@
 
 #include "aws/canonical_request.hpp"
 #include "ecr/error.hpp"
+#include "core/text.hpp"
 
 namespace ecr::aws {
 namespace {
 
 bool blank(char c) { return c == ' ' || c == '\t' || c == '\f' || c == '\v'; }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
-  return s;
-}
+// The blanks blank() names, for text::trim.
+constexpr std::string_view kBlanks = " \t\f\v";
+
+std::string_view trim(std::string_view s) { return text::trim(s, kBlanks); }
 
 // Cuts an inline comment: '#' or ';' preceded by whitespace.
 std::string_view strip_inline_comment(std::string_view s) {

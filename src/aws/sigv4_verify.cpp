@@ -21,12 +21,6 @@ constexpr std::string_view kSignatureMismatch =
 constexpr std::string_view kUnknownKeyMessage =
     "The security token included in the request is invalid.";
 
-std::string_view trim_blanks(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 using text::split;
 
 bool all_digits(std::string_view s) {
@@ -153,7 +147,7 @@ std::pair<std::string_view, std::string_view> split_target(std::string_view targ
 }  // namespace
 
 ParsedAuthorization parse_authorization(std::string_view value) {
-  value = trim_blanks(value);
+  value = text::trim(value);
   const auto space = value.find(' ');
   if (space == std::string_view::npos || value.substr(0, space) != kAlgorithm) {
     throw InputError("Authorization header must start with '" + std::string(kAlgorithm) + " '");
@@ -161,7 +155,7 @@ ParsedAuthorization parse_authorization(std::string_view value) {
   ParsedAuthorization out;
   bool have_credential = false, have_headers = false, have_signature = false;
   for (const auto raw : split(value.substr(space + 1), ',')) {
-    const std::string_view item = trim_blanks(raw);
+    const std::string_view item = text::trim(raw);
     const auto eq = item.find('=');
     if (eq == std::string_view::npos) {
       throw InputError("Authorization header component is not key=value: '" + std::string(item) +

@@ -6,6 +6,16 @@
 
 namespace ecr::text {
 
+// The blanks HTTP allows around a header value (RFC 9110's OWS).
+inline constexpr std::string_view kSpaceAndTab = " \t";
+
+// `s` without the characters of `blanks` at either end.
+inline std::string_view trim(std::string_view s, std::string_view blanks = kSpaceAndTab) {
+  const auto first = s.find_first_not_of(blanks);
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(blanks) - first + 1);
+}
+
 // Splits `s` at every `sep`; empty fields are kept ("a,,b" -> "a", "", "b"),
 // so callers can refuse them by name. The views point into `s`.
 inline std::vector<std::string_view> split(std::string_view s, char sep) {

@@ -13,6 +13,7 @@
 #include "ecr/error.hpp"
 #include "http/curl_handles.hpp"
 #include "http/transport.hpp"
+#include "core/text.hpp"
 
 namespace ecr::http {
 
@@ -45,14 +46,8 @@ struct Exchange {
   bool streams() const { return sink != nullptr && response.status / 100 == 2; }
 };
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' ||
-                           text.back() == '\n')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
+// A header line as curl hands it over, without its blanks and line end.
+std::string_view trim(std::string_view line) { return text::trim(line, " \t\r\n"); }
 
 // "HTTP/1.1 200 OK" or "HTTP/2 200": the status code, or 0.
 int parse_status_line(std::string_view line) {

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "aws/percent_encoding.hpp"
+#include "core/text.hpp"
 
 namespace ecr::server {
 namespace {
@@ -18,11 +19,7 @@ std::optional<std::uint64_t> decimal(std::string_view text) {
   return value;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using text::trim;
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 
 #include "api/model_table.hpp"
 #include "ecr/error.hpp"
+#include "core/text.hpp"
 
 namespace ecr::server {
 
@@ -29,13 +30,6 @@ RateTable ecr_rate_quotas() {
 }
 
 namespace {
-
-std::string_view trim_line(std::string_view s) {
-  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
-  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // The whitespace-separated words of `line`.
 std::vector<std::string_view> words_of(std::string_view line) {
@@ -66,7 +60,7 @@ RateTable read_throttle_file(const std::filesystem::path& file, RateTable base) 
     if (const auto hash = text.find('#'); hash != std::string_view::npos) {
       text = text.substr(0, hash);
     }
-    text = trim_line(text);
+    text = ecr::text::trim(text, " \t\r");
     if (text.empty()) continue;
     const std::vector<std::string_view> words = words_of(text);
     if (words.size() != 2) {

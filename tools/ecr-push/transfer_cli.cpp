@@ -274,7 +274,7 @@ int run(CLI::App& app, int argc, char** argv, const std::string& what,
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
+    return code == 0 ? kExitOk : kExitTransferUsage;
   }
   try {
     const ProgressFinisher finisher;
@@ -282,7 +282,7 @@ int run(CLI::App& app, int argc, char** argv, const std::string& what,
     return kExitOk;
   } catch (const CLI::Error& e) {
     std::cerr << app.get_name() << ": " << e.what() << "\n";
-    return kExitUsage;
+    return kExitTransferUsage;
   } catch (const Cancelled&) {
     std::cerr << app.get_name() << ": interrupted; " << what << " stopped\n";
     return kExitInterrupted;
