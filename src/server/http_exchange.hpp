@@ -144,8 +144,15 @@ struct BodyPlan {
 };
 
 // Why the listener refuses a request before any route saw it whole.
+// What a client that began a TLS handshake on the plain HTTP listener is told
+// (as bytes of plain HTTP, which its TLS library fails on at once).
+inline constexpr std::string_view kTlsOnPlainListenerMessage =
+    "This ecr-local listener speaks plain HTTP and the client began a TLS handshake: use an "
+    "http:// endpoint, or start ecr-local with --tls-cert and --tls-key";
+
 enum class Refusal {
   kMalformed,            // 400: not HTTP/1.x, a bad request line or header
+  kTlsOnPlainListener,   // 400: a TLS handshake where plain HTTP was expected
   kHeaderTooLarge,       // 431: the header passed ListenerOptions::max_header_bytes
   kTooManyHeaderFields,  // 431: more fields than ListenerOptions::max_header_fields
   kHeaderFieldTooLarge,  // 431: a field passed ListenerOptions::max_header_field_bytes

@@ -297,6 +297,9 @@ void RegistryServer::refuse(Refusal why, const HttpRequest& request, HttpRespons
     case Refusal::kInternal:
       send_error(response, api::ServerException("Internal error"), 500);
       return;
+    case Refusal::kTlsOnPlainListener:
+      send_error(response, ServiceError("BadRequestException", std::string(kTlsOnPlainListenerMessage)), 400);
+      return;
     case Refusal::kMalformed:
       break;
   }

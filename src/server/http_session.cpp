@@ -74,6 +74,14 @@ RequestLine peek_request_line(std::string_view bytes) {
   return line;
 }
 
+// Whether a request line may begin with this byte: its method is a token
+// (RFC 9110 section 5.6.2).
+bool can_start_request(unsigned char c) {
+  if (c >= '0' && c <= '9') return true;
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
 }  // namespace
 
 std::string serialize_head(const HttpResponse& response, bool keep_alive, bool http10) {
@@ -197,11 +205,33 @@ void HttpListener::Session<Stream>::read_header() {
 template <class Stream>
 void HttpListener::Session<Stream>::gather_header() {
   const std::size_t limit = listener_.options_.max_header_bytes;
+  if (header_scanned_ == 0) {
+    // RFC 9112 section 2.2: empty lines before a request line are ignored
+    // (some clients end a body with an extra CRLF). They count against
+    // header_timeout like any other header byte.
+    const std::string_view held(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    buffer_.consume(std::min(held.find_first_not_of("\r\n"), held.size()));
+  }
   const std::string_view bytes(static_cast<const char*>(buffer_.data().data()), buffer_.size());
   static constexpr std::string_view kEnd = "\r\n\r\n";
   const std::size_t from = header_scanned_ > kEnd.size() ? header_scanned_ - kEnd.size() + 1 : 0;
   const std::size_t end = bytes.find(kEnd, from);
   if (end == std::string_view::npos) {
+    if (header_scanned_ == 0 && !bytes.empty()) {
+      // A first byte no request can start with is refused at once, not after
+      // header_timeout. It matters for clients that try https before http
+      // (skopeo, podman and docker with an insecure registry): their TLS
+      // ClientHello (record type 0x16) holds no empty line, and the
+      // handshake timeout (10 s in Go's clients) would pass on every command
+      // before they fall back to plain HTTP. The answer, plain HTTP, fails
+      // their handshake at once.
+      const auto first = static_cast<unsigned char>(bytes.front());
+      if (!kTls && first == 0x16) {
+        body_unread_ = true;
+        return refuse(Refusal::kTlsOnPlainListener);
+      }
+      if (!can_start_request(first)) return on_header(bhttp::error::bad_method);
+    }
     if (bytes.size() > limit) return on_header(bhttp::error::header_limit);
     header_scanned_ = bytes.size();
     // Into the room the buffer has (the first read left most of its 8 KiB),

@@ -379,6 +379,8 @@ void RegistryApi::refuse(Refusal why, HttpResponse& response, std::string_view m
       return answer(503, "TOOMANYREQUESTS", "too many open connections");
     case Refusal::kInternal:
       return answer(500, "UNKNOWN", "internal error");
+    case Refusal::kTlsOnPlainListener:
+      return answer(400, "UNSUPPORTED", kTlsOnPlainListenerMessage);
     case Refusal::kMalformed:
       break;
   }

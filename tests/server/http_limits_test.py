@@ -5,7 +5,8 @@
 at a time (closed --header-timeout after their first byte), bodies that keep
 trickling (read whole: there is no minimum rate), over-long request-targets
 (414), too many or too large header fields (431), JSON nested 10,000 deep
-(refused at once), and the limits on connections: idle ones, responses the
+(refused at once), a TLS handshake or a byte no request starts with
+(answered 400 at once), and the limits on connections: idle ones, responses the
 client does not take (--write-timeout) and --max-connections. Raw sockets,
 so the bytes on the wire are exactly these.
 Usage:
@@ -16,6 +17,7 @@ import json
 import os
 import select
 import socket
+import ssl
 import sys
 import time
 import unittest
@@ -251,6 +253,47 @@ class ListenerLimits(support.ServerCase):
         self.assertIsNotNone(closed_after, "the trickled header was never cut off")
         self.assertGreaterEqual(closed_after, TIMEOUT_S * 0.8)
         self.assertLess(closed_after, TIMEOUT_S + 2)
+
+    # --- what cannot start a request -----------------------------------
+
+    def test_a_tls_handshake_on_the_plain_listener_is_answered_at_once_in_plain_http(self):
+        # Go's registry clients (skopeo, podman, docker) try https first when
+        # told a registry is insecure, and fall back to http only once the
+        # handshake fails: the answer must come before the header timeout,
+        # which here would close the connection without one.
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+        with self.assertRaises(ssl.SSLWantReadError):
+            tls.do_handshake()
+        hello = outgoing.read()
+        self.assertEqual(hello[0], 0x16)  # a TLS handshake record
+        c = self.connect()
+        c.send(hello)
+        self.assert_api_error(
+            c.response(), 400, "BadRequestException",
+            "This ecr-local listener speaks plain HTTP and the client began a TLS handshake: "
+            "use an http:// endpoint, or start ecr-local with --tls-cert and --tls-key")
+        # What a TLS client makes of that answer: a failed handshake, at once.
+        incoming.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        with self.assertRaises(ssl.SSLError):
+            tls.do_handshake()
+
+    def test_a_first_byte_no_method_starts_with_is_400_at_once(self):
+        for first in (b"\x00", b"\x80", b" ", b"{"):
+            with self.subTest(first=first):
+                c = self.connect()
+                c.send(first + b"GET / HTTP/1.1")  # no end of header: not waited for
+                self.assert_api_error(c.response(), 400, "BadRequestException",
+                                      "Malformed HTTP request")
+
+    def test_empty_lines_before_a_request_line_are_allowed(self):
+        c = self.connect()
+        c.send(b"\r\n" + request_head("GET", "/"))
+        status, _, body = c.response()
+        self.assertEqual((status, body), (200, b'{"status":"ok"}'))
 
     # --- request-target length ------------------------------------------
 

@@ -204,6 +204,9 @@ class Peers(unittest.TestCase):
         image_id = run(*podman, "images", "-q", env=env).stdout.split()[0]
         run(*podman, "push", "--tls-verify=false", image_id, f"{self.host}/{repo}:v1", env=env)
         manifest = self.registry_manifest(repo, "v1")
+        # Emptied first, so the digest below is the one the registry served
+        # (an image podman already stores keeps the digest it came with).
+        run(*podman, "rmi", "-a", "-f", env=env)
         run(*podman, "pull", "--tls-verify=false", f"{self.host}/{repo}:v1", env=env)
         digest = run(*podman, "image", "inspect", "--format", "{{.Digest}}",
                      f"{self.host}/{repo}:v1", env=env).stdout.strip()
