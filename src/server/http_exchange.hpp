@@ -149,10 +149,16 @@ struct BodyPlan {
 inline constexpr std::string_view kTlsOnPlainListenerMessage =
     "This ecr-local listener speaks plain HTTP and the client began a TLS handshake: use an "
     "http:// endpoint, or start ecr-local with --tls-cert and --tls-key";
+// What a client that sent plain HTTP to the TLS listener is told, in plain
+// HTTP.
+inline constexpr std::string_view kPlainHttpOnTlsListenerMessage =
+    "This ecr-local listener speaks HTTPS and the client sent plain HTTP: use an https:// "
+    "endpoint";
 
 enum class Refusal {
   kMalformed,            // 400: not HTTP/1.x, a bad request line or header
   kTlsOnPlainListener,   // 400: a TLS handshake where plain HTTP was expected
+  kPlainHttpOnTlsListener,  // 400: plain HTTP where a TLS handshake was expected
   kHeaderTooLarge,       // 431: the header passed ListenerOptions::max_header_bytes
   kTooManyHeaderFields,  // 431: more fields than ListenerOptions::max_header_fields
   kHeaderFieldTooLarge,  // 431: a field passed ListenerOptions::max_header_field_bytes

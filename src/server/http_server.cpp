@@ -300,6 +300,11 @@ void RegistryServer::refuse(Refusal why, const HttpRequest& request, HttpRespons
     case Refusal::kTlsOnPlainListener:
       send_error(response, ServiceError("BadRequestException", std::string(kTlsOnPlainListenerMessage)), 400);
       return;
+    case Refusal::kPlainHttpOnTlsListener:
+      send_error(response,
+                 ServiceError("BadRequestException", std::string(kPlainHttpOnTlsListenerMessage)),
+                 400);
+      return;
     case Refusal::kMalformed:
       break;
   }

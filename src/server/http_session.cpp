@@ -145,18 +145,73 @@ template <class Stream>
 void HttpListener::Session<Stream>::start() {
   if constexpr (kTls) {
     // The handshake is timed as a header is: a client that connects and
-    // says nothing is closed after header_timeout.
+    // says nothing is closed after header_timeout. Its first bytes are read
+    // here, before OpenSSL sees them, to tell a TLS client from a plain
+    // HTTP one.
     tcp().expires_after(listener_.options_.header_timeout);
-    stream_.async_handshake(asio::ssl::stream_base::server,
-                            [self = this->shared_from_this()](error_code ec) {
-                              // Not TLS (plain HTTP to this port), a certificate the
-                              // client refused, or a client that gave up.
-                              if (ec) return self->close();
-                              self->wait_for_request();
-                            });
+    tcp().async_read_some(buffer_.prepare(kFirstReadBytes),
+                          [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                            if (ec) return self->close();
+                            self->buffer_.commit(n);
+                            self->on_first_bytes();
+                          });
   } else {
     wait_for_request();
   }
+}
+
+// TLS listener only: a TLS record (a ClientHello: 0x16) goes on to the
+// handshake with the bytes already read; the start of a request line (a
+// client given http:// for this port) is answered in plain HTTP.
+template <class Stream>
+void HttpListener::Session<Stream>::on_first_bytes() {
+  if constexpr (kTls) {
+    const auto first = static_cast<unsigned char>(*static_cast<const char*>(buffer_.data().data()));
+    if (first != 0x16 && can_start_request(first)) return refuse_plain_http();
+    stream_.async_handshake(asio::ssl::stream_base::server, buffer_.data(),
+                            [self = this->shared_from_this()](error_code ec, std::size_t used) {
+                              // Not TLS, a certificate the client refused, or a
+                              // client that gave up.
+                              if (ec) return self->close();
+                              self->buffer_.consume(used);
+                              self->wait_for_request();
+                            });
+  }
+}
+
+// TLS listener only: plain HTTP where a handshake was expected. The answer
+// is written on the TCP layer, in plain HTTP, so the client can read it
+// (curl prints it; without it curl says "Empty reply from server"); then the
+// connection ends as a plain one does, lingering so the close does not
+// reset the connection under the answer.
+template <class Stream>
+void HttpListener::Session<Stream>::refuse_plain_http() {
+  started_ = std::chrono::steady_clock::now();
+  const RequestLine line = peek_request_line(
+      std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size()));
+  request_.method = std::string(line.method);
+  request_.target = std::string(line.target);
+  request_.path = request_.target.substr(0, request_.target.find('?'));
+  try {
+    listener_.routes_.refuse(Refusal::kPlainHttpOnTlsListener, request_, response_);
+  } catch (const std::exception&) {
+    response_ = HttpResponse();
+    response_.status = 500;
+  }
+  head_ = serialize_head(response_, /*keep_alive=*/false, /*http10=*/false);
+  head_ += response_.body;
+  tcp().expires_after(listener_.options_.write_timeout);
+  asio::async_write(tcp(), asio::buffer(head_),
+                    [self = this->shared_from_this()](error_code ec, std::size_t) {
+                      if (!ec) self->bytes_out_ = self->response_.body.size();
+                      self->record_exchange(!ec);
+                      if (ec) return self->close();
+                      error_code ignored;
+                      self->tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+                      self->tcp().expires_after(kLingerTimeout);
+                      self->buffer_.clear();
+                      self->linger();
+                    });
 }
 
 template <class Stream>
@@ -721,7 +776,7 @@ void HttpListener::Session<Stream>::send_file_piece(ssize_t n) {
 }
 
 template <class Stream>
-void HttpListener::Session<Stream>::exchange_done(bool completed) {
+void HttpListener::Session<Stream>::record_exchange(bool completed) {
   ExchangeRecord record;
   record.elapsed = std::chrono::steady_clock::now() - started_;
   record.bytes_in = request_.body_bytes;
@@ -732,6 +787,11 @@ void HttpListener::Session<Stream>::exchange_done(bool completed) {
   } catch (const std::exception&) {
     // The log line is lost; the connection is not.
   }
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::exchange_done(bool completed) {
+  record_exchange(completed);
   started_ = {};
   if (response_.file) chunk_ = std::string();
   if (!completed) return close();

@@ -58,6 +58,8 @@ class HttpListener::Session : public std::enable_shared_from_this<Session<Stream
  private:
   using error_code = boost::system::error_code;
 
+  void on_first_bytes();
+  void refuse_plain_http();
   void wait_for_request();
   void read_header();
   void gather_header();
@@ -81,6 +83,7 @@ class HttpListener::Session : public std::enable_shared_from_this<Session<Stream
   void respond();
   void write_file_piece();
   void send_file_piece(ssize_t n);
+  void record_exchange(bool completed);
   void exchange_done(bool completed);
   void end_connection();
   void linger();

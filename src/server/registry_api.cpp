@@ -381,6 +381,8 @@ void RegistryApi::refuse(Refusal why, HttpResponse& response, std::string_view m
       return answer(500, "UNKNOWN", "internal error");
     case Refusal::kTlsOnPlainListener:
       return answer(400, "UNSUPPORTED", kTlsOnPlainListenerMessage);
+    case Refusal::kPlainHttpOnTlsListener:
+      return answer(400, "UNSUPPORTED", kPlainHttpOnTlsListenerMessage);
     case Refusal::kMalformed:
       break;
   }

@@ -2,7 +2,8 @@
 // makes for 127.0.0.1: clients that trust it (ecr::Client with a CA bundle,
 // the curl command line) get the API, and the URLs it hands out (download
 // URLs, proxyEndpoint, the registry API's realm) say https and work; a
-// client that does not trust it, plain http to the port, a client that never
+// client that does not trust it, plain http to the port (answered 400 in plain
+// http), a client that never
 // starts its handshake and one still sending a refused body are each dealt
 // with while the server keeps serving; unusable certificate files stop
 // ecr-local before it listens, naming the file.
@@ -191,11 +192,47 @@ TEST_F(EcrLocalTls, ClientNotTrustingTheCertificateIsRefusedByItsOwnCheck) {
   }
 }
 
-TEST_F(EcrLocalTls, PlainHttpToTheTlsPortIsClosedWithoutAnAnswer) {
+// A client given http:// for the https port reads why, in plain HTTP, in
+// its door's error format, and the connection ends.
+TEST_F(EcrLocalTls, PlainHttpToTheTlsPortIsAnswered400InPlainHttp) {
   RawConnection c(server_->port());
   ASSERT_TRUE(c.connected());
 
   c.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+
+  const std::optional<testing::RawResponse> r = c.read_response();
+  ASSERT_TRUE(r.has_value()) << server_->log();
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->headers.at("connection"), "close");
+  EXPECT_EQ(r->headers.at("x-amzn-errortype"), "BadRequestException");
+  EXPECT_EQ(r->body,
+            "{\"__type\":\"BadRequestException\",\"message\":\"This ecr-local listener speaks "
+            "HTTPS and the client sent plain HTTP: use an https:// endpoint\"}");
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST_F(EcrLocalTls, PlainHttpToTheTlsPortsRegistryApiIsAnsweredInItsErrorFormat) {
+  RawConnection c(server_->port());
+  ASSERT_TRUE(c.connected());
+
+  c.send("GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+
+  const std::optional<testing::RawResponse> r = c.read_response();
+  ASSERT_TRUE(r.has_value()) << server_->log();
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->body,
+            "{\"errors\":[{\"code\":\"UNSUPPORTED\",\"message\":\"This ecr-local listener "
+            "speaks HTTPS and the client sent plain HTTP: use an https:// endpoint\","
+            "\"detail\":{}}]}");
+}
+
+// Bytes that are neither a TLS record nor a request line go to the
+// handshake, which fails: closed without an answer.
+TEST_F(EcrLocalTls, BytesThatAreNeitherTlsNorHttpAreClosedWithoutAnAnswer) {
+  RawConnection c(server_->port());
+  ASSERT_TRUE(c.connected());
+
+  c.send(std::string("\0\1\2 not a handshake\r\n\r\n", 24));
 
   EXPECT_FALSE(c.read_response().has_value());
 }
