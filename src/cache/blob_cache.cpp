@@ -194,18 +194,10 @@ std::vector<CacheEntry> BlobCache::verify() {
         const fs::path p = blob_path(e.digest);
         UniqueFd fd = open_if_exists(p);
         if (!fd.valid()) return std::nullopt;  // pruned meanwhile
-        std::array<std::byte, kCopyBufferSize> buffer;
-        Sha256 hash;
-        std::int64_t size = 0;
-        for (;;) {
-          const std::size_t n = read_some(fd.get(), buffer, p);
-          if (n == 0) break;
-          hash.update(buffer.data(), n);
-          size += static_cast<std::int64_t>(n);
-        }
-        if (hash.finish() == e.digest) return std::nullopt;
+        const FileDigest found = hash_file(fd.get(), p);
+        if (found.digest == e.digest) return std::nullopt;
         if (!cache::remove_if_same_file(p, fd.get())) return std::nullopt;
-        return size;
+        return found.size;
       }));
     }
   }  // joins the workers

@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
 #include <utility>
+#include <vector>
 
 #include "ecr/error.hpp"
 
@@ -136,6 +138,24 @@ void write_all_at(int fd, std::span<const std::byte> data, std::int64_t offset,
     data = data.subspan(static_cast<std::size_t>(n));
     offset += n;
   }
+}
+
+FileDigest hash_file(int fd, const fs::path& path, std::int64_t limit) {
+  // Large enough that the syscalls vanish next to SHA-256 (1 MiB reads
+  // measured no faster), small enough to stay in the CPU's cache.
+  constexpr std::int64_t kHashReadBytes = 256 * 1024;
+  std::vector<std::byte> buffer(
+      static_cast<std::size_t>(std::min(std::max<std::int64_t>(limit, 0), kHashReadBytes)));
+  Sha256 sha;
+  std::int64_t done = 0;
+  while (done < limit) {
+    const auto want = static_cast<std::size_t>(std::min(limit - done, kHashReadBytes));
+    const std::size_t n = read_some_at(fd, std::span(buffer.data(), want), done, path);
+    if (n == 0) break;
+    sha.update(buffer.data(), n);
+    done += static_cast<std::int64_t>(n);
+  }
+  return {sha.finish(), done};
 }
 
 void sync_file(int fd, const fs::path& path) {

@@ -10,11 +10,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "ecr/digest.hpp"
 
 namespace ecr {
 
@@ -71,6 +74,17 @@ void write_all(int fd, std::span<const std::byte> data, const std::filesystem::p
 void write_all_at(int fd, std::span<const std::byte> data, std::int64_t offset,
                   const std::filesystem::path& path);
 void sync_file(int fd, const std::filesystem::path& path);
+
+// The SHA-256 of the first `limit` bytes of the file open as `fd` (all of it
+// by default), read from its byte 0 (pread: the descriptor's position is not
+// used), and how many bytes that was: fewer than `limit` when the file is
+// shorter. Throws InputError naming `path`.
+struct FileDigest {
+  Digest digest;
+  std::int64_t size = 0;
+};
+FileDigest hash_file(int fd, const std::filesystem::path& path,
+                     std::int64_t limit = std::numeric_limits<std::int64_t>::max());
 // Gives an empty file its full `size` before it is written at any offsets
 // (ranged downloads, an archive written in place): its blocks reserved at
 // once (fallocate), so a full disk fails now rather than mid-transfer and

@@ -19,10 +19,6 @@ namespace ecr::server {
 namespace fs = std::filesystem;
 namespace {
 
-// Read size for hashing a finished upload: large enough that the syscall cost
-// vanishes next to SHA-256 (1 MiB reads measured no faster than this).
-constexpr std::size_t kHashBufferBytes = 256 * 1024;
-
 // "blob store: cannot <what>: <strerror>", worded as core/file.hpp's errors,
 // so a full disk reads the same whichever call ran into it.
 [[noreturn]] void fail(const std::string& what, int err = errno) {
@@ -89,23 +85,6 @@ std::size_t write_direct_prefix(const fs::path& path, std::uint64_t offset,
     if (n == 0 || done % kDirectAlignment != 0) break;
   }
   return done;
-}
-
-Digest hash_file(int fd, std::uint64_t size, const fs::path& path) {
-  std::vector<std::byte> buffer(kHashBufferBytes);
-  Sha256 sha;
-  std::uint64_t offset = 0;
-  while (offset < size) {
-    std::size_t want =
-        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - offset));
-    const std::size_t n =
-        read_some_at(fd, std::span(buffer.data(), want), static_cast<std::int64_t>(offset), path);
-    if (n == 0)
-      throw api::ServerException("blob store: " + path.string() + " is shorter than recorded");
-    sha.update(buffer.data(), n);
-    offset += n;
-  }
-  return sha.finish();
 }
 
 }  // namespace
@@ -255,7 +234,14 @@ std::optional<Digest> BlobStore::commit_upload(std::string_view upload_id, std::
     if (known && static_cast<std::uint64_t>(file_size(fd.get(), path)) < size) {
       throw api::ServerException("blob store: " + path.string() + " is shorter than recorded");
     }
-    Digest actual = known ? *known : hash_file(fd.get(), size, path);
+    const Digest actual = [&] {
+      if (known) return *known;
+      FileDigest found = hash_file(fd.get(), path, static_cast<std::int64_t>(size));
+      if (static_cast<std::uint64_t>(found.size) < size) {
+        throw api::ServerException("blob store: " + path.string() + " is shorter than recorded");
+      }
+      return std::move(found.digest);
+    }();
     if (actual != expected) return actual;
     if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) fail("truncate " + path.string());
     // The upload file is the blob's temp file; when the blob is already

@@ -23,9 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 using Kind = CheckFinding::Kind;
 
-// Read size for hashing blob files, as the blob store's (blob_store.cpp).
-constexpr std::size_t kCheckHashBytes = 256 * 1024;
-
 std::string_view kind_name(Kind kind) {
   switch (kind) {
     case Kind::kDamaged:
@@ -46,23 +43,6 @@ std::string_view kind_name(Kind kind) {
 
 std::string plural(std::size_t n, std::string_view one, std::string_view many) {
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
-}
-
-struct FileDigest {
-  Digest digest;
-  std::uint64_t size = 0;
-};
-
-FileDigest hash_file(const fs::path& path) {
-  const UniqueFd fd = open_regular_file(path);
-  std::vector<std::byte> buffer(kCheckHashBytes);
-  Sha256 sha;
-  std::uint64_t size = 0;
-  while (const std::size_t n = read_some(fd.get(), buffer, path)) {
-    sha.update(buffer.data(), n);
-    size += n;
-  }
-  return {sha.finish(), size};
 }
 
 class RootCheck {
@@ -131,7 +111,8 @@ class RootCheck {
         continue;
       }
       const Digest named = Digest::parse("sha256:" + name);
-      const FileDigest found = hash_file(it->path());
+      const UniqueFd fd = open_regular_file(it->path());
+      const FileDigest found = hash_file(fd.get(), it->path());
       ++report_.blobs;
       files_[named] = found.size;
       if (found.digest != named) {

@@ -142,6 +142,32 @@ TEST_F(FileTest, WritesAndReadsAtOffsets) {
   EXPECT_EQ(file_size(temp.fd(), temp.path()), 11);
 }
 
+// Bigger than one 256 KiB read, so the hash spans several, and read from
+// byte 0 whatever the descriptor's position.
+TEST_F(FileTest, HashFileHashesFromByteZeroUpToItsLimit) {
+  std::string contents(600 * 1024 + 7, '\0');
+  for (std::size_t i = 0; i < contents.size(); ++i) contents[i] = static_cast<char>(i * 31 % 251);
+  const fs::path path = dir_ / "blob";
+  write_file(path, contents);
+  const UniqueFd fd = open_regular_file(path);
+  ASSERT_EQ(::lseek(fd.get(), 1000, SEEK_SET), 1000);
+
+  const FileDigest whole = hash_file(fd.get(), path);
+  EXPECT_EQ(whole.digest, Digest::of(contents));
+  EXPECT_EQ(whole.size, static_cast<std::int64_t>(contents.size()));
+
+  const FileDigest prefix = hash_file(fd.get(), path, 300 * 1024);
+  EXPECT_EQ(prefix.digest, Digest::of(std::string_view(contents).substr(0, 300 * 1024)));
+  EXPECT_EQ(prefix.size, 300 * 1024);
+
+  // A limit past the end: the whole file, and its true size.
+  const FileDigest past = hash_file(fd.get(), path, 1 << 30);
+  EXPECT_EQ(past.digest, whole.digest);
+  EXPECT_EQ(past.size, whole.size);
+
+  EXPECT_EQ(hash_file(fd.get(), path, 0).digest, Digest::of(""));
+}
+
 TEST_F(FileTest, TempFileIsCreatedNextToItsFinalPath) {
   const TempFile temp(dir_ / "blob");
   EXPECT_EQ(temp.path().parent_path(), dir_);
