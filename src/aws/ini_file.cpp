@@ -7,16 +7,16 @@
 #include <sstream>
 
 #include "aws/canonical_request.hpp"
-#include "ecr/error.hpp"
 #include "core/text.hpp"
+#include "ecr/error.hpp"
 
 namespace ecr::aws {
 namespace {
 
-bool blank(char c) { return c == ' ' || c == '\t' || c == '\f' || c == '\v'; }
-
-// The blanks blank() names, for text::trim.
+// The blanks around names, values and inline comments.
 constexpr std::string_view kBlanks = " \t\f\v";
+
+bool blank(char c) { return kBlanks.find(c) != std::string_view::npos; }
 
 std::string_view trim(std::string_view s) { return text::trim(s, kBlanks); }
 

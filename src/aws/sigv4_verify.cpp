@@ -255,8 +255,8 @@ VerifyResult verify_headers_with_body_hash(std::string_view method, std::string_
                                            std::chrono::system_clock::time_point now,
                                            std::chrono::seconds max_skew) {
   return verify_headers_claim(
-      method, target, headers, [body_sha256_hex] { return std::string(body_sha256_hex); },
-      lookup, now, max_skew);
+      method, target, headers, [body_sha256_hex] { return std::string(body_sha256_hex); }, lookup,
+      now, max_skew);
 }
 
 VerifyResult verify_presigned(std::string_view method, std::string_view target,

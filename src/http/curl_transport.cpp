@@ -10,10 +10,10 @@
 #include <string>
 #include <utility>
 
+#include "core/text.hpp"
 #include "ecr/error.hpp"
 #include "http/curl_handles.hpp"
 #include "http/transport.hpp"
-#include "core/text.hpp"
 
 namespace ecr::http {
 
@@ -129,7 +129,8 @@ int on_progress(void* user, curl_off_t, curl_off_t downloaded, curl_off_t, curl_
   if (moved != exchange.bytes_moved) {
     exchange.bytes_moved = moved;
     exchange.last_moved = now;
-  } else if (exchange.stall_limit.count() > 0 && now - exchange.last_moved >= exchange.stall_limit) {
+  } else if (exchange.stall_limit.count() > 0 &&
+             now - exchange.last_moved >= exchange.stall_limit) {
     exchange.stalled = true;
     return 1;
   }

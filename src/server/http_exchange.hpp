@@ -156,17 +156,17 @@ inline constexpr std::string_view kPlainHttpOnTlsListenerMessage =
     "endpoint";
 
 enum class Refusal {
-  kMalformed,            // 400: not HTTP/1.x, a bad request line or header
-  kTlsOnPlainListener,   // 400: a TLS handshake where plain HTTP was expected
+  kMalformed,               // 400: not HTTP/1.x, a bad request line or header
+  kTlsOnPlainListener,      // 400: a TLS handshake where plain HTTP was expected
   kPlainHttpOnTlsListener,  // 400: plain HTTP where a TLS handshake was expected
-  kHeaderTooLarge,       // 431: the header passed ListenerOptions::max_header_bytes
-  kTooManyHeaderFields,  // 431: more fields than ListenerOptions::max_header_fields
-  kHeaderFieldTooLarge,  // 431: a field passed ListenerOptions::max_header_field_bytes
-  kTargetTooLong,        // 414: the request-target passed ListenerOptions::max_target_bytes
-  kBodyTooLarge,         // 413: a chunked body passed its route's max_body_bytes
-  kIncompleteBody,       // 400: the client ended its side before the whole body
-  kTooManyConnections,   // 503: ServerOptions::max_connections are open
-  kInternal,             // 500: a route threw something it did not answer itself
+  kHeaderTooLarge,          // 431: the header passed ListenerOptions::max_header_bytes
+  kTooManyHeaderFields,     // 431: more fields than ListenerOptions::max_header_fields
+  kHeaderFieldTooLarge,     // 431: a field passed ListenerOptions::max_header_field_bytes
+  kTargetTooLong,           // 414: the request-target passed ListenerOptions::max_target_bytes
+  kBodyTooLarge,            // 413: a chunked body passed its route's max_body_bytes
+  kIncompleteBody,          // 400: the client ended its side before the whole body
+  kTooManyConnections,      // 503: ServerOptions::max_connections are open
+  kInternal,                // 500: a route threw something it did not answer itself
 };
 
 // What the listener reports of each exchange once its response went out (or

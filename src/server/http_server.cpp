@@ -298,7 +298,8 @@ void RegistryServer::refuse(Refusal why, const HttpRequest& request, HttpRespons
       send_error(response, api::ServerException("Internal error"), 500);
       return;
     case Refusal::kTlsOnPlainListener:
-      send_error(response, ServiceError("BadRequestException", std::string(kTlsOnPlainListenerMessage)), 400);
+      send_error(response,
+                 ServiceError("BadRequestException", std::string(kTlsOnPlainListenerMessage)), 400);
       return;
     case Refusal::kPlainHttpOnTlsListener:
       send_error(response,

@@ -8,8 +8,8 @@
 #include <system_error>
 
 #include "api/model_table.hpp"
-#include "ecr/error.hpp"
 #include "core/text.hpp"
+#include "ecr/error.hpp"
 
 namespace ecr::server {
 

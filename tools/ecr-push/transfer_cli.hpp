@@ -17,7 +17,8 @@ namespace ecr::cli {
 // Exit statuses (documented in --help).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
-inline constexpr int kExitTransferUsage = 2;  // ecr's own usage status is 252 (tools/ecr/exit_status.hpp)
+// (ecr's own usage status is 252: tools/ecr/exit_status.hpp.)
+inline constexpr int kExitTransferUsage = 2;
 inline constexpr int kExitInterrupted = 130;  // 128 + SIGINT, as shells report it
 
 extern const char* const kExitStatusHelp;
