@@ -29,7 +29,8 @@ constexpr std::size_t kTailRoom = 1024;
 
 }  // namespace
 
-PartBodyBuilder::PartBodyBuilder(std::string& body, std::size_t max_part) : body_(body) {
+PartBodyBuilder::PartBodyBuilder(std::string& body, std::size_t max_part, Hashing hashing)
+    : body_(body), as_encoded_(hashing == Hashing::kAsEncoded) {
   // The body never shrinks: a pooled body that held a part before keeps its
   // size, so nothing is zero-filled again (std::string fills what it grows
   // by), and huge pages back a new one (core/huge_pages.hpp).
@@ -40,10 +41,13 @@ PartBodyBuilder::PartBodyBuilder(std::string& body, std::size_t max_part) : body
   }
   std::memcpy(body_.data(), kBodyHead.data(), kBodyHead.size());
   at_ = kBodyHead.size();
-  hash_.update(kBodyHead);
+  if (as_encoded_) {
+    hash_.update(kBodyHead.data(), kBodyHead.size());
+    hashed_ = at_;
+  }
 }
 
-void PartBodyBuilder::encode(std::string_view bytes) {
+void PartBodyBuilder::encode(std::string_view bytes, PartBodyBuilder* leader) {
   const std::size_t need = at_ + base64::encoded_size(bytes.size()) + kTailRoom;
   if (body_.size() < need) body_.resize(need);
   // Encoded and hashed a slice at a time, while the slice is in the CPU's
@@ -51,14 +55,24 @@ void PartBodyBuilder::encode(std::string_view bytes) {
   constexpr std::size_t kSlice = 3 * 16 * 1024;  // 48 KiB in, 64 KiB out
   for (std::size_t from = 0; from < bytes.size(); from += kSlice) {
     const std::size_t n = base64::encode_to(bytes.substr(from, kSlice), body_.data() + at_);
-    hash_.update(body_.data() + at_, n);
+    if (as_encoded_) {
+      const std::size_t beside = leader ? std::min(n, leader->at_ - leader->hashed_) : 0;
+      if (beside > 0) {
+        update_pair(leader->hash_, leader->body_.data() + leader->hashed_, beside, hash_,
+                    body_.data() + at_, n);
+        leader->hashed_ += beside;
+      } else {
+        hash_.update(body_.data() + at_, n);
+      }
+      hashed_ = at_ + n;
+    }
     at_ += n;
   }
 }
 
-PartBody PartBodyBuilder::finish(const std::optional<std::string>& registry_id,
-                                 std::string_view repository, std::string_view upload_id,
-                                 std::int64_t first_byte, std::int64_t length) {
+void PartBodyBuilder::close(const std::optional<std::string>& registry_id,
+                            std::string_view repository, std::string_view upload_id,
+                            std::int64_t first_byte, std::int64_t length) {
   // The string's closing quote, then the other members. The writer only
   // writes whole objects, so it writes {"partFirstByte":...} and the "{" is
   // then turned into the "," that follows the blob's member.
@@ -82,9 +96,13 @@ PartBody PartBodyBuilder::finish(const std::optional<std::string>& registry_id,
   tail[1] = ',';
   if (body_.size() < at_ + tail.size()) body_.resize(at_ + tail.size());
   std::memcpy(body_.data() + at_, tail.data(), tail.size());
-  hash_.update(tail);
-  return PartBody{
-      .encoded_at = kBodyHead.size(), .size = at_ + tail.size(), .sha256 = hash_.finish()};
+  at_ += tail.size();
+}
+
+PartBody PartBodyBuilder::seal() {
+  hash_.update(body_.data() + hashed_, at_ - hashed_);
+  hashed_ = at_;
+  return PartBody{.encoded_at = kBodyHead.size(), .size = at_, .sha256 = hash_.finish()};
 }
 
 PartBody build_upload_part_body(std::string& out, const std::optional<std::string>& registry_id,
@@ -223,9 +241,12 @@ class PartChannel {
 // a buffer from the channel as the bytes come: they are read into `staging`
 // (kPartStagingBytes, reused for every part) and encoded from there, so a part's
 // raw bytes are never held whole; only bodies wait for the sender, so an
-// upload holds kPartBuffersPerUpload encoded parts. Bytes before
-// `skip_until` (already held by the registry) are produced, so they are
-// hashed, but not kept.
+// upload holds kPartBuffersPerUpload encoded parts. Parts go in pairs: the
+// first of a pair (the leader) is encoded without hashing and waits; the
+// second is hashed as it is encoded, beside the leader's body (two SHA-256
+// streams on one core), and both go to the sender when the second is
+// sealed. Bytes before `skip_until` (already held by the registry) are
+// produced, so they are hashed, but not kept.
 class ChannelPartWriter final : public PartWriter {
  public:
   struct Target {
@@ -281,32 +302,59 @@ class ChannelPartWriter final : public PartWriter {
                            " of it");
     }
     if (held_ > 0) seal();
+    if (leader_) send_leader();
     channel_.finish(produced);
   }
 
  private:
+  // A sealed part waiting for the next one, beside whose body it is hashed.
+  struct Leader {
+    PartBuffer* buffer = nullptr;
+    std::int64_t first = 0;
+    std::size_t length = 0;
+  };
+
   void take_buffer() {
     reporter_.throw_if_cancelled();
     current_ = channel_.take_free();
-    body_.emplace(current_->body, static_cast<std::size_t>(target_.part_size));
+    body_.emplace(
+        current_->body, static_cast<std::size_t>(target_.part_size),
+        leader_ ? PartBodyBuilder::Hashing::kAsEncoded : PartBodyBuilder::Hashing::kLater);
     held_ = 0;
     staged_ = 0;
     first_ = position_;
   }
 
   void encode_staged() {
-    body_->encode(std::string_view(staging_.data(), staged_));
+    body_->encode(std::string_view(staging_.data(), staged_),
+                  leader_body_ ? &*leader_body_ : nullptr);
     staged_ = 0;
   }
 
   void seal() {
     encode_staged();
-    const PartBody body = body_->finish(target_.registry_id, target_.repository, target_.upload_id,
-                                        first_, static_cast<std::int64_t>(held_));
+    body_->close(target_.registry_id, target_.repository, target_.upload_id, first_,
+                 static_cast<std::int64_t>(held_));
+    if (!leader_) {
+      leader_ = Leader{.buffer = current_, .first = first_, .length = held_};
+      leader_body_.emplace(std::move(*body_));
+    } else {
+      send_leader();
+      channel_.push_ready(
+          SealedPart{.buffer = current_, .first = first_, .length = held_, .body = body_->seal()});
+    }
     body_.reset();
-    channel_.push_ready(
-        SealedPart{.buffer = current_, .first = first_, .length = held_, .body = body});
     current_ = nullptr;
+  }
+
+  // Hashes what is left of the leader's body and hands it to the sender.
+  void send_leader() {
+    channel_.push_ready(SealedPart{.buffer = leader_->buffer,
+                                   .first = leader_->first,
+                                   .length = leader_->length,
+                                   .body = leader_body_->seal()});
+    leader_.reset();
+    leader_body_.reset();
   }
 
   PartChannel& channel_;
@@ -316,10 +364,12 @@ class ChannelPartWriter final : public PartWriter {
   const TransferContext& reporter_;
   PartBuffer* current_ = nullptr;
   std::optional<PartBodyBuilder> body_;  // of the current part
-  std::size_t staged_ = 0;               // bytes in staging_, not yet encoded
-  std::size_t held_ = 0;                 // bytes of the current part
-  std::int64_t first_ = 0;               // blob offset of the current part's first byte
-  std::int64_t position_ = 0;            // bytes produced
+  std::optional<Leader> leader_;
+  std::optional<PartBodyBuilder> leader_body_;
+  std::size_t staged_ = 0;     // bytes in staging_, not yet encoded
+  std::size_t held_ = 0;       // bytes of the current part
+  std::int64_t first_ = 0;     // blob offset of the current part's first byte
+  std::int64_t position_ = 0;  // bytes produced
 };
 
 // What the attempts at one upload add up to.

@@ -4,11 +4,15 @@
 //
 // Each upload runs two threads: a producer that reads (and, for docker save
 // layers, compresses) the blob and base64-encodes each part into its request
-// body as the bytes come, hashing the body for its signature on the way, and
-// a sender (the caller's thread) that signs and sends the parts in order.
-// They pass kPartBuffersPerUpload buffers back and forth, so part n+1 is read
-// and encoded while part n is in flight: an upload holds that many encoded
-// parts and a 192 KiB staging buffer, whatever the blob's size.
+// body as the bytes come, hashing the bodies for their signatures on the way,
+// and a sender (the caller's thread) that signs and sends the parts in order.
+// They pass kPartBuffersPerUpload buffers back and forth, so parts n+1 and
+// n+2 are read and encoded while part n is in flight: an upload holds that
+// many encoded parts and a 192 KiB staging buffer, whatever the blob's size.
+// The producer hashes parts two at a time, part n+1's body beside part n+2's
+// as n+2 is encoded: two SHA-256 streams on one core go 1.7x as fast as one
+// where the CPU has the SHA extensions (core/sha256_lanes.hpp), and the
+// signature's hash is most of a push's CPU.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/sha256_lanes.hpp"
 #include "ecr/digest.hpp"
 #include "ecr/image.hpp"
 #include "ecr/progress.hpp"
@@ -35,21 +40,21 @@ inline constexpr std::int64_t kMaxPartBlobBytes = 20'971'520;
 inline constexpr int kMaxPartResumes = 16;
 // Attempts in a row at one part that fail on the link (a reset or stall
 // mid-body) and leave the registry holding no more of it, before the push
-// gives up (error answers, 5xx and throttling, get the standard max_attempts). A registry keeps a part whole or not at all (ECR and ecr-local
-// do), so over a link that breaks often every attempt at a part is a fresh
-// draw: at 5 resets per 100 MiB a 10 MiB part (13.3 MiB as base64) fails
-// about half its attempts (0.49), and 15 in a row (1 in 49,000 per part)
-// leave a 1 GiB push (103 parts) a chance of about 1 in 480 to fail; at 3
-// resets per 100 MiB, about 1 in 160,000. The retry quota (RetryPolicy) still
-// stops a storm against a registry that fails everything.
+// gives up (error answers, 5xx and throttling, get the standard max_attempts). A registry keeps a
+// part whole or not at all (ECR and ecr-local do), so over a link that breaks often every attempt
+// at a part is a fresh draw: at 5 resets per 100 MiB a 10 MiB part (13.3 MiB as base64) fails about
+// half its attempts (0.49), and 15 in a row (1 in 49,000 per part) leave a 1 GiB push (103 parts) a
+// chance of about 1 in 480 to fail; at 3 resets per 100 MiB, about 1 in 160,000. The retry quota
+// (RetryPolicy) still stops a storm against a registry that fails everything.
 inline constexpr int kMaxPartAttemptsWithoutProgress = 15;
 // A vanished upload (UploadNotFoundException) restarts the layer this many
 // times at most.
 inline constexpr int kMaxUploadRestarts = 2;
-// Part buffers one upload holds: the part in flight and the next one being
-// read and encoded. More would only help when reading a part takes longer
-// than sending one, and then the source, not the pipeline, bounds the push.
-inline constexpr std::size_t kPartBuffersPerUpload = 2;
+// Part buffers one upload holds: the part in flight and the next two, whose
+// bodies the producer hashes together. More would only help when reading a
+// part takes longer than sending one, and then the source, not the
+// pipeline, bounds the push.
+inline constexpr std::size_t kPartBuffersPerUpload = 3;
 // The producer reads a part's bytes through a buffer of this size on their
 // way to the encoder: a multiple of 3 (every slice but a part's last encodes
 // without padding), small enough to stay in the CPU's cache between the read
@@ -92,25 +97,42 @@ struct PartBody {
 
 // Builds an UploadLayerPart body in `body`, a pooled buffer, as the part's
 // bytes come: {"layerPartBlob":"<base64>","partFirstByte":...,...}. The blob
-// comes first, so it is encoded and hashed slice by slice before the part's
-// length is known; the buffer keeps its size from part to part (only the
-// first PartBody::size bytes are the request), so a warm buffer is never
+// comes first, so it is encoded (and hashed) slice by slice before the
+// part's length is known; the buffer keeps its size from part to part (only
+// the first PartBody::size bytes are the request), so a warm buffer is never
 // zero-filled again.
 class PartBodyBuilder {
  public:
+  // When the body is hashed for its signature: slice by slice as it is
+  // encoded, or later: beside the next part's body (encode's `leader`) and,
+  // for what is left, by seal().
+  enum class Hashing { kAsEncoded, kLater };
+
   // `max_part`: the most bytes the part will hold (room is made for it).
-  PartBodyBuilder(std::string& body, std::size_t max_part);
+  PartBodyBuilder(std::string& body, std::size_t max_part, Hashing hashing = Hashing::kAsEncoded);
   // Appends the encoding of `bytes`; every call but the last must pass a
-  // multiple of 3 bytes (so no padding falls inside the blob).
-  void encode(std::string_view bytes);
-  // Writes the members after the blob and returns the body's extent and hash.
+  // multiple of 3 bytes (so no padding falls inside the blob). A builder
+  // hashing as it encodes hashes each slice beside as many bytes of
+  // `leader`'s body (closed, hashed kLater) as are not hashed yet.
+  void encode(std::string_view bytes, PartBodyBuilder* leader = nullptr);
+  // Writes the members after the blob: the body is complete.
+  void close(const std::optional<std::string>& registry_id, std::string_view repository,
+             std::string_view upload_id, std::int64_t first_byte, std::int64_t length);
+  // Hashes what is not hashed yet; returns the closed body's extent and hash.
+  PartBody seal();
+  // close() and seal().
   PartBody finish(const std::optional<std::string>& registry_id, std::string_view repository,
-                  std::string_view upload_id, std::int64_t first_byte, std::int64_t length);
+                  std::string_view upload_id, std::int64_t first_byte, std::int64_t length) {
+    close(registry_id, repository, upload_id, first_byte, length);
+    return seal();
+  }
 
  private:
   std::string& body_;
-  std::size_t at_ = 0;
-  Sha256 hash_;
+  std::size_t at_ = 0;      // the end of what is written
+  std::size_t hashed_ = 0;  // body_[0, hashed_) is fed to hash_
+  bool as_encoded_;
+  Sha256Lane hash_;
 };
 
 // The UploadLayerPart body for the whole of `part`, in `out` (a pooled buffer).

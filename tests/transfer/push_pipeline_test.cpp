@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/base64.hpp"
 #include "ecr/service_errors.hpp"
 #include "ecr/transfer.hpp"
 #include "transfer/engine.hpp"
@@ -200,7 +201,7 @@ TEST_F(PushPipelineTest, PipelinedPartsArriveInOrderWithExactBytes) {
   EXPECT_EQ(source_.opens(layers[0].digest), 1);
 }
 
-TEST_F(PushPipelineTest, AnUploadHoldsTwoPartBuffersReusedFromPartToPart) {
+TEST_F(PushPipelineTest, AnUploadHoldsItsPartBuffersReusedFromPartToPart) {
   const auto layers = source_.add_image({make_bytes(64 * 4096 + 7, 2)}, kGzipLayer);
   transfer::PartBufferPool pool(transfer::kPartBuffersPerUpload);
   TransferContext reporter(1, {}, nullptr);
@@ -210,12 +211,42 @@ TEST_F(PushPipelineTest, AnUploadHoldsTwoPartBuffersReusedFromPartToPart) {
   EXPECT_EQ(stats.bytes_sent, layers[0].size);
   EXPECT_EQ(registry_->blobs().at(layers[0].digest.str()), source_.bytes(layers[0].digest));
   EXPECT_EQ(pool.peak_in_use(), transfer::kPartBuffersPerUpload);
-  // 65 parts went through the same two buffers, each still the size of one
+  // 65 parts went through the same three buffers, each still the size of one
   // encoded request (body) and the staging buffer bytes are read through.
   for (auto& buffer : pool.acquire(transfer::kPartBuffersPerUpload)) {
     EXPECT_LE(buffer->staging.capacity(), 2 * transfer::kPartStagingBytes);
     EXPECT_LE(buffer->body.capacity(), 2u * 4096 * 4 / 3 + 1024);
   }
+}
+
+// A part's body hashed beside the next one's (as the producer pairs them)
+// gets the SHA-256 of its own bytes: the SigV4 payload hash it is signed with.
+TEST(PartBodyBuilder, APairOfBodiesHashedTogetherGetsEachItsOwnHash) {
+  const std::string first_part = make_bytes(3 * 40000, 31);
+  const std::string second_part = make_bytes(3 * 25000 + 2, 32);  // shorter, ends unpadded
+  std::string leader_buffer;
+  std::string follower_buffer;
+  transfer::PartBodyBuilder leader(leader_buffer, first_part.size(),
+                                   transfer::PartBodyBuilder::Hashing::kLater);
+  leader.encode(first_part);
+  leader.close(std::nullopt, "repo", "upload-1", 0, static_cast<std::int64_t>(first_part.size()));
+  transfer::PartBodyBuilder follower(follower_buffer, first_part.size());
+  follower.encode(std::string_view(second_part).substr(0, 3 * 1000), &leader);
+  follower.encode(std::string_view(second_part).substr(3 * 1000), &leader);
+  follower.close(std::nullopt, "repo", "upload-1", static_cast<std::int64_t>(first_part.size()),
+                 static_cast<std::int64_t>(second_part.size()));
+  const transfer::PartBody lead = leader.seal();
+  const transfer::PartBody follow = follower.seal();
+
+  std::string alone_buffer;
+  const transfer::PartBody expected = transfer::build_upload_part_body(
+      alone_buffer, std::nullopt, "repo", "upload-1", 0, first_part);
+  EXPECT_EQ(leader_buffer.substr(0, lead.size), alone_buffer.substr(0, expected.size));
+  EXPECT_EQ(lead.sha256, expected.sha256);
+  EXPECT_EQ(lead.sha256, Digest::of(std::string_view(leader_buffer).substr(0, lead.size)));
+  EXPECT_EQ(follow.sha256, Digest::of(std::string_view(follower_buffer).substr(0, follow.size)));
+  EXPECT_EQ(follower_buffer.substr(follow.encoded_at, base64::encoded_size(second_part.size())),
+            base64::encode(second_part));
 }
 
 TEST_F(PushPipelineTest, UncompressedLayersAreReadOnceAndGzippedDuringTheUpload) {
