@@ -1,13 +1,22 @@
 #include "core/sha256_lanes.hpp"
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
 #include <immintrin.h>
-
-#include <algorithm>
-#include <cstring>
+#define ECR_SHA256_NI 1
+#endif
 
 namespace ecr {
 namespace {
+
+constexpr std::uint32_t kInitial[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+#ifdef ECR_SHA256_NI
 
 alignas(16) constexpr std::uint32_t kRound[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -18,8 +27,6 @@ alignas(16) constexpr std::uint32_t kRound[64] = {
     0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-constexpr std::uint32_t kInitial[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 
 bool cpu_has_sha_ni() noexcept {
   unsigned a = 0, b = 0, c = 0, d = 0;
@@ -131,6 +138,17 @@ ECR_SHA_NI void compress(std::uint32_t* ha, const unsigned char* pa, std::uint32
   store_state(a, ha);
   store_state(b, hb);
 }
+
+#else  // not x86-64: every lane is an OpenSSL stream, so nothing below runs
+
+bool cpu_has_sha_ni() noexcept { return false; }
+[[noreturn]] void compress(std::uint32_t*, const unsigned char*, std::size_t) { std::abort(); }
+[[noreturn]] void compress(std::uint32_t*, const unsigned char*, std::uint32_t*,
+                           const unsigned char*, std::size_t) {
+  std::abort();
+}
+
+#endif
 
 }  // namespace
 
