@@ -157,9 +157,9 @@ bool Sha256Lane::interleaves() noexcept {
   return has;
 }
 
-Sha256Lane::Sha256Lane() {
+Sha256Lane::Sha256Lane(Engine engine) {
   reset();
-  if (!interleaves()) fallback_.emplace();
+  if (engine == Engine::kOpenSsl || !interleaves()) fallback_.emplace();
 }
 
 void Sha256Lane::reset() noexcept {

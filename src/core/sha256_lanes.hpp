@@ -25,7 +25,11 @@ namespace ecr {
 
 class Sha256Lane {
  public:
-  Sha256Lane();
+  // kOpenSsl makes the lane an OpenSSL stream even where SHA-NI is there
+  // (tests and benchmarks of the fallback).
+  enum class Engine { kBest, kOpenSsl };
+
+  explicit Sha256Lane(Engine engine = Engine::kBest);
 
   void update(const void* data, std::size_t size);
   // Finishes the sum; the lane is then reset and may be reused.

@@ -18,8 +18,18 @@ std::string bytes(std::size_t n, std::uint32_t seed) {
   return s;
 }
 
-TEST(Sha256Lane, KnownAnswers) {
-  Sha256Lane lane;
+// Each test runs with both engines: SHA-NI (where the CPU has it; else both
+// are OpenSSL) and OpenSSL, the fallback.
+class Sha256LaneTest : public ::testing::TestWithParam<Sha256Lane::Engine> {};
+
+INSTANTIATE_TEST_SUITE_P(Engines, Sha256LaneTest,
+                         ::testing::Values(Sha256Lane::Engine::kBest, Sha256Lane::Engine::kOpenSsl),
+                         [](const auto& engine) {
+                           return engine.param == Sha256Lane::Engine::kBest ? "Best" : "OpenSsl";
+                         });
+
+TEST_P(Sha256LaneTest, KnownAnswers) {
+  Sha256Lane lane(GetParam());
   lane.update("abc", 3);
   EXPECT_EQ(lane.finish().str(),
             "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -31,7 +41,7 @@ TEST(Sha256Lane, KnownAnswers) {
 
 // Lengths around the block (64) and the padding's edge (55/56), fed whole
 // and in uneven pieces.
-TEST(Sha256Lane, MatchesOpenSslAtEveryLengthAndSplit) {
+TEST_P(Sha256LaneTest, MatchesOpenSslAtEveryLengthAndSplit) {
   const std::string data = bytes(100003, 1);
   std::vector<std::size_t> lengths;
   for (std::size_t n = 0; n <= 200; ++n) lengths.push_back(n);
@@ -39,11 +49,11 @@ TEST(Sha256Lane, MatchesOpenSslAtEveryLengthAndSplit) {
   for (const std::size_t n : lengths) {
     const std::string_view whole = std::string_view(data).substr(0, n);
     const Digest expected = Digest::of(whole);
-    Sha256Lane at_once;
+    Sha256Lane at_once(GetParam());
     at_once.update(whole.data(), whole.size());
     EXPECT_EQ(at_once.size(), n);
     EXPECT_EQ(at_once.finish(), expected) << n;
-    Sha256Lane pieces;
+    Sha256Lane pieces(GetParam());
     std::size_t at = 0;
     for (std::size_t step = 1; at < n; step = step * 7 % 97 + 1) {
       const std::size_t take = std::min(step, n - at);
@@ -56,14 +66,14 @@ TEST(Sha256Lane, MatchesOpenSslAtEveryLengthAndSplit) {
 
 // Two lanes fed together: pieces of unequal lengths, lanes holding part of a
 // block from before, one lane running out first.
-TEST(Sha256Lane, APairGivesEachLaneItsOwnDigest) {
+TEST_P(Sha256LaneTest, APairGivesEachLaneItsOwnDigest) {
   const std::string x = bytes(300000, 2);
   const std::string y = bytes(300000, 3);
   const std::vector<std::pair<std::size_t, std::size_t>> steps = {
       {0, 0},       {1, 0},         {0, 5},     {63, 64},   {64, 64},     {65, 1},
       {4096, 4000}, {65536, 65536}, {10, 9000}, {9000, 10}, {100000, 99}, {127, 129}};
-  Sha256Lane a;
-  Sha256Lane b;
+  Sha256Lane a(GetParam());
+  Sha256Lane b(GetParam());
   std::size_t xa = 0;
   std::size_t yb = 0;
   for (const auto& [nx, ny] : steps) {
@@ -77,15 +87,26 @@ TEST(Sha256Lane, APairGivesEachLaneItsOwnDigest) {
   EXPECT_EQ(b.finish(), Digest::of(std::string_view(y).substr(0, yb)));
 }
 
-TEST(Sha256Lane, APairMayMixWithSingleUpdates) {
+TEST_P(Sha256LaneTest, APairMayMixWithSingleUpdates) {
   const std::string x = bytes(50000, 4);
   const std::string y = bytes(50000, 5);
-  Sha256Lane a;
-  Sha256Lane b;
+  Sha256Lane a(GetParam());
+  Sha256Lane b(GetParam());
   a.update(x.data(), 17);
   update_pair(a, x.data() + 17, 20000, b, y.data(), 20031);
   b.update(y.data() + 20031, 29969);
   update_pair(a, x.data() + 20017, 29983, b, y.data(), 0);
+  EXPECT_EQ(a.finish(), Digest::of(x));
+  EXPECT_EQ(b.finish(), Digest::of(y));
+}
+
+// A SHA-NI lane beside an OpenSSL one (the fallback takes the pair).
+TEST(Sha256Lane, APairOfDifferentEnginesGivesEachItsDigest) {
+  const std::string x = bytes(70000, 6);
+  const std::string y = bytes(60001, 7);
+  Sha256Lane a;
+  Sha256Lane b(Sha256Lane::Engine::kOpenSsl);
+  update_pair(a, x.data(), x.size(), b, y.data(), y.size());
   EXPECT_EQ(a.finish(), Digest::of(x));
   EXPECT_EQ(b.finish(), Digest::of(y));
 }
