@@ -309,9 +309,10 @@ class ChannelPartWriter final : public PartWriter {
  private:
   // A sealed part waiting for the next one, beside whose body it is hashed.
   struct Leader {
-    PartBuffer* buffer = nullptr;
-    std::int64_t first = 0;
-    std::size_t length = 0;
+    PartBuffer* buffer;
+    std::int64_t first;
+    std::size_t length;
+    PartBodyBuilder body;
   };
 
   void take_buffer() {
@@ -326,8 +327,7 @@ class ChannelPartWriter final : public PartWriter {
   }
 
   void encode_staged() {
-    body_->encode(std::string_view(staging_.data(), staged_),
-                  leader_body_ ? &*leader_body_ : nullptr);
+    body_->encode(std::string_view(staging_.data(), staged_), leader_ ? &leader_->body : nullptr);
     staged_ = 0;
   }
 
@@ -336,8 +336,8 @@ class ChannelPartWriter final : public PartWriter {
     body_->close(target_.registry_id, target_.repository, target_.upload_id, first_,
                  static_cast<std::int64_t>(held_));
     if (!leader_) {
-      leader_ = Leader{.buffer = current_, .first = first_, .length = held_};
-      leader_body_.emplace(std::move(*body_));
+      leader_.emplace(
+          Leader{.buffer = current_, .first = first_, .length = held_, .body = std::move(*body_)});
     } else {
       send_leader();
       channel_.push_ready(
@@ -352,9 +352,8 @@ class ChannelPartWriter final : public PartWriter {
     channel_.push_ready(SealedPart{.buffer = leader_->buffer,
                                    .first = leader_->first,
                                    .length = leader_->length,
-                                   .body = leader_body_->seal()});
+                                   .body = leader_->body.seal()});
     leader_.reset();
-    leader_body_.reset();
   }
 
   PartChannel& channel_;
@@ -365,7 +364,6 @@ class ChannelPartWriter final : public PartWriter {
   PartBuffer* current_ = nullptr;
   std::optional<PartBodyBuilder> body_;  // of the current part
   std::optional<Leader> leader_;
-  std::optional<PartBodyBuilder> leader_body_;
   std::size_t staged_ = 0;     // bytes in staging_, not yet encoded
   std::size_t held_ = 0;       // bytes of the current part
   std::int64_t first_ = 0;     // blob offset of the current part's first byte

@@ -40,12 +40,14 @@ inline constexpr std::int64_t kMaxPartBlobBytes = 20'971'520;
 inline constexpr int kMaxPartResumes = 16;
 // Attempts in a row at one part that fail on the link (a reset or stall
 // mid-body) and leave the registry holding no more of it, before the push
-// gives up (error answers, 5xx and throttling, get the standard max_attempts). A registry keeps a
-// part whole or not at all (ECR and ecr-local do), so over a link that breaks often every attempt
-// at a part is a fresh draw: at 5 resets per 100 MiB a 10 MiB part (13.3 MiB as base64) fails about
-// half its attempts (0.49), and 15 in a row (1 in 49,000 per part) leave a 1 GiB push (103 parts) a
-// chance of about 1 in 480 to fail; at 3 resets per 100 MiB, about 1 in 160,000. The retry quota
-// (RetryPolicy) still stops a storm against a registry that fails everything.
+// gives up (error answers, 5xx and throttling, get the standard
+// max_attempts). A registry keeps a part whole or not at all (ECR and
+// ecr-local do), so over a link that breaks often every attempt at a part is
+// a fresh draw: at 5 resets per 100 MiB a 10 MiB part (13.3 MiB as base64)
+// fails about half its attempts (0.49), and 15 in a row (1 in 49,000 per
+// part) leave a 1 GiB push (103 parts) a chance of about 1 in 480 to fail; at
+// 3 resets per 100 MiB, about 1 in 160,000. The retry quota (RetryPolicy)
+// still stops a storm against a registry that fails everything.
 inline constexpr int kMaxPartAttemptsWithoutProgress = 15;
 // A vanished upload (UploadNotFoundException) restarts the layer this many
 // times at most.
