@@ -1,5 +1,6 @@
 #include "server/http_listener.hpp"
 
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <csignal>
 #include <limits>
 #include <thread>
 #include <vector>
@@ -58,12 +60,32 @@ struct HttpListener::Acceptor {
   asio::steady_timer retry;
 };
 
+namespace {
+
+// The handler threads, with SIGPIPE blocked on each: they send files with
+// sendfile(2) (http_session.cpp), which has no MSG_NOSIGNAL, and a peer that
+// has gone must fail that call with EPIPE, not end the process. A signal a
+// thread raises for itself stays pending on that thread while blocked.
+// Threads take the mask of the thread that starts them, so it is set around
+// the pool's construction and restored after.
+std::unique_ptr<asio::thread_pool> make_handler_pool(std::size_t threads) {
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  sigset_t before;
+  pthread_sigmask(SIG_BLOCK, &pipe, &before);
+  auto pool = std::make_unique<asio::thread_pool>(threads);
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  return pool;
+}
+
+}  // namespace
+
 HttpListener::HttpListener(ListenerOptions options, HttpRoutes& routes, ScratchPool& scratch)
     : options_(std::move(options)),
       routes_(routes),
       scratch_(scratch),
-      handlers_(
-          std::make_unique<asio::thread_pool>(std::max<std::size_t>(1, options_.handler_threads))),
+      handlers_(make_handler_pool(std::max<std::size_t>(1, options_.handler_threads))),
       io_(std::make_unique<asio::io_context>(
           static_cast<int>(std::max<std::size_t>(1, options_.io_threads)))),
       acceptor_(std::make_unique<Acceptor>(*io_)) {

@@ -1,5 +1,6 @@
 #include "server/http_session.hpp"
 
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,6 +49,11 @@ constexpr std::size_t kStreamBufferBytes = 1u << 20;
 // A blob download is sent from its file this much at a time: each piece is a
 // round trip to a handler thread (write_file_piece), so a large one.
 constexpr std::size_t kFileWriteBytes = 1u << 20;
+// The most one sendfile(2) call is asked to send: a plain connection's
+// handler thread sends until the socket is full (usually sooner), and a
+// call that reads this much from disk holds the thread no longer than a
+// TLS piece's pread does.
+constexpr std::size_t kSendfileBytes = 8u << 20;
 // After refusing a request whose body was not read, the connection reads and
 // drops what the client still sends for this long before closing, so that
 // the close does not reset the connection (and lose the refusal) while the
@@ -723,8 +729,15 @@ void HttpListener::Session<Stream>::respond() {
   tcp().expires_after(listener_.options_.write_timeout);
   if (response_.file && !head_only_) {
     file_sent_ = 0;
-    chunk_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(
-        kFileWriteBytes, std::max<std::uint64_t>(response_.file->length, 1))));
+    if constexpr (kTls) {
+      chunk_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(
+          kFileWriteBytes, std::max<std::uint64_t>(response_.file->length, 1))));
+    } else {
+      // sendfile(2) must find the socket full, not wait for room on a handler thread.
+      error_code ec;
+      tcp().socket().native_non_blocking(true, ec);
+      if (ec) return exchange_done(false);
+    }
     asio::async_write(stream_, asio::buffer(head_),
                       [self = this->shared_from_this()](error_code ec, std::size_t) {
                         if (ec) return self->exchange_done(false);
@@ -741,14 +754,48 @@ void HttpListener::Session<Stream>::respond() {
                     });
 }
 
-// Sends the next piece of a file range. The piece is read on a handler
-// thread: a blob not in the page cache (parts are written with O_DIRECT,
-// blob_store.cpp) is read from the disk, and that wait must not stall the
-// I/O threads and every connection on them.
+// Sends the next piece of a file range, from a handler thread: a blob not in
+// the page cache (parts are written with O_DIRECT, blob_store.cpp) is read
+// from the disk, and that wait must not stall the I/O threads and every
+// connection on them.
+//
+// A plain connection takes the file with sendfile(2): the kernel hands the
+// page cache's pages to the socket, with no copy through this process. Read
+// and sent through a buffer, the two copies were 30% of ecr-local's CPU
+// during a pull (perf: _copy_to_iter 17%, _copy_from_iter 13%). The socket
+// is non-blocking: the handler thread sends until it is full, and the strand
+// waits for room (wait_for_room). TLS encrypts in this process, so a TLS
+// connection reads each piece into chunk_ and writes it through the stream.
 template <class Stream>
 void HttpListener::Session<Stream>::write_file_piece() {
   const FileRange& range = *response_.file;
   if (file_sent_ == range.length) return exchange_done(true);
+  if constexpr (!kTls) {
+    asio::post(*listener_.handlers_, [self = this->shared_from_this()] {
+      const FileRange& file = *self->response_.file;
+      const int socket = self->tcp().socket().native_handle();
+      std::uint64_t sent = 0;
+      int error = 0;
+      while (self->file_sent_ + sent < file.length) {
+        auto offset = static_cast<off_t>(file.offset + self->file_sent_ + sent);
+        const ssize_t n = ::sendfile(socket, file.file->get(), &offset,
+                                     static_cast<std::size_t>(std::min<std::uint64_t>(
+                                         kSendfileBytes, file.length - self->file_sent_ - sent)));
+        if (n > 0) {
+          sent += static_cast<std::uint64_t>(n);
+        } else if (n < 0 && errno == EINTR) {
+          continue;
+        } else {
+          // 0: the file shrank under us; EAGAIN: the socket is full.
+          error = n == 0 ? ENODATA : errno;
+          break;
+        }
+      }
+      asio::post(self->stream_.get_executor(),
+                 [self, sent, error] { self->file_piece_sent(sent, error); });
+    });
+    return;
+  }
   asio::post(*listener_.handlers_, [self = this->shared_from_this()] {
     const FileRange& file = *self->response_.file;
     const std::size_t want = static_cast<std::size_t>(
@@ -773,6 +820,34 @@ void HttpListener::Session<Stream>::send_file_piece(ssize_t n) {
                       self->bytes_out_ += written;
                       self->write_file_piece();
                     });
+}
+
+template <class Stream>
+void HttpListener::Session<Stream>::file_piece_sent(std::uint64_t sent, int error) {
+  file_sent_ += sent;
+  bytes_out_ += sent;
+  if (file_sent_ == response_.file->length) return exchange_done(true);
+  if (error != EAGAIN && error != EWOULDBLOCK) return exchange_done(false);  // cut short
+  wait_for_room();
+}
+
+// Waits until the socket takes more of a file (sendfile left it full), for
+// at most the write timeout without progress; the Beast stream's timeout
+// covers only its own operations, so a timer of its own cancels the wait.
+template <class Stream>
+void HttpListener::Session<Stream>::wait_for_room() {
+  room_timer_.expires_after(listener_.options_.write_timeout);
+  room_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+    // A timer that fired as the wait ended has been set again since: stale.
+    if (ec || self->room_timer_.expiry() > std::chrono::steady_clock::now()) return;
+    self->tcp().socket().cancel();
+  });
+  tcp().socket().async_wait(tcp::socket::wait_write,
+                            [self = this->shared_from_this()](error_code ec) {
+                              self->room_timer_.cancel();
+                              if (ec) return self->exchange_done(false);
+                              self->write_file_piece();
+                            });
 }
 
 template <class Stream>

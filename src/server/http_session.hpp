@@ -48,7 +48,9 @@ class HttpListener::Session : public std::enable_shared_from_this<Session<Stream
   // Takes an accepted socket: Stream(socket) or, for TLS, Stream(socket, context).
   template <class... StreamArgs>
   explicit Session(HttpListener& listener, StreamArgs&&... stream_args)
-      : listener_(listener), stream_(std::forward<StreamArgs>(stream_args)...) {}
+      : listener_(listener),
+        stream_(std::forward<StreamArgs>(stream_args)...),
+        room_timer_(stream_.get_executor()) {}
   ~Session() { listener_.connections_.fetch_sub(1, std::memory_order_relaxed); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -83,6 +85,8 @@ class HttpListener::Session : public std::enable_shared_from_this<Session<Stream
   void respond();
   void write_file_piece();
   void send_file_piece(ssize_t n);
+  void file_piece_sent(std::uint64_t sent, int error);
+  void wait_for_room();
   void record_exchange(bool completed);
   void exchange_done(bool completed);
   void end_connection();
@@ -94,6 +98,7 @@ class HttpListener::Session : public std::enable_shared_from_this<Session<Stream
 
   HttpListener& listener_;
   Stream stream_;
+  boost::asio::steady_timer room_timer_;  // bounds wait_for_room()
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::buffer_body>> parser_;
 

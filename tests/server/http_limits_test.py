@@ -498,6 +498,37 @@ class ConnectionLimits(support.ServerCase):
         self.assertGreater(received, 0)
         self.assertLess(received, len(blob))
 
+    def test_a_slow_reader_that_keeps_taking_gets_the_whole_blob_and_keeps_its_connection(self):
+        # A small window fills at once; the server waits for room again and
+        # again (each wait well inside the write timeout, as the reader
+        # keeps taking, at most 64 MB/s) and sends every byte, after which
+        # the connection answers its next request (taken within the idle
+        # timeout of the server's last write).
+        repo = self.repo("slow/blob")
+        v2 = V2(self.server.port, token_of(self.ecr))
+        blob = os.urandom(24 * MIB + 12345)
+        v2.push_blob(repo, blob, chunk=4 * MIB)
+        v2.conn.close()
+        basic = "Basic " + base64.b64encode(f"AWS:{token_of(self.ecr)}".encode()).decode()
+        c = self.connect(receive_buffer=64 * 1024)
+        head = request_head("GET", f"/v2/{repo}/blobs/{sha(blob)}", [("Authorization", basic)])
+        c.send(head)
+        while b"\r\n\r\n" not in c.pending:
+            c._fill()
+        header, c.pending = c.pending.split(b"\r\n\r\n", 1)
+        self.assertTrue(header.startswith(b"HTTP/1.1 200"), header[:100])
+        got = bytearray(c.pending)
+        while len(got) < len(blob):
+            time.sleep(0.001)
+            data = c.sock.recv(64 * 1024)
+            self.assertTrue(data, f"closed after {len(got)} of {len(blob)} bytes")
+            got += data
+        self.assertEqual(bytes(got), blob)
+        c.pending = b""
+        c.send(request_head("GET", "/"))
+        status, _, _ = c.response()
+        self.assertEqual(status, 200)
+
     def test_connections_past_the_cap_are_answered_503_and_closed(self):
         # Each held open by a header in progress (the header timeout is 30 s);
         # the server accepts connections in order, so these count first.

@@ -4,16 +4,22 @@
 // the limits, a stream that declines or throws, a client that leaves
 // mid-body, pipelining and 100-continue behave as http_exchange.hpp says;
 // and a body far larger than memory costs the process a bounded amount of
-// it. Clients are raw sockets, so the bytes on the wire are exactly these
-// (and the curl transport for the one body over TLS).
+// it. File responses (HttpResponse::file, sent with sendfile on plain
+// connections) arrive exactly, over plain and TLS connections, and a client
+// that leaves mid-file costs the process nothing. Clients are raw sockets, so the bytes on the wire
+// are exactly these (and the curl transport for the one body over TLS).
 #include <gtest/gtest.h>
+
+#include <fcntl.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -140,6 +146,8 @@ class StreamRoutes : public HttpRoutes {
  public:
   std::uint64_t max_body = 64u << 20;
   RecordingStream::Behaviour behaviour;
+  // GET /file answers this range of this file.
+  std::optional<FileRange> file;
 
   // The log of the next streamed request.
   std::shared_ptr<StreamLog> next_log() {
@@ -165,6 +173,10 @@ class StreamRoutes : public HttpRoutes {
       ++handled_;
     }
     response.status = 200;
+    if (request.path == "/file" && file) {
+      response.file = file;
+      return;
+    }
     if (request.path != "/stream") {
       response.body = "ok";
       return;
@@ -522,6 +534,81 @@ TEST_F(StreamedBodies, BodyOverTlsArrivesExactlyAndInLargePieces) {
   std::lock_guard lock(log->mu);
   EXPECT_TRUE(log->bytes == body);
   expect_large_pieces(*log);
+}
+
+// A file on disk that GET /file answers with, from `skip` bytes in to
+// `skip` bytes before its end.
+class FileResponses : public StreamedBodies {
+ protected:
+  static constexpr std::uint64_t kSkip = 4097;
+
+  void SetUp() override {
+    path_ = std::filesystem::temp_directory_path() /
+            ("ecr-file-response-" + std::to_string(::getpid()) + ".bin");
+    contents_ = pattern_bytes(24 * (1u << 20) + 12345, 21);
+    std::ofstream(path_, std::ios::binary) << contents_;
+    auto fd = std::make_shared<UniqueFd>(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+    ASSERT_GE(fd->get(), 0);
+    routes_.file = FileRange{fd, kSkip, contents_.size() - 2 * kSkip};
+  }
+  void TearDown() override {
+    StreamedBodies::TearDown();
+    std::filesystem::remove(path_);
+  }
+  std::string expected() const { return contents_.substr(kSkip, contents_.size() - 2 * kSkip); }
+
+  std::filesystem::path path_;
+  std::string contents_;
+};
+
+TEST_F(FileResponses, AFileRangeArrivesExactlyTwiceOnOneConnection) {
+  start();
+  RawConnection c(port_);
+  ASSERT_TRUE(c.connected());
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(c.send("GET /file HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const auto answer = c.read_response();
+    ASSERT_TRUE(answer.has_value()) << "request " << i;
+    EXPECT_EQ(answer->status, 200);
+    EXPECT_EQ(answer->headers.at("content-length"), std::to_string(expected().size()));
+    EXPECT_TRUE(answer->body == expected()) << "request " << i;
+  }
+}
+
+TEST_F(FileResponses, AFileRangeArrivesExactlyOverTls) {
+  testing::SelfSignedCertificate certificate;
+  ListenerOptions options;
+  options.tls_certificate_file = certificate.cert_path();
+  options.tls_private_key_file = certificate.key_path();
+  start(options);
+  http::TransportOptions transport_options;
+  transport_options.ca_bundle = certificate.cert_path();
+  const http::Response response =
+      http::make_curl_transport(transport_options)
+          ->send({"GET", "https://127.0.0.1:" + std::to_string(port_) + "/file", {}, ""});
+  EXPECT_EQ(response.status, 200);
+  EXPECT_TRUE(response.body == expected());
+}
+
+// SIGPIPE at its default (end the process): a send to a connection the
+// client has reset fails with EPIPE on the handler thread instead, the
+// listener goes on, and the next client gets the whole file.
+TEST_F(FileResponses, AClientLeavingMidFileCostsTheProcessNothing) {
+  std::signal(SIGPIPE, SIG_DFL);
+  start();
+  for (int i = 0; i < 3; ++i) {
+    RawConnection c(port_);
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.send("GET /file HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_GT(c.read_some(), 0u);
+    // Closed with bytes unread: the kernel answers the server's next
+    // segments with a reset.
+  }
+  RawConnection c(port_);
+  ASSERT_TRUE(c.send("GET /file HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const auto answer = c.read_response();
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_TRUE(answer->body == expected());
 }
 
 // VmRSS or VmHWM of this process, in bytes.
