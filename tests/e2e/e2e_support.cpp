@@ -190,4 +190,17 @@ TwoPlatformImage write_two_platform_layout(const std::filesystem::path& dir,
   return image;
 }
 
+void EcrLocalBehindProxy::SetUp() {
+  server_ = std::make_unique<testing::EcrLocalServer>(
+      std::vector<std::string>{"--public-url", proxy_.url()});
+  proxy_.set_upstream_port(server_->port());
+  work_ = server_->directory() / "work";
+  fs::create_directories(work_);
+}
+
+void EcrLocalBehindProxy::TearDown() {
+  const int status = server_->stop();
+  EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << server_->log();
+}
+
 }  // namespace ecr::e2e

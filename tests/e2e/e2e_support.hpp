@@ -1,6 +1,7 @@
 // What the end-to-end suites share: files, deterministic random bytes, OCI
-// image layouts written by hand, the tools' --json summary, and a fixture that
-// runs the shipped tools against one ecr-local per suite.
+// image layouts written by hand, the tools' --json summary, a fixture that
+// runs the shipped tools against one ecr-local per suite, and one that puts a
+// fresh ecr-local behind a FaultProxy for each test.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "support/ecr_local_server.hpp"
+#include "support/fault_proxy.hpp"
 #include "support/subprocess.hpp"
 
 namespace ecr::e2e {
@@ -145,6 +147,20 @@ class EcrLocalSuite : public ::testing::Test {
 
   static inline std::unique_ptr<testing::EcrLocalServer> server_;
   static inline std::filesystem::path work_;
+};
+
+// A fresh ecr-local per test behind a FaultProxy: ecr-local hands out
+// download URLs on the proxy's address (--public-url), so blob downloads
+// pass through it too. The tools talk to proxy_.url(); work_ is a directory
+// for their files. TearDown fails the test when ecr-local does not exit 0.
+class EcrLocalBehindProxy : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  testing::FaultProxy proxy_;
+  std::unique_ptr<testing::EcrLocalServer> server_;
+  std::filesystem::path work_;
 };
 
 }  // namespace ecr::e2e

@@ -60,23 +60,10 @@ std::vector<LoggedRequest> logged_requests(const std::string& log) {
   return out;
 }
 
-// ecr-local behind a FaultProxy. ecr-local hands out download URLs on the
-// proxy's address (--public-url), so blob downloads pass through it too.
-class Faults : public ::testing::Test {
+// ecr-local behind a FaultProxy (EcrLocalBehindProxy), each test scripting
+// the proxy's faults.
+class Faults : public EcrLocalBehindProxy {
  protected:
-  void SetUp() override {
-    server_ = std::make_unique<testing::EcrLocalServer>(
-        std::vector<std::string>{"--public-url", proxy_.url()});
-    proxy_.set_upstream_port(server_->port());
-    work_ = server_->directory() / "work";
-    fs::create_directories(work_);
-  }
-
-  void TearDown() override {
-    const int status = server_->stop();
-    EXPECT_EQ(status, 0) << "ecr-local exited with " << status << "; log:\n" << server_->log();
-  }
-
   // Runs `tool` against the proxy with --json, a private cache and `args`;
   // fails the test when it does not exit 0.
   Summary run(const std::string& tool, std::vector<std::string> args, const char* bytes_key) {
@@ -127,9 +114,6 @@ class Faults : public ::testing::Test {
     return "GET /blobs/sha256/" + digest.substr(7);
   }
 
-  testing::FaultProxy proxy_;
-  std::unique_ptr<testing::EcrLocalServer> server_;
-  fs::path work_;
   int runs_ = 0;
 };
 

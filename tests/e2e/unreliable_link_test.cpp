@@ -42,8 +42,8 @@ struct BigImage {
   std::vector<std::string> layers;
 };
 
-// ecr-local behind a FaultProxy; download URLs point at the proxy too.
-class UnreliableLink : public ::testing::Test {
+// ecr-local behind a FaultProxy (EcrLocalBehindProxy) that breaks the link.
+class UnreliableLink : public EcrLocalBehindProxy {
  protected:
   static void SetUpTestSuite() {
     scratch_ = new testing::ScratchDir("unreliable-link");
@@ -57,19 +57,6 @@ class UnreliableLink : public ::testing::Test {
   static void TearDownTestSuite() {
     delete image_;
     delete scratch_;
-  }
-
-  void SetUp() override {
-    server_ = std::make_unique<testing::EcrLocalServer>(
-        std::vector<std::string>{"--public-url", proxy_.url()});
-    proxy_.set_upstream_port(server_->port());
-    work_ = server_->directory() / "work";
-    fs::create_directories(work_);
-  }
-
-  void TearDown() override {
-    const int status = server_->stop();
-    EXPECT_EQ(status, 0) << "ecr-local exited with " << status;
   }
 
   testing::ProcessResult tool(const std::string& binary, std::vector<std::string> args,
@@ -110,9 +97,6 @@ class UnreliableLink : public ::testing::Test {
 
   static testing::ScratchDir* scratch_;
   static BigImage* image_;
-  testing::FaultProxy proxy_;
-  std::unique_ptr<testing::EcrLocalServer> server_;
-  fs::path work_;
   int pulls_ = 0;
 };
 
