@@ -48,7 +48,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${missing[@]}" >/dev/null
 fi
 
-targets=(ecr-push ecr-pull ecr-local ecr make_bench_image wan_proxy)
+targets=(ecr-push ecr-pull ecr-local ecr make_bench_image wan_proxy sha256_bench)
 if [ ! -f "$build/CMakeCache.txt" ]; then
   log "building into $build (scripts/setup.sh)"
   "$root/scripts/setup.sh" "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
