@@ -239,6 +239,21 @@ class StreamedBodies : public ::testing::Test {
     listener_.reset();
   }
 
+  // Starts the listener on TLS (a fresh self-signed certificate) and sends
+  // one request to `path` through the curl transport.
+  http::Response start_tls_and_send(const std::string& method, const std::string& path,
+                                    const std::string& body) {
+    testing::SelfSignedCertificate certificate;
+    ListenerOptions options;
+    options.tls_certificate_file = certificate.cert_path();
+    options.tls_private_key_file = certificate.key_path();
+    start(options);
+    http::TransportOptions transport_options;
+    transport_options.ca_bundle = certificate.cert_path();
+    return http::make_curl_transport(transport_options)
+        ->send({method, "https://127.0.0.1:" + std::to_string(port_) + path, {}, body});
+  }
+
   static std::string stream_head(std::uint64_t content_length) {
     return "POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(content_length) +
            "\r\n\r\n";
@@ -515,19 +530,10 @@ TEST_F(StreamedBodies, PipelinedRequestsAfterStreamedOnesAreAnswered) {
 // The session is one template over the stream: a streamed body over TLS
 // arrives as over TCP.
 TEST_F(StreamedBodies, BodyOverTlsArrivesExactlyAndInLargePieces) {
-  testing::SelfSignedCertificate certificate;
-  ListenerOptions options;
-  options.tls_certificate_file = certificate.cert_path();
-  options.tls_private_key_file = certificate.key_path();
-  start(options);
   auto log = routes_.next_log();
   const std::string body = pattern_bytes(5 * (1u << 20) + 99, 13);
-  http::TransportOptions transport_options;
-  transport_options.ca_bundle = certificate.cert_path();
 
-  const http::Response response =
-      http::make_curl_transport(transport_options)
-          ->send({"POST", "https://127.0.0.1:" + std::to_string(port_) + "/stream", {}, body});
+  const http::Response response = start_tls_and_send("POST", "/stream", body);
 
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.body, answer_for(body));
@@ -576,16 +582,7 @@ TEST_F(FileResponses, AFileRangeArrivesExactlyTwiceOnOneConnection) {
 }
 
 TEST_F(FileResponses, AFileRangeArrivesExactlyOverTls) {
-  testing::SelfSignedCertificate certificate;
-  ListenerOptions options;
-  options.tls_certificate_file = certificate.cert_path();
-  options.tls_private_key_file = certificate.key_path();
-  start(options);
-  http::TransportOptions transport_options;
-  transport_options.ca_bundle = certificate.cert_path();
-  const http::Response response =
-      http::make_curl_transport(transport_options)
-          ->send({"GET", "https://127.0.0.1:" + std::to_string(port_) + "/file", {}, ""});
+  const http::Response response = start_tls_and_send("GET", "/file", "");
   EXPECT_EQ(response.status, 200);
   EXPECT_TRUE(response.body == expected());
 }
