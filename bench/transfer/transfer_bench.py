@@ -715,10 +715,10 @@ print(best)
 
 
 def sha256_pair_rate(build):
-    """SHA-256 bytes per second per stream when two streams are hashed
-    together on one core, as ecr-push hashes its part bodies
-    (core/sha256_lanes.hpp; bench/sha256_bench.cpp's paired benchmark, whose
-    bytes count both streams). None when the bench is not built."""
+    """SHA-256 bytes per second of one core hashing two streams together,
+    both streams' bytes counted, as ecr-push hashes its part bodies
+    (core/sha256_lanes.hpp; bench/sha256_bench.cpp's paired benchmark).
+    None when the bench is not built."""
     binary = os.path.join(build, "bench", "sha256_bench")
     if not os.path.exists(binary):
         return None
@@ -726,7 +726,7 @@ def sha256_pair_rate(build):
                           "--benchmark_repetitions=3", "--benchmark_format=json"],
                          check=True, capture_output=True, text=True).stdout
     runs = [b for b in json.loads(out)["benchmarks"] if b.get("run_type") == "iteration"]
-    return max(b["bytes_per_second"] for b in runs) / 2 if runs else None
+    return max(b["bytes_per_second"] for b in runs) if runs else None
 
 
 def durable_write_rate(layout, work):
@@ -774,7 +774,7 @@ def report_floors(layout, work, image_bytes, theirs, build):
     print(f"  push client CPU >= {client_cpu:.2f} s/GB (SigV4 hash of the base64 part bodies)")
     if pair:
         print(f"    hashed two bodies at a time as ecr-push does: >= {body / (pair / 1e9):.2f} s/GB "
-              f"(SHA-256 {pair / 1e9:.2f} GB/s per stream, two streams on one core)")
+              f"(SHA-256 of two streams together {pair / 1e9:.2f} GB/s on one core)")
     push_floor, pull_floor = max(push_hash, durable), max(pull_hash, durable)
     lines = [("push", push_floor, f"SHA-256 of {2 * body + 1:.2f}x the bytes on {cores} cores "
               f"{push_hash:.2f} s, durable write {durable:.2f} s"),
