@@ -70,6 +70,8 @@ class HttpListener::Session : public std::enable_shared_from_this<Session<Stream
   void await_body_bytes();
   void take_buffered_body_bytes();
   void read_body();
+  void hash_received();
+  void hashed(std::size_t n);
   void read_chunked_body();
   void body_read_failed(error_code ec);
   void pump_stream();
@@ -112,6 +114,10 @@ class HttpListener::Session : public std::enable_shared_from_this<Session<Stream
   std::size_t header_scanned_ = 0;  // bytes of buffer_ known not to end the header
   std::size_t max_body_ = 0;
   std::size_t body_filled_ = 0;
+  std::size_t body_hashed_ = 0;     // body bytes fed to body_hash_
+  bool body_hashing_ = false;       // a handler thread is feeding body_hash_
+  bool body_read_pending_ = false;  // read_body's read is in flight
+  std::optional<boost::system::error_code> body_read_error_;  // held while hashing
   std::optional<Sha256> body_hash_;
   std::shared_ptr<BodyPipe> pipe_;  // a streamed body's (kStream), else null
   std::string chunk_;               // chunked bodies and file downloads pass through it
