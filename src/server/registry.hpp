@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "core/thread_pool.hpp"
 #include "ecr/manifest.hpp"
 #include "ecr/service_errors.hpp"
 #include "server/blob_store.hpp"
@@ -115,9 +116,9 @@ struct ManifestFacts {
     std::int64_t size = 0;
     std::string media_type;
   };
-  std::vector<Blob> blobs;            // config and layers
-  std::vector<std::string> children;  // manifests an index references
-  std::int64_t layers_size = 0;       // sum of layer sizes
+  std::vector<Blob> blobs;             // config and layers
+  std::vector<std::string> children;   // manifests an index references
+  std::int64_t layers_size = 0;        // sum of layer sizes
   std::optional<std::string> subject;  // the manifest it refers to (OCI 1.1 referrers)
 };
 // The facts of a manifest parse_manifest accepted (both doors' PutImage).
@@ -452,6 +453,10 @@ class Registry {
   static constexpr std::size_t kUploadLockStripes = 64;
   std::array<std::mutex, kUploadLockStripes> upload_locks_;
   UploadHashes upload_hashes_;
+  // Feed an UploadLayerPart's bytes to its layer digest while the handler
+  // thread writes them (upload_part): one worker per core, started once, not
+  // a thread per part.
+  ThreadPool digest_feeders_;
   // Upload sessions a registry API request is appending to (UploadAppend).
   std::mutex appending_mu_;
   std::set<std::string, std::less<>> appending_;

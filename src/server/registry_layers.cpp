@@ -2,7 +2,7 @@
 #include <openssl/rand.h>
 
 #include <cstdio>
-#include <thread>
+#include <future>
 
 #include "server/registry.hpp"
 #include "server/registry_internal.hpp"
@@ -123,7 +123,7 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
       upload_hashes_.take_at(upload_id, static_cast<std::uint64_t>(first_byte));
   bool hashed = false;
   {
-    std::jthread hasher([&] {
+    std::future<void> fed = digest_feeders_.submit([&] {
       if (!hash) return;
       try {
         hash->update(bytes);
@@ -132,6 +132,12 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
         // dropped: completion hashes the file
       }
     });
+    // The task reads `bytes` and `hash`: waited for on every way out,
+    // a failed write included.
+    struct WaitForFeed {
+      std::future<void>& fed;
+      ~WaitForFeed() { fed.wait(); }
+    } wait_for_feed{fed};
     blobs_.write_part(upload_id, static_cast<std::uint64_t>(first_byte), bytes);
   }
   std::lock_guard lock(mu_);
