@@ -50,8 +50,9 @@ constexpr std::size_t kChunkedReadBytes = 256 * 1024;
 // reach the route as whole MiB rather than socket-sized slivers (one handler
 // round trip per MiB), and it matches kBodyReadBytes.
 constexpr std::size_t kStreamBufferBytes = 1u << 20;
-// A blob download is sent from its file this much at a time: each piece is a
-// round trip to a handler thread (write_file_piece), so a large one.
+// Over TLS a blob download is read from its file this much at a time: each
+// piece is a round trip to a handler thread (write_file_piece), so a large
+// one. Plain connections use sendfile (kSendfileBytes).
 constexpr std::size_t kFileWriteBytes = 1u << 20;
 // The most one sendfile(2) call is asked to send: a plain connection's
 // handler thread sends until the socket is full (usually sooner), and a

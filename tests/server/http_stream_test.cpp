@@ -139,7 +139,9 @@ class RecordingStream : public BodyStream {
 };
 
 // POST /stream streams the body into a RecordingStream and answers 200 with
-// "bytes=<request.body_bytes> sha256=<hash of what the stream got>"; GET /
+// "bytes=<request.body_bytes> sha256=<hash of what the stream got>"; POST
+// /buffer takes the body whole (up to max_body) and answers
+// "bytes=<request.body_bytes> body_sha256=<the listener's hash of it>"; GET /
 // answers "ok". Refusals are answered with their status and the name of the
 // refusal in the body.
 class StreamRoutes : public HttpRoutes {
@@ -161,6 +163,7 @@ class StreamRoutes : public HttpRoutes {
   }
 
   BodyPlan screen(const HttpRequest& request, HttpResponse&) override {
+    if (request.path == "/buffer") return BodyPlan::buffer(max_body);
     if (request.path != "/stream") return BodyPlan::buffer(1024);
     std::lock_guard lock(mu_);
     if (!log_) log_ = std::make_shared<StreamLog>();
@@ -173,6 +176,11 @@ class StreamRoutes : public HttpRoutes {
       ++handled_;
     }
     response.status = 200;
+    if (request.path == "/buffer") {
+      response.body =
+          "bytes=" + std::to_string(request.body_bytes) + " body_sha256=" + request.body_sha256;
+      return;
+    }
     if (request.path == "/file" && file) {
       response.file = file;
       return;
@@ -434,6 +442,50 @@ TEST_F(StreamedBodies, ClientEndingItsSideMidBodyDropsTheStreamWithoutHandle) {
   EXPECT_EQ(response->status, 400);
   EXPECT_EQ(response->body, "incomplete");
   EXPECT_TRUE(log->wait_destroyed());
+  EXPECT_EQ(routes_.handled(), 0);
+}
+
+// A buffered body's hash is taken behind the reads, large stretches on a
+// handler thread: sent in uneven pieces, it is still the hash of exactly
+// the body, in order.
+TEST_F(StreamedBodies, BufferedBodyIsHashedExactlyWhateverItsPieces) {
+  start();
+  const std::string body = pattern_bytes(5 * (1u << 20) + 99, 8);
+  RawConnection c(port_);
+  ASSERT_TRUE(c.connected());
+
+  ASSERT_TRUE(c.send("POST /buffer HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n"));
+  for (std::size_t at = 0, step = 1; at < body.size(); at += step, step = step * 7 % 400'009 + 1) {
+    ASSERT_TRUE(c.send(std::string_view(body).substr(at, step)));
+  }
+  auto response = c.read_response();
+
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+  Sha256 hash;
+  hash.update(body);
+  EXPECT_EQ(response->body, "bytes=" + std::to_string(body.size()) +
+                                " body_sha256=" + std::string(hash.finish().hex()));
+}
+
+// The client ends its side while megabytes of a buffered body are being
+// hashed: the refusal waits for the hash (which reads the request's buffer)
+// and is answered as for any short body.
+TEST_F(StreamedBodies, ClientEndingItsSideMidBufferedBodyIsAnsweredIncomplete) {
+  start();
+  const std::string body = pattern_bytes(4u << 20, 9);
+  RawConnection c(port_);
+  ASSERT_TRUE(c.connected());
+
+  ASSERT_TRUE(c.send("POST /buffer HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                     std::to_string(body.size() + 1) + "\r\n\r\n" + body));
+  c.end_sending();
+  auto response = c.read_response();
+
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 400);
+  EXPECT_EQ(response->body, "incomplete");
   EXPECT_EQ(routes_.handled(), 0);
 }
 
