@@ -20,6 +20,8 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 mkdir -p "$work/manifest" "$work/archive" "$work/http" "$work/part" "$work/v2"
 printf '{"repositoryName":"a","uploadId":"u","partFirstByte":0,"partLastByte":2,"layerPartBlob":"QUJD"}' \
   > "$work/part/plain"
+printf '{"uploadId":"u","partFirstByte":0,"layerPartBlob":"QUJDRA==","partLastByte":3,"repositoryName":"a"}' \
+  > "$work/part/push"
 printf '{"x":{"y":["}",{"z":"\\"q"}]},"layerPartBlob":"QU\\/D"}' > "$work/part/escaped"
 printf 'bytes=0-99\n/blobs/sha256/ab?repository=a%%2Fb&expires=1&signature=x+y' > "$work/http/download"
 printf 'bytes=-5\n/?a&&b=%%zz&c=%%41' > "$work/http/suffix"

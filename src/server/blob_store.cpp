@@ -60,18 +60,12 @@ constexpr std::size_t kDirectAlignment = 4096;
 // offset or the address is not aligned, the part is under 4 KiB, or the
 // filesystem has no direct I/O, as tmpfs), and less than the prefix when the
 // kernel wrote short; the caller writes the rest through the page cache.
-std::size_t write_direct_prefix(const fs::path& path, std::uint64_t offset,
+// Writes `bytes` (whole blocks from an aligned address) at `offset` through
+// `fd`, opened with O_DIRECT; returns the bytes written, fewer when the
+// device refuses the alignment.
+std::size_t write_direct_blocks(const UniqueFd& fd, const fs::path& path, std::uint64_t offset,
                                 std::string_view bytes) {
-  const std::size_t aligned = bytes.size() / kDirectAlignment * kDirectAlignment;
-  if (aligned == 0 || offset % kDirectAlignment != 0 ||
-      reinterpret_cast<std::uintptr_t>(bytes.data()) % kDirectAlignment != 0) {
-    return 0;
-  }
-  const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0644));
-  if (!fd.valid()) {
-    if (errno == EINVAL) return 0;
-    fail("open " + path.string());
-  }
+  const std::size_t aligned = bytes.size();
   std::size_t done = 0;
   while (done < aligned) {
     const ssize_t n =
@@ -85,6 +79,21 @@ std::size_t write_direct_prefix(const fs::path& path, std::uint64_t offset,
     if (n == 0 || done % kDirectAlignment != 0) break;
   }
   return done;
+}
+
+std::size_t write_direct_prefix(const fs::path& path, std::uint64_t offset,
+                                std::string_view bytes) {
+  const std::size_t aligned = bytes.size() / kDirectAlignment * kDirectAlignment;
+  if (aligned == 0 || offset % kDirectAlignment != 0 ||
+      reinterpret_cast<std::uintptr_t>(bytes.data()) % kDirectAlignment != 0) {
+    return 0;
+  }
+  const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0644));
+  if (!fd.valid()) {
+    if (errno == EINVAL) return 0;
+    fail("open " + path.string());
+  }
+  return write_direct_blocks(fd, path, offset, bytes.substr(0, aligned));
 }
 
 }  // namespace
@@ -172,13 +181,39 @@ std::optional<std::uint64_t> BlobStore::size(const Digest& digest) const {
 
 void BlobStore::write_part(std::string_view upload_id, std::uint64_t offset,
                            std::string_view bytes) const {
+  finish_part(upload_id, offset, bytes, 0);
+}
+
+UniqueFd BlobStore::open_upload_direct(std::string_view upload_id) const {
+  const fs::path path = upload_path(upload_id);
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0644));
+  if (!fd.valid() && errno != EINVAL) {
+    as_server_failure([&] { fail("open " + path.string()); });
+  }
+  return fd;
+}
+
+std::size_t BlobStore::write_direct(const UniqueFd& direct, std::string_view upload_id,
+                                    std::uint64_t offset, std::string_view bytes) const {
+  if (offset % kDirectAlignment != 0 || bytes.size() % kDirectAlignment != 0 ||
+      reinterpret_cast<std::uintptr_t>(bytes.data()) % kDirectAlignment != 0) {
+    return 0;
+  }
+  const fs::path path = upload_path(upload_id);
+  return as_server_failure([&] { return write_direct_blocks(direct, path, offset, bytes); });
+}
+
+void BlobStore::finish_part(std::string_view upload_id, std::uint64_t offset,
+                            std::string_view bytes, std::size_t written) const {
   fs::path path = upload_path(upload_id);
   as_server_failure([&] {
     const UniqueFd fd = open_file(path, O_WRONLY | O_CREAT);
     try {
-      const std::size_t direct = write_direct_prefix(path, offset, bytes);
-      write_all_at(fd.get(), bytes_of(bytes.substr(direct)),
-                   static_cast<std::int64_t>(offset + direct), path);
+      const std::string_view rest = bytes.substr(std::min(written, bytes.size()));
+      const std::uint64_t at = offset + (bytes.size() - rest.size());
+      const std::size_t direct = write_direct_prefix(path, at, rest);
+      write_all_at(fd.get(), bytes_of(rest.substr(direct)), static_cast<std::int64_t>(at + direct),
+                   path);
       if (::ftruncate(fd.get(), static_cast<off_t>(offset + bytes.size())) != 0) {
         fail("truncate " + path.string());
       }

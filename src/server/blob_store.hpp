@@ -48,6 +48,20 @@ class BlobStore {
   // ("blob store: cannot write <file>: No space left on device") leaves.
   void write_part(std::string_view upload_id, std::uint64_t offset, std::string_view bytes) const;
 
+  // A part written while it arrives (IncomingPart): open_upload_direct()
+  // opens the upload's file (created when missing) for direct I/O, invalid
+  // when the file system refuses it; write_direct() writes whole 4 KiB
+  // blocks from an aligned address at `offset` through it and returns how
+  // many bytes it wrote (fewer, down to none, when the device refuses the
+  // alignment); finish_part() is write_part() for a part whose first
+  // `written` bytes are already in the file: it writes the rest, then
+  // truncates and syncs as write_part() does.
+  UniqueFd open_upload_direct(std::string_view upload_id) const;
+  std::size_t write_direct(const UniqueFd& direct, std::string_view upload_id, std::uint64_t offset,
+                           std::string_view bytes) const;
+  void finish_part(std::string_view upload_id, std::uint64_t offset, std::string_view bytes,
+                   std::size_t written) const;
+
   // The registry API's uploads, whose chunks come in any size and are
   // written a piece at a time as they arrive: the upload's file opened for
   // writing (created when missing), a piece written at `offset` through the

@@ -124,6 +124,11 @@ struct BodyPlan {
   // kStream: the receiver; the listener also stores it in
   // HttpRequest::stream, where handle() finds it again.
   std::shared_ptr<BodyStream> stream;
+  // kBuffer: set for an UploadLayerPart, whose Content-Length body the
+  // listener passes, as it arrives, through the scratch's LayerPartIntake
+  // (layer_part_intake.hpp); the intake takes the upload's layer digest from
+  // here. Unset: the body is only hashed as it arrives.
+  PartTargetSource layer_part;
 
   static BodyPlan answered() { return plan(Kind::kAnswered, 0, nullptr); }
   static BodyPlan buffer(std::uint64_t max_body_bytes) {

@@ -240,7 +240,19 @@ BodyPlan RegistryServer::screen(const HttpRequest& request, HttpResponse& respon
     send_error(response, ServiceError("NotFoundException", "No such resource"), 404);
     return BodyPlan::answered();
   }
-  return BodyPlan::buffer(kMaxRequestBytes);
+  BodyPlan plan = BodyPlan::buffer(kMaxRequestBytes);
+  // An UploadLayerPart's part is decoded and digested while it arrives
+  // (layer_part_intake.hpp); the handler checks all of it as usual.
+  const std::string_view target = request.header("X-Amz-Target");
+  if (request.method == "POST" && target.starts_with(kTargetPrefix) &&
+      target.substr(kTargetPrefix.size()) == "UploadLayerPart") {
+    plan.layer_part = [&registry = registry_](const std::string& upload_id,
+                                              std::int64_t first_byte) {
+      return PartTarget{registry.take_upload_hash(upload_id, first_byte),
+                        registry.receive_part(upload_id, first_byte)};
+    };
+  }
+  return plan;
 }
 
 void RegistryServer::handle(HttpRequest& request, HttpResponse& response) {

@@ -232,6 +232,8 @@ void HttpListener::Session<Stream>::wait_for_request() {
   body_unread_ = false;
   http10_ = false;
   head_only_ = false;
+  layer_part_ = PartTargetSource();
+  intake_ = false;
   if (buffer_.size() > 0) {  // a pipelined request is already here
     read_header();
     return;
@@ -405,6 +407,9 @@ void HttpListener::Session<Stream>::on_header(error_code ec) {
     if (request_.chunked) parser_->body_limit(max_body_);
   } else {
     body_hash_.emplace();
+    // A chunked body goes through Beast's parser a chunk at a time: hashed
+    // only, and its part decoded by the handler.
+    layer_part_ = request_.chunked ? PartTargetSource() : std::move(plan.layer_part);
   }
   if (!has_body) return body_complete();
   if (request_.content_length && *request_.content_length > max_body_) {
@@ -463,7 +468,13 @@ void HttpListener::Session<Stream>::take_buffered_body_bytes() {
   body().reserve(std::max<std::size_t>(take, std::min<std::uint64_t>(length, kBodyReadBytes)) +
                  simdjson::SIMDJSON_PADDING);
   body().append(data, take);
-  body_hash_->update(data, take);
+  intake_ = static_cast<bool>(layer_part_);
+  if (intake_) {
+    RequestScratch& scratch = **request_.scratch;
+    scratch.intake.start(static_cast<std::size_t>(length), scratch.part, scratch.parser,
+                         std::move(layer_part_));
+  }
+  take_in(data, take);
   buffer_.consume(take);
   body_filled_ = take;
   body_hashed_ = take;
@@ -526,15 +537,23 @@ void HttpListener::Session<Stream>::hash_received() {
   const char* from = body().data() + body_hashed_;
   const std::size_t n = body_filled_ - body_hashed_;
   if (n < kHandlerHashBytes) {
-    body_hash_->update(from, n);
+    take_in(from, n);
     body_hashed_ += n;
     return;
   }
   body_hashing_ = true;
   asio::post(*listener_.handlers_, [self = this->shared_from_this(), from, n] {
-    self->body_hash_->update(from, n);
+    self->take_in(from, n);
     asio::post(self->stream_.get_executor(), [self, n] { self->hashed(n); });
   });
+}
+
+// Hashes body bytes received, through an UploadLayerPart's intake when the
+// body has one (which also decodes, digests and writes its part).
+template <class Stream>
+void HttpListener::Session<Stream>::take_in(const char* data, std::size_t n) {
+  if (intake_) return (*request_.scratch)->intake.take(data, n);
+  body_hash_->update(data, n);
 }
 
 template <class Stream>
@@ -736,8 +755,11 @@ template <class Stream>
 void HttpListener::Session<Stream>::body_complete() {
   if (pipe_) return stream_complete();
   request_.body_bytes = body_filled_;
-  request_.body_sha256 = std::string(body_hash_->finish().hex());
+  const Digest body_digest =
+      intake_ ? (*request_.scratch)->intake.body_digest() : body_hash_->finish();
+  request_.body_sha256 = std::string(body_digest.hex());
   body_hash_.reset();
+  intake_ = false;
   if (!request_.chunked) chunk_ = std::string();
   hand_to_handler();
 }

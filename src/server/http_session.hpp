@@ -72,6 +72,7 @@ class HttpListener::Session : public std::enable_shared_from_this<Session<Stream
   void read_body();
   void hash_received();
   void hashed(std::size_t n);
+  void take_in(const char* data, std::size_t n);
   void read_chunked_body();
   void body_read_failed(error_code ec);
   void pump_stream();
@@ -119,6 +120,10 @@ class HttpListener::Session : public std::enable_shared_from_this<Session<Stream
   bool body_read_pending_ = false;  // read_body's read is in flight
   std::optional<boost::system::error_code> body_read_error_;  // held while hashing
   std::optional<Sha256> body_hash_;
+  // An UploadLayerPart's (BodyPlan::layer_part): the body's bytes go through
+  // the scratch's LayerPartIntake, which hashes them, instead of body_hash_.
+  PartTargetSource layer_part_;
+  bool intake_ = false;
   std::shared_ptr<BodyPipe> pipe_;  // a streamed body's (kStream), else null
   std::string chunk_;               // chunked bodies and file downloads pass through it
 

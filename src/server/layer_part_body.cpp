@@ -56,7 +56,8 @@ std::size_t value_end(std::string_view s, std::size_t pos) {
 
 }  // namespace
 
-std::optional<StringSpan> find_plain_string_member(std::string_view json, std::string_view name) {
+std::optional<StringSpan> find_plain_string_member(std::string_view json, std::string_view name,
+                                                   std::optional<StringSpan> known) {
   std::size_t pos = skip_space(json, 0);
   if (pos >= json.size() || json[pos] != '{') return std::nullopt;
   pos = skip_space(json, pos + 1);
@@ -74,9 +75,17 @@ std::optional<StringSpan> find_plain_string_member(std::string_view json, std::s
     pos = skip_space(json, pos + 1);
     if (key == name) {
       if (found || pos >= json.size() || json[pos] != '"') return std::nullopt;
-      const std::size_t close = json.find('"', pos + 1);
-      if (close == npos) return std::nullopt;
-      if (std::memchr(json.data() + pos + 1, '\\', close - pos - 1) != nullptr) return std::nullopt;
+      std::size_t close = npos;
+      if (known && known->begin == pos + 1) {
+        close = known->end;
+        if (close >= json.size() || json[close] != '"') return std::nullopt;
+      } else {
+        close = json.find('"', pos + 1);
+        if (close == npos) return std::nullopt;
+        if (std::memchr(json.data() + pos + 1, '\\', close - pos - 1) != nullptr) {
+          return std::nullopt;
+        }
+      }
       found = StringSpan{pos + 1, close};
       pos = close + 1;
     } else {
@@ -88,6 +97,40 @@ std::optional<StringSpan> find_plain_string_member(std::string_view json, std::s
     if (json[pos] == '}') return found;
     if (json[pos] != ',') return std::nullopt;
     pos = skip_space(json, pos + 1);
+  }
+}
+
+MemberStart find_string_member_start(std::string_view received, std::string_view name) {
+  constexpr MemberStart kIncomplete{MemberStart::State::kIncomplete, 0};
+  constexpr MemberStart kNotPlain{MemberStart::State::kNotPlain, 0};
+  std::size_t pos = skip_space(received, 0);
+  if (pos >= received.size()) return kIncomplete;
+  if (received[pos] != '{') return kNotPlain;
+  pos = skip_space(received, pos + 1);
+  while (true) {
+    if (pos >= received.size()) return kIncomplete;
+    if (received[pos] != '"') return kNotPlain;  // `}` included: no such member
+    const std::size_t key_end = string_end(received, pos);
+    if (key_end == npos) return kIncomplete;
+    const std::string_view key = received.substr(pos + 1, key_end - pos - 1);
+    if (key.find('\\') != npos) return kNotPlain;
+    pos = skip_space(received, key_end + 1);
+    if (pos >= received.size()) return kIncomplete;
+    if (received[pos] != ':') return kNotPlain;
+    pos = skip_space(received, pos + 1);
+    if (pos >= received.size()) return kIncomplete;
+    if (key == name) {
+      if (received[pos] != '"') return kNotPlain;
+      return {MemberStart::State::kFound, pos + 1};
+    }
+    pos = value_end(received, pos);
+    // A value that runs to the end of what arrived may go on in what has
+    // not (a malformed one is left to the parser: the caller's cap ends it).
+    if (pos == npos) return kIncomplete;
+    pos = skip_space(received, pos);
+    if (pos >= received.size()) return kIncomplete;
+    if (received[pos] != ',') return kNotPlain;
+    pos = skip_space(received, pos + 1);
   }
 }
 

@@ -99,13 +99,6 @@ std::string Operations::invoke(std::string_view operation, std::string_view body
 
 namespace {
 
-// Direct I/O wants the part's address aligned to the device's logical block
-// (BlobStore::write_part); 4 KiB covers every common device.
-constexpr std::size_t kPartAlignment = 4096;
-// LayerPartBlob's max length in the service model; a larger part takes the
-// parsing path, whose validation names the limit.
-constexpr std::size_t kMaxLayerPartBytes = 20'971'520;
-
 // UploadLayerPart's part decoded from where its base64 lies in the body,
 // into `part` at a 4 KiB-aligned address, and the base64 cut out of the body
 // so the parser reads a few hundred bytes instead of copying megabytes.
@@ -118,11 +111,12 @@ std::optional<std::string_view> take_layer_part(std::string& body, std::string& 
   if (!span) return std::nullopt;
   const std::string_view base64_text =
       std::string_view(body).substr(span->begin, span->end - span->begin);
-  const std::size_t room = base64::max_decoded_size(base64_text.size()) + kPartAlignment;
+  const std::size_t room = base64::max_decoded_size(base64_text.size()) + kLayerPartAlignment;
   // Only grows, so a warm buffer is neither reallocated nor zeroed again.
   if (part.size() < room) part.resize(room);
   const auto address = reinterpret_cast<std::uintptr_t>(part.data());
-  const std::size_t skew = (kPartAlignment - address % kPartAlignment) % kPartAlignment;
+  const std::size_t skew =
+      (kLayerPartAlignment - address % kLayerPartAlignment) % kLayerPartAlignment;
   std::size_t size = 0;
   try {
     size = base64::decode_to(base64_text, part.data() + skew);
@@ -134,21 +128,44 @@ std::optional<std::string_view> take_layer_part(std::string& body, std::string& 
   return std::string_view(part.data() + skew, size);
 }
 
+// UploadLayerPart's part as the listener's intake decoded it while the body
+// arrived, with the base64 cut out of the body; nullopt, the body untouched,
+// unless the body is the plain shape find_plain_string_member accepts with
+// its blob exactly where the intake saw it (whose characters the intake
+// checked: no quote, no escape, all base64).
+std::optional<LayerPartIntake::Part> take_intake_part(RequestScratch& scratch) {
+  std::optional<LayerPartIntake::Part> taken = scratch.intake.take_part();
+  if (!taken) return std::nullopt;
+  std::string& body = scratch.body;
+  const auto span = find_plain_string_member(body, "layerPartBlob", taken->blob);
+  if (!span || span->begin != taken->blob.begin || span->end != taken->blob.end) {
+    return std::nullopt;
+  }
+  body.erase(span->begin, span->end - span->begin);
+  return taken;
+}
+
 }  // namespace
 
 std::string Operations::invoke(std::string_view operation, RequestScratch& scratch,
                                const RequestContext& context) {
   std::optional<std::string_view> decoded_part;
-  if (operation == "UploadLayerPart") decoded_part = take_layer_part(scratch.body, scratch.part);
+  std::optional<LayerPartIntake::Part> taken_in;
+  if (operation == "UploadLayerPart") {
+    taken_in = take_intake_part(scratch);
+    decoded_part =
+        taken_in ? std::optional(taken_in->bytes) : take_layer_part(scratch.body, scratch.part);
+  }
   bool padded = scratch.body.capacity() - scratch.body.size() >= simdjson::SIMDJSON_PADDING;
   return dispatch(operation, scratch.parser, scratch.body, padded, &scratch.part, context,
-                  decoded_part);
+                  decoded_part, taken_in ? &*taken_in : nullptr);
 }
 
 std::string Operations::dispatch(std::string_view operation, simdjson::dom::parser& parser,
                                  std::string_view body, bool padded, std::string* part_buffer,
                                  const RequestContext& context,
-                                 std::optional<std::string_view> decoded_part) {
+                                 std::optional<std::string_view> decoded_part,
+                                 LayerPartIntake::Part* taken_in) {
   Handler handler = find_handler(operation);
   if (!handler) {
     if (api::model::find_operation(operation)) {
@@ -172,8 +189,8 @@ std::string Operations::dispatch(std::string_view operation, simdjson::dom::pars
     throw ServiceError("SerializationException",
                        "Start of list or value found where an object was expected");
   }
-  ops::Env env{registry_, signer_,      tokens_,     download_url_lifetime_,
-               context,   part_buffer, decoded_part};
+  ops::Env env{registry_, signer_,     tokens_,      download_url_lifetime_,
+               context,   part_buffer, decoded_part, taken_in};
   try {
     return handler(env, document);
   } catch (const api::ValidationError& e) {

@@ -47,8 +47,9 @@ class Operations {
   // parsed where it lies with the scratch's parser, a layer part decoded into
   // scratch.part. An UploadLayerPart's base64 is decoded from where it lies
   // and cut out of scratch.body before the rest is parsed
-  // (layer_part_body.hpp). Answers and errors are exactly those of the other
-  // form.
+  // (layer_part_body.hpp), or taken from scratch.intake when the listener
+  // decoded it as it arrived (layer_part_intake.hpp). Answers and errors are
+  // exactly those of the other form.
   std::string invoke(std::string_view operation, RequestScratch& scratch,
                      const RequestContext& context);
 
@@ -58,10 +59,12 @@ class Operations {
  private:
   // `decoded_part`: UploadLayerPart's part, already decoded from the body
   // (whose layerPartBlob is then empty); see invoke(RequestScratch&).
+  // `taken_in`: what the intake found out about it, when it decoded it.
   std::string dispatch(std::string_view operation, simdjson::dom::parser& parser,
                        std::string_view body, bool padded, std::string* part_buffer,
                        const RequestContext& context,
-                       std::optional<std::string_view> decoded_part = std::nullopt);
+                       std::optional<std::string_view> decoded_part = std::nullopt,
+                       LayerPartIntake::Part* taken_in = nullptr);
 
   Registry& registry_;
   const DownloadSigner& signer_;

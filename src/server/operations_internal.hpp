@@ -5,8 +5,8 @@
 
 #include <chrono>
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 
 #include "api/serde.hpp"
 #include "api/validate.hpp"
@@ -29,6 +29,10 @@ struct Env {
   // UploadLayerPart's part when it was decoded before parsing (it lies in
   // *part_buffer; the body's layerPartBlob is empty then).
   std::optional<std::string_view> decoded_part;
+  // When the part was decoded as it arrived: the upload and first byte the
+  // intake read before the blob and the layer digest it fed the part
+  // (layer_part_intake.hpp); null otherwise.
+  LayerPartIntake::Part* taken_in = nullptr;
   const std::string& account() const { return registry.settings().account_id; }
 };
 

@@ -29,8 +29,23 @@ std::string upload_layer_part(Env& env, simdjson::dom::element body) {
   auto store = [&env](const Req& r, std::string_view part) {
     check_registry(env, r.registryId);
     api::UploadLayerPartResponse out;
-    out.lastByteReceived = env.registry.upload_part(r.repositoryName, r.uploadId, r.partFirstByte,
-                                                    r.partLastByte, part);
+    // The digest the intake fed the part counts only for the upload and
+    // first byte it was taken for, which the parse must confirm.
+    // So do the bytes it wrote ahead; otherwise they go (and the upload is
+    // let go) before the part is stored.
+    std::optional<Sha256Lane> fed_hash;
+    IncomingPart* incoming = nullptr;
+    if (env.taken_in && env.taken_in->upload_id == r.uploadId &&
+        env.taken_in->first_byte == r.partFirstByte) {
+      fed_hash = std::move(env.taken_in->layer_hash);
+      // The registry's own (RegistryServer::screen's source made it).
+      incoming = dynamic_cast<IncomingPart*>(env.taken_in->incoming.get());
+    } else if (env.taken_in) {
+      env.taken_in->incoming.reset();
+    }
+    out.lastByteReceived =
+        env.registry.upload_part(r.repositoryName, r.uploadId, r.partFirstByte, r.partLastByte,
+                                 part, std::move(fed_hash), incoming);
     out.registryId = env.account();
     out.repositoryName = r.repositoryName;
     out.uploadId = r.uploadId;

@@ -29,6 +29,7 @@
 #include "ecr/manifest.hpp"
 #include "ecr/service_errors.hpp"
 #include "server/blob_store.hpp"
+#include "server/incoming_part.hpp"
 #include "server/lifecycle_policy.hpp"
 #include "server/sqlite.hpp"
 #include "server/upload_hashes.hpp"
@@ -217,7 +218,7 @@ class UploadAppend {
   std::int64_t first_byte_ = 0;
   std::int64_t written_ = 0;
   UniqueFd file_;
-  std::optional<Sha256> hash_;  // the session's running digest, fed piece by piece
+  std::optional<Sha256Lane> hash_;  // the session's running digest, fed piece by piece
   bool hash_ok_ = true;
   bool committed_ = false;  // recorded in the session: the bytes stay
 };
@@ -299,9 +300,28 @@ class Registry {
 
   // Layer uploads.
   std::string initiate_upload(const std::string& repository);
-  // Returns the last byte received after this part.
+  // Returns the last byte received after this part. For a part taken in
+  // as it arrived (LayerPartIntake): `fed_hash`, the upload's layer digest
+  // already fed `bytes`, as take_upload_hash() gave it for this upload and
+  // first_byte; `incoming`, the part's first bytes already written, as
+  // receive_part() began it (ignored unless for this upload and first_byte).
   std::int64_t upload_part(const std::string& repository, const std::string& upload_id,
-                           std::int64_t first_byte, std::int64_t last_byte, std::string_view bytes);
+                           std::int64_t first_byte, std::int64_t last_byte, std::string_view bytes,
+                           std::optional<Sha256Lane> fed_hash = std::nullopt,
+                           IncomingPart* incoming = nullptr);
+  // The upload's layer digest where it stops at first_byte, taken out to be
+  // fed a part as it arrives and handed back through upload_part(); nullopt
+  // when there is none that stops there (the part is then digested as it is
+  // written, or completion hashes the file).
+  std::optional<Sha256Lane> take_upload_hash(const std::string& upload_id,
+                                             std::int64_t first_byte) noexcept;
+  // The upload taken for a part that starts at first_byte to be written as
+  // it arrives (incoming_part.hpp), stopping the one that had it; null when
+  // the upload does not exist or has expired, holds another number of bytes,
+  // has a registry API chunk being written, or first_byte is not
+  // block-aligned, or the file system refuses direct I/O.
+  std::unique_ptr<IncomingPart> receive_part(const std::string& upload_id,
+                                             std::int64_t first_byte) noexcept;
   std::string complete_upload(const std::string& repository, const std::string& upload_id,
                               const std::vector<std::string>& digests);
   std::vector<LayerAvailability> check_layers(const std::string& repository,
@@ -460,7 +480,14 @@ class Registry {
   // Upload sessions a registry API request is appending to (UploadAppend).
   std::mutex appending_mu_;
   std::set<std::string, std::less<>> appending_;
+  // The part being written as it arrives to each upload (incoming_part.hpp),
+  // under appending_mu_.
+  std::map<std::string, IncomingPart*, std::less<>> incoming_;
+  // Stops the upload's IncomingPart unless it is `keep`, and forgets it; the
+  // caller holds appending_mu_.
+  void stop_incoming(const std::string& upload_id, const IncomingPart* keep) noexcept;
   friend class UploadAppend;
+  friend class IncomingPart;
   // Held shared from a completed upload's rename into blobs/ until its
   // layer is recorded, exclusively by collect_garbage's file sweep: a blob
   // is never swept between the two.

@@ -72,9 +72,111 @@ UploadRow find_upload(sql::Database& db, std::int64_t repo_id, const std::string
 
 }  // namespace
 
+std::optional<Sha256Lane> Registry::take_upload_hash(const std::string& upload_id,
+                                                     std::int64_t first_byte) noexcept {
+  if (first_byte < 0 || !is_upload_id(upload_id)) return std::nullopt;
+  return upload_hashes_.take_if_at(upload_id, static_cast<std::uint64_t>(first_byte));
+}
+
+std::unique_ptr<IncomingPart> Registry::receive_part(const std::string& upload_id,
+                                                     std::int64_t first_byte) noexcept {
+  try {
+    if (first_byte < 0 || first_byte % 4096 != 0 || !is_upload_id(upload_id)) return nullptr;
+    // The stripe lock orders this against a part, an append or a completion.
+    std::lock_guard part_lock(upload_lock(upload_id));
+    {
+      std::lock_guard lock(mu_);
+      sql::Statement s(*db_, "SELECT received, updated_at FROM uploads WHERE upload_id = ?");
+      s.bind(1, upload_id);
+      if (!s.step() || s.integer(0) != first_byte ||
+          from_ms(s.integer(1)) + settings_.upload_expiry < clock_()) {
+        return nullptr;
+      }
+    }
+    UniqueFd file = blobs_.open_upload_direct(upload_id);
+    if (!file.valid()) return nullptr;
+    std::unique_ptr<IncomingPart> part(
+        new IncomingPart(*this, upload_id, first_byte, std::move(file)));
+    std::lock_guard appending(appending_mu_);
+    if (appending_.contains(upload_id)) return nullptr;
+    // A request for a part the client sent again takes the upload over.
+    stop_incoming(upload_id, nullptr);
+    incoming_.emplace(upload_id, part.get());
+    return part;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void Registry::stop_incoming(const std::string& upload_id, const IncomingPart* keep) noexcept {
+  const auto it = incoming_.find(upload_id);
+  if (it == incoming_.end() || it->second == keep) return;
+  it->second->stop();
+  incoming_.erase(it);
+}
+
+IncomingPart::~IncomingPart() {
+  wait();
+  std::lock_guard appending(registry_.appending_mu_);
+  const auto it = registry_.incoming_.find(upload_id_);
+  // Taken over (or stopped by a completion): the bytes are not this one's.
+  if (it == registry_.incoming_.end() || it->second != this) return;
+  registry_.incoming_.erase(it);
+  // Refused or never handled: the bytes past the upload's end go.
+  if (!committed_ && written_ > 0) {
+    BlobStore::discard_tail(file_, static_cast<std::uint64_t>(first_byte_));
+  }
+}
+
+std::size_t IncomingPart::written() noexcept {
+  wait();
+  return written_;
+}
+
+void IncomingPart::wait() noexcept {
+  if (in_flight_.valid()) in_flight_.wait();
+}
+
+void IncomingPart::stop() noexcept {
+  superseded_ = true;
+  std::lock_guard writing(write_mu_);  // a write under way ends first
+}
+
+void IncomingPart::write_up_to(const char* part, std::size_t ready) noexcept {
+  if (in_flight_.valid()) {
+    if (in_flight_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+    in_flight_.get();  // the task catches everything
+  }
+  if (stopped_ || superseded_ || ready <= written_) return;
+  // Written beside the intake's work on what arrives next: the intake's
+  // thread does not wait for the disk.
+  const std::string_view bytes(part + written_, ready - written_);
+  try {
+    in_flight_ = registry_.digest_feeders_.submit([this, bytes] {
+      std::lock_guard writing(write_mu_);
+      if (superseded_) return;
+      try {
+        const std::size_t n = registry_.blobs_.write_direct(
+            file_, upload_id_, static_cast<std::uint64_t>(first_byte_) + written_, bytes);
+        written_ += n;
+        if (n < bytes.size()) stopped_ = true;
+      } catch (...) {
+        stopped_ = true;
+      }
+    });
+  } catch (...) {
+    stopped_ = true;
+  }
+}
+
 std::int64_t Registry::upload_part(const std::string& repository, const std::string& upload_id,
                                    std::int64_t first_byte, std::int64_t last_byte,
-                                   std::string_view bytes) {
+                                   std::string_view bytes, std::optional<Sha256Lane> fed_hash,
+                                   IncomingPart* incoming) {
+  if (incoming && (incoming->upload_id() != upload_id || incoming->first_byte() != first_byte ||
+                   incoming->written() > bytes.size())) {
+    incoming = nullptr;
+  }
   std::lock_guard part_lock(upload_lock(upload_id));
   UploadRow row;
   std::int64_t repo_id = 0;
@@ -94,6 +196,13 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
     if (appending_.contains(upload_id)) {
       refuse("A registry API request is writing to the upload with id '" + upload_id + "'");
     }
+    // No other request's part is written into the upload from here on; the
+    // bytes this one wrote ahead count only while it still has the upload.
+    if (incoming) {
+      const auto it = incoming_.find(upload_id);
+      if (it == incoming_.end() || it->second != incoming) incoming = nullptr;
+    }
+    stop_incoming(upload_id, incoming);
   }
   auto size = static_cast<std::int64_t>(bytes.size());
   if (size > kMaxPartBytes) {
@@ -119,14 +228,17 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
   // (parts of one layer are sequential, so this is the big layer's pace).
   // The hash goes back only once the part is durable and recorded; on a
   // failure it is dropped and completion hashes the file instead.
-  std::optional<Sha256> hash =
-      upload_hashes_.take_at(upload_id, static_cast<std::uint64_t>(first_byte));
-  bool hashed = false;
-  {
+  const std::size_t written = incoming ? incoming->written() : 0;
+  std::optional<Sha256Lane> hash = std::move(fed_hash);
+  bool hashed = hash.has_value();
+  if (hashed) {
+    blobs_.finish_part(upload_id, static_cast<std::uint64_t>(first_byte), bytes, written);
+  } else {
+    hash = upload_hashes_.take_at(upload_id, static_cast<std::uint64_t>(first_byte));
     std::future<void> fed = digest_feeders_.submit([&] {
       if (!hash) return;
       try {
-        hash->update(bytes);
+        hash->update(bytes.data(), bytes.size());
         hashed = true;
       } catch (...) {
         // dropped: completion hashes the file
@@ -138,7 +250,7 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
       std::future<void>& fed;
       ~WaitForFeed() { fed.wait(); }
     } wait_for_feed{fed};
-    blobs_.write_part(upload_id, static_cast<std::uint64_t>(first_byte), bytes);
+    blobs_.finish_part(upload_id, static_cast<std::uint64_t>(first_byte), bytes, written);
   }
   std::lock_guard lock(mu_);
   sql::Statement s(*part_db_,
@@ -150,6 +262,7 @@ std::int64_t Registry::upload_part(const std::string& repository, const std::str
   if (part_db_->changes() == 0) {
     throw api::UploadNotFoundException("The upload with id '" + upload_id + "' does not exist");
   }
+  if (incoming) incoming->committed_ = true;
   if (hashed) upload_hashes_.put_back(upload_id, std::move(*hash));
   return last_byte;
 }
@@ -176,6 +289,9 @@ std::string Registry::complete_upload(const std::string& repository, const std::
         throw api::InvalidLayerException("A chunk is being written to the upload with id '" +
                                          upload_id + "'; complete it once the chunk is received");
       }
+      // Nor may a part still arriving write into the file once it is the
+      // blob: it writes nothing more (and its request is refused).
+      stop_incoming(upload_id, nullptr);
     }
     if (row.received == 0) {
       throw api::EmptyUploadException("The upload with id '" + upload_id +
@@ -334,6 +450,7 @@ std::unique_ptr<UploadAppend> Registry::append_to_upload(const std::string& repo
            .repositoryName = repository,
            .uploadId = upload_id});
     }
+    stop_incoming(upload_id, nullptr);  // the append has the upload now
   }
   return std::unique_ptr<UploadAppend>(new UploadAppend(*this, repository, upload_id, received));
 }
@@ -363,7 +480,7 @@ void UploadAppend::write(std::string_view piece) {
   registry_.blobs_.write_upload(file_, upload_id_,
                                 static_cast<std::uint64_t>(first_byte_ + written_), piece);
   written_ += static_cast<std::int64_t>(piece.size());
-  if (hash_) hash_->update(piece);
+  if (hash_) hash_->update(piece.data(), piece.size());
 }
 
 std::int64_t UploadAppend::commit() {

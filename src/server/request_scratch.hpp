@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "server/layer_part_intake.hpp"
+
 namespace ecr::server {
 
 struct RequestScratch {
@@ -27,6 +29,9 @@ struct RequestScratch {
   // A decoded layer part: holds at least the part's bytes; only grows, so a
   // warm buffer is never cleared or zeroed again.
   std::string part;
+  // An UploadLayerPart body's intake, when the listener takes it in as it
+  // arrives (BodyPlan::layer_part); cleared at every lease.
+  LayerPartIntake intake;
 };
 
 class ScratchPool {

@@ -6,23 +6,23 @@ namespace ecr::server {
 
 void UploadHashes::add(const std::string& upload_id, std::uint64_t offset,
                        std::string_view bytes) noexcept {
-  std::optional<Sha256> hash = take_at(upload_id, offset);
+  std::optional<Sha256Lane> hash = take_at(upload_id, offset);
   if (!hash) return;
   try {
-    hash->update(bytes);
+    hash->update(bytes.data(), bytes.size());
   } catch (...) {
     return;  // dropped: completion hashes the file
   }
   put_back(upload_id, std::move(*hash));
 }
 
-std::optional<Sha256> UploadHashes::take_at(const std::string& upload_id,
-                                            std::uint64_t offset) noexcept {
+std::optional<Sha256Lane> UploadHashes::take_at(const std::string& upload_id,
+                                                std::uint64_t offset) noexcept {
   try {
     // The hash leaves the map while it is fed, so hashing a 20 MiB part
     // never holds up other uploads; parts of one upload are serialised by
     // the caller.
-    std::optional<Sha256> hash;
+    std::optional<Sha256Lane> hash;
     {
       std::lock_guard lock(mu_);
       auto it = hashes_.find(upload_id);
@@ -39,7 +39,22 @@ std::optional<Sha256> UploadHashes::take_at(const std::string& upload_id,
   }
 }
 
-void UploadHashes::put_back(const std::string& upload_id, Sha256 hash) noexcept {
+std::optional<Sha256Lane> UploadHashes::take_if_at(const std::string& upload_id,
+                                                   std::uint64_t offset) noexcept {
+  try {
+    if (offset == 0) return Sha256Lane();
+    std::lock_guard lock(mu_);
+    auto it = hashes_.find(upload_id);
+    if (it == hashes_.end() || it->second.size() != offset) return std::nullopt;
+    std::optional<Sha256Lane> hash = std::move(it->second);
+    hashes_.erase(it);
+    return hash;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+void UploadHashes::put_back(const std::string& upload_id, Sha256Lane hash) noexcept {
   try {
     std::lock_guard lock(mu_);
     hashes_.insert_or_assign(upload_id, std::move(hash));
@@ -51,7 +66,7 @@ void UploadHashes::put_back(const std::string& upload_id, Sha256 hash) noexcept 
 std::optional<Digest> UploadHashes::take(const std::string& upload_id,
                                          std::uint64_t size) noexcept {
   try {
-    std::optional<Sha256> hash;
+    std::optional<Sha256Lane> hash;
     {
       std::lock_guard lock(mu_);
       auto it = hashes_.find(upload_id);

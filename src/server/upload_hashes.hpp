@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/sha256_lanes.hpp"
 #include "ecr/digest.hpp"
 
 namespace ecr::server {
@@ -34,8 +35,13 @@ class UploadHashes {
   // `offset` (a new hash at offset 0; nullopt, the hash dropped, when it
   // does not stop there), put_back() returns it once fed and written. A hash
   // not put back is simply gone: completion then hashes the file.
-  std::optional<Sha256> take_at(const std::string& upload_id, std::uint64_t offset) noexcept;
-  void put_back(const std::string& upload_id, Sha256 hash) noexcept;
+  std::optional<Sha256Lane> take_at(const std::string& upload_id, std::uint64_t offset) noexcept;
+  void put_back(const std::string& upload_id, Sha256Lane hash) noexcept;
+  // take_at() for a part that is still arriving and not yet checked
+  // (LayerPartIntake): the hash is taken only when it stops at `offset` (a
+  // new one at offset 0), and otherwise left where it is, so that a stale or
+  // stray request does not cost the upload its hash.
+  std::optional<Sha256Lane> take_if_at(const std::string& upload_id, std::uint64_t offset) noexcept;
 
   // Removes the upload's hash and returns its digest when it covers exactly
   // the first `size` bytes; nullopt otherwise (the file must be hashed).
@@ -49,8 +55,8 @@ class UploadHashes {
 
  private:
   mutable std::mutex mu_;
-  // Sha256::size() is where each hash stops.
-  std::map<std::string, Sha256, std::less<>> hashes_;
+  // Sha256Lane::size() is where each hash stops.
+  std::map<std::string, Sha256Lane, std::less<>> hashes_;
 };
 
 }  // namespace ecr::server

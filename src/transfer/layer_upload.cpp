@@ -19,30 +19,44 @@ namespace ecr::transfer {
 
 namespace {
 
-// The body starts with the blob, so its bytes can be encoded and hashed as
-// they come, before the part's length (partLastByte) is known; JSON leaves
-// the members' order free, and ECR and ecr-local read them in any order.
-constexpr std::string_view kBodyHead = "{\"layerPartBlob\":\"";
-// Room kept after the blob for the members that follow it (names of at most
-// 256 characters, an upload id, two integers); more is made when needed.
+// Room kept around the blob for the members on either side of it (names of
+// at most 256 characters, an upload id, two integers); more is made when
+// needed.
 constexpr std::size_t kTailRoom = 1024;
 
 }  // namespace
 
-PartBodyBuilder::PartBodyBuilder(std::string& body, std::size_t max_part, Hashing hashing)
-    : body_(body), as_encoded_(hashing == Hashing::kAsEncoded) {
+PartBodyBuilder::PartBodyBuilder(std::string& body, std::size_t max_part, const PartHead& head,
+                                 Hashing hashing)
+    : body_(body), first_byte_(head.first_byte), as_encoded_(hashing == Hashing::kAsEncoded) {
+  // The writer only writes whole objects: {"uploadId":...,"partFirstByte":N}
+  // has its "}" turned into the blob member's start.
+  std::string lead;
+  json::Writer w(lead);
+  w.begin_object();
+  w.key("uploadId");
+  w.string(head.upload_id);
+  w.key("partFirstByte");
+  w.integer(head.first_byte);
+  w.end_object();
+  lead.pop_back();
+  lead += ",\"layerPartBlob\":\"";
   // The body never shrinks: a pooled body that held a part before keeps its
   // size, so nothing is zero-filled again (std::string fills what it grows
-  // by), and huge pages back a new one (core/huge_pages.hpp).
-  const std::size_t room = kBodyHead.size() + base64::encoded_size(max_part) + kTailRoom;
+  // by), and huge pages back a new one (core/huge_pages.hpp). The room for
+  // the members before the blob does not depend on them (partFirstByte
+  // gains digits from part to part).
+  const std::size_t room =
+      std::max(kTailRoom, lead.size()) + base64::encoded_size(max_part) + kTailRoom;
   if (body_.size() < room) {
     reserve_huge(body_, room);
     body_.resize(room);
   }
-  std::memcpy(body_.data(), kBodyHead.data(), kBodyHead.size());
-  at_ = kBodyHead.size();
+  std::memcpy(body_.data(), lead.data(), lead.size());
+  at_ = lead.size();
+  encoded_at_ = at_;
   if (as_encoded_) {
-    hash_.update(kBodyHead.data(), kBodyHead.size());
+    hash_.update(lead.data(), lead.size());
     hashed_ = at_;
   }
 }
@@ -71,26 +85,21 @@ void PartBodyBuilder::encode(std::string_view bytes, PartBodyBuilder* leader) {
 }
 
 void PartBodyBuilder::close(const std::optional<std::string>& registry_id,
-                            std::string_view repository, std::string_view upload_id,
-                            std::int64_t first_byte, std::int64_t length) {
+                            std::string_view repository, std::int64_t length) {
   // The string's closing quote, then the other members. The writer only
-  // writes whole objects, so it writes {"partFirstByte":...} and the "{" is
+  // writes whole objects, so it writes {"partLastByte":...} and the "{" is
   // then turned into the "," that follows the blob's member.
   std::string tail = "\"";
   json::Writer w(tail);
   w.begin_object();
-  w.key("partFirstByte");
-  w.integer(first_byte);
   w.key("partLastByte");
-  w.integer(first_byte + length - 1);
+  w.integer(first_byte_ + length - 1);
   if (registry_id) {
     w.key("registryId");
     w.string(*registry_id);
   }
   w.key("repositoryName");
   w.string(repository);
-  w.key("uploadId");
-  w.string(upload_id);
   w.end_object();
   // tail is now "\"{...}": make it "\",...}".
   tail[1] = ',';
@@ -102,16 +111,15 @@ void PartBodyBuilder::close(const std::optional<std::string>& registry_id,
 PartBody PartBodyBuilder::seal() {
   hash_.update(body_.data() + hashed_, at_ - hashed_);
   hashed_ = at_;
-  return PartBody{.encoded_at = kBodyHead.size(), .size = at_, .sha256 = hash_.finish()};
+  return PartBody{.encoded_at = encoded_at_, .size = at_, .sha256 = hash_.finish()};
 }
 
 PartBody build_upload_part_body(std::string& out, const std::optional<std::string>& registry_id,
                                 std::string_view repository, std::string_view upload_id,
                                 std::int64_t first_byte, std::string_view part) {
-  PartBodyBuilder body(out, part.size());
+  PartBodyBuilder body(out, part.size(), PartHead{upload_id, first_byte});
   body.encode(part);
-  return body.finish(registry_id, repository, upload_id, first_byte,
-                     static_cast<std::int64_t>(part.size()));
+  return body.finish(registry_id, repository, static_cast<std::int64_t>(part.size()));
 }
 
 void PartWriter::write(std::span<const std::byte> bytes) {
@@ -281,7 +289,9 @@ class ChannelPartWriter final : public PartWriter {
     const bool skipping = position_ < skip_until_;
     position_ += static_cast<std::int64_t>(n);
     if (skipping) {
+      // The part starts where the skipping ends: nothing is encoded yet.
       first_ = position_;
+      start_body();
       return;
     }
     staged_ += n;
@@ -318,12 +328,17 @@ class ChannelPartWriter final : public PartWriter {
   void take_buffer() {
     reporter_.throw_if_cancelled();
     current_ = channel_.take_free();
-    body_.emplace(
-        current_->body, static_cast<std::size_t>(target_.part_size),
-        leader_ ? PartBodyBuilder::Hashing::kAsEncoded : PartBodyBuilder::Hashing::kLater);
     held_ = 0;
     staged_ = 0;
     first_ = position_;
+    start_body();
+  }
+
+  void start_body() {
+    body_.emplace(
+        current_->body, static_cast<std::size_t>(target_.part_size),
+        PartHead{target_.upload_id, first_},
+        leader_ ? PartBodyBuilder::Hashing::kAsEncoded : PartBodyBuilder::Hashing::kLater);
   }
 
   void encode_staged() {
@@ -333,8 +348,7 @@ class ChannelPartWriter final : public PartWriter {
 
   void seal() {
     encode_staged();
-    body_->close(target_.registry_id, target_.repository, target_.upload_id, first_,
-                 static_cast<std::int64_t>(held_));
+    body_->close(target_.registry_id, target_.repository, static_cast<std::int64_t>(held_));
     if (!leader_) {
       leader_.emplace(
           Leader{.buffer = current_, .first = first_, .length = held_, .body = std::move(*body_)});

@@ -97,12 +97,24 @@ struct PartBody {
   Digest sha256;               // of the body: the SigV4 payload hash
 };
 
+// Where a part goes: the members written before its blob.
+struct PartHead {
+  std::string_view upload_id;
+  std::int64_t first_byte = 0;
+};
+
 // Builds an UploadLayerPart body in `body`, a pooled buffer, as the part's
-// bytes come: {"layerPartBlob":"<base64>","partFirstByte":...,...}. The blob
-// comes first, so it is encoded (and hashed) slice by slice before the
-// part's length is known; the buffer keeps its size from part to part (only
-// the first PartBody::size bytes are the request), so a warm buffer is never
-// zero-filled again.
+// bytes come:
+//   {"uploadId":"...","partFirstByte":N,"layerPartBlob":"<base64>",
+//    "partLastByte":M,"registryId":"...","repositoryName":"..."}
+// The blob comes before the members that need the part's length, so it is
+// encoded (and hashed) slice by slice before that length is known; the
+// members known before it come first, so ecr-local finds the upload and the
+// part's offset in the body's first bytes and takes the part in as it
+// arrives (server/layer_part_intake.hpp). JSON leaves the members' order
+// free, and ECR reads them in any order. The buffer keeps its size from part
+// to part (only the first PartBody::size bytes are the request), so a warm
+// buffer is never zero-filled again.
 class PartBodyBuilder {
  public:
   // When the body is hashed for its signature: slice by slice as it is
@@ -111,7 +123,8 @@ class PartBodyBuilder {
   enum class Hashing { kAsEncoded, kLater };
 
   // `max_part`: the most bytes the part will hold (room is made for it).
-  PartBodyBuilder(std::string& body, std::size_t max_part, Hashing hashing = Hashing::kAsEncoded);
+  PartBodyBuilder(std::string& body, std::size_t max_part, const PartHead& head,
+                  Hashing hashing = Hashing::kAsEncoded);
   // Appends the encoding of `bytes`; every call but the last must pass a
   // multiple of 3 bytes (so no padding falls inside the blob). A builder
   // hashing as it encodes hashes each slice beside as many bytes of
@@ -119,20 +132,22 @@ class PartBodyBuilder {
   void encode(std::string_view bytes, PartBodyBuilder* leader = nullptr);
   // Writes the members after the blob: the body is complete.
   void close(const std::optional<std::string>& registry_id, std::string_view repository,
-             std::string_view upload_id, std::int64_t first_byte, std::int64_t length);
+             std::int64_t length);
   // Hashes what is not hashed yet; returns the closed body's extent and hash.
   PartBody seal();
   // close() and seal().
   PartBody finish(const std::optional<std::string>& registry_id, std::string_view repository,
-                  std::string_view upload_id, std::int64_t first_byte, std::int64_t length) {
-    close(registry_id, repository, upload_id, first_byte, length);
+                  std::int64_t length) {
+    close(registry_id, repository, length);
     return seal();
   }
 
  private:
   std::string& body_;
-  std::size_t at_ = 0;      // the end of what is written
-  std::size_t hashed_ = 0;  // body_[0, hashed_) is fed to hash_
+  std::int64_t first_byte_;
+  std::size_t encoded_at_ = 0;  // where the blob's base64 starts
+  std::size_t at_ = 0;          // the end of what is written
+  std::size_t hashed_ = 0;      // body_[0, hashed_) is fed to hash_
   bool as_encoded_;
   Sha256Lane hash_;
 };

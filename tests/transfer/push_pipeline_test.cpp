@@ -227,14 +227,16 @@ TEST(PartBodyBuilder, APairOfBodiesHashedTogetherGetsEachItsOwnHash) {
   std::string leader_buffer;
   std::string follower_buffer;
   transfer::PartBodyBuilder leader(leader_buffer, first_part.size(),
+                                   transfer::PartHead{"upload-1", 0},
                                    transfer::PartBodyBuilder::Hashing::kLater);
   leader.encode(first_part);
-  leader.close(std::nullopt, "repo", "upload-1", 0, static_cast<std::int64_t>(first_part.size()));
-  transfer::PartBodyBuilder follower(follower_buffer, first_part.size());
+  leader.close(std::nullopt, "repo", static_cast<std::int64_t>(first_part.size()));
+  transfer::PartBodyBuilder follower(
+      follower_buffer, first_part.size(),
+      transfer::PartHead{"upload-1", static_cast<std::int64_t>(first_part.size())});
   follower.encode(std::string_view(second_part).substr(0, 3 * 1000), &leader);
   follower.encode(std::string_view(second_part).substr(3 * 1000), &leader);
-  follower.close(std::nullopt, "repo", "upload-1", static_cast<std::int64_t>(first_part.size()),
-                 static_cast<std::int64_t>(second_part.size()));
+  follower.close(std::nullopt, "repo", static_cast<std::int64_t>(second_part.size()));
   const transfer::PartBody lead = leader.seal();
   const transfer::PartBody follow = follower.seal();
 

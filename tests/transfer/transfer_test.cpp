@@ -252,8 +252,8 @@ TEST(UploadPartBodyTest, EncodesThePartInPlace) {
   const transfer::PartBody made = transfer::build_upload_part_body(
       body, std::string("123456789012"), "team/app", "u-1", 10, "hello");
   EXPECT_EQ(body.substr(0, made.size),
-            "{\"layerPartBlob\":\"aGVsbG8=\",\"partFirstByte\":10,\"partLastByte\":14,"
-            "\"registryId\":\"123456789012\",\"repositoryName\":\"team/app\",\"uploadId\":\"u-1\"}");
+            "{\"uploadId\":\"u-1\",\"partFirstByte\":10,\"layerPartBlob\":\"aGVsbG8=\","
+            "\"partLastByte\":14,\"registryId\":\"123456789012\",\"repositoryName\":\"team/app\"}");
   EXPECT_EQ(made.sha256, Digest::of(body.substr(0, made.size)));
 }
 
@@ -263,8 +263,8 @@ TEST(UploadPartBodyTest, ReusedLongerBodyKeepsItsSizeAndTheExtentFindsTheRequest
       transfer::build_upload_part_body(body, std::nullopt, "team/app", "u-2", 0, "hi!");
   EXPECT_EQ(body.size(), 100000u);  // never shrunk, so never zero-filled again
   EXPECT_EQ(body.substr(0, made.size),
-            "{\"layerPartBlob\":\"aGkh\",\"partFirstByte\":0,\"partLastByte\":2,"
-            "\"repositoryName\":\"team/app\",\"uploadId\":\"u-2\"}");
+            "{\"uploadId\":\"u-2\",\"partFirstByte\":0,\"layerPartBlob\":\"aGkh\","
+            "\"partLastByte\":2,\"repositoryName\":\"team/app\"}");
   EXPECT_EQ(body.substr(made.encoded_at, 4), "aGkh");
   EXPECT_EQ(made.sha256, Digest::of(body.substr(0, made.size)));
 }
@@ -280,19 +280,19 @@ TEST(UploadPartBodyTest, HashTakenWhileEncodingIsTheBodysHash) {
     std::string part(n, '\0');
     for (std::size_t i = 0; i < n; ++i) part[i] = static_cast<char>((i * 131 + 7) % 251);
     std::string body;
-    transfer::PartBodyBuilder builder(body, n);
+    transfer::PartBodyBuilder builder(body, n, transfer::PartHead{"u", 5});
     for (std::size_t at = 0; at < n; at += transfer::kPartStagingBytes) {
       builder.encode(std::string_view(part).substr(at, transfer::kPartStagingBytes));
     }
-    const transfer::PartBody made =
-        builder.finish(std::nullopt, "r", "u", 5, static_cast<std::int64_t>(n));
+    const transfer::PartBody made = builder.finish(std::nullopt, "r", static_cast<std::int64_t>(n));
     const std::string request = body.substr(0, made.size);
+    EXPECT_EQ(request.substr(0, made.encoded_at),
+              "{\"uploadId\":\"u\",\"partFirstByte\":5,\"layerPartBlob\":\"");
     EXPECT_EQ(made.sha256, Digest::of(request)) << n << " bytes";
     EXPECT_EQ(request.substr(made.encoded_at, base64::encoded_size(n)), base64::encode(part))
         << n << " bytes";
     EXPECT_EQ(request.substr(made.encoded_at + base64::encoded_size(n)),
-              "\",\"partFirstByte\":5,\"partLastByte\":" + std::to_string(4 + n) +
-                  ",\"repositoryName\":\"r\",\"uploadId\":\"u\"}")
+              "\",\"partLastByte\":" + std::to_string(4 + n) + ",\"repositoryName\":\"r\"}")
         << n << " bytes";
   }
 }
