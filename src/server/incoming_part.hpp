@@ -37,6 +37,8 @@ class Registry;
 
 class IncomingPart final : public WriteAhead {
  public:
+  static constexpr std::size_t kMinWriteBytes = 1u << 20;
+
   ~IncomingPart() override;
   IncomingPart(const IncomingPart&) = delete;
   IncomingPart& operator=(const IncomingPart&) = delete;
@@ -49,8 +51,9 @@ class IncomingPart final : public WriteAhead {
 
   // Starts writing the part's bytes [written(), ready), which lie at `part`
   // + the same offsets, on one of the registry's workers, and returns at
-  // once; while a write is in flight it does nothing (the bytes go with a
-  // later call). `part` is block-aligned and `ready` a whole number of
+  // once; while a write is in flight, or while fewer than kMinWriteBytes
+  // wait, it does nothing (the bytes go with a later call, or with
+  // upload_part's write of the rest). `part` is block-aligned and `ready` a whole number of
   // blocks; the bytes must stay where they are until written() or the
   // destructor returns. Best effort: once a write fails or the file system
   // refuses direct I/O, it writes nothing more, and upload_part writes the

@@ -147,7 +147,10 @@ void IncomingPart::write_up_to(const char* part, std::size_t ready) noexcept {
     if (in_flight_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
     in_flight_.get();  // the task catches everything
   }
-  if (stopped_ || superseded_ || ready <= written_) return;
+  // Small stretches wait to make a larger write: a slow link delivers a
+  // part in reads of a few KiB, and a direct write (and a worker's task)
+  // per read cost more CPU than they save.
+  if (stopped_ || superseded_ || ready < written_ + kMinWriteBytes) return;
   // Written beside the intake's work on what arrives next: the intake's
   // thread does not wait for the disk.
   const std::string_view bytes(part + written_, ready - written_);

@@ -485,6 +485,8 @@ TEST_F(LayerPartBody, APartWrittenAsItArrivesCountsOnlyOnceAccepted) {
   const auto last = at + static_cast<std::int64_t>(second.size()) - 1;
   std::unique_ptr<IncomingPart> stalled = registry_->receive_part(id, at);
   ASSERT_NE(stalled, nullptr);
+  stalled->write_up_to(part.data(), 512 << 10);  // waits for a larger write
+  EXPECT_EQ(stalled->written(), 0u);
   stalled->write_up_to(part.data(), 1 << 20);
   EXPECT_EQ(stalled->written(), std::size_t{1} << 20);
   EXPECT_EQ(received(id).size(), first.size() + (1 << 20));
