@@ -192,20 +192,22 @@ TEST(LayerPartIntake, UsesAWarmBufferAndNeedsNoMembersBeforeTheBlob) {
 // it from the buffered bytes, with that path's errors), and is still hashed.
 TEST(LayerPartIntake, GivesNoPartForABodyOfAnotherShape) {
   const std::string big(LayerPartIntake::kMaxPrefixBytes, 'a');
-  for (const std::string& json : {
-           std::string(R"({"uploadId":"u","partFirstByte":0,"layerPartBlob":"QU\/D"})"),
-           std::string(R"({"layerPartBlob":"QUJ!"})"),      // not base64
-           std::string(R"({"layerPartBlob":"QUJDR"})"),     // not whole quads
-           std::string(R"({"layerPartBlob":"QQ==QUJD"})"),  // characters after the padding
-           std::string(R"({"layerPartBlob":12})"),          // not a string
-           std::string(R"({"layerPartBlob":"QUJD)"),        // no closing quote
-           std::string(R"({"a":")") + big + R"(","layerPartBlob":"QUJD"})",  // past the prefix cap
-           std::string(R"(["layerPartBlob","QUJD"])"),
-           // the string ends inside a quad split between two pieces (found
-           // by layer_part_fuzz)
-           std::string(R"({"uploadId":"u","p&rtFirstByte":0,"layerPartBlob":"tBlobstBe":0o,"layerPartBlob":"QU,"lAye:"":"a"})"),
-           std::string(R"({"layerPartBlob":"QUJDR","x":"AAAA"})"),
-       }) {
+  for (
+      const std::string& json : {
+          std::string(R"({"uploadId":"u","partFirstByte":0,"layerPartBlob":"QU\/D"})"),
+          std::string(R"({"layerPartBlob":"QUJ!"})"),      // not base64
+          std::string(R"({"layerPartBlob":"QUJDR"})"),     // not whole quads
+          std::string(R"({"layerPartBlob":"QQ==QUJD"})"),  // characters after the padding
+          std::string(R"({"layerPartBlob":12})"),          // not a string
+          std::string(R"({"layerPartBlob":"QUJD)"),        // no closing quote
+          std::string(R"({"a":")") + big + R"(","layerPartBlob":"QUJD"})",  // past the prefix cap
+          std::string(R"(["layerPartBlob","QUJD"])"),
+          // the string ends inside a quad split between two pieces (found
+          // by layer_part_fuzz)
+          std::string(
+              R"({"uploadId":"u","p&rtFirstByte":0,"layerPartBlob":"tBlobstBe":0o,"layerPartBlob":"QU,"lAye:"":"a"})"),
+          std::string(R"({"layerPartBlob":"QUJDR","x":"AAAA"})"),
+      }) {
     for (std::size_t step = 1; step <= 17; ++step) {
       std::string buffer;
       TakenIn got = take_in(json, step, buffer);
@@ -274,36 +276,25 @@ class LayerPartBody : public ::testing::Test {
     return id;
   }
 
-  // The same through the listener's intake, as ecr-local takes a body in:
-  // `json` given in pieces of `step` bytes, the upload's digest taken from
-  // the registry, then handled. Returns the error's name, or "" and the
-  // bytes stored in `stored`.
-  std::string upload_taken_in(const std::string& json, std::size_t step, std::string& stored,
-                              const std::string& id) {
+  // UploadLayerPart of `json` for upload `id`, through the listener's intake
+  // as ecr-local takes a body in (`json` given in pieces of `step` bytes,
+  // the upload's digest and file taken from the registry), or with no intake
+  // when `step` is 0. Returns the error's name, or "" and the bytes stored
+  // in `stored`.
+  std::string upload_json(const std::string& json, std::size_t step, std::string& stored,
+                          const std::string& id) {
     RequestScratch scratch;
-    scratch.intake.start(json.size(), scratch.part, scratch.parser,
-                         [this](const std::string& upload_id, std::int64_t first_byte) {
-                           return PartTarget{registry_->take_upload_hash(upload_id, first_byte),
-                                             registry_->receive_part(upload_id, first_byte)};
-                         });
-    for (std::size_t at = 0; at < json.size(); at += step) {
-      scratch.intake.take(json.data() + at, std::min(step, json.size() - at));
+    if (step > 0) {
+      scratch.intake.start(json.size(), scratch.part, scratch.parser,
+                           [this](const std::string& upload_id, std::int64_t first_byte) {
+                             return PartTarget{registry_->take_upload_hash(upload_id, first_byte),
+                                               registry_->receive_part(upload_id, first_byte)};
+                           });
+      for (std::size_t at = 0; at < json.size(); at += step) {
+        scratch.intake.take(json.data() + at, std::min(step, json.size() - at));
+      }
+      (void)scratch.intake.body_digest();
     }
-    (void)scratch.intake.body_digest();
-    scratch.body = json;
-    scratch.body.reserve(scratch.body.size() + simdjson::SIMDJSON_PADDING);
-    try {
-      operations_->invoke("UploadLayerPart", scratch, RequestContext{});
-    } catch (const ServiceError& e) {
-      return e.name();
-    }
-    stored = received(id);
-    return "";
-  }
-
-  // The same body handled without the intake; same return.
-  std::string upload_buffered(const std::string& json, std::string& stored, const std::string& id) {
-    RequestScratch scratch;
     scratch.body = json;
     scratch.body.reserve(scratch.body.size() + simdjson::SIMDJSON_PADDING);
     try {
@@ -380,10 +371,9 @@ TEST_F(LayerPartBody, PartsTakenInAsTheyArriveFeedTheDigestCompletionChecks) {
              R"(,"repositoryName":"app"})";
     };
     std::string stored;
-    ASSERT_EQ(upload_taken_in(body(first, 0), 1 << 20, stored, id), "");
-    ASSERT_EQ(
-        upload_taken_in(body(second, static_cast<std::int64_t>(first.size())), 4099, stored, id),
-        "");
+    ASSERT_EQ(upload_json(body(first, 0), 1 << 20, stored, id), "");
+    ASSERT_EQ(upload_json(body(second, static_cast<std::int64_t>(first.size())), 4099, stored, id),
+              "");
     EXPECT_EQ(stored, first + second);
     EXPECT_EQ(registry_->upload_hashes().size(), 1u);  // fed, not dropped
     const std::string digest = Digest::of(first + second).str();
@@ -435,8 +425,7 @@ TEST_F(LayerPartBody, AnyBodyIsAnsweredAsWithoutTheIntake) {
       std::string json = shape;
       for (std::size_t at; (at = json.find("@B")) != std::string::npos;) json.replace(at, 2, b64);
       for (std::size_t at; (at = json.find('@')) != std::string::npos;) json.replace(at, 1, id);
-      outcomes[with_intake] = with_intake ? upload_taken_in(json, 977, stored[1], id)
-                                          : upload_buffered(json, stored[0], id);
+      outcomes[with_intake] = upload_json(json, with_intake ? 977 : 0, stored[with_intake], id);
     }
     EXPECT_EQ(outcomes[1], outcomes[0]) << shape;
     EXPECT_EQ(stored[1], stored[0]) << shape;
