@@ -29,10 +29,10 @@ std::string upload_layer_part(Env& env, simdjson::dom::element body) {
   auto store = [&env](const Req& r, std::string_view part) {
     check_registry(env, r.registryId);
     api::UploadLayerPartResponse out;
-    // The digest the intake fed the part counts only for the upload and
-    // first byte it was taken for, which the parse must confirm.
-    // So do the bytes it wrote ahead; otherwise they go (and the upload is
-    // let go) before the part is stored.
+    // The digest the intake fed the part and the bytes it wrote ahead count
+    // only for the upload and first byte they were taken for, which the
+    // parse must confirm; otherwise the bytes go (and the upload is let go)
+    // before the part is stored.
     std::optional<Sha256Lane> fed_hash;
     IncomingPart* incoming = nullptr;
     if (env.taken_in && env.taken_in->upload_id == r.uploadId &&
