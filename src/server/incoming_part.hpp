@@ -3,9 +3,10 @@
 //
 // A 10 MiB part's durable write takes about 7 ms here; written after the
 // body was all in, it was a quarter of each part's time on a big layer,
-// whose parts go one after the other. The intake writes the part's decoded
-// bytes as whole direct-I/O blocks while the rest of the body is still on
-// its way, and Registry::upload_part writes only what is left, then syncs.
+// whose parts go one after the other. The intake has the part's decoded
+// bytes written as whole direct-I/O blocks while the rest of the body is
+// still on its way, and Registry::upload_part writes only what is left,
+// then syncs.
 //
 // The bytes lie past the end of what the upload holds, where nothing counts
 // until upload_part accepts the request (the same place an unacknowledged
@@ -13,7 +14,9 @@
 // upload, and a later request for the same upload stops it before writing
 // anything itself: a client that gave up on a stalled part and sent it
 // again, on another connection, takes the upload over, and the stalled
-// request writes nothing more (and is refused if it ever ends). Likewise a
+// request writes nothing more ahead (should it still end, it is handled as
+// a part with nothing written ahead: whichever of the two is accepted
+// first counts, and the other is refused as not following). Likewise a
 // part or a completion handled meanwhile stops it first, so no write lands
 // in bytes the upload has accepted or in a completed blob. A request that is
 // refused, or ends without being handled, cuts its bytes away when its
