@@ -55,11 +55,6 @@ std::span<const std::byte> bytes_of(std::string_view s) {
 // aligned to the device's logical block; 4 KiB covers every common device.
 constexpr std::size_t kDirectAlignment = 4096;
 
-// Writes the longest 4 KiB-aligned prefix of `bytes` at `offset` with
-// O_DIRECT and returns its length: 0 when direct I/O does not apply (the
-// offset or the address is not aligned, the part is under 4 KiB, or the
-// filesystem has no direct I/O, as tmpfs), and less than the prefix when the
-// kernel wrote short; the caller writes the rest through the page cache.
 // Writes `bytes` (whole blocks from an aligned address) at `offset` through
 // `fd`, opened with O_DIRECT; returns the bytes written, fewer when the
 // device refuses the alignment.
@@ -81,6 +76,11 @@ std::size_t write_direct_blocks(const UniqueFd& fd, const fs::path& path, std::u
   return done;
 }
 
+// Writes the longest 4 KiB-aligned prefix of `bytes` at `offset` with
+// O_DIRECT and returns its length: 0 when direct I/O does not apply (the
+// offset or the address is not aligned, the part is under 4 KiB, or the
+// filesystem has no direct I/O, as tmpfs), and less than the prefix when the
+// kernel wrote short; the caller writes the rest through the page cache.
 std::size_t write_direct_prefix(const fs::path& path, std::uint64_t offset,
                                 std::string_view bytes) {
   const std::size_t aligned = bytes.size() / kDirectAlignment * kDirectAlignment;

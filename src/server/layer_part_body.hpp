@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -14,6 +15,11 @@ namespace ecr::server {
 // Direct I/O wants a part's address aligned to the device's logical block
 // (BlobStore::write_part); 4 KiB covers every common device.
 inline constexpr std::size_t kLayerPartAlignment = 4096;
+// How far past `buffer` the first kLayerPartAlignment-aligned address lies.
+inline std::size_t layer_part_skew(const char* buffer) noexcept {
+  const auto address = reinterpret_cast<std::uintptr_t>(buffer);
+  return (kLayerPartAlignment - address % kLayerPartAlignment) % kLayerPartAlignment;
+}
 // LayerPartBlob's max length in the service model; a larger part takes the
 // parsing path, whose validation names the limit.
 inline constexpr std::size_t kMaxLayerPartBytes = 20'971'520;

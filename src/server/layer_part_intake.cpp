@@ -16,8 +16,7 @@ void LayerPartIntake::start(std::size_t length, std::string& part, simdjson::dom
   length_ = length;
   taken_ = 0;
   part_ = &part;
-  const auto address = reinterpret_cast<std::uintptr_t>(part.data());
-  skew_ = (kLayerPartAlignment - address % kLayerPartAlignment) % kLayerPartAlignment;
+  skew_ = layer_part_skew(part.data());
   parser_ = &parser;
   targets_ = std::move(targets);
   prefix_.clear();
@@ -159,9 +158,7 @@ bool LayerPartIntake::decode_quads(const char* text, std::size_t n) {
     const std::size_t most = kLayerPartAlignment + base64::max_decoded_size(length_);
     part_->resize(std::max(need, std::min(most, 2 * part_->size())));
     // The buffer moved: the part keeps its alignment.
-    const auto address = reinterpret_cast<std::uintptr_t>(part_->data());
-    const std::size_t skew =
-        (kLayerPartAlignment - address % kLayerPartAlignment) % kLayerPartAlignment;
+    const std::size_t skew = layer_part_skew(part_->data());
     if (skew != skew_) {
       std::memmove(part_->data() + skew, part_->data() + skew_, decoded_);
       skew_ = skew;

@@ -114,9 +114,7 @@ std::optional<std::string_view> take_layer_part(std::string& body, std::string& 
   const std::size_t room = base64::max_decoded_size(base64_text.size()) + kLayerPartAlignment;
   // Only grows, so a warm buffer is neither reallocated nor zeroed again.
   if (part.size() < room) part.resize(room);
-  const auto address = reinterpret_cast<std::uintptr_t>(part.data());
-  const std::size_t skew =
-      (kLayerPartAlignment - address % kLayerPartAlignment) % kLayerPartAlignment;
+  const std::size_t skew = layer_part_skew(part.data());
   std::size_t size = 0;
   try {
     size = base64::decode_to(base64_text, part.data() + skew);

@@ -437,8 +437,7 @@ class AlignedBytes {
  public:
   explicit AlignedBytes(std::string_view bytes)
       : buffer_(bytes.size() + kLayerPartAlignment, '\0') {
-    const auto address = reinterpret_cast<std::uintptr_t>(buffer_.data());
-    at_ = (kLayerPartAlignment - address % kLayerPartAlignment) % kLayerPartAlignment;
+    at_ = layer_part_skew(buffer_.data());
     std::memcpy(buffer_.data() + at_, bytes.data(), bytes.size());
     size_ = bytes.size();
   }
