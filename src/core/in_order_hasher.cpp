@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/file.hpp"
+#include "core/hash_meet.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr {
@@ -32,7 +33,7 @@ void InOrderHasher::landed(std::int64_t offset, std::span<const std::byte> data)
     return;
   }
   if (offset == hashed_to_) {
-    hash_.update(data.data(), data.size());
+    HashMeet::shared().update(hash_, data.data(), data.size());
     hashed_to_ = end;
     catch_up();
     return;
@@ -81,7 +82,7 @@ void InOrderHasher::hash_from_file(std::int64_t end) {
                        std::to_string(hashed_to_) + " bytes, before its size " +
                        std::to_string(size_));
     }
-    hash_.update(buffer.data(), n);
+    HashMeet::shared().update(hash_, buffer.data(), n);
     hashed_to_ += static_cast<std::int64_t>(n);
   }
 }
@@ -89,7 +90,7 @@ void InOrderHasher::hash_from_file(std::int64_t end) {
 Digest InOrderHasher::finish() {
   const std::lock_guard lock(mutex_);
   if (rehash_) {
-    hash_ = Sha256();
+    hash_ = Sha256Lane();
     hashed_to_ = 0;
     rehash_ = false;
   }

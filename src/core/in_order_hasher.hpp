@@ -7,7 +7,9 @@
 // them, by the thread whose write moved it. So a blob fetched as parallel
 // ranges is hashed during the download, not all at the end, and bytes that
 // arrive in order are never read back. A write inside the hashed prefix (the
-// same bytes fetched twice) makes finish() hash the whole file again.
+// same bytes fetched twice) makes finish() hash the whole file again. All
+// hashing goes through HashMeet::shared(), so the bytes of two files landing
+// at once on two threads are hashed together on one.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +19,7 @@
 #include <mutex>
 #include <span>
 
+#include "core/sha256_lanes.hpp"
 #include "ecr/digest.hpp"
 
 namespace ecr {
@@ -50,7 +53,7 @@ class InOrderHasher {
   std::int64_t size_;
   std::filesystem::path path_;
   mutable std::mutex mutex_;
-  Sha256 hash_;
+  Sha256Lane hash_;  // fed through HashMeet::shared()
   std::int64_t hashed_to_ = 0;
   bool rehash_ = false;
   // Written but not hashed yet: disjoint [begin, end) stretches beyond
