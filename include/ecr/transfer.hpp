@@ -13,13 +13,14 @@
 //
 // ECR as a sink: BatchCheckLayerAvailability (batches of 100) -> for each
 // missing blob InitiateLayerUpload -> UploadLayerPart in parts of the returned
-// partSize, part n+1 read, hashed and encoded while part n is in flight, in
-// two buffers per job from a pool (memory: about jobs x 2 x (part size + its
-// base64 request) whatever the image size) -> CompleteLayerUpload -> PutImage
-// (children by digest, then the root under each tag). A layer compressed on
-// the way is uploaded as it is compressed; its digest is finished during the
-// upload and, with `cache_dir`, remembered in the digest index, so re-pushing
-// an unchanged tarball reads and compresses nothing.
+// partSize, parts n+1 and n+2 read, encoded and hashed while part n is in
+// flight, in three request buffers per job from a pool (memory: about
+// jobs x 3 x a part's base64 request, whatever the image size) ->
+// CompleteLayerUpload -> PutImage (children by digest, then the root under
+// each tag). A layer compressed on the way is uploaded as it is compressed;
+// its digest is finished during the upload and, with `cache_dir`, remembered
+// in the digest index, so re-pushing an unchanged tarball reads and
+// compresses nothing.
 // ECR as a source: BatchGetImage by tag or digest; for a local sink, blobs
 // not in the cache are fetched ahead (GetDownloadUrlForLayer, large blobs as
 // parallel byte ranges), verified, kept in the cache and linked into the

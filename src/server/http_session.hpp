@@ -50,7 +50,8 @@ class HttpListener::Session : public std::enable_shared_from_this<Session<Stream
   explicit Session(HttpListener& listener, StreamArgs&&... stream_args)
       : listener_(listener),
         stream_(std::forward<StreamArgs>(stream_args)...),
-        room_timer_(stream_.get_executor()) {}
+        room_timer_(stream_.get_executor()),
+        low_water_timer_(stream_.get_executor()) {}
   ~Session() { listener_.connections_.fetch_sub(1, std::memory_order_relaxed); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -82,6 +83,11 @@ class HttpListener::Session : public std::enable_shared_from_this<Session<Stream
   void stream_complete();
   void drop_stream();
   void release_on_handler(std::shared_ptr<BodyPipe> pipe);
+  // Sets the socket's SO_RCVLOWAT (plain connections; kBodyLowWaterBytes).
+  void set_low_water(std::size_t bytes);
+  // Drops the mark back to one byte if the body read is still waiting half a
+  // body timeout from now.
+  void watch_low_water();
   void body_complete();
   void hand_to_handler();
   void refuse(Refusal why);
@@ -101,7 +107,8 @@ class HttpListener::Session : public std::enable_shared_from_this<Session<Stream
 
   HttpListener& listener_;
   Stream stream_;
-  boost::asio::steady_timer room_timer_;  // bounds wait_for_room()
+  boost::asio::steady_timer room_timer_;       // bounds wait_for_room()
+  boost::asio::steady_timer low_water_timer_;  // watch_low_water()
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::buffer_body>> parser_;
 
@@ -118,6 +125,8 @@ class HttpListener::Session : public std::enable_shared_from_this<Session<Stream
   std::size_t body_hashed_ = 0;     // body bytes fed to body_hash_
   bool body_hashing_ = false;       // a handler thread is feeding body_hash_
   bool body_read_pending_ = false;  // read_body's read is in flight
+  std::size_t low_water_ = 1;       // the socket's SO_RCVLOWAT
+  std::size_t last_body_read_ = 0;  // bytes the body's last read brought
   std::optional<boost::system::error_code> body_read_error_;  // held while hashing
   std::optional<Sha256> body_hash_;
   // An UploadLayerPart's (BodyPlan::layer_part): the body's bytes go through

@@ -469,6 +469,41 @@ TEST_F(StreamedBodies, BufferedBodyIsHashedExactlyWhateverItsPieces) {
                                 " body_sha256=" + std::string(hash.finish().hex()));
 }
 
+// A plain connection's socket wakes a body read only once 256 KiB wait, or
+// all the body still owes (SO_RCVLOWAT, http_session.cpp). Sent with pauses
+// that let the server drain its socket: a stretch below the mark waits for
+// the next, the body's last 100 bytes wake it, and the next request's
+// 27-byte header is read although the mark was at 100 when the body ended.
+TEST_F(StreamedBodies, PausedBodyEndingBelowTheLowWaterMarkIsAnsweredAndSoIsTheNextRequest) {
+  start();
+  const std::string body = pattern_bytes(700 * 1024 + 100, 10);
+  RawConnection c(port_);
+  ASSERT_TRUE(c.connected());
+
+  ASSERT_TRUE(c.send("POST /buffer HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n"));
+  std::size_t at = 0;
+  for (const std::size_t step : {300 * 1024, 200 * 1024, 200 * 1024, 100}) {
+    ASSERT_TRUE(c.send(std::string_view(body).substr(at, step)));
+    at += step;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(at, body.size());
+  auto response = c.read_response();
+
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+  Sha256 hash;
+  hash.update(body);
+  EXPECT_EQ(response->body, "bytes=" + std::to_string(body.size()) +
+                                " body_sha256=" + std::string(hash.finish().hex()));
+
+  ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto next = c.read_response();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->status, 200);
+}
+
 // The client ends its side while megabytes of a buffered body are being
 // hashed: the refusal waits for the hash (which reads the request's buffer)
 // and is answered as for any short body.
