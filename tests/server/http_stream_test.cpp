@@ -273,6 +273,17 @@ class StreamedBodies : public ::testing::Test {
     std::snprintf(size, sizeof size, "%zx\r\n", bytes.size());
     return size + std::string(bytes) + "\r\n";
   }
+  static std::string buffer_head(std::uint64_t content_length) {
+    return "POST /buffer HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(content_length) +
+           "\r\n\r\n";
+  }
+  // What /buffer answers for `body`.
+  static std::string buffered_answer_for(const std::string& body) {
+    Sha256 hash;
+    hash.update(body);
+    return "bytes=" + std::to_string(body.size()) +
+           " body_sha256=" + std::string(hash.finish().hex());
+  }
   static std::string answer_for(const std::string& body) {
     Sha256 hash;
     hash.update(body);
@@ -454,8 +465,7 @@ TEST_F(StreamedBodies, BufferedBodyIsHashedExactlyWhateverItsPieces) {
   RawConnection c(port_);
   ASSERT_TRUE(c.connected());
 
-  ASSERT_TRUE(c.send("POST /buffer HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                     std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(c.send(buffer_head(body.size())));
   for (std::size_t at = 0, step = 1; at < body.size(); at += step, step = step * 7 % 400'009 + 1) {
     ASSERT_TRUE(c.send(std::string_view(body).substr(at, step)));
   }
@@ -463,10 +473,7 @@ TEST_F(StreamedBodies, BufferedBodyIsHashedExactlyWhateverItsPieces) {
 
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 200);
-  Sha256 hash;
-  hash.update(body);
-  EXPECT_EQ(response->body, "bytes=" + std::to_string(body.size()) +
-                                " body_sha256=" + std::string(hash.finish().hex()));
+  EXPECT_EQ(response->body, buffered_answer_for(body));
 }
 
 // A plain connection's socket wakes a body read only once 256 KiB wait, or
@@ -480,8 +487,7 @@ TEST_F(StreamedBodies, PausedBodyEndingBelowTheLowWaterMarkIsAnsweredAndSoIsTheN
   RawConnection c(port_);
   ASSERT_TRUE(c.connected());
 
-  ASSERT_TRUE(c.send("POST /buffer HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                     std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(c.send(buffer_head(body.size())));
   std::size_t at = 0;
   for (const std::size_t step : {300 * 1024, 200 * 1024, 200 * 1024, 100}) {
     ASSERT_TRUE(c.send(std::string_view(body).substr(at, step)));
@@ -493,10 +499,7 @@ TEST_F(StreamedBodies, PausedBodyEndingBelowTheLowWaterMarkIsAnsweredAndSoIsTheN
 
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 200);
-  Sha256 hash;
-  hash.update(body);
-  EXPECT_EQ(response->body, "bytes=" + std::to_string(body.size()) +
-                                " body_sha256=" + std::string(hash.finish().hex()));
+  EXPECT_EQ(response->body, buffered_answer_for(body));
 
   ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto next = c.read_response();
@@ -513,8 +516,7 @@ TEST_F(StreamedBodies, ClientEndingItsSideMidBufferedBodyIsAnsweredIncomplete) {
   RawConnection c(port_);
   ASSERT_TRUE(c.connected());
 
-  ASSERT_TRUE(c.send("POST /buffer HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                     std::to_string(body.size() + 1) + "\r\n\r\n" + body));
+  ASSERT_TRUE(c.send(buffer_head(body.size() + 1) + body));
   c.end_sending();
   auto response = c.read_response();
 
