@@ -22,11 +22,13 @@ namespace {
 constexpr const char* kUserAgent = "ecr-cpp/0.1";
 // Bodies at least this large are sent in steps of this size (see send()).
 constexpr long kLargeBodyBytes = 1L << 20;
-// Bytes libcurl reads from a connection per recv and hands to a body
-// callback (its default is 16 KiB). 1 MiB against 256 KiB: a cold pull of
-// the bench's synthetic image into an oci-archive took 0.84 CPU-s against
-// 0.92 (medians of 5, alternating): fewer receive calls, each with its
-// share of TCP's work (window updates, acknowledgements).
+// Bytes libcurl reads from a connection per recv (its default is 16 KiB).
+// 1 MiB against 256 KiB: a cold pull of the bench's synthetic image into an
+// oci-archive took 0.84 CPU-s against 0.92 (medians of 5, alternating):
+// fewer receive calls, each with its share of TCP's work (window updates,
+// acknowledgements). Its body callback still gets at most 16 KiB a call
+// (CURL_MAX_WRITE_SIZE), whatever this size; downloads gather the pieces
+// (transfer/blob_download.cpp).
 constexpr long kReceiveBufferBytes = 1024 * 1024;
 
 // What one transfer collects while libcurl runs its callbacks.
