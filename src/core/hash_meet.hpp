@@ -53,7 +53,7 @@ class HashMeet {
   void update(Sha256Lane& lane, const void* data, std::size_t size);
 
   struct Counts {
-    std::uint64_t paired_bytes = 0;  // fed beside another lane's bytes
+    std::uint64_t paired_bytes = 0;  // fed through update_pair, a longer piece's tail too
     std::uint64_t alone_bytes = 0;
   };
   Counts counts() const;
