@@ -200,11 +200,6 @@ class BlobSlot {
   // sink holds it. Throws IntegrityError naming the digest when they do not;
   // the blob can then be written again through a new slot.
   virtual void commit() = 0;
-  // Where the blob's byte 0 falls within a 4 KiB page of the file the slot
-  // writes into (0 to 4095). A caller whose buffer puts each byte at an
-  // address with the same offset within its page as the byte's place in the
-  // file lets the slot write whole pages past the page cache: one copy less.
-  virtual std::size_t page_offset() const { return 0; }
 };
 
 // A blob whose digest is known only once all of it is written (after

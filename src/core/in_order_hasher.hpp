@@ -3,8 +3,8 @@
 //
 // Bytes that land at the hashed frontier are hashed from the caller's
 // buffer. Bytes that land beyond it are noted, and read back from the file
-// (from the page cache, unless they were written past it) as soon as the
-// frontier reaches them, by the thread whose write moved it. So a blob fetched as parallel
+// (while they are still in the page cache) as soon as the frontier reaches
+// them, by the thread whose write moved it. So a blob fetched as parallel
 // ranges is hashed during the download, not all at the end, and bytes that
 // arrive in order are never read back. A write inside the hashed prefix (the
 // same bytes fetched twice) makes finish() hash the whole file again. All
@@ -31,10 +31,8 @@ class InOrderHasher {
   // given to landed() count from `base`. `path` names the file in errors.
   InOrderHasher(int fd, std::int64_t size, std::filesystem::path path, std::int64_t base = 0);
 
-  // Records that `data` was written at `offset` of the file: after the
-  // write, or before it when `offset` is hashed() (bytes at the frontier are
-  // hashed from `data` and never read back). Thread-safe. Throws InputError
-  // when a read-back fails.
+  // Records that `data` was written at `offset` of the file (after the
+  // write). Thread-safe. Throws InputError when a read-back fails.
   void landed(std::int64_t offset, std::span<const std::byte> data);
 
   // The digest of the file's `size` bytes: what was not hashed on the way is

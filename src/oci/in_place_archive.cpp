@@ -7,7 +7,6 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "core/direct_writer.hpp"
 #include "core/in_order_hasher.hpp"
 #include "ecr/error.hpp"
 #include "oci/oci_layout.hpp"
@@ -45,21 +44,9 @@ class InPlaceArchive::Slot final : public BlobSlot {
                            " bytes at offset " + std::to_string(offset) + " lie outside its " +
                            std::to_string(d_.size) + " bytes");
     }
-    // Whole pages go past the page cache (DirectWriter). Bytes landing at
-    // the hashed frontier are hashed first, from `bytes` while they are in
-    // the CPU's cache; bytes beyond it only once they are in the file, from
-    // where the hasher reads them back when the frontier reaches them.
-    if (hasher_.hashed() == offset) {
-      hasher_.landed(offset, bytes);
-      archive_.wrote(archive_.writer_.write_at(bytes, offset_ + offset));
-    } else {
-      archive_.wrote(archive_.writer_.write_at(bytes, offset_ + offset));
-      hasher_.landed(offset, bytes);
-    }
-  }
-
-  std::size_t page_offset() const override {
-    return static_cast<std::size_t>(offset_) % kDirectPage;
+    write_all_at(archive_.temp_.fd(), bytes, offset_ + offset, archive_.temp_.path());
+    hasher_.landed(offset, bytes);
+    archive_.wrote(bytes.size());
   }
 
   void commit() override {
@@ -79,10 +66,7 @@ class InPlaceArchive::Slot final : public BlobSlot {
 
 InPlaceArchive::InPlaceArchive(std::filesystem::path target, const std::vector<Descriptor>& blobs,
                                std::string index_json)
-    : target_(std::move(target)),
-      temp_(target_),
-      writer_(temp_.fd(), temp_.path()),
-      index_json_(std::move(index_json)) {
+    : target_(std::move(target)), temp_(target_), index_json_(std::move(index_json)) {
   for (const auto& d : blobs) members_.emplace(d.digest, Member{.size = d.size});
   // The staged archive's order (OciArchiveSink::commit); members_ is in
   // digest order, which for sha256 digests is hex order.

@@ -5,11 +5,7 @@
 // written at its place as it arrives, in any order and from several threads
 // at once (BlobSlot), so every byte is written once. It is renamed into place
 // at commit, after an fsync. Until then it has no name (UnnamedTempFile): a
-// failed transfer, or a killed process, leaves nothing behind. The blobs'
-// whole pages are written past the page cache (DirectWriter): the archive is
-// written once and fsynced, and a page cache holding it would only cost a
-// copy per byte (a pull of one 2 GiB layer: 1.6-1.8 CPU-s against 2.4-3.8;
-// docs/performance.md).
+// failed transfer, or a killed process, leaves nothing behind.
 #pragma once
 
 #include <atomic>
@@ -20,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "core/direct_writer.hpp"
 #include "core/file.hpp"
 #include "ecr/image.hpp"
 
@@ -77,7 +72,6 @@ class InPlaceArchive {
 
   std::filesystem::path target_;
   UnnamedTempFile temp_;
-  DirectWriter writer_;  // the blobs' bytes, page-aligned ones past the page cache
   std::string index_json_;
   std::map<Digest, Member> members_;  // places fixed at construction
   mutable std::mutex mutex_;          // guards Member::written

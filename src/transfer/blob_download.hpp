@@ -26,28 +26,22 @@ using RangeWriter = std::function<void(std::int64_t offset, std::string_view byt
 RangeWriter file_range_writer(int fd);
 
 // Bytes a fetch gathers before it hands them to the RangeWriter.
-inline constexpr std::size_t kWriteBytes = 1 << 20;
+inline constexpr std::int64_t kWriteBytes = 1 << 20;
 
 // One blob being downloaded; shared by the threads fetching its ranges.
 class BlobFetch {
  public:
-  // `page_offset`: where the blob's byte 0 falls within a page of the file
-  // `write` writes into (BlobSlot::page_offset).
   BlobFetch(RegistrySession& session, Descriptor descriptor, RangeWriter write,
-            TransferContext& reporter, std::size_t page_offset = 0)
+            TransferContext& reporter)
       : session_(session),
         d_(std::move(descriptor)),
         url_(session, d_.digest),
         write_(std::move(write)),
-        reporter_(reporter),
-        page_offset_(page_offset) {}
+        reporter_(reporter) {}
 
   // Fetches bytes [begin, end) into the RangeWriter at the same offsets, in
   // order, in pieces of up to kWriteBytes (a piece is written once it is
-  // complete, so bytes of a fetch that fails may not have been written). Each
-  // piece lies page-aligned with its place in the file (`page_offset`), and
-  // every piece but a range's first and last ends on a page boundary of the
-  // file, so a writer can send whole pages past the page cache. Throws
+  // complete, so bytes of a fetch that fails may not have been written). Throws
   // what get_range throws: TransportError once kMaxDownloadAttempts GETs in a
   // row have failed without progress, ServiceError ("HTTP <status>") for a 4xx, IntegrityError when the
   // server sends more than asked, Cancelled when the reporter is cancelled.
@@ -64,7 +58,6 @@ class BlobFetch {
   DownloadUrl url_;
   RangeWriter write_;
   TransferContext& reporter_;
-  std::size_t page_offset_;
   mutable std::mutex mutex_;
   std::int64_t received_ = 0;
   std::int64_t reported_ = 0;

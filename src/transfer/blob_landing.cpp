@@ -78,8 +78,7 @@ std::unique_ptr<Download> BlobLanding::start(RegistrySession& session, const Des
       raw->hasher->landed(offset, std::as_bytes(std::span(bytes.data(), bytes.size())));
     };
   }
-  blob->fetch = std::make_unique<BlobFetch>(session, d, std::move(write), context,
-                                            blob->slot ? blob->slot->page_offset() : 0);
+  blob->fetch = std::make_unique<BlobFetch>(session, d, std::move(write), context);
   return blob;
 }
 

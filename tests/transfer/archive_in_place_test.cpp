@@ -192,25 +192,6 @@ TEST_F(ArchiveInPlaceTest, APullWritesEveryBlobOnceInPlaceAndNotIntoTheCache) {
   EXPECT_EQ(names_in(out_), std::vector<std::string>{"pulled.tar"});
 }
 
-TEST_F(ArchiveInPlaceTest, LayersOfSeveralMebibytesInUnalignedRangesAreByteIdentical) {
-  // Blobs of more than the 1 MiB a download gathers before each write, at
-  // places that are not page-aligned, fetched as ranges whose bounds fall
-  // mid-page: every write has a ragged head or tail through the page cache
-  // and whole pages past it, and out-of-order ranges are read back from the
-  // file to be hashed.
-  source_.set_root(source_.add_image({(3 << 20) + 123, (1 << 20) + 5, 700, 4096}, 'b'));
-  options_.jobs = 3;
-  push();
-  const fs::path archive = out_ / "pulled.tar";
-
-  oci::OciArchiveSink sink(archive);
-  transfer::pull_image(*session_, ImageReference::parse("team/app:v1"), sink, {"v1"}, options_,
-                       {.range_chunk = 1'000'003, .range_threshold = 2 << 20});
-
-  EXPECT_TRUE(read_file(archive) == staged_archive(source_, dir_));
-  EXPECT_GE(registry_->range_headers().size(), 4u);
-}
-
 TEST_F(ArchiveInPlaceTest, ACachedBlobIsCopiedFromTheCacheIntoItsPlace) {
   push();
   {
