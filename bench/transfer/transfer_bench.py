@@ -753,7 +753,72 @@ def durable_write_rate(layout, work):
     return best
 
 
-def report_floors(layout, work, image_bytes, theirs, build):
+def receive_and_write_cpu(work, total=1 << 30):
+    """CPU seconds per GB a process spends receiving bytes over loopback TCP
+    and writing them into a file: the kernel's share of every pull into an
+    oci-archive (the TCP stack, the copy out of the socket, the copy into the
+    page cache), with no hashing, no HTTP and no gathering. Measured in a
+    child process reading 1 MiB per recv_into and writing what it got, fed by
+    this process; best of two."""
+    code = """
+import os, socket, sys, time
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(1)
+print(listener.getsockname()[1], flush=True)
+conn, _ = listener.accept()
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+buf = bytearray(1 << 20)
+view = memoryview(buf)
+got = 0
+start = time.process_time()
+while n := conn.recv_into(buf):
+    os.write(fd, view[:n])
+    got += n
+print(got, time.process_time() - start, flush=True)
+os.close(fd)
+"""
+    best = None
+    target = os.path.join(work, "receive-write-probe")
+    block = bytes(1 << 20)
+    for _ in range(2):
+        child = subprocess.Popen([sys.executable, "-c", code, target], stdout=subprocess.PIPE,
+                                 text=True)
+        try:
+            port = int(child.stdout.readline())
+            with socket.create_connection(("127.0.0.1", port)) as sender:
+                for _ in range(total // len(block)):
+                    sender.sendall(block)
+            got, cpu = child.stdout.readline().split()
+            per_gb = float(cpu) / (int(got) / 1e9)
+            best = per_gb if best is None else min(best, per_gb)
+        finally:
+            child.wait()
+            if os.path.exists(target):
+                os.unlink(target)
+    return best
+
+
+def fresh_memory_cpu(size=512 << 20):
+    """CPU seconds per GB to touch memory a process has just mapped: what each
+    client pays for its buffers and every new page-cache page it fills. On a
+    VM whose host backs guest memory lazily (or takes freed pages back), this
+    is many times a bare machine's cost, and it varies from run to run.
+    Measured in a child process (memset of a fresh anonymous mapping); one
+    try, since a second would find the memory warm."""
+    code = f"""
+import ctypes, mmap, time
+start = time.process_time()
+m = mmap.mmap(-1, {size})
+ctypes.memset(ctypes.addressof(ctypes.c_char.from_buffer(m)), 1, {size})
+print(time.process_time() - start)
+"""
+    cpu = float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                               text=True).stdout)
+    return cpu / (size / 1e9)
+
+
+def report_floors(layout, work, image_bytes, ours, theirs, build):
     """What the wire protocol and the storage rules cost on this machine before
     any other work, and so the best ratios against skopeo they allow."""
     sha, disk = sha256_rate(), durable_write_rate(layout, work)
@@ -780,6 +845,21 @@ def report_floors(layout, work, image_bytes, theirs, build):
               f"{push_hash:.2f} s, durable write {durable:.2f} s"),
              ("pull", pull_floor, f"SHA-256 of the bytes on {cores} cores {pull_hash:.2f} s, "
               f"durable write {durable:.2f} s")]
+    kernel, fresh = receive_and_write_cpu(work), fresh_memory_cpu()
+    one_stream = 1e9 / sha
+    print(f"  pull into oci-archive client CPU >= {one_stream + kernel:.2f} s/GB for a blob hashed "
+          f"alone (SHA-256 on one core {one_stream:.2f} s/GB, receiving over loopback TCP and "
+          f"writing into the page cache {kernel:.2f} s/GB)")
+    if pair:
+        print(f"    hashed beside another blob, as ecr-pull's downloads meet to: "
+              f">= {1e9 / pair + kernel:.2f} s/GB")
+    print(f"  touching fresh memory: {fresh:.2f} CPU s/GB (each client's buffers, and every "
+          f"page-cache page a pull fills)")
+    push = {m.label: m for m in ours}.get("cold push")
+    if push:
+        cost = push.rss_mb * 1e6 / 1e9 * fresh
+        print(f"    ecr-push's {push.rss_mb:.0f} MB peak RSS (mostly part bodies) touched once: "
+              f"{cost:.2f} CPU s, {cost / (image_bytes / 1e9):.2f} s/GB of this image")
     t = {m.label: m for m in theirs} if theirs else {}
     for what, floor, why in lines:
         ceiling = ""
@@ -900,7 +980,7 @@ def main():
             if profile == "wan":
                 report_link(ours, theirs, image_bytes)
             elif layout:
-                report_floors(layout, bench.work, image_bytes, theirs, args.build)
+                report_floors(layout, bench.work, image_bytes, ours, theirs, args.build)
             print(f"\nload average after the run: {machine_line().split('load average ')[1]}")
         return 0
     finally:

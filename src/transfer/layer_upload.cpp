@@ -41,17 +41,19 @@ PartBodyBuilder::PartBodyBuilder(std::string& body, std::size_t max_part, const 
   w.end_object();
   lead.pop_back();
   lead += ",\"layerPartBlob\":\"";
-  // The body never shrinks: a pooled body that held a part before keeps its
-  // size, so nothing is zero-filled again (std::string fills what it grows
-  // by), and huge pages back a new one (core/huge_pages.hpp). The room for
-  // the members before the blob does not depend on them (partFirstByte
-  // gains digits from part to part).
-  const std::size_t room =
-      std::max(kTailRoom, lead.size()) + base64::encoded_size(max_part) + kTailRoom;
-  if (body_.size() < room) {
-    reserve_huge(body_, room);
-    body_.resize(room);
-  }
+  // Room for the largest part is reserved at once, backed by huge pages
+  // (core/huge_pages.hpp), so the body never moves; but only what a part
+  // needs is touched, as encode() grows the body: a body that carries a
+  // config or a small layer's only part costs the memory of that part, not
+  // of the largest (on this project's bench VM, touching fresh memory costs
+  // 0.7 CPU s per GB: docs/performance.md). The body never shrinks: a pooled
+  // body that held a part before keeps its size, so nothing is zero-filled
+  // again (std::string fills what it grows by). The room for the members
+  // before the blob does not depend on them (partFirstByte gains digits
+  // from part to part).
+  reserve_huge(body_,
+               std::max(kTailRoom, lead.size()) + base64::encoded_size(max_part) + kTailRoom);
+  if (body_.size() < lead.size()) body_.resize(lead.size());
   std::memcpy(body_.data(), lead.data(), lead.size());
   at_ = lead.size();
   encoded_at_ = at_;

@@ -269,6 +269,25 @@ TEST(UploadPartBodyTest, ReusedLongerBodyKeepsItsSizeAndTheExtentFindsTheRequest
   EXPECT_EQ(made.sha256, Digest::of(body.substr(0, made.size)));
 }
 
+// A fresh body gets room for the largest part at once (it never moves), but
+// holds, and so touches, only what its part needs: the body of a config or a
+// small layer's only part costs that part's memory, not a 10 MiB part's.
+TEST(UploadPartBodyTest, AFreshBodyHoldsOnlyWhatItsPartNeeds) {
+  constexpr std::size_t kMaxPart = 10 << 20;
+  const std::string part(1000, 'c');
+  std::string body;
+  transfer::PartBodyBuilder builder(body, kMaxPart, transfer::PartHead{"u", 0});
+  const char* const start = body.data();
+  builder.encode(part);
+  const transfer::PartBody made = builder.finish(std::nullopt, "r", 1000);
+
+  EXPECT_GE(body.capacity(), base64::encoded_size(kMaxPart));
+  EXPECT_LT(body.size(), 4096u);
+  EXPECT_EQ(body.data(), start);  // grown within the room, never moved
+  EXPECT_EQ(body.substr(made.encoded_at, base64::encoded_size(1000)), base64::encode(part));
+  EXPECT_EQ(made.sha256, Digest::of(body.substr(0, made.size)));
+}
+
 // The body is hashed slice by slice as it is encoded, from bytes given in
 // pieces as the producer stages them: parts of every length around the slice
 // and staging boundaries must still hash to the body's SHA-256 and hold the
