@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -20,6 +21,10 @@ namespace {
 constexpr std::size_t kCopyBufferBytes = 1 << 20;
 // Bytes written between two starts of writeback: TarWriter's kWritebackBytes.
 constexpr std::int64_t kWritebackBytes = 8 << 20;
+// Writeback is started only up to a multiple of this: the largest folio the
+// page cache keeps a file in on x86-64 (a PMD), so no folio it starts is
+// still being filled.
+constexpr std::int64_t kWritebackAlignment = 2 << 20;
 
 std::span<const std::byte> bytes_of(std::string_view s) {
   return std::as_bytes(std::span(s.data(), s.size()));
@@ -46,7 +51,8 @@ class InPlaceArchive::Slot final : public BlobSlot {
     }
     write_all_at(archive_.temp_.fd(), bytes, offset_ + offset, archive_.temp_.path());
     hasher_.landed(offset, bytes);
-    archive_.wrote(bytes.size());
+    // The hashed prefix is written to its end, whichever threads wrote it.
+    archive_.written_through(started_, offset_ + hasher_.hashed());
   }
 
   void commit() override {
@@ -62,6 +68,7 @@ class InPlaceArchive::Slot final : public BlobSlot {
   Descriptor d_;
   std::int64_t offset_;
   InOrderHasher hasher_;
+  std::atomic<std::int64_t> started_{offset_};  // writeback started up to here
 };
 
 InPlaceArchive::InPlaceArchive(std::filesystem::path target, const std::vector<Descriptor>& blobs,
@@ -120,10 +127,11 @@ void InPlaceArchive::write(BlobReader& in) {
   const Member& m = member(in.descriptor());
   std::vector<std::byte> buffer(kCopyBufferBytes);
   std::int64_t at = m.offset;
+  std::atomic<std::int64_t> started = m.offset;
   while (const std::size_t n = in.read(buffer)) {
     write_all_at(temp_.fd(), std::span(buffer.data(), n), at, temp_.path());
     at += static_cast<std::int64_t>(n);
-    wrote(n);
+    written_through(started, at);
   }
   // The reader checked size and digest when it reached the end.
   mark_written(in.descriptor().digest);
@@ -135,6 +143,7 @@ bool InPlaceArchive::place(const Descriptor& d, const std::filesystem::path& fil
   if (!in.valid()) return false;
   loff_t from = 0;
   auto to = static_cast<loff_t>(m.offset);
+  std::atomic<std::int64_t> started = m.offset;
   while (from < m.size) {
     const ssize_t n = ::copy_file_range(in.get(), &from, temp_.fd(), &to,
                                         static_cast<std::size_t>(m.size - from), 0);
@@ -147,7 +156,7 @@ bool InPlaceArchive::place(const Descriptor& d, const std::filesystem::path& fil
     if (n == 0)
       throw InputError(file.string() + " ends before its " + std::to_string(m.size) +
                        " bytes (blob " + d.digest.str() + ")");
-    wrote(static_cast<std::size_t>(n));
+    written_through(started, to);
   }
   mark_written(d.digest);
   return true;
@@ -158,14 +167,16 @@ void InPlaceArchive::mark_written(const Digest& digest) {
   members_.at(digest).written = true;
 }
 
-void InPlaceArchive::wrote(std::size_t bytes) {
-  // Only a hint: its failure changes nothing.
-  if (unsynced_.fetch_add(static_cast<std::int64_t>(bytes)) + static_cast<std::int64_t>(bytes) <
-      kWritebackBytes) {
-    return;
+void InPlaceArchive::written_through(std::atomic<std::int64_t>& started, std::int64_t end) {
+  const std::int64_t through = end / kWritebackAlignment * kWritebackAlignment;
+  std::int64_t from = started.load();
+  while (through - from >= kWritebackBytes) {
+    if (started.compare_exchange_weak(from, through)) {
+      // Only a hint: its failure changes nothing.
+      ::sync_file_range(temp_.fd(), from, through - from, SYNC_FILE_RANGE_WRITE);
+      return;
+    }
   }
-  unsynced_ = 0;
-  ::sync_file_range(temp_.fd(), 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
 void InPlaceArchive::commit(std::string_view index_json) {
