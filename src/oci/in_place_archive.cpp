@@ -26,6 +26,13 @@ constexpr std::int64_t kWritebackBytes = 8 << 20;
 // still being filled.
 constexpr std::int64_t kWritebackAlignment = 2 << 20;
 
+// Where writeback of a blob at `offset` may start: its first whole folio
+// (the one before may hold the end of the blob before it, still being
+// written).
+std::int64_t first_whole_folio(std::int64_t offset) {
+  return (offset + kWritebackAlignment - 1) / kWritebackAlignment * kWritebackAlignment;
+}
+
 std::span<const std::byte> bytes_of(std::string_view s) {
   return std::as_bytes(std::span(s.data(), s.size()));
 }
@@ -68,7 +75,7 @@ class InPlaceArchive::Slot final : public BlobSlot {
   Descriptor d_;
   std::int64_t offset_;
   InOrderHasher hasher_;
-  std::atomic<std::int64_t> started_{offset_};  // writeback started up to here
+  std::atomic<std::int64_t> started_{first_whole_folio(offset_)};  // writeback started to here
 };
 
 InPlaceArchive::InPlaceArchive(std::filesystem::path target, const std::vector<Descriptor>& blobs,
@@ -127,7 +134,7 @@ void InPlaceArchive::write(BlobReader& in) {
   const Member& m = member(in.descriptor());
   std::vector<std::byte> buffer(kCopyBufferBytes);
   std::int64_t at = m.offset;
-  std::atomic<std::int64_t> started = m.offset;
+  std::atomic<std::int64_t> started = first_whole_folio(m.offset);
   while (const std::size_t n = in.read(buffer)) {
     write_all_at(temp_.fd(), std::span(buffer.data(), n), at, temp_.path());
     at += static_cast<std::int64_t>(n);
@@ -143,7 +150,7 @@ bool InPlaceArchive::place(const Descriptor& d, const std::filesystem::path& fil
   if (!in.valid()) return false;
   loff_t from = 0;
   auto to = static_cast<loff_t>(m.offset);
-  std::atomic<std::int64_t> started = m.offset;
+  std::atomic<std::int64_t> started = first_whole_folio(m.offset);
   while (from < m.size) {
     const ssize_t n = ::copy_file_range(in.get(), &from, temp_.fd(), &to,
                                         static_cast<std::size_t>(m.size - from), 0);
