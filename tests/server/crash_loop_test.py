@@ -422,7 +422,8 @@ class CrashLoop(unittest.TestCase):
                      r"^leftover: upload session [0-9a-f-]{36} \(repository crash/[abc]\) of "
                      r"\d+ bytes: its completion was cut short after its blob was committed "
                      r"\(a retried CompleteLayerUpload finishes it\)$"]
-        summary = r"^checked \d+ blobs, \d+ images, \d+ upload sessions: consistent"
+        # The counts are written as English: "1 upload session", "2 upload sessions".
+        summary = r"^checked \d+ blobs?, \d+ images?, \d+ upload sessions?: consistent"
         for allowed in ([gc_removes, *claimable], claimable):
             check = ecr_local("check", "--root", self.root)
             self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
