@@ -803,7 +803,9 @@ def fresh_memory_cpu(size=512 << 20):
     """CPU seconds per GB to touch memory a process has just mapped: what each
     client pays for its buffers and every new page-cache page it fills. On a
     VM whose host backs guest memory lazily (or takes freed pages back), this
-    is many times a bare machine's cost, and it varies from run to run.
+    is many times what touching the same memory again costs (0.84 against
+    0.04 s/GB on the project's bench VM, docs/performance.md), and it varies
+    from run to run.
     Measured in a child process (memset of a fresh anonymous mapping); one
     try, since a second would find the memory warm."""
     code = f"""
