@@ -804,7 +804,6 @@ void HttpListener::Session<Stream>::set_low_water(std::size_t bytes) {
 template <class Stream>
 void HttpListener::Session<Stream>::body_complete() {
   set_low_water(1);
-  last_body_read_ = 0;
   if (pipe_) return stream_complete();
   request_.body_bytes = body_filled_;
   const Digest body_digest =
