@@ -27,6 +27,20 @@
 
 namespace ecr {
 
+// Bytes that can be read again at any offset: a blob's range of a file. A
+// push reads each part of such a blob twice, once to hash its request body
+// and once as it sends it, and so holds none of it in memory
+// (transfer/layer_upload.hpp).
+class RandomAccessBytes {
+ public:
+  virtual ~RandomAccessBytes() = default;
+  virtual std::int64_t size() const noexcept = 0;
+  // Fills all of `out` with the bytes from `offset` on (offset + out.size()
+  // <= size()). Throws InputError when they cannot be read, or are no longer
+  // there (the file shrank since it was opened).
+  virtual void read_at(std::int64_t offset, std::span<std::byte> out) const = 0;
+};
+
 // A plain stream of bytes (a file range, an HTTP body, a decompressor).
 class ByteStream {
  public:
@@ -34,6 +48,10 @@ class ByteStream {
   // Reads up to out.size() bytes into `out`; returns how many, 0 only at the end.
   // Throws ecr::Error subclasses on I/O failure.
   virtual std::size_t read(std::span<std::byte> out) = 0;
+  // The stream's bytes, from where it stands to its end, as bytes that can
+  // be read at any offset, when the stream has them (a file's range); else
+  // null. Reading them does not move the stream.
+  virtual std::shared_ptr<const RandomAccessBytes> random_access() const { return nullptr; }
 };
 
 // Where a blob's bytes are written as they are produced.
@@ -59,6 +77,11 @@ class BlobReader final : public ByteStream {
   BlobReader(Descriptor expected, std::unique_ptr<ByteStream> raw, Check check = Check::kDigest);
 
   std::size_t read(std::span<std::byte> out) override;
+  // The whole blob as bytes read at any offset, when the source has them
+  // (a file) and nothing was read yet; else null. Only the size is checked
+  // (IntegrityError when it is not the descriptor's), whatever the Check:
+  // for consumers whose bytes are verified anyway, as with kSizeOnly.
+  std::shared_ptr<const RandomAccessBytes> random_access() const override;
   // Reads the whole blob; InputError when its size exceeds `max_bytes`.
   std::string read_all(std::size_t max_bytes);
 

@@ -104,13 +104,13 @@ std::string debug_header_value(std::string_view name, std::string_view value) {
 }
 
 void log_lines(const std::function<void(const std::string&)>& debug, std::string_view prefix,
-               const http::Headers& headers, std::string_view body) {
+               const http::Headers& headers, std::string_view body, std::size_t size) {
   for (const auto& [name, value] : headers) {
     debug(std::string(prefix) + name + ": " + debug_header_value(name, value));
   }
   std::string shown(body.substr(0, kDebugBodyLimit));
-  if (body.size() > kDebugBodyLimit) {
-    shown += "... (" + std::to_string(body.size() - kDebugBodyLimit) + " more bytes)";
+  if (size > kDebugBodyLimit) {
+    shown += "... (" + std::to_string(size - kDebugBodyLimit) + " more bytes)";
   }
   debug(std::string(prefix) + shown);
 }
@@ -178,7 +178,7 @@ std::string JsonProtocolClient::call(std::string_view operation, std::string_vie
       try {
         return retry_->run([&] {
           ++attempts;
-          return attempt(target, body, payload_hash, !clock_corrected);
+          return attempt(target, body, nullptr, payload_hash, !clock_corrected);
         });
       } catch (const ClockCorrected&) {
         // Signed again with the corrected clock, with the retry policy's
@@ -197,16 +197,26 @@ std::string JsonProtocolClient::call(std::string_view operation, std::string_vie
 
 std::string JsonProtocolClient::call_once(std::string_view operation, std::string_view body,
                                           const Digest& body_sha256) {
+  return once(operation, body, nullptr, body_sha256);
+}
+
+std::string JsonProtocolClient::call_once(std::string_view operation, const http::BodySource& body,
+                                          const Digest& body_sha256) {
+  return once(operation, {}, &body, body_sha256);
+}
+
+std::string JsonProtocolClient::once(std::string_view operation, std::string_view body,
+                                     const http::BodySource* source, const Digest& body_sha256) {
   const std::string target = service_.target_prefix + "." + std::string(operation);
   const std::string payload_hash(body_sha256.hex());
   int attempts = 1;
   try {
     try {
-      return attempt(target, body, payload_hash, /*may_correct_clock=*/true);
+      return attempt(target, body, source, payload_hash, /*may_correct_clock=*/true);
     } catch (const ClockCorrected&) {
       // A skewed clock is not the attempt the caller counts: sign again.
       ++attempts;
-      return attempt(target, body, payload_hash, /*may_correct_clock=*/false);
+      return attempt(target, body, source, payload_hash, /*may_correct_clock=*/false);
     }
   } catch (ServiceError& e) {
     e.set_call(std::string(operation), attempts);
@@ -215,12 +225,14 @@ std::string JsonProtocolClient::call_once(std::string_view operation, std::strin
 }
 
 std::string JsonProtocolClient::attempt(const std::string& target, std::string_view body,
+                                        const http::BodySource* source,
                                         const std::string& payload_hash, bool may_correct_clock) {
   http::Request request;
   request.method = "POST";
   request.url = config_.endpoint_url + "/";
   request.headers = {{"Content-Type", kContentType}, {"X-Amz-Target", target}};
   request.body = body;
+  request.body_source = source;
   SigningParams signing;
   signing.credentials = config_.credentials;
   signing.region = config_.region;
@@ -229,13 +241,20 @@ std::string JsonProtocolClient::attempt(const std::string& target, std::string_v
   sign_headers(request, signing, payload_hash);
   if (debug_) {
     debug_("> " + request.method + " " + request.url);
-    log_lines(debug_, "> ", request.headers, request.body);
+    if (source != nullptr) {
+      // Only the start of a made body is shown: it is not held whole.
+      std::string start(std::min(source->size(), kDebugBodyLimit + 1), '\0');
+      source->read_at(0, start);
+      log_lines(debug_, "> ", request.headers, start, source->size());
+    } else {
+      log_lines(debug_, "> ", request.headers, request.body, request.body.size());
+    }
   }
 
   http::Response response = transport_->send(request);
   if (debug_) {
     debug_("< HTTP " + std::to_string(response.status));
-    log_lines(debug_, "< ", response.headers, response.body);
+    log_lines(debug_, "< ", response.headers, response.body, response.body.size());
   }
   if (response.status / 100 == 2) return std::move(response.body);
   const ErrorAnswer answer = read_error_answer(response);

@@ -67,6 +67,10 @@ class JsonProtocolClient {
   // Throws as call() does.
   std::string call_once(std::string_view operation, std::string_view body,
                         const Digest& body_sha256);
+  // The same for a body made as it is sent (a part's body encoded as it goes
+  // out); `body` outlives the call.
+  std::string call_once(std::string_view operation, const http::BodySource& body,
+                        const Digest& body_sha256);
 
   // The local clock, to which signing adds the process-wide correction
   // (clock_skew.hpp); a test seam (default: the system clock).
@@ -83,8 +87,12 @@ class JsonProtocolClient {
   // One signed request. With `may_correct_clock`, an answer that shows
   // clock skew updates the process-wide correction and throws an internal
   // signal (not an ecr::Error) that makes call() send again.
+  // The body is `body`, or what `source` makes when it is not null.
   std::string attempt(const std::string& target, std::string_view body,
-                      const std::string& payload_hash, bool may_correct_clock);
+                      const http::BodySource* source, const std::string& payload_hash,
+                      bool may_correct_clock);
+  std::string once(std::string_view operation, std::string_view body,
+                   const http::BodySource* source, const Digest& body_sha256);
   static ErrorAnswer read_error_answer(const http::Response& response);
   [[noreturn]] void throw_error_answer(const http::Response& response, const ErrorAnswer& answer);
 

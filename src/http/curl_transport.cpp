@@ -2,11 +2,14 @@
 // request, borrowed from a pool so keep-alive connections outlive the call.
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <exception>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -47,6 +50,10 @@ struct Exchange {
   bool over_cap = false;
   bool aborted_by_sink = false;
   std::exception_ptr sink_error;
+  // A body made as it is sent (Request::body_source), and how far it got.
+  const BodySource* body_source = nullptr;
+  std::size_t body_sent = 0;
+  std::exception_ptr source_error;
 
   bool streams() const { return sink != nullptr && response.status / 100 == 2; }
 };
@@ -120,6 +127,33 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   return bytes;
 }
 
+// Hands libcurl the next bytes of a body made as it is sent, straight into
+// its upload buffer.
+size_t on_body_read(char* buffer, size_t size, size_t count, void* user) {
+  auto& exchange = *static_cast<Exchange*>(user);
+  const std::size_t n = std::min(size * count, exchange.body_source->size() - exchange.body_sent);
+  try {
+    exchange.body_source->read_at(exchange.body_sent, std::span<char>(buffer, n));
+  } catch (...) {
+    exchange.source_error = std::current_exception();
+    return CURL_READFUNC_ABORT;
+  }
+  exchange.body_sent += n;
+  return n;
+}
+
+// libcurl rewinds a body it must send again (a redirect, a connection found
+// dead as the request started).
+int on_body_seek(void* user, curl_off_t offset, int origin) {
+  auto& exchange = *static_cast<Exchange*>(user);
+  if (origin != SEEK_SET || offset < 0 ||
+      static_cast<std::size_t>(offset) > exchange.body_source->size()) {
+    return CURL_SEEKFUNC_FAIL;
+  }
+  exchange.body_sent = static_cast<std::size_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
+
 // libcurl's progress callback, called many times a second while data moves
 // and at least once a second while the connection is idle: a non-zero return
 // aborts the transfer with CURLE_ABORTED_BY_CALLBACK. It stops a request the
@@ -147,8 +181,8 @@ int on_progress(void* user, curl_off_t, curl_off_t downloaded, curl_off_t, curl_
 std::string_view url_for_messages(std::string_view url) { return url.substr(0, url.find('?')); }
 
 bool method_sends_body(const Request& request) {
-  return !request.body.empty() || request.method == "POST" || request.method == "PUT" ||
-         request.method == "PATCH";
+  return !request.body.empty() || request.body_source != nullptr || request.method == "POST" ||
+         request.method == "PUT" || request.method == "PATCH";
 }
 
 bool is_content_length(std::string_view name) {
@@ -245,17 +279,27 @@ class CurlTransport final : public Transport {
     if (request.method == "HEAD") {
       curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     } else if (method_sends_body(request)) {
-      // POSTFIELDS does not copy: libcurl reads the caller's buffer, which
-      // Request requires to outlive the call. A non-POST method keeps the body.
-      const char* data = request.body.empty() ? "" : request.body.data();
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                       static_cast<curl_off_t>(request.body.size()));
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, data);
+      const std::size_t size =
+          request.body_source != nullptr ? request.body_source->size() : request.body.size();
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(size));
+      if (request.body_source != nullptr) {
+        // Without POSTFIELDS libcurl asks the read callback for the body.
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(curl, CURLOPT_READFUNCTION, &on_body_read);
+        curl_easy_setopt(curl, CURLOPT_READDATA, &exchange);
+        curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, &on_body_seek);
+        curl_easy_setopt(curl, CURLOPT_SEEKDATA, &exchange);
+        exchange.body_source = request.body_source;
+      } else {
+        // POSTFIELDS does not copy: libcurl reads the caller's buffer, which
+        // Request requires to outlive the call.
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.empty() ? "" : request.body.data());
+      }
       // libcurl sends a body through its upload buffer, 64 KiB by default:
       // 210 send() calls for a 13 MB UploadLayerPart body. A large body goes
-      // in 1 MiB steps.
+      // in 1 MiB steps. A non-POST method keeps the body.
       curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE,
-                       request.body.size() >= kLargeBodyBytes ? kLargeBodyBytes : 65536L);
+                       size >= kLargeBodyBytes ? kLargeBodyBytes : 65536L);
       if (request.method != "POST") {
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
       }
@@ -284,6 +328,7 @@ class CurlTransport final : public Transport {
 
     CURLcode code = curl_easy_perform(handle.get());
     if (exchange.sink_error) std::rethrow_exception(exchange.sink_error);
+    if (exchange.source_error) std::rethrow_exception(exchange.source_error);
     // Stopped by the progress callback, or by a sink that saw the same flag:
     // the caller asked for it, so say so rather than "write error".
     if ((code == CURLE_ABORTED_BY_CALLBACK || exchange.aborted_by_sink) && aborted()) {

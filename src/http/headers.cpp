@@ -1,4 +1,5 @@
-// Header lookup shared by every layer that reads responses or requests.
+// Header lookup and request bodies, shared by every layer that reads
+// responses or requests.
 #include <algorithm>
 #include <cctype>
 
@@ -18,6 +19,13 @@ std::optional<std::string_view> find_header(const Headers& headers, std::string_
     if (equal_ignoring_case(key, name)) return std::string_view(value);
   }
   return std::nullopt;
+}
+
+std::string body_text(const Request& request) {
+  if (request.body_source == nullptr) return std::string(request.body);
+  std::string body(request.body_source->size(), '\0');
+  request.body_source->read_at(0, body);
+  return body;
 }
 
 }  // namespace ecr::http

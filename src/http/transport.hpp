@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,14 +26,34 @@ std::optional<std::string_view> find_header(const Headers& headers, std::string_
 // Header names (and other ASCII tokens) compared as HTTP does: ignoring case.
 bool equal_ignoring_case(std::string_view a, std::string_view b);
 
+// A request body made as it is sent, for a body the caller does not hold
+// whole: an UploadLayerPart body is base64-encoded from the part's bytes as
+// it goes out (transfer/layer_upload.hpp). Read from one thread at a time.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  virtual std::size_t size() const = 0;
+  // Fills all of `out` with the body's bytes from `offset` on (offset +
+  // out.size() <= size()). May throw ecr::Error subclasses; the send then
+  // throws that error.
+  virtual void read_at(std::size_t offset, std::span<char> out) const = 0;
+};
+
 struct Request {
   std::string method = "GET";
   std::string url;  // absolute: scheme://host[:port]/path?query
   Headers headers;  // sent as given; Host and Content-Length are derived
-  // The body is not owned: it points into the caller's buffer (e.g. a 30 MB
-  // UploadLayerPart JSON body) and must outlive the call. No copy is made.
+  // The body is not owned: it points into the caller's buffer and must
+  // outlive the call. No copy is made.
   std::string_view body;
+  // When set, the body is made by this source as it is sent (`body` is then
+  // empty). Not owned; outlives the call.
+  const BodySource* body_source = nullptr;
 };
+
+// The request's body, whichever way it is given: `body`, or all of what
+// `body_source` makes (for test transports and logs of small bodies).
+std::string body_text(const Request& request);
 
 struct Response {
   int status = 0;

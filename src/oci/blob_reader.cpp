@@ -37,6 +37,22 @@ std::size_t BlobReader::read(std::span<std::byte> out) {
   return n;
 }
 
+std::shared_ptr<const RandomAccessBytes> BlobReader::random_access() const {
+  if (position_ != 0) return nullptr;
+  std::shared_ptr<const RandomAccessBytes> bytes = raw_->random_access();
+  if (bytes == nullptr) return nullptr;
+  if (bytes->size() > expected_.size) {
+    throw IntegrityError("blob " + expected_.digest.str() + " is longer than its size " +
+                         std::to_string(expected_.size));
+  }
+  if (bytes->size() < expected_.size) {
+    throw IntegrityError("blob " + expected_.digest.str() +
+                         " is truncated: " + std::to_string(bytes->size()) + " of " +
+                         std::to_string(expected_.size) + " bytes");
+  }
+  return bytes;
+}
+
 std::string BlobReader::read_all(std::size_t max_bytes) {
   if (expected_.size < 0 || static_cast<std::uint64_t>(expected_.size) > max_bytes) {
     throw InputError("blob " + expected_.digest.str() + " is " + std::to_string(expected_.size) +

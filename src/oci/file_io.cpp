@@ -57,6 +57,40 @@ std::size_t FileRangeStream::read(std::span<std::byte> out) {
   }
 }
 
+namespace {
+
+// [offset, offset + size) of a shared file, read with pread.
+class FileRange final : public RandomAccessBytes {
+ public:
+  FileRange(std::shared_ptr<UniqueFd> fd, std::int64_t offset, std::int64_t size)
+      : fd_(std::move(fd)), offset_(offset), size_(size) {}
+  std::int64_t size() const noexcept override { return size_; }
+  void read_at(std::int64_t offset, std::span<std::byte> out) const override {
+    while (!out.empty()) {
+      const ssize_t n = ::pread(fd_->get(), out.data(), out.size(), offset_ + offset);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw InputError("read failed: " + errno_text());
+      if (n == 0) {
+        throw InputError("the file ends before byte " + std::to_string(offset_ + offset) +
+                         ": it shrank while it was read");
+      }
+      offset += n;
+      out = out.subspan(static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  std::shared_ptr<UniqueFd> fd_;
+  std::int64_t offset_;
+  std::int64_t size_;
+};
+
+}  // namespace
+
+std::shared_ptr<const RandomAccessBytes> FileRangeStream::random_access() const {
+  return std::make_shared<FileRange>(fd_, offset_, end_ - offset_);
+}
+
 FileWriter::FileWriter(const std::filesystem::path& path)
     : path_(path), fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) {
   if (fd_.get() < 0) throw InputError("cannot create " + path.string() + ": " + errno_text());

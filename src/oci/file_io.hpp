@@ -24,6 +24,8 @@ class FileRangeStream final : public ByteStream {
  public:
   FileRangeStream(std::shared_ptr<UniqueFd> fd, std::int64_t offset, std::int64_t size);
   std::size_t read(std::span<std::byte> out) override;
+  // What is left of the range, read with pread.
+  std::shared_ptr<const RandomAccessBytes> random_access() const override;
 
  private:
   std::shared_ptr<UniqueFd> fd_;

@@ -47,6 +47,13 @@ void EcrImageSink::write_blob(BlobReader& in) {
   upload_blob(
       *session_, d,
       [&](PartWriter& out) {
+        // Bytes in a file can be read again, however often the upload needs
+        // them. The registry hashes what it receives and refuses a mismatch
+        // at CompleteLayerUpload, so they may skip the reader's hash.
+        if (const auto bytes = in.random_access()) {
+          out.write_all(bytes);
+          return d;
+        }
         if (read) {
           throw TransportError("the upload of " + d.digest.str() +
                                " needs bytes again, and its stream cannot be read twice");

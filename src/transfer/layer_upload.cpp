@@ -17,111 +17,129 @@
 
 namespace ecr::transfer {
 
-namespace {
+std::string_view PartBytes::view(std::size_t at, std::size_t n, char* scratch) const {
+  if (!file_) return memory_.substr(at, n);
+  file_->read_at(offset_ + static_cast<std::int64_t>(at),
+                 std::span<std::byte>(reinterpret_cast<std::byte*>(scratch), n));
+  return {scratch, n};
+}
 
-// Room kept around the blob for the members on either side of it (names of
-// at most 256 characters, an upload id, two integers); more is made when
-// needed.
-constexpr std::size_t kTailRoom = 1024;
+PartBytes PartBytes::from(std::size_t at) const {
+  if (!file_) return PartBytes(memory_.substr(at));
+  return PartBytes(file_, offset_ + static_cast<std::int64_t>(at), size_ - at);
+}
 
-}  // namespace
-
-PartBodyBuilder::PartBodyBuilder(std::string& body, std::size_t max_part, const PartHead& head,
-                                 Hashing hashing)
-    : body_(body), first_byte_(head.first_byte), as_encoded_(hashing == Hashing::kAsEncoded) {
+PartBody part_body(const std::optional<std::string>& registry_id, std::string_view repository,
+                   std::string_view upload_id, std::int64_t first_byte, std::size_t length) {
+  PartBody body;
   // The writer only writes whole objects: {"uploadId":...,"partFirstByte":N}
   // has its "}" turned into the blob member's start.
-  std::string lead;
-  json::Writer w(lead);
-  w.begin_object();
-  w.key("uploadId");
-  w.string(head.upload_id);
-  w.key("partFirstByte");
-  w.integer(head.first_byte);
-  w.end_object();
-  lead.pop_back();
-  lead += ",\"layerPartBlob\":\"";
-  // Room for the largest part is reserved at once, backed by huge pages
-  // (core/huge_pages.hpp), so the body never moves; but only what a part
-  // needs is touched, as encode() grows the body: a body that carries a
-  // config or a small layer's only part costs the memory of that part, not
-  // of the largest (on this project's bench VM, touching fresh memory costs
-  // 0.7 CPU s per GB: docs/performance.md). The body never shrinks: a pooled
-  // body that held a part before keeps its size, so nothing is zero-filled
-  // again (std::string fills what it grows by). The room for the members
-  // before the blob does not depend on them (partFirstByte gains digits
-  // from part to part).
-  reserve_huge(body_,
-               std::max(kTailRoom, lead.size()) + base64::encoded_size(max_part) + kTailRoom);
-  if (body_.size() < lead.size()) body_.resize(lead.size());
-  std::memcpy(body_.data(), lead.data(), lead.size());
-  at_ = lead.size();
-  encoded_at_ = at_;
-  if (as_encoded_) {
-    hash_.update(lead.data(), lead.size());
-    hashed_ = at_;
-  }
-}
-
-void PartBodyBuilder::encode(std::string_view bytes, PartBodyBuilder* leader) {
-  const std::size_t need = at_ + base64::encoded_size(bytes.size()) + kTailRoom;
-  if (body_.size() < need) body_.resize(need);
-  // Encoded and hashed a slice at a time, while the slice is in the CPU's
-  // cache: the SigV4 payload hash costs no second pass over the body.
-  constexpr std::size_t kSlice = 3 * 16 * 1024;  // 48 KiB in, 64 KiB out
-  for (std::size_t from = 0; from < bytes.size(); from += kSlice) {
-    const std::size_t n = base64::encode_to(bytes.substr(from, kSlice), body_.data() + at_);
-    if (as_encoded_) {
-      const std::size_t beside = leader ? std::min(n, leader->at_ - leader->hashed_) : 0;
-      if (beside > 0) {
-        update_pair(leader->hash_, leader->body_.data() + leader->hashed_, beside, hash_,
-                    body_.data() + at_, n);
-        leader->hashed_ += beside;
-      } else {
-        hash_.update(body_.data() + at_, n);
-      }
-      hashed_ = at_ + n;
-    }
-    at_ += n;
-  }
-}
-
-void PartBodyBuilder::close(const std::optional<std::string>& registry_id,
-                            std::string_view repository, std::int64_t length) {
-  // The string's closing quote, then the other members. The writer only
-  // writes whole objects, so it writes {"partLastByte":...} and the "{" is
-  // then turned into the "," that follows the blob's member.
-  std::string tail = "\"";
-  json::Writer w(tail);
-  w.begin_object();
-  w.key("partLastByte");
-  w.integer(first_byte_ + length - 1);
+  json::Writer lead(body.lead);
+  lead.begin_object();
+  lead.key("uploadId");
+  lead.string(upload_id);
+  lead.key("partFirstByte");
+  lead.integer(first_byte);
+  lead.end_object();
+  body.lead.pop_back();
+  body.lead += ",\"layerPartBlob\":\"";
+  // The string's closing quote, then the other members: the writer writes
+  // {"partLastByte":...}, whose "{" is turned into the "," after the blob.
+  body.tail = "\"";
+  json::Writer tail(body.tail);
+  tail.begin_object();
+  tail.key("partLastByte");
+  tail.integer(first_byte + static_cast<std::int64_t>(length) - 1);
   if (registry_id) {
-    w.key("registryId");
-    w.string(*registry_id);
+    tail.key("registryId");
+    tail.string(*registry_id);
   }
-  w.key("repositoryName");
-  w.string(repository);
-  w.end_object();
-  // tail is now "\"{...}": make it "\",...}".
-  tail[1] = ',';
-  if (body_.size() < at_ + tail.size()) body_.resize(at_ + tail.size());
-  std::memcpy(body_.data() + at_, tail.data(), tail.size());
-  at_ += tail.size();
+  tail.key("repositoryName");
+  tail.string(repository);
+  tail.end_object();
+  body.tail[1] = ',';
+  body.blob_size = base64::encoded_size(length);
+  return body;
 }
 
-PartBody PartBodyBuilder::seal() {
-  hash_.update(body_.data() + hashed_, at_ - hashed_);
-  hashed_ = at_;
-  return PartBody{.encoded_at = encoded_at_, .size = at_, .sha256 = hash_.finish()};
+PartHasher::PartHasher() {
+  for (int i = 0; i < 2; ++i) {
+    read_[i].resize(kEncodeSlice);
+    encoded_[i].resize(base64::encoded_size(kEncodeSlice));
+  }
 }
 
-PartBody build_upload_part_body(std::string& out, const std::optional<std::string>& registry_id,
-                                std::string_view repository, std::string_view upload_id,
-                                std::int64_t first_byte, std::string_view part) {
-  PartBodyBuilder body(out, part.size(), PartHead{upload_id, first_byte});
-  body.encode(part);
-  return body.finish(registry_id, repository, static_cast<std::int64_t>(part.size()));
+void PartHasher::hash(PartBody& a, const PartBytes& a_bytes, PartBody* b,
+                      const PartBytes* b_bytes) {
+  Sha256Lane lanes[2];
+  PartBody* bodies[2] = {&a, b};
+  const PartBytes* bytes[2] = {&a_bytes, b_bytes};
+  const int count = b != nullptr ? 2 : 1;
+  std::size_t longest = 0;
+  for (int i = 0; i < count; ++i) {
+    lanes[i].update(bodies[i]->lead.data(), bodies[i]->lead.size());
+    longest = std::max(longest, bytes[i]->size());
+  }
+  // A slice of each blob at a time, encoded while its bytes are in the CPU's
+  // cache, then hashed beside the other's slice.
+  for (std::size_t at = 0; at < longest; at += kEncodeSlice) {
+    std::size_t encoded[2] = {0, 0};
+    for (int i = 0; i < count; ++i) {
+      if (at >= bytes[i]->size()) continue;
+      const std::size_t n = std::min(kEncodeSlice, bytes[i]->size() - at);
+      encoded[i] = base64::encode_to(bytes[i]->view(at, n, read_[i].data()), encoded_[i].data());
+    }
+    if (count == 2) {
+      update_pair(lanes[0], encoded_[0].data(), encoded[0], lanes[1], encoded_[1].data(),
+                  encoded[1]);
+    } else {
+      lanes[0].update(encoded_[0].data(), encoded[0]);
+    }
+  }
+  for (int i = 0; i < count; ++i) {
+    lanes[i].update(bodies[i]->tail.data(), bodies[i]->tail.size());
+    bodies[i]->sha256 = lanes[i].finish();
+  }
+}
+
+PartRequestBody::PartRequestBody(const PartBody& body, const PartBytes& bytes, std::string& scratch)
+    : body_(body), bytes_(bytes), scratch_(scratch) {
+  if (scratch_.size() < kEncodeSlice) scratch_.resize(kEncodeSlice);
+}
+
+void PartRequestBody::read_at(std::size_t offset, std::span<char> out) const {
+  const std::size_t blob_at = body_.lead.size();
+  const std::size_t tail_at = blob_at + body_.blob_size;
+  while (!out.empty()) {
+    std::size_t n = 0;
+    if (offset < blob_at) {
+      n = std::min(out.size(), blob_at - offset);
+      std::memcpy(out.data(), body_.lead.data() + offset, n);
+    } else if (offset < tail_at) {
+      // Base64 turns each 3 bytes into 4 characters: encode whole groups
+      // straight into `out`, a group cut by the range's edges through `group`.
+      const std::size_t group = (offset - blob_at) / 4;
+      const std::size_t skip = (offset - blob_at) % 4;
+      const std::size_t raw_at = group * 3;
+      if (skip != 0 || out.size() < 4) {
+        char encoded[4];
+        base64::encode_to(
+            bytes_.view(raw_at, std::min<std::size_t>(3, bytes_.size() - raw_at), scratch_.data()),
+            encoded);
+        n = std::min(out.size(), 4 - skip);
+        std::memcpy(out.data(), encoded + skip, n);
+      } else {
+        const std::size_t raw =
+            std::min({out.size() / 4 * 3, kEncodeSlice, bytes_.size() - raw_at});
+        n = base64::encode_to(bytes_.view(raw_at, raw, scratch_.data()), out.data());
+      }
+    } else {
+      n = std::min(out.size(), body_.size() - offset);
+      std::memcpy(out.data(), body_.tail.data() + (offset - tail_at), n);
+    }
+    offset += n;
+    out = out.subspan(n);
+  }
 }
 
 void PartWriter::write(std::span<const std::byte> bytes) {
@@ -134,6 +152,16 @@ void PartWriter::write(std::span<const std::byte> bytes) {
   }
 }
 
+void PartWriter::write_all(const std::shared_ptr<const RandomAccessBytes>& bytes) {
+  for (std::int64_t at = 0; at < bytes->size();) {
+    const std::span<std::byte> room = space();
+    const std::size_t n = std::min(room.size(), static_cast<std::size_t>(bytes->size() - at));
+    bytes->read_at(at, room.first(n));
+    advance(n);
+    at += static_cast<std::int64_t>(n);
+  }
+}
+
 BlobProducer copy_blob(ImageSource& source, const Descriptor& descriptor) {
   return [&source, &descriptor](PartWriter& out) {
     // Reads straight into the part buffer. The reader checks the size; the
@@ -141,19 +169,24 @@ BlobProducer copy_blob(ImageSource& source, const Descriptor& descriptor) {
     // and refuses a mismatch at CompleteLayerUpload (InvalidLayerException),
     // so hashing here too would only spend a second SHA-256 pass.
     BlobReader reader = source.open_blob(descriptor, BlobReader::Check::kSizeOnly);
-    while (const std::size_t n = reader.read(out.space())) out.advance(n);
+    if (const auto bytes = reader.random_access()) {
+      out.write_all(bytes);
+    } else {
+      while (const std::size_t n = reader.read(out.space())) out.advance(n);
+    }
     return descriptor;
   };
 }
 
 namespace {
 
-// One encoded part waiting to be sent: `buffer->body` is the UploadLayerPart
-// request for blob bytes [first, first + length), base64 from `encoded_at`.
+// One part waiting to be sent: blob bytes [first, first + bytes.size()),
+// hashed. `buffer` is the pooled buffer that holds them, or only stands for
+// them (a part read from a file), until the part is sent.
 struct SealedPart {
   PartBuffer* buffer = nullptr;
   std::int64_t first = 0;
-  std::size_t length = 0;
+  PartBytes bytes;
   PartBody body;
 };
 
@@ -247,16 +280,12 @@ class PartChannel {
   bool stopped_ = false;
 };
 
-// Cuts the producer's bytes into parts and encodes each one into the body of
-// a buffer from the channel as the bytes come: they are read into `staging`
-// (kPartStagingBytes, reused for every part) and encoded from there, so a part's
-// raw bytes are never held whole; only bodies wait for the sender, so an
-// upload holds kPartBuffersPerUpload encoded parts. Parts go in pairs: the
-// first of a pair (the leader) is encoded without hashing and waits; the
-// second is hashed as it is encoded, beside the leader's body (two SHA-256
-// streams on one core), and both go to the sender when the second is
-// sealed. Bytes before `skip_until` (already held by the registry) are
-// produced, so they are hashed, but not kept.
+// Cuts the producer's bytes into parts, each held in a buffer from the
+// channel (or, for a blob read from a file, only standing for a range of it),
+// and hashes their bodies. Parts go in pairs: the first of a pair (the leader)
+// waits until the second is cut, then both bodies are hashed side by side
+// (two SHA-256 streams on one core) and go to the sender. Bytes before
+// `skip_until` (already held by the registry) are produced, but not kept.
 class ChannelPartWriter final : public PartWriter {
  public:
   struct Target {
@@ -266,44 +295,51 @@ class ChannelPartWriter final : public PartWriter {
     std::int64_t part_size;
   };
 
-  ChannelPartWriter(PartChannel& channel, const Target& target, std::string& staging,
-                    std::int64_t skip_until, const TransferContext& reporter)
-      : channel_(channel),
-        target_(target),
-        staging_(staging),
-        skip_until_(skip_until),
-        reporter_(reporter) {
-    // Sized once; later parts and layers reuse it.
-    if (staging_.size() < kPartStagingBytes) staging_.resize(kPartStagingBytes);
-    take_buffer();
-  }
+  ChannelPartWriter(PartChannel& channel, const Target& target, std::int64_t skip_until,
+                    const TransferContext& reporter)
+      : channel_(channel), target_(target), skip_until_(skip_until), reporter_(reporter) {}
 
   std::span<std::byte> space() override {
-    auto* data = reinterpret_cast<std::byte*>(staging_.data());
+    if (current_ == nullptr) take_buffer();
+    std::string& raw = current_->raw;
+    const auto part_size = static_cast<std::size_t>(target_.part_size);
+    // Room for the whole part is reserved at once, backed by huge pages
+    // (core/huge_pages.hpp), but the buffer grows only as bytes come: a part
+    // of a config or a small layer costs its own memory, not a whole part's.
+    // It never shrinks, so a buffer that held a part before is not zero-filled
+    // again (std::string fills what it grows by).
+    reserve_huge(raw, part_size);
+    const std::size_t at = position_ < skip_until_ ? 0 : held_;
+    std::size_t want = std::min(part_size - at, kGrowStep);
     if (position_ < skip_until_) {
-      return {data, std::min(kPartStagingBytes, static_cast<std::size_t>(skip_until_ - position_))};
+      want = std::min(want, static_cast<std::size_t>(skip_until_ - position_));
     }
-    return {data + staged_, std::min(kPartStagingBytes - staged_,
-                                     static_cast<std::size_t>(target_.part_size) - held_)};
+    if (raw.size() < at + want) raw.resize(at + want);
+    return {reinterpret_cast<std::byte*>(raw.data()) + at, want};
   }
 
   void advance(std::size_t n) override {
     const bool skipping = position_ < skip_until_;
     position_ += static_cast<std::int64_t>(n);
-    if (skipping) {
-      // The part starts where the skipping ends: nothing is encoded yet.
-      first_ = position_;
-      start_body();
+    if (skipping) return;
+    held_ += n;
+    if (held_ == static_cast<std::size_t>(target_.part_size)) seal();
+  }
+
+  void write_all(const std::shared_ptr<const RandomAccessBytes>& bytes) override {
+    if (position_ != 0 || file_) {
+      PartWriter::write_all(bytes);
       return;
     }
-    staged_ += n;
-    held_ += n;
-    if (held_ == static_cast<std::size_t>(target_.part_size)) {
-      seal();
+    file_ = bytes;
+    for (std::int64_t at = skip_until_; at < file_->size(); at += target_.part_size) {
       take_buffer();
-    } else if (staged_ == kPartStagingBytes) {
-      encode_staged();
+      position_ = at;
+      held_ = static_cast<std::size_t>(std::min(target_.part_size, file_->size() - at));
+      position_ += static_cast<std::int64_t>(held_);
+      seal();
     }
+    position_ = std::max(position_, file_->size());
   }
 
   // Sends the last, partial part and tells the sender what was produced.
@@ -314,75 +350,53 @@ class ChannelPartWriter final : public PartWriter {
                            " of it");
     }
     if (held_ > 0) seal();
-    if (leader_) send_leader();
+    if (leader_) {
+      hasher_.hash(leader_->body, leader_->bytes);
+      channel_.push_ready(*leader_);
+      leader_.reset();
+    }
     channel_.finish(produced);
   }
 
  private:
-  // A sealed part waiting for the next one, beside whose body it is hashed.
-  struct Leader {
-    PartBuffer* buffer;
-    std::int64_t first;
-    std::size_t length;
-    PartBodyBuilder body;
-  };
+  // A buffer grows by this much at most as bytes are read into it.
+  static constexpr std::size_t kGrowStep = 1 << 20;
 
   void take_buffer() {
     reporter_.throw_if_cancelled();
     current_ = channel_.take_free();
     held_ = 0;
-    staged_ = 0;
-    first_ = position_;
-    start_body();
-  }
-
-  void start_body() {
-    body_.emplace(
-        current_->body, static_cast<std::size_t>(target_.part_size),
-        PartHead{target_.upload_id, first_},
-        leader_ ? PartBodyBuilder::Hashing::kAsEncoded : PartBodyBuilder::Hashing::kLater);
-  }
-
-  void encode_staged() {
-    body_->encode(std::string_view(staging_.data(), staged_), leader_ ? &leader_->body : nullptr);
-    staged_ = 0;
   }
 
   void seal() {
-    encode_staged();
-    body_->close(target_.registry_id, target_.repository, static_cast<std::int64_t>(held_));
-    if (!leader_) {
-      leader_.emplace(
-          Leader{.buffer = current_, .first = first_, .length = held_, .body = std::move(*body_)});
-    } else {
-      send_leader();
-      channel_.push_ready(
-          SealedPart{.buffer = current_, .first = first_, .length = held_, .body = body_->seal()});
-    }
-    body_.reset();
+    const std::int64_t first = position_ - static_cast<std::int64_t>(held_);
+    SealedPart part{.buffer = current_,
+                    .first = first,
+                    .bytes = file_ ? PartBytes(file_, first, held_)
+                                   : PartBytes(std::string_view(current_->raw).substr(0, held_)),
+                    .body = part_body(target_.registry_id, target_.repository, target_.upload_id,
+                                      first, held_)};
     current_ = nullptr;
-  }
-
-  // Hashes what is left of the leader's body and hands it to the sender.
-  void send_leader() {
-    channel_.push_ready(SealedPart{.buffer = leader_->buffer,
-                                   .first = leader_->first,
-                                   .length = leader_->length,
-                                   .body = leader_->body.seal()});
+    held_ = 0;
+    if (!leader_) {
+      leader_.emplace(std::move(part));
+      return;
+    }
+    hasher_.hash(leader_->body, leader_->bytes, &part.body, &part.bytes);
+    channel_.push_ready(*leader_);
     leader_.reset();
+    channel_.push_ready(part);
   }
 
   PartChannel& channel_;
   const Target& target_;
-  std::string& staging_;
   std::int64_t skip_until_;
   const TransferContext& reporter_;
-  PartBuffer* current_ = nullptr;
-  std::optional<PartBodyBuilder> body_;  // of the current part
-  std::optional<Leader> leader_;
-  std::size_t staged_ = 0;     // bytes in staging_, not yet encoded
+  PartHasher hasher_;
+  std::shared_ptr<const RandomAccessBytes> file_;  // the blob, when written whole
+  PartBuffer* current_ = nullptr;                  // holds the part being cut
+  std::optional<SealedPart> leader_;
   std::size_t held_ = 0;       // bytes of the current part
-  std::int64_t first_ = 0;     // blob offset of the current part's first byte
   std::int64_t position_ = 0;  // bytes produced
 };
 
@@ -443,7 +457,7 @@ class LayerUpload {
                                            upload_id_, part_size};
     std::jthread producer([&] {
       try {
-        ChannelPartWriter writer(channel, target, buffers_.front()->staging, start, reporter_);
+        ChannelPartWriter writer(channel, target, start, reporter_);
         writer.finish(produce_(writer));
       } catch (const PipelineStopped&) {
         // The sender gave up; its exception is the one that matters.
@@ -472,10 +486,10 @@ class LayerUpload {
   // again. Link failures (reset, stall) in a row give up after
   // kMaxPartAttemptsWithoutProgress, error answers after max_attempts.
   void send_part(const SealedPart& part) {
-    const std::int64_t end = part.first + static_cast<std::int64_t>(part.length);
+    const std::int64_t end = part.first + static_cast<std::int64_t>(part.bytes.size());
     std::int64_t at = part.first;
+    PartBytes bytes = part.bytes;
     PartBody body = part.body;
-    std::optional<std::string> decoded;  // the part's bytes, once a resume needs them
     aws::RetryPolicy& policy = session_.retry_policy();
     aws::RequestRetries retries;
     bool progressed = false;  // the registry took bytes since the last failure
@@ -483,9 +497,8 @@ class LayerUpload {
       reporter_.throw_if_cancelled();
       stats_.bytes_sent += end - at;
       try {
-        session_.call_raw_once("UploadLayerPart",
-                               std::string_view(part.buffer->body).substr(0, body.size),
-                               body.sha256);
+        const PartRequestBody request(body, bytes, send_scratch_);
+        session_.call_raw_once("UploadLayerPart", request, *body.sha256);
         policy.record_success(retries);
         break;
       } catch (const api::InvalidLayerPartException& e) {
@@ -504,19 +517,11 @@ class LayerUpload {
           throw;
         }
         at = resume_at;
-        // The raw bytes were never kept whole (the producer encodes from a
-        // small staging buffer): decode them back from the body, once, before
-        // the body is rebuilt for the tail. Rare (a fault mid-part), so a
-        // temporary.
-        if (!decoded) {
-          decoded =
-              base64::decode(std::string_view(part.buffer->body)
-                                 .substr(part.body.encoded_at, base64::encoded_size(part.length)));
-        }
-        const auto offset = static_cast<std::size_t>(at - part.first);
-        body = build_upload_part_body(
-            part.buffer->body, session_.registry_id(), session_.repository(), upload_id_, at,
-            std::string_view(*decoded).substr(offset, part.length - offset));
+        bytes = part.bytes.from(static_cast<std::size_t>(at - part.first));
+        body =
+            part_body(session_.registry_id(), session_.repository(), upload_id_, at, bytes.size());
+        // Rare (a fault mid-part): a hasher of its own for the resumed body.
+        PartHasher().hash(body, bytes);
       } catch (const Error& e) {
         if (dynamic_cast<const ServiceError*>(&e) == nullptr &&
             dynamic_cast<const TransportError*>(&e) == nullptr) {
@@ -572,6 +577,8 @@ class LayerUpload {
   UploadProgress progress_;
   UploadTally& stats_;
   std::string upload_id_;  // of the upload being sent
+  // Bytes read from a file on their way into a request body.
+  std::string send_scratch_;
   // InvalidLayerPartException answers that did not move the upload forward.
   int stuck_answers_ = 0;
 };

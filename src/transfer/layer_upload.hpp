@@ -2,21 +2,31 @@
 // CompleteLayerUpload, with parts pipelined and resume from
 // lastValidByteReceived.
 //
-// Each upload runs two threads: a producer that reads (and, for docker save
-// layers, compresses) the blob and base64-encodes each part into its request
-// body as the bytes come, hashing the bodies for their signatures on the way,
-// and a sender (the caller's thread) that signs and sends the parts in order.
+// Each upload runs two threads: a producer that cuts the blob into parts and
+// hashes each part's request body for its signature, and a sender (the
+// caller's thread) that signs and sends the parts in order. No body is ever
+// held whole: it is the part's bytes base64-encoded between a few JSON
+// members, so the producer encodes it slice by slice into a small buffer to
+// hash it, and the sender encodes it again as libcurl sends it, straight
+// into libcurl's upload buffer. A part's bytes are held in memory only when
+// the source cannot give them again: a blob in a file (an OCI layout, an
+// archive) is read from the file each time, so its upload holds a few
+// hundred KiB whatever its size; a blob that streams (a layer compressed on
+// the way, a registry's download) is held a part at a time, in pooled
+// buffers. Touching fresh memory is not free (0.7 CPU s per GB on this
+// project's bench VM, docs/performance.md), and an encoded part is a third
+// larger than the part.
+//
 // They pass kPartBuffersPerUpload buffers back and forth, so parts n+1 and
-// n+2 are read and encoded while part n is in flight: an upload holds that
-// many encoded parts and a 192 KiB staging buffer, whatever the blob's size.
-// The producer hashes parts two at a time, part n+1's body beside part n+2's
-// as n+2 is encoded: two SHA-256 streams on one core go 1.7x as fast as one
-// where the CPU has the SHA extensions (core/sha256_lanes.hpp), and the
-// signature's hash is most of a push's CPU.
+// n+2 are read and hashed while part n is in flight. The producer hashes
+// parts two at a time, part n+1's body beside part n+2's: two SHA-256 streams
+// on one core go 1.7x as fast as one where the CPU has the SHA extensions
+// (core/sha256_lanes.hpp), and the signature's hash is most of a push's CPU.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -26,6 +36,7 @@
 #include "ecr/digest.hpp"
 #include "ecr/image.hpp"
 #include "ecr/progress.hpp"
+#include "http/transport.hpp"
 #include "transfer/part_buffer_pool.hpp"
 #include "transfer/registry_session.hpp"
 
@@ -57,15 +68,15 @@ inline constexpr int kMaxUploadRestarts = 2;
 // part takes longer than sending one, and then the source, not the
 // pipeline, bounds the push.
 inline constexpr std::size_t kPartBuffersPerUpload = 3;
-// The producer reads a part's bytes through a buffer of this size on their
-// way to the encoder: a multiple of 3 (every slice but a part's last encodes
-// without padding), small enough to stay in the CPU's cache between the read
-// and the encoder.
-inline constexpr std::size_t kPartStagingBytes = 3 * 64 * 1024;
+// A part's bytes are encoded (and read from a file) this many at a time: a
+// multiple of 3 (every slice but a part's last encodes without padding),
+// small enough that the bytes and their 64 KiB of base64 stay in the CPU's
+// cache between the read, the encoder and the hash.
+inline constexpr std::size_t kEncodeSlice = 3 * 16 * 1024;
 
 // The producer's end of the pipeline: bytes written here are cut into parts of
-// the upload's part size, each encoded into its request body and handed to
-// the sender. Not thread-safe (one producer).
+// the upload's part size, each hashed for its request and handed to the
+// sender. Not thread-safe (one producer).
 class PartWriter : public ByteOutput {
  public:
   // Free room in the current part (never empty): read into it, then advance().
@@ -76,6 +87,10 @@ class PartWriter : public ByteOutput {
   // Copies `bytes` in (for producers that write from their own buffers, such
   // as a compressor).
   void write(std::span<const std::byte> bytes) override;
+  // Takes the whole blob as bytes read at any offset (a file): no part is
+  // held in memory, each is read again when it is sent. Only as the first
+  // and only write of a producer. This one reads them through space().
+  virtual void write_all(const std::shared_ptr<const RandomAccessBytes>& bytes);
 };
 
 // Writes the whole blob, from its first byte to its end, into `out` and
@@ -89,73 +104,82 @@ using BlobProducer = std::function<Descriptor(PartWriter& out)>;
 // A producer that copies `descriptor`'s blob from `source`, verifying it.
 BlobProducer copy_blob(ImageSource& source, const Descriptor& descriptor);
 
-// An UploadLayerPart request body, built in a pooled buffer, and what its
-// signature needs of it.
-struct PartBody {
-  std::size_t encoded_at = 0;  // offset of the base64 part in the buffer
-  std::size_t size = 0;        // the body is the buffer's first `size` bytes
-  Digest sha256;               // of the body: the SigV4 payload hash
-};
-
-// Where a part goes: the members written before its blob.
-struct PartHead {
-  std::string_view upload_id;
-  std::int64_t first_byte = 0;
-};
-
-// Builds an UploadLayerPart body in `body`, a pooled buffer, as the part's
-// bytes come:
-//   {"uploadId":"...","partFirstByte":N,"layerPartBlob":"<base64>",
-//    "partLastByte":M,"registryId":"...","repositoryName":"..."}
-// The blob comes before the members that need the part's length, so it is
-// encoded (and hashed) slice by slice before that length is known; the
-// members known before it come first, so ecr-local finds the upload and the
-// part's offset in the body's first bytes and takes the part in as it
-// arrives (server/layer_part_intake.hpp). JSON leaves the members' order
-// free, and ECR reads them in any order. The buffer keeps its size from part
-// to part (only the first PartBody::size bytes are the request), so a warm
-// buffer is never zero-filled again.
-class PartBodyBuilder {
+// A part's bytes: held in memory, or a range of bytes read at any offset (a
+// file), read again whenever they are needed.
+class PartBytes {
  public:
-  // When the body is hashed for its signature: slice by slice as it is
-  // encoded, or later: beside the next part's body (encode's `leader`) and,
-  // for what is left, by seal().
-  enum class Hashing { kAsEncoded, kLater };
+  explicit PartBytes(std::string_view memory) : memory_(memory), size_(memory.size()) {}
+  PartBytes(std::shared_ptr<const RandomAccessBytes> file, std::int64_t offset, std::size_t size)
+      : file_(std::move(file)), offset_(offset), size_(size) {}
 
-  // `max_part`: the most bytes the part will hold (room is made for it).
-  PartBodyBuilder(std::string& body, std::size_t max_part, const PartHead& head,
-                  Hashing hashing = Hashing::kAsEncoded);
-  // Appends the encoding of `bytes`; every call but the last must pass a
-  // multiple of 3 bytes (so no padding falls inside the blob). A builder
-  // hashing as it encodes hashes each slice beside as many bytes of
-  // `leader`'s body (closed, hashed kLater) as are not hashed yet.
-  void encode(std::string_view bytes, PartBodyBuilder* leader = nullptr);
-  // Writes the members after the blob: the body is complete.
-  void close(const std::optional<std::string>& registry_id, std::string_view repository,
-             std::int64_t length);
-  // Hashes what is not hashed yet; returns the closed body's extent and hash.
-  PartBody seal();
-  // close() and seal().
-  PartBody finish(const std::optional<std::string>& registry_id, std::string_view repository,
-                  std::int64_t length) {
-    close(registry_id, repository, length);
-    return seal();
-  }
+  std::size_t size() const noexcept { return size_; }
+  // Bytes [at, at + n): a view of the memory, or read into `scratch` (room
+  // for n bytes) from the file.
+  std::string_view view(std::size_t at, std::size_t n, char* scratch) const;
+  // The bytes from `at` on.
+  PartBytes from(std::size_t at) const;
 
  private:
-  std::string& body_;
-  std::int64_t first_byte_;
-  std::size_t encoded_at_ = 0;  // where the blob's base64 starts
-  std::size_t at_ = 0;          // the end of what is written
-  std::size_t hashed_ = 0;      // body_[0, hashed_) is fed to hash_
-  bool as_encoded_;
-  Sha256Lane hash_;
+  std::string_view memory_;
+  std::shared_ptr<const RandomAccessBytes> file_;  // null: in memory
+  std::int64_t offset_ = 0;                        // in file_
+  std::size_t size_ = 0;
 };
 
-// The UploadLayerPart body for the whole of `part`, in `out` (a pooled buffer).
-PartBody build_upload_part_body(std::string& out, const std::optional<std::string>& registry_id,
-                                std::string_view repository, std::string_view upload_id,
-                                std::int64_t first_byte, std::string_view part);
+// An UploadLayerPart request body:
+//   {"uploadId":"...","partFirstByte":N,"layerPartBlob":"<base64>",
+//    "partLastByte":M,"registryId":"...","repositoryName":"..."}
+// The members known before the blob come first, so ecr-local finds the
+// upload and the part's offset in the body's first bytes and takes the part
+// in as it arrives (server/layer_part_intake.hpp); JSON leaves the members'
+// order free, and ECR reads them in any order. Only the members around the
+// blob are kept: the blob is encoded from the part's bytes when the body is
+// hashed and again when it is sent.
+struct PartBody {
+  std::string lead;           // through the blob's opening quote
+  std::string tail;           // from the blob's closing quote
+  std::size_t blob_size = 0;  // of the base64
+  // Of the whole body, the SigV4 payload hash: set by PartHasher.
+  std::optional<Digest> sha256;
+
+  std::size_t size() const noexcept { return lead.size() + blob_size + tail.size(); }
+};
+
+// The body (not hashed yet) for the `length` bytes of an upload from
+// `first_byte` on.
+PartBody part_body(const std::optional<std::string>& registry_id, std::string_view repository,
+                   std::string_view upload_id, std::int64_t first_byte, std::size_t length);
+
+// Hashes bodies for their signatures, encoding their blobs slice by slice
+// into buffers of its own.
+class PartHasher {
+ public:
+  PartHasher();
+  // Sets a.sha256 and, when `b` is given, b->sha256, hashing the two bodies
+  // side by side (two SHA-256 streams on one core).
+  void hash(PartBody& a, const PartBytes& a_bytes, PartBody* b = nullptr,
+            const PartBytes* b_bytes = nullptr);
+
+ private:
+  std::string read_[2];     // bytes read from a file
+  std::string encoded_[2];  // their base64
+};
+
+// A body as the transport sends it, its blob encoded from the part's bytes
+// into the transport's buffer as it goes: any range of it can be read, so
+// libcurl may rewind it.
+class PartRequestBody final : public http::BodySource {
+ public:
+  // `scratch` holds bytes read from a file on their way to the encoder.
+  PartRequestBody(const PartBody& body, const PartBytes& bytes, std::string& scratch);
+  std::size_t size() const override { return body_.size(); }
+  void read_at(std::size_t offset, std::span<char> out) const override;
+
+ private:
+  const PartBody& body_;
+  const PartBytes& bytes_;
+  std::string& scratch_;
+};
 
 struct UploadStats {
   Descriptor uploaded;          // what CompleteLayerUpload was given

@@ -13,13 +13,11 @@
 
 namespace ecr::transfer {
 
-// One part: the JSON request body it is base64-encoded into, and a small
-// staging buffer the source's bytes are read into on their way to the
-// encoder. An upload stages through its first buffer's `staging` only
-// (layer_upload.hpp); every buffer's body carries one part.
+// One part's bytes, for a blob that streams (layer_upload.hpp): a blob read
+// from a file leaves its buffers untouched, each only standing for a part
+// in flight.
 struct PartBuffer {
-  std::string staging;
-  std::string body;
+  std::string raw;
 };
 
 class PartBufferPool {

@@ -52,6 +52,11 @@ class RegistrySession {
                             const Digest& body_sha256) {
     return client_.call_once(operation, body, body_sha256);
   }
+  // The same, for a body made as it is sent.
+  std::string call_raw_once(std::string_view operation, const http::BodySource& body,
+                            const Digest& body_sha256) {
+    return client_.call_once(operation, body, body_sha256);
+  }
 
   const std::optional<std::string>& registry_id() const noexcept { return registry_id_; }
   const std::string& repository() const noexcept { return repository_; }

@@ -46,17 +46,21 @@ class MemorySource final : public ImageSource {
     return add_blob(serialize_oci_manifest(c, layers), std::string(media_type::kOciManifest));
   }
   void set_root(Descriptor d) { entries_ = {ImageEntry{{"v1"}, std::move(d)}}; }
+  // Serves blobs as a file does: bytes read at any offset too.
+  void serve_random_access() { random_access_ = true; }
   const std::string& bytes(const Digest& d) const { return blobs_.at(d); }
 
   std::vector<ImageEntry> list() override { return entries_; }
 
  protected:
   std::unique_ptr<ByteStream> open_raw(const Descriptor& d) override {
+    if (random_access_) return std::make_unique<RandomAccessStringStream>(blobs_.at(d.digest));
     return std::make_unique<StringStream>(blobs_.at(d.digest));
   }
 
  private:
   std::map<Digest, std::string> blobs_;
+  bool random_access_ = false;
   std::vector<ImageEntry> entries_;
 };
 

@@ -17,6 +17,7 @@
 #include "transfer/engine.hpp"
 #include "transfer/fake_registry.hpp"
 #include "transfer/layer_upload.hpp"
+#include "transfer/memory_source.hpp"
 
 namespace ecr {
 namespace {
@@ -211,44 +212,31 @@ TEST_F(PushPipelineTest, AnUploadHoldsItsPartBuffersReusedFromPartToPart) {
   EXPECT_EQ(stats.bytes_sent, layers[0].size);
   EXPECT_EQ(registry_->blobs().at(layers[0].digest.str()), source_.bytes(layers[0].digest));
   EXPECT_EQ(pool.peak_in_use(), transfer::kPartBuffersPerUpload);
-  // 65 parts went through the same three buffers, each still the size of one
-  // encoded request (body) and the staging buffer bytes are read through.
+  // 65 parts of 4096 bytes went through the same three buffers, each holding
+  // one part's bytes, never an encoded body.
   for (auto& buffer : pool.acquire(transfer::kPartBuffersPerUpload)) {
-    EXPECT_LE(buffer->staging.capacity(), 2 * transfer::kPartStagingBytes);
-    EXPECT_LE(buffer->body.capacity(), 2u * 4096 * 4 / 3 + 1024);
+    EXPECT_EQ(buffer->raw.size(), 4096u);
+    EXPECT_LE(buffer->raw.capacity(), 2u * 4096);
   }
 }
 
-// A part's body hashed beside the next one's (as the producer pairs them)
-// gets the SHA-256 of its own bytes: the SigV4 payload hash it is signed with.
-TEST(PartBodyBuilder, APairOfBodiesHashedTogetherGetsEachItsOwnHash) {
-  const std::string first_part = make_bytes(3 * 40000, 31);
-  const std::string second_part = make_bytes(3 * 25000 + 2, 32);  // shorter, ends unpadded
-  std::string leader_buffer;
-  std::string follower_buffer;
-  transfer::PartBodyBuilder leader(leader_buffer, first_part.size(),
-                                   transfer::PartHead{"upload-1", 0},
-                                   transfer::PartBodyBuilder::Hashing::kLater);
-  leader.encode(first_part);
-  leader.close(std::nullopt, "repo", static_cast<std::int64_t>(first_part.size()));
-  transfer::PartBodyBuilder follower(
-      follower_buffer, first_part.size(),
-      transfer::PartHead{"upload-1", static_cast<std::int64_t>(first_part.size())});
-  follower.encode(std::string_view(second_part).substr(0, 3 * 1000), &leader);
-  follower.encode(std::string_view(second_part).substr(3 * 1000), &leader);
-  follower.close(std::nullopt, "repo", static_cast<std::int64_t>(second_part.size()));
-  const transfer::PartBody lead = leader.seal();
-  const transfer::PartBody follow = follower.seal();
-
-  std::string alone_buffer;
-  const transfer::PartBody expected = transfer::build_upload_part_body(
-      alone_buffer, std::nullopt, "repo", "upload-1", 0, first_part);
-  EXPECT_EQ(leader_buffer.substr(0, lead.size), alone_buffer.substr(0, expected.size));
-  EXPECT_EQ(lead.sha256, expected.sha256);
-  EXPECT_EQ(lead.sha256, Digest::of(std::string_view(leader_buffer).substr(0, lead.size)));
-  EXPECT_EQ(follow.sha256, Digest::of(std::string_view(follower_buffer).substr(0, follow.size)));
-  EXPECT_EQ(follower_buffer.substr(follow.encoded_at, base64::encoded_size(second_part.size())),
-            base64::encode(second_part));
+// A blob in a file is read from it for each part, to hash the part's body and
+// again to send it: the upload holds none of its bytes.
+TEST_F(PushPipelineTest, ABlobReadFromAFileLeavesThePartBuffersUntouched) {
+  testing::MemorySource source;
+  source.serve_random_access();
+  const Descriptor layer = source.add_blob(make_bytes(64 * 4096 + 7, 2), std::string(kGzipLayer));
+  transfer::PartBufferPool pool(transfer::kPartBuffersPerUpload);
+  TransferContext reporter(1, {}, nullptr);
+  const transfer::UploadStats stats = transfer::upload_blob(
+      *session_, layer, transfer::copy_blob(source, layer), pool, kMinPartSize, reporter);
+  EXPECT_EQ(stats.uploaded, layer);
+  EXPECT_EQ(registry_->blobs().at(layer.digest.str()), source.bytes(layer.digest));
+  EXPECT_EQ(registry_->count("UploadLayerPart"), 65);
+  EXPECT_EQ(pool.peak_in_use(), transfer::kPartBuffersPerUpload);
+  for (auto& buffer : pool.acquire(transfer::kPartBuffersPerUpload)) {
+    EXPECT_EQ(buffer->raw.capacity(), std::string().capacity());
+  }
 }
 
 TEST_F(PushPipelineTest, UncompressedLayersAreReadOnceAndGzippedDuringTheUpload) {

@@ -2,11 +2,17 @@
 // digests and request sequences, one scripted fault per case.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "core/base64.hpp"
 #include "ecr/service_errors.hpp"
 #include "ecr/transfer.hpp"
+#include "oci/file_io.hpp"
+#include "support/string_stream.hpp"
 #include "transfer/engine.hpp"
 #include "transfer/fake_registry.hpp"
 #include "transfer/layer_upload.hpp"
@@ -86,6 +92,22 @@ TEST_F(TransferTest, PushThenPullRoundTripsExactBytesAndDigest) {
   EXPECT_EQ(pulled.bytes_moved, pushed.bytes_moved);
 }
 
+// A blob in a file is read again for each part as it is sent, not held in
+// memory: the same parts and bytes arrive.
+TEST_F(TransferTest, BlobsReadAtAnyOffsetArePushedWithExactBytes) {
+  source_.serve_random_access();
+  const Descriptor manifest = source_.add_image({10000, 4096, 1}, 'a');
+  source_.set_root(manifest);
+  const PushResult pushed = push_root();
+  EXPECT_EQ(pushed.digest, manifest.digest);
+  EXPECT_EQ(registry_->count("UploadLayerPart"), 6);
+  const auto blobs = registry_->blobs();
+  for (const auto& b : pushed.blobs) {
+    ASSERT_TRUE(blobs.contains(b.digest.str()));
+    EXPECT_EQ(blobs.at(b.digest.str()), source_.bytes(b.digest));
+  }
+}
+
 TEST_F(TransferTest, RepushUploadsNothing) {
   source_.set_root(source_.add_image({9000, 300}, 'b'));
   push_root();
@@ -114,6 +136,18 @@ TEST_F(TransferTest, UploadResumesFromLastValidByteAfterResetMidPart) {
   EXPECT_EQ(layer_bytes, 3 * 4096 + (20000 - 5097));
   EXPECT_LT(layer_bytes - 20000, 20000);
   EXPECT_EQ(sleeps_, 1);  // the reset was retried once by the retry policy
+}
+
+TEST_F(TransferTest, UploadFromAFileResumesFromLastValidByteAfterResetMidPart) {
+  source_.serve_random_access();
+  source_.set_root(source_.add_image({20000}, 'c'));
+  registry_->reset_part_at = 4096 + 1000;
+  options_.jobs = 1;
+  push_root();
+  const Descriptor layer = source_.resolve("").layers[0];
+  EXPECT_EQ(registry_->blobs().at(layer.digest.str()), source_.bytes(layer.digest));
+  const std::int64_t config_size = source_.resolve("").config->size;
+  EXPECT_EQ(registry_->part_bytes_received() - config_size, 3 * 4096 + (20000 - 5097));
 }
 
 TEST_F(TransferTest, ThrottledCallsAreRetried) {
@@ -247,72 +281,140 @@ TEST(TransferOptionsTest, ValidateRefusesBadJobsAndPartSizes) {
   EXPECT_NO_THROW(o.validate());
 }
 
-TEST(UploadPartBodyTest, EncodesThePartInPlace) {
-  std::string body = "stale content";
-  const transfer::PartBody made = transfer::build_upload_part_body(
-      body, std::string("123456789012"), "team/app", "u-1", 10, "hello");
-  EXPECT_EQ(body.substr(0, made.size),
+// The whole body a transport sends for `body`.
+std::string body_text(const transfer::PartBody& body, const transfer::PartBytes& bytes) {
+  std::string scratch;
+  const transfer::PartRequestBody request(body, bytes, scratch);
+  std::string text(request.size(), '\0');
+  request.read_at(0, text);
+  return text;
+}
+
+TEST(UploadPartBodyTest, TheBodyIsTheRequestWithThePartEncoded) {
+  transfer::PartBody body =
+      transfer::part_body(std::string("123456789012"), "team/app", "u-1", 10, 5);
+  const transfer::PartBytes bytes(std::string_view("hello"));
+  transfer::PartHasher().hash(body, bytes);
+  const std::string text = body_text(body, bytes);
+  EXPECT_EQ(text,
             "{\"uploadId\":\"u-1\",\"partFirstByte\":10,\"layerPartBlob\":\"aGVsbG8=\","
             "\"partLastByte\":14,\"registryId\":\"123456789012\",\"repositoryName\":\"team/app\"}");
-  EXPECT_EQ(made.sha256, Digest::of(body.substr(0, made.size)));
+  EXPECT_EQ(body.size(), text.size());
+  EXPECT_EQ(body.sha256, Digest::of(text));
 }
 
-TEST(UploadPartBodyTest, ReusedLongerBodyKeepsItsSizeAndTheExtentFindsTheRequest) {
-  std::string body(100000, 'x');
-  const transfer::PartBody made =
-      transfer::build_upload_part_body(body, std::nullopt, "team/app", "u-2", 0, "hi!");
-  EXPECT_EQ(body.size(), 100000u);  // never shrunk, so never zero-filled again
-  EXPECT_EQ(body.substr(0, made.size),
+TEST(UploadPartBodyTest, WithoutARegistryIdTheMemberIsLeftOut) {
+  transfer::PartBody body = transfer::part_body(std::nullopt, "team/app", "u-2", 0, 3);
+  const transfer::PartBytes bytes(std::string_view("hi!"));
+  transfer::PartHasher().hash(body, bytes);
+  EXPECT_EQ(body_text(body, bytes),
             "{\"uploadId\":\"u-2\",\"partFirstByte\":0,\"layerPartBlob\":\"aGkh\","
             "\"partLastByte\":2,\"repositoryName\":\"team/app\"}");
-  EXPECT_EQ(body.substr(made.encoded_at, 4), "aGkh");
-  EXPECT_EQ(made.sha256, Digest::of(body.substr(0, made.size)));
+  EXPECT_EQ(body.sha256, Digest::of(body_text(body, bytes)));
 }
 
-// A fresh body gets room for the largest part at once (it never moves), but
-// holds, and so touches, only what its part needs: the body of a config or a
-// small layer's only part costs that part's memory, not a 10 MiB part's.
-TEST(UploadPartBodyTest, AFreshBodyHoldsOnlyWhatItsPartNeeds) {
-  constexpr std::size_t kMaxPart = 10 << 20;
-  const std::string part(1000, 'c');
-  std::string body;
-  transfer::PartBodyBuilder builder(body, kMaxPart, transfer::PartHead{"u", 0});
-  const char* const start = body.data();
-  builder.encode(part);
-  const transfer::PartBody made = builder.finish(std::nullopt, "r", 1000);
-
-  EXPECT_GE(body.capacity(), base64::encoded_size(kMaxPart));
-  EXPECT_LT(body.size(), 4096u);
-  EXPECT_EQ(body.data(), start);  // grown within the room, never moved
-  EXPECT_EQ(body.substr(made.encoded_at, base64::encoded_size(1000)), base64::encode(part));
-  EXPECT_EQ(made.sha256, Digest::of(body.substr(0, made.size)));
+// A part of `n` pseudo-random bytes.
+std::string part_of(std::size_t n) {
+  std::string part(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) part[i] = static_cast<char>((i * 131 + 7) % 251);
+  return part;
 }
 
-// The body is hashed slice by slice as it is encoded, from bytes given in
-// pieces as the producer stages them: parts of every length around the slice
-// and staging boundaries must still hash to the body's SHA-256 and hold the
-// whole part's base64.
-TEST(UploadPartBodyTest, HashTakenWhileEncodingIsTheBodysHash) {
-  constexpr std::size_t kSlice = 3 * 16 * 1024;
-  for (std::size_t n : {std::size_t{0}, std::size_t{1}, kSlice - 1, kSlice, kSlice + 1,
-                        3 * kSlice + 2, transfer::kPartStagingBytes + 5, std::size_t{1} << 20}) {
-    std::string part(n, '\0');
-    for (std::size_t i = 0; i < n; ++i) part[i] = static_cast<char>((i * 131 + 7) % 251);
-    std::string body;
-    transfer::PartBodyBuilder builder(body, n, transfer::PartHead{"u", 5});
-    for (std::size_t at = 0; at < n; at += transfer::kPartStagingBytes) {
-      builder.encode(std::string_view(part).substr(at, transfer::kPartStagingBytes));
+// The body is never held whole: hashed slice by slice, and made again as it
+// is sent, from bytes in memory or read from a file. Parts of every length
+// around the slice and base64 group boundaries must hash to the SHA-256 of
+// the body sent, and the body sent must be the part's whole base64 between
+// the members.
+TEST(UploadPartBodyTest, TheHashIsTheSHA256OfTheBodySentFromMemoryOrAFile) {
+  constexpr std::size_t kSlice = transfer::kEncodeSlice;
+  for (std::size_t n : {std::size_t{1}, std::size_t{2}, std::size_t{3}, kSlice - 1, kSlice,
+                        kSlice + 1, 3 * kSlice + 2, std::size_t{1} << 20}) {
+    const std::string part = part_of(n);
+    const std::string expected =
+        "{\"uploadId\":\"u\",\"partFirstByte\":5,\"layerPartBlob\":\"" + base64::encode(part) +
+        "\",\"partLastByte\":" + std::to_string(4 + n) + ",\"repositoryName\":\"r\"}";
+    transfer::PartBody body = transfer::part_body(std::nullopt, "r", "u", 5, n);
+    const transfer::PartBytes in_memory{std::string_view(part)};
+    transfer::PartHasher().hash(body, in_memory);
+    EXPECT_EQ(body_text(body, in_memory), expected) << n << " bytes";
+    EXPECT_EQ(body.sha256, Digest::of(expected)) << n << " bytes";
+
+    // The same part at offset 7 of a file's bytes.
+    const auto file = std::make_shared<testing::StringBytes>("0123456" + part + "tail");
+    const transfer::PartBytes in_file(file, 7, n);
+    transfer::PartBody from_file = transfer::part_body(std::nullopt, "r", "u", 5, n);
+    transfer::PartHasher().hash(from_file, in_file);
+    EXPECT_EQ(body_text(from_file, in_file), expected) << n << " bytes";
+    EXPECT_EQ(from_file.sha256, Digest::of(expected)) << n << " bytes";
+  }
+}
+
+// libcurl asks for the body in pieces of its own sizes, and may rewind: any
+// range, cut anywhere (inside a base64 group, across the members), reads as
+// those bytes of the whole body.
+TEST(UploadPartBodyTest, AnyRangeOfTheBodyReadsAsThoseBytesOfTheWholeBody) {
+  const std::string part = part_of(2 * transfer::kEncodeSlice + 4);
+  const auto file = std::make_shared<testing::StringBytes>(part);
+  const transfer::PartBytes bytes(file, 0, part.size());
+  transfer::PartBody body = transfer::part_body(std::string("1"), "repo", "upload", 0, part.size());
+  const std::string whole = body_text(body, bytes);
+  std::string scratch;
+  const transfer::PartRequestBody request(body, bytes, scratch);
+  std::uint32_t x = 12345;
+  for (std::size_t step : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{5},
+                           std::size_t{4096}, std::size_t{65537}, std::size_t{1} << 20}) {
+    std::string read;
+    for (std::size_t at = 0; at < whole.size();) {
+      std::string piece(std::min(step, whole.size() - at), '\0');
+      request.read_at(at, piece);
+      read += piece;
+      at += piece.size();
     }
-    const transfer::PartBody made = builder.finish(std::nullopt, "r", static_cast<std::int64_t>(n));
-    const std::string request = body.substr(0, made.size);
-    EXPECT_EQ(request.substr(0, made.encoded_at),
-              "{\"uploadId\":\"u\",\"partFirstByte\":5,\"layerPartBlob\":\"");
-    EXPECT_EQ(made.sha256, Digest::of(request)) << n << " bytes";
-    EXPECT_EQ(request.substr(made.encoded_at, base64::encoded_size(n)), base64::encode(part))
-        << n << " bytes";
-    EXPECT_EQ(request.substr(made.encoded_at + base64::encoded_size(n)),
-              "\",\"partLastByte\":" + std::to_string(4 + n) + ",\"repositoryName\":\"r\"}")
-        << n << " bytes";
+    EXPECT_EQ(read, whole) << "steps of " << step;
+  }
+  for (int i = 0; i < 200; ++i) {
+    x = x * 1103515245u + 12345u;
+    const std::size_t at = (x >> 8) % whole.size();
+    x = x * 1103515245u + 12345u;
+    const std::size_t n = std::min<std::size_t>((x >> 8) % 70000, whole.size() - at);
+    std::string piece(n, '\0');
+    request.read_at(at, piece);
+    EXPECT_EQ(piece, whole.substr(at, n)) << at << "+" << n;
+  }
+}
+
+// Two bodies hashed side by side (as the producer pairs parts) get each the
+// SHA-256 of its own bytes, whatever their lengths.
+TEST(UploadPartBodyTest, APairOfBodiesHashedTogetherGetsEachItsOwnHash) {
+  const std::string first = part_of(3 * 40000);
+  const std::string second = part_of(3 * 25000 + 2);  // shorter, ends unpadded
+  transfer::PartBody a = transfer::part_body(std::nullopt, "repo", "upload-1", 0, first.size());
+  transfer::PartBody b = transfer::part_body(
+      std::nullopt, "repo", "upload-1", static_cast<std::int64_t>(first.size()), second.size());
+  const transfer::PartBytes a_bytes{std::string_view(first)};
+  const transfer::PartBytes b_bytes{std::string_view(second)};
+  transfer::PartHasher().hash(a, a_bytes, &b, &b_bytes);
+  EXPECT_EQ(a.sha256, Digest::of(body_text(a, a_bytes)));
+  EXPECT_EQ(b.sha256, Digest::of(body_text(b, b_bytes)));
+}
+
+// A file that shrank since the push opened it: the part cannot be made, and
+// the error says why instead of sending what is not the blob.
+TEST(UploadPartBodyTest, AFileThatShrankIsAnErrorSayingSo) {
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("shrunk-part-" + std::to_string(::getpid()));
+  std::ofstream(path, std::ios::binary) << part_of(1000);
+  const auto bytes = oci::FileRangeStream(oci::open_regular_file(path), 0, 1000).random_access();
+  std::filesystem::resize_file(path, 500);
+  std::filesystem::remove(path);
+  const transfer::PartBytes part(bytes, 0, 1000);
+  transfer::PartBody body = transfer::part_body(std::nullopt, "r", "u", 0, 1000);
+  try {
+    transfer::PartHasher().hash(body, part);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("shrank while it was read"), std::string::npos)
+        << e.what();
   }
 }
 
