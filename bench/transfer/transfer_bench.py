@@ -860,7 +860,7 @@ def report_floors(layout, work, image_bytes, ours, theirs, build):
     push = {m.label: m for m in ours}.get("cold push")
     if push:
         cost = push.rss_mb * 1e6 / 1e9 * fresh
-        print(f"    ecr-push's {push.rss_mb:.0f} MB peak RSS (mostly part bodies) touched once: "
+        print(f"    ecr-push's {push.rss_mb:.0f} MB peak RSS touched once: "
               f"{cost:.2f} CPU s, {cost / (image_bytes / 1e9):.2f} s/GB of this image")
     t = {m.label: m for m in theirs} if theirs else {}
     for what, floor, why in lines:

@@ -334,9 +334,8 @@ class ChannelPartWriter final : public PartWriter {
     file_ = bytes;
     for (std::int64_t at = skip_until_; at < file_->size(); at += target_.part_size) {
       take_buffer();
-      position_ = at;
       held_ = static_cast<std::size_t>(std::min(target_.part_size, file_->size() - at));
-      position_ += static_cast<std::int64_t>(held_);
+      position_ = at + static_cast<std::int64_t>(held_);
       seal();
     }
     position_ = std::max(position_, file_->size());
