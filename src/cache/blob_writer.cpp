@@ -57,7 +57,10 @@ void BlobWriter::write_at(std::int64_t offset, std::span<const std::byte> data) 
                          std::to_string(end) + " lie outside its size " +
                          std::to_string(*w.expected_size));
   }
-  write_all_at(w.temp.fd(), data, offset, w.temp.path());
+  {
+    const std::lock_guard turn(w.write_turn);
+    write_all_at(w.temp.fd(), data, offset, w.temp.path());
+  }
   // Starts writing these pages to disk now, while the download goes on, so
   // that commit()'s fsync has less left to wait for (about 5% off a cold
   // pull of the bench image). Only a hint: its failure changes nothing.

@@ -34,6 +34,10 @@ struct BlobWriter::Impl {
   // (InOrderHasher); commit() reads back the rest.
   std::optional<InOrderHasher> ranged;
   std::mutex mutex;  // guards written for a ranged writer
+  // Held around a ranged writer's pwrite: its ranges' writers take turns
+  // here, sleeping, rather than spinning on the file's inode lock
+  // (core/file.hpp, write_all_at).
+  std::mutex write_turn;
 };
 
 }  // namespace ecr

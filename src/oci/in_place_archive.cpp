@@ -56,7 +56,10 @@ class InPlaceArchive::Slot final : public BlobSlot {
                            " bytes at offset " + std::to_string(offset) + " lie outside its " +
                            std::to_string(d_.size) + " bytes");
     }
-    write_all_at(archive_.temp_.fd(), bytes, offset_ + offset, archive_.temp_.path());
+    {
+      const std::lock_guard turn(archive_.write_turn_);
+      write_all_at(archive_.temp_.fd(), bytes, offset_ + offset, archive_.temp_.path());
+    }
     hasher_.landed(offset, bytes);
     // The hashed prefix is written to its end, whichever threads wrote it.
     archive_.written_through(started_, offset_ + hasher_.hashed());
@@ -136,7 +139,10 @@ void InPlaceArchive::write(BlobReader& in) {
   std::int64_t at = m.offset;
   std::atomic<std::int64_t> started = first_whole_folio(m.offset);
   while (const std::size_t n = in.read(buffer)) {
-    write_all_at(temp_.fd(), std::span(buffer.data(), n), at, temp_.path());
+    {
+      const std::lock_guard turn(write_turn_);
+      write_all_at(temp_.fd(), std::span(buffer.data(), n), at, temp_.path());
+    }
     at += static_cast<std::int64_t>(n);
     written_through(started, at);
   }

@@ -81,6 +81,10 @@ class InPlaceArchive {
   std::string index_json_;
   std::map<Digest, Member> members_;  // places fixed at construction
   mutable std::mutex mutex_;          // guards Member::written
+  // Held around each write of a blob's bytes: the download workers take
+  // turns here, sleeping, rather than spinning on the file's inode lock
+  // (core/file.hpp, write_all_at).
+  std::mutex write_turn_;
 };
 
 }  // namespace ecr::oci

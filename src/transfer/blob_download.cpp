@@ -5,13 +5,19 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <mutex>
 
 #include "ecr/service_errors.hpp"
 
 namespace ecr::transfer {
 
 RangeWriter file_range_writer(int fd) {
-  return [fd](std::int64_t offset, std::string_view bytes) {
+  // The blob's ranges' writers take turns here, sleeping, rather than
+  // spinning on the file's inode lock (core/file.hpp, write_all_at).
+  auto turn = std::make_shared<std::mutex>();
+  return [fd, turn](std::int64_t offset, std::string_view bytes) {
+    const std::lock_guard lock(*turn);
     std::size_t written = 0;
     while (written < bytes.size()) {
       const ssize_t n = ::pwrite(fd, bytes.data() + written, bytes.size() - written,
