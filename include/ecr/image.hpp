@@ -37,7 +37,8 @@ class RandomAccessBytes {
   virtual std::int64_t size() const noexcept = 0;
   // Fills all of `out` with the bytes from `offset` on (offset + out.size()
   // <= size()). Throws InputError when they cannot be read, or are no longer
-  // there (the file shrank since it was opened).
+  // there (the file shrank since it was opened). Called from several threads
+  // at once (a push's producer and sender).
   virtual void read_at(std::int64_t offset, std::span<std::byte> out) const = 0;
 };
 
