@@ -25,6 +25,10 @@ constexpr std::int64_t kWritebackBytes = 8 << 20;
 // page cache keeps a file in on x86-64 (a PMD), so no folio it starts is
 // still being filled.
 constexpr std::int64_t kWritebackAlignment = 2 << 20;
+// How far behind the writeback just started a blob's pages are dropped from
+// the page cache: by then their writeback has ended (four starts ago), so
+// they are clean and go at once.
+constexpr std::int64_t kDropLag = 4 * kWritebackBytes;
 
 // Where writeback of a blob at `offset` may start: its first whole folio
 // (the one before may hold the end of the blob before it, still being
@@ -62,7 +66,7 @@ class InPlaceArchive::Slot final : public BlobSlot {
     }
     hasher_.landed(offset, bytes);
     // The hashed prefix is written to its end, whichever threads wrote it.
-    archive_.written_through(started_, offset_ + hasher_.hashed());
+    archive_.written_through(started_, first_whole_folio(offset_), offset_ + hasher_.hashed());
   }
 
   void commit() override {
@@ -144,7 +148,7 @@ void InPlaceArchive::write(BlobReader& in) {
       write_all_at(temp_.fd(), std::span(buffer.data(), n), at, temp_.path());
     }
     at += static_cast<std::int64_t>(n);
-    written_through(started, at);
+    written_through(started, first_whole_folio(m.offset), at);
   }
   // The reader checked size and digest when it reached the end.
   mark_written(in.descriptor().digest);
@@ -169,7 +173,7 @@ bool InPlaceArchive::place(const Descriptor& d, const std::filesystem::path& fil
     if (n == 0)
       throw InputError(file.string() + " ends before its " + std::to_string(m.size) +
                        " bytes (blob " + d.digest.str() + ")");
-    written_through(started, to);
+    written_through(started, first_whole_folio(m.offset), to);
   }
   mark_written(d.digest);
   return true;
@@ -180,13 +184,19 @@ void InPlaceArchive::mark_written(const Digest& digest) {
   members_.at(digest).written = true;
 }
 
-void InPlaceArchive::written_through(std::atomic<std::int64_t>& started, std::int64_t end) {
+void InPlaceArchive::written_through(std::atomic<std::int64_t>& started, std::int64_t first,
+                                     std::int64_t end) {
   const std::int64_t through = end / kWritebackAlignment * kWritebackAlignment;
   std::int64_t from = started.load();
   while (through - from >= kWritebackBytes) {
     if (started.compare_exchange_weak(from, through)) {
-      // Only a hint: its failure changes nothing.
+      // Only hints: their failure changes nothing.
       ::sync_file_range(temp_.fd(), from, through - from, SYNC_FILE_RANGE_WRITE);
+      const std::int64_t drop_from = std::max(first, from - kDropLag);
+      const std::int64_t drop_to = through - kDropLag;
+      if (drop_to > drop_from) {
+        ::posix_fadvise(temp_.fd(), drop_from, drop_to - drop_from, POSIX_FADV_DONTNEED);
+      }
       return;
     }
   }

@@ -74,7 +74,13 @@ class InPlaceArchive {
   // while another thread still fills it is written twice (starting the whole
   // file every 8 MiB wrote 1.10-1.11x the archive's bytes for the big-layer
   // bench image's parallel ranges; 1.00x this way).
-  void written_through(std::atomic<std::int64_t>& started, std::int64_t end);
+  // Pages written back a few starts before (from `first`, the blob's first
+  // whole folio, on) are dropped from the page cache: the pages the pull
+  // fills next are then ones it freed moments ago. On a VM that hands freed
+  // memory back to its host (virtio-balloon free page reporting, as on this
+  // project's bench VM) a page the guest has not used lately costs a fault
+  // on the host when first touched: 0.7 CPU s per GB (docs/performance.md).
+  void written_through(std::atomic<std::int64_t>& started, std::int64_t first, std::int64_t end);
 
   std::filesystem::path target_;
   UnnamedTempFile temp_;
