@@ -1,6 +1,7 @@
 // BlobWriter's state, shared by blob_writer.cpp and BlobCache::writer.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -38,6 +39,9 @@ struct BlobWriter::Impl {
   // here, sleeping, rather than spinning on the file's inode lock
   // (core/file.hpp, write_all_at).
   std::mutex write_turn;
+  // A ranged writer's pages before this offset have been dropped from the
+  // page cache (blob_writer.cpp, drop_behind).
+  std::atomic<std::int64_t> dropped{0};
 };
 
 }  // namespace ecr
