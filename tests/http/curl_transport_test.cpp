@@ -7,9 +7,11 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -181,6 +183,65 @@ TEST(CurlTransport, ThirtyMegabytePostArrivesIntact) {
 
   EXPECT_EQ(response.body, std::to_string(30u << 20));
   EXPECT_TRUE(received == body) << "received " << received.size() << " bytes";
+}
+
+// A body made in pieces as it is sent: the bytes of `whole`, handed out
+// through read_at(); throws InputError once `fail_at` is reached.
+class PatternSource final : public BodySource {
+ public:
+  explicit PatternSource(std::string whole, std::size_t fail_at = SIZE_MAX)
+      : whole_(std::move(whole)), fail_at_(fail_at) {}
+  std::size_t size() const override { return whole_.size(); }
+  void read_at(std::size_t offset, std::span<char> out) const override {
+    if (offset + out.size() > fail_at_) throw InputError("the source file shrank");
+    whole_.copy(out.data(), out.size(), offset);
+  }
+
+ private:
+  std::string whole_;
+  std::size_t fail_at_;
+};
+
+TEST(CurlTransport, MadeBodyArrivesIntactWithItsLength) {
+  const std::string body = binary_pattern((13u << 20) + 7);
+  std::string received;
+  std::string length;
+  LocalServer server([&](httplib::Server& s) {
+    s.Post("/part", [&](const httplib::Request& req, httplib::Response& res) {
+      received = req.body;
+      length = req.get_header_value("Content-Length");
+      res.set_content("ok", "text/plain");
+    });
+  });
+  auto transport = make_curl_transport();
+  const PatternSource source(body);
+  Request request{"POST", server.url("/part"), {}, {}};
+  request.body_source = &source;
+
+  const Response response = transport->send(request);
+
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(length, std::to_string(body.size()));
+  EXPECT_TRUE(received == body) << "received " << received.size() << " bytes";
+}
+
+TEST(CurlTransport, MadeBodyThatFailsFailsTheSendWithItsError) {
+  LocalServer server([&](httplib::Server& s) {
+    s.Post("/part", [&](const httplib::Request&, httplib::Response& res) {
+      res.set_content("ok", "text/plain");
+    });
+  });
+  auto transport = make_curl_transport();
+  const PatternSource source(binary_pattern(4u << 20), 3u << 20);
+  Request request{"POST", server.url("/part"), {}, {}};
+  request.body_source = &source;
+
+  try {
+    transport->send(request);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "the source file shrank");
+  }
 }
 
 TEST(CurlTransport, ConsecutiveCallsReuseOneConnection) {
