@@ -1,10 +1,10 @@
 // Large, long-lived buffers backed by transparent huge pages.
 //
-// A part buffer (10 MiB raw, 13 MiB of base64 body) is touched for the first
-// time page by page: with 4 KiB pages that is a page fault per 4 KiB, 3,300 of
-// them per encoded part, which profiling a push of a three-layer image showed
-// as 14% of ecr-push's CPU. Backed by 2 MiB pages the same buffer takes a few
-// faults. Only the advice is given: where the kernel has transparent huge
+// A push's part buffer (a streamed blob's 10 MiB part) is touched for the
+// first time page by page: with 4 KiB pages that is a page fault per 4 KiB,
+// 3,300 of them for the 13 MiB encoded part a buffer used to hold, which
+// profiling a push of a three-layer image showed as 14% of ecr-push's CPU.
+// Backed by 2 MiB pages the same buffer takes a few faults. Only the advice is given: where the kernel has transparent huge
 // pages off, or none to spare, the buffer works the same on small pages.
 #pragma once
 
