@@ -47,37 +47,6 @@ void BlobWriter::write(std::span<const std::byte> data) {
   w.written = after;
 }
 
-namespace {
-
-// How far behind a ranged writer's hashed frontier its pages are dropped
-// from the page cache, and in what steps. Bytes before the frontier are
-// hashed (never read back) and were written whole, each piece's writeback
-// started as it was written; 32 MiB later that writeback has ended, so the
-// pages are clean and go at once.
-constexpr std::int64_t kDropLag = 32 << 20;
-constexpr std::int64_t kDropStep = 8 << 20;
-constexpr std::int64_t kFolioBytes = 2 << 20;  // the largest folio (a PMD)
-
-// Drops the pages of a ranged download that are hashed and written back, so
-// the pages it fills next are ones it freed moments ago. On a VM whose
-// balloon hands freed memory back to its host (as on this project's bench
-// VM), a page the guest has not used lately costs a fault on the host when
-// first touched: 0.7 CPU s per GB (docs/performance.md). A blob is rarely
-// read from the cache right after it is fetched: a pull hands the sink the
-// file (a link), and the digest is already known. Only a hint.
-void drop_behind(int fd, const InOrderHasher& hasher, std::atomic<std::int64_t>& dropped) {
-  const std::int64_t to = (hasher.hashed() - kDropLag) / kFolioBytes * kFolioBytes;
-  std::int64_t from = dropped.load();
-  while (to - from >= kDropStep) {
-    if (dropped.compare_exchange_weak(from, to)) {
-      ::posix_fadvise(fd, from, to - from, POSIX_FADV_DONTNEED);
-      return;
-    }
-  }
-}
-
-}  // namespace
-
 void BlobWriter::write_at(std::int64_t offset, std::span<const std::byte> data) {
   if (!impl_ || impl_->done) throw std::logic_error("BlobWriter::write_at after commit or abort");
   Impl& w = *impl_;
@@ -97,7 +66,9 @@ void BlobWriter::write_at(std::int64_t offset, std::span<const std::byte> data) 
   // pull of the bench image). Only a hint: its failure changes nothing.
   ::sync_file_range(w.temp.fd(), offset, static_cast<off_t>(data.size()), SYNC_FILE_RANGE_WRITE);
   w.ranged->landed(offset, data);
-  drop_behind(w.temp.fd(), *w.ranged, w.dropped);
+  // Hashed bytes are never read back, and a pull hands the sink the cached
+  // file (a link): their pages may go once written back.
+  w.dropped.advance(w.temp.fd(), w.ranged->hashed());
   const std::lock_guard lock(w.mutex);
   w.written += static_cast<std::int64_t>(data.size());
 }

@@ -1,7 +1,6 @@
 // BlobWriter's state, shared by blob_writer.cpp and BlobCache::writer.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -39,9 +38,8 @@ struct BlobWriter::Impl {
   // here, sleeping, rather than spinning on the file's inode lock
   // (core/file.hpp, write_all_at).
   std::mutex write_turn;
-  // A ranged writer's pages before this offset have been dropped from the
-  // page cache (blob_writer.cpp, drop_behind).
-  std::atomic<std::int64_t> dropped{0};
+  // A ranged writer's pages, dropped behind its hashed frontier.
+  DropBehind dropped{0};
 };
 
 }  // namespace ecr

@@ -272,6 +272,20 @@ void write_file_atomically(const fs::path& path, std::string_view contents, mode
   temp.commit(path);
 }
 
+void DropBehind::advance(int fd, std::int64_t frontier) noexcept {
+  constexpr std::int64_t kLag = 32 << 20;
+  constexpr std::int64_t kStep = 8 << 20;
+  constexpr std::int64_t kFolio = 2 << 20;  // the largest folio (a PMD on x86-64)
+  const std::int64_t to = (frontier - kLag) / kFolio * kFolio;
+  std::int64_t from = dropped_.load();
+  while (to - from >= kStep) {
+    if (dropped_.compare_exchange_weak(from, to)) {
+      ::posix_fadvise(fd, from, to - from, POSIX_FADV_DONTNEED);
+      return;
+    }
+  }
+}
+
 void allocate_file(int fd, std::int64_t size, const std::filesystem::path& path) {
   if (size == 0) return;
   if (::fallocate(fd, 0, 0, static_cast<off_t>(size)) == 0) return;

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -96,6 +97,26 @@ FileDigest hash_file(int fd, const std::filesystem::path& path,
 // a sparse file where the filesystem cannot (tmpfs before 5.x, NFS). Every
 // byte not yet written reads as zero. Throws InputError naming `path`.
 void allocate_file(int fd, std::int64_t size, const std::filesystem::path& path);
+// Drops a file's pages from the page cache 32 MiB behind a frontier its
+// writers move on, in steps of at least 8 MiB cut to whole 2 MiB folios, so
+// a large download keeps refilling the pages it freed moments ago. On a VM
+// whose balloon hands freed memory back to its host (virtio-balloon free
+// page reporting, as on this project's bench VM), a page the guest has not
+// used lately costs a fault on the host when first touched: 0.7 CPU s per
+// GB (docs/performance.md, "2026-12-04 23:40"). Thread-safe; only a hint.
+class DropBehind {
+ public:
+  // Nothing before `from` is dropped.
+  explicit DropBehind(std::int64_t from) : dropped_(from) {}
+  // `frontier`: the bytes from `from` to here are written whole, their
+  // writeback started, and they will not be read again by the writers (32
+  // MiB later the writeback has ended: the pages are clean and go at once).
+  void advance(int fd, std::int64_t frontier) noexcept;
+
+ private:
+  std::atomic<std::int64_t> dropped_;
+};
+
 // fsync of a directory, so that a rename or unlink in it survives a crash.
 void sync_directory(const std::filesystem::path& dir);
 // Makes the file open as `fd` at `from` durable under the name `to`: fsync,

@@ -25,10 +25,6 @@ constexpr std::int64_t kWritebackBytes = 8 << 20;
 // page cache keeps a file in on x86-64 (a PMD), so no folio it starts is
 // still being filled.
 constexpr std::int64_t kWritebackAlignment = 2 << 20;
-// How far behind the writeback just started a blob's pages are dropped from
-// the page cache: by then their writeback has ended (four starts ago), so
-// they are clean and go at once.
-constexpr std::int64_t kDropLag = 4 * kWritebackBytes;
 
 // Where writeback of a blob at `offset` may start: its first whole folio
 // (the one before may hold the end of the blob before it, still being
@@ -66,7 +62,7 @@ class InPlaceArchive::Slot final : public BlobSlot {
     }
     hasher_.landed(offset, bytes);
     // The hashed prefix is written to its end, whichever threads wrote it.
-    archive_.written_through(started_, first_whole_folio(offset_), offset_ + hasher_.hashed());
+    archive_.written_through(writeback_, offset_ + hasher_.hashed());
   }
 
   void commit() override {
@@ -82,7 +78,7 @@ class InPlaceArchive::Slot final : public BlobSlot {
   Descriptor d_;
   std::int64_t offset_;
   InOrderHasher hasher_;
-  std::atomic<std::int64_t> started_{first_whole_folio(offset_)};  // writeback started to here
+  Writeback writeback_{offset_};
 };
 
 InPlaceArchive::InPlaceArchive(std::filesystem::path target, const std::vector<Descriptor>& blobs,
@@ -141,14 +137,14 @@ void InPlaceArchive::write(BlobReader& in) {
   const Member& m = member(in.descriptor());
   std::vector<std::byte> buffer(kCopyBufferBytes);
   std::int64_t at = m.offset;
-  std::atomic<std::int64_t> started = first_whole_folio(m.offset);
+  Writeback writeback(m.offset);
   while (const std::size_t n = in.read(buffer)) {
     {
       const std::lock_guard turn(write_turn_);
       write_all_at(temp_.fd(), std::span(buffer.data(), n), at, temp_.path());
     }
     at += static_cast<std::int64_t>(n);
-    written_through(started, first_whole_folio(m.offset), at);
+    written_through(writeback, at);
   }
   // The reader checked size and digest when it reached the end.
   mark_written(in.descriptor().digest);
@@ -160,7 +156,7 @@ bool InPlaceArchive::place(const Descriptor& d, const std::filesystem::path& fil
   if (!in.valid()) return false;
   loff_t from = 0;
   auto to = static_cast<loff_t>(m.offset);
-  std::atomic<std::int64_t> started = first_whole_folio(m.offset);
+  Writeback writeback(m.offset);
   while (from < m.size) {
     const ssize_t n = ::copy_file_range(in.get(), &from, temp_.fd(), &to,
                                         static_cast<std::size_t>(m.size - from), 0);
@@ -173,7 +169,7 @@ bool InPlaceArchive::place(const Descriptor& d, const std::filesystem::path& fil
     if (n == 0)
       throw InputError(file.string() + " ends before its " + std::to_string(m.size) +
                        " bytes (blob " + d.digest.str() + ")");
-    written_through(started, first_whole_folio(m.offset), to);
+    written_through(writeback, to);
   }
   mark_written(d.digest);
   return true;
@@ -184,19 +180,17 @@ void InPlaceArchive::mark_written(const Digest& digest) {
   members_.at(digest).written = true;
 }
 
-void InPlaceArchive::written_through(std::atomic<std::int64_t>& started, std::int64_t first,
-                                     std::int64_t end) {
+InPlaceArchive::Writeback::Writeback(std::int64_t blob_offset)
+    : started(first_whole_folio(blob_offset)), dropped(started.load()) {}
+
+void InPlaceArchive::written_through(Writeback& w, std::int64_t end) {
   const std::int64_t through = end / kWritebackAlignment * kWritebackAlignment;
-  std::int64_t from = started.load();
+  std::int64_t from = w.started.load();
   while (through - from >= kWritebackBytes) {
-    if (started.compare_exchange_weak(from, through)) {
+    if (w.started.compare_exchange_weak(from, through)) {
       // Only hints: their failure changes nothing.
       ::sync_file_range(temp_.fd(), from, through - from, SYNC_FILE_RANGE_WRITE);
-      const std::int64_t drop_from = std::max(first, from - kDropLag);
-      const std::int64_t drop_to = through - kDropLag;
-      if (drop_to > drop_from) {
-        ::posix_fadvise(temp_.fd(), drop_from, drop_to - drop_from, POSIX_FADV_DONTNEED);
-      }
+      w.dropped.advance(temp_.fd(), through);
       return;
     }
   }

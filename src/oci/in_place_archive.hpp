@@ -66,6 +66,14 @@ class InPlaceArchive {
 
   Member& member(const Descriptor& d);
   void mark_written(const Digest& digest);
+  // Where a blob's writeback stands: started from its first whole 2 MiB
+  // folio (the one before may hold the end of the blob before it, still
+  // being written) to `started`; its pages dropped behind that.
+  struct Writeback {
+    explicit Writeback(std::int64_t blob_offset);
+    std::atomic<std::int64_t> started;
+    DropBehind dropped;
+  };
   // Starts writeback of [started, end) of the file, cut down to whole
   // 2 MiB folios, once that is at least kWritebackBytes, and moves `started`
   // on (several threads may call it for one blob), so commit()'s fsync has
@@ -73,14 +81,10 @@ class InPlaceArchive {
   // are all written. Only such stretches are started: a folio written back
   // while another thread still fills it is written twice (starting the whole
   // file every 8 MiB wrote 1.10-1.11x the archive's bytes for the big-layer
-  // bench image's parallel ranges; 1.00x this way).
-  // Pages written back a few starts before (from `first`, the blob's first
-  // whole folio, on) are dropped from the page cache: the pages the pull
-  // fills next are then ones it freed moments ago. On a VM that hands freed
-  // memory back to its host (virtio-balloon free page reporting, as on this
-  // project's bench VM) a page the guest has not used lately costs a fault
-  // on the host when first touched: 0.7 CPU s per GB (docs/performance.md).
-  void written_through(std::atomic<std::int64_t>& started, std::int64_t first, std::int64_t end);
+  // bench image's parallel ranges; 1.00x this way). What was started is
+  // then dropped from the page cache behind it (core/file.hpp, DropBehind):
+  // the archive is not read again by the pull.
+  void written_through(Writeback& w, std::int64_t end);
 
   std::filesystem::path target_;
   UnnamedTempFile temp_;
