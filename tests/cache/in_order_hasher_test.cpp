@@ -108,6 +108,26 @@ TEST_F(InOrderHasherTest, ChunksInAnyOrderGiveTheFilesDigest) {
   }
 }
 
+// Ranges the size of a download's (8 MiB and an odd tail), all but the first
+// landing before it: the frontier then catches up across far more bytes than
+// one read back takes (1 MiB), in several reads, on another thread's buffer
+// than the one a later catch-up uses.
+TEST_F(InOrderHasherTest, AStretchAheadLongerThanOneReadBackIsHashedInFull) {
+  const std::string blob = pattern((17 << 20) + 4097, 11);
+  const std::string_view b(blob);
+  constexpr std::size_t kRange = 8 << 20;
+  open_file(static_cast<std::int64_t>(blob.size()));
+  std::thread ahead([&] {
+    write(2 * kRange, b.substr(2 * kRange));
+    write(kRange, b.substr(kRange, kRange));
+  });
+  ahead.join();
+  EXPECT_EQ(hasher->hashed(), 0);
+  write(0, b.substr(0, kRange));
+  EXPECT_EQ(hasher->hashed(), static_cast<std::int64_t>(blob.size()));
+  EXPECT_EQ(hasher->finish(), Digest::of(blob));
+}
+
 TEST_F(InOrderHasherTest, OverlappingWritesAheadAreMerged) {
   const std::string blob = pattern(5000, 4);
   const std::string_view b(blob);
