@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <iterator>
-#include <memory>
 
 #include "core/file.hpp"
 #include "core/hash_meet.hpp"
+#include "core/thread_buffer.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr {
@@ -21,14 +21,8 @@ namespace {
 // reads, and 0.278 CPU-s against 0.299 (medians of 8).
 constexpr std::size_t kReadBackBytes = 1 << 20;
 
-// The read-back buffer of the calling thread: download workers hash for
-// several blobs in turn, and one buffer each, touched once, costs less than
-// fresh memory for every catch-up (core/file.hpp, DropBehind, says why).
-std::span<std::byte> read_back_buffer() {
-  thread_local std::unique_ptr<std::byte[]> buffer;
-  if (!buffer) buffer = std::make_unique_for_overwrite<std::byte[]>(kReadBackBytes);
-  return {buffer.get(), kReadBackBytes};
-}
+// Tags the read-back buffer (core/thread_buffer.hpp).
+struct ReadBack;
 
 }  // namespace
 
@@ -85,7 +79,7 @@ void InOrderHasher::catch_up() {
 }
 
 void InOrderHasher::hash_from_file(std::int64_t end) {
-  const std::span<std::byte> buffer = read_back_buffer();
+  const std::span<std::byte> buffer = thread_buffer<ReadBack>(kReadBackBytes);
   while (hashed_to_ < end) {
     const auto want = static_cast<std::size_t>(
         std::min<std::int64_t>(end - hashed_to_, static_cast<std::int64_t>(buffer.size())));

@@ -1,0 +1,33 @@
+// A buffer each thread keeps for its whole life, for work it does over and
+// over: a download gathering libcurl's pieces (transfer/blob_download.cpp), a
+// hash catching up on bytes it reads back (core/in_order_hasher.cpp).
+//
+// Memory a process touches for the first time is dear on the project's bench
+// VM (core/file.hpp, DropBehind, says why: 0.7 CPU s per GB), and a 1 MiB
+// buffer allocated per use is often fresh memory: glibc serves it from a new
+// mapping, or from the top of a thread's heap, which it hands back to the
+// kernel once freed. A pull allocated one per range fetched; keeping one per
+// thread took 5-9% off a pull's CPU (docs/performance.md, 2026-12-05).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+
+namespace ecr {
+
+// The calling thread's buffer for `Use` (a tag type: each use has its own,
+// so one can be in use while the other is), at least `size` bytes. It stays
+// valid until the thread ends or the next call on the thread asks for more.
+template <class Use>
+std::span<std::byte> thread_buffer(std::size_t size) {
+  thread_local std::unique_ptr<std::byte[]> buffer;
+  thread_local std::size_t capacity = 0;
+  if (capacity < size) {
+    buffer = std::make_unique_for_overwrite<std::byte[]>(size);
+    capacity = size;
+  }
+  return {buffer.get(), size};
+}
+
+}  // namespace ecr
