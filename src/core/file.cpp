@@ -12,12 +12,16 @@
 #include <utility>
 #include <vector>
 
+#include "core/thread_buffer.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Tags the buffer hash_file() reads through (core/thread_buffer.hpp).
+struct FileHash;
 
 // How many random names a temp file tries before giving up; a clash needs two
 // 64-bit random names to collide, so more than one retry means the directory
@@ -144,8 +148,7 @@ FileDigest hash_file(int fd, const fs::path& path, std::int64_t limit) {
   // Large enough that the syscalls vanish next to SHA-256 (1 MiB reads
   // measured no faster), small enough to stay in the CPU's cache.
   constexpr std::int64_t kHashReadBytes = 256 * 1024;
-  std::vector<std::byte> buffer(
-      static_cast<std::size_t>(std::min(std::max<std::int64_t>(limit, 0), kHashReadBytes)));
+  const std::span<std::byte> buffer = thread_buffer<FileHash>(kHashReadBytes);
   Sha256 sha;
   std::int64_t done = 0;
   while (done < limit) {

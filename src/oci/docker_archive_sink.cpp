@@ -3,12 +3,16 @@
 #include <set>
 
 #include "core/json_writer.hpp"
+#include "core/thread_buffer.hpp"
 #include "ecr/error.hpp"
 #include "oci/docker_archive.hpp"
 #include "oci/tar_writer.hpp"
 
 namespace ecr::oci {
 namespace {
+
+// Tags the buffer a layer is stored through (core/thread_buffer.hpp).
+struct LayerCopy;
 
 bool is_layer(std::string_view media_type) {
   return media_type.find(".layer.") != std::string_view::npos ||
@@ -67,7 +71,7 @@ void DockerArchiveSink::write_blob(BlobReader& in) {
       decompressing_stream(std::make_unique<PrefixedStream>(std::move(head), in), c, limits_);
   FileWriter out(path);
   Sha256 h;
-  std::vector<std::byte> buf(1 << 20);
+  const std::span<std::byte> buf = thread_buffer<LayerCopy>(1 << 20);
   while (std::size_t r = plain->read(buf)) {
     h.update(buf.data(), r);
     out.write(std::span<const std::byte>(buf.data(), r));

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "core/in_order_hasher.hpp"
+#include "core/thread_buffer.hpp"
 #include "ecr/error.hpp"
 #include "oci/oci_layout.hpp"
 #include "oci/tar_writer.hpp"
@@ -32,6 +33,9 @@ constexpr std::int64_t kWritebackAlignment = 2 << 20;
 std::int64_t first_whole_folio(std::int64_t offset) {
   return (offset + kWritebackAlignment - 1) / kWritebackAlignment * kWritebackAlignment;
 }
+
+// Tags the buffer write() copies through (core/thread_buffer.hpp).
+struct ArchiveCopy;
 
 std::span<const std::byte> bytes_of(std::string_view s) {
   return std::as_bytes(std::span(s.data(), s.size()));
@@ -135,7 +139,7 @@ std::unique_ptr<BlobSlot> InPlaceArchive::slot(const Descriptor& d) {
 
 void InPlaceArchive::write(BlobReader& in) {
   const Member& m = member(in.descriptor());
-  std::vector<std::byte> buffer(kCopyBufferBytes);
+  const std::span<std::byte> buffer = thread_buffer<ArchiveCopy>(kCopyBufferBytes);
   std::int64_t at = m.offset;
   Writeback writeback(m.offset);
   while (const std::size_t n = in.read(buffer)) {

@@ -4,11 +4,15 @@
 
 #include "core/blob_commit.hpp"
 #include "core/file.hpp"
+#include "core/thread_buffer.hpp"
 #include "ecr/error.hpp"
 #include "oci/oci_layout.hpp"
 
 namespace ecr::oci {
 namespace {
+
+// Tags the buffer write_blob() copies through (core/thread_buffer.hpp).
+struct LayoutCopy;
 
 // Bytes per read from a blob's source into its file: the 1 MiB that
 // write_stream_to_file used here before the commit step was shared.
@@ -53,7 +57,7 @@ void OciLayoutSink::write_blob(BlobReader& in) {
     return;
   }
   TempFile temp(final_path);
-  std::vector<std::byte> buf(kLayoutCopyBytes);
+  const std::span<std::byte> buf = thread_buffer<LayoutCopy>(kLayoutCopyBytes);
   while (const std::size_t n = in.read(buf)) temp.write(std::span(buf.data(), n));
   // The reader checked size and digest when it reached the end, so the bytes
   // are the descriptor's; commit_blob makes them durable and visible.

@@ -6,11 +6,15 @@
 #include <cstring>
 #include <vector>
 
+#include "core/thread_buffer.hpp"
 #include "ecr/error.hpp"
 #include "oci/file_io.hpp"
 
 namespace ecr::oci {
 namespace {
+
+// Tags the buffer add_file() copies through (core/thread_buffer.hpp).
+struct TarCopy;
 
 struct EntryFree {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
@@ -104,7 +108,7 @@ void TarWriter::add_file(std::string_view name, const std::filesystem::path& sou
   auto e = make_entry(name, AE_IFREG, 0644, size);
   check(archive_write_header(a_.get(), e.get()), name);
   FileRangeStream in(fd, 0, size);
-  std::vector<std::byte> buf(1 << 20);
+  const std::span<std::byte> buf = thread_buffer<TarCopy>(1 << 20);
   while (std::size_t n = in.read(buf)) {
     if (archive_write_data(a_.get(), buf.data(), n) < 0) check(ARCHIVE_FATAL, name);
     start_writeback(n);

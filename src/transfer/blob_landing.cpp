@@ -14,11 +14,15 @@
 #include <span>
 #include <stdexcept>
 
+#include "core/thread_buffer.hpp"
 #include "ecr/service_errors.hpp"
 #include "transfer/parallel.hpp"
 
 namespace ecr::transfer {
 namespace {
+
+// Tags the buffer a cached blob is read back through to be checked (core/thread_buffer.hpp).
+struct CacheCheck;
 
 std::shared_ptr<UniqueFd> create_sized_file(const std::filesystem::path& path, std::int64_t size) {
   auto fd = std::make_shared<UniqueFd>(open_file(path, O_RDWR | O_CREAT | O_EXCL, 0600));
@@ -256,7 +260,7 @@ bool cached_blob_intact(BlobCache& cache, const Descriptor& d) {
   if (!stream) return false;
   try {
     BlobReader reader(d, std::move(stream));
-    std::vector<std::byte> buffer(1 << 20);
+    const std::span<std::byte> buffer = thread_buffer<CacheCheck>(1 << 20);
     while (reader.read(buffer) != 0) {
     }
     return true;
