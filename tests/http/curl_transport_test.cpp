@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -493,6 +495,84 @@ TEST(CurlTransport, BodyThatGoesSilentIsCutByTheStallTimeout) {
         << error.what();
   }
   EXPECT_EQ(received, 1000u);
+}
+
+// A long body is received with its socket's low-water mark raised
+// (curl_transport.cpp, pace_receiving). Arriving in pieces over time, with an
+// odd length, it must still come whole, its last bytes too, and the same
+// connection must then answer a small request at once: a mark left raised
+// would hold that answer until the stall timeout cut it.
+TEST(CurlTransport, APacedBodyArrivesWholeAndItsConnectionServesTheNextRequest) {
+  const std::string payload = binary_pattern((3u << 20) + 12345);
+  std::mutex mutex;
+  std::set<int> client_ports;
+  LocalServer server([&](httplib::Server& s) {
+    s.Get("/blob", [&](const httplib::Request& req, httplib::Response& res) {
+      {
+        std::lock_guard lock(mutex);
+        client_ports.insert(req.remote_port);
+      }
+      res.set_content_provider(
+          payload.size(), "application/octet-stream",
+          [&](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            return sink.write(payload.data() + offset, std::min<std::size_t>(length, 100000));
+          });
+    });
+    s.Get("/ping", [&](const httplib::Request& req, httplib::Response& res) {
+      {
+        std::lock_guard lock(mutex);
+        client_ports.insert(req.remote_port);
+      }
+      res.set_content("pong", "text/plain");
+    });
+  });
+  TransportOptions options;
+  options.low_speed_time = std::chrono::seconds(2);
+  auto transport = make_curl_transport(options);
+
+  for (int round = 0; round < 2; ++round) {
+    std::string streamed;
+    const Response response =
+        transport->send(Request{"GET", server.url("/blob"), {}, {}}, [&](std::string_view chunk) {
+          streamed.append(chunk);
+          return true;
+        });
+    EXPECT_EQ(response.status, 200);
+    EXPECT_TRUE(streamed == payload) << "streamed " << streamed.size() << " bytes";
+    EXPECT_EQ(transport->send(Request{"GET", server.url("/ping"), {}, {}}).body, "pong");
+  }
+  EXPECT_EQ(client_ports.size(), 1u);
+}
+
+// A link that slows down mid-body (1 MiB at once, then 64 KiB every 150 ms):
+// bytes left under a mark set for the fast part must not read as a stall.
+TEST(CurlTransport, ABodyWhoseLinkSlowsDownIsNotTakenForAStall) {
+  const std::string payload = binary_pattern(2u << 20);
+  LocalServer server([&](httplib::Server& s) {
+    s.Get("/blob", [&](const httplib::Request&, httplib::Response& res) {
+      res.set_content_provider(
+          payload.size(), "application/octet-stream",
+          [&](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+            if (offset >= (1u << 20)) std::this_thread::sleep_for(std::chrono::milliseconds(150));
+            const std::size_t piece = offset < (1u << 20) ? (1u << 20) - offset : 65536;
+            return sink.write(payload.data() + offset, std::min(length, piece));
+          });
+    });
+  });
+  TransportOptions options;
+  options.low_speed_time = std::chrono::seconds(1);
+  auto transport = make_curl_transport(options);
+  std::string streamed;
+
+  const Response response =
+      transport->send(Request{"GET", server.url("/blob"), {}, {}}, [&](std::string_view chunk) {
+        streamed.append(chunk);
+        return true;
+      });
+
+  EXPECT_EQ(response.status, 200);
+  EXPECT_TRUE(streamed == payload) << "streamed " << streamed.size() << " bytes";
 }
 
 TEST(CurlTransport, InvalidOptionsAreRefused) {
