@@ -497,6 +497,18 @@ TEST(CurlTransport, BodyThatGoesSilentIsCutByTheStallTimeout) {
   EXPECT_EQ(received, 1000u);
 }
 
+// GETs `url` through a sink and expects `payload`, whole, with a 200.
+void expect_streamed(Transport& transport, const std::string& url, const std::string& payload) {
+  std::string streamed;
+  const Response response =
+      transport.send(Request{"GET", url, {}, {}}, [&](std::string_view chunk) {
+        streamed.append(chunk);
+        return true;
+      });
+  EXPECT_EQ(response.status, 200);
+  EXPECT_TRUE(streamed == payload) << "streamed " << streamed.size() << " bytes";
+}
+
 // A long body is received with its socket's low-water mark raised
 // (curl_transport.cpp, pace_receiving). Arriving in pieces over time, with an
 // odd length, it must still come whole, its last bytes too, and the same
@@ -532,14 +544,7 @@ TEST(CurlTransport, APacedBodyArrivesWholeAndItsConnectionServesTheNextRequest) 
   auto transport = make_curl_transport(options);
 
   for (int round = 0; round < 2; ++round) {
-    std::string streamed;
-    const Response response =
-        transport->send(Request{"GET", server.url("/blob"), {}, {}}, [&](std::string_view chunk) {
-          streamed.append(chunk);
-          return true;
-        });
-    EXPECT_EQ(response.status, 200);
-    EXPECT_TRUE(streamed == payload) << "streamed " << streamed.size() << " bytes";
+    expect_streamed(*transport, server.url("/blob"), payload);
     EXPECT_EQ(transport->send(Request{"GET", server.url("/ping"), {}, {}}).body, "pong");
   }
   EXPECT_EQ(client_ports.size(), 1u);
@@ -563,16 +568,8 @@ TEST(CurlTransport, ABodyWhoseLinkSlowsDownIsNotTakenForAStall) {
   TransportOptions options;
   options.low_speed_time = std::chrono::seconds(1);
   auto transport = make_curl_transport(options);
-  std::string streamed;
 
-  const Response response =
-      transport->send(Request{"GET", server.url("/blob"), {}, {}}, [&](std::string_view chunk) {
-        streamed.append(chunk);
-        return true;
-      });
-
-  EXPECT_EQ(response.status, 200);
-  EXPECT_TRUE(streamed == payload) << "streamed " << streamed.size() << " bytes";
+  expect_streamed(*transport, server.url("/blob"), payload);
 }
 
 TEST(CurlTransport, InvalidOptionsAreRefused) {
