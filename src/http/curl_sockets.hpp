@@ -27,6 +27,8 @@ class CurlSockets {
   static int on_sockopt(void* self, curl_socket_t socket, curlsocktype purpose);
 
   std::mutex mutex_;
+  // Closed ones stay until a find() (at most one entry per descriptor
+  // number: a number the kernel hands out again is not added twice).
   std::vector<curl_socket_t> sockets_;
 };
 

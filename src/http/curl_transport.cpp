@@ -36,7 +36,7 @@ constexpr long kLargeBodyBytes = 1L << 20;
 // (transfer/blob_download.cpp).
 constexpr long kReceiveBufferBytes = 1024 * 1024;
 
-// A long body's receive wakeups, paced (ReceivePacing below). libcurl wakes
+// A long body's receive wakeups, paced (pace_receiving below). libcurl wakes
 // for whatever has arrived: over a slow link that is 70 KB or so a time
 // (3,600 receives and 10,000 polls for the wan bench image's 265 MB), each
 // wakeup with its share of CPU. The socket's low-water mark (SO_RCVLOWAT)
@@ -104,12 +104,12 @@ void set_low_water(Exchange& exchange, int bytes) {
   exchange.low_water = bytes;
 }
 
-// ReceivePacing: after each piece of a streamed HTTP/1.x body of known
-// length, sets its socket's low-water mark (kPacedBytes above) for the rest.
-// Over loopback nothing changes (each receive brings up to a buffer's 1 MiB
-// anyway); over the wan bench link its receives drop from 3,600 to 1,000 and
-// the pull's CPU by 8% (docs/performance.md, 2026-12-05). HTTP/2 is left
-// alone: its streams share one socket.
+// After each piece of a streamed HTTP/1.x body of known length, sets its
+// socket's low-water mark (kPacedBytes above) for the rest. Over loopback
+// nothing changes (a receive brings up to libcurl's 1 MiB buffer anyway);
+// over the wan bench link a pull's receives drop from 3,600 to about 700 and
+// its CPU by a tenth (docs/performance.md, 2026-12-05). HTTP/2 is left alone:
+// its streams share one socket.
 void pace_receiving(Exchange& exchange, std::size_t bytes) {
   const auto now = std::chrono::steady_clock::now();
   if (!exchange.pacing_decided) {
