@@ -1,4 +1,5 @@
-// The model's `pattern` constraints as compiled regular expressions.
+// The model's `pattern` constraints, compiled once and matched in time linear
+// in the value (model_pattern.cpp says why not std::regex).
 #pragma once
 
 #include <cstddef>
@@ -6,15 +7,16 @@
 
 namespace ecr::api::model {
 
-// Values longer than this fail a pattern without running the regex:
-// libstdc++'s matcher recurses per character and would exhaust the stack on
-// a hostile multi-megabyte value, and no patterned shape in the model allows
-// more than 2048 characters (KmsKeyForRepositoryCreationTemplate).
+// Values longer than this fail a pattern without being matched: no patterned
+// shape in the model allows more than 2048 characters
+// (KmsKeyForRepositoryCreationTemplate), and a hostile multi-megabyte value
+// costs nothing then.
 inline constexpr std::size_t kMaxPatternInput = 4096;
 
-// Compiles `pattern` (ECMAScript grammar, as the model's patterns are written)
-// into the process-wide cache unless it is there already; thread-safe. Throws
-// std::regex_error for a pattern std::regex cannot compile.
+// Compiles `pattern` (the ECMAScript grammar the model's patterns are written
+// in, less backreferences, lookaround and word boundaries) into the
+// process-wide cache unless it is there already; thread-safe. Throws
+// std::regex_error for a pattern outside that grammar.
 void compile_pattern(std::string_view pattern);
 
 // True when all of `value` matches `pattern` (compiled on first use). AWS
