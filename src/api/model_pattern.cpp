@@ -76,19 +76,22 @@ struct Fragment {
   std::vector<Exit> exits;
 };
 
+struct Program {
+  std::vector<State> states;
+  int start = -1;
+};
+
 class Compiler {
  public:
   explicit Compiler(std::string_view pattern) : p_(pattern) {}
 
-  std::vector<State> compile() {
+  Program compile() {
     Fragment f = alternation();
     if (at_ < p_.size()) fail("unbalanced ')'");
     const int match = add(state(State::kMatch));
     patch(f, match);
-    start_ = f.start;
-    return std::move(states_);
+    return {std::move(states_), f.start};
   }
-  int start() const { return start_; }
 
  private:
   [[noreturn]] void fail(const char*) const {
@@ -172,8 +175,7 @@ class Compiler {
     Fragment whole = empty();
     const auto again = [&] {
       at_ = begin;
-      Fragment copy = atom();
-      return copy;
+      return atom();
     };
     for (int i = 0; i < min; ++i) {
       Fragment copy = i == 0 ? std::move(a) : again();
@@ -354,12 +356,6 @@ class Compiler {
   std::string_view p_;
   std::size_t at_ = 0;
   std::vector<State> states_;
-  int start_ = -1;
-};
-
-struct Program {
-  std::vector<State> states;
-  int start = -1;
 };
 
 // Adds `s` and every state its jumps, splits and holding assertions reach
@@ -429,10 +425,7 @@ const Program& compiled(std::string_view pattern) {
   const std::lock_guard lock(mutex);
   auto it = cache.find(pattern);
   if (it == cache.end()) {
-    Compiler compiler(pattern);
-    auto program = std::make_unique<Program>();
-    program->states = compiler.compile();
-    program->start = compiler.start();
+    auto program = std::make_unique<const Program>(Compiler(pattern).compile());
     it = cache.emplace(std::string(pattern), std::move(program)).first;
   }
   return *it->second;

@@ -4,8 +4,9 @@
 // first time page by page: with 4 KiB pages that is a page fault per 4 KiB,
 // 3,300 of them for the 13 MiB encoded part a buffer used to hold, which
 // profiling a push of a three-layer image showed as 14% of ecr-push's CPU.
-// Backed by 2 MiB pages the same buffer takes a few faults. Only the advice is given: where the kernel has transparent huge
-// pages off, or none to spare, the buffer works the same on small pages.
+// Backed by 2 MiB pages the same buffer takes a few faults. Only the advice
+// is given: where the kernel has transparent huge pages off, or none to
+// spare, the buffer works the same on small pages.
 #pragma once
 
 #include <cstddef>

@@ -118,7 +118,7 @@ void pace_receiving(Exchange& exchange, std::size_t bytes) {
     curl_easy_getinfo(exchange.curl, CURLINFO_HTTP_VERSION, &version);
     curl_easy_getinfo(exchange.curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &exchange.body_length);
     if ((version != CURL_HTTP_VERSION_1_0 && version != CURL_HTTP_VERSION_1_1) ||
-        exchange.body_length < kPacedBytes || exchange.sockets == nullptr) {
+        exchange.body_length < kPacedBytes) {
       return;
     }
     exchange.paced_socket = exchange.sockets->find(exchange.curl);
