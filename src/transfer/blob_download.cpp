@@ -55,6 +55,19 @@ std::int64_t BlobFetch::bytes_received() const {
   return received_;
 }
 
+void BlobFetch::add_busy(Clock::duration d) {
+  const std::lock_guard lock(mutex_);
+  busy_ += d;
+}
+
+std::optional<double> BlobFetch::busy_share() const {
+  const auto now = Clock::now().time_since_epoch();
+  const std::lock_guard lock(mutex_);
+  const Clock::duration lanes = ended_lanes_ + live_lanes_ * now - live_starts_;
+  if (lanes < kBusyEvidence) return std::nullopt;
+  return std::chrono::duration<double>(busy_) / std::chrono::duration<double>(lanes);
+}
+
 void BlobFetch::fetch(std::int64_t begin, std::int64_t end) {
   // libcurl hands the body over in pieces of 16 KiB; they reach the writer
   // gathered into pieces of up to kWriteBytes: one pwrite (and writeback
@@ -69,10 +82,29 @@ void BlobFetch::fetch(std::int64_t begin, std::int64_t end) {
   std::int64_t gathered_at = begin;
   const auto flush = [&] {
     if (used == 0) return;
+    const auto began = Clock::now();
     write_(gathered_at, std::string_view(gathered, used));
+    add_busy(Clock::now() - began);
     gathered_at += static_cast<std::int64_t>(used);
     used = 0;
   };
+  const auto started = Clock::now().time_since_epoch();
+  {
+    const std::lock_guard lock(mutex_);
+    ++live_lanes_;
+    live_starts_ += started;
+  }
+  struct LaneEnd {
+    BlobFetch& fetch;
+    Clock::duration started;
+    ~LaneEnd() {
+      const auto now = Clock::now().time_since_epoch();
+      const std::lock_guard lock(fetch.mutex_);
+      --fetch.live_lanes_;
+      fetch.live_starts_ -= started;
+      fetch.ended_lanes_ += now - started;
+    }
+  } lane_end{*this, started};
   get_range(
       session_, url_, d_, begin, end,
       [&](std::int64_t offset, std::string_view bytes) {

@@ -5,9 +5,11 @@
 // has expired).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "ecr/image.hpp"
@@ -43,15 +45,25 @@ class BlobFetch {
   // order, in pieces of up to kWriteBytes (a piece is written once it is
   // complete, so bytes of a fetch that fails may not have been written). Throws
   // what get_range throws: TransportError once kMaxDownloadAttempts GETs in a
-  // row have failed without progress, ServiceError ("HTTP <status>") for a 4xx, IntegrityError when the
-  // server sends more than asked, Cancelled when the reporter is cancelled.
+  // row have failed without progress, ServiceError ("HTTP <status>") for a 4xx, IntegrityError when
+  // the server sends more than asked, Cancelled when the reporter is cancelled.
   void fetch(std::int64_t begin, std::int64_t end);
 
   const Descriptor& descriptor() const noexcept { return d_; }
   std::int64_t bytes_received() const;
 
+  // The share of its lanes' time (each fetch() call is a lane) spent storing
+  // what they received (writing, hashing, reading back) rather than waiting
+  // for it: near 1 when the link outruns this machine's work on the bytes,
+  // near 0 on a link slower than that. nullopt until the lanes have run for
+  // kBusyEvidence together.
+  std::optional<double> busy_share() const;
+  static constexpr std::chrono::milliseconds kBusyEvidence{20};
+
  private:
+  using Clock = std::chrono::steady_clock;
   void add_progress(std::int64_t n);
+  void add_busy(Clock::duration d);
 
   RegistrySession& session_;
   Descriptor d_;
@@ -61,6 +73,12 @@ class BlobFetch {
   mutable std::mutex mutex_;
   std::int64_t received_ = 0;
   std::int64_t reported_ = 0;
+  // For busy_share(): time spent storing, the summed time of lanes that have
+  // ended, and the lanes running now (their count and summed start times).
+  Clock::duration busy_{};
+  Clock::duration ended_lanes_{};
+  int live_lanes_ = 0;
+  Clock::duration live_starts_{};
 };
 
 }  // namespace ecr::transfer

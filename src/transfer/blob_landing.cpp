@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -155,13 +156,20 @@ namespace {
 // (InOrderHasher), and no two workers write one file (contending for its
 // inode lock). Only when every blob left has a range in flight (fewer blobs
 // than workers, e.g. one large layer) does a blob get a second one, out of
-// order: the one with the most ranges left. Its bytes are then read back
-// from the page cache and hashed as soon as the earlier range lands.
+// order: the one with the most ranges left, and only while its ranges mostly
+// wait for the link (DownloadTuning::extra_range_busy_limit). Its bytes are
+// then read back from the page cache and hashed as soon as the earlier range
+// lands. A worker that may take nothing yet waits for a range to end, and
+// looks again every kRecheck (a blob's busy share moves with its link).
 class RangeQueue {
  public:
-  explicit RangeQueue(std::vector<std::vector<std::function<void()>>> ranges)
-      : blobs_(ranges.size()) {
-    for (std::size_t b = 0; b < ranges.size(); ++b) blobs_[b].ranges = std::move(ranges[b]);
+  RangeQueue(std::vector<std::vector<std::function<void()>>> ranges,
+             std::vector<const BlobFetch*> fetches, double busy_limit)
+      : blobs_(ranges.size()), busy_limit_(busy_limit) {
+    for (std::size_t b = 0; b < ranges.size(); ++b) {
+      blobs_[b].ranges = std::move(ranges[b]);
+      blobs_[b].fetch = fetches[b];
+    }
   }
 
   struct Taken {
@@ -169,32 +177,52 @@ class RangeQueue {
     const std::function<void()>* fetch;
   };
 
-  // The next range to fetch, or nullopt when none is left (or stop() was called).
+  // The next range to fetch, waiting while the only ones left would be
+  // further ranges of blobs whose ranges keep their workers busy; nullopt
+  // when none is left (or stop() was called).
   std::optional<Taken> take() {
-    const std::lock_guard lock(mutex_);
-    if (stopped_) return std::nullopt;
-    Blob* chosen = nullptr;
-    for (Blob& blob : blobs_) {
-      if (blob.left() > 0 && blob.in_flight == 0) {
-        chosen = &blob;
-        break;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      if (stopped_) return std::nullopt;
+      Blob* chosen = nullptr;
+      bool held_back = false;
+      for (Blob& blob : blobs_) {
+        if (blob.left() == 0) continue;
+        if (blob.in_flight == 0) {
+          chosen = &blob;
+          break;
+        }
+        if (!another_range_pays(blob)) {
+          held_back = true;
+          continue;
+        }
+        if (chosen == nullptr || blob.left() > chosen->left()) chosen = &blob;
       }
-      if (blob.left() > 0 && (chosen == nullptr || blob.left() > chosen->left())) chosen = &blob;
+      if (chosen != nullptr) {
+        ++chosen->in_flight;
+        return Taken{static_cast<std::size_t>(chosen - blobs_.data()),
+                     &chosen->ranges[chosen->next++]};
+      }
+      if (!held_back) return std::nullopt;
+      changed_.wait_for(lock, kRecheck);
     }
-    if (chosen == nullptr) return std::nullopt;
-    ++chosen->in_flight;
-    return Taken{static_cast<std::size_t>(chosen - blobs_.data()), &chosen->ranges[chosen->next++]};
   }
 
   void done(std::size_t blob) {
-    const std::lock_guard lock(mutex_);
-    --blobs_[blob].in_flight;
+    {
+      const std::lock_guard lock(mutex_);
+      --blobs_[blob].in_flight;
+    }
+    changed_.notify_all();
   }
 
   // Hands out nothing more (a worker failed).
   void stop() {
-    const std::lock_guard lock(mutex_);
-    stopped_ = true;
+    {
+      const std::lock_guard lock(mutex_);
+      stopped_ = true;
+    }
+    changed_.notify_all();
   }
 
   std::size_t size() const {
@@ -204,14 +232,28 @@ class RangeQueue {
   }
 
  private:
+  static constexpr std::chrono::milliseconds kRecheck{10};
+
   struct Blob {
     std::vector<std::function<void()>> ranges;
+    const BlobFetch* fetch = nullptr;
     std::size_t next = 0;
     int in_flight = 0;
     std::size_t left() const { return ranges.size() - next; }
   };
+
+  // Whether `blob`, which has a range in flight, gets a further one now.
+  bool another_range_pays(const Blob& blob) const {
+    if (busy_limit_ >= 1) return true;
+    if (busy_limit_ <= 0) return false;
+    const std::optional<double> busy = blob.fetch->busy_share();
+    return busy && *busy < busy_limit_;
+  }
+
   std::mutex mutex_;
+  std::condition_variable changed_;
   std::vector<Blob> blobs_;
+  double busy_limit_;
   bool stopped_ = false;
 };
 
@@ -222,6 +264,7 @@ class RangeQueue {
 std::int64_t BlobLanding::download_all(std::vector<std::unique_ptr<Download>>& blobs,
                                        TransferContext& context, const DownloadTuning& tuning) {
   std::vector<std::vector<std::function<void()>>> per_blob;
+  std::vector<const BlobFetch*> fetches;
   for (auto& blob : blobs) {
     std::vector<std::function<void()>> ranges = range_tasks(*blob, tuning);
     auto left = std::make_shared<std::atomic<std::size_t>>(ranges.size());
@@ -235,8 +278,9 @@ std::int64_t BlobLanding::download_all(std::vector<std::unique_ptr<Download>>& b
       });
     }
     per_blob.push_back(std::move(finishing));
+    fetches.push_back(blob->fetch.get());
   }
-  RangeQueue queue(std::move(per_blob));
+  RangeQueue queue(std::move(per_blob), std::move(fetches), tuning.extra_range_busy_limit);
   const std::function<void()> worker = [&queue] {
     while (const auto range = queue.take()) {
       try {

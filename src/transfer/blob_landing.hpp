@@ -20,8 +20,10 @@
 // workers write one file (contending for its inode lock). Only when every
 // blob left has a range in flight (fewer blobs than workers, e.g. one large
 // layer) does a blob get a second one, out of order: the one with the most
-// ranges left. Its bytes are then read back from the page cache and hashed as
-// soon as the earlier range lands.
+// ranges left, and only while its ranges mostly wait for the link
+// (DownloadTuning::extra_range_busy_limit); a worker otherwise waits for a
+// range to end. The bytes of a range ahead are read back from the page cache
+// and hashed as soon as the earlier range lands.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +57,18 @@ struct DownloadTuning {
   std::int64_t range_chunk = 8 * 1024 * 1024;
   // Splitting pays off once there are at least two ranges.
   std::int64_t range_threshold = 16 * 1024 * 1024;
+  // A blob that has a range in flight gets a further one, ahead of it and
+  // out of order, only while its ranges spend less than this share of their
+  // time storing what they receive (BlobFetch::busy_share): over a link
+  // slower than this machine's work on the bytes, more connections bring the
+  // blob in sooner. Where the link outruns that work (loopback, a registry
+  // next door), the bytes of a range ahead wait for the hash of the ones
+  // before and are read back for it: one big layer pulled into an oci-archive
+  // from ecr-local takes 1.31 CPU-s over one connection against 1.47 over
+  // four, for 1.45 s against 1.32 s of wall time (docs/performance.md,
+  // 2026-12-05 03:50). At 1 or more a second range is always taken; at 0
+  // never.
+  double extra_range_busy_limit = 0.5;
 };
 
 // GETs in a row that deliver no byte (resets resumed with Range, expired URLs

@@ -123,8 +123,9 @@ TEST_F(PullCache, MultiArchIndexRoundTripsDigestForDigestAndPullsWarmInOneReques
 }
 
 // 20 MiB is past DownloadTuning::range_threshold (16 MiB): the layer comes
-// as several ranged GETs written in place into the cache's temp file.
-TEST_F(PullCache, LargeLayerArrivesAsParallelRangesAndIsByteEqual) {
+// as several ranged GETs written in place into the cache's temp file (one
+// after the other on loopback, where each keeps its worker busy).
+TEST_F(PullCache, LargeLayerArrivesAsSeveralRangesAndIsByteEqual) {
   const fs::path layout = work_ / "large-layout";
   LayoutWriter w(layout);
   const std::string layer = random_bytes(20 << 20, 3);

@@ -51,12 +51,17 @@ class FakeRegistry final : public http::Transport {
   std::set<std::string> corrupt_always;
   // Once: a GET is cut after this many body bytes (TransportError).
   std::optional<std::int64_t> cut_get_after;
+  // A slow link: each GET's body chunk of 1,000 bytes comes this long after
+  // the one before.
+  std::chrono::milliseconds get_chunk_interval{0};
 
   // --- what happened ---
   std::vector<std::string> operations() const;
   int count(const std::string& operation) const;
   std::int64_t part_bytes_received() const;
   std::vector<std::string> range_headers() const;
+  // The most GETs with a Range header that were sending a body at once.
+  int most_ranged_gets_at_once() const;
   std::vector<std::string> put_image_digests() const;  // in PutImage order
   std::map<std::string, std::string> blobs() const;    // digest -> bytes
 
@@ -77,6 +82,8 @@ class FakeRegistry final : public http::Transport {
   std::vector<std::string> operations_;
   std::int64_t part_bytes_ = 0;
   std::vector<std::string> ranges_;
+  int gets_now_ = 0;
+  int gets_most_ = 0;
   std::vector<std::string> put_digests_;
   std::map<std::string, Upload> uploads_;
   std::map<std::string, std::string> blobs_;

@@ -1,6 +1,7 @@
 #include "transfer/fake_registry.hpp"
 
 #include <algorithm>
+#include <thread>
 
 #include "api/serde.hpp"
 #include "core/json_writer.hpp"
@@ -232,8 +233,21 @@ http::Response FakeRegistry::handle_get(const http::Request& request, const http
     sink(body.substr(0, static_cast<std::size_t>(*cut)));
     throw TransportError("connection reset mid-body (scripted)");
   }
+  {
+    const std::lock_guard lock(mutex_);
+    if (ranged) gets_most_ = std::max(gets_most_, ++gets_now_);
+  }
+  struct Ended {
+    FakeRegistry& registry;
+    bool ranged;
+    ~Ended() {
+      const std::lock_guard lock(registry.mutex_);
+      if (ranged) --registry.gets_now_;
+    }
+  } ended{*this, ranged};
   // Deliver in small chunks, as a network would.
   for (std::size_t off = 0; off < body.size(); off += 1000) {
+    if (get_chunk_interval.count() > 0) std::this_thread::sleep_for(get_chunk_interval);
     if (!sink(body.substr(off, 1000))) throw TransportError("aborted by sink");
   }
   return http::Response{ranged ? 206 : 200, {}, ""};
@@ -251,6 +265,11 @@ std::int64_t FakeRegistry::part_bytes_received() const {
   const std::lock_guard lock(mutex_);
   return part_bytes_;
 }
+int FakeRegistry::most_ranged_gets_at_once() const {
+  const std::lock_guard lock(mutex_);
+  return gets_most_;
+}
+
 std::vector<std::string> FakeRegistry::range_headers() const {
   const std::lock_guard lock(mutex_);
   return ranges_;

@@ -254,7 +254,9 @@ TEST_F(PullCacheTest, RangedDownloadIsAssembledExactlyInTheCache) {
   push("v1");
   CacheTestSink sink;
 
-  pull("v1", sink, transfer::DownloadTuning{.range_chunk = 10000, .range_threshold = 20000});
+  pull("v1", sink,
+       transfer::DownloadTuning{
+           .range_chunk = 10000, .range_threshold = 20000, .extra_range_busy_limit = 1});
 
   const Descriptor layer = source_.resolve("").layers[0];
   EXPECT_EQ(read_file(cached_file(layer.digest)), source_.bytes(layer.digest));
