@@ -57,6 +57,12 @@ HashMeet::Counts HashMeet::counts() const {
   return counts_;
 }
 
+void HashMeet::add_counts(const Counts& more) {
+  const std::lock_guard lock(mutex_);
+  counts_.paired_bytes += more.paired_bytes;
+  counts_.alone_bytes += more.alone_bytes;
+}
+
 bool HashMeet::has_waiting() const {
   const std::lock_guard lock(mutex_);
   return waiting_ != nullptr;

@@ -12,6 +12,9 @@
 //     for a partner, and hashes alone if none comes;
 //   - else hashes alone at once: a lone stream (the last blob of a pull, one
 //     big layer) never waits.
+// (InOrderHasher also sets a file's bytes aside when another file's landed
+// a while ago rather than just now, and pairs them with that file's next
+// piece without the meet.)
 // The waiting costs a worker wall time it would have spent receiving, while
 // the others run; the pairing saves CPU the whole pull is short of (client
 // and registry share the machine's cores in the bench, and CI runners are
@@ -57,6 +60,9 @@ class HashMeet {
     std::uint64_t alone_bytes = 0;
   };
   Counts counts() const;
+  // Counts bytes fed elsewhere (InOrderHasher pairs a piece with another
+  // stream's bytes set aside), so counts() covers every pull's hashing.
+  void add_counts(const Counts& more);
   // Whether a thread is waiting for a partner.
   bool has_waiting() const;
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <iterator>
+#include <mutex>
+#include <vector>
 
 #include "core/file.hpp"
 #include "core/hash_meet.hpp"
@@ -21,8 +23,23 @@ namespace {
 // reads, and 0.278 CPU-s against 0.299 (medians of 8).
 constexpr std::size_t kReadBackBytes = 1 << 20;
 
-// Tags the read-back buffer (core/thread_buffer.hpp).
+// Tags the read-back buffers (core/thread_buffer.hpp): a file's own, and
+// another file's set-aside bytes read back to pair with.
 struct ReadBack;
+struct PartnerReadBack;
+
+// The files that have had bytes land and are not finished: partners for one
+// another's set-aside bytes. Lock order: a file's mutex, then this one's,
+// then (only tried) another file's.
+struct Files {
+  std::mutex mutex;
+  std::vector<InOrderHasher*> all;
+};
+
+Files& files() {
+  static Files f;
+  return f;
+}
 
 }  // namespace
 
@@ -30,10 +47,99 @@ InOrderHasher::InOrderHasher(int fd, std::int64_t size, std::filesystem::path pa
                              std::int64_t base)
     : fd_(fd), base_(base), size_(size), path_(std::move(path)) {}
 
+InOrderHasher::~InOrderHasher() {
+  leave();
+  // A thread that took this file as a partner before it left may still hold it.
+  const std::lock_guard wait(mutex_);
+}
+
+void InOrderHasher::join() {
+  const std::lock_guard lock(files().mutex);
+  files().all.push_back(this);
+  joined_ = true;
+}
+
+void InOrderHasher::leave() {
+  const std::lock_guard lock(files().mutex);
+  std::erase(files().all, this);
+}
+
+std::int64_t InOrderHasher::set_aside() const {
+  if (pending_.empty() || pending_.begin()->first != hashed_to_) return 0;
+  return pending_.begin()->second - hashed_to_;
+}
+
+bool InOrderHasher::may_set_aside(std::size_t size, Clock::time_point now) const {
+  if (!Sha256Lane::interleaves() || rehash_) return false;
+  if (set_aside() + static_cast<std::int64_t>(size) > kSetAsideBytes) return false;
+  // A partner waiting at the meet pairs with these bytes now.
+  if (HashMeet::shared().has_waiting()) return false;
+  // Another file's bytes landed lately, but not so lately that the meet
+  // would have them wait for these (HashMeet's `recent`).
+  Clock::rep latest = 0;
+  {
+    const std::lock_guard lock(files().mutex);
+    for (const InOrderHasher* other : files().all) {
+      if (other != this)
+        latest = std::max(latest, other->landed_at_.load(std::memory_order_relaxed));
+    }
+  }
+  const Clock::time_point other_landed{Clock::duration(latest)};
+  return now - other_landed < kPartnerRecent && now - other_landed >= HashMeet::kDownloads.recent;
+}
+
+bool InOrderHasher::pair_with_set_aside(const std::byte* data, std::size_t size) {
+  InOrderHasher* other = nullptr;
+  {
+    const std::lock_guard lock(files().mutex);
+    for (InOrderHasher* candidate : files().all) {
+      if (candidate == this || !candidate->mutex_.try_lock()) continue;
+      if (!candidate->rehash_ && candidate->set_aside() > 0) {
+        other = candidate;
+        break;
+      }
+      candidate->mutex_.unlock();
+    }
+  }
+  if (other == nullptr) return false;
+  const std::lock_guard other_lock(other->mutex_, std::adopt_lock);
+  const std::span<std::byte> buffer = thread_buffer<PartnerReadBack>(kReadBackBytes);
+  const auto want = static_cast<std::size_t>(
+      std::min<std::int64_t>({static_cast<std::int64_t>(size), other->set_aside(),
+                              static_cast<std::int64_t>(buffer.size())}));
+  std::size_t n = 0;
+  try {
+    n = read_some_at(other->fd_, buffer.first(want), other->base_ + other->hashed_to_,
+                     other->path_);
+  } catch (const InputError&) {
+    // The other file's own hashing meets the failure and reports it.
+  }
+  if (n == 0) return false;
+  update_pair(other->hash_, buffer.data(), n, hash_, data, size);
+  const std::int64_t stretch_end = other->pending_.begin()->second;
+  other->pending_.erase(other->pending_.begin());
+  other->hashed_to_ += static_cast<std::int64_t>(n);
+  if (other->hashed_to_ < stretch_end) other->pending_.emplace(other->hashed_to_, stretch_end);
+  const std::size_t common = std::min(n, size);
+  HashMeet::shared().add_counts({.paired_bytes = 2 * common, .alone_bytes = n + size - 2 * common});
+  return true;
+}
+
+void InOrderHasher::hash(const std::byte* data, std::size_t size) {
+  if (Sha256Lane::interleaves() && !HashMeet::shared().has_waiting() &&
+      pair_with_set_aside(data, size)) {
+    return;
+  }
+  HashMeet::shared().update(hash_, data, size);
+}
+
 void InOrderHasher::landed(std::int64_t offset, std::span<const std::byte> data) {
   std::int64_t end = offset + static_cast<std::int64_t>(data.size());
+  const Clock::time_point now = Clock::now();
+  landed_at_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
   const std::lock_guard lock(mutex_);
   if (rehash_ || data.empty()) return;
+  if (!joined_) join();
   if (offset < hashed_to_) {
     // Bytes already hashed were written again: which copy the file holds is
     // no longer known here, so finish() hashes the file itself.
@@ -41,13 +147,14 @@ void InOrderHasher::landed(std::int64_t offset, std::span<const std::byte> data)
     pending_.clear();
     return;
   }
-  if (offset == hashed_to_) {
-    HashMeet::shared().update(hash_, data.data(), data.size());
+  if (offset == hashed_to_ && !may_set_aside(data.size(), now)) {
+    hash(data.data(), data.size());
     hashed_to_ = end;
     catch_up();
     return;
   }
-  // Beyond the frontier: note it, merged with the stretches it touches.
+  // Beyond the frontier, or set aside at it: note it, merged with the
+  // stretches it touches.
   auto next = pending_.upper_bound(offset);
   if (next != pending_.begin()) {
     auto before = std::prev(next);
@@ -62,6 +169,9 @@ void InOrderHasher::landed(std::int64_t offset, std::span<const std::byte> data)
     next = pending_.erase(next);
   }
   pending_.emplace(offset, end);
+  // Set-aside bytes past the limit, or with no partner in sight any more,
+  // are hashed now.
+  if (set_aside() > 0 && !may_set_aside(0, now)) catch_up();
 }
 
 void InOrderHasher::catch_up() {
@@ -89,13 +199,14 @@ void InOrderHasher::hash_from_file(std::int64_t end) {
                        std::to_string(hashed_to_) + " bytes, before its size " +
                        std::to_string(size_));
     }
-    HashMeet::shared().update(hash_, buffer.data(), n);
+    hash(buffer.data(), n);
     hashed_to_ += static_cast<std::int64_t>(n);
   }
 }
 
 Digest InOrderHasher::finish() {
   const std::lock_guard lock(mutex_);
+  leave();
   if (rehash_) {
     hash_ = Sha256Lane();
     hashed_to_ = 0;

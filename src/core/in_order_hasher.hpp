@@ -10,8 +10,18 @@
 // same bytes fetched twice) makes finish() hash the whole file again. All
 // hashing goes through HashMeet::shared(), so the bytes of two files landing
 // at once on two threads are hashed together on one.
+//
+// Over a link that feeds its connections in turns (one for a few MiB, then
+// another), two files rarely land at once. So bytes landing at the frontier
+// with no partner at hand are set aside, unhashed, while another file's
+// bytes have landed lately (kPartnerRecent), up to kSetAsideBytes: the next
+// piece of another file to land is hashed together with as many of them,
+// read back. Set-aside bytes are read back once, and paired: 0.3 CPU-s per
+// GB for the two against 0.55 each alone (docs/performance.md, 2026-12-05).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -30,6 +40,14 @@ class InOrderHasher {
   // file on (0: the whole file; an archive member's data elsewhere); offsets
   // given to landed() count from `base`. `path` names the file in errors.
   InOrderHasher(int fd, std::int64_t size, std::filesystem::path path, std::int64_t base = 0);
+  ~InOrderHasher();
+  InOrderHasher(const InOrderHasher&) = delete;
+  InOrderHasher& operator=(const InOrderHasher&) = delete;
+
+  // The most bytes at its frontier a file sets aside for a partner, and how
+  // lately another file must have had bytes land for that.
+  static constexpr std::int64_t kSetAsideBytes = 16 << 20;
+  static constexpr std::chrono::milliseconds kPartnerRecent{500};
 
   // Records that `data` was written at `offset` of the file (after the
   // write). Thread-safe. Throws InputError when a read-back fails.
@@ -44,9 +62,24 @@ class InOrderHasher {
   std::int64_t hashed() const;
 
  private:
+  using Clock = std::chrono::steady_clock;
+
   // Hashes the pending bytes the frontier has reached. Holds mutex_.
   void catch_up();
   void hash_from_file(std::int64_t end);
+  // Feeds `size` bytes at `data` to hash_: together with another file's
+  // set-aside bytes when one has some, else through HashMeet. Holds mutex_.
+  void hash(const std::byte* data, std::size_t size);
+  // Bytes landed at the frontier and set aside unhashed. Holds mutex_.
+  std::int64_t set_aside() const;
+  // Whether `size` more bytes at the frontier may be set aside. Holds mutex_.
+  bool may_set_aside(std::size_t size, Clock::time_point now) const;
+  // Feeds `size` bytes at `data` to hash_ beside up to as many of another
+  // file's set-aside bytes, read back; false when no file has any free to
+  // take. Holds mutex_ (and takes the other's only if it is free).
+  bool pair_with_set_aside(const std::byte* data, std::size_t size);
+  void join();   // into the files that may pair (holds mutex_)
+  void leave();  // from them
 
   int fd_;
   std::int64_t base_;
@@ -56,9 +89,13 @@ class InOrderHasher {
   Sha256Lane hash_;  // fed through HashMeet::shared()
   std::int64_t hashed_to_ = 0;
   bool rehash_ = false;
-  // Written but not hashed yet: disjoint [begin, end) stretches beyond
-  // hashed_to_, keyed by begin, adjacent ones merged.
+  // Written but not hashed yet: disjoint [begin, end) stretches from
+  // hashed_to_ on (one that begins there is set aside), keyed by begin,
+  // adjacent ones merged.
   std::map<std::int64_t, std::int64_t> pending_;
+  bool joined_ = false;
+  // When bytes last landed, in Clock's ticks (read by other files' threads).
+  std::atomic<Clock::rep> landed_at_{0};
 };
 
 }  // namespace ecr

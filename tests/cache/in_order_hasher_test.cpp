@@ -7,13 +7,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <memory>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "cache/cache_test_support.hpp"
+#include "core/hash_meet.hpp"
 #include "core/in_order_hasher.hpp"
+#include "core/sha256_lanes.hpp"
 #include "ecr/error.hpp"
 
 namespace ecr::cache {
@@ -217,6 +222,131 @@ TEST_F(InOrderHasherTest, ThreadsWritingRangesInParallelGiveTheFilesDigest) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(hasher->hashed(), static_cast<std::int64_t>(blob.size()));
   EXPECT_EQ(hasher->finish(), Digest::of(blob));
+}
+
+// A second file for the set-aside tests: its own hasher, written the same way.
+class OtherFile {
+ public:
+  OtherFile(const std::filesystem::path& path, std::int64_t size) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd_ < 0 || ::ftruncate(fd_, static_cast<off_t>(size)) != 0)
+      throw std::runtime_error("open");
+    hasher.emplace(fd_, size, path);
+  }
+  ~OtherFile() {
+    hasher.reset();
+    ::close(fd_);
+  }
+  void write(std::int64_t offset, std::string_view data) {
+    ASSERT_EQ(::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset)),
+              static_cast<ssize_t>(data.size()));
+    hasher->landed(offset, bytes(data));
+  }
+  std::optional<InOrderHasher> hasher;
+
+ private:
+  int fd_ = -1;
+};
+
+// Past HashMeet's `recent` (no partner would be waited for), well within
+// InOrderHasher::kPartnerRecent.
+constexpr auto kTurnOver = std::chrono::milliseconds(40);
+
+bool set_aside_pairs() { return Sha256Lane::interleaves(); }
+
+// A link feeding its connections in turns: file B's bytes landed a while
+// ago, so A's bytes at its frontier wait, unhashed, for B's next piece, and
+// the two are hashed together.
+TEST_F(InOrderHasherTest, BytesAtTheFrontierWaitForAFileThatLandedLatelyAndPairWithIt) {
+  if (!set_aside_pairs()) GTEST_SKIP() << "no SHA-NI: nothing is set aside";
+  constexpr std::size_t kPiece = 1 << 20;
+  const std::string a = pattern(2 * kPiece, 12);
+  const std::string b = pattern(2 * kPiece, 13);
+  open_file(static_cast<std::int64_t>(a.size()));
+  OtherFile other(dir.path() / "other", static_cast<std::int64_t>(b.size()));
+
+  other.write(0, std::string_view(b).substr(0, kPiece));
+  EXPECT_EQ(other.hasher->hashed(), static_cast<std::int64_t>(kPiece));  // no one to pair with
+  std::this_thread::sleep_for(kTurnOver);
+  const HashMeet::Counts before = HashMeet::shared().counts();
+  write(0, std::string_view(a).substr(0, kPiece));
+  EXPECT_EQ(hasher->hashed(), 0);  // set aside
+  other.write(static_cast<std::int64_t>(kPiece), std::string_view(b).substr(kPiece));
+  EXPECT_EQ(other.hasher->hashed(), static_cast<std::int64_t>(b.size()));
+  EXPECT_EQ(hasher->hashed(), static_cast<std::int64_t>(kPiece));  // read back, paired
+  EXPECT_EQ(HashMeet::shared().counts().paired_bytes - before.paired_bytes, 2 * kPiece);
+
+  write(static_cast<std::int64_t>(kPiece), std::string_view(a).substr(kPiece));
+  EXPECT_EQ(hasher->finish(), Digest::of(a));
+  EXPECT_EQ(other.hasher->finish(), Digest::of(b));
+}
+
+TEST_F(InOrderHasherTest, BytesSetAsideBeyondTheLimitAreHashedAtOnce) {
+  if (!set_aside_pairs()) GTEST_SKIP() << "no SHA-NI: nothing is set aside";
+  constexpr std::size_t kPiece = 1 << 20;
+  constexpr auto kLimit = static_cast<std::size_t>(InOrderHasher::kSetAsideBytes);
+  const std::string a = pattern(kLimit + 2 * kPiece, 14);
+  open_file(static_cast<std::int64_t>(a.size()));
+  OtherFile other(dir.path() / "other", 1000);
+  other.write(0, pattern(1000, 15));
+  std::this_thread::sleep_for(kTurnOver);
+
+  for (std::size_t at = 0; at < kLimit; at += kPiece) {
+    write(static_cast<std::int64_t>(at), std::string_view(a).substr(at, kPiece));
+  }
+  EXPECT_EQ(hasher->hashed(), 0);
+  write(static_cast<std::int64_t>(kLimit), std::string_view(a).substr(kLimit, kPiece));
+  EXPECT_EQ(hasher->hashed(), static_cast<std::int64_t>(kLimit + kPiece));
+  write(static_cast<std::int64_t>(kLimit + kPiece), std::string_view(a).substr(kLimit + kPiece));
+  EXPECT_EQ(hasher->finish(), Digest::of(a));
+}
+
+// Finished (or gone) with bytes set aside: finish() hashes them, and the
+// other file no longer finds them.
+TEST_F(InOrderHasherTest, AFileFinishedWithBytesSetAsideHashesThem) {
+  if (!set_aside_pairs()) GTEST_SKIP() << "no SHA-NI: nothing is set aside";
+  const std::string a = pattern(300000, 16);
+  const std::string b = pattern(200000, 17);
+  open_file(static_cast<std::int64_t>(a.size()));
+  OtherFile other(dir.path() / "other", static_cast<std::int64_t>(b.size()));
+  other.write(0, std::string_view(b).substr(0, 100000));
+  std::this_thread::sleep_for(kTurnOver);
+  write(0, a);
+  EXPECT_EQ(hasher->hashed(), 0);
+
+  EXPECT_EQ(hasher->finish(), Digest::of(a));
+  hasher.reset();
+  other.write(100000, std::string_view(b).substr(100000));
+  EXPECT_EQ(other.hasher->finish(), Digest::of(b));
+}
+
+// Three files fed in turns on three threads (bursts apart, as over the wan
+// link), one of them also written out of order: bytes are set aside, taken
+// by other threads as partners, read back, and every digest is the file's.
+TEST_F(InOrderHasherTest, FilesFedInTurnsOnSeveralThreadsGiveTheirDigests) {
+  constexpr std::size_t kSize = 3 << 20, kPiece = 128 * 1024, kBurst = 8;
+  std::vector<std::string> blobs;
+  std::vector<std::unique_ptr<OtherFile>> files;
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    blobs.push_back(pattern(kSize, 20 + i));
+    files.push_back(std::make_unique<OtherFile>(dir.path() / ("f" + std::to_string(i)), kSize));
+  }
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<std::size_t> order;
+      for (std::size_t at = 0; at < kSize; at += kPiece) order.push_back(at);
+      // The last file's second half comes first.
+      if (t == 2) std::rotate(order.begin(), order.begin() + order.size() / 2, order.end());
+      for (std::size_t i = 0; i < order.size(); ++i) {
+        if (i % kBurst == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5 + 10 * t));
+        files[t]->write(static_cast<std::int64_t>(order[i]),
+                        std::string_view(blobs[t]).substr(order[i], kPiece));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(files[i]->hasher->finish(), Digest::of(blobs[i]));
 }
 
 }  // namespace
