@@ -56,6 +56,21 @@ class TransferTest : public ::testing::Test {
   PushResult push_root(const std::vector<std::string>& tags = {"v1"}) {
     return transfer::push_image(*session_, source_, "", tags, options_);
   }
+  // Pushes an image of one layer of `size` bytes, pulls it with `tuning`,
+  // and checks the layer arrived whole; returns the Range headers the
+  // registry saw, sorted.
+  std::vector<std::string> pull_one_layer(std::size_t size,
+                                          const transfer::DownloadTuning& tuning) {
+    source_.set_root(source_.add_image({size}, 'e'));
+    push_root();
+    MemorySink sink;
+    pull_tag("v1", sink, tuning);
+    const Descriptor layer = source_.resolve("").layers[0];
+    EXPECT_EQ(sink.blobs.at(layer.digest), source_.bytes(layer.digest));
+    auto ranges = registry_->range_headers();
+    std::sort(ranges.begin(), ranges.end());
+    return ranges;
+  }
   PullResult pull_tag(const std::string& tag, MemorySink& sink,
                       const transfer::DownloadTuning& tuning = {}) {
     ImageReference ref = ImageReference::parse("team/app:" + tag);
@@ -161,58 +176,35 @@ TEST_F(TransferTest, ThrottledCallsAreRetried) {
   EXPECT_EQ(r.digest, source_.resolve("").digest);
 }
 
+const std::vector<std::string> kFiveRanges = {"bytes=0-9999", "bytes=10000-19999",
+                                              "bytes=20000-29999", "bytes=30000-39999",
+                                              "bytes=40000-44999"};
+
 TEST_F(TransferTest, LargeBlobIsDownloadedAsRangesAndAssembledExactly) {
-  source_.set_root(source_.add_image({25000}, 'e'));
-  push_root();
-  MemorySink sink;
-  transfer::DownloadTuning tuning{
-      .range_chunk = 10000, .range_threshold = 20000, .extra_range_busy_limit = 1};
-  pull_tag("v1", sink, tuning);
-  const Descriptor layer = source_.resolve("").layers[0];
-  EXPECT_EQ(sink.blobs.at(layer.digest), source_.bytes(layer.digest));
-  auto ranges = registry_->range_headers();
-  std::sort(ranges.begin(), ranges.end());
-  EXPECT_EQ(ranges,
-            (std::vector<std::string>{"bytes=0-9999", "bytes=10000-19999", "bytes=20000-24999"}));
+  EXPECT_EQ(
+      pull_one_layer(25000,
+                     {.range_chunk = 10000, .range_threshold = 20000, .extra_range_busy_limit = 1}),
+      (std::vector<std::string>{"bytes=0-9999", "bytes=10000-19999", "bytes=20000-24999"}));
 }
 
 // A lone blob whose range keeps its worker busy storing (here: never worth a
 // second range) is fetched one range at a time, in order, while the other
 // workers wait.
 TEST_F(TransferTest, ALoneBlobThatKeepsItsWorkerBusyIsFetchedOneRangeAtATime) {
-  source_.set_root(source_.add_image({45000}, 'e'));
-  push_root();
   options_.jobs = 4;
-  MemorySink sink;
-  transfer::DownloadTuning tuning{
-      .range_chunk = 10000, .range_threshold = 20000, .extra_range_busy_limit = 0};
-  pull_tag("v1", sink, tuning);
-  const Descriptor layer = source_.resolve("").layers[0];
-  EXPECT_EQ(sink.blobs.at(layer.digest), source_.bytes(layer.digest));
-  EXPECT_EQ(registry_->range_headers(),
-            (std::vector<std::string>{"bytes=0-9999", "bytes=10000-19999", "bytes=20000-29999",
-                                      "bytes=30000-39999", "bytes=40000-44999"}));
+  pull_one_layer(45000,
+                 {.range_chunk = 10000, .range_threshold = 20000, .extra_range_busy_limit = 0});
+  EXPECT_EQ(registry_->range_headers(), kFiveRanges);  // in the order asked
   EXPECT_EQ(registry_->most_ranged_gets_at_once(), 1);
 }
 
 // Over a link slower than the work on its bytes, a lone blob's ranges mostly
 // wait for the link, so further ranges are fetched beside the first.
 TEST_F(TransferTest, ALoneBlobOverASlowLinkIsFetchedAsParallelRanges) {
-  source_.set_root(source_.add_image({45000}, 'e'));
-  push_root();
   options_.jobs = 4;
   registry_->get_chunk_interval = std::chrono::milliseconds(5);
-  MemorySink sink;
-  transfer::DownloadTuning tuning{.range_chunk = 10000, .range_threshold = 20000};
-  pull_tag("v1", sink, tuning);
-  const Descriptor layer = source_.resolve("").layers[0];
-  EXPECT_EQ(sink.blobs.at(layer.digest), source_.bytes(layer.digest));
+  EXPECT_EQ(pull_one_layer(45000, {.range_chunk = 10000, .range_threshold = 20000}), kFiveRanges);
   EXPECT_GE(registry_->most_ranged_gets_at_once(), 2);
-  auto ranges = registry_->range_headers();
-  std::sort(ranges.begin(), ranges.end());
-  EXPECT_EQ(ranges,
-            (std::vector<std::string>{"bytes=0-9999", "bytes=10000-19999", "bytes=20000-29999",
-                                      "bytes=30000-39999", "bytes=40000-44999"}));
 }
 
 TEST_F(TransferTest, InterruptedDownloadResumesWithRange) {
