@@ -617,12 +617,14 @@ def median_of_runs(runs):
 
 
 def print_runs(tool, runs):
-    """The wall time of every run, so the spread behind a median shows."""
+    """The wall and CPU time of every run, so the spread behind a median
+    shows (on a VM the CPU figures move with the cost of fresh memory)."""
     if len(runs) < 2:
         return
     for rows in zip(*runs):
         walls = " ".join(f"{m.wall:.2f}" for m in rows)
-        print(f"  {tool} {rows[0].label:<24} wall s of each run: {walls}")
+        cpus = " ".join(f"{m.cpu:.2f}" for m in rows)
+        print(f"  {tool} {rows[0].label:<24} wall s of each run: {walls}; CPU s: {cpus}")
 
 
 def fmt(value, spec):
