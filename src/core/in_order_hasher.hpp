@@ -13,11 +13,13 @@
 //
 // Over a link that feeds its connections in turns (one for a few MiB, then
 // another), two files rarely land at once. So bytes landing at the frontier
-// with no partner at hand are set aside, unhashed, while another file's
-// bytes have landed lately (kPartnerRecent), up to kSetAsideBytes: the next
+// with no partner at hand are set aside, unhashed, when another file's bytes
+// landed lately (within kPartnerRecent) but not just now (within HashMeet's
+// `recent`, when the meet pairs them live), up to kSetAsideBytes: the next
 // piece of another file to land is hashed together with as many of them,
-// read back. Set-aside bytes are read back once, and paired: 0.3 CPU-s per
-// GB for the two against 0.55 each alone (docs/performance.md, 2026-12-05).
+// read back. Set-aside bytes are read back once, then hashed in a pair: two
+// streams together cost 0.3 CPU-s per GB of their bytes, one alone 0.55
+// (docs/performance.md, 2026-12-05 03:50).
 #pragma once
 
 #include <atomic>
@@ -86,7 +88,7 @@ class InOrderHasher {
   std::int64_t size_;
   std::filesystem::path path_;
   mutable std::mutex mutex_;
-  Sha256Lane hash_;  // fed through HashMeet::shared()
+  Sha256Lane hash_;  // fed through HashMeet::shared(), or beside another file's set-aside bytes
   std::int64_t hashed_to_ = 0;
   bool rehash_ = false;
   // Written but not hashed yet: disjoint [begin, end) stretches from
