@@ -30,7 +30,8 @@ namespace ecr {
 // Bytes that can be read again at any offset: a blob's range of a file. A
 // push reads each part of such a blob twice, once to hash its request body
 // and once as it sends it, and so holds none of it in memory
-// (transfer/layer_upload.hpp).
+// (transfer/layer_upload.hpp); from a file it maps each part instead of
+// reading it, when in_file() says where the bytes are.
 class RandomAccessBytes {
  public:
   virtual ~RandomAccessBytes() = default;
@@ -40,6 +41,16 @@ class RandomAccessBytes {
   // there (the file shrank since it was opened). Called from several threads
   // at once (a push's producer and sender).
   virtual void read_at(std::int64_t offset, std::span<std::byte> out) const = 0;
+
+  // Where the bytes are, when they are a stretch of an open file: its
+  // descriptor (open as long as this object lives) and the offset of byte 0
+  // in it. A push then maps each part rather than reading it
+  // (core/mapped_range.hpp). nullopt: read them with read_at().
+  struct InFile {
+    int fd = -1;
+    std::int64_t offset = 0;
+  };
+  virtual std::optional<InFile> in_file() const noexcept { return std::nullopt; }
 };
 
 // A plain stream of bytes (a file range, an HTTP body, a decompressor).

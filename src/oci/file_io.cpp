@@ -65,6 +65,9 @@ class FileRange final : public RandomAccessBytes {
   FileRange(std::shared_ptr<UniqueFd> fd, std::int64_t offset, std::int64_t size)
       : fd_(std::move(fd)), offset_(offset), size_(size) {}
   std::int64_t size() const noexcept override { return size_; }
+  std::optional<InFile> in_file() const noexcept override {
+    return InFile{.fd = fd_->get(), .offset = offset_};
+  }
   void read_at(std::int64_t offset, std::span<std::byte> out) const override {
     while (!out.empty()) {
       const ssize_t n = ::pread(fd_->get(), out.data(), out.size(), offset_ + offset);

@@ -17,16 +17,42 @@
 
 namespace ecr::transfer {
 
-std::string_view PartBytes::view(std::size_t at, std::size_t n, char* scratch) const {
-  if (!file_) return memory_.substr(at, n);
+std::size_t PartBytes::encode(std::size_t at, std::size_t n, char* out, char* scratch) const {
+  if (mapping_) {
+    const std::size_t begin = mapped_at_ + at;
+    std::size_t encoded = 0;
+    mapping_->read(begin, begin + n, [&](std::span<const std::byte> bytes) {
+      encoded = base64::encode_to(
+          std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), out);
+    });
+    return encoded;
+  }
+  if (!file_) return base64::encode_to(memory_.substr(at, n), out);
   file_->read_at(offset_ + static_cast<std::int64_t>(at),
                  std::span<std::byte>(reinterpret_cast<std::byte*>(scratch), n));
-  return {scratch, n};
+  return base64::encode_to(std::string_view(scratch, n), out);
+}
+
+PartBytes PartBytes::mapped() const {
+  if (!file_ || mapping_) return *this;
+  const std::optional<RandomAccessBytes::InFile> where = file_->in_file();
+  if (!where) return *this;
+  // file_ stays with the copy: it keeps open the descriptor through which
+  // the mapping checks the file's size.
+  PartBytes copy = *this;
+  copy.mapping_ = MappedRange::map(where->fd, where->offset + offset_, size_);
+  if (!copy.mapping_) return *this;
+  copy.mapped_at_ = 0;
+  return copy;
 }
 
 PartBytes PartBytes::from(std::size_t at) const {
-  if (!file_) return PartBytes(memory_.substr(at));
-  return PartBytes(file_, offset_ + static_cast<std::int64_t>(at), size_ - at);
+  PartBytes rest = *this;
+  if (!file_) rest.memory_ = memory_.substr(at);
+  rest.offset_ += static_cast<std::int64_t>(at);
+  rest.mapped_at_ += at;
+  rest.size_ = size_ - at;
+  return rest;
 }
 
 PartBody part_body(const std::optional<std::string>& registry_id, std::string_view repository,
@@ -73,8 +99,10 @@ void PartHasher::hash(PartBody& a, const PartBytes& a_bytes, PartBody* b,
                       const PartBytes* b_bytes) {
   Sha256Lane lanes[2];
   PartBody* bodies[2] = {&a, b};
-  const PartBytes* bytes[2] = {&a_bytes, b_bytes};
   const int count = b != nullptr ? 2 : 1;
+  const PartBytes mapped[2] = {a_bytes.mapped(),
+                               count == 2 ? b_bytes->mapped() : PartBytes(std::string_view())};
+  const PartBytes* bytes[2] = {&mapped[0], &mapped[1]};
   std::size_t longest = 0;
   for (int i = 0; i < count; ++i) {
     lanes[i].update(bodies[i]->lead.data(), bodies[i]->lead.size());
@@ -87,7 +115,7 @@ void PartHasher::hash(PartBody& a, const PartBytes& a_bytes, PartBody* b,
     for (int i = 0; i < count; ++i) {
       if (at >= bytes[i]->size()) continue;
       const std::size_t n = std::min(kEncodeSlice, bytes[i]->size() - at);
-      encoded[i] = base64::encode_to(bytes[i]->view(at, n, read_[i].data()), encoded_[i].data());
+      encoded[i] = bytes[i]->encode(at, n, encoded_[i].data(), read_[i].data());
     }
     if (count == 2) {
       update_pair(lanes[0], encoded_[0].data(), encoded[0], lanes[1], encoded_[1].data(),
@@ -103,7 +131,7 @@ void PartHasher::hash(PartBody& a, const PartBytes& a_bytes, PartBody* b,
 }
 
 PartRequestBody::PartRequestBody(const PartBody& body, const PartBytes& bytes, std::string& scratch)
-    : body_(body), bytes_(bytes), scratch_(scratch) {
+    : body_(body), bytes_(bytes.mapped()), scratch_(scratch) {
   if (scratch_.size() < kEncodeSlice) scratch_.resize(kEncodeSlice);
 }
 
@@ -123,15 +151,14 @@ void PartRequestBody::read_at(std::size_t offset, std::span<char> out) const {
       const std::size_t raw_at = group * 3;
       if (skip != 0 || out.size() < 4) {
         char encoded[4];
-        base64::encode_to(
-            bytes_.view(raw_at, std::min<std::size_t>(3, bytes_.size() - raw_at), scratch_.data()),
-            encoded);
+        bytes_.encode(raw_at, std::min<std::size_t>(3, bytes_.size() - raw_at), encoded,
+                      scratch_.data());
         n = std::min(out.size(), 4 - skip);
         std::memcpy(out.data(), encoded + skip, n);
       } else {
         const std::size_t raw =
             std::min({out.size() / 4 * 3, kEncodeSlice, bytes_.size() - raw_at});
-        n = base64::encode_to(bytes_.view(raw_at, raw, scratch_.data()), out.data());
+        n = bytes_.encode(raw_at, raw, out.data(), scratch_.data());
       }
     } else {
       n = std::min(out.size(), body_.size() - offset);
@@ -371,7 +398,7 @@ class ChannelPartWriter final : public PartWriter {
     const std::int64_t first = position_ - static_cast<std::int64_t>(held_);
     SealedPart part{.buffer = current_,
                     .first = first,
-                    .bytes = file_ ? PartBytes(file_, first, held_)
+                    .bytes = file_ ? PartBytes(file_, first, held_).mapped()
                                    : PartBytes(std::string_view(current_->raw).substr(0, held_)),
                     .body = part_body(target_.registry_id, target_.repository, target_.upload_id,
                                       first, held_)};

@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/mapped_range.hpp"
 #include "core/sha256_lanes.hpp"
 #include "ecr/digest.hpp"
 #include "ecr/image.hpp"
@@ -105,7 +106,11 @@ using BlobProducer = std::function<Descriptor(PartWriter& out)>;
 BlobProducer copy_blob(ImageSource& source, const Descriptor& descriptor);
 
 // A part's bytes: held in memory, or a range of bytes read at any offset (a
-// file), read again whenever they are needed.
+// file), read again whenever they are needed. A stretch of an open file is
+// read through a mapping instead (mapped()): the encoder reads the page
+// cache with no copy and no system call. Alternating pushes of the realistic
+// bench image: 0.277 client CPU-s against 0.320 with pread; big-layer 1.31
+// against 1.48 (docs/performance.md, 2026-12-05 07:00).
 class PartBytes {
  public:
   explicit PartBytes(std::string_view memory) : memory_(memory), size_(memory.size()) {}
@@ -113,9 +118,14 @@ class PartBytes {
       : file_(std::move(file)), offset_(offset), size_(size) {}
 
   std::size_t size() const noexcept { return size_; }
-  // Bytes [at, at + n): a view of the memory, or read into `scratch` (room
-  // for n bytes) from the file.
-  std::string_view view(std::size_t at, std::size_t n, char* scratch) const;
+  // Encodes bytes [at, at + n) as base64 into `out` (room for
+  // base64::encoded_size(n)) and returns how many characters that is. Bytes
+  // read from a file go through `scratch` (room for n bytes). Throws
+  // InputError when a file's bytes are no longer there (it shrank).
+  std::size_t encode(std::size_t at, std::size_t n, char* out, char* scratch) const;
+  // The same bytes, mapped while the copy lives when they are a stretch of
+  // an open file (RandomAccessBytes::in_file); otherwise a plain copy.
+  PartBytes mapped() const;
   // The bytes from `at` on.
   PartBytes from(std::size_t at) const;
 
@@ -124,6 +134,9 @@ class PartBytes {
   std::shared_ptr<const RandomAccessBytes> file_;  // null: in memory
   std::int64_t offset_ = 0;                        // in file_
   std::size_t size_ = 0;
+  // file_'s bytes mapped (mapped()), from byte mapped_at_ of the mapping on.
+  std::shared_ptr<const MappedRange> mapping_;
+  std::size_t mapped_at_ = 0;
 };
 
 // An UploadLayerPart request body:
@@ -177,7 +190,7 @@ class PartRequestBody final : public http::BodySource {
 
  private:
   const PartBody& body_;
-  const PartBytes& bytes_;
+  const PartBytes bytes_;  // mapped for as long as the body is sent
   std::string& scratch_;
 };
 

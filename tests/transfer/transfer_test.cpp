@@ -12,6 +12,7 @@
 #include "ecr/service_errors.hpp"
 #include "ecr/transfer.hpp"
 #include "oci/file_io.hpp"
+#include "support/scratch_dir.hpp"
 #include "support/string_stream.hpp"
 #include "transfer/engine.hpp"
 #include "transfer/fake_registry.hpp"
@@ -378,6 +379,38 @@ TEST(UploadPartBodyTest, TheHashIsTheSHA256OfTheBodySentFromMemoryOrAFile) {
     transfer::PartHasher().hash(from_file, in_file);
     EXPECT_EQ(body_text(from_file, in_file), expected) << n << " bytes";
     EXPECT_EQ(from_file.sha256, Digest::of(expected)) << n << " bytes";
+  }
+}
+
+// A part in a real file is mapped rather than read (core/mapped_range.hpp):
+// from an offset inside a page, across page and slice boundaries, its body
+// and hash are the same, and so is any range of the body libcurl asks for.
+TEST(UploadPartBodyTest, APartInAFileIsSentThroughAMappingAsTheSameBody) {
+  const testing::ScratchDir dir("mapped-part");
+  const std::filesystem::path path = dir.path() / "blob";
+  const std::string part = part_of(3 * transfer::kEncodeSlice + 5000);
+  testing::write_file(path, "0123456" + part + "tail");
+  const auto file =
+      oci::FileRangeStream(oci::open_regular_file(path), 7, static_cast<std::int64_t>(part.size()))
+          .random_access();
+  ASSERT_TRUE(file->in_file().has_value());
+  for (const std::size_t at : {std::size_t{0}, std::size_t{1}, std::size_t{4089}}) {
+    const std::string bytes = part.substr(at);
+    const std::string expected =
+        "{\"uploadId\":\"u\",\"partFirstByte\":0,\"layerPartBlob\":\"" + base64::encode(bytes) +
+        "\",\"partLastByte\":" + std::to_string(bytes.size() - 1) + ",\"repositoryName\":\"r\"}";
+    const transfer::PartBytes in_file = transfer::PartBytes(file, 0, part.size()).from(at).mapped();
+    transfer::PartBody body = transfer::part_body(std::nullopt, "r", "u", 0, bytes.size());
+    transfer::PartHasher().hash(body, in_file);
+    EXPECT_EQ(body.sha256, Digest::of(expected)) << at;
+    std::string scratch;
+    const transfer::PartRequestBody request(body, in_file, scratch);
+    std::string sent(request.size(), '\0');
+    for (std::size_t from = 0; from < sent.size(); from += 4099) {
+      const std::size_t n = std::min<std::size_t>(4099, sent.size() - from);
+      request.read_at(from, std::span<char>(sent.data() + from, n));
+    }
+    EXPECT_EQ(sent, expected) << at;
   }
 }
 
