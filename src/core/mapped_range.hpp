@@ -2,11 +2,12 @@
 // call per read: a push encodes each part of a blob in a file straight from
 // the page cache (transfer/layer_upload.hpp, PartBytes).
 //
-// A file cut short while it is mapped reads as zeros to the end of its last
-// page, and raises SIGBUS past it, which would end the process. Reads of
-// the mapping therefore go through read(), which turns that SIGBUS into an
-// InputError saying the file shrank, and checks the file's size after each
-// read for the zeros. The first read() installs a SIGBUS handler for the
+// A file cut short while it is mapped reads as zeros to the end of its new
+// last page, and raises SIGBUS past it, which would end the process. Reads
+// of the mapping therefore go through read(), which turns that SIGBUS into
+// an InputError saying the file shrank, and checks the file's size after a
+// read that reaches the mapping's last page (where no later page faults to
+// reveal the zeros). The first read() installs a SIGBUS handler for the
 // process; a SIGBUS that is not a read() of a MappedRange is left to the
 // handler that was there before (by default: the process ends, as without
 // this one).
@@ -17,7 +18,6 @@
 #include <memory>
 #include <span>
 #include <type_traits>
-#include <utility>
 
 namespace ecr {
 
@@ -40,9 +40,10 @@ class MappedRange {
   // longer holds all of them: a page of them that is gone raises SIGBUS,
   // and `reading` is left by a jump, so it must hold nothing that needs
   // releasing (no lock, no allocation, no object with a destructor of its
-  // own). A file cut inside a page reads as zeros to that page's end; that
-  // is caught by the next page's SIGBUS, or, in the mapping's last page, by
-  // a check of the file's size after the read.
+  // own). A file cut inside a page reads as zeros to that page's end: a
+  // read that goes on into the next page faults there, and one that reaches
+  // the mapping's last page is followed by a check of the file's size. So a
+  // caller that reads every byte, in any number of reads, meets the error.
   template <class Reading>
   void read(std::size_t begin, std::size_t end, Reading&& reading) const {
     using Fn = std::remove_reference_t<Reading>;
