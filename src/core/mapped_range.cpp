@@ -65,8 +65,12 @@ std::unique_ptr<const MappedRange> MappedRange::map(int fd, std::int64_t offset,
   static const auto page = static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
   const std::int64_t start = offset / page * page;
   const std::size_t mapping_size = size + static_cast<std::size_t>(offset - start);
-  void* mapping = ::mmap(nullptr, mapping_size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
-                         static_cast<off_t>(start));
+  // Not MAP_POPULATE: its pages faulted in as they are first read cost the
+  // same from the page cache, and a 4 GiB push from a file not cached took
+  // 8.2-8.5 user CPU-s with it against 3.1 without (docs/performance.md,
+  // 2026-12-05 06:30).
+  void* mapping =
+      ::mmap(nullptr, mapping_size, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(start));
   if (mapping == MAP_FAILED) return nullptr;
   const auto* data = static_cast<const std::byte*>(mapping) + (offset - start);
   return std::unique_ptr<const MappedRange>(

@@ -24,7 +24,7 @@ namespace ecr {
 class MappedRange {
  public:
   // Maps bytes [offset, offset + size) of `fd` (not owned; open for as long
-  // as the mapping lives), its pages read in at once. nullptr when the file
+  // as the mapping lives), its pages faulted in as they are read. nullptr when the file
   // cannot be mapped (a pipe, a filesystem without mmap, an empty range):
   // the caller reads it instead.
   static std::unique_ptr<const MappedRange> map(int fd, std::int64_t offset, std::size_t size);

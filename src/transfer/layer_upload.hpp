@@ -109,8 +109,8 @@ BlobProducer copy_blob(ImageSource& source, const Descriptor& descriptor);
 // file), read again whenever they are needed. A stretch of an open file is
 // read through a mapping instead (mapped()): the encoder reads the page
 // cache with no copy and no system call. Alternating pushes of the realistic
-// bench image: 0.280 client CPU-s against 0.311 with pread; big-layer 1.30
-// against 1.46 (docs/performance.md, 2026-12-05 06:30).
+// bench image: 0.262 client CPU-s against 0.287 with pread; big-layer 1.15
+// against 1.31 (docs/performance.md, 2026-12-05 06:30).
 class PartBytes {
  public:
   explicit PartBytes(std::string_view memory) : memory_(memory), size_(memory.size()) {}
