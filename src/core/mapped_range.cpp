@@ -43,6 +43,11 @@ void on_sigbus(int signal, siginfo_t* info, void* /*context*/) {
   if (info->si_code <= 0) ::raise(signal);
 }
 
+std::int64_t page_size() {
+  static const auto page = static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
+  return page;
+}
+
 [[noreturn]] void throw_shrank(std::int64_t before) {
   throw InputError("the file ends before byte " + std::to_string(before) +
                    ": it shrank while it was read");
@@ -62,8 +67,7 @@ void install_handler() {
 
 std::unique_ptr<const MappedRange> MappedRange::map(int fd, std::int64_t offset, std::size_t size) {
   if (size == 0 || offset < 0) return nullptr;
-  static const auto page = static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
-  const std::int64_t start = offset / page * page;
+  const std::int64_t start = offset / page_size() * page_size();
   const std::size_t mapping_size = size + static_cast<std::size_t>(offset - start);
   // Not MAP_POPULATE: its pages faulted in as they are first read cost the
   // same from the page cache, and a 4 GiB push from a file not cached took
@@ -83,7 +87,7 @@ void MappedRange::read_guarded(std::span<const std::byte> bytes, void (*reading)
                                void* context) const {
   static std::once_flag installed;
   std::call_once(installed, install_handler);
-  static const auto page = static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
+  const std::int64_t page = page_size();
   Guard guard{bytes.data(), bytes.data() + bytes.size(), nullptr, {}};
   Guard* const outer = t_guard;
   t_guard = &guard;

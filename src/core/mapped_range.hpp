@@ -24,9 +24,9 @@ namespace ecr {
 class MappedRange {
  public:
   // Maps bytes [offset, offset + size) of `fd` (not owned; open for as long
-  // as the mapping lives), its pages faulted in as they are read. nullptr when the file
-  // cannot be mapped (a pipe, a filesystem without mmap, an empty range):
-  // the caller reads it instead.
+  // as the mapping lives), its pages faulted in as they are read. nullptr
+  // when the file cannot be mapped (a pipe, a filesystem without mmap, an
+  // empty range): the caller reads it instead.
   static std::unique_ptr<const MappedRange> map(int fd, std::int64_t offset, std::size_t size);
   ~MappedRange();
   MappedRange(const MappedRange&) = delete;

@@ -99,10 +99,8 @@ void PartHasher::hash(PartBody& a, const PartBytes& a_bytes, PartBody* b,
                       const PartBytes* b_bytes) {
   Sha256Lane lanes[2];
   PartBody* bodies[2] = {&a, b};
+  const PartBytes* bytes[2] = {&a_bytes, b_bytes};
   const int count = b != nullptr ? 2 : 1;
-  const PartBytes mapped[2] = {a_bytes.mapped(),
-                               count == 2 ? b_bytes->mapped() : PartBytes(std::string_view())};
-  const PartBytes* bytes[2] = {&mapped[0], &mapped[1]};
   std::size_t longest = 0;
   for (int i = 0; i < count; ++i) {
     lanes[i].update(bodies[i]->lead.data(), bodies[i]->lead.size());
@@ -131,7 +129,7 @@ void PartHasher::hash(PartBody& a, const PartBytes& a_bytes, PartBody* b,
 }
 
 PartRequestBody::PartRequestBody(const PartBody& body, const PartBytes& bytes, std::string& scratch)
-    : body_(body), bytes_(bytes.mapped()), scratch_(scratch) {
+    : body_(body), bytes_(bytes), scratch_(scratch) {
   if (scratch_.size() < kEncodeSlice) scratch_.resize(kEncodeSlice);
 }
 
@@ -398,6 +396,7 @@ class ChannelPartWriter final : public PartWriter {
     const std::int64_t first = position_ - static_cast<std::int64_t>(held_);
     SealedPart part{.buffer = current_,
                     .first = first,
+                    // Mapped once, for both the hash and the send.
                     .bytes = file_ ? PartBytes(file_, first, held_).mapped()
                                    : PartBytes(std::string_view(current_->raw).substr(0, held_)),
                     .body = part_body(target_.registry_id, target_.repository, target_.upload_id,

@@ -107,8 +107,9 @@ BlobProducer copy_blob(ImageSource& source, const Descriptor& descriptor);
 
 // A part's bytes: held in memory, or a range of bytes read at any offset (a
 // file), read again whenever they are needed. A stretch of an open file is
-// read through a mapping instead (mapped()): the encoder reads the page
-// cache with no copy and no system call. Alternating pushes of the realistic
+// read through a mapping instead once mapped() (the push maps each part as
+// it is cut): the encoder reads the page cache with no copy and no system
+// call. Alternating pushes of the realistic
 // bench image: 0.262 client CPU-s against 0.287 with pread; big-layer 1.15
 // against 1.31 (docs/performance.md, 2026-12-05 06:30).
 class PartBytes {
@@ -190,7 +191,7 @@ class PartRequestBody final : public http::BodySource {
 
  private:
   const PartBody& body_;
-  const PartBytes bytes_;  // mapped for as long as the body is sent
+  const PartBytes& bytes_;
   std::string& scratch_;
 };
 
