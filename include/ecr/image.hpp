@@ -230,6 +230,14 @@ class BlobSlot {
   // threads at once. Throws IntegrityError when the bytes would lie outside
   // the blob's size, InputError on a write failure.
   virtual void write_at(std::int64_t offset, std::span<const std::byte> bytes) = 0;
+  // Where in a 4 KiB page the sink's file holds byte `offset` of the blob. A
+  // writer whose bytes for `offset` sit at that place in a page of memory
+  // lets the sink write the whole pages among them past the page cache, as
+  // an oci-archive written in place does. The default is right for a blob
+  // that starts its file.
+  virtual std::size_t page_offset(std::int64_t offset) const {
+    return static_cast<std::size_t>(offset % 4096);
+  }
   // After the last write_at: checks that the blob's bytes hash to its
   // digest (most of them were hashed as they landed in order), then the
   // sink holds it. Throws IntegrityError naming the digest when they do not;

@@ -57,15 +57,14 @@ void BlobWriter::write_at(std::int64_t offset, std::span<const std::byte> data) 
                          std::to_string(end) + " lie outside its size " +
                          std::to_string(*w.expected_size));
   }
-  {
-    const std::lock_guard turn(w.write_turn);
-    write_all_at(w.temp.fd(), data, offset, w.temp.path());
-  }
-  // Starts writing these pages to disk now, while the download goes on, so
-  // that commit()'s fsync has less left to wait for (about 5% off a cold
-  // pull of the bench image). Only a hint: its failure changes nothing.
+  write_and_hash(
+      {.fd = w.temp.fd(), .path = w.temp.path(), .turn = w.write_turn, .direct = w.direct},
+      *w.ranged, offset, data);
+  // Starts writing the pages that went through the page cache to disk now,
+  // while the download goes on, so that commit()'s fsync has less left to
+  // wait for (about 5% off a cold pull of the bench image). Only a hint: its
+  // failure changes nothing.
   ::sync_file_range(w.temp.fd(), offset, static_cast<off_t>(data.size()), SYNC_FILE_RANGE_WRITE);
-  w.ranged->landed(offset, data);
   // Hashed bytes are never read back, and a pull hands the sink the cached
   // file (a link): their pages may go once written back.
   w.dropped.advance(w.temp.fd(), w.ranged->hashed());

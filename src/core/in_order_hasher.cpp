@@ -133,13 +133,38 @@ void InOrderHasher::hash(const std::byte* data, std::size_t size) {
   HashMeet::shared().update(hash_, data, size);
 }
 
-void InOrderHasher::landed(std::int64_t offset, std::span<const std::byte> data) {
-  std::int64_t end = offset + static_cast<std::int64_t>(data.size());
+InOrderHasher::Clock::time_point InOrderHasher::arrive() {
   const Clock::time_point now = Clock::now();
   landed_at_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
-  const std::lock_guard lock(mutex_);
-  if (rehash_ || data.empty()) return;
   if (!joined_) join();
+  return now;
+}
+
+bool InOrderHasher::hash_at_frontier(std::int64_t offset, std::span<const std::byte> data,
+                                     Clock::time_point now) {
+  if (rehash_ || offset != hashed_to_ || may_set_aside(data.size(), now)) return false;
+  hash(data.data(), data.size());
+  hashed_to_ += static_cast<std::int64_t>(data.size());
+  catch_up();
+  return true;
+}
+
+bool InOrderHasher::would_hash_now(std::int64_t offset, std::size_t size) const {
+  const std::lock_guard lock(mutex_);
+  return !rehash_ && offset == hashed_to_ && !may_set_aside(size, Clock::now());
+}
+
+bool InOrderHasher::hash_if_next(std::int64_t offset, std::span<const std::byte> data) {
+  if (data.empty()) return true;
+  const std::lock_guard lock(mutex_);
+  return hash_at_frontier(offset, data, arrive());
+}
+
+void InOrderHasher::landed(std::int64_t offset, std::span<const std::byte> data) {
+  std::int64_t end = offset + static_cast<std::int64_t>(data.size());
+  const std::lock_guard lock(mutex_);
+  const Clock::time_point now = arrive();
+  if (rehash_ || data.empty()) return;
   if (offset < hashed_to_) {
     // Bytes already hashed were written again: which copy the file holds is
     // no longer known here, so finish() hashes the file itself.
@@ -147,12 +172,7 @@ void InOrderHasher::landed(std::int64_t offset, std::span<const std::byte> data)
     pending_.clear();
     return;
   }
-  if (offset == hashed_to_ && !may_set_aside(data.size(), now)) {
-    hash(data.data(), data.size());
-    hashed_to_ = end;
-    catch_up();
-    return;
-  }
+  if (hash_at_frontier(offset, data, now)) return;
   // Beyond the frontier, or set aside at it: note it, merged with the
   // stretches it touches.
   auto next = pending_.upper_bound(offset);

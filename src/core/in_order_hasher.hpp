@@ -55,6 +55,20 @@ class InOrderHasher {
   // write). Thread-safe. Throws InputError when a read-back fails.
   void landed(std::int64_t offset, std::span<const std::byte> data);
 
+  // For a writer that hashes while its write is still on the way to the
+  // file (core/direct_writer.hpp), and that writes directly only bytes that
+  // are never read back:
+  // - would_hash_now(): whether landed() would hash `size` bytes at
+  //   `offset` at once, from the caller's memory (they land at the frontier
+  //   and are not set aside for a partner). Thread-safe.
+  // - hash_if_next(): hashes `data`, being written at `offset`, now if
+  //   landed() would, and returns true: the bytes are then done with.
+  //   Otherwise records nothing and returns false: call landed() once the
+  //   write has ended, as the bytes may be read back. Thread-safe. Throws
+  //   InputError when a read-back of other bytes fails.
+  bool would_hash_now(std::int64_t offset, std::size_t size) const;
+  bool hash_if_next(std::int64_t offset, std::span<const std::byte> data);
+
   // The digest of the file's `size` bytes: what was not hashed on the way is
   // read back (a range never written reads as zeros). Call once, after the
   // last landed(). Throws InputError when a read fails.
@@ -66,6 +80,12 @@ class InOrderHasher {
  private:
   using Clock = std::chrono::steady_clock;
 
+  // Notes that bytes land now, and joins the files that may pair. Holds mutex_.
+  Clock::time_point arrive();
+  // Hashes `data`, landing at `offset`, when it is at the frontier and not
+  // to be set aside; false (and nothing done) otherwise. Holds mutex_.
+  bool hash_at_frontier(std::int64_t offset, std::span<const std::byte> data,
+                        Clock::time_point now);
   // Hashes the pending bytes the frontier has reached. Holds mutex_.
   void catch_up();
   void hash_from_file(std::int64_t end);

@@ -12,19 +12,30 @@
 
 #include <cstddef>
 #include <memory>
+#include <new>
 #include <span>
 
 namespace ecr {
+
+// Buffers start at a page boundary, so a direct write can take their bytes
+// (core/direct_writer.hpp).
+inline constexpr std::size_t kThreadBufferAlignment = 4096;
 
 // The calling thread's buffer for `Use` (a tag type: each use has its own,
 // so one can be in use while the other is), at least `size` bytes. It stays
 // valid until the thread ends or the next call on the thread asks for more.
 template <class Use>
 std::span<std::byte> thread_buffer(std::size_t size) {
-  thread_local std::unique_ptr<std::byte[]> buffer;
+  struct Free {
+    void operator()(std::byte* p) const {
+      ::operator delete[](p, std::align_val_t{kThreadBufferAlignment});
+    }
+  };
+  thread_local std::unique_ptr<std::byte[], Free> buffer;
   thread_local std::size_t capacity = 0;
   if (capacity < size) {
-    buffer = std::make_unique_for_overwrite<std::byte[]>(size);
+    buffer.reset(
+        static_cast<std::byte*>(::operator new[](size, std::align_val_t{kThreadBufferAlignment})));
     capacity = size;
   }
   return {buffer.get(), size};

@@ -60,13 +60,18 @@ class InPlaceArchive::Slot final : public BlobSlot {
                            " bytes at offset " + std::to_string(offset) + " lie outside its " +
                            std::to_string(d_.size) + " bytes");
     }
-    {
-      const std::lock_guard turn(archive_.write_turn_);
-      write_all_at(archive_.temp_.fd(), bytes, offset_ + offset, archive_.temp_.path());
-    }
-    hasher_.landed(offset, bytes);
+    write_and_hash({.fd = archive_.temp_.fd(),
+                    .path = archive_.temp_.path(),
+                    .turn = archive_.write_turn_,
+                    .direct = archive_.direct_,
+                    .base = offset_},
+                   hasher_, offset, bytes);
     // The hashed prefix is written to its end, whichever threads wrote it.
     archive_.written_through(writeback_, offset_ + hasher_.hashed());
+  }
+
+  std::size_t page_offset(std::int64_t offset) const override {
+    return static_cast<std::size_t>((offset_ + offset) % 4096);
   }
 
   void commit() override {
@@ -86,7 +91,7 @@ class InPlaceArchive::Slot final : public BlobSlot {
 };
 
 InPlaceArchive::InPlaceArchive(std::filesystem::path target, const std::vector<Descriptor>& blobs,
-                               std::string index_json)
+                               std::string index_json, bool direct)
     : target_(std::move(target)), temp_(target_), index_json_(std::move(index_json)) {
   for (const auto& d : blobs) members_.emplace(d.digest, Member{.size = d.size});
   // The staged archive's order (OciArchiveSink::commit); members_ is in
@@ -105,6 +110,7 @@ InPlaceArchive::InPlaceArchive(std::filesystem::path target, const std::vector<D
   for (auto& [digest, m] : members_) m.offset = tar.data_offset(i++);
 
   allocate_file(temp_.fd(), tar.size(), temp_.path());
+  if (direct) direct_ = DirectWriter::open(temp_.fd(), temp_.path());
   for (const auto& h : tar.headers()) {
     write_all_at(temp_.fd(), bytes_of(h.bytes), h.offset, temp_.path());
   }

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/direct_writer.hpp"
 #include "core/file.hpp"
 #include "ecr/image.hpp"
 
@@ -28,9 +29,11 @@ class InPlaceArchive {
   // OciArchiveSink's staged archive: oci-layout, index.json, blobs/,
   // blobs/sha256/, then the blobs by hex. Throws InputError when the file
   // cannot be created or given its size (a full disk fails here, before any
-  // download).
+  // download). Slots write the whole pages of what they are given directly,
+  // past the page cache, where the file system takes that and `direct` is
+  // true (core/direct_writer.hpp).
   InPlaceArchive(std::filesystem::path target, const std::vector<Descriptor>& blobs,
-                 std::string index_json);
+                 std::string index_json, bool direct = true);
   InPlaceArchive(const InPlaceArchive&) = delete;
   InPlaceArchive& operator=(const InPlaceArchive&) = delete;
 
@@ -55,6 +58,9 @@ class InPlaceArchive {
   // archive was laid out with or a blob was never written (its place would
   // read as zeros).
   void commit(std::string_view index_json);
+
+  // Bytes the slots wrote past the page cache.
+  std::int64_t bytes_written_directly() const { return direct_.bytes_written(); }
 
  private:
   class Slot;
@@ -83,7 +89,9 @@ class InPlaceArchive {
   // file every 8 MiB wrote 1.10-1.11x the archive's bytes for the big-layer
   // bench image's parallel ranges; 1.00x this way). What was started is
   // then dropped from the page cache behind it (core/file.hpp, DropBehind):
-  // the archive is not read again by the pull.
+  // the archive is not read again by the pull. Only pages a slot wrote
+  // through the page cache have anything to start or drop: the pieces' edges
+  // and the bytes hashed later (core/direct_writer.hpp, write_and_hash).
   void written_through(Writeback& w, std::int64_t end);
 
   std::filesystem::path target_;
@@ -91,10 +99,13 @@ class InPlaceArchive {
   std::string index_json_;
   std::map<Digest, Member> members_;  // places fixed at construction
   mutable std::mutex mutex_;          // guards Member::written
-  // Held around each write of a blob's bytes: the download workers take
-  // turns here, sleeping, rather than spinning on the file's inode lock
+  // Held around each buffered write of a blob's bytes: the download workers
+  // take turns here, sleeping, rather than spinning on the file's inode lock
   // (core/file.hpp, write_all_at).
   std::mutex write_turn_;
+  // The slots' whole pages of bytes hashed as they land, past the page
+  // cache; invalid when the file takes no direct writes.
+  DirectWriter direct_;
 };
 
 }  // namespace ecr::oci

@@ -27,18 +27,26 @@ using RangeWriter = std::function<void(std::int64_t offset, std::string_view byt
 // A RangeWriter that pwrites into `fd` (not owned).
 RangeWriter file_range_writer(int fd);
 
+// Where in a 4 KiB page the store holds byte `offset` of the blob
+// (BlobSlot::page_offset): a fetch gathers the bytes for `offset` at that
+// place in a page of its buffer, so the store can write whole pages of them
+// past the page cache.
+using PageOffset = std::function<std::size_t(std::int64_t offset)>;
+
 // Bytes a fetch gathers before it hands them to the RangeWriter.
 inline constexpr std::int64_t kWriteBytes = 1 << 20;
 
 // One blob being downloaded; shared by the threads fetching its ranges.
 class BlobFetch {
  public:
+  // No `page_offset`: the store's file holds the blob from a page boundary.
   BlobFetch(RegistrySession& session, Descriptor descriptor, RangeWriter write,
-            TransferContext& reporter)
+            TransferContext& reporter, PageOffset page_offset = {})
       : session_(session),
         d_(std::move(descriptor)),
         url_(session, d_.digest),
         write_(std::move(write)),
+        page_offset_(std::move(page_offset)),
         reporter_(reporter) {}
 
   // Fetches bytes [begin, end) into the RangeWriter at the same offsets, in
@@ -69,6 +77,7 @@ class BlobFetch {
   Descriptor d_;
   DownloadUrl url_;
   RangeWriter write_;
+  PageOffset page_offset_;
   TransferContext& reporter_;
   mutable std::mutex mutex_;
   std::int64_t received_ = 0;

@@ -62,11 +62,13 @@ std::unique_ptr<Download> BlobLanding::start(RegistrySession& session, const Des
   auto blob = std::make_unique<Download>(d);
   Download* raw = blob.get();
   RangeWriter write;
+  PageOffset page_offset;
   if ((blob->slot = sink.blob_slot(d))) {
     blob->sink = &sink;
     write = [raw](std::int64_t offset, std::string_view bytes) {
       raw->slot->write_at(offset, std::as_bytes(std::span(bytes.data(), bytes.size())));
     };
+    page_offset = [raw](std::int64_t offset) { return raw->slot->page_offset(offset); };
   } else if (cache_) {
     blob->writer.emplace(cache_->ranged_writer(d.digest, d.size));
     write = [raw](std::int64_t offset, std::string_view bytes) {
@@ -83,7 +85,8 @@ std::unique_ptr<Download> BlobLanding::start(RegistrySession& session, const Des
       raw->hasher->landed(offset, std::as_bytes(std::span(bytes.data(), bytes.size())));
     };
   }
-  blob->fetch = std::make_unique<BlobFetch>(session, d, std::move(write), context);
+  blob->fetch =
+      std::make_unique<BlobFetch>(session, d, std::move(write), context, std::move(page_offset));
   return blob;
 }
 

@@ -89,6 +89,28 @@ TEST_F(InOrderHasherTest, BytesAheadAreHashedOnceTheFrontierReachesThem) {
   EXPECT_EQ(hasher->finish(), Digest::of(blob));
 }
 
+// A writer that hashes while its direct write is on the way: bytes at the
+// frontier are hashed from its memory before the file has them; bytes ahead
+// are left to landed(), after the write, since they will be read back.
+TEST_F(InOrderHasherTest, BytesNextInLineAreHashedBeforeTheFileHasThem) {
+  const std::string blob = pattern(30000, 20);
+  const std::string_view b(blob);
+  open_file(30000);
+  EXPECT_TRUE(hasher->would_hash_now(0, 10000));
+  EXPECT_FALSE(hasher->would_hash_now(10000, 10000));
+  EXPECT_TRUE(hasher->hash_if_next(0, bytes(b.substr(0, 10000))));
+  EXPECT_EQ(hasher->hashed(), 10000);  // the file still reads as zeros there
+
+  EXPECT_FALSE(hasher->hash_if_next(20000, bytes(b.substr(20000))));
+  EXPECT_EQ(hasher->hashed(), 10000);
+  ASSERT_EQ(::pwrite(fd, blob.data(), blob.size(), 0), 30000);
+  hasher->landed(20000, bytes(b.substr(20000)));  // the write has ended
+  EXPECT_TRUE(hasher->would_hash_now(10000, 10000));
+  EXPECT_TRUE(hasher->hash_if_next(10000, bytes(b.substr(10000, 10000))));
+  EXPECT_EQ(hasher->hashed(), 30000);  // and caught up on the bytes ahead
+  EXPECT_EQ(hasher->finish(), Digest::of(blob));
+}
+
 TEST_F(InOrderHasherTest, ChunksInAnyOrderGiveTheFilesDigest) {
   const std::string blob = pattern(1 << 20, 3);
   std::mt19937 random(42);

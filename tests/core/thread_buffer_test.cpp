@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <thread>
 
@@ -21,6 +22,11 @@ TEST(ThreadBuffer, ACallOnTheSameThreadGetsTheSameBytesBack) {
   EXPECT_EQ(again.data(), first.data());
   EXPECT_EQ(again.size(), 1024u);
   EXPECT_EQ(again[1023], std::byte{0x5a});
+}
+
+TEST(ThreadBuffer, StartsAtAPageBoundary) {
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(thread_buffer<UseA>(100).data()) % 4096, 0u);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(thread_buffer<UseB>(3 << 20).data()) % 4096, 0u);
 }
 
 TEST(ThreadBuffer, EachUseHasItsOwn) {
