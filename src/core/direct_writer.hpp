@@ -52,8 +52,9 @@ class DirectWriter {
 
   class Pending;
   // Starts writing `data` at `offset`, a stretch aligned_part() gave. The
-  // bytes must stay as they are until the write is waited for. A thread has
-  // at most one write in flight.
+  // bytes must stay as they are until the write is waited for, on the thread
+  // that started it. A thread has one write in flight at most: a second one
+  // started meanwhile is made when it is waited for.
   Pending start(std::span<const std::byte> data, std::int64_t offset) const;
 
   // Bytes written directly so far (writes waited for).
