@@ -108,7 +108,6 @@ BlobWriter BlobCache::ranged_writer(const Digest& digest, std::int64_t size) {
   allocate_file(temp.fd(), size, temp.path());
   auto impl = std::make_unique<BlobWriter::Impl>(digest, size, blob_path(digest), std::move(temp));
   impl->ranged.emplace(impl->temp.fd(), size, impl->temp.path());
-  impl->direct = DirectWriter::open(impl->temp.fd(), impl->temp.path());
   return BlobWriter(std::move(impl));
 }
 

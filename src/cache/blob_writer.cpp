@@ -7,6 +7,7 @@
 #include "cache/blob_writer_impl.hpp"
 #include "cache/file_ops.hpp"
 #include "core/blob_commit.hpp"
+#include "core/direct_writer.hpp"
 #include "ecr/cache.hpp"
 #include "ecr/error.hpp"
 
@@ -57,13 +58,15 @@ void BlobWriter::write_at(std::int64_t offset, std::span<const std::byte> data) 
                          std::to_string(end) + " lie outside its size " +
                          std::to_string(*w.expected_size));
   }
-  write_and_hash(
-      {.fd = w.temp.fd(), .path = w.temp.path(), .turn = w.write_turn, .direct = w.direct},
-      *w.ranged, offset, data);
-  // Starts writing the pages that went through the page cache to disk now,
-  // while the download goes on, so that commit()'s fsync has less left to
-  // wait for (about 5% off a cold pull of the bench image). Only a hint: its
-  // failure changes nothing.
+  // Through the page cache, not past it as an oci-archive's slots write
+  // (core/direct_writer.hpp): a pull into an OCI layout from an ecr-local
+  // on the same disk took 22-40% longer so, each worker waiting for the
+  // device while the server read from it (docs/performance.md, 08:15).
+  write_and_hash({.fd = w.temp.fd(), .path = w.temp.path(), .turn = w.write_turn}, *w.ranged,
+                 offset, data);
+  // Starts writing these pages to disk now, while the download goes on, so
+  // that commit()'s fsync has less left to wait for (about 5% off a cold
+  // pull of the bench image). Only a hint: its failure changes nothing.
   ::sync_file_range(w.temp.fd(), offset, static_cast<off_t>(data.size()), SYNC_FILE_RANGE_WRITE);
   // Hashed bytes are never read back, and a pull hands the sink the cached
   // file (a link): their pages may go once written back.

@@ -7,7 +7,6 @@
 #include <mutex>
 #include <optional>
 
-#include "core/direct_writer.hpp"
 #include "core/file.hpp"
 #include "core/in_order_hasher.hpp"
 #include "ecr/cache.hpp"
@@ -41,9 +40,6 @@ struct BlobWriter::Impl {
   std::mutex write_turn;
   // A ranged writer's pages, dropped behind its hashed frontier.
   DropBehind dropped{0};
-  // A ranged writer's whole pages hashed as they land go past the page
-  // cache (core/direct_writer.hpp); invalid when the file system takes none.
-  DirectWriter direct;
 };
 
 }  // namespace ecr

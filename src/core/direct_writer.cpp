@@ -187,7 +187,8 @@ void write_and_hash(const HashedFile& file, InOrderHasher& hasher, std::int64_t 
   };
   // Bytes written directly are not in the page cache: only bytes hashed from
   // memory as they land go that way, never bytes to be read back.
-  const DirectWriter::Stretch direct = file.direct.aligned_part(at, data);
+  const DirectWriter::Stretch direct =
+      file.direct != nullptr ? file.direct->aligned_part(at, data) : DirectWriter::Stretch{};
   if (direct.end <= direct.begin || !hasher.would_hash_now(offset, data.size())) {
     buffered(data, at);
     hasher.landed(offset, data);
@@ -201,7 +202,7 @@ void write_and_hash(const HashedFile& file, InOrderHasher& hasher, std::int64_t 
     write_all_at(file.fd, data.subspan(static_cast<std::size_t>(direct.end - at)), direct.end,
                  file.path);
   }
-  DirectWriter::Pending pending = file.direct.start(middle, direct.begin);
+  DirectWriter::Pending pending = file.direct->start(middle, direct.begin);
   const bool hashed = hasher.hash_if_next(offset, data);
   if (!pending.wait()) buffered(middle, direct.begin);
   if (!hashed) hasher.landed(offset, data);

@@ -1,16 +1,19 @@
 // Writes that go past the page cache (O_DIRECT), started and waited for
 // apart, so the writer hashes the bytes while the device takes them.
 //
-// Why: a pull wrote every byte through ext4's page cache, and that path (a
-// buffer head for each 4 KiB block, the copy, starting writeback, dropping
-// the pages behind) was about a fifth of a big layer's pull CPU. Written
-// directly, the bytes cost the pull 10-17% less CPU. Waited for at once,
-// direct writes made the pull's wall time 12-17% longer (the device's time
-// added to the hash's), so a write is started (Linux AIO, where the kernel
-// has it), the caller hashes the same bytes, then waits. The write is
-// asynchronous only when the bytes sit at the same place in a page of
-// memory as in the file's page: ext4 makes any other direct write wait for
-// the device inside io_submit. docs/performance.md, "2026-12-05 08:15".
+// Why: a pull into an oci-archive wrote every byte through ext4's page
+// cache, and that path (a buffer head for each 4 KiB block, the copy,
+// starting writeback, dropping the pages behind) was about a fifth of a big
+// layer's pull CPU. Written directly, the bytes cost the pull 10-17% less
+// CPU. Waited for at once, direct writes made the pull's wall time 12-17%
+// longer (the device's time added to the hash's), so a write is started
+// (Linux AIO, where the kernel has it), the caller hashes the same bytes,
+// then waits. The write is asynchronous only when the bytes sit at the same
+// place in a page of memory as in the file's page: ext4 makes any other
+// direct write wait for the device inside io_submit. Where the device is
+// busy with other reads (an ecr-local on the same disk), the waits still
+// cost wall time, so the cache's files are written through the page cache.
+// docs/performance.md, "2026-12-05 08:15".
 //
 // Only whole pages are written directly (aligned_part): the bytes around
 // them go through the page cache, so no page is written both ways. Bytes
@@ -80,16 +83,17 @@ class InOrderHasher;
 // hashed by an InOrderHasher as its pieces land (an oci-archive written in
 // place, a cache file fetched in ranges).
 struct HashedFile {
-  int fd;                             // not owned
-  const std::filesystem::path& path;  // names the file in errors
-  std::mutex& turn;                   // taken around each buffered write (write_all_at)
-  const DirectWriter& direct;         // invalid: every byte through the page cache
-  std::int64_t base = 0;              // where the blob starts in the file
+  int fd;                                // not owned
+  const std::filesystem::path& path;     // names the file in errors
+  std::mutex& turn;                      // taken around each buffered write (write_all_at)
+  const DirectWriter* direct = nullptr;  // none, or invalid: all through the page cache
+  std::int64_t base = 0;                 // where the blob starts in the file
 };
 
 // Writes `data`, the blob's bytes from `offset`, and has `hasher` hash them.
 // When they are next in line for the hash, the whole pages inside go
-// directly, hashed from memory while the device takes them; the bytes around
+// directly (given a `direct` writer), hashed from memory while the device
+// takes them; the bytes around
 // them, and pieces the hash will read back (ahead of it, or set aside for a
 // partner), go through the page cache and are then told to the hasher.
 // Throws InputError naming the file when a write or a read-back fails.

@@ -63,7 +63,7 @@ class InPlaceArchive::Slot final : public BlobSlot {
     write_and_hash({.fd = archive_.temp_.fd(),
                     .path = archive_.temp_.path(),
                     .turn = archive_.write_turn_,
-                    .direct = archive_.direct_,
+                    .direct = &archive_.direct_,
                     .base = offset_},
                    hasher_, offset, bytes);
     // The hashed prefix is written to its end, whichever threads wrote it.

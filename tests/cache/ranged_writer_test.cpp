@@ -3,9 +3,6 @@
 // BlobCache::remove.
 #include <gtest/gtest.h>
 
-#include <cstring>
-#include <new>
-#include <span>
 #include <thread>
 #include <vector>
 
@@ -70,54 +67,6 @@ TEST_F(RangedWriterTest, RangesWrittenInOrderCommitTheExactBlob) {
   }
   EXPECT_EQ(w.size(), static_cast<std::int64_t>(blob.size()));
   EXPECT_EQ(read_file(w.commit()), blob);
-}
-
-// Pieces in page-aligned memory, as a download gathers them: their whole
-// pages are written past the page cache while they are hashed
-// (core/direct_writer.hpp), and the blob is still verified.
-class AlignedPieces {
- public:
-  explicit AlignedPieces(std::size_t size)
-      : data_(static_cast<char*>(::operator new[](size, std::align_val_t{4096}))) {}
-  ~AlignedPieces() { ::operator delete[](data_, std::align_val_t{4096}); }
-  AlignedPieces(const AlignedPieces&) = delete;
-  AlignedPieces& operator=(const AlignedPieces&) = delete;
-  std::span<const std::byte> hold(std::string_view bytes) {
-    std::memcpy(data_, bytes.data(), bytes.size());
-    return std::as_bytes(std::span(data_, bytes.size()));
-  }
-
- private:
-  char* data_;
-};
-
-TEST_F(RangedWriterTest, PageAlignedPiecesInOrderCommitTheExactBlob) {
-  constexpr std::size_t kPiece = 1 << 20;
-  const std::string blob = pattern(3 * kPiece + 777, 'g');
-  const Digest digest = Digest::of(blob);
-  BlobWriter w = cache.ranged_writer(digest, static_cast<std::int64_t>(blob.size()));
-  AlignedPieces memory(kPiece);
-  for (std::size_t at = 0; at < blob.size(); at += kPiece) {
-    w.write_at(static_cast<std::int64_t>(at),
-               memory.hold(std::string_view(blob).substr(at, kPiece)));
-  }
-  EXPECT_EQ(read_file(w.commit()), blob);
-}
-
-TEST_F(RangedWriterTest, ACorruptPageAlignedPieceFailsTheDigest) {
-  constexpr std::size_t kPiece = 1 << 20;
-  const std::string blob = pattern(2 * kPiece, 'h');
-  std::string corrupt = blob;
-  corrupt[kPiece + 9000] ^= 1;
-  BlobWriter w = cache.ranged_writer(Digest::of(blob), static_cast<std::int64_t>(blob.size()));
-  AlignedPieces memory(kPiece);
-  for (std::size_t at = 0; at < blob.size(); at += kPiece) {
-    w.write_at(static_cast<std::int64_t>(at),
-               memory.hold(std::string_view(corrupt).substr(at, kPiece)));
-  }
-  EXPECT_THROW(w.commit(), IntegrityError);
-  EXPECT_FALSE(cache.contains(Digest::of(blob)));
-  EXPECT_EQ(temps(), 0u);
 }
 
 TEST_F(RangedWriterTest, AMissingRangeFailsTheDigestAndLeavesNothingVisible) {
