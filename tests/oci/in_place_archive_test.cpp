@@ -15,6 +15,7 @@
 
 #include "ecr/error.hpp"
 #include "ecr/manifest.hpp"
+#include "support/pattern.hpp"
 #include "support/scratch_dir.hpp"
 
 namespace ecr::oci {
@@ -23,15 +24,7 @@ namespace in_place_archive_test {
 
 constexpr std::size_t kPiece = 1 << 20;  // what a download hands over at most
 
-std::string pattern(std::size_t size, unsigned seed) {
-  std::string s(size, '\0');
-  std::uint32_t x = seed;
-  for (auto& c : s) {
-    x = x * 1103515245u + 12345u;
-    c = static_cast<char>(x >> 16);
-  }
-  return s;
-}
+using testing::pattern;
 
 Descriptor describe(const std::string& blob) {
   return {.media_type = std::string(media_type::kOciLayer),
