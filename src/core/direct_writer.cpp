@@ -196,12 +196,8 @@ void write_and_hash(const HashedFile& file, InOrderHasher& hasher, std::int64_t 
   }
   const auto middle = data.subspan(static_cast<std::size_t>(direct.begin - at),
                                    static_cast<std::size_t>(direct.end - direct.begin));
-  {
-    const std::lock_guard turn(file.turn);
-    write_all_at(file.fd, data.first(static_cast<std::size_t>(direct.begin - at)), at, file.path);
-    write_all_at(file.fd, data.subspan(static_cast<std::size_t>(direct.end - at)), direct.end,
-                 file.path);
-  }
+  buffered(data.first(static_cast<std::size_t>(direct.begin - at)), at);
+  buffered(data.subspan(static_cast<std::size_t>(direct.end - at)), direct.end);
   DirectWriter::Pending pending = file.direct->start(middle, direct.begin);
   const bool hashed = hasher.hash_if_next(offset, data);
   if (!pending.wait()) buffered(middle, direct.begin);
