@@ -185,11 +185,12 @@ void write_and_hash(const HashedFile& file, InOrderHasher& hasher, std::int64_t 
     const std::lock_guard turn(file.turn);
     write_all_at(file.fd, bytes, where, file.path);
   };
-  // Bytes written directly are not in the page cache: only bytes hashed from
-  // memory as they land go that way, never bytes to be read back.
+  // Bytes written directly are not in the page cache: only bytes the hasher
+  // takes from memory (hashed now, or copied to wait for a partner) go that
+  // way, never bytes to be read back.
   const DirectWriter::Stretch direct =
       file.direct != nullptr ? file.direct->aligned_part(at, data) : DirectWriter::Stretch{};
-  if (direct.end <= direct.begin || !hasher.would_hash_now(offset, data.size())) {
+  if (direct.end <= direct.begin || !hasher.would_take(offset)) {
     buffered(data, at);
     hasher.landed(offset, data);
     return;
@@ -199,9 +200,9 @@ void write_and_hash(const HashedFile& file, InOrderHasher& hasher, std::int64_t 
   buffered(data.first(static_cast<std::size_t>(direct.begin - at)), at);
   buffered(data.subspan(static_cast<std::size_t>(direct.end - at)), direct.end);
   DirectWriter::Pending pending = file.direct->start(middle, direct.begin);
-  const bool hashed = hasher.hash_if_next(offset, data);
+  const bool taken = hasher.take(offset, data);
   if (!pending.wait()) buffered(middle, direct.begin);
-  if (!hashed) hasher.landed(offset, data);
+  if (!taken) hasher.landed(offset, data);
 }
 
 }  // namespace ecr

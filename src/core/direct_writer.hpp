@@ -91,11 +91,12 @@ struct HashedFile {
 };
 
 // Writes `data`, the blob's bytes from `offset`, and has `hasher` hash them.
-// When they are next in line for the hash, the whole pages inside go
-// directly (given a `direct` writer), hashed from memory while the device
-// takes them; the bytes around
-// them, and pieces the hash will read back (ahead of it, or set aside for a
-// partner), go through the page cache and are then told to the hasher.
+// When they extend the bytes landed in order (InOrderHasher::take), the whole
+// pages inside go directly (given a `direct` writer), and the hasher hashes
+// the piece from memory, or copies it to wait for a partner, while the
+// device takes them; the bytes around them, and pieces the hash will read
+// back (ahead of it), go through the page cache and are then told to the
+// hasher.
 // Throws InputError naming the file when a write or a read-back fails.
 void write_and_hash(const HashedFile& file, InOrderHasher& hasher, std::int64_t offset,
                     std::span<const std::byte> data);

@@ -41,6 +41,9 @@ Files& files() {
   return f;
 }
 
+// How many pieces of set-aside bytes the process's files hold (kHeldPieces at most).
+std::atomic<std::size_t> held_pieces{0};
+
 }  // namespace
 
 InOrderHasher::InOrderHasher(int fd, std::int64_t size, std::filesystem::path path,
@@ -49,8 +52,17 @@ InOrderHasher::InOrderHasher(int fd, std::int64_t size, std::filesystem::path pa
 
 InOrderHasher::~InOrderHasher() {
   leave();
-  // A thread that took this file as a partner before it left may still hold it.
-  const std::lock_guard wait(mutex_);
+  {
+    // A thread that took this file as a partner before it left may still hold it.
+    const std::lock_guard wait(mutex_);
+    held_.clear();
+  }
+  bool idle = false;
+  {
+    const std::lock_guard lock(files().mutex);
+    idle = files().all.empty();
+  }
+  if (idle) release_free_pieces();
 }
 
 void InOrderHasher::join() {
@@ -107,18 +119,18 @@ bool InOrderHasher::pair_with_set_aside(const std::byte* data, std::size_t size)
   const auto want = static_cast<std::size_t>(
       std::min<std::int64_t>({static_cast<std::int64_t>(size), other->set_aside(),
                               static_cast<std::int64_t>(buffer.size())}));
-  std::size_t n = 0;
+  std::span<const std::byte> theirs;
   try {
-    n = read_some_at(other->fd_, buffer.first(want), other->base_ + other->hashed_to_,
-                     other->path_);
+    theirs = other->bytes_at_frontier(buffer.first(want), other->hashed_to_ + other->set_aside());
   } catch (const InputError&) {
     // The other file's own hashing meets the failure and reports it.
   }
-  if (n == 0) return false;
-  update_pair(other->hash_, buffer.data(), n, hash_, data, size);
+  if (theirs.empty()) return false;
+  const std::size_t n = theirs.size();
+  update_pair(other->hash_, theirs.data(), n, hash_, data, size);
   const std::int64_t stretch_end = other->pending_.begin()->second;
   other->pending_.erase(other->pending_.begin());
-  other->hashed_to_ += static_cast<std::int64_t>(n);
+  other->hashed_on(n);
   if (other->hashed_to_ < stretch_end) other->pending_.emplace(other->hashed_to_, stretch_end);
   const std::size_t common = std::min(n, size);
   HashMeet::shared().add_counts({.paired_bytes = 2 * common, .alone_bytes = n + size - 2 * common});
@@ -149,32 +161,74 @@ bool InOrderHasher::hash_at_frontier(std::int64_t offset, std::span<const std::b
   return true;
 }
 
-bool InOrderHasher::would_hash_now(std::int64_t offset, std::size_t size) const {
+bool InOrderHasher::would_take(std::int64_t offset) const {
   const std::lock_guard lock(mutex_);
-  return !rehash_ && offset == hashed_to_ && !may_set_aside(size, Clock::now());
+  return !rehash_ && offset == hashed_to_ + set_aside();
 }
 
-bool InOrderHasher::hash_if_next(std::int64_t offset, std::span<const std::byte> data) {
+bool InOrderHasher::take(std::int64_t offset, std::span<const std::byte> data) {
   if (data.empty()) return true;
   const std::lock_guard lock(mutex_);
-  return hash_at_frontier(offset, data, arrive());
+  const Clock::time_point now = arrive();
+  if (rehash_ || offset != hashed_to_ + set_aside()) return false;
+  if (may_set_aside(data.size(), now) && hold(offset, data)) return true;
+  catch_up();  // the bytes set aside before these
+  hash(data.data(), data.size());
+  hashed_to_ += static_cast<std::int64_t>(data.size());
+  catch_up();
+  return true;
+}
+
+bool InOrderHasher::hold(std::int64_t offset, std::span<const std::byte> data) {
+  if (data.size() > kPieceBytes) return false;
+  std::size_t held = held_pieces.load();
+  do {
+    if (held >= kHeldPieces) return false;
+  } while (!held_pieces.compare_exchange_weak(held, held + 1));
+  std::unique_ptr<std::atomic<std::size_t>, LetGo> counted(&held_pieces);
+  // The download's own piece when the bytes are in it; else a copy.
+  SharedPiece memory = share_gathering_piece(data);
+  std::span<const std::byte> bytes = data;
+  if (memory == nullptr) {
+    memory = new_piece();
+    std::copy(data.begin(), data.end(), memory.get());
+    bytes = {memory.get(), data.size()};
+  }
+  held_.push_back({.offset = offset,
+                   .bytes = bytes,
+                   .memory = std::move(memory),
+                   .counted = std::move(counted)});
+  note_pending(offset, offset + static_cast<std::int64_t>(data.size()));
+  return true;
 }
 
 void InOrderHasher::landed(std::int64_t offset, std::span<const std::byte> data) {
-  std::int64_t end = offset + static_cast<std::int64_t>(data.size());
   const std::lock_guard lock(mutex_);
   const Clock::time_point now = arrive();
   if (rehash_ || data.empty()) return;
-  if (offset < hashed_to_) {
-    // Bytes already hashed were written again: which copy the file holds is
-    // no longer known here, so finish() hashes the file itself.
+  const std::int64_t end = offset + static_cast<std::int64_t>(data.size());
+  const bool over_held =
+      !held_.empty() &&
+      offset < held_.back().offset + static_cast<std::int64_t>(held_.back().bytes.size()) &&
+      end > held_.front().offset;
+  if (offset < hashed_to_ || over_held) {
+    // Bytes already hashed, or held in memory, were written again: which
+    // copy the file holds is no longer known here, so finish() hashes the
+    // file itself.
     rehash_ = true;
     pending_.clear();
+    held_.clear();
     return;
   }
   if (hash_at_frontier(offset, data, now)) return;
-  // Beyond the frontier, or set aside at it: note it, merged with the
-  // stretches it touches.
+  // Beyond the frontier, or set aside at it.
+  note_pending(offset, end);
+  // Set-aside bytes past the limit, or with no partner in sight any more,
+  // are hashed now.
+  if (set_aside() > 0 && !may_set_aside(0, now)) catch_up();
+}
+
+void InOrderHasher::note_pending(std::int64_t offset, std::int64_t end) {
   auto next = pending_.upper_bound(offset);
   if (next != pending_.begin()) {
     auto before = std::prev(next);
@@ -189,9 +243,6 @@ void InOrderHasher::landed(std::int64_t offset, std::span<const std::byte> data)
     next = pending_.erase(next);
   }
   pending_.emplace(offset, end);
-  // Set-aside bytes past the limit, or with no partner in sight any more,
-  // are hashed now.
-  if (set_aside() > 0 && !may_set_aside(0, now)) catch_up();
 }
 
 void InOrderHasher::catch_up() {
@@ -202,6 +253,7 @@ void InOrderHasher::catch_up() {
       // The in-order write just hashed overlapped bytes written out of order.
       rehash_ = true;
       pending_.clear();
+      held_.clear();
       return;
     }
     hash_from_file(end);
@@ -211,16 +263,41 @@ void InOrderHasher::catch_up() {
 void InOrderHasher::hash_from_file(std::int64_t end) {
   const std::span<std::byte> buffer = thread_buffer<ReadBack>(kReadBackBytes);
   while (hashed_to_ < end) {
-    const auto want = static_cast<std::size_t>(
-        std::min<std::int64_t>(end - hashed_to_, static_cast<std::int64_t>(buffer.size())));
-    const std::size_t n = read_some_at(fd_, buffer.first(want), base_ + hashed_to_, path_);
-    if (n == 0) {
+    const std::span<const std::byte> bytes = bytes_at_frontier(buffer, end);
+    if (bytes.empty()) {
       throw InputError("cannot hash " + path_.string() + ": it ends at " +
                        std::to_string(hashed_to_) + " bytes, before its size " +
                        std::to_string(size_));
     }
-    hash(buffer.data(), n);
-    hashed_to_ += static_cast<std::int64_t>(n);
+    hash(bytes.data(), bytes.size());
+    hashed_on(bytes.size());
+  }
+}
+
+std::span<const std::byte> InOrderHasher::bytes_at_frontier(std::span<std::byte> buffer,
+                                                            std::int64_t end) {
+  const auto want = static_cast<std::size_t>(
+      std::min<std::int64_t>(end - hashed_to_, static_cast<std::int64_t>(buffer.size())));
+  if (!held_.empty() && held_.front().offset <= hashed_to_) {
+    const std::span<const std::byte> rest =
+        held_.front().bytes.subspan(static_cast<std::size_t>(hashed_to_ - held_.front().offset));
+    return rest.first(std::min(want, rest.size()));
+  }
+  // Up to the next held piece, which the file may not have in its page cache.
+  std::size_t read = want;
+  if (!held_.empty()) {
+    read = static_cast<std::size_t>(
+        std::min<std::int64_t>(static_cast<std::int64_t>(want), held_.front().offset - hashed_to_));
+  }
+  return buffer.first(read_some_at(fd_, buffer.first(read), base_ + hashed_to_, path_));
+}
+
+void InOrderHasher::hashed_on(std::size_t n) {
+  hashed_to_ += static_cast<std::int64_t>(n);
+  while (!held_.empty() &&
+         held_.front().offset + static_cast<std::int64_t>(held_.front().bytes.size()) <=
+             hashed_to_) {
+    held_.erase(held_.begin());
   }
 }
 
@@ -232,7 +309,7 @@ Digest InOrderHasher::finish() {
     hashed_to_ = 0;
     rehash_ = false;
   }
-  pending_.clear();
+  pending_.clear();  // held_ stays: hash_from_file takes its bytes from there
   hash_from_file(size_);
   return hash_.finish();
 }

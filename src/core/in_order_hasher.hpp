@@ -20,6 +20,11 @@
 // read back. Set-aside bytes are read back once, then hashed in a pair: two
 // streams together cost 0.3 CPU-s per GB of their bytes, one alone 0.55
 // (docs/performance.md, 2026-12-05 03:50).
+//
+// A writer whose bytes go past the page cache (core/direct_writer.hpp) hands
+// them over with take() instead: set-aside bytes are then held in memory
+// (the download's own piece, core/piece_pool.hpp; up to kHeldPieces for the
+// process), as reading them back would go to the device.
 #pragma once
 
 #include <atomic>
@@ -28,9 +33,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <span>
+#include <vector>
 
+#include "core/piece_pool.hpp"
 #include "core/sha256_lanes.hpp"
 #include "ecr/digest.hpp"
 
@@ -50,24 +58,31 @@ class InOrderHasher {
   // lately another file must have had bytes land for that.
   static constexpr std::int64_t kSetAsideBytes = 16 << 20;
   static constexpr std::chrono::milliseconds kPartnerRecent{500};
+  // The most pieces of set-aside bytes the process's files hold in memory
+  // (take(); a piece is up to kPieceBytes, core/piece_pool.hpp): past them,
+  // bytes are hashed at once.
+  static constexpr std::size_t kHeldPieces = 32;
 
   // Records that `data` was written at `offset` of the file (after the
   // write). Thread-safe. Throws InputError when a read-back fails.
   void landed(std::int64_t offset, std::span<const std::byte> data);
 
   // For a writer that hashes while its write is still on the way to the
-  // file (core/direct_writer.hpp), and that writes directly only bytes that
-  // are never read back:
-  // - would_hash_now(): whether landed() would hash `size` bytes at
-  //   `offset` at once, from the caller's memory (they land at the frontier
-  //   and are not set aside for a partner). Thread-safe.
-  // - hash_if_next(): hashes `data`, being written at `offset`, now if
-  //   landed() would, and returns true: the bytes are then done with.
-  //   Otherwise records nothing and returns false: call landed() once the
-  //   write has ended, as the bytes may be read back. Thread-safe. Throws
-  //   InputError when a read-back of other bytes fails.
-  bool would_hash_now(std::int64_t offset, std::size_t size) const;
-  bool hash_if_next(std::int64_t offset, std::span<const std::byte> data);
+  // file, and past the page cache (core/direct_writer.hpp), so that reading
+  // its bytes back would go to the device:
+  // - would_take(): whether take() would take bytes at `offset`: they
+  //   extend the bytes landed in order from the file's start (hashed, or set
+  //   aside for a partner). Thread-safe.
+  // - take(): takes `data`, being written at `offset`, and returns true: it
+  //   is hashed now from the caller's memory, or, when landed() would set it
+  //   aside, held in memory for a partner: the calling thread's gathering
+  //   piece when `data` lies in it (share_gathering_piece), else a copy
+  //   (hashed at once instead when the process holds kHeldPieces already).
+  //   The caller's bytes are then done with. Otherwise records nothing and
+  //   returns false: call landed() once the write has ended. Thread-safe.
+  //   Throws InputError when a read-back of other bytes fails.
+  bool would_take(std::int64_t offset) const;
+  bool take(std::int64_t offset, std::span<const std::byte> data);
 
   // The digest of the file's `size` bytes: what was not hashed on the way is
   // read back (a range never written reads as zeros). Call once, after the
@@ -86,9 +101,22 @@ class InOrderHasher {
   // to be set aside; false (and nothing done) otherwise. Holds mutex_.
   bool hash_at_frontier(std::int64_t offset, std::span<const std::byte> data,
                         Clock::time_point now);
+  // Notes [offset, end) as written and not hashed, merged with the stretches
+  // it touches. Holds mutex_.
+  void note_pending(std::int64_t offset, std::int64_t end);
+  // Holds `data`, at `offset` (the end of the bytes landed in order), in
+  // memory, set aside; false when the process holds kHeldPieces. Holds mutex_.
+  bool hold(std::int64_t offset, std::span<const std::byte> data);
   // Hashes the pending bytes the frontier has reached. Holds mutex_.
   void catch_up();
   void hash_from_file(std::int64_t end);
+  // Up to `buffer.size()` bytes from hashed_to_ on, before `end`: from held
+  // memory, or read from the file into `buffer`. Empty at the file's end.
+  // Holds mutex_. Throws InputError when the read fails.
+  std::span<const std::byte> bytes_at_frontier(std::span<std::byte> buffer, std::int64_t end);
+  // Moves hashed_to_ on by `n` hashed bytes, freeing held memory behind it.
+  // Holds mutex_.
+  void hashed_on(std::size_t n);
   // Feeds `size` bytes at `data` to hash_: together with another file's
   // set-aside bytes when one has some, else through HashMeet. Holds mutex_.
   void hash(const std::byte* data, std::size_t size);
@@ -115,6 +143,18 @@ class InOrderHasher {
   // hashed_to_ on (one that begins there is set aside), keyed by begin,
   // adjacent ones merged.
   std::map<std::int64_t, std::int64_t> pending_;
+  // Set-aside bytes held in memory (take()), in offset order, each inside
+  // the stretch at hashed_to_; let go as hashed_to_ passes them.
+  struct LetGo {
+    void operator()(std::atomic<std::size_t>* held) const { --*held; }
+  };
+  struct HeldPiece {
+    std::int64_t offset = 0;
+    std::span<const std::byte> bytes;  // in `memory`
+    SharedPiece memory;
+    std::unique_ptr<std::atomic<std::size_t>, LetGo> counted;  // one of kHeldPieces
+  };
+  std::vector<HeldPiece> held_;
   bool joined_ = false;
   // When bytes last landed, in Clock's ticks (read by other files' threads).
   std::atomic<Clock::rep> landed_at_{0};

@@ -1,6 +1,7 @@
 // A buffer each thread keeps for its whole life, for work it does over and
-// over: a download gathering libcurl's pieces (transfer/blob_download.cpp), a
-// hash catching up on bytes it reads back (core/in_order_hasher.cpp).
+// over: a hash catching up on bytes it reads back (core/in_order_hasher.cpp).
+// (A download's gathering pieces, which a hasher may keep, come from
+// core/piece_pool.hpp.)
 //
 // Memory a process touches for the first time is dear on the project's bench
 // VM (core/file.hpp, DropBehind, says why: 0.7 CPU s per GB), and a 1 MiB

@@ -8,17 +8,10 @@
 #include <memory>
 #include <mutex>
 
-#include "core/thread_buffer.hpp"
+#include "core/piece_pool.hpp"
 #include "ecr/service_errors.hpp"
 
 namespace ecr::transfer {
-namespace {
-
-// Tags the gathering buffer (core/thread_buffer.hpp).
-struct Gathering;
-
-}  // namespace
-
 RangeWriter file_range_writer(int fd) {
   // The blob's ranges' writers take turns here, sleeping, rather than
   // spinning on the file's inode lock (core/file.hpp, write_all_at).
@@ -74,19 +67,19 @@ void BlobFetch::fetch(std::int64_t begin, std::int64_t end) {
   // start) and one hash update each instead of 64. Worth the copy: the bench
   // image's cold pull takes 1.14-1.25 s gathered against 2.48-2.79 s with
   // every 16 KiB piece written as it comes (5 runs each, alternating).
-  // The gathering buffer is the thread's own (core/thread_buffer.hpp), not
-  // one per range. A piece starts in it where its first byte's file page
-  // puts it (page_offset_), so the store can write its whole pages directly.
+  // The gathering piece is the thread's own (core/piece_pool.hpp), not one
+  // per range, unless the writer keeps it: each piece starts in the one the
+  // thread has then. A piece starts where its first byte's file page puts it
+  // (page_offset_), so the store can write its whole pages directly.
   constexpr std::size_t kPage = 4096;
-  const std::span<std::byte> buffer =
-      thread_buffer<Gathering>(static_cast<std::size_t>(kWriteBytes) + kPage);
-  char* gathered = reinterpret_cast<char*>(buffer.data());
+  static_assert(static_cast<std::size_t>(kWriteBytes) + kPage <= kPieceBytes);
+  char* gathered = nullptr;
   std::size_t used = 0;
   std::int64_t gathered_at = begin;
   const auto start_piece = [&](std::int64_t at) {
     gathered_at = at;
     const std::size_t lead = page_offset_ ? page_offset_(at) % kPage : 0;
-    gathered = reinterpret_cast<char*>(buffer.data()) + lead;
+    gathered = reinterpret_cast<char*>(gathering_piece().data()) + lead;
   };
   start_piece(begin);
   const auto flush = [&] {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <random>
@@ -18,6 +19,7 @@
 #include "cache/cache_test_support.hpp"
 #include "core/hash_meet.hpp"
 #include "core/in_order_hasher.hpp"
+#include "core/piece_pool.hpp"
 #include "core/sha256_lanes.hpp"
 #include "ecr/error.hpp"
 
@@ -96,17 +98,17 @@ TEST_F(InOrderHasherTest, BytesNextInLineAreHashedBeforeTheFileHasThem) {
   const std::string blob = pattern(30000, 20);
   const std::string_view b(blob);
   open_file(30000);
-  EXPECT_TRUE(hasher->would_hash_now(0, 10000));
-  EXPECT_FALSE(hasher->would_hash_now(10000, 10000));
-  EXPECT_TRUE(hasher->hash_if_next(0, bytes(b.substr(0, 10000))));
+  EXPECT_TRUE(hasher->would_take(0));
+  EXPECT_FALSE(hasher->would_take(10000));
+  EXPECT_TRUE(hasher->take(0, bytes(b.substr(0, 10000))));
   EXPECT_EQ(hasher->hashed(), 10000);  // the file still reads as zeros there
 
-  EXPECT_FALSE(hasher->hash_if_next(20000, bytes(b.substr(20000))));
+  EXPECT_FALSE(hasher->take(20000, bytes(b.substr(20000))));
   EXPECT_EQ(hasher->hashed(), 10000);
   ASSERT_EQ(::pwrite(fd, blob.data(), blob.size(), 0), 30000);
   hasher->landed(20000, bytes(b.substr(20000)));  // the write has ended
-  EXPECT_TRUE(hasher->would_hash_now(10000, 10000));
-  EXPECT_TRUE(hasher->hash_if_next(10000, bytes(b.substr(10000, 10000))));
+  EXPECT_TRUE(hasher->would_take(10000));
+  EXPECT_TRUE(hasher->take(10000, bytes(b.substr(10000, 10000))));
   EXPECT_EQ(hasher->hashed(), 30000);  // and caught up on the bytes ahead
   EXPECT_EQ(hasher->finish(), Digest::of(blob));
 }
@@ -270,6 +272,14 @@ class OtherFile {
   int fd_ = -1;
 };
 
+// Hands `data` at `offset` over with take(), as a direct writer does, and
+// never writes it: the file keeps zeros there, so a digest that comes out
+// right was taken from the hasher's memory.
+void take_unwritten(InOrderHasher& hasher, std::int64_t offset, std::string_view data) {
+  EXPECT_TRUE(hasher.would_take(offset));
+  EXPECT_TRUE(hasher.take(offset, bytes(data)));
+}
+
 // Past HashMeet's `recent` (no partner would be waited for), well within
 // InOrderHasher::kPartnerRecent.
 constexpr auto kTurnOver = std::chrono::milliseconds(40);
@@ -321,6 +331,141 @@ TEST_F(InOrderHasherTest, BytesSetAsideBeyondTheLimitAreHashedAtOnce) {
   EXPECT_EQ(hasher->hashed(), static_cast<std::int64_t>(kLimit + kPiece));
   write(static_cast<std::int64_t>(kLimit + kPiece), std::string_view(a).substr(kLimit + kPiece));
   EXPECT_EQ(hasher->finish(), Digest::of(a));
+}
+
+// Bytes a direct writer hands over (take()) that are set aside are held in
+// memory, since the file's page cache does not have them: a partner's next
+// piece pairs with them from there, and the next piece of their own file
+// hashes them first.
+TEST_F(InOrderHasherTest, BytesTakenAndSetAsideAreHeldInMemory) {
+  if (!set_aside_pairs()) GTEST_SKIP() << "no SHA-NI: nothing is set aside";
+  constexpr std::size_t kPiece = 1 << 20;
+  const std::string a = pattern(3 * kPiece, 30);
+  const std::string b = pattern(2 * kPiece, 31);
+  const std::string_view av(a);
+  open_file(static_cast<std::int64_t>(a.size()));
+  OtherFile other(dir.path() / "other", static_cast<std::int64_t>(b.size()));
+
+  other.write(0, std::string_view(b).substr(0, kPiece));
+  std::this_thread::sleep_for(kTurnOver);
+  take_unwritten(*hasher, 0, av.substr(0, kPiece / 2));
+  take_unwritten(*hasher, kPiece / 2, av.substr(kPiece / 2, kPiece / 2));
+  EXPECT_EQ(hasher->hashed(), 0);  // set aside, in memory
+  EXPECT_FALSE(hasher->would_take(0));
+  const HashMeet::Counts before = HashMeet::shared().counts();
+  other.write(static_cast<std::int64_t>(kPiece), std::string_view(b).substr(kPiece));
+  EXPECT_EQ(HashMeet::shared().counts().paired_bytes - before.paired_bytes, kPiece);
+  EXPECT_EQ(hasher->hashed(), static_cast<std::int64_t>(kPiece / 2));  // one held piece paired
+
+  // The file's next piece comes with no partner in sight: the held bytes
+  // left are hashed before it.
+  EXPECT_EQ(other.hasher->finish(), Digest::of(b));
+  std::this_thread::sleep_for(InOrderHasher::kPartnerRecent);
+  take_unwritten(*hasher, static_cast<std::int64_t>(kPiece), av.substr(kPiece, kPiece));
+  EXPECT_EQ(hasher->hashed(), static_cast<std::int64_t>(2 * kPiece));
+  ASSERT_EQ(::pwrite(fd, a.data() + 2 * kPiece, kPiece, 2 * kPiece), static_cast<ssize_t>(kPiece));
+  hasher->landed(static_cast<std::int64_t>(2 * kPiece), bytes(av.substr(2 * kPiece)));
+  EXPECT_EQ(hasher->finish(), Digest::of(a));
+}
+
+// Bytes a download gathered in its piece (core/piece_pool.hpp) are held in
+// that piece itself: the download gathers its next bytes in another.
+TEST_F(InOrderHasherTest, BytesTakenFromADownloadsPieceAreHeldInThatPiece) {
+  if (!set_aside_pairs()) GTEST_SKIP() << "no SHA-NI: nothing is set aside";
+  const std::string a = pattern(200000, 37);
+  open_file(static_cast<std::int64_t>(a.size()));
+  OtherFile other(dir.path() / "other", 1000);
+  other.write(0, pattern(1000, 38));
+  std::this_thread::sleep_for(kTurnOver);
+
+  const std::span<std::byte> piece = gathering_piece();
+  std::memcpy(piece.data() + 100, a.data(), 100000);
+  EXPECT_TRUE(hasher->take(0, piece.subspan(100, 100000)));
+  EXPECT_EQ(hasher->hashed(), 0);  // set aside
+  const std::span<std::byte> next = gathering_piece();
+  EXPECT_NE(next.data(), piece.data());
+  std::memset(next.data(), 0xee, next.size());
+  std::memcpy(next.data(), a.data() + 100000, 100000);
+  EXPECT_TRUE(hasher->take(100000, next.first(100000)));
+  EXPECT_EQ(hasher->finish(), Digest::of(a));
+}
+
+// Bytes held in memory and then written again (a range fetched twice) may
+// differ from the held copy: the digest is of what the file holds.
+TEST_F(InOrderHasherTest, HeldBytesWrittenAgainAreHashedFromTheFile) {
+  if (!set_aside_pairs()) GTEST_SKIP() << "no SHA-NI: nothing is set aside";
+  const std::string first = pattern(100000, 39);
+  const std::string blob = pattern(100000, 40);
+  open_file(static_cast<std::int64_t>(blob.size()));
+  OtherFile other(dir.path() / "other", 1000);
+  other.write(0, pattern(1000, 41));
+  std::this_thread::sleep_for(kTurnOver);
+  take_unwritten(*hasher, 0, first);
+  EXPECT_EQ(hasher->hashed(), 0);
+  write(40000, std::string_view(blob).substr(40000, 20000));
+  write(0, blob);
+  EXPECT_EQ(hasher->finish(), Digest::of(blob));
+}
+
+// Held bytes no partner came for are hashed by finish(), from memory; a
+// piece larger than the held pieces is hashed at once.
+TEST_F(InOrderHasherTest, BytesHeldWhenTheFileFinishesAreHashedFromMemory) {
+  if (!set_aside_pairs()) GTEST_SKIP() << "no SHA-NI: nothing is set aside";
+  const std::string a = pattern(300000, 32);
+  open_file(static_cast<std::int64_t>(a.size()));
+  OtherFile other(dir.path() / "other", 1000);
+  other.write(0, pattern(1000, 33));
+  std::this_thread::sleep_for(kTurnOver);
+  take_unwritten(*hasher, 0, std::string_view(a).substr(0, 100000));
+  EXPECT_EQ(hasher->hashed(), 0);
+  ASSERT_EQ(::pwrite(fd, a.data() + 100000, 200000, 100000), 200000);
+  hasher->landed(100000, bytes(std::string_view(a).substr(100000)));  // joins the set-aside stretch
+  EXPECT_EQ(hasher->finish(), Digest::of(a));
+
+  const std::string big = pattern(kPieceBytes + 1, 34);
+  ::close(fd);
+  open_file(static_cast<std::int64_t>(big.size()));
+  OtherFile another(dir.path() / "another", 1000);
+  another.write(0, pattern(1000, 33));
+  std::this_thread::sleep_for(kTurnOver);
+  take_unwritten(*hasher, 0, big);
+  EXPECT_EQ(hasher->hashed(), static_cast<std::int64_t>(big.size()));
+  EXPECT_EQ(hasher->finish(), Digest::of(big));
+}
+
+// The process holds kHeldPieces of set-aside bytes at most: two files fill
+// them, and a third file's piece is hashed at once, paired with held bytes.
+TEST_F(InOrderHasherTest, HeldBytesStopAtTheProcesssLimit) {
+  if (!set_aside_pairs()) GTEST_SKIP() << "no SHA-NI: nothing is set aside";
+  constexpr std::size_t kPiece = 1 << 20;
+  constexpr std::size_t kPerFile = InOrderHasher::kHeldPieces / 2 * kPiece;
+  static_assert(kPerFile <= static_cast<std::size_t>(InOrderHasher::kSetAsideBytes));
+  const std::string blob = pattern(kPerFile, 35);
+  std::vector<std::unique_ptr<OtherFile>> files;
+  for (int i = 0; i < 3; ++i) {
+    files.push_back(std::make_unique<OtherFile>(dir.path() / ("f" + std::to_string(i)),
+                                                static_cast<std::int64_t>(blob.size())));
+  }
+  OtherFile starter(dir.path() / "starter", 1000);
+  starter.write(0, pattern(1000, 36));
+  for (int i = 0; i < 2; ++i) {
+    std::this_thread::sleep_for(kTurnOver);
+    for (std::size_t at = 0; at < kPerFile; at += kPiece) {
+      take_unwritten(*files[i]->hasher, static_cast<std::int64_t>(at),
+                     std::string_view(blob).substr(at, kPiece));
+    }
+    EXPECT_EQ(files[i]->hasher->hashed(), 0) << "file " << i;
+  }
+  std::this_thread::sleep_for(kTurnOver);
+  take_unwritten(*files[2]->hasher, 0, std::string_view(blob).substr(0, kPiece));
+  EXPECT_EQ(files[2]->hasher->hashed(), static_cast<std::int64_t>(kPiece));
+  EXPECT_EQ(files[0]->hasher->hashed() + files[1]->hasher->hashed(),
+            static_cast<std::int64_t>(kPiece));
+  for (std::size_t at = kPiece; at < kPerFile; at += kPiece) {
+    take_unwritten(*files[2]->hasher, static_cast<std::int64_t>(at),
+                   std::string_view(blob).substr(at, kPiece));
+  }
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(files[i]->hasher->finish(), Digest::of(blob));
 }
 
 // Finished (or gone) with bytes set aside: finish() hashes them, and the

@@ -33,7 +33,7 @@ Descriptor describe(const std::string& blob) {
 }
 
 // A page-aligned buffer of one piece and a page, as a download's gathering
-// buffer is (core/thread_buffer.hpp).
+// piece is (core/piece_pool.hpp).
 class PieceBuffer {
  public:
   PieceBuffer()
