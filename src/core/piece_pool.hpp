@@ -9,7 +9,7 @@
 // cache, the hasher keeps it in memory: it takes the worker's piece itself
 // (share_gathering_piece), and the worker gathers its next bytes in another
 // from the pool. Copying instead cost about a tenth of such a pull's CPU
-// (docs/performance.md, "2026-12-05 11:00").
+// (docs/performance.md, "2026-12-05 10:20").
 //
 // Pieces are kPieceBytes, page-aligned (a direct write takes their bytes,
 // core/direct_writer.hpp), and go back to the pool when the last holder lets
