@@ -286,6 +286,15 @@ constexpr auto kTurnOver = std::chrono::milliseconds(40);
 
 bool set_aside_pairs() { return Sha256Lane::interleaves(); }
 
+// Another file, 1,000 bytes of `seed`, that landed a while ago (kTurnOver):
+// bytes landing now at a file's frontier are set aside for its next piece.
+std::unique_ptr<OtherFile> partner_landed_lately(const std::filesystem::path& path, char seed) {
+  auto other = std::make_unique<OtherFile>(path, 1000);
+  other->write(0, pattern(1000, seed));
+  std::this_thread::sleep_for(kTurnOver);
+  return other;
+}
+
 // A link feeding its connections in turns: file B's bytes landed a while
 // ago, so A's bytes at its frontier wait, unhashed, for B's next piece, and
 // the two are hashed together.
@@ -319,9 +328,7 @@ TEST_F(InOrderHasherTest, BytesSetAsideBeyondTheLimitAreHashedAtOnce) {
   constexpr auto kLimit = static_cast<std::size_t>(InOrderHasher::kSetAsideBytes);
   const std::string a = pattern(kLimit + 2 * kPiece, 14);
   open_file(static_cast<std::int64_t>(a.size()));
-  OtherFile other(dir.path() / "other", 1000);
-  other.write(0, pattern(1000, 15));
-  std::this_thread::sleep_for(kTurnOver);
+  const auto other = partner_landed_lately(dir.path() / "other", 15);
 
   for (std::size_t at = 0; at < kLimit; at += kPiece) {
     write(static_cast<std::int64_t>(at), std::string_view(a).substr(at, kPiece));
@@ -374,9 +381,7 @@ TEST_F(InOrderHasherTest, BytesTakenFromADownloadsPieceAreHeldInThatPiece) {
   if (!set_aside_pairs()) GTEST_SKIP() << "no SHA-NI: nothing is set aside";
   const std::string a = pattern(200000, 37);
   open_file(static_cast<std::int64_t>(a.size()));
-  OtherFile other(dir.path() / "other", 1000);
-  other.write(0, pattern(1000, 38));
-  std::this_thread::sleep_for(kTurnOver);
+  const auto other = partner_landed_lately(dir.path() / "other", 38);
 
   const std::span<std::byte> piece = gathering_piece();
   std::memcpy(piece.data() + 100, a.data(), 100000);
@@ -397,9 +402,7 @@ TEST_F(InOrderHasherTest, HeldBytesWrittenAgainAreHashedFromTheFile) {
   const std::string first = pattern(100000, 39);
   const std::string blob = pattern(100000, 40);
   open_file(static_cast<std::int64_t>(blob.size()));
-  OtherFile other(dir.path() / "other", 1000);
-  other.write(0, pattern(1000, 41));
-  std::this_thread::sleep_for(kTurnOver);
+  const auto other = partner_landed_lately(dir.path() / "other", 41);
   take_unwritten(*hasher, 0, first);
   EXPECT_EQ(hasher->hashed(), 0);
   write(40000, std::string_view(blob).substr(40000, 20000));
@@ -413,9 +416,7 @@ TEST_F(InOrderHasherTest, BytesHeldWhenTheFileFinishesAreHashedFromMemory) {
   if (!set_aside_pairs()) GTEST_SKIP() << "no SHA-NI: nothing is set aside";
   const std::string a = pattern(300000, 32);
   open_file(static_cast<std::int64_t>(a.size()));
-  OtherFile other(dir.path() / "other", 1000);
-  other.write(0, pattern(1000, 33));
-  std::this_thread::sleep_for(kTurnOver);
+  const auto other = partner_landed_lately(dir.path() / "other", 33);
   take_unwritten(*hasher, 0, std::string_view(a).substr(0, 100000));
   EXPECT_EQ(hasher->hashed(), 0);
   ASSERT_EQ(::pwrite(fd, a.data() + 100000, 200000, 100000), 200000);
@@ -425,9 +426,7 @@ TEST_F(InOrderHasherTest, BytesHeldWhenTheFileFinishesAreHashedFromMemory) {
   const std::string big = pattern(kPieceBytes + 1, 34);
   ::close(fd);
   open_file(static_cast<std::int64_t>(big.size()));
-  OtherFile another(dir.path() / "another", 1000);
-  another.write(0, pattern(1000, 33));
-  std::this_thread::sleep_for(kTurnOver);
+  const auto another = partner_landed_lately(dir.path() / "another", 33);
   take_unwritten(*hasher, 0, big);
   EXPECT_EQ(hasher->hashed(), static_cast<std::int64_t>(big.size()));
   EXPECT_EQ(hasher->finish(), Digest::of(big));
