@@ -8,7 +8,7 @@
 // (core/in_order_hasher.hpp). Where the piece went to the file past the page
 // cache, the hasher keeps it in memory: it takes the worker's piece itself
 // (share_gathering_piece), and the worker gathers its next bytes in another
-// from the pool. Copying instead cost about a tenth of such a pull's CPU
+// from the pool. Copying instead took 26-40 ms of such a pull's 0.24 CPU-s
 // (docs/performance.md, "2026-12-05 10:20").
 //
 // Pieces are kPieceBytes, page-aligned (a direct write takes their bytes,
